@@ -1,0 +1,151 @@
+# SR top-level makefile (non-recursive).
+#
+#   make [BOARD=b]        build build/<b>/{sr.elf,Image,<b>.dtb}
+#   make run              install what is missing, build, boot in QEMU
+#   make test             install what is missing, host tests + in-image suites
+#   make print-qemu       the exact QEMU command line `make run` uses
+#   make host-tests       build the host unit tests (native, ASan + UBSan)
+#
+# Each module folder has a module.mk that appends its sources to SR_SRCS
+# (image) or HOST_* (host). Outputs go under build/.
+
+BOARD ?= qemu-virt-bl
+BOARDS := $(notdir $(patsubst %/board.mk,%,$(wildcard boards/*/board.mk)))
+ifeq ($(filter $(BOARD),$(BOARDS)),)
+$(error unknown board '$(BOARD)'; known boards: $(BOARDS))
+endif
+include boards/$(BOARD)/board.mk
+
+BUILD      := build/$(BOARD)
+HOST_BUILD := build/host
+FDT_DIR    := build/deps/libfdt
+
+CROSS   ?= aarch64-linux-gnu-
+CC      := $(CROSS)gcc
+OBJCOPY := $(CROSS)objcopy
+NM      := $(CROSS)nm
+HOSTCC  ?= gcc
+PYTHON  ?= python3
+
+WARN := -Wall -Wextra -Werror
+# Image code: position independent (the image relocates itself to wherever a
+# loader put it), frame pointers for backtraces, TPIDR_EL1 = per-CPU pointer.
+SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
+	-march=$(BOARD_MARCH) -fpie -fno-plt -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-stack-protector -ffunction-sections \
+	-fdata-sections -MMD -MP -I$(FDT_DIR)/usr/include
+SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
+SR_LDFLAGS := --specs=picolibc.specs -nostartfiles -static-pie -Wl,--no-dynamic-linker \
+	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,-z,max-page-size=4096 \
+	-Wl,--build-id=none
+SR_LIBS := $(FDT_DIR)/usr/lib/aarch64-linux-gnu/libfdt.a
+
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
+HOST_LDFLAGS := -fsanitize=address,undefined
+HOST_LIBS := -lfdt
+
+SR_SRCS :=
+SR_INCLUDES :=
+HOST_TEST_SRCS :=
+HOST_INCLUDES :=
+
+include arch/arm64/module.mk
+include kernel/module.mk
+include drivers/module.mk
+include runtime/module.mk
+include apps/module.mk
+include tests/module.mk
+
+SR_CFLAGS += $(addprefix -I,$(SR_INCLUDES)) -DSR_BOARD=\"$(BOARD)\" \
+	-DSR_EARLYCON=\"$(BOARD_EARLYCON)\"
+SR_ASFLAGS += $(addprefix -I,$(SR_INCLUDES)) -I$(BUILD)/gen
+HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
+
+SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
+DTB := $(BUILD)/$(BOARD).dtb
+
+.PHONY: all image run test bench print-qemu host-tests deps clean
+.DEFAULT_GOAL := all
+all: image
+image: $(BUILD)/sr.elf $(BUILD)/Image $(DTB)
+
+# --- image -------------------------------------------------------------------
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SR_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S $(BUILD)/gen/asm-offsets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SR_ASFLAGS) -c $< -o $@
+
+# Structure offsets for assembly, generated from C (never hand-written).
+$(BUILD)/gen/asm-offsets.h: arch/arm64/asm-offsets.c scripts/gen-asm-offsets.sh
+	@mkdir -p $(dir $@)
+	$(CC) $(SR_CFLAGS) -MF $@.d -MT $@ -S $< -o $@.s
+	sh scripts/gen-asm-offsets.sh $@.s > $@
+-include $(BUILD)/gen/asm-offsets.h.d
+
+# The image carries its own symbol table for backtraces: link once without it,
+# generate the table from that link, link again. Adding the table (placed after
+# .text) does not move any function, which the second step checks.
+$(BUILD)/sr.stage1.elf: $(SR_OBJS) $(BUILD)/obj/ksyms-empty.o arch/arm64/sr.ld
+	$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -o $@ $(SR_OBJS) $(BUILD)/obj/ksyms-empty.o $(SR_LIBS)
+
+$(BUILD)/obj/ksyms-empty.o: scripts/gen-ksyms.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen-ksyms.py --empty > $(BUILD)/obj/ksyms-empty.S
+	$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms-empty.S -o $@
+
+$(BUILD)/obj/ksyms.o: $(BUILD)/sr.stage1.elf scripts/gen-ksyms.py
+	$(NM) -n --defined-only $< | $(PYTHON) scripts/gen-ksyms.py > $(BUILD)/obj/ksyms.S
+	$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms.S -o $@
+
+$(BUILD)/sr.elf: $(SR_OBJS) $(BUILD)/obj/ksyms.o arch/arm64/sr.ld scripts/check-image.py
+	$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -Wl,-Map=$(BUILD)/sr.map -o $@ $(SR_OBJS) \
+		$(BUILD)/obj/ksyms.o $(SR_LIBS)
+	$(PYTHON) scripts/check-image.py --nm $(NM) $(BUILD)/sr.stage1.elf $@
+
+$(BUILD)/Image: $(BUILD)/sr.elf
+	$(OBJCOPY) -O binary $< $@
+
+$(DTB): $(BOARD_DTS)
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<
+
+# --- host --------------------------------------------------------------------
+
+HOST_TEST_OBJS := $(patsubst %,$(HOST_BUILD)/obj/%.o,$(HOST_TEST_SRCS))
+
+$(HOST_BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOST_BUILD)/unit-tests: $(HOST_TEST_OBJS)
+	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+host-tests: $(HOST_BUILD)/unit-tests $(HOST_TEST_DATA)
+
+# --- running -----------------------------------------------------------------
+
+QEMU_CMD = qemu-system-aarch64 -M $(QEMU_MACHINE) -cpu $(QEMU_CPU) -smp $(QEMU_SMP) \
+	-m $(QEMU_MEM) -nographic -nic none -semihosting -dtb $(DTB) -kernel $(BUILD)/Image
+
+deps:
+	@bash scripts/deps.sh
+
+print-qemu:
+	@echo $(QEMU_CMD)
+
+run: deps
+	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(QEMU_CMD)
+
+test: deps
+	@$(PYTHON) scripts/run_tests.py
+
+clean:
+	rm -rf build/qemu-* build/host $(foreach b,$(BOARDS),build/$(b))
+
+-include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d)

@@ -1,0 +1,28 @@
+/*
+ * Structure offsets for assembly. Compiled to assembly only; each DEFINE
+ * leaves a "->NAME value" marker that scripts/gen-asm-offsets.sh turns into
+ * a #define in build/<board>/gen/asm-offsets.h.
+ */
+#include <stddef.h>
+#include <arch/frame.h>
+
+#define DEFINE(sym, val) __asm__ volatile("\n.ascii \"->" #sym " %0\"" : : "i"(val))
+
+void asm_offsets(void);
+void asm_offsets(void)
+{
+    DEFINE(FRAME_X, offsetof(struct arch_frame, x));
+    DEFINE(FRAME_X30, offsetof(struct arch_frame, x[30]));
+    DEFINE(FRAME_SP, offsetof(struct arch_frame, sp));
+    DEFINE(FRAME_ELR, offsetof(struct arch_frame, elr));
+    DEFINE(FRAME_SPSR, offsetof(struct arch_frame, spsr));
+    DEFINE(FRAME_ESR, offsetof(struct arch_frame, esr));
+    DEFINE(FRAME_FAR, offsetof(struct arch_frame, far));
+    DEFINE(FRAME_FPSR, offsetof(struct arch_frame, fpsr));
+    DEFINE(FRAME_FPCR, offsetof(struct arch_frame, fpcr));
+    DEFINE(FRAME_Q, offsetof(struct arch_frame, q));
+    DEFINE(FRAME_SIZE, sizeof(struct arch_frame));
+    _Static_assert(sizeof(struct arch_frame) % 16 == 0, "frame keeps SP 16-byte aligned");
+    _Static_assert(offsetof(struct arch_frame, elr) == offsetof(struct arch_frame, sp) + 8,
+                   "sp/elr stored as a pair");
+}

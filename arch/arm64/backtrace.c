@@ -1,0 +1,52 @@
+/*
+ * Frame-pointer backtraces. Everything is built with frame pointers: x29
+ * points at a {previous x29, return address} record on the stack. A walk
+ * stops at a null, misaligned, non-ascending or far-away record, so a corrupt
+ * stack ends the trace instead of faulting the reporter.
+ */
+#include <stdio.h>
+#include <arch/backtrace.h>
+#include <arch/boot.h>
+#include <kernel/ksyms.h>
+
+#define BACKTRACE_MAX_DEPTH  32
+#define BACKTRACE_MAX_SPAN   (1u << 20)   /* a trace never spans more than 1 MiB of stack */
+
+static void print_frame(int depth, uint64_t pc)
+{
+    uint64_t off;
+    const char *name = ksyms_lookup(pc, &off);
+    uint64_t link = pc - boot_info.link_slide;
+
+    if (name)
+        printf("    #%-2d 0x%016llx %s+0x%llx\n", depth, (unsigned long long)link, name,
+               (unsigned long long)off);
+    else
+        printf("    #%-2d 0x%016llx ?\n", depth, (unsigned long long)link);
+}
+
+void arch_backtrace_print(uint64_t pc, uint64_t fp, uint64_t stack_lo)
+{
+    int depth = 0;
+    uint64_t lo = stack_lo ? stack_lo : fp;
+
+    print_frame(depth++, pc);
+    while (fp && depth < BACKTRACE_MAX_DEPTH) {
+        if ((fp & 7) || fp < lo || fp - lo > BACKTRACE_MAX_SPAN)
+            break;
+        const uint64_t *rec = (const uint64_t *)fp;
+        uint64_t next = rec[0], lr = rec[1];
+        if (!lr)
+            break;
+        print_frame(depth++, lr - 4);   /* the call instruction, not the return address */
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+}
+
+void arch_backtrace_here(void)
+{
+    uint64_t fp = (uint64_t)__builtin_frame_address(0);
+    arch_backtrace_print((uint64_t)__builtin_return_address(0) - 4, ((uint64_t *)fp)[0], fp);
+}

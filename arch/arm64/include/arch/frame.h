@@ -1,0 +1,39 @@
+/*
+ * The exception frame: everything an interrupted context had in registers.
+ * Built on the per-core exception stack (SP_EL1) by vectors.S on every
+ * exception and restored from it on return, so a handler may edit it (resume
+ * elsewhere, change x0, ...). Layout offsets reach assembly via asm-offsets.
+ */
+#ifndef ARCH_FRAME_H
+#define ARCH_FRAME_H
+
+/* Which of the 16 vectors fired: kind = group (from where) * 4 + type. */
+#define EXC_FROM_EL1T     0
+#define EXC_FROM_EL1H     1
+#define EXC_FROM_LOWER64  2
+#define EXC_FROM_LOWER32  3
+#define EXC_SYNC          0
+#define EXC_IRQ           1
+#define EXC_FIQ           2
+#define EXC_SERROR        3
+
+#ifndef __ASSEMBLY__
+#include <stdint.h>
+
+struct arch_frame {
+    uint64_t x[31];          /* x0..x30 (x29 = frame pointer, x30 = link) */
+    uint64_t sp;             /* the interrupted context's stack pointer */
+    uint64_t elr;            /* where it resumes */
+    uint64_t spsr;
+    uint64_t esr;            /* syndrome (sync exceptions and SErrors) */
+    uint64_t far;            /* fault address (aborts) */
+    uint64_t fpsr;
+    uint64_t fpcr;
+    __uint128_t q[32];       /* full FP/SIMD state */
+};
+
+/* Called by vectors.S for every exception; may edit *frame. */
+void arch_exception_dispatch(struct arch_frame *frame, unsigned kind);
+#endif
+
+#endif

@@ -1,0 +1,5 @@
+# drivers/: one folder per device class; drivers bind by DT compatible.
+SR_SRCS += \
+	drivers/irq/gic_v2.c \
+	drivers/irq/gic_v3.c \
+	drivers/serial/pl011.c

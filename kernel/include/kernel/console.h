@@ -1,0 +1,33 @@
+/*
+ * The system console: the UART that /chosen/stdout-path names, bound to a
+ * driver by compatible. Output is assembled per core and written a whole
+ * line at a time under one lock, so lines from different cores never
+ * interleave. picolibc's stdin/stdout/stderr are attached to it.
+ */
+#ifndef KERNEL_CONSOLE_H
+#define KERNEL_CONSOLE_H
+
+#include <stdint.h>
+#include <kernel/platform.h>
+
+struct console_driver {
+    const char *name;
+    const char *const *compatible;                 /* NULL-terminated */
+    int (*init)(const struct plat_console *con);   /* 0 = usable */
+    void (*putc)(char c);                          /* polled, may wait for FIFO space */
+};
+
+/* Register a console driver (placed in the sr_console_drivers section). */
+#define CONSOLE_DRIVER(var)                                                       \
+    static const struct console_driver *const var##_entry                         \
+        __attribute__((used, section("sr_console_drivers"))) = &var
+
+/* Bind the console described by con (from the DT or the board's fallback).
+ * Returns the driver name, or NULL when no driver matches. */
+const char *console_init(const struct plat_console *con);
+void console_putc(char c);
+void console_write(const char *s, uint64_t n);
+/* Emit the calling core's partial line now (before a halt). */
+void console_flush(void);
+
+#endif

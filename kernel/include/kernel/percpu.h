@@ -1,0 +1,44 @@
+/*
+ * Per-CPU state, indexed by logical CPU id (= the CPU's index in the DT's
+ * /cpus, never its MPIDR). TPIDR_EL1 points at the running core's entry.
+ */
+#ifndef KERNEL_PERCPU_H
+#define KERNEL_PERCPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/cpu.h>
+#include <kernel/platform.h>
+
+#define CONSOLE_LINE_MAX 200
+
+struct fault_catch;
+struct smp_call;
+
+struct percpu {
+    int cpu;                          /* logical id */
+    uint64_t mpidr;
+    _Atomic bool online;
+    _Atomic(struct smp_call *) call;  /* pending cross-call, set by another core */
+    struct fault_catch *fault_catch;  /* armed by FAULT_CATCH on this core */
+    uint64_t irqs;                    /* interrupts taken */
+    uint64_t timer_irqs;              /* of which: its own generic timer */
+    void (*timer_fn)(void *);         /* one-shot timer callback (kernel/clock.c) */
+    void *timer_arg;
+    int line_len;                     /* console line being assembled */
+    char line[CONSOLE_LINE_MAX];
+    void *tls;                        /* picolibc TLS block of this core's boot context */
+} __attribute__((aligned(64)));
+
+extern struct percpu percpu[PLAT_MAX_CPUS];
+
+/* NULL before the boot CPU has identified itself. */
+static inline struct percpu *this_cpu(void) { return (struct percpu *)arch_percpu_ptr(); }
+static inline int cpu_id(void)
+{
+    struct percpu *p = this_cpu();
+    return p ? p->cpu : -1;
+}
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * picolibc glue: stdin/stdout/stderr on the console, _exit, and a TLS block
+ * per boot context (errno and the rest of picolibc's thread-local state are
+ * per core until tasks own their own blocks).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kernel/console.h>
+#include <kernel/libc.h>
+#include <kernel/panic.h>
+#include <kernel/percpu.h>
+
+static int console_file_put(char c, FILE *f)
+{
+    (void)f;
+    console_putc(c);
+    return (unsigned char)c;
+}
+
+static int console_file_get(FILE *f)
+{
+    (void)f;
+    return EOF;   /* console input arrives with the interrupt-driven UART driver */
+}
+
+static FILE console_file = FDEV_SETUP_STREAM(console_file_put, console_file_get, NULL, _FDEV_SETUP_RW);
+FILE *const stdin = &console_file;
+FILE *const stdout = &console_file;
+FILE *const stderr = &console_file;
+
+/* picolibc's abort() raises SIGABRT through POSIX calls SR does not have. */
+void abort(void)
+{
+    panic("abort() called");
+}
+
+/* libfdt is built with the stack protector. */
+uintptr_t __stack_chk_guard = 0x5352c0ffee5352ull;
+void __stack_chk_fail(void);
+void __stack_chk_fail(void)
+{
+    panic("stack smashing detected");
+}
+
+void _exit(int code)
+{
+    system_exit(code);
+}
+
+/* Linker-script symbols describing the TLS template. */
+extern char __tls_size[], __tls_align[], __arm64_tls_tcb_offset[];
+void _init_tls(void *tls);
+void _set_tls(void *tls);
+
+#define TLS_BLOCK_MAX 512
+static char boot_tls[PLAT_MAX_CPUS + 1][TLS_BLOCK_MAX] __attribute__((aligned(64)));
+
+void libc_init_cpu_tls(int slot)
+{
+    char *block = boot_tls[slot];
+    if ((uintptr_t)__tls_size + (uintptr_t)__arm64_tls_tcb_offset > TLS_BLOCK_MAX ||
+        (uintptr_t)__tls_align > 64)
+        panic("picolibc TLS needs %lu bytes aligned to %lu; boot blocks have %d",
+              (unsigned long)(uintptr_t)__tls_size, (unsigned long)(uintptr_t)__tls_align,
+              TLS_BLOCK_MAX);
+    _init_tls(block);
+    _set_tls(block);
+    if (this_cpu())
+        this_cpu()->tls = block;
+}
+
+size_t libc_tls_size(void) { return (size_t)(uintptr_t)__tls_size; }

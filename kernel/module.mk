@@ -1,0 +1,15 @@
+# kernel/: boot sequence, platform discovery, console, IRQ and SMP mechanism.
+SR_INCLUDES += kernel/include
+# Platform discovery: pure C over libfdt, also built for the host tests.
+SR_SRCS += $(sort $(wildcard kernel/platform/*.c))
+SR_SRCS += \
+	kernel/main.c \
+	kernel/smp.c \
+	kernel/irq.c \
+	kernel/clock.c \
+	kernel/console.c \
+	kernel/libc.c \
+	kernel/panic.c \
+	kernel/fault.c \
+	kernel/cmdline.c \
+	kernel/ksyms.c

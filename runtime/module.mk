@@ -1,0 +1,1 @@
+# runtime/: the application API (tasks, channels, async) lands here.

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""QEMU command lines for the in-image test configurations.
+
+tests/image/configs.json is a list of configurations (data, not code):
+
+    name     unique name; the log goes to build/test-logs/<name>.log
+    board    boards/<board>: `make BOARD=<board> image` builds build/<board>/
+    machine  -M value, e.g. "virt,gic-version=3,virtualization=on"
+    cpu      -cpu value
+    smp      -smp value, e.g. "8,clusters=2,cores=4"
+    mem      -m value, e.g. "2G"
+    dtb      "board": -dtb build/<board>/<board>.dtb; "qemu": QEMU's own DTB
+    kernel   "Image": build/<board>/Image; "elf": build/<board>/sr.elf
+    cpus     how many CPUs the image must report online
+    timeout  seconds before the run is killed and counted as a hang
+    extra    (optional) list of extra QEMU arguments
+    note     (optional) free text for humans
+
+Usage: python3 scripts/qemu_cmd.py [--configs FILE] NAME
+prints the command line of configuration NAME (run it from the repo root).
+"""
+import argparse
+import json
+import shlex
+import sys
+
+QEMU = "qemu-system-aarch64"
+CONFIGS = "tests/image/configs.json"
+KERNEL_FILES = {"Image": "Image", "elf": "sr.elf"}
+DTB_CHOICES = ("board", "qemu")
+FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, int),
+          "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
+OPTIONAL = {"extra": list, "note": str}
+
+
+def kernel_path(cfg):
+    return f"build/{cfg['board']}/{KERNEL_FILES[cfg['kernel']]}"
+
+
+def dtb_path(cfg):
+    """The -dtb file, or None when QEMU generates the DTB."""
+    return f"build/{cfg['board']}/{cfg['board']}.dtb" if cfg["dtb"] == "board" else None
+
+
+def command(cfg, append="sr.test"):
+    cmd = [QEMU, "-M", cfg["machine"], "-cpu", cfg["cpu"], "-smp", str(cfg["smp"]),
+           "-m", cfg["mem"], "-nographic", "-nic", "none", "-semihosting"]
+    if dtb_path(cfg):
+        cmd += ["-dtb", dtb_path(cfg)]
+    cmd += ["-kernel", kernel_path(cfg), "-append", append]
+    return cmd + [str(a) for a in cfg.get("extra", [])]
+
+
+def _check(cfg, where):
+    """Raises ValueError saying what is wrong with one entry."""
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{where}: not an object")
+    for key, kind in FIELDS.items():
+        if not isinstance(cfg.get(key), kind) or isinstance(cfg.get(key), bool):
+            raise ValueError(f"{where}: missing or bad '{key}'")
+    for key in cfg.keys() - FIELDS.keys():
+        if key not in OPTIONAL or not isinstance(cfg[key], OPTIONAL[key]):
+            raise ValueError(f"{where}: unknown or bad key '{key}'")
+    if cfg["dtb"] not in DTB_CHOICES:
+        raise ValueError(f"{where}: 'dtb' must be one of {DTB_CHOICES}")
+    if cfg["kernel"] not in KERNEL_FILES:
+        raise ValueError(f"{where}: 'kernel' must be one of {tuple(KERNEL_FILES)}")
+    if cfg["cpus"] < 1 or cfg["timeout"] <= 0:
+        raise ValueError(f"{where}: 'cpus' and 'timeout' must be positive")
+
+
+def load_configs(path=CONFIGS):
+    """The validated list of configurations; ValueError if malformed."""
+    with open(path) as f:
+        configs = json.load(f)
+    if not isinstance(configs, list):
+        raise ValueError(f"{path}: expected a JSON list")
+    for i, cfg in enumerate(configs):
+        _check(cfg, f"{path} entry {i}")
+    names = [c["name"] for c in configs]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ValueError(f"{path}: duplicate names {dups}")
+    return configs
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Print a test configuration's QEMU command.")
+    ap.add_argument("--configs", default=CONFIGS)
+    ap.add_argument("name")
+    args = ap.parse_args()
+    for cfg in load_configs(args.configs):
+        if cfg["name"] == args.name:
+            print(shlex.join(command(cfg)))
+            return 0
+    print(f"no configuration named {args.name!r}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+# tests/host: native unit tests (ASan + UBSan) of the pure code, plus the DTB
+# fixtures they read: every boards/<b>/<b>.dts and tests/host/fixtures/*.dts,
+# compiled into $(HOST_BUILD)/fixtures.
+
+HOST_TEST_SRCS += \
+	tests/host/main.c \
+	tests/host/host_fixture.c \
+	tests/host/test_dt_boards.c \
+	tests/host/test_dt_topology.c \
+	tests/host/test_dt_errors.c \
+	tests/host/test_dt_fuzz.c \
+	tests/host/test_usable_memory.c \
+	kernel/platform/dt_discover.c \
+	kernel/platform/dt_util.c \
+	kernel/platform/dt_address.c \
+	kernel/platform/dt_memory.c \
+	kernel/platform/dt_cpus.c \
+	kernel/platform/dt_gic.c \
+	kernel/platform/dt_devices.c \
+	kernel/platform/dt_console.c \
+	kernel/platform/usable_memory.c
+
+HOST_FIXTURES := $(HOST_BUILD)/fixtures
+HOST_FIXTURE_DTSI := $(wildcard tests/host/fixtures/*.dtsi)
+HOST_TEST_DATA += \
+	$(patsubst tests/host/fixtures/%.dts,$(HOST_FIXTURES)/%.dtb,$(wildcard tests/host/fixtures/*.dts)) \
+	$(foreach b,$(BOARDS),$(HOST_FIXTURES)/$(b).dtb)
+
+$(HOST_FIXTURES)/%.dtb: tests/host/fixtures/%.dts $(HOST_FIXTURE_DTSI)
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -i tests/host/fixtures -o $@ $<
+
+define HOST_BOARD_FIXTURE
+$(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
+	@mkdir -p $$(dir $$@)
+	dtc -q -I dts -O dtb -o $$@ $$<
+endef
+$(foreach b,$(BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))

@@ -1,0 +1,10 @@
+# In-image suites: linked into every image, run when booted with "sr.test".
+SR_SRCS += \
+	tests/image/harness.c \
+	tests/image/test_boot.c \
+	tests/image/test_dt.c \
+	tests/image/test_irq.c \
+	tests/image/test_mmu.c \
+	tests/image/test_exception.c \
+	tests/image/test_smp.c \
+	tests/image/test_libc.c
