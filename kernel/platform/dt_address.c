@@ -24,7 +24,7 @@ int dt_reg_count(struct dt_ctx *c, int node)
         return 0;
     int entry = (int)(ac + sc) * 4;
     if (entry == 0)
-        return dt_fail(c, "dt: %s: 'reg' under a bus with #address-cells = 0",
+        return dt_fail(c, "dt: %s: 'reg' under a bus with 0 address and size cells",
                        dt_path(c, node, path, sizeof(path)));
     if (len % entry != 0)
         return dt_fail(c, "dt: %s: 'reg' has %d bytes, not a multiple of %d",

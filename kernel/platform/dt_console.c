@@ -55,6 +55,25 @@ static uint32_t parse_baud(const char *opt)
     return (uint32_t)v;
 }
 
+/* The whole strings of node's "compatible" that fit in con->compat_list. */
+static void copy_compat_list(const struct dt_ctx *c, int node, struct plat_console *con)
+{
+    int len;
+    const char *v = fdt_getprop(c->fdt, node, "compatible", &len);
+    int used = 0;
+    while (v && used < len) {
+        const char *end = memchr(v + used, '\0', (size_t)(len - used));
+        if (!end)
+            break;
+        int n = (int)(end - (v + used)) + 1;
+        if (used + n > (int)sizeof(con->compat_list))
+            break;
+        memcpy(con->compat_list + used, v + used, (size_t)n);
+        used += n;
+    }
+    con->compat_list_len = used;
+}
+
 /* clock-frequency of the first "clocks" provider when it is a fixed-clock, else 0. */
 static uint32_t fixed_clock_hz(const struct dt_ctx *c, int node)
 {
@@ -88,6 +107,7 @@ int dt_console(struct dt_ctx *c, struct platform *p)
 
     const char *compat = dt_string(c, node, "compatible");
     dt_copy(con->compatible, sizeof(con->compatible), compat ? compat : "");
+    copy_compat_list(c, node, con);
     dt_path(c, node, con->path, sizeof(con->path));
     if (dt_reg(c, node, 0, &con->reg) < 0 ||
         dt_u32(c, node, "reg-shift", 0, &con->reg_shift) < 0 ||

@@ -13,7 +13,8 @@
 #define MPIDR_AFF_MASK   0xff00ffffffull  /* Aff3 [39:32], Aff2..Aff0 [23:0] */
 #define CPU_MAP_DEPTH    8                /* socket / cluster nesting bound */
 
-/* Per-run scratch: the phandle of each discovered cpu node. */
+/* Scratch for cluster assignment: each cpu's phandle, whether cpu-map placed
+ * it, and the next free cluster index. */
 struct cpu_scan {
     uint32_t phandle[PLAT_MAX_CPUS];
     int next_cluster;
@@ -56,7 +57,8 @@ static int parse_cpu(struct dt_ctx *c, int node, uint32_t ac, struct plat_cpu *c
         dt_u32(c, node, "capacity-dmips-mhz", 0, &cpu->dmips_mhz) < 0 ||
         dt_u32(c, node, "dynamic-power-coefficient", 0, &cpu->power_coeff) < 0)
         return -1;
-    cpu->has_power_coeff = fdt_getprop(c->fdt, node, "dynamic-power-coefficient", NULL);
+    cpu->has_power_coeff =
+        fdt_getprop(c->fdt, node, "dynamic-power-coefficient", NULL) != NULL;
     const char *compat = dt_string(c, node, "compatible");
     dt_copy(cpu->compatible, sizeof(cpu->compatible), compat ? compat : "");
     return 0;

@@ -113,7 +113,8 @@ int dt_gic(struct dt_ctx *c, struct platform *p)
     return 0;
 }
 
-int dt_intid(struct dt_ctx *c, int node, uint32_t type, uint32_t num, uint32_t *intid)
+/* One specifier's (type, number) as an INTID; -1 when out of range. */
+static int to_intid(struct dt_ctx *c, int node, uint32_t type, uint32_t num, uint32_t *intid)
 {
     /* Per type: {how many, first INTID}: SPI, PPI, extended SPI, extended PPI. */
     static const uint32_t kinds[4][2] = {{988, 32}, {16, 16}, {1024, 4096}, {64, 1056}};
@@ -163,5 +164,5 @@ int dt_irq(struct dt_ctx *c, int node, int idx, uint32_t *intid)
     if (idx >= len / entry)
         return 1;
     const uint8_t *e = v + (size_t)idx * (size_t)entry;
-    return dt_intid(c, node, dt_be32(e), dt_be32(e + 4), intid);
+    return to_intid(c, node, dt_be32(e), dt_be32(e + 4), intid);
 }

@@ -85,9 +85,6 @@ int dt_reg(struct dt_ctx *c, int node, int idx, struct plat_range *r);
  */
 int dt_irq(struct dt_ctx *c, int node, int idx, uint32_t *intid);
 
-/* Converts one GIC interrupt specifier (type, number) to an INTID; -1 on error. */
-int dt_intid(struct dt_ctx *c, int node, uint32_t type, uint32_t num, uint32_t *intid);
-
 /* The discovery steps, in the order platform_discover() runs them. */
 int dt_memory(struct dt_ctx *c, struct platform *p);
 int dt_reserved(struct dt_ctx *c, struct platform *p);

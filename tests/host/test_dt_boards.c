@@ -98,6 +98,8 @@ TEST(dt_qemu_virt_bl, console_and_virtio)
     EXPECT_TRUE(con->present);
     EXPECT_STREQ(con->path, "/pl011@9000000");
     EXPECT_STREQ(con->compatible, "arm,pl011");
+    EXPECT_EQ(fdt_stringlist_contains(con->compat_list, con->compat_list_len,
+                                      "arm,primecell"), 1);
     EXPECT_EQ(con->reg.base, 0x9000000);
     EXPECT_EQ(con->reg.size, 0x1000);
     EXPECT_EQ(con->reg_shift, 0);
@@ -215,6 +217,9 @@ TEST(dt_rk3399, console_through_alias)
     EXPECT_TRUE(con->present);
     EXPECT_STREQ(con->path, "/serial@ff1a0000");
     EXPECT_STREQ(con->compatible, "rockchip,rk3399-uart");
+    EXPECT_EQ(con->compat_list_len, sizeof("rockchip,rk3399-uart\0snps,dw-apb-uart"));
+    EXPECT_EQ(fdt_stringlist_contains(con->compat_list, con->compat_list_len,
+                                      "snps,dw-apb-uart"), 1);
     EXPECT_EQ(con->reg.base, 0xff1a0000);
     EXPECT_EQ(con->reg.size, 0x100);
     EXPECT_EQ(con->reg_shift, 2);

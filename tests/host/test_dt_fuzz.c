@@ -52,7 +52,9 @@ static bool check_one(const void *buf, size_t len, const char *what, long iter, 
                plat.cpus[i].capacity >= 1 && plat.cpus[i].capacity <= 1024 &&
                memchr(plat.cpus[i].compatible, '\0', PLAT_NAME_LEN) != NULL;
     sane = sane && memchr(plat.model, '\0', sizeof(plat.model)) != NULL &&
-           memchr(plat.console.path, '\0', sizeof(plat.console.path)) != NULL;
+           memchr(plat.console.path, '\0', sizeof(plat.console.path)) != NULL &&
+           plat.console.compat_list_len >= 0 &&
+           plat.console.compat_list_len <= (int)sizeof(plat.console.compat_list);
     if (!sane) {
         test_fail(__FILE__, __LINE__, "%s #%ld: success with an inconsistent platform", what,
                   iter);

@@ -79,6 +79,11 @@ struct plat_console {
     bool present;
     char path[64];                   /* node path stdout-path resolved to */
     char compatible[PLAT_NAME_LEN];  /* first compatible string */
+    /* Every compatible string, NUL-separated, whole strings only (a driver may
+     * bind by a later one: RK3399's is "rockchip,rk3399-uart\0snps,dw-apb-uart").
+     * Match with fdt_stringlist_contains(compat_list, compat_list_len, name). */
+    char compat_list[96];
+    int compat_list_len;
     struct plat_range reg;
     uint32_t reg_shift;
     uint32_t reg_io_width;           /* bytes, default 1 */
