@@ -31,9 +31,9 @@ WARN := -Wall -Wextra -Werror
 # Image code: position independent (the image relocates itself to wherever a
 # loader put it), frame pointers for backtraces, TPIDR_EL1 = per-CPU pointer.
 SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
-	-march=$(BOARD_MARCH) -fpie -fno-plt -fno-omit-frame-pointer \
+	-march=$(BOARD_MARCH) -fpie -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-stack-protector -ffunction-sections \
-	-fdata-sections -MMD -MP -I$(FDT_DIR)/usr/include
+	-fdata-sections -MMD -MP -I$(FDT_DIR)/usr/include -include arch/arm64/include/arch/hidden.h
 SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
 SR_LDFLAGS := --specs=picolibc.specs -nostartfiles -static-pie -Wl,--no-dynamic-linker \
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,-z,max-page-size=4096 \

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arch/boot.h>
 #include <kernel/console.h>
 #include <kernel/libc.h>
 #include <kernel/panic.h>
@@ -48,10 +49,27 @@ void _exit(int code)
     system_exit(code);
 }
 
-/* Linker-script symbols describing the TLS template. */
+/*
+ * TLS blocks (AArch64 variant 1: TPIDR_EL0 points at a 16-byte TCB that the
+ * block follows). SR provides _init_tls/_set_tls itself: picolibc's reach the
+ * template sizes through GOT entries that the static-PIE link relocates as if
+ * they were addresses, which breaks as soon as the image is loaded elsewhere.
+ */
+extern char __tdata_source[], __tdata_size[], __tbss_offset[], __tbss_size[];
 extern char __tls_size[], __tls_align[], __arm64_tls_tcb_offset[];
+
 void _init_tls(void *tls);
+void _init_tls(void *tls)
+{
+    memcpy(tls, __tdata_source, link_constant(__tdata_size));
+    memset((char *)tls + link_constant(__tbss_offset), 0, link_constant(__tbss_size));
+}
+
 void _set_tls(void *tls);
+void _set_tls(void *tls)
+{
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"((char *)tls - link_constant(__arm64_tls_tcb_offset)));
+}
 
 #define TLS_BLOCK_MAX 512
 static char boot_tls[PLAT_MAX_CPUS + 1][TLS_BLOCK_MAX] __attribute__((aligned(64)));
@@ -59,15 +77,14 @@ static char boot_tls[PLAT_MAX_CPUS + 1][TLS_BLOCK_MAX] __attribute__((aligned(64
 void libc_init_cpu_tls(int slot)
 {
     char *block = boot_tls[slot];
-    if ((uintptr_t)__tls_size + (uintptr_t)__arm64_tls_tcb_offset > TLS_BLOCK_MAX ||
-        (uintptr_t)__tls_align > 64)
-        panic("picolibc TLS needs %lu bytes aligned to %lu; boot blocks have %d",
-              (unsigned long)(uintptr_t)__tls_size, (unsigned long)(uintptr_t)__tls_align,
-              TLS_BLOCK_MAX);
+    uint64_t size = link_constant(__tls_size), align = link_constant(__tls_align);
+    if (size > TLS_BLOCK_MAX || align > 64)
+        panic("picolibc TLS needs %llu bytes aligned to %llu; boot blocks have %d",
+              (unsigned long long)size, (unsigned long long)align, TLS_BLOCK_MAX);
     _init_tls(block);
     _set_tls(block);
     if (this_cpu())
         this_cpu()->tls = block;
 }
 
-size_t libc_tls_size(void) { return (size_t)(uintptr_t)__tls_size; }
+size_t libc_tls_size(void) { return (size_t)link_constant(__tls_size); }

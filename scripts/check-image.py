@@ -21,6 +21,11 @@ def text_symbols(nm, elf):
     return syms
 
 
+def all_symbols(nm, elf):
+    out = subprocess.run([nm, elf], check=True, capture_output=True, text=True).stdout
+    return {p[2]: int(p[0], 16) for p in (l.split() for l in out.splitlines()) if len(p) == 3}
+
+
 def main():
     args = sys.argv[1:]
     nm = 'nm'
@@ -35,8 +40,8 @@ def main():
 
     rel = subprocess.run([prefix + 'readelf', '-rW', final], check=True,
                          capture_output=True, text=True).stdout
-    text_end = b.get('__text_end') or int(subprocess.run(
-        [nm, final], capture_output=True, text=True).stdout.split('__text_end')[0].split()[-2], 16)
+    syms = all_symbols(nm, final)
+    text_end = syms['__text_end']
     count = 0
     for line in rel.splitlines():
         p = line.split()
@@ -46,6 +51,14 @@ def main():
                 sys.exit('check-image: unsupported relocation %s at %s' % (p[2], p[0]))
             if int(p[0], 16) < text_end:
                 sys.exit('check-image: relocation in text at %s' % p[0])
+            addend = int(p[3], 16)
+            if not syms['_start'] <= addend <= syms['_end']:
+                sys.exit('check-image: relocation at %s of 0x%x, outside the image: a GOT entry '
+                         'of an absolute symbol (use link_constant() in C)' % (p[0], addend))
+    table = (syms['__rela_end'] - syms['__rela_start']) // 24
+    if table != count:
+        sys.exit('check-image: __rela_start..__rela_end covers %d relocations, .rela.dyn has %d'
+                 % (table, count))
     print('check-image: %d relocations, all R_AARCH64_RELATIVE outside text' % count)
 
 

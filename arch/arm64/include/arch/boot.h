@@ -28,6 +28,18 @@ extern char __text_start[], __text_end[];
 extern char __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_start[], __bss_end[];
 
+/*
+ * The value of an absolute linker-script symbol (a size, not an address).
+ * Position-independent code forms symbol addresses PC-relatively, so every
+ * symbol, absolute ones included, appears moved by the relocation slide;
+ * the difference to the absolute symbol __link_zero (= 0) removes it.
+ */
+extern char __link_zero[];
+static inline uint64_t link_constant(const char *sym)
+{
+    return (uint64_t)sym - (uint64_t)__link_zero;
+}
+
 /* Per-core stacks, indexed by logical CPU id (never by MPIDR); the boot CPU
  * uses the extra last slot (its id is unknown until the DT is read). */
 extern char boot_stacks[ARCH_MAX_CPUS + 1][BOOT_STACK_SIZE];
