@@ -10,6 +10,7 @@
 #include <kernel/clock.h>
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
+#include <apps/apps.h>
 
 #define HELLO_TIMER_NS (1000 * 1000)
 
@@ -38,7 +39,7 @@ static void hello(void *arg)
            (unsigned long long)((clock_ns() - t0) / 1000));
 }
 
-int apps_main(void)
+int hello_cores_main(void)
 {
     smp_call_all(hello, NULL);
     printf("SR: %d of %d cores said hello and took their own timer interrupt; "

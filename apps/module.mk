@@ -1,2 +1,6 @@
 # apps/: programs built into the image. apps_main() runs when not in test mode.
-SR_SRCS += apps/hello_cores.c
+SR_INCLUDES += apps/include
+SR_SRCS += \
+	apps/apps.c \
+	apps/hello_cores.c \
+	apps/crash.c

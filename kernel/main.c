@@ -215,6 +215,7 @@ _Noreturn void kernel_main(void)
            drv ? drv : "none", semihost_available() ? "yes" : "no",
            arch_has_lse() ? "LSE" : "LL/SC");
     print_memory();
+    printf("SR: command line \"%s\"\n", cmdline_get());
 
     if (smp_init_boot_cpu(&platform) < 0)
         cannot_boot("the boot CPU's MPIDR is not in the DT's /cpus");

@@ -9,11 +9,17 @@ tests/image/configs.json is a list of configurations (data, not code):
     cpu      -cpu value
     smp      -smp value, e.g. "8,clusters=2,cores=4"
     mem      -m value, e.g. "2G"
-    dtb      "board": -dtb build/<board>/<board>.dtb; "qemu": QEMU's own DTB
+    dtb      "board": -dtb build/<board>/<board>.dtb; "qemu": QEMU's own DTB;
+             a path to a .dts: compiled with dtc to build/test-dtbs/<name>.dtb
     kernel   "Image": build/<board>/Image; "elf": build/<board>/sr.elf
-    cpus     how many CPUs the image must report online
+    cpus     how many CPUs the image must report online (ignored with "expect")
     timeout  seconds before the run is killed and counted as a hang
     extra    (optional) list of extra QEMU arguments
+    append   (optional) kernel command line, default "sr.test"
+    expect   (optional) a run that must fail in a given way instead of running
+             the suites: {"exit": status, "patterns": [regex, ...]}; it counts
+             as one test, <name>.expect, passed iff the exit status matches and
+             every pattern matches some line of the output
     note     (optional) free text for humans
 
 Usage: python3 scripts/qemu_cmd.py [--configs FILE] NAME
@@ -30,7 +36,8 @@ KERNEL_FILES = {"Image": "Image", "elf": "sr.elf"}
 DTB_CHOICES = ("board", "qemu")
 FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, int),
           "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
-OPTIONAL = {"extra": list, "note": str}
+OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict}
+TEST_DTB_DIR = "build/test-dtbs"
 
 
 def kernel_path(cfg):
@@ -39,10 +46,16 @@ def kernel_path(cfg):
 
 def dtb_path(cfg):
     """The -dtb file, or None when QEMU generates the DTB."""
-    return f"build/{cfg['board']}/{cfg['board']}.dtb" if cfg["dtb"] == "board" else None
+    if cfg["dtb"] == "board":
+        return f"build/{cfg['board']}/{cfg['board']}.dtb"
+    if cfg["dtb"].endswith(".dts"):
+        return f"{TEST_DTB_DIR}/{cfg['name']}.dtb"
+    return None
 
 
-def command(cfg, append="sr.test"):
+def command(cfg, append=None):
+    if append is None:
+        append = cfg.get("append", "sr.test")
     cmd = [QEMU, "-M", cfg["machine"], "-cpu", cfg["cpu"], "-smp", str(cfg["smp"]),
            "-m", cfg["mem"], "-nographic", "-nic", "none", "-semihosting"]
     if dtb_path(cfg):
@@ -61,8 +74,12 @@ def _check(cfg, where):
     for key in cfg.keys() - FIELDS.keys():
         if key not in OPTIONAL or not isinstance(cfg[key], OPTIONAL[key]):
             raise ValueError(f"{where}: unknown or bad key '{key}'")
-    if cfg["dtb"] not in DTB_CHOICES:
-        raise ValueError(f"{where}: 'dtb' must be one of {DTB_CHOICES}")
+    if cfg["dtb"] not in DTB_CHOICES and not cfg["dtb"].endswith(".dts"):
+        raise ValueError(f"{where}: 'dtb' must be one of {DTB_CHOICES} or a .dts path")
+    exp = cfg.get("expect")
+    if exp is not None and (not isinstance(exp.get("exit"), int) or
+                            not isinstance(exp.get("patterns"), list) or not exp["patterns"]):
+        raise ValueError(f"{where}: 'expect' needs an integer 'exit' and a non-empty 'patterns'")
     if cfg["kernel"] not in KERNEL_FILES:
         raise ValueError(f"{where}: 'kernel' must be one of {tuple(KERNEL_FILES)}")
     if cfg["cpus"] < 1 or cfg["timeout"] <= 0:

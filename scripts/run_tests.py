@@ -178,18 +178,52 @@ def run_host(build):
     return out
 
 
+def compile_test_dtb(cfg):
+    """Builds the configuration's own DTB from its .dts; a problem string or None."""
+    if not cfg["dtb"].endswith(".dts"):
+        return None
+    target = qemu_cmd.dtb_path(cfg)
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", target, cfg["dtb"]],
+                         capture_output=True, text=True)
+    return None if res.returncode == 0 else f"dtc {cfg['dtb']}: {res.stderr.strip()}"
+
+
+def check_expected(out, status, cfg):
+    """An "expect" run: one test that passes iff it failed exactly as described."""
+    exp, why = cfg["expect"], []
+    if status != exp["exit"]:
+        why.append(f"exit status {status}, expected {exp['exit']}")
+    for pat in exp["patterns"]:
+        if not any(re.search(pat, l) for l in out.lines):
+            why.append(f"no line matches /{pat}/")
+    if why:
+        out.problems.append(("expect", "; ".join(why)))
+    else:
+        out.passed = 1
+
+
 def run_config(cfg):
     cmd = qemu_cmd.command(cfg)
-    out = Outcome(cfg["name"], cmd=cmd, extra_name=f"{cfg['name']}.boot",
+    expecting = "expect" in cfg
+    out = Outcome(cfg["name"], cmd=cmd,
+                  extra_name=f"{cfg['name']}." + ("expect" if expecting else "boot"),
                   log=str(LOG_DIR / f"{cfg['name']}.log"))
+    problem = compile_test_dtb(cfg)
+    if problem:
+        out.problems.append(("build", problem))
+        return out
     missing = [p for p in (qemu_cmd.kernel_path(cfg), qemu_cmd.dtb_path(cfg))
                if p and not Path(p).is_file()]
     if missing:
         out.problems.append(("build", f"missing {', '.join(missing)}"))
         return out
     out.lines, status, out.seconds = run_process(cmd, out.log, cfg["timeout"])
-    check_output(out, status, cfg["timeout"])
-    check_boot(out, cfg)
+    if expecting:
+        check_expected(out, status, cfg)
+    else:
+        check_output(out, status, cfg["timeout"])
+        check_boot(out, cfg)
     return out
 
 
@@ -220,7 +254,7 @@ def failure_names(out):
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-j", "--jobs", type=int, default=2, help="configurations run at once")
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="configurations run at once")
     ap.add_argument("--only", action="append", metavar="SUBSTR",
                     help="run only configurations whose name contains SUBSTR (repeatable)")
     ap.add_argument("--no-host", action="store_true", help="skip the host unit tests")
