@@ -27,11 +27,20 @@ NM      := $(CROSS)nm
 HOSTCC  ?= gcc
 PYTHON  ?= python3
 
+# Quiet by default; `make V=1` shows every command.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1)"
+endif
+
 WARN := -Wall -Wextra -Werror
 # Image code: position independent (the image relocates itself to wherever a
 # loader put it), frame pointers for backtraces, TPIDR_EL1 = per-CPU pointer.
 SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
-	-march=$(BOARD_MARCH) -fpie -fno-omit-frame-pointer \
+	-march=$(BOARD_MARCH) $(BOARD_CFLAGS) -fpie -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-stack-protector -ffunction-sections \
 	-fdata-sections -MMD -MP -I$(FDT_DIR)/usr/include -include arch/arm64/include/arch/hidden.h
 SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
@@ -67,52 +76,70 @@ DTB := $(BUILD)/$(BOARD).dtb
 
 .PHONY: all image run test bench print-qemu host-tests deps clean
 .DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
 all: image
 image: $(BUILD)/sr.elf $(BUILD)/Image $(DTB)
 
 # --- image -------------------------------------------------------------------
 
-$(BUILD)/obj/%.c.o: %.c
+# Objects depend on the flags too: changing a flag rebuilds what it affects.
+FLAGS_FILE := $(BUILD)/flags.txt
+SR_ALL_FLAGS := $(SR_CFLAGS) | $(SR_ASFLAGS) | $(SR_LDFLAGS)
+$(FLAGS_FILE): FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(SR_CFLAGS) -c $< -o $@
+	@echo '$(SR_ALL_FLAGS)' | cmp -s - $@ || echo '$(SR_ALL_FLAGS)' > $@
+.PHONY: FORCE
 
-$(BUILD)/obj/%.S.o: %.S $(BUILD)/gen/asm-offsets.h
+$(BUILD)/obj/%.c.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) $(SR_ASFLAGS) -c $< -o $@
+	$(call say,CC      $<)
+	$(Q)$(CC) $(SR_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S $(BUILD)/gen/asm-offsets.h $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(call say,AS      $<)
+	$(Q)$(CC) $(SR_ASFLAGS) -c $< -o $@
 
 # Structure offsets for assembly, generated from C (never hand-written).
-$(BUILD)/gen/asm-offsets.h: arch/arm64/asm-offsets.c scripts/gen-asm-offsets.sh
+$(BUILD)/gen/asm-offsets.h: arch/arm64/asm-offsets.c scripts/gen-asm-offsets.sh $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) $(SR_CFLAGS) -MF $@.d -MT $@ -S $< -o $@.s
-	sh scripts/gen-asm-offsets.sh $@.s > $@
+	$(call say,GEN     $@)
+	$(Q)$(CC) $(SR_CFLAGS) -MF $@.d -MT $@ -S $< -o $@.s
+	$(Q)sh scripts/gen-asm-offsets.sh $@.s > $@
 -include $(BUILD)/gen/asm-offsets.h.d
 
 # The image carries its own symbol table for backtraces: link once without it,
 # generate the table from that link, link again. Adding the table (placed after
 # .text) does not move any function, which the second step checks.
 $(BUILD)/sr.stage1.elf: $(SR_OBJS) $(BUILD)/obj/ksyms-empty.o arch/arm64/sr.ld
-	$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -o $@ $(SR_OBJS) $(BUILD)/obj/ksyms-empty.o $(SR_LIBS)
+	$(call say,LD      $@)
+	$(Q)$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -o $@ $(SR_OBJS) $(BUILD)/obj/ksyms-empty.o $(SR_LIBS)
 
 $(BUILD)/obj/ksyms-empty.o: scripts/gen-ksyms.py
 	@mkdir -p $(dir $@)
-	$(PYTHON) scripts/gen-ksyms.py --empty > $(BUILD)/obj/ksyms-empty.S
-	$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms-empty.S -o $@
+	$(Q)$(PYTHON) scripts/gen-ksyms.py --empty > $(BUILD)/obj/ksyms-empty.S
+	$(Q)$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms-empty.S -o $@
 
 $(BUILD)/obj/ksyms.o: $(BUILD)/sr.stage1.elf scripts/gen-ksyms.py
-	$(NM) -n --defined-only $< | $(PYTHON) scripts/gen-ksyms.py > $(BUILD)/obj/ksyms.S
-	$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms.S -o $@
+	$(call say,KSYMS   $@)
+	$(Q)$(NM) -n --defined-only $< | $(PYTHON) scripts/gen-ksyms.py > $(BUILD)/obj/ksyms.S
+	$(Q)$(CC) $(SR_ASFLAGS) -c $(BUILD)/obj/ksyms.S -o $@
 
 $(BUILD)/sr.elf: $(SR_OBJS) $(BUILD)/obj/ksyms.o arch/arm64/sr.ld scripts/check-image.py
-	$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -Wl,-Map=$(BUILD)/sr.map -o $@ $(SR_OBJS) \
+	$(call say,LD      $@)
+	$(Q)$(CC) $(SR_LDFLAGS) -T arch/arm64/sr.ld -Wl,-Map=$(BUILD)/sr.map -o $@ $(SR_OBJS) \
 		$(BUILD)/obj/ksyms.o $(SR_LIBS)
-	$(PYTHON) scripts/check-image.py --nm $(NM) $(BUILD)/sr.stage1.elf $@
+	$(Q)$(PYTHON) scripts/check-image.py --nm $(NM) $(BUILD)/sr.stage1.elf $@
 
 $(BUILD)/Image: $(BUILD)/sr.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call say,IMAGE   $@)
+	$(Q)$(OBJCOPY) -O binary $< $@
+	$(Q)$(PYTHON) scripts/check-image.py --image $(NM) $@ $<
 
 $(DTB): $(BOARD_DTS)
 	@mkdir -p $(dir $@)
-	dtc -q -I dts -O dtb -o $@ $<
+	$(call say,DTC     $@)
+	$(Q)dtc -q -I dts -O dtb -o $@ $<
 
 # --- host --------------------------------------------------------------------
 
@@ -120,10 +147,12 @@ HOST_TEST_OBJS := $(patsubst %,$(HOST_BUILD)/obj/%.o,$(HOST_TEST_SRCS))
 
 $(HOST_BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+	$(call say,HOSTCC  $<)
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
 
 $(HOST_BUILD)/unit-tests: $(HOST_TEST_OBJS)
-	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+	$(call say,HOSTLD  $@)
+	$(Q)$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 host-tests: $(HOST_BUILD)/unit-tests $(HOST_TEST_DATA)
 

@@ -167,6 +167,7 @@ _Noreturn void kernel_main(void)
     struct plat_error err = {{0}};
     int rc = -1;
 
+    arch_cpu_features_init();
     libc_init_cpu_tls(PLAT_MAX_CPUS);
     semihost_probe();
 

@@ -6,6 +6,7 @@
    and none targets text (text is mapped read-only).
 3. The Image header fields are where the boot protocol expects them.
 """
+import struct
 import subprocess
 import sys
 
@@ -26,8 +27,26 @@ def all_symbols(nm, elf):
     return {p[2]: int(p[0], 16) for p in (l.split() for l in out.splitlines()) if len(p) == 3}
 
 
+def check_header(image, syms):
+    """The arm64 Image header (Linux Documentation/arch/arm64/booting.rst)."""
+    with open(image, 'rb') as f:
+        head = f.read(64)
+    text_offset, image_size, flags = struct.unpack_from('<QQQ', head, 8)
+    want_size = syms['_end'] - syms['_start']
+    if head[56:60] != b'ARM\x64':
+        sys.exit('check-image: %s: no ARM\\x64 magic at offset 56' % image)
+    if text_offset != 0 or flags != 0xa or image_size != want_size:
+        sys.exit('check-image: %s: text_offset 0x%x flags 0x%x image_size 0x%x (want 0, 0xa, 0x%x)'
+                 % (image, text_offset, flags, image_size, want_size))
+    print('check-image: %s header ok, image_size 0x%x' % (image, image_size))
+
+
 def main():
     args = sys.argv[1:]
+    if args[0] == '--image':
+        nm, image, elf = args[1], args[2], args[3]
+        check_header(image, all_symbols(nm, elf))
+        return
     nm = 'nm'
     if args[0] == '--nm':
         nm, args = args[1], args[2:]

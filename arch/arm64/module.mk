@@ -7,6 +7,7 @@ SR_LDFLAGS += -Wl,--defsym=SR_LINK_BASE=$(SR_LINK_BASE)
 SR_SRCS += \
 	arch/arm64/head.S \
 	arch/arm64/vectors.S \
+	arch/arm64/cpu_features.c \
 	arch/arm64/exception.c \
 	arch/arm64/mmu.c \
 	arch/arm64/psci.c \

@@ -28,11 +28,11 @@ HOST_TEST_DATA += \
 
 $(HOST_FIXTURES)/%.dtb: tests/host/fixtures/%.dts $(HOST_FIXTURE_DTSI)
 	@mkdir -p $(dir $@)
-	dtc -q -I dts -O dtb -i tests/host/fixtures -o $@ $<
+	$(Q)dtc -q -I dts -O dtb -i tests/host/fixtures -o $@ $<
 
 define HOST_BOARD_FIXTURE
 $(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
 	@mkdir -p $$(dir $$@)
-	dtc -q -I dts -O dtb -o $$@ $$<
+	$(Q)dtc -q -I dts -O dtb -o $$@ $$<
 endef
 $(foreach b,$(BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))

@@ -40,13 +40,34 @@ static void run_on_core(void *arg)
     ((const struct test_case *)arg)->fn();
 }
 
+#define MAX_TESTS 512
+
+/* Source order: files in link order, tests by line within a file (the
+ * compiler emits a file's descriptors in reverse). */
+static int source_order(const struct test_case **order)
+{
+    int n = 0;
+    for (const struct test_case *t = __start_sr_tests; t < __stop_sr_tests && n < MAX_TESTS; t++) {
+        int i = n++;
+        /* Insert after the last test of the same file with a smaller line. */
+        while (i > 0 && strcmp(order[i - 1]->file, t->file) == 0 && order[i - 1]->line > t->line) {
+            order[i] = order[i - 1];
+            i--;
+        }
+        order[i] = t;
+    }
+    return n;
+}
+
 int tests_main(void)
 {
     int n = 0, passed = 0, failed = 0;
-    int total = (int)(__stop_sr_tests - __start_sr_tests);
+    static const struct test_case *order[MAX_TESTS];
+    int total = source_order(order);
 
     printf("SR: running %d in-image tests\n", total);
-    for (const struct test_case *t = __start_sr_tests; t < __stop_sr_tests; t++) {
+    for (int k = 0; k < total; k++) {
+        const struct test_case *t = order[k];
         memset(results, 0, sizeof(results));
         if (t->flags & TEST_F_ALL_CORES)
             smp_call_all(run_on_core, (void *)t);

@@ -40,4 +40,7 @@ static inline unsigned arch_current_el(void) { return CURRENTEL_EL(read_sysreg(C
 /* Does this CPU implement the ARMv8.1 LSE atomics? */
 static inline bool arch_has_lse(void) { return ((read_sysreg(id_aa64isar0_el1) >> 20) & 0xf) >= 2; }
 
+/* Boot CPU, before any atomic operation: record CPU features (LSE). */
+void arch_cpu_features_init(void);
+
 #endif
