@@ -8,7 +8,7 @@
 #include <sr_test.h>
 
 #define ATOMIC_ROUNDS 20000
-#define LOCK_ROUNDS   200
+#define LOCK_ROUNDS   100
 
 static _Atomic uint64_t atomic_total;
 static uint64_t locked_total;
