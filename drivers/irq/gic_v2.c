@@ -34,7 +34,7 @@ static int gicv2_init(const struct platform *plat)
         mmio_write32(dist + GICD_ICPENDR + i / 8, ~0u);
     }
     for (uint32_t i = IRQ_SPI_BASE; i < nlines; i++)
-        mmio_write8(dist + GICD_IPRIORITYR + i, GIC_PRIO_DEFAULT);
+        gic_bank_set_priority(dist, i, GIC_PRIO_DEFAULT);
     mmio_write32(dist + GICD_CTLR, 1);
     return 0;
 }
@@ -45,7 +45,7 @@ static int gicv2_init_cpu(int cpu)
     mmio_write32(dist + GICD_ICENABLER, ~0u);   /* banked SGIs/PPIs off until asked for */
     mmio_write32(dist + GICD_ICPENDR, ~0u);
     for (uint32_t i = 0; i < IRQ_SPI_BASE; i++)
-        mmio_write8(dist + GICD_IPRIORITYR + i, GIC_PRIO_DEFAULT);
+        gic_bank_set_priority(dist, i, GIC_PRIO_DEFAULT);
     mmio_write32(cpuif + GICC_PMR, GIC_PRIO_MASK_ALL);
     mmio_write32(cpuif + GICC_BPR, 0);
     mmio_write32(cpuif + GICC_CTLR, 1);
@@ -60,28 +60,10 @@ static uint32_t gicv2_ack(uint32_t *raw)
 
 static void gicv2_eoi(uint32_t raw) { mmio_write32(cpuif + GICC_EOIR, raw); }
 
-static void gicv2_enable(uint32_t intid)
-{
-    mmio_write32(dist + GICD_ISENABLER + (intid / 32) * 4, 1u << (intid % 32));
-}
-
-static void gicv2_disable(uint32_t intid)
-{
-    mmio_write32(dist + GICD_ICENABLER + (intid / 32) * 4, 1u << (intid % 32));
-}
-
-static void gicv2_set_priority(uint32_t intid, uint8_t prio)
-{
-    mmio_write8(dist + GICD_IPRIORITYR + intid, prio);
-}
-
-static void gicv2_set_edge(uint32_t intid, bool edge)
-{
-    uintptr_t reg = dist + GICD_ICFGR + (intid / 16) * 4;
-    uint32_t bit = 2u << ((intid % 16) * 2);
-    uint32_t v = mmio_read32(reg);
-    mmio_write32(reg, edge ? v | bit : v & ~bit);
-}
+static void gicv2_enable(uint32_t intid) { gic_bank_enable(dist, intid, true); }
+static void gicv2_disable(uint32_t intid) { gic_bank_enable(dist, intid, false); }
+static void gicv2_set_priority(uint32_t intid, uint8_t prio) { gic_bank_set_priority(dist, intid, prio); }
+static void gicv2_set_edge(uint32_t intid, bool edge) { gic_bank_set_edge(dist, intid, edge); }
 
 static void gicv2_route(uint32_t spi, int cpu)
 {

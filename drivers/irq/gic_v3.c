@@ -68,7 +68,7 @@ static int gicv3_init(const struct platform *p)
         mmio_write32(dist + GICD_IGROUPR + i / 8, ~0u);
     }
     for (uint32_t i = IRQ_SPI_BASE; i < nlines; i++)
-        mmio_write8(dist + GICD_IPRIORITYR + i, GIC_PRIO_DEFAULT);
+        gic_bank_set_priority(dist, i, GIC_PRIO_DEFAULT);
     dist_wait_rwp();
     mmio_write32(dist + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_GRP1);
     dist_wait_rwp();
@@ -116,7 +116,7 @@ static int gicv3_init_cpu(int cpu)
     mmio_write32(sgi + GICD_ICPENDR, ~0u);
     mmio_write32(sgi + GICD_IGROUPR, ~0u);
     for (uint32_t i = 0; i < IRQ_SPI_BASE; i++)
-        mmio_write8(sgi + GICD_IPRIORITYR + i, GIC_PRIO_DEFAULT);
+        gic_bank_set_priority(sgi, i, GIC_PRIO_DEFAULT);
 
     write_sysreg(ICC_SRE_EL1, read_sysreg(ICC_SRE_EL1) | 1);
     isb();
@@ -147,30 +147,21 @@ static uintptr_t bank_base(uint32_t intid)
     return intid < IRQ_SPI_BASE ? rdist[cpu_id()] + GICR_SGI_OFFSET : dist;
 }
 
-static void gicv3_enable(uint32_t intid)
-{
-    mmio_write32(bank_base(intid) + GICD_ISENABLER + (intid / 32) * 4, 1u << (intid % 32));
-}
+static void gicv3_enable(uint32_t intid) { gic_bank_enable(bank_base(intid), intid, true); }
 
 static void gicv3_disable(uint32_t intid)
 {
-    mmio_write32(bank_base(intid) + GICD_ICENABLER + (intid / 32) * 4, 1u << (intid % 32));
+    gic_bank_enable(bank_base(intid), intid, false);
     if (intid >= IRQ_SPI_BASE)
         dist_wait_rwp();
 }
 
 static void gicv3_set_priority(uint32_t intid, uint8_t prio)
 {
-    mmio_write8(bank_base(intid) + GICD_IPRIORITYR + intid, prio);
+    gic_bank_set_priority(bank_base(intid), intid, prio);
 }
 
-static void gicv3_set_edge(uint32_t intid, bool edge)
-{
-    uintptr_t reg = bank_base(intid) + GICD_ICFGR + (intid / 16) * 4;
-    uint32_t bit = 2u << ((intid % 16) * 2);
-    uint32_t v = mmio_read32(reg);
-    mmio_write32(reg, edge ? v | bit : v & ~bit);
-}
+static void gicv3_set_edge(uint32_t intid, bool edge) { gic_bank_set_edge(bank_base(intid), intid, edge); }
 
 static void gicv3_route(uint32_t spi, int cpu)
 {
