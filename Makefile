@@ -5,6 +5,7 @@
 #   make test             install what is missing, host tests + in-image suites
 #   make print-qemu       the exact QEMU command line `make run` uses
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
+#   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
 #
 # Each module folder has a module.mk that appends its sources to SR_SRCS
 # (image) or HOST_* (host). Outputs go under build/.
@@ -173,6 +174,11 @@ run: deps
 
 test: deps
 	@$(PYTHON) scripts/run_tests.py
+
+# Microbenchmarks in guest instructions (QEMU -icount shift=0,sleep=off).
+bench: deps
+	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	@$(PYTHON) scripts/run_bench.py $(BOARD)
 
 clean:
 	rm -rf build/qemu-* build/host $(foreach b,$(BOARDS),build/$(b))

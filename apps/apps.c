@@ -1,4 +1,4 @@
-/* Picks the application from the command line ("sr.crash"; default hello). */
+/* Picks the application from the command line ("sr.crash", "sr.panic"; default hello). */
 #include <kernel/boot.h>
 #include <kernel/cmdline.h>
 #include <apps/apps.h>
@@ -7,5 +7,7 @@ int apps_main(void)
 {
     if (cmdline_has("sr.crash"))
         return crash_main();
+    if (cmdline_has("sr.panic"))
+        return panic_main();
     return hello_cores_main();
 }

@@ -36,3 +36,25 @@ bool cmdline_has(const char *word)
     }
     return false;
 }
+
+const char *cmdline_value(const char *key, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *p = cmdline; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ' ')
+            end++;
+        if ((size_t)(end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t n = (size_t)(end - p) - kl - 1;
+            if (n >= len)
+                n = len - 1;
+            memcpy(buf, p + kl + 1, n);
+            buf[n] = 0;
+            return buf;
+        }
+        p = end;
+    }
+    return NULL;
+}

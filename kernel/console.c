@@ -8,6 +8,7 @@
 #include <libfdt.h>
 #include <kernel/console.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 
 extern const struct console_driver *const __start_sr_console_drivers[];
 extern const struct console_driver *const __stop_sr_console_drivers[];
@@ -75,12 +76,22 @@ static void emit(const char *s, int n)
     }
 }
 
+static void flush_locked(char *buf, int *len);
+
+/* The calling core's line buffer. A task preempted mid-line leaves its
+ * partial line there: it is emitted before another task's text joins it. */
 static void line_buffer(char **buf, int **len)
 {
     struct percpu *p = this_cpu();
     if (p) {
         *buf = p->line;
         *len = &p->line_len;
+        const void *who = runqueues[p->cpu].current;
+        if (p->line_owner != who) {
+            if (p->line_len)
+                flush_locked(p->line, &p->line_len);
+            p->line_owner = who;
+        }
     } else {
         *buf = early_line;
         *len = &early_len;

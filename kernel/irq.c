@@ -61,6 +61,8 @@ uint64_t irq_count(uint32_t intid)
 void irq_handle(struct arch_frame *f)
 {
     (void)f;
+    struct percpu *p = this_cpu();
+    p->in_irq++;
     for (;;) {
         uint32_t raw;
         uint32_t intid = chip->ack(&raw);
@@ -68,7 +70,7 @@ void irq_handle(struct arch_frame *f)
             break;   /* spurious: nothing (more) pending */
         struct irq_slot *s = &slots[intid];
         atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-        this_cpu()->irqs++;
+        p->irqs++;
         if (s->fn)
             s->fn(intid, s->arg);
         chip->eoi(raw);
@@ -77,4 +79,5 @@ void irq_handle(struct arch_frame *f)
             chip->disable(intid);
         }
     }
+    p->in_irq--;
 }

@@ -81,10 +81,16 @@ void libc_init_cpu_tls(int slot)
     if (size > TLS_BLOCK_MAX || align > 64)
         panic("picolibc TLS needs %llu bytes aligned to %llu; boot blocks have %d",
               (unsigned long long)size, (unsigned long long)align, TLS_BLOCK_MAX);
-    _init_tls(block);
-    _set_tls(block);
+    void *tp = libc_tls_block_init(block);
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(tp));
     if (this_cpu())
-        this_cpu()->tls = block;
+        this_cpu()->tls = tp;
+}
+
+void *libc_tls_block_init(void *block)
+{
+    _init_tls(block);
+    return (char *)block - link_constant(__arm64_tls_tcb_offset);
 }
 
 size_t libc_tls_size(void) { return (size_t)link_constant(__tls_size); }

@@ -28,6 +28,9 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
+#include <kernel/mm.h>
+#include <kernel/sched.h>
+#include <kernel/task.h>
 
 struct platform platform;
 struct boot_state boot_state;
@@ -161,6 +164,18 @@ static void print_memory(void)
     printf("\n");
 }
 
+/* The first task: the in-image tests ("sr.test"), the benchmarks
+ * ("sr.bench") or the applications. */
+static int64_t main_task(void *arg)
+{
+    (void)arg;
+    if (cmdline_has("sr.test"))
+        system_exit(tests_main());
+    if (cmdline_has("sr.bench"))
+        system_exit(bench_main());
+    system_exit(apps_main());
+}
+
 _Noreturn void kernel_main(void);
 _Noreturn void kernel_main(void)
 {
@@ -220,6 +235,8 @@ _Noreturn void kernel_main(void)
 
     if (smp_init_boot_cpu(&platform) < 0)
         cannot_boot("the boot CPU's MPIDR is not in the DT's /cpus");
+    mm_init(boot_state.ram, boot_state.nram);
+    mm_init_cpu();
     libc_init_cpu_tls(smp_boot_cpu());
     psci_init(platform.psci);
     if (irq_init(&platform) != 0 || irq_init_cpu() != 0)
@@ -233,11 +250,19 @@ _Noreturn void kernel_main(void)
            platform.psci == PLAT_PSCI_HVC ? "hvc" : platform.psci == PLAT_PSCI_SMC ? "smc" : "none");
     arch_irq_enable();
 
+    task_system_init();
+    sched_init();
+    sched_init_cpu();
+
     int online = smp_boot(&platform);
     boot_state.all_online_ns = clock_ns();
     print_topology(&platform);
     printf("SR: cpus online %d of %d\n", online, platform.ncpus);
 
-    int code = cmdline_has("sr.test") ? tests_main() : apps_main();
-    system_exit(code);
+    /* The rest runs as a task; this context becomes the boot CPU's idle loop. */
+    struct task_attr attr = {.name = "main", .qos = QOS_DEFAULT, .detached = true,
+                             .affinity = 1u << smp_boot_cpu()};
+    if (!task_spawn(main_task, NULL, &attr))
+        cannot_boot("cannot create the main task");
+    sched_idle_loop();
 }

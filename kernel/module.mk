@@ -13,3 +13,6 @@ SR_SRCS += \
 	kernel/fault.c \
 	kernel/cmdline.c \
 	kernel/ksyms.c
+# Scheduler and synchronisation.
+SR_SRCS += $(sort $(wildcard kernel/sched/*.c kernel/sync/*.c))
+SR_SRCS += $(sort $(wildcard kernel/mm/*.c))

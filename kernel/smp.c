@@ -19,6 +19,8 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
+#include <kernel/mm.h>
+#include <kernel/sched.h>
 
 #define SMP_BOOT_TIMEOUT_NS  (2000ull * 1000 * 1000)
 
@@ -32,7 +34,10 @@ struct percpu percpu[PLAT_MAX_CPUS];
 static int boot_cpu;
 static _Atomic int online_count;
 
+static _Atomic uint32_t online_mask;
+
 int smp_online_count(void) { return atomic_load(&online_count); }
+uint32_t smp_online_mask(void) { return atomic_load_explicit(&online_mask, memory_order_relaxed); }
 bool smp_cpu_online(int cpu) { return cpu >= 0 && cpu < platform.ncpus && atomic_load(&percpu[cpu].online); }
 int smp_boot_cpu(void) { return boot_cpu; }
 
@@ -96,16 +101,28 @@ int smp_init_boot_cpu(const struct platform *plat)
             percpu_setup(i);
             atomic_store(&percpu[i].online, true);
             atomic_store(&online_count, 1);
+            atomic_fetch_or(&online_mask, 1u << i);
             return i;
         }
     }
     return -1;
 }
 
+static void run_pending_call(struct percpu *p);
+
+/* Cross-calls run in IRQ context on the target: they must not block. */
 static void ipi_call_handler(uint32_t intid, void *arg)
 {
     (void)intid;
-    (void)arg;   /* the mailbox is read by the idle loop; this only wakes it */
+    (void)arg;
+    run_pending_call(this_cpu());
+}
+
+static void ipi_wake_handler(uint32_t intid, void *arg)
+{
+    (void)intid;
+    (void)arg;
+    sched_ipi();   /* the IRQ exit path (or the idle loop) reschedules */
 }
 
 static void run_pending_call(struct percpu *p)
@@ -115,19 +132,6 @@ static void run_pending_call(struct percpu *p)
         c->fn(c->arg);
         atomic_fetch_sub_explicit(c->pending, 1, memory_order_release);
         sev();
-    }
-}
-
-/* Secondary idle loop: sleep until a cross-call arrives, run it. */
-static _Noreturn void idle_loop(void)
-{
-    struct percpu *p = this_cpu();
-    for (;;) {
-        arch_irq_disable();
-        if (!atomic_load_explicit(&p->call, memory_order_acquire))
-            wfi();
-        arch_irq_enable();
-        run_pending_call(p);
     }
 }
 
@@ -147,12 +151,15 @@ void kernel_secondary_main(uint64_t cpu)
     if (irq_init_cpu() != 0)
         panic("cpu %d: interrupt controller interface init failed", (int)cpu);
     clock_init_cpu();
+    mm_init_cpu();
+    sched_init_cpu();
     irq_enable(IPI_CALL);
     irq_enable(IPI_WAKE);
     atomic_fetch_add(&online_count, 1);
+    atomic_fetch_or(&online_mask, 1u << cpu);
     atomic_store_explicit(&percpu[cpu].online, true, memory_order_release);
     sev();
-    idle_loop();
+    sched_idle_loop();
 }
 
 int smp_boot(const struct platform *plat)
@@ -161,7 +168,7 @@ int smp_boot(const struct platform *plat)
 
     enable_event_stream();
     irq_register(IPI_CALL, ipi_call_handler, NULL);
-    irq_register(IPI_WAKE, ipi_call_handler, NULL);
+    irq_register(IPI_WAKE, ipi_wake_handler, NULL);
     irq_enable(IPI_CALL);
     irq_enable(IPI_WAKE);
 

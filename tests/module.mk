@@ -3,3 +3,4 @@ SR_INCLUDES += tests/include
 HOST_INCLUDES += tests/include kernel/include
 include tests/host/module.mk
 include tests/image/module.mk
+include tests/bench/module.mk

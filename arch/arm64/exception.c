@@ -111,13 +111,15 @@ static bool semihost_probe_fixup(struct arch_frame *f)
 
 void arch_exception_dispatch(struct arch_frame *f, unsigned kind)
 {
-    unsigned type = kind & 3;
+    unsigned type = kind & 3, group = kind >> 2;
 
     if (type == EXC_IRQ) {
         irq_handle(f);
+        if (group == EXC_FROM_EL1T)
+            sched_irq_exit(f);
         return;
     }
-    if (type == EXC_SYNC && (semihost_probe_fixup(f) || fault_recover(f)))
+    if (type == EXC_SYNC && (semihost_probe_fixup(f) || fault_recover(f, kind)))
         return;
     panic_exception(f, kind);
 }

@@ -96,7 +96,15 @@ LOCAL_FUNCTION(exception_common)
     mov     x19, x1                     // kind, preserved across the call
     mov     x0, sp
     bl      arch_exception_dispatch
+    b       exception_return
+END(exception_common)
 
+/*
+ * Restore the frame at sp (SP_EL1) and return from the exception.
+ * x19 = kind: for EL1t kinds SP_EL0 is reloaded from frame.sp. Also the way
+ * into a preempted task from a cooperative switch (switch.S).
+ */
+FUNCTION(exception_return)
     add     x3, sp, #FRAME_Q
     ldp     q0, q1, [x3, #0]
     ldp     q2, q3, [x3, #32]
@@ -145,4 +153,4 @@ LOCAL_FUNCTION(exception_common)
     ldr     x30, [sp, #FRAME_X30]
     add     sp, sp, #FRAME_SIZE
     eret
-END(exception_common)
+END(exception_return)

@@ -20,6 +20,18 @@ HOST_TEST_SRCS += \
 	kernel/platform/dt_console.c \
 	kernel/platform/usable_memory.c
 
+# Scheduler pure parts: the timer heap and the placement policy.
+HOST_TEST_SRCS += \
+	tests/host/test_timerq.c \
+	tests/host/test_sched_policy.c \
+	kernel/sched/timerq.c \
+	kernel/sched/policy.c
+
+# Memory: the pure buddy allocator core.
+HOST_TEST_SRCS += \
+	tests/host/test_buddy.c \
+	kernel/mm/buddy.c
+
 HOST_FIXTURES := $(HOST_BUILD)/fixtures
 HOST_FIXTURE_DTSI := $(wildcard tests/host/fixtures/*.dtsi)
 HOST_TEST_DATA += \

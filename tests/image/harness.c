@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <kernel/boot.h>
+#include <kernel/clock.h>
+#include <kernel/cmdline.h>
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
+#include <kernel/task.h>
 #include <sr_test.h>
 
 extern const struct test_case __start_sr_tests[], __stop_sr_tests[];
@@ -35,9 +38,31 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
 }
 
-static void run_on_core(void *arg)
+static int64_t run_test_task(void *arg)
 {
     ((const struct test_case *)arg)->fn();
+    return 0;
+}
+
+/* TEST_ALL_CORES: one task pinned to each online core, all joined. A task
+ * killed by a fault counts as a failure of that core. */
+static void run_on_every_core(const struct test_case *t)
+{
+    struct task *tasks[PLAT_MAX_CPUS] = {0};
+    for (int c = 0; c < platform.ncpus; c++) {
+        if (!smp_cpu_online(c))
+            continue;
+        struct task_attr attr = {.name = t->name, .qos = QOS_DEFAULT, .affinity = 1u << c};
+        tasks[c] = task_spawn(run_test_task, (void *)t, &attr);
+        if (!tasks[c])
+            test_fail(__FILE__, __LINE__, "cannot spawn the test task for cpu %d", c);
+    }
+    for (int c = 0; c < platform.ncpus; c++) {
+        if (tasks[c] && task_join(tasks[c], NULL) != TASK_EXITED && !results[c].failed) {
+            results[c].failed = true;
+            snprintf(results[c].msg, sizeof(results[c].msg), "the test task faulted");
+        }
+    }
 }
 
 #define MAX_TESTS 512
@@ -65,12 +90,20 @@ int tests_main(void)
     static const struct test_case *order[MAX_TESTS];
     int total = source_order(order);
 
-    printf("SR: running %d in-image tests\n", total);
+    char only[64];
+    const char *filter = cmdline_value("sr.only", only, sizeof(only));
+    printf("SR: running %d in-image tests%s%s\n", total, filter ? " matching " : "",
+           filter ? filter : "");
     for (int k = 0; k < total; k++) {
         const struct test_case *t = order[k];
+        char full[96];
+        snprintf(full, sizeof(full), "%s.%s", t->suite, t->name);
+        if (filter && !strstr(full, filter))
+            continue;
         memset(results, 0, sizeof(results));
+        uint64_t t0 = clock_ns();
         if (t->flags & TEST_F_ALL_CORES)
-            smp_call_all(run_on_core, (void *)t);
+            run_on_every_core(t);
         else
             t->fn();
         n++;
@@ -80,7 +113,11 @@ int tests_main(void)
                 bad = c;
         if (bad < 0) {
             passed++;
-            printf("ok %d %s.%s\n", n, t->suite, t->name);
+            uint64_t ms = (clock_ns() - t0) / 1000000;
+            if (ms >= 100)
+                printf("ok %d %s.%s # %llu ms\n", n, t->suite, t->name, (unsigned long long)ms);
+            else
+                printf("ok %d %s.%s\n", n, t->suite, t->name);
         } else {
             failed++;
             printf("not ok %d %s.%s # %s (cpu %d)\n", n, t->suite, t->name, results[bad].msg, bad);

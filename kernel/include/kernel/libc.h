@@ -6,7 +6,9 @@
 
 /* Give the calling core's boot context its own TLS block (slot = cpu id,
  * or PLAT_MAX_CPUS for the boot CPU before it knows its id). */
-void libc_init_cpu_tls(int slot);
+void libc_init_cpu_tls(int slot);   /* percpu->tls = its TPIDR_EL0 value */
 size_t libc_tls_size(void);
+/* Fill a TLS block from the template; returns the TPIDR_EL0 value for it. */
+void *libc_tls_block_init(void *block);
 
 #endif

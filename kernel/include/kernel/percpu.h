@@ -10,25 +10,32 @@
 #include <stdint.h>
 #include <arch/cpu.h>
 #include <kernel/platform.h>
+#include <kernel/timerq.h>
 
 #define CONSOLE_LINE_MAX 200
 
 struct fault_catch;
 struct smp_call;
 
+struct runqueue;
+
 struct percpu {
     int cpu;                          /* logical id */
+    struct runqueue *rq;              /* this core's run queue (kernel/sched) */
     uint64_t mpidr;
     _Atomic bool online;
     _Atomic(struct smp_call *) call;  /* pending cross-call, set by another core */
     struct fault_catch *fault_catch;  /* armed by FAULT_CATCH on this core */
     uint64_t irqs;                    /* interrupts taken */
+    uint32_t in_irq;                  /* nesting depth of interrupt handling */
     uint64_t timer_irqs;              /* of which: its own generic timer */
-    void (*timer_fn)(void *);         /* one-shot timer callback (kernel/clock.c) */
-    void *timer_arg;
+    struct timer oneshot;             /* clock_oneshot's timer */
+    void (*oneshot_fn)(void *);
+    void *oneshot_arg;
     int line_len;                     /* console line being assembled */
+    const void *line_owner;           /* the task whose line it is */
     char line[CONSOLE_LINE_MAX];
-    void *tls;                        /* picolibc TLS block of this core's boot context */
+    void *tls;                        /* TPIDR_EL0 of this core's boot (idle) context */
 } __attribute__((aligned(64)));
 
 extern struct percpu percpu[PLAT_MAX_CPUS];

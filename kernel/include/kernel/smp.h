@@ -7,6 +7,7 @@
 #define KERNEL_SMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <kernel/platform.h>
 
 /* Start every CPU the platform lists; returns how many are online (boot
@@ -14,6 +15,7 @@
  * the timeout is reported and skipped. */
 int smp_boot(const struct platform *plat);
 int smp_online_count(void);
+uint32_t smp_online_mask(void);   /* bit per online logical CPU */
 bool smp_cpu_online(int cpu);
 int smp_boot_cpu(void);
 

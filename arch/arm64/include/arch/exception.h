@@ -16,7 +16,8 @@ void arch_exception_report(const struct arch_frame *f, unsigned kind);
 
 /* Kernel hooks. */
 void irq_handle(struct arch_frame *f);                 /* an IRQ arrived */
-bool fault_recover(struct arch_frame *f);              /* true: frame edited, resume */
+bool fault_recover(struct arch_frame *f, unsigned kind); /* true: frame edited, resume */
+void sched_irq_exit(struct arch_frame *f);             /* after an IRQ from EL1t */
 _Noreturn void panic_exception(const struct arch_frame *f, unsigned kind);
 
 #endif

@@ -13,9 +13,19 @@ static inline uint64_t arch_counter(void)
 static inline uint64_t arch_counter_freq(void) { return read_sysreg(cntfrq_el0); }
 
 /* Fire the virtual timer interrupt when the counter reaches cval. */
-void arch_timer_arm(uint64_t cval);
+static inline void arch_timer_arm(uint64_t cval)
+{
+    write_sysreg(cntv_cval_el0, cval);
+    write_sysreg(cntv_ctl_el0, 1);   /* ENABLE, not masked */
+    isb();
+}
+
 /* No further timer interrupt until armed again. */
-void arch_timer_disarm(void);
+static inline void arch_timer_disarm(void)
+{
+    write_sysreg(cntv_ctl_el0, 0);
+    isb();
+}
 
 uint64_t arch_ticks_to_ns(uint64_t ticks);
 uint64_t arch_ns_to_ticks(uint64_t ns);

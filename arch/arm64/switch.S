@@ -1,0 +1,85 @@
+/*
+ * Task context switch.
+ *
+ * A switched-out task's sp points at one of two records on its own stack:
+ *  - a cooperative frame (arch_switch): x19-x30 and d8-d15, 160 bytes, the
+ *    callee-saved state of a task that called schedule();
+ *  - a full struct arch_frame (copied there by sched_irq_exit): a task that
+ *    was preempted by an interrupt, every register including q0-q31.
+ * The scheduler knows which from task->preempted.
+ */
+#include <arch/asm.h>
+#include <arch/frame.h>
+#include "asm-offsets.h"
+
+#define COOP_FRAME 160
+
+    .text
+/*
+ * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
+ *                  uint64_t next_sp, bool next_preempted)
+ * IRQs masked, in EL1t. Saves the caller's callee-saved state, publishes
+ * prev->sp, then clears prev->on_cpu (release: another core may run prev
+ * from here on), then resumes next.
+ */
+FUNCTION(arch_switch)
+    sub     sp, sp, #COOP_FRAME
+    stp     x19, x20, [sp, #0]
+    stp     x21, x22, [sp, #16]
+    stp     x23, x24, [sp, #32]
+    stp     x25, x26, [sp, #48]
+    stp     x27, x28, [sp, #64]
+    stp     x29, x30, [sp, #80]
+    stp     d8, d9, [sp, #96]
+    stp     d10, d11, [sp, #112]
+    stp     d12, d13, [sp, #128]
+    stp     d14, d15, [sp, #144]
+    mov     x9, sp
+    str     x9, [x0]
+    stlrb   wzr, [x1]
+    cbnz    w3, resume_full_frame
+    mov     sp, x2
+    b       arch_switch_resume
+END(arch_switch)
+
+/* Pop a cooperative frame from sp and return into the code that saved it
+ * (or, for a new task, into arch_task_entry). Also an eret target. */
+FUNCTION(arch_switch_resume)
+    ldp     x19, x20, [sp, #0]
+    ldp     x21, x22, [sp, #16]
+    ldp     x23, x24, [sp, #32]
+    ldp     x25, x26, [sp, #48]
+    ldp     x27, x28, [sp, #64]
+    ldp     x29, x30, [sp, #80]
+    ldp     d8, d9, [sp, #96]
+    ldp     d10, d11, [sp, #112]
+    ldp     d12, d13, [sp, #128]
+    ldp     d14, d15, [sp, #144]
+    add     sp, sp, #COOP_FRAME
+    ret
+END(arch_switch_resume)
+
+/* x2 = a full frame on the next task's stack. Copy it to this core's
+ * exception stack (SP_EL1 is at its top whenever code runs in EL1t) and
+ * leave through the exception return path, which reloads SP_EL0. */
+LOCAL_FUNCTION(resume_full_frame)
+    msr     spsel, #1
+    sub     sp, sp, #FRAME_SIZE
+    mov     x9, sp
+    mov     x10, #FRAME_SIZE
+1:  ldp     x11, x12, [x2], #16
+    stp     x11, x12, [x9], #16
+    subs    x10, x10, #16
+    b.ne    1b
+    mov     x19, #(EXC_FROM_EL1T * 4 + EXC_IRQ)
+    b       exception_return
+END(resume_full_frame)
+
+/* First instructions of every task: x19 = function, x20 = argument. */
+FUNCTION(arch_task_entry)
+    msr     daifclr, #2
+    mov     x0, x20
+    blr     x19
+    bl      task_exit
+1:  b       1b                          // task_exit does not return
+END(arch_task_entry)

@@ -1,0 +1,176 @@
+/*
+ * Scheduler internals shared by kernel/sched and kernel/sync.
+ *
+ * Locking: each core's run queue has one spinlock, always taken with IRQs
+ * masked; it protects the queue, current, the core's timer heap and the
+ * state of tasks queued there. A wait queue's lock may be held while taking
+ * a run-queue lock, never the reverse.
+ *
+ * Switch protocol: the run-queue lock is NOT held across a context switch.
+ * Instead a task is "on_cpu" from the moment it is chosen until its
+ * registers are saved; the switch code clears on_cpu (release) after saving.
+ * Nobody else runs a task whose on_cpu is set (stealing skips it), and a
+ * task is only ever woken onto the run queue of its own core.
+ */
+#ifndef KERNEL_SCHED_H
+#define KERNEL_SCHED_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/frame.h>
+#include <kernel/mm.h>
+#include <kernel/platform.h>
+#include <kernel/spinlock.h>
+#include <kernel/task.h>
+#include <kernel/timerq.h>
+
+enum task_state {
+    TASK_RUNNING = 0,   /* current on some core */
+    TASK_READY,         /* in a run queue */
+    TASK_BLOCKED,       /* waiting (wait queue, sleep, join) */
+    TASK_DEAD,          /* ended, not yet joined */
+};
+
+#define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
+#define TASK_F_DETACHED  (1u << 1)
+#define TASK_F_JOINED    (1u << 2)   /* task_join has been called */
+
+struct mutex;
+struct waitq;
+
+/* Wait results (wait_result). */
+#define WAIT_OK          0
+#define WAIT_TIMEOUT     (-1)
+#define WAIT_OWNER_DIED  (-2)
+
+struct task {
+    uint64_t sp;                 /* saved stack pointer while switched out */
+    struct task *next, *prev;    /* run queue or wait queue links */
+    uint8_t state;               /* enum task_state */
+    uint8_t qos;                 /* band */
+    uint8_t preempted;           /* sp points at a full arch_frame */
+    uint8_t status;              /* enum task_status once dead */
+    _Atomic uint8_t on_cpu;      /* registers live on a core */
+    uint8_t flags;
+    int16_t cpu;                 /* core it runs or is queued on */
+    uint32_t affinity;           /* allowed cores, 0 = any */
+    uint32_t id;
+    uint32_t wait_seq;           /* bumped for each wait: stale timeouts ignore */
+    int32_t wait_result;
+    struct waitq *waiting_on;    /* wait queue it is blocked on, if any */
+    struct task *joiner;         /* blocked in task_join on this task */
+    spinlock_t exit_lock;        /* orders exit against join */
+    union {
+        int64_t value;           /* exit value, once dead */
+        uint64_t wait_arg;       /* what a primitive needs while waiting (event flags) */
+    };
+    void *tls;                   /* TPIDR_EL0 of this task */
+    struct mm_stack stack;
+    struct timer timer;          /* sleeps and wait timeouts */
+    struct mutex *held;          /* mutexes held, most recent first */
+    uint64_t cpu_ticks;          /* accounting, in counter ticks */
+    uint64_t run_start;
+    uint32_t switches, migrations;
+    char name[TASK_NAME_LEN];
+};
+
+struct runqueue {
+    spinlock_t lock;
+    struct task *head[QOS_COUNT], *tail[QOS_COUNT];
+    uint32_t band_mask;          /* bit b: band b non-empty */
+    uint32_t nr_ready;
+    struct task *current;
+    struct task *idle;
+    bool need_resched;
+    bool reprogram;              /* another core changed our timer deadlines */
+    uint64_t timer_armed;        /* deadline the hardware timer holds, 0 = none */
+    uint64_t slice_end;          /* counter ticks; 0: no slice running */
+    struct timerq timers;
+    uint64_t busy_ticks, idle_ticks;
+    uint64_t switches;
+} __attribute__((aligned(64)));
+
+extern struct runqueue runqueues[PLAT_MAX_CPUS];
+
+#include <kernel/percpu.h>
+/* Only valid once the core has its per-CPU state (always, for tasks). */
+static inline struct runqueue *this_rq(void) { return this_cpu()->rq; }
+/* The running task lives in TPIDRRO_EL0 (unused: SR has no EL0), written on
+ * every switch, so finding it is one instruction. */
+static inline struct task *sched_current(void)
+{
+    struct task *t;
+    __asm__("mrs %0, tpidrro_el0" : "=r"(t));
+    return t;
+}
+static inline void sched_set_current(struct task *t)
+{
+    __asm__ volatile("msr tpidrro_el0, %0" : : "r"(t));
+}
+
+/* Boot CPU: set up every run queue; then each core (boot CPU included)
+ * turns its boot context into its idle task. */
+void sched_init(void);
+void sched_init_cpu(void);
+/* The core's idle loop: runs tasks, sleeps in WFI when there are none. */
+_Noreturn void sched_idle_loop(void);
+
+/* Give up the CPU. IRQs must be masked. The caller has set current->state:
+ * RUNNING (yield: stays runnable), BLOCKED (will be woken) or DEAD. */
+void schedule(void);
+/* Make a blocked task runnable on its core (any context, IRQs any). */
+void sched_wake(struct task *t, int32_t result);
+/* Queue a new task (placement policy chooses the core). */
+void sched_start(struct task *t);
+
+/* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
+ * current task if a reschedule is pending. */
+void sched_irq_exit(struct arch_frame *f);
+/* The current task faulted: report, kill it, resume another in its place
+ * by rewriting *f. false if there is no task to kill (idle/boot context). */
+bool sched_kill_current(struct arch_frame *f, const char *why);
+
+/* IPI_WAKE arrived: reprogram this core's timer if another core asked. */
+void sched_ipi(void);
+/* t became stealable (e.g. its affinity widened): wake an idle core for it. */
+void sched_nudge(const struct task *t);
+
+/* Per-core time accounting. */
+struct sched_cpu_stats {
+    uint64_t busy_ns, idle_ns, switches;
+    uint32_t nr_ready;
+};
+void sched_cpu_stats(int cpu, struct sched_cpu_stats *out);
+
+/* Block the current task until woken or until deadline_ns (0 = none).
+ * Called with IRQs masked and, if wq_lock is given, that lock held (it is
+ * released before switching). Returns the wait result. */
+int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
+
+/* After releasing locks in task context: switch now if this core owes a
+ * reschedule (e.g. a higher-band task was just woken here). */
+void sched_resched_if_needed(void);
+/* The current task is dead (state set, joiner woken): resume another task in
+ * its place by rewriting the exception frame *f. */
+void sched_switch_from_dead(struct arch_frame *f);
+/* Arm t (fn, arg, seq set by the caller) on this core's timer heap for
+ * deadline_ns; its callback runs in IRQ context on this core. Cancel with
+ * sched_timer_cancel from any core. */
+void sched_timer_arm(struct timer *t, uint64_t deadline_ns);
+void sched_timer_cancel(struct timer *t);
+/* Boot CPU, after mm_init: the task object cache. */
+void task_system_init(void);
+
+/* Free this core's detached tasks that have ended (kernel/sched/task.c). */
+void task_reap(void);
+
+/* Time slice within a band. */
+#define SCHED_SLICE_NS  (4ull * 1000 * 1000)
+
+/* Context switch primitives (arch/arm64/switch.S). */
+void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp, bool next_preempted);
+void arch_task_entry(void);     /* first return target of a new task */
+void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * Stackful green tasks: the public API.
+ *
+ * A task runs a function on its own guarded stack with its own TLS (errno and
+ * the rest of picolibc's per-thread state). Tasks are scheduled per core in
+ * five strict-priority bands, one per QoS class, round-robin with a time slice
+ * within a band, preempted by the per-core timer, and migrate between cores
+ * by work stealing. Every task is joined or detached exactly once.
+ */
+#ifndef KERNEL_TASK_H
+#define KERNEL_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* QoS classes, highest first; the value is the scheduler band. */
+enum qos {
+    QOS_USER_INTERACTIVE = 0,
+    QOS_USER_INITIATED = 1,
+    QOS_DEFAULT = 2,
+    QOS_UTILITY = 3,
+    QOS_BACKGROUND = 4,
+    QOS_COUNT = 5,
+};
+
+#define TASK_STACK_DEFAULT  (16 * 1024)
+#define TASK_STACK_MIN      (2 * 1024)
+#define TASK_NAME_LEN       16
+
+typedef int64_t (*task_fn)(void *arg);
+
+struct task_attr {
+    const char *name;        /* copied (truncated to TASK_NAME_LEN - 1) */
+    enum qos qos;            /* default QOS_DEFAULT */
+    size_t stack_size;       /* 0 = TASK_STACK_DEFAULT; rounded up to pages */
+    uint32_t affinity;       /* bit per logical CPU; 0 = any */
+    bool detached;           /* nobody will join: freed when it exits */
+};
+
+struct task;
+
+/* Exit status seen by task_join. */
+enum task_status {
+    TASK_EXITED = 0,         /* returned or called task_exit */
+    TASK_FAULTED = 1,        /* killed by a fault (reported on the console) */
+};
+
+/* Create and start a task; NULL (errno ENOMEM/EINVAL) on failure. */
+struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr);
+/* Wait for t to end; returns its status and stores its value (0 if it
+ * faulted). Frees t. Each task is joined at most once, never if detached. */
+enum task_status task_join(struct task *t, int64_t *value);
+/* Nobody will join t: it is freed when it ends. */
+void task_detach(struct task *t);
+_Noreturn void task_exit(int64_t value);
+void task_yield(void);
+/* Sleep at least ns nanoseconds (never wakes early). */
+void task_sleep_ns(uint64_t ns);
+/* Sleep until the monotonic clock (clock_ns) reaches deadline_ns. */
+void task_sleep_until(uint64_t deadline_ns);
+struct task *task_current(void);
+/* Change where t may run (0 = anywhere). Takes effect at its next placement
+ * or steal; a running task is not moved off its core. */
+void task_set_affinity(struct task *t, uint32_t affinity);
+const char *task_name(const struct task *t);
+enum qos task_qos(const struct task *t);
+int task_cpu(const struct task *t);
+
+/* Accounting (see also sched_cpu_stats). */
+struct task_stats {
+    uint64_t cpu_ns;         /* time spent running */
+    uint32_t switches;       /* times switched in */
+    uint32_t migrations;     /* times moved to another core */
+};
+void task_get_stats(const struct task *t, struct task_stats *out);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * Timer queue: a binary min-heap of timers ordered by deadline, with O(log n)
+ * insert, remove-any and pop. Pure code (no locking, no arch): the owner
+ * (each core's run queue) locks it. The heap array grows with realloc; a
+ * failed growth makes timerq_insert return -1 and changes nothing.
+ */
+#ifndef KERNEL_TIMERQ_H
+#define KERNEL_TIMERQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct timer {
+    uint64_t deadline;               /* in the owner's time unit (counter ticks in SR) */
+    void (*fn)(void *arg, uint32_t seq);
+    void *arg;
+    uint32_t seq;                    /* passed to fn: lets it ignore stale firings */
+    int32_t index;                   /* position in the heap, -1 when not queued */
+    int16_t cpu;                     /* whose heap (set by the owner when queued) */
+};
+
+struct timerq {
+    struct timer **heap;
+    uint32_t n, cap;
+};
+
+static inline void timer_init(struct timer *t) { t->index = -1; }
+static inline bool timer_queued(const struct timer *t) { return t->index >= 0; }
+
+int timerq_insert(struct timerq *q, struct timer *t);
+void timerq_remove(struct timerq *q, struct timer *t);   /* no-op if not queued */
+static inline struct timer *timerq_peek(const struct timerq *q) { return q->n ? q->heap[0] : 0; }
+/* Remove and return the earliest timer if its deadline is <= now, else NULL. */
+struct timer *timerq_pop_expired(struct timerq *q, uint64_t now);
+
+#endif

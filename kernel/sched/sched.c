@@ -1,0 +1,575 @@
+/*
+ * Per-core schedulers: run queues with five strict-priority bands, round
+ * robin within a band, tickless time slices, preemption from the IRQ exit
+ * path, cross-core wake-ups with an SGI only when the target must
+ * reschedule, idle cores in WFI, and work stealing by idle cores.
+ * See kernel/sched.h for the locking and switch protocol.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arch/cpu.h>
+#include <arch/exception.h>
+#include <arch/timer.h>
+#include <kernel/clock.h>
+#include <kernel/irq.h>
+#include <kernel/panic.h>
+#include <kernel/sched.h>
+#include <kernel/sched_policy.h>
+#include <kernel/smp.h>
+#include <kernel/waitq.h>
+
+struct runqueue runqueues[PLAT_MAX_CPUS];
+static struct task idle_tasks[PLAT_MAX_CPUS];
+/* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
+static _Atomic uint32_t idle_mask;
+
+/* --- run queue ---------------------------------------------------------------- */
+
+static void rq_enqueue(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    t->next = NULL;
+    t->prev = rq->tail[b];
+    if (rq->tail[b])
+        rq->tail[b]->next = t;
+    else
+        rq->head[b] = t;
+    rq->tail[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
+static void rq_remove(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        rq->head[b] = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        rq->tail[b] = t->prev;
+    if (!rq->head[b])
+        rq->band_mask &= ~(1u << b);
+    rq->nr_ready--;
+}
+
+/* Highest non-empty band, its first task; NULL if none. */
+static struct task *rq_first(struct runqueue *rq)
+{
+    if (!rq->band_mask)
+        return NULL;
+    return rq->head[__builtin_ctz(rq->band_mask)];
+}
+
+static inline int rq_cpu(const struct runqueue *rq) { return (int)(rq - runqueues); }
+
+/* A racy snapshot is fine: policy decisions are hints, queues stay consistent. */
+static void core_view(struct sched_core_view *v)
+{
+    for (int c = 0; c < platform.ncpus; c++) {
+        v[c].online = smp_cpu_online(c);
+        v[c].busy = runqueues[c].current && !(runqueues[c].current->flags & TASK_F_IDLE);
+        v[c].nr_ready = runqueues[c].nr_ready;
+    }
+}
+
+/* Shortcuts that agree with the policy's "least loaded" rule: a task that
+ * may run on one core only goes there; an idle allowed core (load 0) beats
+ * any busy one. The full view is built only when every allowed core is busy. */
+int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu)
+{
+    uint32_t allowed = smp_online_mask();
+    if (affinity)
+        allowed &= affinity;
+    if (!allowed)
+        return this_cpu;
+    if (!(allowed & (allowed - 1)))
+        return __builtin_ctz(allowed);
+    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & allowed;
+    if (idle)
+        return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
+    struct sched_core_view v[PLAT_MAX_CPUS];
+    core_view(v);
+    int cpu = sched_policy_place(v, platform.ncpus, qos, affinity, this_cpu);
+    return cpu >= 0 ? cpu : this_cpu;
+}
+
+/* Scheduler time is kept in counter ticks (no division on hot paths);
+ * nanoseconds appear only at the API. */
+static uint64_t slice_ticks;
+
+static inline uint64_t now_ticks(void) { return arch_counter(); }
+
+/* The first tick at or after ns: a deadline is never reached early. */
+static uint64_t ns_to_ticks_ceil(uint64_t ns)
+{
+    uint64_t f = arch_counter_freq();
+    return (uint64_t)(((unsigned __int128)ns * f + 999999999u) / 1000000000u);
+}
+
+/* --- timers: the hardware timer follows the earliest of slice end and timer heap */
+
+/* Make the hardware timer fire no later than the earliest deadline. It is
+ * only rewritten when that deadline is earlier than what it holds: a later
+ * or vanished deadline just costs one early interrupt, after which
+ * run_timers reprograms it (timer_armed is cleared by the interrupt). */
+static void rq_program_timer(struct runqueue *rq)
+{
+    if (rq != this_rq()) {
+        /* Only a core can program its own timer: ask it to. */
+        rq->reprogram = true;
+        ipi_send(IPI_WAKE, rq_cpu(rq));
+        return;
+    }
+    rq->reprogram = false;
+    struct timer *first = timerq_peek(&rq->timers);
+    uint64_t when = first ? first->deadline : 0;
+    if (rq->slice_end && (!when || rq->slice_end < when))
+        when = rq->slice_end;
+    if (when && (!rq->timer_armed || when < rq->timer_armed)) {
+        rq->timer_armed = when;
+        arch_timer_arm(when);
+    }
+}
+
+/* Start a slice for next if others wait in its band (tickless otherwise). */
+static void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
+{
+    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos)))
+        rq->slice_end = now + slice_ticks;
+    else
+        rq->slice_end = 0;
+}
+
+/* Account the outgoing context and stamp the incoming one. */
+static void account_switch(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
+{
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    if (prev->flags & TASK_F_IDLE)
+        rq->idle_ticks += ran;
+    else
+        rq->busy_ticks += ran;
+    next->run_start = now;
+    next->switches++;
+    rq->switches++;
+}
+
+/* Under rq->lock: choose what runs next on this core and make it current.
+ * prev stays queued/blocked as its state says. */
+static struct task *pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
+{
+    struct task *next = rq_first(rq);
+    if (next)
+        rq_remove(rq, next);
+    else
+        next = rq->idle;
+    next->state = TASK_RUNNING;
+    rq->current = next;
+    rq->need_resched = false;
+    if (next != prev) {
+        atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+        if ((next->flags | prev->flags) & TASK_F_IDLE) {
+            uint32_t bit = 1u << rq_cpu(rq);
+            if (next->flags & TASK_F_IDLE)
+                atomic_fetch_or_explicit(&idle_mask, bit, memory_order_relaxed);
+            else
+                atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
+        }
+        account_switch(rq, prev, next, now);
+        rq_start_slice(rq, next, now);
+    } else if (!rq->slice_end) {
+        rq_start_slice(rq, next, now);
+    }
+    rq_program_timer(rq);
+    return next;
+}
+
+static inline void switch_tls(struct task *next)
+{
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
+}
+
+void schedule(void)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (prev->state == TASK_RUNNING && !(prev->flags & TASK_F_IDLE))
+        rq_enqueue(rq, prev);
+    else if (prev->state == TASK_RUNNING)
+        prev->state = TASK_READY;   /* idle: never queued */
+    struct task *next = pick_and_set(rq, prev, now_ticks());
+    spin_unlock(&rq->lock);
+    if (next == prev)
+        return;
+    switch_tls(next);
+    sched_set_current(next);
+    bool full = next->preempted;
+    next->preempted = 0;
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    /* prev runs again here, possibly on another core. */
+}
+
+/* --- wake-ups ---------------------------------------------------------------- */
+
+/* Under rq->lock: t just became ready on rq; does the core need to switch? */
+static bool should_preempt(struct runqueue *rq, struct task *t)
+{
+    struct task *cur = rq->current;
+    if (cur->flags & TASK_F_IDLE)
+        return true;
+    if (t->qos < cur->qos)
+        return true;
+    if (t->qos == cur->qos && !rq->slice_end) {
+        /* A second task in the running band: start the running task's slice. */
+        rq->slice_end = now_ticks() + slice_ticks;
+        rq_program_timer(rq);
+    }
+    return false;
+}
+
+static void kick(struct runqueue *rq)
+{
+    int cpu = rq_cpu(rq);
+    rq->need_resched = true;
+    if (cpu != cpu_id())
+        ipi_send(IPI_WAKE, cpu);
+}
+
+/* In task context with IRQs enabled, act on a reschedule this core owes. */
+static void preempt_point(uint64_t irq_flags);
+
+void sched_resched_if_needed(void) { preempt_point(read_sysreg(daif)); }
+
+static void preempt_point(uint64_t irq_flags)
+{
+    struct runqueue *rq = this_rq();
+    if (!rq->need_resched || this_cpu()->in_irq || (irq_flags & (1u << 7)) ||
+        (rq->current->flags & TASK_F_IDLE))
+        return;
+    arch_irq_disable();
+    schedule();
+    arch_irq_restore(irq_flags);
+}
+
+/* Work is waiting behind a busy core: wake an idle core that may run it,
+ * so it steals (idle cores otherwise sleep until their next interrupt). */
+static void nudge_idle_core(const struct task *t, int busy_cpu)
+{
+    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
+    if (t->affinity)
+        idle &= t->affinity;
+    if (idle)
+        ipi_send(IPI_WAKE, __builtin_ctz(idle));
+}
+
+void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
+
+void sched_wake(struct task *t, int32_t result)
+{
+    struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    if (t->state == TASK_BLOCKED) {
+        t->wait_result = result;
+        rq_enqueue(rq, t);
+        if (should_preempt(rq, t))
+            kick(rq);
+        else
+            nudge_idle_core(t, rq_cpu(rq));
+    }
+    spin_unlock_irqrestore(&rq->lock, flags);
+    preempt_point(flags);
+}
+
+void sched_start(struct task *t)
+{
+    t->cpu = (int16_t)sched_place_new(t->qos, t->affinity, cpu_id());
+    struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        kick(rq);
+    else
+        nudge_idle_core(t, rq_cpu(rq));
+    spin_unlock_irqrestore(&rq->lock, flags);
+    preempt_point(flags);
+}
+
+/* --- timeouts and sleeping ------------------------------------------------------ */
+
+/* A wait's deadline passed. Wait-queue waits are taken off their queue by
+ * the wait-queue code (which then wakes them); plain sleeps are woken here. */
+static void block_timeout(void *arg, uint32_t seq)
+{
+    struct task *t = arg;
+    if (t->wait_seq != seq)
+        return;   /* that wait already ended */
+    if (t->waiting_on)
+        waitq_timeout(t, seq);
+    else
+        sched_wake(t, WAIT_TIMEOUT);
+}
+
+/* Fire expired timers of this core; callbacks run without the rq lock. */
+static void run_timers(struct runqueue *rq)
+{
+    for (;;) {
+        uint64_t flags = spin_lock_irqsave(&rq->lock);
+        uint64_t now = now_ticks();
+        struct timer *t = timerq_pop_expired(&rq->timers, now);
+        void (*fn)(void *, uint32_t) = t ? t->fn : NULL;
+        void *arg = t ? t->arg : NULL;
+        uint32_t seq = t ? t->seq : 0;
+        if (!t) {
+            if (rq->slice_end && now >= rq->slice_end && rq->band_mask) {
+                uint32_t cur_band = 1u << rq->current->qos;
+                /* Slice over: switch only if the band (or a better one) has others. */
+                if (rq->band_mask & (cur_band | (cur_band - 1)))
+                    rq->need_resched = true;
+                rq->slice_end = 0;
+            } else if (rq->slice_end && now >= rq->slice_end) {
+                rq->slice_end = 0;
+            }
+            rq_program_timer(rq);
+        }
+        spin_unlock_irqrestore(&rq->lock, flags);
+        if (!t)
+            return;
+        fn(arg, seq);
+    }
+}
+
+void sched_ipi(void)
+{
+    struct runqueue *rq = this_rq();
+    if (rq->reprogram) {
+        spin_lock(&rq->lock);
+        rq_program_timer(rq);
+        spin_unlock(&rq->lock);
+    }
+}
+
+static void sched_timer_irq(uint32_t intid, void *arg)
+{
+    (void)intid;
+    (void)arg;
+    arch_timer_disarm();
+    this_rq()->timer_armed = 0;
+    this_cpu()->timer_irqs++;
+    run_timers(this_rq());
+}
+
+int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
+{
+    struct runqueue *rq = this_rq();
+    struct task *cur = rq->current;
+    cur->state = TASK_BLOCKED;
+    cur->wait_result = WAIT_OK;
+    if (deadline_ns) {
+        spin_lock(&rq->lock);
+        cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
+        cur->timer.fn = block_timeout;
+        cur->timer.arg = cur;
+        cur->timer.seq = cur->wait_seq;
+        cur->timer.cpu = (int16_t)rq_cpu(rq);
+        if (timerq_insert(&rq->timers, &cur->timer) == 0)
+            rq_program_timer(rq);
+        spin_unlock(&rq->lock);
+    }
+    if (wq_lock)
+        spin_unlock(wq_lock);
+    schedule();
+    /* Woken: make sure the timeout cannot fire for this wait any more. */
+    cur->wait_seq++;
+    if (timer_queued(&cur->timer)) {
+        struct runqueue *trq = &runqueues[cur->timer.cpu];
+        spin_lock(&trq->lock);
+        timerq_remove(&trq->timers, &cur->timer);
+        spin_unlock(&trq->lock);
+    }
+    return cur->wait_result;
+}
+
+/* --- preemption from interrupts ----------------------------------------------------- */
+
+void sched_irq_exit(struct arch_frame *f)
+{
+    struct runqueue *rq = this_rq();
+    if (!rq->need_resched)
+        return;
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (prev->flags & TASK_F_IDLE) {
+        spin_unlock(&rq->lock);
+        return;   /* idle reschedules from its own loop */
+    }
+    rq_enqueue(rq, prev);
+    struct task *next = pick_and_set(rq, prev, now_ticks());
+    spin_unlock(&rq->lock);
+    if (next == prev)
+        return;
+
+    /* Save prev's full state on its own stack. */
+    struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
+    memcpy(saved, f, sizeof(*f));
+    prev->sp = (uint64_t)saved;
+    prev->preempted = 1;
+    atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
+    switch_tls(next);
+    sched_set_current(next);
+
+    if (next->preempted) {
+        memcpy(f, (void *)next->sp, sizeof(*f));
+        next->preempted = 0;
+    } else {
+        /* Resume a cooperatively switched task: eret into the pop routine. */
+        f->sp = next->sp;
+        f->elr = (uint64_t)arch_switch_resume;
+        f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed schedule() restores them */
+    }
+}
+
+void sched_switch_from_dead(struct arch_frame *f)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    struct task *next = pick_and_set(rq, prev, now_ticks());
+    spin_unlock(&rq->lock);
+    atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
+    switch_tls(next);
+    sched_set_current(next);
+    if (next->preempted) {
+        memcpy(f, (void *)next->sp, sizeof(*f));
+        next->preempted = 0;
+    } else {
+        f->sp = next->sp;
+        f->elr = (uint64_t)arch_switch_resume;
+        f->spsr = 0x3c4;
+    }
+}
+
+/* --- kernel timers ------------------------------------------------------------- */
+
+void sched_timer_arm(struct timer *t, uint64_t deadline_ns)
+{
+    struct runqueue *rq = this_rq();
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    timerq_remove(&rq->timers, t);
+    t->deadline = ns_to_ticks_ceil(deadline_ns);
+    t->cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, t) != 0)
+        panic("timer heap of cpu %d: out of memory", rq_cpu(rq));
+    rq_program_timer(rq);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+void sched_timer_cancel(struct timer *t)
+{
+    if (!timer_queued(t))
+        return;
+    struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    timerq_remove(&rq->timers, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+/* --- idle and stealing ---------------------------------------------------------------- */
+
+/* Take one ready task that may run here from the busiest other core. */
+static bool steal(struct runqueue *rq)
+{
+    int me = rq_cpu(rq);
+    struct sched_core_view v[PLAT_MAX_CPUS];
+    core_view(v);
+    int victim = sched_policy_victim(v, platform.ncpus, me);
+    if (victim < 0)
+        return false;
+    struct runqueue *vq = &runqueues[victim];
+    struct task *got = NULL;
+    spin_lock(&vq->lock);
+    /* Lowest band first: urgent work stays where it was placed. */
+    for (int b = QOS_COUNT - 1; b >= 0 && !got; b--) {
+        for (struct task *t = vq->head[b]; t; t = t->next) {
+            if (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+                continue;
+            if (t->affinity && !(t->affinity & (1u << me)))
+                continue;
+            rq_remove(vq, t);
+            got = t;
+            break;
+        }
+    }
+    spin_unlock(&vq->lock);
+    if (!got)
+        return false;
+    spin_lock(&rq->lock);
+    got->cpu = (int16_t)me;
+    got->migrations++;
+    rq_enqueue(rq, got);
+    spin_unlock(&rq->lock);
+    return true;
+}
+
+_Noreturn void sched_idle_loop(void)
+{
+    struct runqueue *rq = this_rq();
+    for (;;) {
+        arch_irq_disable();
+        if (!rq->nr_ready && !steal(rq) && !rq->nr_ready) {
+            wfi();
+            irq_handle(NULL);     /* IRQs stay masked in idle: dispatch here */
+        }
+        if (rq->nr_ready || rq->need_resched)
+            schedule();
+        task_reap();
+    }
+}
+
+/* --- setup and stats --------------------------------------------------------------- */
+
+void sched_init(void)
+{
+    slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
+    if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
+        panic("sched: timer interrupt already taken");
+}
+
+void sched_init_cpu(void)
+{
+    int cpu = cpu_id();
+    struct runqueue *rq = &runqueues[cpu];
+    struct task *idle = &idle_tasks[cpu];
+    snprintf(idle->name, sizeof(idle->name), "idle%d", cpu);
+    idle->flags = TASK_F_IDLE;
+    idle->qos = QOS_BACKGROUND;
+    idle->cpu = (int16_t)cpu;
+    idle->affinity = 1u << cpu;
+    idle->state = TASK_RUNNING;
+    atomic_store(&idle->on_cpu, 1);
+    idle->tls = this_cpu()->tls;
+    timer_init(&idle->timer);
+    idle->run_start = now_ticks();
+    rq->idle = idle;
+    rq->current = idle;
+    this_cpu()->rq = rq;
+    sched_set_current(idle);
+    atomic_fetch_or(&idle_mask, 1u << cpu);
+}
+
+void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
+{
+    struct runqueue *rq = &runqueues[cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    uint64_t ran = now_ticks() - rq->current->run_start;
+    bool idle = rq->current->flags & TASK_F_IDLE;
+    out->busy_ns = arch_ticks_to_ns(rq->busy_ticks + (idle ? 0 : ran));
+    out->idle_ns = arch_ticks_to_ns(rq->idle_ticks + (idle ? ran : 0));
+    out->switches = rq->switches;
+    out->nr_ready = rq->nr_ready;
+    spin_unlock_irqrestore(&rq->lock, flags);
+}

@@ -1,0 +1,253 @@
+/*
+ * Task lifecycle: spawn, exit, join, detach, yield, sleep, fault kill.
+ *
+ * A task's stack is mm_stack memory with an unmapped guard page below; its
+ * TLS block (picolibc's errno & co) sits at the top of the stack, and the
+ * first cooperative frame just below it, so a new task starts in
+ * arch_task_entry(fn, arg) the first time it is switched to.
+ * Exit/join handshake: under exit_lock, the exiting task marks itself DEAD
+ * and wakes a joiner that registered; a joiner that finds it DEAD returns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <arch/backtrace.h>
+#include <arch/boot.h>
+#include <arch/exception.h>
+#include <arch/timer.h>
+#include <kernel/clock.h>
+#include <kernel/console.h>
+#include <kernel/libc.h>
+#include <kernel/mutex.h>
+#include <kernel/panic.h>
+#include <kernel/sched.h>
+#include <kernel/waitq.h>
+
+#define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
+
+static struct slab_cache *task_cache;
+static _Atomic uint32_t next_id = 1;
+/* Detached tasks that ended, per core: freed by that core's idle loop. */
+static struct task *zombies[PLAT_MAX_CPUS];
+
+_Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 bytes");
+
+void task_system_init(void)
+{
+    task_cache = slab_cache_create("task", sizeof(struct task), 64);
+    if (!task_cache)
+        panic("task: cannot create the task cache");
+}
+
+static void task_free(struct task *t)
+{
+    mm_stack_free(&t->stack);
+    slab_free(task_cache, t);
+}
+
+struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
+{
+    static const struct task_attr defaults = {.name = "task", .qos = QOS_DEFAULT};
+    if (!attr)
+        attr = &defaults;
+    size_t stack_size = attr->stack_size ? attr->stack_size : TASK_STACK_DEFAULT;
+    if (!fn || attr->qos >= QOS_COUNT || stack_size < TASK_STACK_MIN) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct task *t = slab_alloc(task_cache);
+    if (!t) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(t, 0, sizeof(*t));
+    if (mm_stack_alloc(stack_size, &t->stack) != 0) {
+        slab_free(task_cache, t);
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->qos = (uint8_t)attr->qos;
+    t->affinity = attr->affinity;
+    t->flags = attr->detached ? TASK_F_DETACHED : 0;
+    t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    strncpy(t->name, attr->name ? attr->name : "task", sizeof(t->name) - 1);
+    timer_init(&t->timer);
+    t->exit_lock = (spinlock_t)SPINLOCK_INIT;
+
+    /* TLS block at the top of the stack, 64-byte aligned; TPIDR_EL0 points
+     * 16 bytes below it (the TCB slot), which the first frame leaves free. */
+    uint64_t top = t->stack.base + t->stack.size;
+    uint64_t tls = (top - libc_tls_size() - 64) & ~63ull;
+    t->tls = libc_tls_block_init((void *)tls);
+
+    /* First cooperative frame: "return" into arch_task_entry(fn, arg). */
+    uint64_t *frame = (uint64_t *)((tls & ~15ull) - 16 - COOP_FRAME_WORDS * 8);
+    memset(frame, 0, COOP_FRAME_WORDS * 8);
+    frame[0] = (uint64_t)fn;                  /* x19 */
+    frame[1] = (uint64_t)arg;                 /* x20 */
+    frame[10] = 0;                            /* x29: end of the frame chain */
+    frame[11] = (uint64_t)arch_task_entry;    /* x30 */
+    t->sp = (uint64_t)frame;
+
+    sched_start(t);
+    return t;
+}
+
+/* Under t->exit_lock: t is dead; hand it to its joiner or the reaper. */
+static void finish_dead(struct task *t)
+{
+    struct task *joiner = t->joiner;
+    if (joiner)
+        sched_wake(joiner, WAIT_OK);
+}
+
+_Noreturn void task_exit(int64_t value)
+{
+    arch_irq_disable();
+    struct task *cur = sched_current();
+    mutex_release_all_held(cur);
+    spin_lock(&cur->exit_lock);
+    cur->value = value;
+    cur->status = TASK_EXITED;
+    cur->state = TASK_DEAD;
+    if (cur->flags & TASK_F_DETACHED) {
+        /* Freed by this core's idle loop once we are off this stack. */
+        cur->next = zombies[cur->cpu];
+        zombies[cur->cpu] = cur;
+    }
+    finish_dead(cur);
+    spin_unlock(&cur->exit_lock);
+    schedule();
+    panic("task_exit: dead task %s was scheduled again", cur->name);
+}
+
+void task_reap(void)
+{
+    struct task *z;
+    uint64_t flags = arch_irq_save();
+    z = zombies[cpu_id()];
+    zombies[cpu_id()] = NULL;
+    arch_irq_restore(flags);
+    while (z) {
+        struct task *next = z->next;
+        /* Wait until its last switch-out has saved everything. */
+        while (atomic_load_explicit(&z->on_cpu, memory_order_acquire))
+            arch_cpu_relax();
+        task_free(z);
+        z = next;
+    }
+}
+
+enum task_status task_join(struct task *t, int64_t *value)
+{
+    uint64_t flags = spin_lock_irqsave(&t->exit_lock);
+    t->flags |= TASK_F_JOINED;
+    if (t->state != TASK_DEAD) {
+        struct task *cur = sched_current();
+        t->joiner = cur;
+        cur->waiting_on = NULL;
+        sched_block(&t->exit_lock, 0);
+        arch_irq_restore(flags);
+    } else {
+        spin_unlock_irqrestore(&t->exit_lock, flags);
+    }
+    /* Its registers must be saved before its stack goes away. */
+    while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+        arch_cpu_relax();
+    enum task_status st = (enum task_status)t->status;
+    if (value)
+        *value = st == TASK_EXITED ? t->value : 0;
+    task_free(t);
+    return st;
+}
+
+void task_detach(struct task *t)
+{
+    uint64_t flags = spin_lock_irqsave(&t->exit_lock);
+    bool dead = t->state == TASK_DEAD;
+    t->flags |= TASK_F_DETACHED;
+    spin_unlock_irqrestore(&t->exit_lock, flags);
+    if (dead) {
+        while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+            arch_cpu_relax();
+        task_free(t);
+    }
+}
+
+void task_yield(void)
+{
+    uint64_t flags = arch_irq_save();
+    schedule();
+    arch_irq_restore(flags);
+}
+
+void task_sleep_until(uint64_t deadline_ns)
+{
+    uint64_t flags = arch_irq_save();
+    struct task *cur = sched_current();
+    cur->waiting_on = NULL;
+    if (deadline_ns > clock_ns())
+        sched_block(NULL, deadline_ns);
+    arch_irq_restore(flags);
+}
+
+void task_sleep_ns(uint64_t ns)
+{
+    /* +1: the deadline is reached only once ns have fully elapsed. */
+    task_sleep_until(clock_ns() + ns + 1);
+}
+
+struct task *task_current(void) { return sched_current(); }
+
+void task_set_affinity(struct task *t, uint32_t affinity)
+{
+    __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELAXED);
+    if (t->state == TASK_READY)
+        sched_nudge(t);
+}
+const char *task_name(const struct task *t) { return t->name; }
+enum qos task_qos(const struct task *t) { return (enum qos)t->qos; }
+int task_cpu(const struct task *t) { return t->cpu; }
+
+void task_get_stats(const struct task *t, struct task_stats *out)
+{
+    uint64_t running = (t->state == TASK_RUNNING) ? arch_counter() - t->run_start : 0;
+    out->cpu_ns = arch_ticks_to_ns(t->cpu_ticks + running);
+    out->switches = t->switches;
+    out->migrations = t->migrations;
+}
+
+/*
+ * The current task took a fault nothing expected: report it, release its
+ * mutexes (their next owners see WAIT_OWNER_DIED), wake its joiner with
+ * TASK_FAULTED, and resume something else in its place.
+ */
+bool sched_kill_current(struct arch_frame *f, const char *why)
+{
+    struct runqueue *rq = this_rq();
+    struct task *cur = rq->current;
+    if (!cur || (cur->flags & TASK_F_IDLE))
+        return false;
+    console_flush();
+    printf("SR: task \"%s\" (id %u) killed on cpu %d: %s\n", cur->name, (unsigned)cur->id,
+           cpu_id(), why);
+    if (mm_is_stack_guard(f->far))
+        printf("  stack overflow: FAR 0x%llx is the guard page below its stack [0x%llx, 0x%llx)\n",
+               (unsigned long long)f->far, (unsigned long long)cur->stack.base,
+               (unsigned long long)(cur->stack.base + cur->stack.size));
+    arch_exception_report(f, EXC_FROM_EL1T * 4 + EXC_SYNC);
+
+    mutex_release_all_held(cur);
+    spin_lock(&cur->exit_lock);
+    cur->status = TASK_FAULTED;
+    cur->value = 0;
+    cur->state = TASK_DEAD;
+    if (cur->flags & TASK_F_DETACHED) {
+        cur->next = zombies[cur->cpu];
+        zombies[cur->cpu] = cur;
+    }
+    finish_dead(cur);
+    spin_unlock(&cur->exit_lock);
+    sched_switch_from_dead(f);
+    return true;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Run the in-image microbenchmarks and report them.
+
+Boots build/<board>/Image with "sr.bench" under QEMU's
+-icount shift=0,sleep=off: one guest instruction is one nanosecond of virtual
+time, so the image's clock deltas are instruction counts, identical run to
+run. Parses the image's lines
+
+    bench: <name> <value> <unit> <at_most|at_least> <target>
+
+prints a table (value, target, met?) and writes build/<board>/bench.json as
+{"metric": value, ...}. Exit status 0 iff every benchmark ran and met its
+target. Usage: run_bench.py BOARD
+"""
+import json
+import re
+import subprocess
+import sys
+
+
+LINE = re.compile(r"^bench: (\S+) (\d+) (\S+) (at_most|at_least) (\d+)$")
+
+
+def board_command(board):
+    """The board's `make run` command, plus icount and the bench switch."""
+    out = subprocess.run(["make", "-s", "--no-print-directory", f"BOARD={board}", "print-qemu"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return out + ["-icount", "shift=0,sleep=off", "-append", "sr.bench"]
+
+
+def main():
+    board = sys.argv[1] if len(sys.argv) > 1 else "qemu-virt-bl"
+    cmd = board_command(board)
+    print("running: " + " ".join(cmd), flush=True)
+    try:
+        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=1800)
+    except subprocess.TimeoutExpired:
+        sys.exit("run_bench: QEMU did not finish in 30 minutes")
+    lines = res.stdout.splitlines()
+    results, problems = {}, []
+    for line in lines:
+        m = LINE.match(line.strip())
+        if m:
+            name, value, unit, direction, target = m.groups()
+            results[name] = (int(value), unit, direction, int(target))
+        elif line.startswith("bench:") and "done" not in line:
+            problems.append(line.strip())
+        elif line.startswith("SR: PANIC"):
+            problems.append(line.strip())
+    if not any(l.strip() == "bench: done" for l in lines):
+        problems.append("no 'bench: done' line (exit status %d)" % res.returncode)
+    print(f"{'benchmark':<22} {'value':>12} {'unit':<15} {'target':>14}  met")
+    met_all = True
+    for name, (value, unit, direction, target) in results.items():
+        met = value <= target if direction == "at_most" else value >= target
+        met_all &= met
+        bound = ("<= " if direction == "at_most" else ">= ") + str(target)
+        print(f"{name:<22} {value:>12} {unit:<15} {bound:>14}  {'yes' if met else 'NO'}")
+    with open(f"build/{board}/bench.json", "w") as f:
+        json.dump({name: r[0] for name, r in results.items()}, f, indent=2)
+        f.write("\n")
+    print(f"wrote build/{board}/bench.json")
+    for p in problems:
+        print("problem: " + p)
+    if problems:
+        print("\n".join(lines[-30:]))
+    return 0 if met_all and not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+# In-image microbenchmarks: linked into every image, run when booted with
+# "sr.bench" (make bench: under -icount shift=0,sleep=off).
+SR_SRCS += \
+	tests/bench/bench_main.c \
+	tests/bench/bench_sched.c

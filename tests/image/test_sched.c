@@ -1,0 +1,278 @@
+/* Tasks and the per-core schedulers. */
+#include <stdatomic.h>
+#include <arch/cpu.h>
+#include <kernel/clock.h>
+#include <kernel/mm.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <kernel/smp.h>
+#include <kernel/task.h>
+#include <sr_test.h>
+
+#define MS (1000ull * 1000)
+
+static int64_t return_arg(void *arg) { return (int64_t)(intptr_t)arg; }
+
+TEST(sched, spawn_join_returns_value)
+{
+    struct task *t = task_spawn(return_arg, (void *)42, NULL);
+    EXPECT_TRUE(t != NULL);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, 42);
+}
+
+static _Atomic uint64_t counted;
+static int64_t count_one(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&counted, 1);
+    return 0;
+}
+
+TEST(sched, ten_thousand_tasks_across_cores_no_leak)
+{
+    enum { TOTAL = 10000, BATCH = 500 };
+    static struct task *batch[BATCH];
+    uint32_t ran_on = 0;
+    mm_drain_caches();
+    uint64_t before = mm_free_pages();
+    atomic_store(&counted, 0);
+    for (int done = 0; done < TOTAL; done += BATCH) {
+        struct task_attr attr = {.name = "count", .stack_size = 4096};
+        for (int i = 0; i < BATCH; i++) {
+            batch[i] = task_spawn(count_one, NULL, &attr);
+            EXPECT_TRUE(batch[i] != NULL);
+        }
+        for (int i = 0; i < BATCH; i++) {
+            if (!batch[i])
+                continue;
+            ran_on |= 1u << task_cpu(batch[i]);
+            EXPECT_EQ(task_join(batch[i], NULL), TASK_EXITED);
+        }
+    }
+    EXPECT_EQ(atomic_load(&counted), TOTAL);
+    if (smp_online_count() > 1)
+        EXPECT_GT(__builtin_popcount(ran_on), 1);   /* placement spread them */
+    mm_drain_caches();
+    EXPECT_EQ(mm_free_pages(), before);
+}
+
+/* --- fairness and priority ------------------------------------------------ */
+
+static _Atomic bool stop_spinning;
+static int64_t spin_until_stopped(void *arg)
+{
+    volatile uint64_t *n = arg;
+    while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
+        (*n)++;
+    return 0;
+}
+
+static int test_cpu(void)
+{
+    /* A core other than the one running the harness, when there is one. */
+    for (int c = platform.ncpus - 1; c >= 0; c--)
+        if (smp_cpu_online(c) && c != cpu_id())
+            return c;
+    return cpu_id();
+}
+
+TEST(sched, round_robin_is_fair_within_a_band)
+{
+    enum { N = 3 };
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;   /* needs a second core: the harness task would compete */
+    static volatile uint64_t spins[N];
+    struct task *t[N];
+    atomic_store(&stop_spinning, false);
+    for (int i = 0; i < N; i++) {
+        struct task_attr attr = {.name = "fair", .affinity = 1u << cpu};
+        spins[i] = 0;
+        t[i] = task_spawn(spin_until_stopped, (void *)&spins[i], &attr);
+    }
+    task_sleep_ns(10 * SCHED_SLICE_NS);
+    atomic_store(&stop_spinning, true);
+    /* Round robin: every task got its turn in every rotation, so the
+     * numbers of slices (switches in) differ by at most one or two.
+     * (CPU time is not compared: under an emulator a slice's length in
+     * guest time depends on the host.) */
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (int i = 0; i < N; i++) {
+        struct task_stats st;
+        task_get_stats(t[i], &st);
+        lo = st.switches < lo ? st.switches : lo;
+        hi = st.switches > hi ? st.switches : hi;
+        task_join(t[i], NULL);
+    }
+    EXPECT_GE(lo, 2);
+    EXPECT_LE(hi - lo, 2);
+}
+
+TEST(sched, higher_band_runs_first_and_starves_lower)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;
+    static volatile uint64_t low_spins, high_spins;
+    low_spins = high_spins = 0;
+    atomic_store(&stop_spinning, false);
+    struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
+    struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
+    struct task *lt = task_spawn(spin_until_stopped, (void *)&low_spins, &low);
+    task_sleep_ns(2 * MS);
+    struct task *ht = task_spawn(spin_until_stopped, (void *)&high_spins, &high);
+    task_sleep_ns(1 * MS);
+    uint64_t low_before = low_spins;
+    task_sleep_ns(3 * SCHED_SLICE_NS);
+    uint64_t low_after = low_spins;
+    EXPECT_GT(high_spins, 0);
+    EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
+    atomic_store(&stop_spinning, true);
+    task_join(ht, NULL);
+    task_join(lt, NULL);
+}
+
+static _Atomic uint64_t spins_when_urgent_ran;
+static volatile uint64_t spinner_spins;
+
+static int64_t note_start(void *arg)
+{
+    (void)arg;
+    atomic_store(&spins_when_urgent_ran, spinner_spins);
+    return cpu_id();
+}
+
+/* The spinner never blocks or yields and has no band-mate, so it runs
+ * without a time slice: the urgent task can only run if its arrival
+ * preempts the spinner at once. */
+TEST(sched, spinning_task_is_preempted_by_a_higher_band_at_once)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;
+    atomic_store(&stop_spinning, false);
+    spinner_spins = 0;
+    struct task_attr spin = {.name = "spinner", .affinity = 1u << cpu};
+    struct task_attr urgent = {.name = "urgent", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+    struct task *st = task_spawn(spin_until_stopped, (void *)&spinner_spins, &spin);
+    while (spinner_spins == 0)
+        task_yield();
+    struct task *ut = task_spawn(note_start, NULL, &urgent);
+    int64_t where = -1;
+    EXPECT_EQ(task_join(ut, &where), TASK_EXITED);
+    EXPECT_EQ(where, cpu);
+    EXPECT_GT(atomic_load(&spins_when_urgent_ran), 0);
+    EXPECT_TRUE(!atomic_load(&stop_spinning));   /* the spinner was still at it */
+    struct task_stats ss;
+    task_get_stats(st, &ss);
+    EXPECT_GE(ss.switches, 2);                  /* switched out for urgent, and back */
+    atomic_store(&stop_spinning, true);
+    task_join(st, NULL);
+}
+
+static int64_t sleep_and_check(void *arg)
+{
+    uint64_t ns = (uint64_t)(uintptr_t)arg;
+    for (int i = 0; i < 5; i++) {
+        uint64_t t0 = clock_ns();
+        task_sleep_ns(ns);
+        if (clock_ns() - t0 < ns)
+            return -1;   /* woke early */
+    }
+    return 0;
+}
+
+TEST(sched, sleeps_never_wake_early)
+{
+    struct task *t[16];
+    for (int i = 0; i < 16; i++)
+        t[i] = task_spawn(sleep_and_check, (void *)(uintptr_t)(100000 + 37000 * i), NULL);
+    for (int i = 0; i < 16; i++) {
+        int64_t v = 1;
+        EXPECT_EQ(task_join(t[i], &v), TASK_EXITED);
+        EXPECT_EQ(v, 0);
+    }
+}
+
+/* --- stealing and affinity ------------------------------------------------------ */
+
+static int64_t record_cpus(void *arg)
+{
+    _Atomic uint32_t *seen = arg;
+    uint64_t end = clock_ns() + 3 * MS;
+    while (clock_ns() < end)
+        atomic_fetch_or(seen, 1u << cpu_id());
+    return 0;
+}
+
+TEST(sched, idle_cores_steal_queued_work)
+{
+    if (smp_online_count() < 2)
+        return;
+    enum { N = 12 };
+    static _Atomic uint32_t seen;
+    atomic_store(&seen, 0);
+    int cpu = test_cpu();
+    struct task *t[N];
+    struct task_attr attr = {.name = "stealme", .affinity = 1u << cpu};
+    for (int i = 0; i < N; i++)
+        t[i] = task_spawn(record_cpus, (void *)&seen, &attr);
+    for (int i = 0; i < N; i++)
+        task_set_affinity(t[i], 0);   /* now anyone may take them */
+    uint32_t migrations = 0;
+    for (int i = 0; i < N; i++) {
+        struct task_stats st;
+        task_get_stats(t[i], &st);
+        task_join(t[i], NULL);
+        migrations += st.migrations;
+    }
+    EXPECT_GT(__builtin_popcount(atomic_load(&seen)), 1);
+    EXPECT_GT(migrations, 0);
+}
+
+TEST(sched, affinity_pins_tasks)
+{
+    enum { N = 12 };
+    static _Atomic uint32_t seen;
+    atomic_store(&seen, 0);
+    int cpu = test_cpu();
+    struct task *t[N];
+    struct task_attr attr = {.name = "pinned", .affinity = 1u << cpu};
+    for (int i = 0; i < N; i++)
+        t[i] = task_spawn(record_cpus, (void *)&seen, &attr);
+    for (int i = 0; i < N; i++)
+        task_join(t[i], NULL);
+    EXPECT_EQ(atomic_load(&seen), 1u << cpu);
+}
+
+/* --- accounting -------------------------------------------------------------- */
+
+static int64_t busy_2ms(void *arg)
+{
+    (void)arg;
+    uint64_t end = clock_ns() + 2 * MS;
+    while (clock_ns() < end)
+        ;
+    return 0;
+}
+
+TEST(sched, accounting_tracks_cpu_time_and_idle)
+{
+    int cpu = test_cpu();
+    struct sched_cpu_stats a, b;
+    sched_cpu_stats(cpu, &a);
+    struct task_attr attr = {.name = "busy", .affinity = 1u << cpu};
+    struct task *t = task_spawn(busy_2ms, NULL, &attr);
+    task_sleep_ns(5 * MS);
+    struct task_stats st;
+    task_get_stats(t, &st);
+    task_join(t, NULL);
+    sched_cpu_stats(cpu, &b);
+    EXPECT_GE(st.cpu_ns, 2 * MS);
+    EXPECT_GE(st.switches, 1);
+    EXPECT_GE(b.busy_ns - a.busy_ns, 2 * MS);
+    if (cpu != cpu_id())
+        EXPECT_GT(b.idle_ns, a.idle_ns);
+}

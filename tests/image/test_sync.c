@@ -1,0 +1,229 @@
+/* Mutex, semaphore, event flags and condition variable: invariants under
+ * all cores, timeouts, and the owner-died policy. */
+#include <stdatomic.h>
+#include <kernel/clock.h>
+#include <kernel/condvar.h>
+#include <kernel/event.h>
+#include <kernel/mutex.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <kernel/sem.h>
+#include <kernel/smp.h>
+#include <kernel/task.h>
+#include <sr_test.h>
+#include "image_test.h"
+
+#define MS (1000ull * 1000)
+
+static struct mutex mtx = MUTEX_INIT;
+static uint64_t guarded;            /* only touched with mtx held */
+static _Atomic int inside;          /* tasks inside the critical section */
+
+static int64_t mutex_hammer(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        mutex_lock(&mtx);
+        if (atomic_fetch_add(&inside, 1) != 0)
+            return -1;
+        uint64_t v = guarded;
+        if (i % 16 == 0)
+            task_yield();           /* hold it across a switch now and then */
+        guarded = v + 1;
+        atomic_fetch_sub(&inside, 1);
+        mutex_unlock(&mtx);
+    }
+    return 0;
+}
+
+TEST(sync, mutex_excludes_under_all_cores)
+{
+    enum { TASKS = 16, ROUNDS = 300 };
+    struct task *t[TASKS];
+    guarded = 0;
+    for (int i = 0; i < TASKS; i++)
+        t[i] = task_spawn(mutex_hammer, (void *)(intptr_t)ROUNDS, NULL);
+    for (int i = 0; i < TASKS; i++) {
+        int64_t v = 1;
+        EXPECT_EQ(task_join(t[i], &v), TASK_EXITED);
+        EXPECT_EQ(v, 0);
+    }
+    EXPECT_EQ(guarded, (uint64_t)TASKS * ROUNDS);
+    EXPECT_TRUE(mutex_owner(&mtx) == NULL);
+}
+
+static int64_t hold_mutex_for(void *arg)
+{
+    mutex_lock(&mtx);
+    task_sleep_ns((uint64_t)(uintptr_t)arg);
+    mutex_unlock(&mtx);
+    return 0;
+}
+
+TEST(sync, mutex_lock_times_out_without_acquiring)
+{
+    struct task *h = task_spawn(hold_mutex_for, (void *)(uintptr_t)(20 * MS), NULL);
+    task_sleep_ns(2 * MS);
+    uint64_t t0 = clock_ns();
+    EXPECT_EQ(mutex_lock_timeout(&mtx, 3 * MS), WAIT_TIMEOUT);
+    EXPECT_GE(clock_ns() - t0, 3 * MS);
+    EXPECT_TRUE(mutex_owner(&mtx) != task_current());
+    EXPECT_EQ(mutex_lock_timeout(&mtx, 100 * MS), 0);   /* granted when h lets go */
+    mutex_unlock(&mtx);
+    task_join(h, NULL);
+}
+
+static int64_t die_holding(void *arg)
+{
+    (void)arg;
+    mutex_lock(&mtx);
+    *(volatile int *)opaque_ptr(0) = 1;   /* killed here, mutex held */
+    return 0;
+}
+
+TEST(sync, mutex_of_a_dead_owner_is_released_with_notice)
+{
+    struct task *t = task_spawn(die_holding, NULL, NULL);
+    EXPECT_EQ(task_join(t, NULL), TASK_FAULTED);
+    EXPECT_EQ(mutex_lock(&mtx), WAIT_OWNER_DIED);
+    mutex_unlock(&mtx);
+    EXPECT_EQ(mutex_lock(&mtx), 0);   /* reported once */
+    mutex_unlock(&mtx);
+}
+
+/* Semaphores: bounded buffer of tokens between producers and consumers. */
+static struct semaphore slots, items;
+static _Atomic int64_t in_buffer, produced, consumed;
+
+static int64_t producer(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        sem_wait(&slots, WAIT_FOREVER);
+        if (atomic_fetch_add(&in_buffer, 1) >= 4)
+            return -1;   /* over capacity */
+        atomic_fetch_add(&produced, 1);
+        sem_post(&items);
+    }
+    return 0;
+}
+
+static int64_t consumer(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        sem_wait(&items, WAIT_FOREVER);
+        if (atomic_fetch_sub(&in_buffer, 1) <= 0)
+            return -1;   /* took what was not there */
+        atomic_fetch_add(&consumed, 1);
+        sem_post(&slots);
+    }
+    return 0;
+}
+
+TEST(sync, semaphores_bound_a_buffer_under_contention)
+{
+    enum { PAIRS = 4, N = 150 };
+    sem_init(&slots, 4);
+    sem_init(&items, 0);
+    atomic_store(&in_buffer, 0);
+    atomic_store(&produced, 0);
+    atomic_store(&consumed, 0);
+    struct task *t[2 * PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        t[2 * i] = task_spawn(producer, (void *)(intptr_t)N, NULL);
+        t[2 * i + 1] = task_spawn(consumer, (void *)(intptr_t)N, NULL);
+    }
+    for (int i = 0; i < 2 * PAIRS; i++) {
+        int64_t v = 1;
+        task_join(t[i], &v);
+        EXPECT_EQ(v, 0);
+    }
+    EXPECT_EQ(atomic_load(&produced), PAIRS * N);
+    EXPECT_EQ(atomic_load(&consumed), PAIRS * N);
+    EXPECT_EQ(slots.count, 4);
+    EXPECT_EQ(items.count, 0);
+}
+
+TEST(sync, sem_wait_times_out_and_trywait_fails)
+{
+    struct semaphore s = SEM_INIT(0);
+    uint64_t t0 = clock_ns();
+    EXPECT_EQ(sem_wait(&s, 2 * MS), WAIT_TIMEOUT);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+    EXPECT_TRUE(!sem_trywait(&s));
+    sem_post(&s);
+    EXPECT_TRUE(sem_trywait(&s));
+    EXPECT_TRUE(waitq_empty(&s.wq));
+}
+
+/* Event flags. */
+static struct event_flags ev = EVENT_FLAGS_INIT;
+
+static int64_t wait_all_bits(void *arg)
+{
+    uint32_t got = 0;
+    int r = event_wait(&ev, (uint32_t)(uintptr_t)arg, EVENT_ALL | EVENT_CLEAR, 200 * MS, &got);
+    return r == 0 ? (int64_t)got : -1;
+}
+
+TEST(sync, event_flags_any_all_and_clear)
+{
+    event_init(&ev);
+    struct task *t = task_spawn(wait_all_bits, (void *)(uintptr_t)0x5, NULL);
+    task_sleep_ns(1 * MS);
+    event_set(&ev, 0x1);            /* not all yet */
+    task_sleep_ns(1 * MS);
+    event_set(&ev, 0x4 | 0x8);      /* now 0x5 is complete */
+    int64_t got = 0;
+    task_join(t, &got);
+    EXPECT_EQ(got, 0x5);
+    EXPECT_EQ(event_get(&ev), 0x8);  /* 0x5 consumed, 0x8 kept */
+    uint32_t any = 0;
+    EXPECT_EQ(event_wait(&ev, 0x18, 0, WAIT_FOREVER, &any), 0);
+    EXPECT_EQ(any, 0x8);
+    EXPECT_EQ(event_wait(&ev, 0x2, 0, 1 * MS, &any), WAIT_TIMEOUT);
+}
+
+/* Condition variable: a counter handed between tasks in strict turns. */
+static struct mutex cv_mtx = MUTEX_INIT;
+static struct condvar cv = CONDVAR_INIT;
+static int turn, turns_taken;
+
+static int64_t take_turns(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    for (int i = 0; i < 50; i++) {
+        mutex_lock(&cv_mtx);
+        while (turn != me)
+            condvar_wait(&cv, &cv_mtx, WAIT_FOREVER);
+        turns_taken++;
+        turn = (turn + 1) % 4;
+        condvar_broadcast(&cv);
+        mutex_unlock(&cv_mtx);
+    }
+    return 0;
+}
+
+TEST(sync, condvar_turn_taking_across_cores)
+{
+    turn = 0;
+    turns_taken = 0;
+    struct task *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = task_spawn(take_turns, (void *)(intptr_t)i, NULL);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(task_join(t[i], NULL), TASK_EXITED);
+    EXPECT_EQ(turns_taken, 200);
+    EXPECT_EQ(turn, 0);
+}
+
+TEST(sync, condvar_wait_times_out_holding_the_mutex)
+{
+    mutex_lock(&cv_mtx);
+    uint64_t t0 = clock_ns();
+    EXPECT_EQ(condvar_wait(&cv, &cv_mtx, 2 * MS), WAIT_TIMEOUT);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+    EXPECT_TRUE(mutex_owner(&cv_mtx) == task_current());
+    mutex_unlock(&cv_mtx);
+}
