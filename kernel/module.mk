@@ -16,3 +16,5 @@ SR_SRCS += \
 # Scheduler and synchronisation.
 SR_SRCS += $(sort $(wildcard kernel/sched/*.c kernel/sync/*.c))
 SR_SRCS += $(sort $(wildcard kernel/mm/*.c))
+# Fast memset/memcpy/memmove (picolibc's are byte loops).
+SR_SRCS += kernel/lib/string.c
