@@ -92,7 +92,20 @@ TEST(sched, round_robin_is_fair_within_a_band)
         spins[i] = 0;
         t[i] = task_spawn(spin_until_stopped, (void *)&spins[i], &attr);
     }
-    task_sleep_ns(10 * SCHED_SLICE_NS);
+    /* Let them rotate until each has had several slices (the guest time
+     * this takes depends on how the host schedules the vCPU). */
+    uint64_t give_up = clock_ns() + 5000 * MS;
+    for (;;) {
+        uint32_t fewest = UINT32_MAX;
+        for (int i = 0; i < N; i++) {
+            struct task_stats st;
+            task_get_stats(t[i], &st);
+            fewest = st.switches < fewest ? st.switches : fewest;
+        }
+        if (fewest >= 4 || clock_ns() > give_up)
+            break;
+        task_sleep_ns(SCHED_SLICE_NS);
+    }
     atomic_store(&stop_spinning, true);
     /* Round robin: every task got its turn in every rotation, so the
      * numbers of slices (switches in) differ by at most one or two.
@@ -121,9 +134,11 @@ TEST(sched, higher_band_runs_first_and_starves_lower)
     struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
     struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
     struct task *lt = task_spawn(spin_until_stopped, (void *)&low_spins, &low);
-    task_sleep_ns(2 * MS);
+    while (low_spins == 0)
+        task_sleep_ns(1 * MS);
     struct task *ht = task_spawn(spin_until_stopped, (void *)&high_spins, &high);
-    task_sleep_ns(1 * MS);
+    while (high_spins == 0)
+        task_sleep_ns(1 * MS);
     uint64_t low_before = low_spins;
     task_sleep_ns(3 * SCHED_SLICE_NS);
     uint64_t low_after = low_spins;
@@ -198,13 +213,22 @@ TEST(sched, sleeps_never_wake_early)
 
 /* --- stealing and affinity ------------------------------------------------------ */
 
+/* Spin at least 3 ms, and (when stealing is wanted) until a second core has
+ * joined in or 2 s have passed, recording every core it ran on. */
+static bool want_two_cores;
 static int64_t record_cpus(void *arg)
 {
     _Atomic uint32_t *seen = arg;
-    uint64_t end = clock_ns() + 3 * MS;
-    while (clock_ns() < end)
-        atomic_fetch_or(seen, 1u << cpu_id());
-    return 0;
+    uint64_t start = clock_ns();
+    for (;;) {
+        uint32_t s = atomic_fetch_or(seen, 1u << cpu_id()) | (1u << cpu_id());
+        uint64_t ran = clock_ns() - start;
+        if (ran >= 3 * MS && (!want_two_cores || __builtin_popcount(s) > 1 || ran > 2000 * MS))
+            break;
+    }
+    struct task_stats st;
+    task_get_stats(task_current(), &st);
+    return st.migrations;
 }
 
 TEST(sched, idle_cores_steal_queued_work)
@@ -214,6 +238,7 @@ TEST(sched, idle_cores_steal_queued_work)
     enum { N = 12 };
     static _Atomic uint32_t seen;
     atomic_store(&seen, 0);
+    want_two_cores = true;
     int cpu = test_cpu();
     struct task *t[N];
     struct task_attr attr = {.name = "stealme", .affinity = 1u << cpu};
@@ -221,13 +246,13 @@ TEST(sched, idle_cores_steal_queued_work)
         t[i] = task_spawn(record_cpus, (void *)&seen, &attr);
     for (int i = 0; i < N; i++)
         task_set_affinity(t[i], 0);   /* now anyone may take them */
-    uint32_t migrations = 0;
+    int64_t migrations = 0;
     for (int i = 0; i < N; i++) {
-        struct task_stats st;
-        task_get_stats(t[i], &st);
-        task_join(t[i], NULL);
-        migrations += st.migrations;
+        int64_t m = 0;
+        task_join(t[i], &m);
+        migrations += m;
     }
+    want_two_cores = false;
     EXPECT_GT(__builtin_popcount(atomic_load(&seen)), 1);
     EXPECT_GT(migrations, 0);
 }
@@ -249,12 +274,14 @@ TEST(sched, affinity_pins_tasks)
 
 /* --- accounting -------------------------------------------------------------- */
 
+/* Spins 2 ms, then reports the CPU time and switches it was charged. */
 static int64_t busy_2ms(void *arg)
 {
-    (void)arg;
+    struct task_stats *out = arg;
     uint64_t end = clock_ns() + 2 * MS;
     while (clock_ns() < end)
         ;
+    task_get_stats(task_current(), out);
     return 0;
 }
 
@@ -264,10 +291,8 @@ TEST(sched, accounting_tracks_cpu_time_and_idle)
     struct sched_cpu_stats a, b;
     sched_cpu_stats(cpu, &a);
     struct task_attr attr = {.name = "busy", .affinity = 1u << cpu};
-    struct task *t = task_spawn(busy_2ms, NULL, &attr);
-    task_sleep_ns(5 * MS);
-    struct task_stats st;
-    task_get_stats(t, &st);
+    struct task_stats st = {0};
+    struct task *t = task_spawn(busy_2ms, &st, &attr);
     task_join(t, NULL);
     sched_cpu_stats(cpu, &b);
     EXPECT_GE(st.cpu_ns, 2 * MS);
