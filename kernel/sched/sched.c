@@ -396,6 +396,24 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
 
 /* --- preemption from interrupts ----------------------------------------------------- */
 
+/* In an exception taken from prev (whose state is saved or no longer
+ * needed): rewrite *f so that the exception return resumes next. */
+static void resume_from_exception(struct arch_frame *f, struct task *prev, struct task *next)
+{
+    atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
+    switch_tls(next);
+    sched_set_current(next);
+    if (next->preempted) {
+        memcpy(f, (void *)next->sp, sizeof(*f));
+        next->preempted = 0;
+    } else {
+        /* Resume a cooperatively switched task: eret into the pop routine. */
+        f->sp = next->sp;
+        f->elr = (uint64_t)arch_switch_resume;
+        f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed schedule() restores them */
+    }
+}
+
 void sched_irq_exit(struct arch_frame *f)
 {
     struct runqueue *rq = this_rq();
@@ -418,19 +436,7 @@ void sched_irq_exit(struct arch_frame *f)
     memcpy(saved, f, sizeof(*f));
     prev->sp = (uint64_t)saved;
     prev->preempted = 1;
-    atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
-    switch_tls(next);
-    sched_set_current(next);
-
-    if (next->preempted) {
-        memcpy(f, (void *)next->sp, sizeof(*f));
-        next->preempted = 0;
-    } else {
-        /* Resume a cooperatively switched task: eret into the pop routine. */
-        f->sp = next->sp;
-        f->elr = (uint64_t)arch_switch_resume;
-        f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed schedule() restores them */
-    }
+    resume_from_exception(f, prev, next);
 }
 
 void sched_switch_from_dead(struct arch_frame *f)
@@ -440,17 +446,7 @@ void sched_switch_from_dead(struct arch_frame *f)
     struct task *prev = rq->current;
     struct task *next = pick_and_set(rq, prev, now_ticks());
     spin_unlock(&rq->lock);
-    atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
-    switch_tls(next);
-    sched_set_current(next);
-    if (next->preempted) {
-        memcpy(f, (void *)next->sp, sizeof(*f));
-        next->preempted = 0;
-    } else {
-        f->sp = next->sp;
-        f->elr = (uint64_t)arch_switch_resume;
-        f->spsr = 0x3c4;
-    }
+    resume_from_exception(f, prev, next);
 }
 
 /* --- kernel timers ------------------------------------------------------------- */

@@ -93,30 +93,30 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     return t;
 }
 
-/* Under t->exit_lock: t is dead; hand it to its joiner or the reaper. */
-static void finish_dead(struct task *t)
+/* The current task ends (IRQs masked): release its mutexes, record how it
+ * ended, and hand it to its joiner, or to this core's reaper if detached. */
+static void mark_dead(struct task *cur, enum task_status status, int64_t value)
 {
-    struct task *joiner = t->joiner;
-    if (joiner)
-        sched_wake(joiner, WAIT_OK);
-}
-
-_Noreturn void task_exit(int64_t value)
-{
-    arch_irq_disable();
-    struct task *cur = sched_current();
     mutex_release_all_held(cur);
     spin_lock(&cur->exit_lock);
     cur->value = value;
-    cur->status = TASK_EXITED;
+    cur->status = (uint8_t)status;
     cur->state = TASK_DEAD;
     if (cur->flags & TASK_F_DETACHED) {
         /* Freed by this core's idle loop once we are off this stack. */
         cur->next = zombies[cur->cpu];
         zombies[cur->cpu] = cur;
     }
-    finish_dead(cur);
+    if (cur->joiner)
+        sched_wake(cur->joiner, WAIT_OK);
     spin_unlock(&cur->exit_lock);
+}
+
+_Noreturn void task_exit(int64_t value)
+{
+    arch_irq_disable();
+    struct task *cur = sched_current();
+    mark_dead(cur, TASK_EXITED, value);
     schedule();
     panic("task_exit: dead task %s was scheduled again", cur->name);
 }
@@ -237,17 +237,7 @@ bool sched_kill_current(struct arch_frame *f, const char *why)
                (unsigned long long)(cur->stack.base + cur->stack.size));
     arch_exception_report(f, EXC_FROM_EL1T * 4 + EXC_SYNC);
 
-    mutex_release_all_held(cur);
-    spin_lock(&cur->exit_lock);
-    cur->status = TASK_FAULTED;
-    cur->value = 0;
-    cur->state = TASK_DEAD;
-    if (cur->flags & TASK_F_DETACHED) {
-        cur->next = zombies[cur->cpu];
-        zombies[cur->cpu] = cur;
-    }
-    finish_dead(cur);
-    spin_unlock(&cur->exit_lock);
+    mark_dead(cur, TASK_FAULTED, 0);
     sched_switch_from_dead(f);
     return true;
 }
