@@ -21,40 +21,44 @@ void cmdline_init(const void *fdt)
 
 const char *cmdline_get(void) { return cmdline; }
 
+/* The word starting at or after *p (space-separated); advances *p past it.
+ * Returns its length, 0 at the end of the line. */
+static size_t next_word(const char **p, const char **word)
+{
+    const char *q = *p;
+    while (*q == ' ')
+        q++;
+    const char *end = q;
+    while (*end && *end != ' ')
+        end++;
+    *word = q;
+    *p = end;
+    return (size_t)(end - q);
+}
+
 bool cmdline_has(const char *word)
 {
-    size_t wl = strlen(word);
-    for (const char *p = cmdline; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ' ')
-            end++;
-        if ((size_t)(end - p) == wl && memcmp(p, word, wl) == 0)
+    size_t wl = strlen(word), n;
+    const char *p = cmdline, *w;
+    while ((n = next_word(&p, &w)))
+        if (n == wl && memcmp(w, word, wl) == 0)
             return true;
-        p = end;
-    }
     return false;
 }
 
 const char *cmdline_value(const char *key, char *buf, size_t len)
 {
-    size_t kl = strlen(key);
-    for (const char *p = cmdline; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ' ')
-            end++;
-        if ((size_t)(end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t n = (size_t)(end - p) - kl - 1;
-            if (n >= len)
-                n = len - 1;
-            memcpy(buf, p + kl + 1, n);
-            buf[n] = 0;
+    size_t kl = strlen(key), n;
+    const char *p = cmdline, *w;
+    while ((n = next_word(&p, &w))) {
+        if (n > kl && memcmp(w, key, kl) == 0 && w[kl] == '=') {
+            size_t vl = n - kl - 1;
+            if (vl >= len)
+                vl = len - 1;
+            memcpy(buf, w + kl + 1, vl);
+            buf[vl] = 0;
             return buf;
         }
-        p = end;
     }
     return NULL;
 }

@@ -71,20 +71,20 @@ static void earlycon_from_board(struct plat_console *con)
     con->present = true;
 }
 
-static void map_or_panic(uint64_t base, uint64_t size, enum mmu_type type, const char *what)
+/* Nothing can be printed before the console is mapped: remember the first
+ * failure; kernel_main reports it once the console works. */
+static void map_or_note(uint64_t base, uint64_t size, enum mmu_type type, const char *what)
 {
-    if (arch_mmu_map(base, size, type) != 0) {
-        /* Cannot print yet if this is the console itself: remember and go on. */
+    if (arch_mmu_map(base, size, type) != 0 && !boot_state.map_error)
         boot_state.map_error = what;
-    }
 }
 
 /* Image sections with their own permissions (W^X). */
 static void map_image(void)
 {
-    map_or_panic((uint64_t)_start, (uint64_t)(__text_end - _start), MMU_TEXT, "text");
-    map_or_panic((uint64_t)__rodata_start, (uint64_t)(__rodata_end - __rodata_start), MMU_RODATA, "rodata");
-    map_or_panic((uint64_t)__data_start, (uint64_t)(_end - __data_start), MMU_RAM, "data");
+    map_or_note((uint64_t)_start, (uint64_t)(__text_end - _start), MMU_TEXT, "text");
+    map_or_note((uint64_t)__rodata_start, (uint64_t)(__rodata_end - __rodata_start), MMU_RODATA, "rodata");
+    map_or_note((uint64_t)__data_start, (uint64_t)(_end - __data_start), MMU_RAM, "data");
 }
 
 /* Usable RAM (minus reserved, the image and the DTB), the DTB read-only,
@@ -99,19 +99,19 @@ static void map_platform(const struct platform *p)
     int n = platform_usable_memory(p, extra, 3, boot_state.ram, BOOT_MAX_RAM_RANGES);
     boot_state.nram = n;
     for (int i = 0; i < n; i++)
-        map_or_panic(boot_state.ram[i].base, boot_state.ram[i].size, MMU_RAM, "RAM");
-    map_or_panic(p->dtb.base, p->dtb.size, MMU_RODATA, "DTB");
+        map_or_note(boot_state.ram[i].base, boot_state.ram[i].size, MMU_RAM, "RAM");
+    map_or_note(p->dtb.base, p->dtb.size, MMU_RODATA, "DTB");
 
     const struct plat_gic *g = &p->gic;
-    map_or_panic(g->dist.base, g->dist.size, MMU_DEVICE, "GIC distributor");
+    map_or_note(g->dist.base, g->dist.size, MMU_DEVICE, "GIC distributor");
     if (g->version == 2)
-        map_or_panic(g->cpuif.base, g->cpuif.size, MMU_DEVICE, "GIC CPU interface");
+        map_or_note(g->cpuif.base, g->cpuif.size, MMU_DEVICE, "GIC CPU interface");
     for (int i = 0; i < g->nredist; i++)
-        map_or_panic(g->redist[i].base, g->redist[i].size, MMU_DEVICE, "GIC redistributors");
+        map_or_note(g->redist[i].base, g->redist[i].size, MMU_DEVICE, "GIC redistributors");
     if (p->console.present)
-        map_or_panic(p->console.reg.base, p->console.reg.size, MMU_DEVICE, "console");
+        map_or_note(p->console.reg.base, p->console.reg.size, MMU_DEVICE, "console");
     for (int i = 0; i < p->nvirtio; i++)
-        map_or_panic(p->virtio[i].reg.base, p->virtio[i].reg.size, MMU_DEVICE, "virtio");
+        map_or_note(p->virtio[i].reg.base, p->virtio[i].reg.size, MMU_DEVICE, "virtio");
 }
 
 static const char *entry_el_name(uint64_t el)
@@ -204,7 +204,7 @@ _Noreturn void kernel_main(void)
             map_platform(&platform);
         earlycon_from_board(&con);
         if (con.present)
-            map_or_panic(con.reg.base, con.reg.size, MMU_DEVICE, "fallback console");
+            map_or_note(con.reg.base, con.reg.size, MMU_DEVICE, "fallback console");
     }
     arch_mmu_activate();
     const char *drv = console_init(&con);

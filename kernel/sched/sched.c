@@ -241,10 +241,6 @@ static void kick(struct runqueue *rq)
 }
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */
-static void preempt_point(uint64_t irq_flags);
-
-void sched_resched_if_needed(void) { preempt_point(read_sysreg(daif)); }
-
 static void preempt_point(uint64_t irq_flags)
 {
     struct runqueue *rq = this_rq();
@@ -255,6 +251,8 @@ static void preempt_point(uint64_t irq_flags)
     schedule();
     arch_irq_restore(irq_flags);
 }
+
+void sched_resched_if_needed(void) { preempt_point(read_sysreg(daif)); }
 
 /* Work is waiting behind a busy core: wake an idle core that may run it,
  * so it steals (idle cores otherwise sleep until their next interrupt). */
@@ -269,17 +267,24 @@ static void nudge_idle_core(const struct task *t, int busy_cpu)
 
 void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
 
+/* Under rq->lock: queue t and tell whoever must act (rq's core if t should
+ * run now, else an idle core that could steal it). */
+static void make_ready(struct runqueue *rq, struct task *t)
+{
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        kick(rq);
+    else
+        nudge_idle_core(t, rq_cpu(rq));
+}
+
 void sched_wake(struct task *t, int32_t result)
 {
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     if (t->state == TASK_BLOCKED) {
         t->wait_result = result;
-        rq_enqueue(rq, t);
-        if (should_preempt(rq, t))
-            kick(rq);
-        else
-            nudge_idle_core(t, rq_cpu(rq));
+        make_ready(rq, t);
     }
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
@@ -290,11 +295,7 @@ void sched_start(struct task *t)
     t->cpu = (int16_t)sched_place_new(t->qos, t->affinity, cpu_id());
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    rq_enqueue(rq, t);
-    if (should_preempt(rq, t))
-        kick(rq);
-    else
-        nudge_idle_core(t, rq_cpu(rq));
+    make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
 }
@@ -325,13 +326,11 @@ static void run_timers(struct runqueue *rq)
         void *arg = t ? t->arg : NULL;
         uint32_t seq = t ? t->seq : 0;
         if (!t) {
-            if (rq->slice_end && now >= rq->slice_end && rq->band_mask) {
-                uint32_t cur_band = 1u << rq->current->qos;
+            if (rq->slice_end && now >= rq->slice_end) {
                 /* Slice over: switch only if the band (or a better one) has others. */
+                uint32_t cur_band = 1u << rq->current->qos;
                 if (rq->band_mask & (cur_band | (cur_band - 1)))
                     rq->need_resched = true;
-                rq->slice_end = 0;
-            } else if (rq->slice_end && now >= rq->slice_end) {
                 rq->slice_end = 0;
             }
             rq_program_timer(rq);
@@ -516,7 +515,7 @@ _Noreturn void sched_idle_loop(void)
     struct runqueue *rq = this_rq();
     for (;;) {
         arch_irq_disable();
-        if (!rq->nr_ready && !steal(rq) && !rq->nr_ready) {
+        if (!rq->nr_ready && !steal(rq)) {
             wfi();
             irq_handle(NULL);     /* IRQs stay masked in idle: dispatch here */
         }
