@@ -102,7 +102,7 @@ int dt_reg(struct dt_ctx *c, int node, int idx, struct plat_range *r)
     }
 
     /* dt_reg_count() validated the bus cells and the length. */
-    int bus = fdt_parent_offset(c->fdt, node);
+    int bus = dt_parent(c, node);
     uint32_t ac, sc;
     dt_addr_cells(c, bus, &ac);
     dt_size_cells(c, bus, &sc);

@@ -36,6 +36,7 @@ static int check_blob(struct dt_ctx *c, const void *fdt, size_t max_size)
     c->root = fdt_path_offset(fdt, "/");
     if (c->root < 0 || !fdt_get_name(fdt, c->root, NULL))
         return dt_fail(c, "dt: corrupt blob (no root node)");
+    dt_index_parents(c);
     return 0;
 }
 

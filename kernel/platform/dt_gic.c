@@ -110,6 +110,7 @@ int dt_gic(struct dt_ctx *c, struct platform *p)
             return -1;
     }
     c->gic = node;
+    c->gic_phandle = fdt_get_phandle(c->fdt, node);
     return 0;
 }
 
@@ -134,8 +135,10 @@ static int to_intid(struct dt_ctx *c, int node, uint32_t type, uint32_t num, uin
 static int parent_is_gic(struct dt_ctx *c, int node)
 {
     for (int depth = 0; depth < DT_MAX_DEPTH; depth++) {
-        if (fdt_getprop(c->fdt, node, "interrupt-parent", NULL))
-            return phandle_target(c, node) == c->gic ? 1 : 0;
+        int len;
+        const void *ip = fdt_getprop(c->fdt, node, "interrupt-parent", &len);
+        if (ip)   /* compare phandles: resolving one to a node walks the whole tree */
+            return len == 4 && c->gic_phandle && dt_be32(ip) == c->gic_phandle ? 1 : 0;
         if (node == c->root)
             return 1;
         node = dt_parent(c, node);

@@ -21,12 +21,19 @@
 #define DT_PATH_LEN  96  /* node paths quoted in error messages */
 
 /* One discovery run. No state outlives platform_discover(). */
+/* Parents of the first DT_PARENT_MAX nodes, recorded in one pass (libfdt's
+ * fdt_parent_offset rescans the tree from the root on every call). */
+#define DT_PARENT_MAX 512
+
 struct dt_ctx {
     const void *fdt;
     struct plat_error *err;
     int root;        /* offset of "/" */
     int gic;         /* offset of the chosen GIC node, -1 until dt_gic() ran */
     uint32_t icells; /* the GIC's #interrupt-cells (3 or 4) */
+    uint32_t gic_phandle; /* the GIC's phandle, 0 if it has none */
+    int nparents;         /* entries in node_off/parent_off, by ascending offset */
+    int node_off[DT_PARENT_MAX], parent_off[DT_PARENT_MAX];
 };
 
 /* Formats err->msg (when err is not NULL) and returns -1. */
@@ -64,6 +71,8 @@ int dt_u64(struct dt_ctx *c, int node, const char *name, uint64_t *v, bool *pres
 int dt_addr_cells(struct dt_ctx *c, int bus, uint32_t *ac);
 int dt_size_cells(struct dt_ctx *c, int bus, uint32_t *sc);
 
+/* Record every node's parent (once, after the blob is validated). */
+void dt_index_parents(struct dt_ctx *c);
 /* Parent of a non-root node; on failure reports and returns -1. */
 int dt_parent(struct dt_ctx *c, int node);
 

@@ -140,9 +140,41 @@ int dt_size_cells(struct dt_ctx *c, int bus, uint32_t *sc)
     return bus_cells(c, bus, "#size-cells", 1, sc);
 }
 
+void dt_index_parents(struct dt_ctx *c)
+{
+    int stack[DT_MAX_DEPTH + 1], depth = 0;
+    c->nparents = 0;
+    for (int node = fdt_next_node(c->fdt, -1, &depth); node >= 0 && c->nparents < DT_PARENT_MAX;
+         node = fdt_next_node(c->fdt, node, &depth)) {
+        if (depth < 0 || depth > DT_MAX_DEPTH)
+            break;
+        stack[depth] = node;
+        if (depth > 0) {
+            c->node_off[c->nparents] = node;
+            c->parent_off[c->nparents++] = stack[depth - 1];
+        }
+    }
+}
+
+/* From the index when the node is in it (offsets ascend: binary search). */
+static int parent_of(const struct dt_ctx *c, int node)
+{
+    int lo = 0, hi = c->nparents;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->node_off[mid] < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < c->nparents && c->node_off[lo] == node)
+        return c->parent_off[lo];
+    return fdt_parent_offset(c->fdt, node);
+}
+
 int dt_parent(struct dt_ctx *c, int node)
 {
-    int parent = fdt_parent_offset(c->fdt, node);
+    int parent = parent_of(c, node);
     if (parent < 0) {
         char path[DT_PATH_LEN];
         return dt_fail(c, "dt: %s: no parent node (%s)",
