@@ -52,23 +52,33 @@ TEST(sync, mutex_excludes_under_all_cores)
     EXPECT_TRUE(mutex_owner(&mtx) == NULL);
 }
 
-static int64_t hold_mutex_for(void *arg)
+/* Holds mtx until the test lets go: no step depends on guest time, which
+ * under an emulator follows however the host schedules the vCPUs. */
+static struct semaphore mtx_held, mtx_release;
+
+static int64_t hold_mutex_until_released(void *arg)
 {
+    (void)arg;
     mutex_lock(&mtx);
-    task_sleep_ns((uint64_t)(uintptr_t)arg);
+    sem_post(&mtx_held);
+    sem_wait(&mtx_release, WAIT_FOREVER);
     mutex_unlock(&mtx);
     return 0;
 }
 
 TEST(sync, mutex_lock_times_out_without_acquiring)
 {
-    struct task *h = task_spawn(hold_mutex_for, (void *)(uintptr_t)(20 * MS), NULL);
-    task_sleep_ns(2 * MS);
+    sem_init(&mtx_held, 0);
+    sem_init(&mtx_release, 0);
+    struct task *h = task_spawn(hold_mutex_until_released, NULL, NULL);
+    EXPECT_EQ(sem_wait(&mtx_held, WAIT_FOREVER), 0);
     uint64_t t0 = clock_ns();
     EXPECT_EQ(mutex_lock_timeout(&mtx, 3 * MS), WAIT_TIMEOUT);
     EXPECT_GE(clock_ns() - t0, 3 * MS);
-    EXPECT_TRUE(mutex_owner(&mtx) != task_current());
-    EXPECT_EQ(mutex_lock_timeout(&mtx, 100 * MS), 0);   /* granted when h lets go */
+    EXPECT_TRUE(mutex_owner(&mtx) == h);
+    sem_post(&mtx_release);
+    EXPECT_EQ(mutex_lock_timeout(&mtx, WAIT_FOREVER), 0);   /* granted when h lets go */
+    EXPECT_TRUE(mutex_owner(&mtx) == task_current());
     mutex_unlock(&mtx);
     task_join(h, NULL);
 }
@@ -163,7 +173,7 @@ static struct event_flags ev = EVENT_FLAGS_INIT;
 static int64_t wait_all_bits(void *arg)
 {
     uint32_t got = 0;
-    int r = event_wait(&ev, (uint32_t)(uintptr_t)arg, EVENT_ALL | EVENT_CLEAR, 200 * MS, &got);
+    int r = event_wait(&ev, (uint32_t)(uintptr_t)arg, EVENT_ALL | EVENT_CLEAR, WAIT_FOREVER, &got);
     return r == 0 ? (int64_t)got : -1;
 }
 
