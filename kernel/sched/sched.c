@@ -25,7 +25,7 @@ static _Atomic uint32_t idle_mask;
 
 /* --- run queue ---------------------------------------------------------------- */
 
-static void rq_enqueue(struct runqueue *rq, struct task *t)
+static inline void rq_enqueue(struct runqueue *rq, struct task *t)
 {
     unsigned b = t->qos;
     t->next = NULL;
@@ -40,7 +40,7 @@ static void rq_enqueue(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
-static void rq_remove(struct runqueue *rq, struct task *t)
+static inline void rq_remove(struct runqueue *rq, struct task *t)
 {
     unsigned b = t->qos;
     if (t->prev)
@@ -57,14 +57,14 @@ static void rq_remove(struct runqueue *rq, struct task *t)
 }
 
 /* Highest non-empty band, its first task; NULL if none. */
-static struct task *rq_first(struct runqueue *rq)
+static inline struct task *rq_first(struct runqueue *rq)
 {
     if (!rq->band_mask)
         return NULL;
     return rq->head[__builtin_ctz(rq->band_mask)];
 }
 
-static inline int rq_cpu(const struct runqueue *rq) { return (int)(rq - runqueues); }
+static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
 
 /* A racy snapshot is fine: policy decisions are hints, queues stay consistent. */
 static void core_view(struct sched_core_view *v)
@@ -112,10 +112,20 @@ static uint64_t ns_to_ticks_ceil(uint64_t ns)
 
 /* --- timers: the hardware timer follows the earliest of slice end and timer heap */
 
-/* Make the hardware timer fire no later than the earliest deadline. It is
- * only rewritten when that deadline is earlier than what it holds: a later
- * or vanished deadline just costs one early interrupt, after which
- * run_timers reprograms it (timer_armed is cleared by the interrupt). */
+/* Invariant: the hardware timer fires no later than the earliest of
+ * slice_end and the heap's first deadline. Every new deadline goes through
+ * arm_by, which rewrites the timer only when the deadline is earlier than
+ * what it holds: a later or vanished deadline just costs one early
+ * interrupt, after which run_timers reprograms it (timer_armed is cleared
+ * by the interrupt). Local core only. */
+static inline void arm_by(struct runqueue *rq, uint64_t when)
+{
+    if (!rq->timer_armed || when < rq->timer_armed) {
+        rq->timer_armed = when;
+        arch_timer_arm(when);
+    }
+}
+
 static void rq_program_timer(struct runqueue *rq)
 {
     if (rq != this_rq()) {
@@ -129,33 +139,48 @@ static void rq_program_timer(struct runqueue *rq)
     uint64_t when = first ? first->deadline : 0;
     if (rq->slice_end && (!when || rq->slice_end < when))
         when = rq->slice_end;
-    if (when && (!rq->timer_armed || when < rq->timer_armed)) {
-        rq->timer_armed = when;
-        arch_timer_arm(when);
-    }
+    if (when)
+        arm_by(rq, when);
 }
 
 /* Start a slice for next if others wait in its band (tickless otherwise). */
-static void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
+static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
 {
-    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos)))
+    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos))) {
         rq->slice_end = now + slice_ticks;
-    else
+        arm_by(rq, rq->slice_end);
+    } else {
         rq->slice_end = 0;
+    }
 }
 
-/* Account the outgoing context and stamp the incoming one. */
-static void account_switch(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
+/* Entering or leaving the idle task: the idle_mask hint follows. (Idle time
+ * is the idle task's cpu_ticks; busy time is the rest.) */
+static void note_idle_change(struct runqueue *rq, struct task *next)
 {
-    uint64_t ran = now - prev->run_start;
-    prev->cpu_ticks += ran;
-    if (prev->flags & TASK_F_IDLE)
-        rq->idle_ticks += ran;
+    uint32_t bit = 1u << rq_cpu(rq);
+    if (next->flags & TASK_F_IDLE)
+        atomic_fetch_or_explicit(&idle_mask, bit, memory_order_relaxed);
     else
-        rq->busy_ticks += ran;
+        atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
+}
+
+/* Under rq->lock, next != prev and next off the queue: make next current
+ * on this core, account the switch and start next's slice. */
+static inline void switch_to(struct runqueue *rq, struct task *prev, struct task *next,
+                             uint64_t now)
+{
+    next->state = TASK_RUNNING;
+    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+    rq->current = next;
+    rq->need_resched = false;
+    prev->cpu_ticks += now - prev->run_start;
     next->run_start = now;
     next->switches++;
     rq->switches++;
+    if ((next->flags | prev->flags) & TASK_F_IDLE)
+        note_idle_change(rq, next);
+    rq_start_slice(rq, next, now);
 }
 
 /* Under rq->lock: choose what runs next on this core and make it current.
@@ -167,24 +192,14 @@ static struct task *pick_and_set(struct runqueue *rq, struct task *prev, uint64_
         rq_remove(rq, next);
     else
         next = rq->idle;
-    next->state = TASK_RUNNING;
-    rq->current = next;
-    rq->need_resched = false;
     if (next != prev) {
-        atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
-        if ((next->flags | prev->flags) & TASK_F_IDLE) {
-            uint32_t bit = 1u << rq_cpu(rq);
-            if (next->flags & TASK_F_IDLE)
-                atomic_fetch_or_explicit(&idle_mask, bit, memory_order_relaxed);
-            else
-                atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
-        }
-        account_switch(rq, prev, next, now);
-        rq_start_slice(rq, next, now);
-    } else if (!rq->slice_end) {
-        rq_start_slice(rq, next, now);
+        switch_to(rq, prev, next, now);
+    } else {
+        next->state = TASK_RUNNING;
+        rq->need_resched = false;
+        if (!rq->slice_end)
+            rq_start_slice(rq, next, now);
     }
-    rq_program_timer(rq);
     return next;
 }
 
@@ -214,6 +229,54 @@ void schedule(void)
     /* prev runs again here, possibly on another core. */
 }
 
+/* task_yield: the running task gives way to the next of its band. The
+ * common case, a band-mate waiting and nothing better queued, rotates the
+ * band in place (the first waiter runs, the yielder goes to the tail) with
+ * a fresh slice for the new task: neither is idle, so the idle hint and
+ * the queue length do not change. Anything else takes schedule(). */
+void task_yield(void)
+{
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    unsigned b = prev->qos;
+    struct task *next = rq->head[b];
+    if (!next || (rq->band_mask & ((1u << b) - 1)) || (prev->flags & TASK_F_IDLE)) {
+        spin_unlock(&rq->lock);
+        schedule();
+        arch_irq_restore(flags);
+        return;
+    }
+    prev->state = TASK_READY;
+    prev->next = NULL;
+    prev->prev = rq->tail[b];
+    rq->tail[b]->next = prev;
+    rq->tail[b] = prev;
+    rq->head[b] = next->next;
+    next->next->prev = NULL;
+
+    uint64_t now = now_ticks();
+    next->state = TASK_RUNNING;
+    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+    rq->current = next;
+    rq->need_resched = false;
+    prev->cpu_ticks += now - prev->run_start;
+    next->run_start = now;
+    next->switches++;
+    rq->switches++;
+    rq->slice_end = now + slice_ticks;
+    arm_by(rq, rq->slice_end);
+    spin_unlock(&rq->lock);
+
+    switch_tls(next);
+    sched_set_current(next);
+    bool full = next->preempted;
+    next->preempted = 0;
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    arch_irq_restore(flags);
+}
+
 /* --- wake-ups ---------------------------------------------------------------- */
 
 /* Under rq->lock: t just became ready on rq; does the core need to switch? */
@@ -227,7 +290,10 @@ static bool should_preempt(struct runqueue *rq, struct task *t)
     if (t->qos == cur->qos && !rq->slice_end) {
         /* A second task in the running band: start the running task's slice. */
         rq->slice_end = now_ticks() + slice_ticks;
-        rq_program_timer(rq);
+        if (rq == this_rq())
+            arm_by(rq, rq->slice_end);
+        else
+            rq_program_timer(rq);
     }
     return false;
 }
@@ -252,7 +318,7 @@ static void preempt_point(uint64_t irq_flags)
     arch_irq_restore(irq_flags);
 }
 
-void sched_resched_if_needed(void) { preempt_point(read_sysreg(daif)); }
+void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
 
 /* Work is waiting behind a busy core: wake an idle core that may run it,
  * so it steals (idle cores otherwise sleep until their next interrupt). */
@@ -530,6 +596,8 @@ _Noreturn void sched_idle_loop(void)
 void sched_init(void)
 {
     slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
+    for (int c = 0; c < PLAT_MAX_CPUS; c++)
+        runqueues[c].cpu = c;
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }
@@ -549,6 +617,7 @@ void sched_init_cpu(void)
     idle->tls = this_cpu()->tls;
     timer_init(&idle->timer);
     idle->run_start = now_ticks();
+    rq->started = idle->run_start;
     rq->idle = idle;
     rq->current = idle;
     this_cpu()->rq = rq;
@@ -560,10 +629,12 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
 {
     struct runqueue *rq = &runqueues[cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    uint64_t ran = now_ticks() - rq->current->run_start;
-    bool idle = rq->current->flags & TASK_F_IDLE;
-    out->busy_ns = arch_ticks_to_ns(rq->busy_ticks + (idle ? 0 : ran));
-    out->idle_ns = arch_ticks_to_ns(rq->idle_ticks + (idle ? ran : 0));
+    uint64_t now = now_ticks();
+    uint64_t idle = rq->idle->cpu_ticks;
+    if (rq->current == rq->idle)
+        idle += now - rq->idle->run_start;
+    out->busy_ns = arch_ticks_to_ns(now - rq->started - idle);
+    out->idle_ns = arch_ticks_to_ns(idle);
     out->switches = rq->switches;
     out->nr_ready = rq->nr_ready;
     spin_unlock_irqrestore(&rq->lock, flags);

@@ -174,12 +174,6 @@ void task_detach(struct task *t)
     }
 }
 
-void task_yield(void)
-{
-    uint64_t flags = arch_irq_save();
-    schedule();
-    arch_irq_restore(flags);
-}
 
 void task_sleep_until(uint64_t deadline_ns)
 {

@@ -64,7 +64,7 @@ void waitq_timeout(struct task *t, uint32_t seq)
         sched_wake(t, WAIT_TIMEOUT);
 }
 
-uint64_t waitq_deadline(uint64_t timeout_ns)
+uint64_t waitq_deadline_after(uint64_t timeout_ns)
 {
-    return timeout_ns == WAIT_FOREVER ? 0 : clock_ns() + timeout_ns;
+    return clock_ns() + timeout_ns;
 }

@@ -33,7 +33,7 @@ static int other_cpu(void)
 BENCH(spawn_join, "insn/op", 150, BENCH_AT_MOST)
 {
     enum { N = 2000 };
-    struct task_attr attr = {.name = "empty", .affinity = here()};
+    struct task_attr attr = {.name = "empty", .qos = QOS_DEFAULT, .affinity = here()};
     atomic_store(&ran, 0);
     /* Warm the caches once. */
     task_join(task_spawn(empty_task, NULL, &attr), NULL);
@@ -47,9 +47,16 @@ BENCH(spawn_join, "insn/op", 150, BENCH_AT_MOST)
 }
 
 static _Atomic uint64_t yield_start, yield_end;
+static _Atomic int yielders_in;
+
+/* Both yielders are queued on one core before the clock starts, so every
+ * counted yield switches to the other task. */
 static int64_t yielder(void *arg)
 {
     int n = (int)(intptr_t)arg;
+    atomic_fetch_add(&yielders_in, 1);
+    while (atomic_load(&yielders_in) < 2)
+        task_yield();
     uint64_t expected = 0;
     atomic_compare_exchange_strong(&yield_start, &expected, clock_ns());
     for (int i = 0; i < n; i++)
@@ -61,8 +68,9 @@ static int64_t yielder(void *arg)
 BENCH(yield_switch, "insn/switch", 60, BENCH_AT_MOST)
 {
     enum { N = 20000 };
-    struct task_attr attr = {.name = "yielder", .affinity = 1u << other_cpu()};
+    struct task_attr attr = {.name = "yielder", .qos = QOS_DEFAULT, .affinity = 1u << other_cpu()};
     atomic_store(&yield_start, 0);
+    atomic_store(&yielders_in, 0);
     struct task *a = task_spawn(yielder, (void *)(intptr_t)N, &attr);
     struct task *b = task_spawn(yielder, (void *)(intptr_t)N, &attr);
     int64_t va = 0, vb = 0;
@@ -102,8 +110,8 @@ static uint64_t pingpong(int cpu_a, int cpu_b, int n, const char *name)
 {
     sem_init(&ping, 0);
     sem_init(&pong, 0);
-    struct task_attr a = {.name = "ping", .affinity = 1u << cpu_a};
-    struct task_attr b = {.name = "pong", .affinity = 1u << cpu_b};
+    struct task_attr a = {.name = "ping", .qos = QOS_DEFAULT, .affinity = 1u << cpu_a};
+    struct task_attr b = {.name = "pong", .qos = QOS_DEFAULT, .affinity = 1u << cpu_b};
     struct task *tb = task_spawn(ponger, (void *)(intptr_t)n, &b);
     struct task *ta = task_spawn(pinger, (void *)(intptr_t)n, &a);
     int64_t va = 0, vb = 0;

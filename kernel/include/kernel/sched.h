@@ -82,12 +82,13 @@ struct runqueue {
     uint32_t nr_ready;
     struct task *current;
     struct task *idle;
+    int cpu;                     /* the core this queue belongs to */
     bool need_resched;
     bool reprogram;              /* another core changed our timer deadlines */
     uint64_t timer_armed;        /* deadline the hardware timer holds, 0 = none */
     uint64_t slice_end;          /* counter ticks; 0: no slice running */
     struct timerq timers;
-    uint64_t busy_ticks, idle_ticks;
+    uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t switches;
 } __attribute__((aligned(64)));
 
@@ -150,7 +151,12 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
 
 /* After releasing locks in task context: switch now if this core owes a
  * reschedule (e.g. a higher-band task was just woken here). */
-void sched_resched_if_needed(void);
+void sched_resched_now(void);
+static inline void sched_resched_if_needed(void)
+{
+    if (this_rq()->need_resched)
+        sched_resched_now();
+}
 /* The current task is dead (state set, joiner woken): resume another task in
  * its place by rewriting the exception frame *f. */
 void sched_switch_from_dead(struct arch_frame *f);

@@ -37,6 +37,10 @@ static inline bool waitq_empty(const struct waitq *wq) { return !wq->head; }
 void waitq_timeout(struct task *t, uint32_t seq);
 
 /* Deadline helper: now + ns, or 0 (forever) when ns is WAIT_FOREVER. */
-uint64_t waitq_deadline(uint64_t timeout_ns);
+uint64_t waitq_deadline_after(uint64_t timeout_ns);
+static inline uint64_t waitq_deadline(uint64_t timeout_ns)
+{
+    return timeout_ns == WAIT_FOREVER ? 0 : waitq_deadline_after(timeout_ns);
+}
 
 #endif
