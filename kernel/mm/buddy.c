@@ -50,7 +50,7 @@ void buddy_init(struct buddy *b, const struct plat_range *zones, int nzones,
     for (int i = 0; i < nzones && i < MM_MAX_ZONES; i++) {
         uint64_t pages = zones[i].size >> PAGE_SHIFT;
         b->map.zone[i] = (struct page_zone){zones[i].base, pages << PAGE_SHIFT, desc};
-        memset(desc, 0, pages * sizeof(*desc));   /* PD_RESERVED */
+        memset(desc, 0, pages * sizeof(*desc));   /* PD_TAIL */
         desc += pages;
         b->map.nzones = i + 1;
     }
@@ -77,7 +77,7 @@ static void list_remove(struct buddy *b, struct buddy_block *blk, unsigned order
     b->nfree[order]--;
 }
 
-/* Insert the block at addr (head d, pages already PD_TAIL/head) merging upward. */
+/* Insert the block at addr (its pages PD_TAIL apart from the head) merging upward. */
 static void insert_merge(struct buddy *b, const struct page_zone *z, uint64_t addr, unsigned order)
 {
     struct page_desc *d = &z->desc[(addr - z->base) >> PAGE_SHIFT];
@@ -109,8 +109,6 @@ void buddy_add_range(struct buddy *b, uint64_t base, uint64_t size)
     const struct page_zone *z = page_zone_of(&b->map, a);
     if (!z || end <= a || end - z->base > z->size)
         return;
-    for (uint64_t p = a; p < end; p += PAGE_SIZE)
-        z->desc[(p - z->base) >> PAGE_SHIFT].kind = PD_TAIL;
     while (a < end) {
         unsigned order = 0;
         while (order < MM_MAX_ORDER && (a & (BLOCK_BYTES(order + 1) - 1)) == 0 &&

@@ -36,11 +36,12 @@ struct buddy {
 int buddy_plan_zones(const struct plat_range *ram, int n, struct plat_range *zones);
 /* Descriptors the zones need. */
 uint64_t buddy_desc_count(const struct plat_range *zones, int nzones);
-/* Start with every zone page PD_RESERVED and no free memory; desc holds
+/* Start with every zone page PD_TAIL (unmanaged) and no free memory; desc holds
  * buddy_desc_count() entries. */
 void buddy_init(struct buddy *b, const struct plat_range *zones, int nzones,
                 struct page_desc *desc);
-/* Make [base, base + size) (page aligned inward, inside one zone) free. */
+/* Make [base, base + size) (page aligned inward, inside one zone, not yet
+ * managed: as buddy_init left it) free. */
 void buddy_add_range(struct buddy *b, uint64_t base, uint64_t size);
 /* A block of 2^order pages: head PD_ALLOC with that order. NULL if none. */
 void *buddy_alloc(struct buddy *b, unsigned order);

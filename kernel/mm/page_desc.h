@@ -5,8 +5,10 @@
  * PD_RESERVED pages). Pure data: also built for the host tests.
  *
  * Invariants: only the head page of a block describes it (kind, order);
- * the other pages of a free or allocated block are PD_TAIL, except that a
- * slab marks every page of its block PD_SLAB (objects may start on any).
+ * every other page is PD_TAIL (inside a free or allocated block, or not
+ * managed at all: holes, bookkeeping), except that a slab marks every page
+ * of its block PD_SLAB (objects may start on any). PD_TAIL is 0, so zeroed
+ * descriptors need no initialisation pass.
  */
 #ifndef MM_PAGE_DESC_H
 #define MM_PAGE_DESC_H
@@ -20,8 +22,7 @@
 #define MM_MAX_ORDER 18
 
 enum page_kind {
-    PD_RESERVED = 0, /* not managed: bookkeeping, holes, never freed */
-    PD_TAIL,         /* inside a block its head page describes */
+    PD_TAIL = 0,     /* not a block head (see above); never freed */
     PD_FREE,         /* head of a free buddy block of 2^order pages */
     PD_CACHED,       /* free order-0 page held in a per-core page cache */
     /* Allocated kinds (>= PD_ALLOC): the head of a block given out. */
