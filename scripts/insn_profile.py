@@ -11,7 +11,9 @@ so a hot path's cost can be split by function:
         --start task_yield --skip 100 --steps 2000
 
 Extra QEMU arguments follow "--". Defaults boot qemu-virt-bl's Image on one
-Cortex-A76 with QEMU's own DTB.
+Cortex-A76 with QEMU's own DTB, under -icount shift=0,sleep=off as make bench
+does (guest time advances by instructions, not while gdb steps). Do not step
+into WFI: under icount a halted vCPU being single-stepped never wakes.
 """
 import argparse
 import bisect
@@ -83,6 +85,7 @@ def main():
     qemu = ["qemu-system-aarch64", "-M", "virt,gic-version=3,virtualization=on",
             "-cpu", "cortex-a76", "-smp", "1", "-m", "1G", "-nographic", "-nic", "none",
             "-semihosting", "-kernel", image, "-append", args.append,
+            "-icount", "shift=0,sleep=off",
             "-S", "-gdb", f"tcp:127.0.0.1:{port}"] + args.qemu_extra
     with tempfile.TemporaryDirectory() as tmp:
         trace, script = os.path.join(tmp, "trace"), os.path.join(tmp, "gdb.py")
@@ -93,7 +96,7 @@ def main():
                               stderr=subprocess.DEVNULL)
         try:
             gdb = subprocess.run(["gdb-multiarch", "--batch", "-nx", "-x", script, elf],
-                                 capture_output=True, text=True, timeout=600)
+                                 capture_output=True, text=True, timeout=300)
         finally:
             vm.kill()
             vm.wait()

@@ -381,13 +381,29 @@ static void block_timeout(void *arg, uint32_t seq)
         sched_wake(t, WAIT_TIMEOUT);
 }
 
+/* Under rq->lock: t's timeout timer (seq) expired on this core. A plain
+ * sleep of a task of this core is made ready right here; anything else
+ * (a wait-queue wait, or a task whose queue is another core's) needs the
+ * callback without the lock. */
+static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t seq)
+{
+    if (t->cpu != rq->cpu || t->waiting_on || t->wait_seq != seq || t->state != TASK_BLOCKED)
+        return false;
+    t->wait_result = WAIT_TIMEOUT;
+    make_ready(rq, t);
+    return true;
+}
+
 /* Fire expired timers of this core; callbacks run without the rq lock. */
 static void run_timers(struct runqueue *rq)
 {
     for (;;) {
         uint64_t flags = spin_lock_irqsave(&rq->lock);
         uint64_t now = now_ticks();
-        struct timer *t = timerq_pop_expired(&rq->timers, now);
+        struct timer *t;
+        while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
+               wake_sleeper_locked(rq, t->arg, t->seq))
+            ;
         void (*fn)(void *, uint32_t) = t ? t->fn : NULL;
         void *arg = t ? t->arg : NULL;
         uint32_t seq = t ? t->seq : 0;
