@@ -38,7 +38,7 @@ void *memset(void *dst, int c, size_t n)
 {
     unsigned char *p = dst;
     uint64_t v = (uint8_t)c * 0x0101010101010101ull;
-    if (c == 0 && n >= 512) {
+    if (c == 0 && n >= 128) {
         unsigned char *end = p + n;
         p = zero_blocks(p, end);
         n = (size_t)(end - p);

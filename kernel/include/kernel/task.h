@@ -32,7 +32,8 @@ typedef int64_t (*task_fn)(void *arg);
 
 struct task_attr {
     const char *name;        /* copied (truncated to TASK_NAME_LEN - 1) */
-    enum qos qos;            /* default QOS_DEFAULT */
+    enum qos qos;            /* zero is QOS_USER_INTERACTIVE: set it (QOS_DEFAULT
+                                for ordinary work); a NULL attr means QOS_DEFAULT */
     size_t stack_size;       /* 0 = TASK_STACK_DEFAULT; rounded up to pages */
     uint32_t affinity;       /* bit per logical CPU; 0 = any */
     bool detached;           /* nobody will join: freed when it exits */
