@@ -344,13 +344,74 @@ static void make_ready(struct runqueue *rq, struct task *t)
         nudge_idle_core(t, rq_cpu(rq));
 }
 
+/* Where a woken task runs: its own core (its cache is there) unless that
+ * core is busy with work the task would not preempt and an allowed core is
+ * idle. A task whose registers are still live on its core (on_cpu: it is
+ * switching out right now) stays there. Under t's run-queue lock. */
+static inline int place_woken(struct runqueue *rq, struct task *t)
+{
+    uint32_t allowed = t->affinity;
+    if (allowed && !(allowed & (allowed - 1)))
+        return rq->cpu;   /* pinned */
+    struct task *cur = rq->current;
+    if ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos ||
+        atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
+        return rq->cpu;
+    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed);
+    if (allowed)
+        idle &= allowed;
+    return idle ? __builtin_ctz(idle) : rq->cpu;
+}
+
 void sched_wake(struct task *t, int32_t result)
 {
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    if (t->state == TASK_BLOCKED) {
-        t->wait_result = result;
+    if (t->state != TASK_BLOCKED) {
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    t->wait_result = result;
+    int to = place_woken(rq, t);
+    if (to == rq->cpu) {
         make_ready(rq, t);
+        spin_unlock_irqrestore(&rq->lock, flags);
+    } else {
+        t->state = TASK_MOVING;   /* no other waker or mover touches it now */
+        spin_unlock(&rq->lock);
+        rq = &runqueues[to];
+        spin_lock(&rq->lock);
+        t->cpu = (int16_t)to;
+        t->migrations++;
+        make_ready(rq, t);
+        spin_unlock_irqrestore(&rq->lock, flags);
+    }
+    preempt_point(flags);
+}
+
+void sched_set_qos(struct task *t, unsigned qos)
+{
+    struct runqueue *rq;
+    uint64_t flags;
+    for (;;) {   /* lock the queue t is on, once it is on one */
+        rq = &runqueues[t->cpu];
+        flags = spin_lock_irqsave(&rq->lock);
+        if (rq == &runqueues[t->cpu] && t->state != TASK_MOVING)
+            break;
+        spin_unlock_irqrestore(&rq->lock, flags);
+        arch_cpu_relax();
+    }
+    if (t->qos != qos) {
+        if (t->state == TASK_READY) {
+            rq_remove(rq, t);
+            t->qos = (uint8_t)qos;
+            make_ready(rq, t);
+        } else {
+            t->qos = (uint8_t)qos;
+            /* Running and now outranked by a waiting band: switch soon. */
+            if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))
+                kick(rq);
+        }
     }
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
@@ -577,6 +638,7 @@ static bool steal(struct runqueue *rq)
             if (t->affinity && !(t->affinity & (1u << me)))
                 continue;
             rq_remove(vq, t);
+            t->state = TASK_MOVING;
             got = t;
             break;
         }

@@ -199,6 +199,14 @@ void task_set_affinity(struct task *t, uint32_t affinity)
     if (t->state == TASK_READY)
         sched_nudge(t);
 }
+int task_set_qos(struct task *t, enum qos qos)
+{
+    if (!t || (unsigned)qos >= QOS_COUNT)
+        return -EINVAL;
+    sched_set_qos(t, qos);
+    return 0;
+}
+
 const char *task_name(const struct task *t) { return t->name; }
 enum qos task_qos(const struct task *t) { return (enum qos)t->qos; }
 int task_cpu(const struct task *t) { return t->cpu; }

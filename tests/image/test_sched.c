@@ -7,6 +7,8 @@
 #include <kernel/sched.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <kernel/sem.h>
+#include <errno.h>
 #include <sr_test.h>
 
 #define MS (1000ull * 1000)
@@ -300,4 +302,103 @@ TEST(sched, accounting_tracks_cpu_time_and_idle)
     EXPECT_GE(b.busy_ns - a.busy_ns, 2 * MS);
     if (cpu != cpu_id())
         EXPECT_GT(b.idle_ns, a.idle_ns);
+}
+
+/* --- QoS changes and wake placement -------------------------------------------- */
+
+static _Atomic int order_seen[2], order_n;
+static int64_t note_order(void *arg)
+{
+    atomic_store(&order_seen[atomic_fetch_add(&order_n, 1)], (int)(intptr_t)arg);
+    return 0;
+}
+
+/* A queued background task raised to user-interactive runs at once, ahead
+ * of the default-class spinner that kept it waiting (strict priority). */
+TEST(sched, raising_a_waiting_task_runs_it_at_once)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;
+    static volatile uint64_t spins;
+    spins = 0;
+    atomic_store(&stop_spinning, false);
+    atomic_store(&order_n, 0);
+    struct task_attr spin = {.name = "spinner", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task_attr bg = {.name = "bg", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
+    struct task *st = task_spawn(spin_until_stopped, (void *)&spins, &spin);
+    while (spins == 0)
+        task_yield();
+    struct task *b = task_spawn(note_order, (void *)1, &bg);
+    EXPECT_EQ(task_qos(b), QOS_BACKGROUND);
+    EXPECT_EQ(atomic_load(&order_n), 0);       /* starved behind the spinner */
+    EXPECT_EQ(task_set_qos(b, QOS_USER_INTERACTIVE), 0);
+    EXPECT_EQ(task_join(b, NULL), TASK_EXITED); /* ran while the spinner spins */
+    EXPECT_TRUE(!atomic_load(&stop_spinning));
+    EXPECT_EQ(atomic_load(&order_n), 1);
+    EXPECT_EQ(task_set_qos(st, (enum qos)QOS_COUNT), -EINVAL);
+    atomic_store(&stop_spinning, true);
+    task_join(st, NULL);
+}
+
+/* A running user-interactive spinner lowered to background gives its core
+ * to the default-class task waiting behind it. */
+TEST(sched, lowering_a_running_task_yields_to_waiting_work)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;
+    static volatile uint64_t spins;
+    spins = 0;
+    atomic_store(&stop_spinning, false);
+    atomic_store(&order_n, 0);
+    struct task_attr hi = {.name = "spinner", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+    struct task_attr def = {.name = "waiter", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task *st = task_spawn(spin_until_stopped, (void *)&spins, &hi);
+    while (spins == 0)
+        task_yield();
+    struct task *w = task_spawn(note_order, (void *)2, &def);
+    EXPECT_EQ(atomic_load(&order_n), 0);
+    EXPECT_EQ(task_set_qos(st, QOS_BACKGROUND), 0);
+    EXPECT_EQ(task_join(w, NULL), TASK_EXITED);
+    EXPECT_TRUE(!atomic_load(&stop_spinning));   /* the spinner was preempted, not done */
+    atomic_store(&stop_spinning, true);
+    task_join(st, NULL);
+}
+
+static struct semaphore wake_me;
+static int64_t wait_then_report_cpu(void *arg)
+{
+    (void)arg;
+    sem_wait(&wake_me, WAIT_FOREVER);
+    return cpu_id();
+}
+
+/* A task woken while its core is busy with work it would not preempt moves
+ * to an idle core it may use instead of queueing behind. */
+TEST(sched, woken_task_moves_to_an_idle_core_when_its_own_is_busy)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id() || smp_online_count() < 3)
+        return;
+    static volatile uint64_t spins;
+    spins = 0;
+    atomic_store(&stop_spinning, false);
+    sem_init(&wake_me, 0);
+    struct task_attr w = {.name = "waiter", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task *wt = task_spawn(wait_then_report_cpu, NULL, &w);
+    while (((volatile struct task *)wt)->state != TASK_BLOCKED)
+        task_yield();
+    struct task_attr spin = {.name = "spinner", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task *st = task_spawn(spin_until_stopped, (void *)&spins, &spin);
+    while (spins == 0)
+        task_yield();
+    task_set_affinity(wt, 0);   /* may run anywhere now */
+    sem_post(&wake_me);
+    int64_t where = -1;
+    EXPECT_EQ(task_join(wt, &where), TASK_EXITED);
+    EXPECT_NE(where, cpu);
+    EXPECT_TRUE(!atomic_load(&stop_spinning));   /* it did not wait for the spinner */
+    atomic_store(&stop_spinning, true);
+    task_join(st, NULL);
 }

@@ -30,6 +30,9 @@ enum task_state {
     TASK_READY,         /* in a run queue */
     TASK_BLOCKED,       /* waiting (wait queue, sleep, join) */
     TASK_DEAD,          /* ended, not yet joined */
+    TASK_MOVING,        /* between run queues (woken onto or stolen to another
+                           core): in no queue; t->cpu is still the old core
+                           until the mover enqueues it under the new lock */
 };
 
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
@@ -122,6 +125,10 @@ _Noreturn void sched_idle_loop(void);
 void schedule(void);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
+/* Change t's QoS band (any state, any core, IRQs any): a queued task moves
+ * to the new band's tail, a running one keeps running unless a better band
+ * now waits, and whoever must act is told at once. */
+void sched_set_qos(struct task *t, unsigned qos);
 /* Queue a new task (placement policy chooses the core). */
 void sched_start(struct task *t);
 

@@ -64,6 +64,10 @@ struct task *task_current(void);
 /* Change where t may run (0 = anywhere). Takes effect at its next placement
  * or steal; a running task is not moved off its core. */
 void task_set_affinity(struct task *t, uint32_t affinity);
+/* Change t's QoS class now, whatever it is doing: a waiting task requeues in
+ * its new band (and preempts if it now outranks what runs), a running task
+ * gives way if a better band waits. 0, or -EINVAL for a bad class. */
+int task_set_qos(struct task *t, enum qos qos);
 const char *task_name(const struct task *t);
 enum qos task_qos(const struct task *t);
 int task_cpu(const struct task *t);
