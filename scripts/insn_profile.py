@@ -105,6 +105,10 @@ def main():
             subprocess.run(["cp", trace, os.environ["INSN_TRACE"]])
     if not pcs:
         sys.exit("insn_profile: no trace (did the start symbol run?)\n" + gdb.stdout + gdb.stderr)
+    # Whole iterations only: from the first entry up to (not including) the last.
+    starts = [i for i, pc in enumerate(pcs) if pc == start]
+    if len(starts) >= 2:
+        pcs = pcs[:starts[-1]]
     per_fn, entries = {}, 0
     for pc in pcs:
         i = bisect.bisect_right(addrs, pc) - 1

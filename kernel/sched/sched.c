@@ -324,9 +324,12 @@ void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
  * so it steals (idle cores otherwise sleep until their next interrupt). */
 static void nudge_idle_core(const struct task *t, int busy_cpu)
 {
+    uint32_t allowed = t->affinity;
+    if (allowed && !(allowed & (allowed - 1)))
+        return;   /* pinned: nobody else may take it */
     uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
-    if (t->affinity)
-        idle &= t->affinity;
+    if (allowed)
+        idle &= allowed;
     if (idle)
         ipi_send(IPI_WAKE, __builtin_ctz(idle));
 }

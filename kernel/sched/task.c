@@ -70,7 +70,9 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     t->affinity = attr->affinity;
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    strncpy(t->name, attr->name ? attr->name : "task", sizeof(t->name) - 1);
+    const char *name = attr->name ? attr->name : "task";
+    for (size_t i = 0; i < sizeof(t->name) - 1 && name[i]; i++)   /* t is zeroed */
+        t->name[i] = name[i];
     timer_init(&t->timer);
     t->exit_lock = (spinlock_t)SPINLOCK_INIT;
 
@@ -82,10 +84,10 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 
     /* First cooperative frame: "return" into arch_task_entry(fn, arg). */
     uint64_t *frame = (uint64_t *)((tls & ~15ull) - 16 - COOP_FRAME_WORDS * 8);
-    memset(frame, 0, COOP_FRAME_WORDS * 8);
+    for (int i = 2; i < COOP_FRAME_WORDS; i++)
+        frame[i] = 0;                         /* x21-x29 (x29 = 0 ends the frame chain), d8-d15 */
     frame[0] = (uint64_t)fn;                  /* x19 */
     frame[1] = (uint64_t)arg;                 /* x20 */
-    frame[10] = 0;                            /* x29: end of the frame chain */
     frame[11] = (uint64_t)arch_task_entry;    /* x30 */
     t->sp = (uint64_t)frame;
 
