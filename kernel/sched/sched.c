@@ -174,7 +174,9 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    prev->cpu_ticks += now - prev->run_start;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    rq->class_ticks[(prev->flags & TASK_F_IDLE) ? QOS_COUNT : prev->qos] += ran;
     next->run_start = now;
     next->switches++;
     rq->switches++;
@@ -261,7 +263,9 @@ void task_yield(void)
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    prev->cpu_ticks += now - prev->run_start;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    rq->class_ticks[prev->qos] += ran;
     next->run_start = now;
     next->switches++;
     rq->switches++;
@@ -717,6 +721,12 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     out->busy_ns = arch_ticks_to_ns(now - rq->started - idle);
     out->idle_ns = arch_ticks_to_ns(idle);
     out->switches = rq->switches;
+    for (int q = 0; q < QOS_COUNT; q++) {
+        uint64_t ticks = rq->class_ticks[q];
+        if (rq->current != rq->idle && rq->current->qos == q)
+            ticks += now - rq->current->run_start;
+        out->class_busy_ns[q] = arch_ticks_to_ns(ticks);
+    }
     out->nr_ready = rq->nr_ready;
     spin_unlock_irqrestore(&rq->lock, flags);
 }

@@ -292,7 +292,7 @@ TEST(sched, accounting_tracks_cpu_time_and_idle)
     int cpu = test_cpu();
     struct sched_cpu_stats a, b;
     sched_cpu_stats(cpu, &a);
-    struct task_attr attr = {.name = "busy", .affinity = 1u << cpu};
+    struct task_attr attr = {.name = "busy", .qos = QOS_UTILITY, .affinity = 1u << cpu};
     struct task_stats st = {0};
     struct task *t = task_spawn(busy_2ms, &st, &attr);
     task_join(t, NULL);
@@ -302,6 +302,14 @@ TEST(sched, accounting_tracks_cpu_time_and_idle)
     EXPECT_GE(b.busy_ns - a.busy_ns, 2 * MS);
     if (cpu != cpu_id())
         EXPECT_GT(b.idle_ns, a.idle_ns);
+    /* The task's class got its time; the classes add up to the busy time
+     * (each figure rounds down by under 1 ns). */
+    EXPECT_GE(b.class_busy_ns[QOS_UTILITY] - a.class_busy_ns[QOS_UTILITY], 2 * MS);
+    uint64_t sum = 0;
+    for (int q = 0; q < QOS_COUNT; q++)
+        sum += b.class_busy_ns[q];
+    EXPECT_LE(sum, b.busy_ns + QOS_COUNT);
+    EXPECT_GE(sum + QOS_COUNT, b.busy_ns);
 }
 
 /* --- QoS changes and wake placement -------------------------------------------- */

@@ -92,6 +92,7 @@ struct runqueue {
     uint64_t slice_end;          /* counter ticks; 0: no slice running */
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
+    uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
     uint64_t switches;
 } __attribute__((aligned(64)));
 
@@ -147,6 +148,7 @@ void sched_nudge(const struct task *t);
 /* Per-core time accounting. */
 struct sched_cpu_stats {
     uint64_t busy_ns, idle_ns, switches;
+    uint64_t class_busy_ns[QOS_COUNT];   /* busy time by the class that ran */
     uint32_t nr_ready;
 };
 void sched_cpu_stats(int cpu, struct sched_cpu_stats *out);
