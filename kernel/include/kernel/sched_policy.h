@@ -133,8 +133,10 @@ struct sched_prio {
 bool sched_policy_preempts(const struct sched_prio *waking, const struct sched_prio *cur);
 
 /* Which waiting class a core runs next (starvation bounds applied): the
- * caller passes, per class, when its oldest waiting task started waiting.
- * Deadline tasks are chosen before this (EDF). -1 when nothing waits. */
+ * caller passes, per class, the later of when its oldest waiting task was
+ * queued and when that class last ran on this core (so an overdue class gets
+ * one slice per bound, not the core). Deadline tasks are chosen before this
+ * (EDF). -1 when nothing waits. */
 int sched_policy_pick_class(uint32_t ready_mask, const uint64_t oldest_since[QOS_COUNT],
                             uint64_t now);
 
