@@ -23,6 +23,7 @@
 #define SIM_MAX_LOCKS    8
 #define SIM_NAME         32
 #define SIM_SLICE_NS     (4ull * 1000 * 1000)   /* SCHED_SLICE_NS of the image */
+#define SIM_SWITCH_NS    (5ull * 1000)          /* cost of switching a core to another task */
 #define US               1000ull
 #define MS               (1000ull * 1000)
 
@@ -106,6 +107,7 @@ struct sim_result {
     uint64_t p50[QOS_COUNT], p99[QOS_COUNT];
     double energy_j;
     uint64_t busy_ns, bg_ns, capacity_ns;
+    uint64_t work_ns;                    /* work done, in ns of a capacity-1024 core */
     bool has_bg;
     int migrations;
     bool has_lock;

@@ -62,7 +62,7 @@ static uint32_t cap_of(const struct sim *s, int cpu)
 static uint64_t wall_left(const struct sim *s, const struct sim_core *c)
 {
     uint64_t cap = cap_of(s, c->id);
-    return (c->cur->left * SCHED_CAPACITY_MAX + cap - 1) / cap;
+    return c->overhead + (c->cur->left * SCHED_CAPACITY_MAX + cap - 1) / cap;
 }
 
 /* --- queues ----------------------------------------------------------------------- */
@@ -127,6 +127,7 @@ static void unset_running(struct sim *s, struct sim_core *c)
     struct sim_task *t = c->cur;
     sched_util_update(&t->util, s->now, cap_of(s, c->id));
     c->cur = NULL;
+    c->overhead = 0;
     c->resched = true;
 }
 
@@ -397,6 +398,12 @@ static bool app_foreground(const struct sim *s, const struct sim_template *tpl)
 static void release(struct sim *s, struct sim_task *t)
 {
     const struct sim_template *tpl = t->tpl;
+    if (tpl->trigger == TRIG_HOG) {   /* a hog with a phase starts once, late */
+        t->next_release = UINT64_MAX;
+        activate(t, 0, false);
+        make_ready(s, t, false);
+        return;
+    }
     t->next_release += tpl->period;
     bool counted = tpl->frame && app_foreground(s, tpl);
     if (tpl->deadline && !t->active)
@@ -451,11 +458,10 @@ static void app_event(struct sim *s, const struct sim_app_event *e)
 
 /* --- scheduling ------------------------------------------------------------------------ */
 
-static void start(struct sim *s, struct sim_core *c, struct sim_task *t)
+static void start(struct sim *s, struct sim_core *c, struct sim_task *t, struct sim_task *prev)
 {
-    if (getenv("SIM_TRACE") && s->now < 40 * MS)
-        fprintf(stderr, "%8.3f ms cpu%d runs %s#%d pc %d left %llu\n", s->now / 1e6, c->id,
-                t->tpl->name, t->id, t->pc, (unsigned long long)t->left);
+    if (t != prev)
+        c->overhead = SIM_SWITCH_NS;   /* wake-up IPI, run queue and context switch */
     c->cur = t;
     t->state = T_RUNNING;
     t->cpu = c->id;
@@ -465,7 +471,7 @@ static void start(struct sim *s, struct sim_core *c, struct sim_task *t)
     sched_util_update(&t->util, s->now, 0);
     if (t->latency_pending) {
         t->latency_pending = false;
-        sample(&s->r->wake[t->tpl->qos], s->now - t->ready_since);
+        sample(&s->r->wake[t->tpl->qos], s->now + c->overhead - t->ready_since);
     }
     c->slice_end = s->now + SIM_SLICE_NS;
 }
@@ -484,7 +490,7 @@ static void schedule(struct sim *s, struct sim_core *c, bool slice_over)
     }
     struct sim_task *next = s->pol->pick(s, c);
     if (next)
-        start(s, c, next);
+        start(s, c, next, prev);
     else
         c->cur = NULL;
 }
@@ -513,8 +519,13 @@ static void advance(struct sim *s, uint64_t to)
         if (!t)
             continue;
         uint32_t cap = cap_of(s, i);
-        uint64_t work = dt * cap / SCHED_CAPACITY_MAX;
-        t->left = work >= t->left ? 0 : t->left - work;
+        uint64_t lost = dt < c->overhead ? dt : c->overhead;
+        c->overhead -= lost;
+        uint64_t work = (dt - lost) * cap / SCHED_CAPACITY_MAX;
+        if (work > t->left)
+            work = t->left;
+        t->left -= work;
+        s->r->work_ns += work;
         sched_energy_add(&c->energy, dt, s->m->core[i].power_mw);
         if (t->tpl->qos == QOS_BACKGROUND)
             s->r->bg_ns += dt;
@@ -585,7 +596,7 @@ static void create_tasks(struct sim *s)
             }
             if (!s->first_of[i])
                 s->first_of[i] = t;
-            if (tpl->trigger == TRIG_PERIODIC) {
+            if (tpl->trigger == TRIG_PERIODIC || (tpl->trigger == TRIG_HOG && tpl->phase)) {
                 if (s->nperiodic == (int)(sizeof(s->periodic) / sizeof(s->periodic[0]))) {
                     fprintf(stderr, "sim: too many periodic tasks\n");
                     exit(1);
@@ -658,8 +669,6 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
     while (s->now < sc->duration) {
         settle(s);
         uint64_t next = next_stop(s, sc->duration);
-        if (getenv("SIM_TRACE") && s->now < 20 * MS)
-            fprintf(stderr, "stop %llu -> %llu\n", (unsigned long long)s->now, (unsigned long long)next);
         advance(s, next);
         finish_work(s);
         for (int i = 0; i < s->ncores; i++) {
@@ -698,6 +707,10 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
             r->has_lock = r->has_lock || tpl->ops[k].kind == OP_LOCK;
     }
     for (int i = 0; i < s->ntasks; i++) {
+        const struct sim_task *t = s->tasks[i];
+        if (t->state == T_BLOCKED && t->tpl->qos == QOS_USER_INTERACTIVE &&
+            s->now - t->lock_wait_start > r->inversion_max_ns)
+            r->inversion_max_ns = s->now - t->lock_wait_start;   /* still waiting */
         if (s->tasks[i]->tpl->deadline)
             r->audio_misses += (int)s->tasks[i]->dls.misses;
         free(s->tasks[i]);

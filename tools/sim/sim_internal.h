@@ -41,6 +41,7 @@ struct sim_task {
 struct sim_core {
     int id;
     struct sim_task *cur;
+    uint64_t overhead;            /* switch cost left before cur makes progress */
     uint64_t slice_end;
     struct sim_task *qhead;       /* unordered list: policies pick */
     int nready;
