@@ -32,6 +32,15 @@ HOST_TEST_SRCS += \
 	kernel/sched/timerq.c \
 	$(SCHED_POLICY_SRCS)
 
+# The scheduling simulator's engine, policies and loaders (not its main).
+HOST_INCLUDES += tools/sim
+HOST_LIBS += -lm
+HOST_TEST_SRCS += \
+	tests/host/test_sim.c \
+	tools/sim/sim_engine.c \
+	tools/sim/sim_policies.c \
+	tools/sim/sim_load.c
+
 # Memory: the pure buddy allocator core.
 HOST_TEST_SRCS += \
 	tests/host/test_buddy.c \

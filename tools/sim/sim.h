@@ -103,11 +103,13 @@ struct sim_result {
     int frames, frames_missed;           /* frames = 0: no frame task */
     bool has_audio;
     int audio_misses, audio_overruns, audio_refused;
+    char refused_why[160];               /* the first admission error */
     struct sim_samples wake[QOS_COUNT];  /* wake-to-run latency by own class */
     uint64_t p50[QOS_COUNT], p99[QOS_COUNT];
     double energy_j;
     uint64_t busy_ns, bg_ns, capacity_ns;
     uint64_t work_ns;                    /* work done, in ns of a capacity-1024 core */
+    uint64_t core_busy_ns[PLAT_MAX_CPUS];
     bool has_bg;
     int migrations;
     bool has_lock;

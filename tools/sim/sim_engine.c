@@ -588,9 +588,9 @@ static void create_tasks(struct sim *s)
                         t->dl = true;
                         t->dl_cpu = cpu;
                     } else {
-                        fprintf(stderr, "sim: %s/%s: %s: %s\n", s->cfg->name, s->sc->name,
-                                tpl->name, sched_dl_strerror(cpu));
-                        s->r->audio_refused++;
+                        if (!s->r->audio_refused++)
+                            snprintf(s->r->refused_why, sizeof(s->r->refused_why), "%s: %s",
+                                     tpl->name, sched_dl_strerror(cpu));
                     }
                 }
             }
@@ -633,11 +633,19 @@ static void settle(struct sim *s)
         }
         for (int i = 0; i < s->ncores && !s->pol->global_queue; i++) {
             struct sim_core *c = &s->core[i];
-            if (!c->cur)
-                s->pol->balance(s, c);
+            if (c->cur)
+                continue;
+            s->pol->balance(s, c);
+            if (someone_waits(s, c))
+                schedule(s, c, false);   /* run it before another idle core pulls it */
         }
         if (!resched_pending(s))
             return;
+    }
+    for (int i = 0; i < s->ncores; i++) {   /* never leave a core idle with work queued */
+        struct sim_core *c = &s->core[i];
+        if (c->resched || (!c->cur && someone_waits(s, c)))
+            schedule(s, c, false);
     }
 }
 
@@ -670,6 +678,8 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
         settle(s);
         uint64_t next = next_stop(s, sc->duration);
         advance(s, next);
+        if (s->now >= sc->duration)
+            break;
         finish_work(s);
         for (int i = 0; i < s->ncores; i++) {
             struct sim_core *c = &s->core[i];
@@ -696,6 +706,7 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
     for (int i = 0; i < s->ncores; i++) {
         pj += s->core[i].energy.pj;
         r->busy_ns += s->core[i].energy.busy_ns;
+        r->core_busy_ns[i] = s->core[i].energy.busy_ns;
     }
     r->energy_j = (double)pj / 1e12;
     r->capacity_ns = sc->duration * (uint64_t)s->ncores;
@@ -707,7 +718,12 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
             r->has_lock = r->has_lock || tpl->ops[k].kind == OP_LOCK;
     }
     for (int i = 0; i < s->ntasks; i++) {
-        const struct sim_task *t = s->tasks[i];
+        struct sim_task *t = s->tasks[i];
+        /* Work still in progress past its deadline at the end is late too. */
+        if (t->active && t->frame_counted && t->frame_deadline && t->frame_deadline < s->now)
+            r->frames_missed++;
+        if (t->active && t->tpl->deadline && t->dls.deadline_ns < s->now)
+            t->dls.misses++;
         if (t->state == T_BLOCKED && t->tpl->qos == QOS_USER_INTERACTIVE &&
             s->now - t->lock_wait_start > r->inversion_max_ns)
             r->inversion_max_ns = s->now - t->lock_wait_start;   /* still waiting */

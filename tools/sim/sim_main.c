@@ -437,6 +437,9 @@ int main(int argc, char **argv)
         for (int s = 0; s < ns; s++) {
             for (int p = 0; p < sim_policy_count; p++) {
                 sim_run(&cfgs[c], &scs[s], sim_policy_find(sim_policy_names[p]), seed, &res[k]);
+                if (res[k].audio_refused)
+                    fprintf(stderr, "sim: %s/%s/%s: %s\n", res[k].policy, res[k].config,
+                            res[k].scenario, res[k].refused_why);
                 percentiles(&res[k]);
                 k++;
             }
