@@ -85,9 +85,10 @@ static void core_view(struct sched_core_view *v)
     }
 }
 
-/* Shortcuts that agree with the policy's "least loaded" rule: a task that
- * may run on one core only goes there; an idle allowed core (load 0) beats
- * any busy one. The full view is built only when every allowed core is busy. */
+/* Shortcuts ahead of the policy: a task that may run on one core only goes
+ * there; otherwise an idle allowed core is taken at once, which bypasses the
+ * class rules of sched_policy_place (kernel/sched_policy.h) until placement
+ * is wired in. The full view is built only when every allowed core is busy. */
 int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu)
 {
     uint32_t allowed = smp_online_mask();

@@ -201,3 +201,23 @@ TEST(sim, background_app_moves_to_efficiency_cores)
     EXPECT_EQ(r.migrations, 1);            /* one down-migration at the switch */
     sim_result_free(&r);
 }
+
+TEST(sim, configuration_from_a_board_dtb)
+{
+    static struct sim_config c;
+    char err[256], text[512];
+    snprintf(text, sizeof(text), "name bl\ndtb %s\n", host_fixture_path("qemu-virt-bl.dtb"));
+    const char *p = temp_file(2, text);
+    EXPECT_EQ(sim_load_config(p, &c, err, sizeof(err)), 0);
+    unlink(p);
+    EXPECT_EQ(c.model.ncores, 8);
+    EXPECT_EQ(c.model.nlevels, 2);
+    EXPECT_EQ(c.model.core[0].capacity, 530);
+    EXPECT_EQ(c.model.core[7].capacity, 1024);
+    EXPECT_EQ(c.model.core[0].level, 1);
+    EXPECT_EQ(c.model.core[7].cluster, 1);
+    p = temp_file(2, "name bl\ndtb /nonexistent.dtb\n");
+    EXPECT_EQ(sim_load_config(p, &c, err, sizeof(err)), -1);
+    EXPECT_CONTAINS(err, ":2: dtb /nonexistent.dtb: cannot open");
+    unlink(p);
+}

@@ -78,6 +78,24 @@ static FILE *open_data(struct reader *r)
 
 /* --- configurations -------------------------------------------------------------- */
 
+/* "dtb PATH": the cpus as the image's DT discovery reads them from a blob. */
+static int load_dtb(struct reader *r, const char *path, struct sim_config *c)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(r, "dtb %s: cannot open", path);
+    static char blob[1 << 20];
+    size_t size = fread(blob, 1, sizeof(blob), f);
+    fclose(f);
+    static struct platform plat;
+    struct plat_error err;
+    if (platform_discover(blob, size, &plat, &err) != 0)
+        return fail(r, "dtb %s: %s", path, err.msg);
+    c->ncpus = plat.ncpus;
+    memcpy(c->cpus, plat.cpus, sizeof(c->cpus));
+    return 0;
+}
+
 static const char *const config_keys[] = {"dmips", "power", "cluster", "count"};
 
 int sim_load_config(const char *path, struct sim_config *c, char *err, int errlen)
@@ -89,6 +107,7 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
         return -1;
     char buf[512];
     int rc = 0;
+    bool from_dt = false;
     while (rc == 0 && fgets(buf, sizeof(buf), f)) {
         r.line++;
         char *w[16];
@@ -97,7 +116,10 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
             continue;
         if (strcmp(w[0], "name") == 0 && n == 2) {
             snprintf(c->name, sizeof(c->name), "%s", w[1]);
-        } else if (strcmp(w[0], "cpu") == 0 && n >= 2) {
+        } else if (strcmp(w[0], "dtb") == 0 && n == 2 && c->ncpus == 0) {
+            rc = load_dtb(&r, w[1], c);
+            from_dt = true;
+        } else if (strcmp(w[0], "cpu") == 0 && n >= 2 && !from_dt) {
             uint64_t v[4] = {0, 0, 0, 1};
             for (int i = 2; i < n && rc == 0; i++) {
                 char *eq = strchr(w[i], '=');
@@ -122,7 +144,8 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
                 cpu->cluster = (int)v[2];
             }
         } else {
-            rc = fail(&r, "expected 'name NAME' or 'cpu COMPATIBLE [dmips=] [power=] [cluster=] [count=]'");
+            rc = fail(&r, "expected 'name NAME', then 'dtb PATH' or lines of "
+                          "'cpu COMPATIBLE [dmips=] [power=] [cluster=] [count=]'");
         }
     }
     fclose(f);
@@ -130,6 +153,10 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
         return rc;
     if (!c->name[0] || c->ncpus == 0)
         return fail(&r, "needs a name and at least one cpu");
+    if (from_dt) {
+        sched_core_model_build(c->cpus, c->ncpus, NULL, &c->model);
+        return 0;
+    }
     /* Normalise as DT discovery does: largest = 1024; all 1024 if any lacks it. */
     uint32_t max = 0;
     bool all = true;
