@@ -186,10 +186,9 @@ static void qos_changed(struct sim *s, struct sim_task *t)
     }
 }
 
-static void refresh_chain(struct sim *s, struct sim_task *holder, uint8_t before[],
-                          struct sim_task **chain, int n)
+/* Placement follows every class in a chain that changed. */
+static void refresh_chain(struct sim *s, const uint8_t before[], struct sim_task **chain, int n)
 {
-    (void)holder;
     for (int i = 0; i < n; i++) {
         if (chain[i]->q.eff != before[i])
             qos_changed(s, chain[i]);
@@ -298,7 +297,7 @@ static bool lock(struct sim *s, struct sim_task *t, int id)
         uint8_t before[32];
         int n = chain_of(l->holder, chain, before, 32);
         if (sched_qos_block(&t->q, &l->holder->q) == 0)
-            refresh_chain(s, l->holder, before, chain, n);
+            refresh_chain(s, before, chain, n);
     }
     return true;
 }
@@ -452,7 +451,7 @@ static void app_event(struct sim *s, const struct sim_app_event *e)
         uint8_t before[32];
         int n = chain_of(t, chain, before, 32);
         sched_qos_refresh(&t->q);
-        refresh_chain(s, t, before, chain, n);
+        refresh_chain(s, before, chain, n);
     }
 }
 

@@ -242,6 +242,32 @@ static void svg(FILE *f, const struct sim_result *res, int n, char configs[][SIM
     fprintf(f, "</svg>\n");
 }
 
+/* Per configuration and policy, over all scenarios. */
+static void summary(FILE *f, const struct sim_result *res, int n, char configs[][SIM_NAME], int nc)
+{
+    fprintf(f, "\nAll scenarios together:\n\n| config | policy | frames missed / total | "
+               "worst UI p99 (us) | audio misses | energy (J) | work (s) | J per work-s |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+    for (int c = 0; c < nc; c++) {
+        for (int k = 0; k < sim_policy_count; k++) {
+            const char *pol = sim_policy_names[k];
+            struct totals t = total(res, n, pol, configs[c]);
+            uint64_t worst = 0;
+            int audio = 0;
+            for (int i = 0; i < n; i++) {
+                if (strcmp(res[i].policy, pol) || strcmp(res[i].config, configs[c]))
+                    continue;
+                audio += res[i].audio_misses;
+                if (res[i].wake[QOS_USER_INTERACTIVE].n && res[i].p99[QOS_USER_INTERACTIVE] > worst)
+                    worst = res[i].p99[QOS_USER_INTERACTIVE];
+            }
+            fprintf(f, "| %s | %s | %d / %d | %.0f | %d | %.2f | %.2f | %.3f |\n", configs[c], pol,
+                    t.missed, t.frames, (double)worst / 1000.0, audio, t.energy, t.work_s,
+                    t.energy / t.work_s);
+        }
+    }
+}
+
 /* --- targets ---------------------------------------------------------------------- */
 
 /* Longest critical section of a scenario, as wall time on the smallest core. */
@@ -449,9 +475,11 @@ int main(int argc, char **argv)
     char path[512];
     FILE *f;
     markdown(stdout, res, n);
+    summary(stdout, res, n, cfg_names, nc);
     snprintf(path, sizeof(path), "%s/results.md", out);
     if ((f = fopen(path, "w"))) {
         markdown(f, res, n);
+        summary(f, res, n, cfg_names, nc);
         check(f, res, n, cfgs, nc, scs, ns);
         fclose(f);
     }
