@@ -91,3 +91,16 @@ TEST(sched_model, energy_is_busy_time_times_power)
     EXPECT_EQ(e.busy_ns, 1500000000ull);
     EXPECT_EQ(e.pj, 950000000000ull + 70000000000ull);   /* 1.02 J */
 }
+
+TEST(sched_model, bounds_on_the_cpu_count)
+{
+    struct plat_cpu cpus[PLAT_MAX_CPUS + 1];
+    memset(cpus, 0, sizeof(cpus));
+    struct sched_core_model m;
+    sched_core_model_build(cpus, -3, NULL, &m);
+    EXPECT_EQ(m.ncores, 0);
+    EXPECT_EQ(m.nlevels, 0);
+    sched_core_model_build(cpus, PLAT_MAX_CPUS + 1, NULL, &m);
+    EXPECT_EQ(m.ncores, PLAT_MAX_CPUS);
+    EXPECT_EQ(m.nlevels, 1);
+}

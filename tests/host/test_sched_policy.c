@@ -202,3 +202,59 @@ TEST(sched_policy, pull_running_misfit_up_and_low_class_down)
     v[BIG1].cur_dl = true;                           /* deadline tasks stay */
     EXPECT_EQ(sched_policy_pull_running(&m, v, 3), -1);
 }
+
+TEST(sched_policy, deadline_work_is_not_preempted_by_placement)
+{
+    struct sched_core_model m;
+    struct sched_core_view v[6];
+    sched_fixture_model(rk3399_spec, 6, &m);
+    sched_fixture_idle(v, 6);
+    sched_fixture_run(v, BIG0, QOS_BACKGROUND, 100);
+    v[BIG0].cur_dl = true;                  /* a deadline task of background class */
+    sched_fixture_run(v, BIG1, QOS_UTILITY, 100);
+    struct sched_task_view t = task(QOS_USER_INTERACTIVE, 100);
+    EXPECT_EQ(sched_policy_place(&m, v, &t, BIG0), BIG1);
+    /* Same class waiting already: the newcomer would queue, so an idle little wins. */
+    sched_fixture_queue(v, BIG1, QOS_USER_INTERACTIVE, 100);
+    int c = sched_policy_place(&m, v, &t, BIG0);
+    EXPECT_LT(c, 4);
+}
+
+TEST(sched_policy, interactive_is_never_overdue_and_lone_classes_run)
+{
+    uint64_t since[QOS_COUNT] = {0};
+    EXPECT_EQ(sched_policy_pick_class(1u << QOS_BACKGROUND, since, 1000 * MS), QOS_BACKGROUND);
+    EXPECT_EQ(sched_policy_pick_class(1u << QOS_USER_INTERACTIVE, since, 1000 * MS),
+              QOS_USER_INTERACTIVE);
+    /* Two overdue classes: the higher one first. */
+    uint32_t mask = (1u << QOS_USER_INTERACTIVE) | (1u << QOS_DEFAULT) | (1u << QOS_BACKGROUND);
+    EXPECT_EQ(sched_policy_pick_class(mask, since, 1000 * MS), QOS_DEFAULT);
+    /* Bits beyond the classes are ignored. */
+    EXPECT_EQ(sched_policy_pick_class(1u << 7, since, 0), -1);
+}
+
+TEST(sched_policy, three_levels_background_spills_to_the_cheapest_larger_core)
+{
+    const struct cpu_spec spec[4] = {
+        {"arm,cortex-x1", 1024, 0, 0}, {"arm,cortex-a78", 800, 0, 1},
+        {"arm,cortex-a55", 400, 0, 2}, {"arm,cortex-a55", 400, 0, 2}};
+    struct sched_core_model m;
+    struct sched_core_view v[4];
+    sched_fixture_model(spec, 4, &m);
+    sched_fixture_idle(v, 4);
+    struct sched_task_view t = task(QOS_BACKGROUND, 50);
+    EXPECT_EQ(sched_policy_place(&m, v, &t, 0), 2);   /* lowest level, lowest id */
+    t = task(QOS_UTILITY, 50);
+    EXPECT_GE(sched_policy_place(&m, v, &t, 0), 2);   /* least energy per work */
+    t = task(QOS_USER_INITIATED, 50);
+    EXPECT_EQ(sched_policy_place(&m, v, &t, 3), 0);   /* the largest */
+    struct sched_steal s = sched_policy_steal(&m, v, 1);
+    EXPECT_EQ(s.victim, -1);                          /* nothing waits anywhere */
+    for (int c = 2; c < 4; c++) {                     /* saturate the little cores */
+        sched_fixture_run(v, c, QOS_BACKGROUND, 400);
+        sched_fixture_queue(v, c, QOS_BACKGROUND, 400);
+        sched_fixture_queue(v, c, QOS_BACKGROUND, 400);
+    }
+    t = task(QOS_BACKGROUND, 50);
+    EXPECT_EQ(sched_policy_place(&m, v, &t, 0), 1);   /* the mid core costs less than X1 */
+}

@@ -68,3 +68,22 @@ TEST(sched_qos, several_waiters_and_app_switch_along_a_chain)
     EXPECT_EQ(holder.eff, QOS_BACKGROUND);
     EXPECT_EQ(b.eff, QOS_USER_INITIATED);          /* own is higher than the loan */
 }
+
+TEST(sched_qos, background_root_of_a_chain_still_lends_its_lowered_class)
+{
+    struct sched_app app = {true};
+    struct sched_qos_task ui, a, b;
+    sched_qos_init(&ui, QOS_USER_INTERACTIVE, &app, false);
+    sched_qos_init(&a, QOS_BACKGROUND, NULL, false);
+    sched_qos_init(&b, QOS_BACKGROUND, NULL, false);
+    EXPECT_EQ(sched_qos_block(&a, &b), 0);
+    EXPECT_EQ(sched_qos_block(&ui, &a), 0);
+    EXPECT_EQ(b.eff, QOS_USER_INTERACTIVE);
+    app.foreground = false;                 /* the waiter's app goes to the back */
+    EXPECT_TRUE(sched_qos_refresh(&ui));
+    EXPECT_EQ(a.eff, SCHED_BG_APP_QOS);
+    EXPECT_EQ(b.eff, SCHED_BG_APP_QOS);
+    EXPECT_EQ(b.lent[SCHED_BG_APP_QOS], 1);
+    EXPECT_EQ(b.lent[QOS_USER_INTERACTIVE], 0);
+    EXPECT_EQ(sched_qos_block(&b, &b), SCHED_QOS_EDEADLK);   /* itself */
+}

@@ -60,3 +60,20 @@ TEST(sched_util, periodic_task_settles_at_its_duty_cycle)
     EXPECT_GE(u.avg, 222);
     EXPECT_LE(u.avg, 225);
 }
+
+TEST(sched_util, storm_of_tiny_steps_stays_exact)
+{
+    struct sched_util a = {0}, b = {0};
+    uint64_t t = 0;
+    for (int i = 0; i < 100000; i++) {   /* 10 us running, 10 us not, for 2 s */
+        t += 10000;
+        sched_util_update(&a, t, 1024);
+        t += 10000;
+        sched_util_update(&a, t, 0);
+    }
+    EXPECT_GE(a.avg, 511);
+    EXPECT_LE(a.avg, 513);
+    sched_util_update(&b, 1, 1024);      /* 1 ns: below one unit */
+    EXPECT_EQ(b.avg, 0);
+    EXPECT_GT(b.fine, 0);
+}
