@@ -60,6 +60,8 @@ static bool propagate(struct sched_qos_task *t)
 
 int sched_qos_block(struct sched_qos_task *t, struct sched_qos_task *holder)
 {
+    if (!holder)
+        return SCHED_QOS_EINVAL;
     for (struct sched_qos_task *h = holder; h; h = h->waits_for) {
         if (h == t)
             return SCHED_QOS_EDEADLK;

@@ -86,4 +86,6 @@ TEST(sched_qos, background_root_of_a_chain_still_lends_its_lowered_class)
     EXPECT_EQ(b.lent[SCHED_BG_APP_QOS], 1);
     EXPECT_EQ(b.lent[QOS_USER_INTERACTIVE], 0);
     EXPECT_EQ(sched_qos_block(&b, &b), SCHED_QOS_EDEADLK);   /* itself */
+    EXPECT_EQ(sched_qos_block(&b, NULL), SCHED_QOS_EINVAL);
+    EXPECT_TRUE(b.waits_for == NULL);
 }

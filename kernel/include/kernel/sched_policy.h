@@ -239,13 +239,16 @@ struct sched_qos_task {
 };
 
 #define SCHED_QOS_EDEADLK (-1)
+#define SCHED_QOS_EINVAL  (-2)
 
+/* An out-of-range own class is taken as QOS_DEFAULT. */
 void sched_qos_init(struct sched_qos_task *t, enum qos own, const struct sched_app *app,
                     bool exempt);
 /* Own class as its app's state allows. */
 uint8_t sched_qos_base(const struct sched_qos_task *t);
 /* t blocks on holder: lends its class along the chain. SCHED_QOS_EDEADLK (and
- * nothing changed) when holder already waits, directly or not, on t. */
+ * nothing changed) when holder already waits, directly or not, on t;
+ * SCHED_QOS_EINVAL when holder is NULL. */
 int sched_qos_block(struct sched_qos_task *t, struct sched_qos_task *holder);
 /* t stops waiting (got the resource, timed out, or the holder changed). */
 void sched_qos_unblock(struct sched_qos_task *t);
