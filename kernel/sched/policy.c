@@ -70,7 +70,7 @@ static struct cost cost_of(const struct sched_core_model *m, const struct sched_
         k.k[3] = (idle(c) ? 0 : 1) + (uint64_t)c->nr_ready * 2;
     } else {
         k.k[0] = wait;
-        k.k[1] = sched_util_fits(c->util + t->util, ci->capacity) ? 0 : 1;
+        k.k[1] = sched_util_fits(sched_view_util(c, t->qos) + t->util, ci->capacity) ? 0 : 1;
         k.k[2] = ci->epw;
         k.k[3] = c->nr_ready;
     }

@@ -57,7 +57,7 @@ static inline void sched_fixture_run(struct sched_core_view *v, int c, unsigned 
 {
     v[c].cur_qos = (uint8_t)q;
     v[c].cur_util = util;
-    v[c].util += util;
+    v[c].util_at[q] += util;
 }
 
 /* One more task of class q waits on core c. */
@@ -65,7 +65,7 @@ static inline void sched_fixture_queue(struct sched_core_view *v, int c, unsigne
 {
     v[c].ready_mask |= 1u << q;
     v[c].nr_ready++;
-    v[c].util += util;
+    v[c].util_at[q] += util;
 }
 
 #endif

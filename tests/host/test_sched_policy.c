@@ -104,8 +104,26 @@ TEST(sched_policy, default_by_fit_then_energy)
     sched_fixture_run(v, BIG0, QOS_DEFAULT, 100);
     sched_fixture_run(v, BIG1, QOS_DEFAULT, 100);
     EXPECT_LT(sched_policy_place(&m, v, &t, BIG0), 4);      /* queue on the cheapest fit */
-    v[0].util = v[1].util = v[2].util = v[3].util = 400;
+    for (int c = 0; c < 4; c++)
+        v[c].util_at[QOS_DEFAULT] = 400;
     EXPECT_GE(sched_policy_place(&m, v, &t, 0), 4);         /* littles full: a big */
+}
+
+TEST(sched_policy, fit_ignores_lower_classes_that_give_way)
+{
+    struct sched_core_model m;
+    struct sched_core_view v[6];
+    sched_fixture_model(rk3399_spec, 6, &m);
+    sched_fixture_idle(v, 6);
+    for (int c = 0; c < 4; c++)                              /* a background hog each */
+        sched_fixture_run(v, c, QOS_BACKGROUND, 485);
+    struct sched_task_view t = task(QOS_DEFAULT, 200);
+    EXPECT_LT(sched_policy_place(&m, v, &t, BIG0), 4);      /* preempts a hog: cheaper */
+    EXPECT_EQ(sched_view_util(&v[0], QOS_DEFAULT), 0);
+    EXPECT_EQ(sched_view_util(&v[0], QOS_BACKGROUND), 485);
+    for (int c = 0; c < 4; c++)                              /* now default work there too */
+        sched_fixture_queue(v, c, QOS_DEFAULT, 250);
+    EXPECT_GE(sched_policy_place(&m, v, &t, 0), 4);
 }
 
 TEST(sched_policy, offline_and_uniform_cores)

@@ -111,12 +111,12 @@ void sim_views(struct sim *s, struct sched_core_view *v)
             v[i].cur_qos = sim_eff_qos(s, c->cur);
             v[i].cur_dl = c->cur->dl && !c->cur->dls.demoted;
             v[i].cur_util = c->cur->util.avg;
-            v[i].util = c->cur->util.avg;
+            v[i].util_at[v[i].cur_qos] += c->cur->util.avg;
         }
         for (struct sim_task *t = c->qhead; t; t = t->qnext) {
             v[i].ready_mask |= 1u << sim_eff_qos(s, t);
             v[i].nr_ready++;
-            v[i].util += t->util.avg;
+            v[i].util_at[sim_eff_qos(s, t)] += t->util.avg;
         }
     }
 }

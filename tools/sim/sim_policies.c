@@ -246,18 +246,21 @@ static int eas_place(struct sim *s, struct sim_task *t)
     sim_views(s, v);
     int best = -1, spare_best = -1;
     int64_t most_spare = INT64_MIN;
+    uint32_t util[PLAT_MAX_CPUS];
+    for (int i = 0; i < s->ncores; i++)
+        util[i] = sched_view_util(&v[i], QOS_COUNT - 1);   /* no classes: all of it */
     for (int i = 0; i < s->ncores; i++) {
         const struct sched_core_info *ci = &s->m->core[i];
-        int64_t spare = (int64_t)ci->capacity - (int64_t)(v[i].util + t->util.avg);
+        int64_t spare = (int64_t)ci->capacity - (int64_t)(util[i] + t->util.avg);
         if (spare > most_spare) {
             most_spare = spare;
             spare_best = i;
         }
-        if (!sched_util_fits(v[i].util + t->util.avg, ci->capacity))
+        if (!sched_util_fits(util[i] + t->util.avg, ci->capacity))
             continue;
         if (best < 0 || ci->epw < s->m->core[best].epw ||
             (ci->epw == s->m->core[best].epw &&
-             (v[i].util < v[best].util || (v[i].util == v[best].util && i == t->last_cpu))))
+             (util[i] < util[best] || (util[i] == util[best] && i == t->last_cpu))))
             best = i;
     }
     return best >= 0 ? best : spare_best;

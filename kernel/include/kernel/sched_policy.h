@@ -20,7 +20,8 @@
  *
  *  - "Runs at once": the core is idle, or its current task is of a lower class
  *    (the waking task preempts it at once; an SGI when the core is remote).
- *  - Fit: util * 1280 <= capacity * 1024 (20 % headroom, as Linux's margin).
+ *  - Fit: util * 1280 <= capacity * 1024 (20 % headroom, as Linux's margin);
+ *    placement counts the task plus the core's work of its class or higher.
  *  - Energy per work of a core = power_mw * 1024 / capacity; the core model
  *    computes it from the DT (or the fallback table), so "efficiency core"
  *    means "lowest capacity level", never "cluster 0" or "cpu 0".
@@ -107,8 +108,18 @@ struct sched_core_view {
     uint32_t cur_util;    /* utilisation of the running task */
     uint32_t ready_mask;  /* bit q: a task of class q is waiting */
     uint32_t nr_ready;    /* waiting tasks */
-    uint32_t util;        /* summed utilisation of running + waiting tasks */
+    uint32_t util_at[QOS_COUNT]; /* summed utilisation of running + waiting tasks, by class */
 };
+
+/* Utilisation on a core of the tasks of class max_qos or higher: what a task
+ * of that class competes with (lower classes give way to it). */
+static inline uint32_t sched_view_util(const struct sched_core_view *v, unsigned max_qos)
+{
+    uint32_t sum = 0;
+    for (unsigned q = 0; q <= max_qos && q < QOS_COUNT; q++)
+        sum += v->util_at[q];
+    return sum;
+}
 
 /* The task being placed. */
 struct sched_task_view {
