@@ -276,3 +276,57 @@ TEST(sched_policy, three_levels_background_spills_to_the_cheapest_larger_core)
     t = task(QOS_BACKGROUND, 50);
     EXPECT_EQ(sched_policy_place(&m, v, &t, 0), 1);   /* the mid core costs less than X1 */
 }
+
+/* Random snapshots: every answer is a legal one. */
+TEST(sched_policy, random_views_give_legal_answers)
+{
+    uint64_t seed = 0x51ed;
+    for (int round = 0; round < 20000; round++) {
+        int n = 1 + (int)(seed % 8);
+        struct cpu_spec spec[8];
+        for (int i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            spec[i] = (struct cpu_spec){"arm,cortex-a55", 300 + (uint32_t)((seed >> 33) % 3) * 350,
+                                        (uint32_t)((seed >> 40) % 500), i % 3};
+        }
+        struct sched_core_model m;
+        struct sched_core_view v[8];
+        sched_fixture_model(spec, n, &m);
+        sched_fixture_idle(v, n);
+        for (int i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            v[i].online = (seed >> 20) % 5 != 0;
+            if ((seed >> 24) % 3)
+                sched_fixture_run(v, i, (unsigned)((seed >> 28) % QOS_COUNT),
+                                  (uint32_t)((seed >> 32) % 1100));
+            for (unsigned k = 0; k < (seed >> 44) % 4; k++)
+                sched_fixture_queue(v, i, (unsigned)((seed >> (48 + k)) % QOS_COUNT), 100);
+            v[i].cur_dl = v[i].cur_qos < QOS_COUNT && (seed >> 56) % 7 == 0;
+        }
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        struct sched_task_view t = {(uint8_t)((seed >> 20) % QOS_COUNT), (uint32_t)((seed >> 24) % 1100),
+                                    (uint32_t)((seed >> 36) % 256), (int)((seed >> 48) % 9) - 1};
+        int me = (int)((seed >> 52) % (unsigned)n);
+        int c = sched_policy_place(&m, v, &t, me);
+        bool any = false;
+        for (int i = 0; i < n; i++)
+            any = any || (v[i].online && (!t.affinity || (t.affinity & (1u << i))));
+        if (!any) {
+            EXPECT_EQ(c, -1);
+        } else {
+            EXPECT_TRUE(c >= 0 && c < n && v[c].online);
+            if (c >= 0 && t.affinity)
+                EXPECT_TRUE(t.affinity & (1u << c));
+        }
+        struct sched_steal s = sched_policy_steal(&m, v, me);
+        if (s.victim >= 0) {
+            EXPECT_TRUE(s.victim != me && v[s.victim].online);
+            EXPECT_TRUE(v[s.victim].ready_mask & (1u << s.qos));
+        }
+        int p = sched_policy_pull_running(&m, v, me);
+        if (p >= 0) {
+            EXPECT_TRUE(p != me && v[p].online && v[p].cur_qos < QOS_COUNT && !v[p].cur_dl);
+            EXPECT_NE(m.core[p].capacity, m.core[me].capacity);
+        }
+    }
+}
