@@ -9,14 +9,16 @@
  *
  * QoS classes (enum qos in kernel/task.h), highest first. The rules per class:
  *
- *   class             placement (spawn and wake)                   starvation bound
- *   user-interactive  highest-capacity core where it runs at once   none needed (top)
+ *   class             placement (spawn and wake), in order of      starvation bound
+ *                     preference
+ *   user-interactive  runs at once, fits, highest capacity level   none needed (top)
  *   user-initiated    as user-interactive                          10 ms
- *   default           run at once, fit, then least energy per work  20 ms
- *   utility           run at once, then least energy per work      50 ms
- *   background        efficiency cores; performance cores only     100 ms
- *                     when every allowed efficiency core has
+ *   default           runs at once, fits, least energy per work    20 ms
+ *   utility           as default                                   50 ms
+ *   background        as default, on the lowest capacity level     100 ms
+ *                     only, unless every allowed core there has
  *                     SCHED_BG_SPILL_QUEUE or more tasks waiting
+ *   then fewest waiting; ties: the task's previous core, the caller's, the lowest id.
  *
  *  - "Runs at once": the core is idle, or its current task is of a lower class
  *    (the waking task preempts it at once; an SGI when the core is remote).
@@ -32,7 +34,8 @@
  *    has waited longer than its bound is picked before any higher class except
  *    deadline work (one slice, then normal order again). So a ready task of
  *    class c starts within bound(c) + one slice per overdue class above it,
- *    plus deadline work (at most SCHED_DL_MAX_BW_PCT of the core).
+ *    plus deadline work (at most SCHED_DL_MAX_BW_PCT of the core) and
+ *    user-interactive wake-ups that preempt it.
  *  - Stealing by an idle core (sched_policy_steal): it takes the waiting task
  *    of the highest class it may take from the core with the most such work.
  *    A performance core (the highest capacity level) may take every class but
