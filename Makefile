@@ -6,6 +6,7 @@
 #   make print-qemu       the exact QEMU command line `make run` uses
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
 #   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
+#   make sim              scheduling simulator: policies x configs x scenarios -> build/sim/
 #
 # Each module folder has a module.mk that appends its sources to SR_SRCS
 # (image) or HOST_* (host). Outputs go under build/.
@@ -66,6 +67,7 @@ include drivers/module.mk
 include runtime/module.mk
 include apps/module.mk
 include tests/module.mk
+include tools/sim/module.mk
 
 SR_CFLAGS += $(addprefix -I,$(SR_INCLUDES)) -DSR_BOARD=\"$(BOARD)\" \
 	-DSR_EARLYCON=\"$(BOARD_EARLYCON)\"
@@ -181,6 +183,6 @@ bench: deps
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
 
 clean:
-	rm -rf build/qemu-* build/host $(foreach b,$(BOARDS),build/$(b))
+	rm -rf build/qemu-* build/host build/sim $(foreach b,$(BOARDS),build/$(b))
 
 -include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d)

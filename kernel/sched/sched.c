@@ -66,19 +66,29 @@ static inline struct task *rq_first(struct runqueue *rq)
 
 static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
 
-/* A racy snapshot is fine: policy decisions are hints, queues stay consistent. */
+/* The policy's core model (capacities, power, levels), built by sched_init. */
+static struct sched_core_model core_model;
+
+/* A racy snapshot is fine: policy decisions are hints, queues stay consistent.
+ * Utilisation and deadline fields stay 0 until the scheduler tracks them. */
 static void core_view(struct sched_core_view *v)
 {
     for (int c = 0; c < platform.ncpus; c++) {
-        v[c].online = smp_cpu_online(c);
-        v[c].busy = runqueues[c].current && !(runqueues[c].current->flags & TASK_F_IDLE);
-        v[c].nr_ready = runqueues[c].nr_ready;
+        struct task *cur = runqueues[c].current;
+        bool busy = cur && !(cur->flags & TASK_F_IDLE);
+        v[c] = (struct sched_core_view){
+            .online = smp_cpu_online(c),
+            .cur_qos = busy ? cur->qos : QOS_COUNT,
+            .ready_mask = runqueues[c].band_mask,
+            .nr_ready = runqueues[c].nr_ready,
+        };
     }
 }
 
-/* Shortcuts that agree with the policy's "least loaded" rule: a task that
- * may run on one core only goes there; an idle allowed core (load 0) beats
- * any busy one. The full view is built only when every allowed core is busy. */
+/* Shortcuts ahead of the policy: a task that may run on one core only goes
+ * there; otherwise an idle allowed core is taken at once, which bypasses the
+ * class rules of sched_policy_place (kernel/sched_policy.h) until placement
+ * is wired in. The full view is built only when every allowed core is busy. */
 int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu)
 {
     uint32_t allowed = smp_online_mask();
@@ -93,7 +103,8 @@ int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu)
         return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
     struct sched_core_view v[PLAT_MAX_CPUS];
     core_view(v);
-    int cpu = sched_policy_place(v, platform.ncpus, qos, affinity, this_cpu);
+    struct sched_task_view t = {.qos = (uint8_t)qos, .affinity = affinity, .prev_cpu = -1};
+    int cpu = sched_policy_place(&core_model, v, &t, this_cpu);
     return cpu >= 0 ? cpu : this_cpu;
 }
 
@@ -631,24 +642,21 @@ static bool steal(struct runqueue *rq)
     int me = rq_cpu(rq);
     struct sched_core_view v[PLAT_MAX_CPUS];
     core_view(v);
-    int victim = sched_policy_victim(v, platform.ncpus, me);
-    if (victim < 0)
+    struct sched_steal s = sched_policy_steal(&core_model, v, me);
+    if (s.victim < 0)
         return false;
-    struct runqueue *vq = &runqueues[victim];
+    struct runqueue *vq = &runqueues[s.victim];
     struct task *got = NULL;
     spin_lock(&vq->lock);
-    /* Lowest band first: urgent work stays where it was placed. */
-    for (int b = QOS_COUNT - 1; b >= 0 && !got; b--) {
-        for (struct task *t = vq->head[b]; t; t = t->next) {
-            if (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
-                continue;
-            if (t->affinity && !(t->affinity & (1u << me)))
-                continue;
-            rq_remove(vq, t);
-            t->state = TASK_MOVING;
-            got = t;
-            break;
-        }
+    for (struct task *t = vq->head[s.qos]; t; t = t->next) {
+        if (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+            continue;
+        if (t->affinity && !(t->affinity & (1u << me)))
+            continue;
+        rq_remove(vq, t);
+        t->state = TASK_MOVING;
+        got = t;
+        break;
     }
     spin_unlock(&vq->lock);
     if (!got)
@@ -683,6 +691,7 @@ void sched_init(void)
     slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
     for (int c = 0; c < PLAT_MAX_CPUS; c++)
         runqueues[c].cpu = c;
+    sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }

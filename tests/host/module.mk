@@ -20,12 +20,26 @@ HOST_TEST_SRCS += \
 	kernel/platform/dt_console.c \
 	kernel/platform/usable_memory.c
 
-# Scheduler pure parts: the timer heap and the placement policy.
+# Scheduler pure parts: the timer heap and the policy (also linked by tools/sim).
+SCHED_POLICY_SRCS := $(sort $(wildcard kernel/sched/policy*.c))
 HOST_TEST_SRCS += \
 	tests/host/test_timerq.c \
 	tests/host/test_sched_policy.c \
+	tests/host/test_sched_model.c \
+	tests/host/test_sched_util.c \
+	tests/host/test_sched_dl.c \
+	tests/host/test_sched_qos.c \
 	kernel/sched/timerq.c \
-	kernel/sched/policy.c
+	$(SCHED_POLICY_SRCS)
+
+# The scheduling simulator's engine, policies and loaders (not its main).
+HOST_INCLUDES += tools/sim
+HOST_LIBS += -lm
+HOST_TEST_SRCS += \
+	tests/host/test_sim.c \
+	tools/sim/sim_engine.c \
+	tools/sim/sim_policies.c \
+	tools/sim/sim_load.c
 
 # Memory: the pure buddy allocator core.
 HOST_TEST_SRCS += \

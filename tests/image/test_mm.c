@@ -412,7 +412,7 @@ TEST_ALL_CORES(mm, heap_stress_from_every_core_with_cross_core_frees)
     uint64_t *local[HS_LOCAL] = {0};
     uint64_t seed = 0x5352ull + (uint64_t)cpu_id() * 7777;
     bool leader = cpu_id() == first_online(), ok = true;
-    barrier_all();   /* everyone is spawned before the snapshot */
+    barrier_all();   /* everyone is spawned (stacks allocated) before the snapshot */
     if (leader) {
         mm_drain_caches();
         hs_free_before = mm_free_pages();

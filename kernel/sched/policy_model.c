@@ -1,0 +1,127 @@
+/*
+ * Core model for the policy: capacity, power and capacity level of every
+ * core, from the discovered DT data with a fallback table by core type (see
+ * sched_core_model_build in kernel/sched_policy.h).
+ */
+#include <string.h>
+
+#include <kernel/sched_policy.h>
+
+/* Rough per-type figures for when the DT says nothing: relative DMIPS/MHz
+ * (only ratios matter), dynamic-power-coefficient (uW/MHz/V^2) and a typical
+ * top operating point. Estimates, not measurements. */
+struct core_type {
+    const char *compatible;
+    uint16_t part;        /* MIDR_EL1.PartNum, Arm implementer */
+    uint32_t dmips_rel;
+    uint32_t power_coeff;
+    uint32_t mhz;
+    uint32_t mv;
+};
+
+static const struct core_type core_types[] = {
+    {"arm,cortex-a35", 0xd04, 170, 80, 1300, 950},
+    {"arm,cortex-a53", 0xd03, 230, 100, 1400, 1000},
+    {"arm,cortex-a55", 0xd05, 260, 120, 1800, 950},
+    {"arm,cortex-a510", 0xd46, 290, 130, 1800, 900},
+    {"arm,cortex-a57", 0xd07, 410, 450, 1900, 1100},
+    {"arm,cortex-a72", 0xd08, 470, 440, 1800, 1100},
+    {"arm,cortex-a73", 0xd09, 480, 400, 2000, 1050},
+    {"arm,cortex-a75", 0xd0a, 550, 380, 2200, 1050},
+    {"arm,cortex-a76", 0xd0b, 600, 400, 2400, 1000},
+    {"arm,cortex-a77", 0xd0d, 660, 420, 2600, 1000},
+    {"arm,cortex-a78", 0xd41, 720, 430, 2800, 1000},
+    {"arm,cortex-a710", 0xd47, 760, 450, 2500, 1000},
+    {"arm,cortex-a715", 0xd4d, 780, 440, 2800, 1000},
+    {"arm,cortex-x1", 0xd44, 800, 600, 3000, 1050},
+    {"arm,cortex-x2", 0xd48, 880, 650, 3000, 1050},
+    {"arm,cortex-x3", 0xd4e, 960, 700, 3200, 1050},
+};
+
+#define NOMINAL_MHZ     1500u
+#define NOMINAL_MV      1000u
+#define DEFAULT_COEFF   100u
+
+static const struct core_type *lookup(const struct plat_cpu *cpu, uint16_t part)
+{
+    for (unsigned i = 0; i < sizeof(core_types) / sizeof(core_types[0]); i++) {
+        if (part ? core_types[i].part == part
+                 : strcmp(core_types[i].compatible, cpu->compatible) == 0)
+            return &core_types[i];
+    }
+    return NULL;
+}
+
+static void assign_capacity(const struct plat_cpu *cpus, int n, const struct core_type **type,
+                            struct sched_core_model *m)
+{
+    bool dt_all = true, table_all = true;
+    uint32_t max = 0;
+    for (int i = 0; i < n; i++) {
+        dt_all = dt_all && cpus[i].dmips_mhz != 0;
+        table_all = table_all && type[i];
+        if (type[i] && type[i]->dmips_rel > max)
+            max = type[i]->dmips_rel;
+    }
+    for (int i = 0; i < n; i++) {
+        uint32_t cap = SCHED_CAPACITY_MAX;
+        if (dt_all)
+            cap = cpus[i].capacity;
+        else if (table_all)
+            cap = (type[i]->dmips_rel * SCHED_CAPACITY_MAX + max / 2) / max;
+        m->core[i].capacity = cap ? cap : 1;
+    }
+}
+
+/* Level = how many distinct capacities are larger. */
+static void assign_levels(struct sched_core_model *m)
+{
+    m->nlevels = 0;
+    for (int i = 0; i < m->ncores; i++) {
+        int larger = 0;
+        bool first = true;
+        for (int j = 0; j < m->ncores; j++) {
+            uint32_t cj = m->core[j].capacity;
+            if (cj == m->core[i].capacity && j < i)
+                first = false;
+            if (cj <= m->core[i].capacity)
+                continue;
+            bool seen = false;  /* count each larger capacity once */
+            for (int k = 0; k < j; k++)
+                seen = seen || m->core[k].capacity == cj;
+            larger += !seen;
+        }
+        m->core[i].level = (uint8_t)larger;
+        if (first)
+            m->nlevels++;
+    }
+}
+
+void sched_core_model_build(const struct plat_cpu *cpus, int ncpus,
+                            const uint16_t *midr_parts, struct sched_core_model *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (ncpus < 0)
+        ncpus = 0;
+    if (ncpus > PLAT_MAX_CPUS)
+        ncpus = PLAT_MAX_CPUS;
+    out->ncores = ncpus;
+    const struct core_type *type[PLAT_MAX_CPUS];
+    for (int i = 0; i < ncpus; i++)
+        type[i] = lookup(&cpus[i], midr_parts ? midr_parts[i] : 0);
+    assign_capacity(cpus, ncpus, type, out);
+    for (int i = 0; i < ncpus; i++) {
+        struct sched_core_info *c = &out->core[i];
+        uint64_t coeff = cpus[i].has_power_coeff ? cpus[i].power_coeff
+                         : type[i]                ? type[i]->power_coeff
+                                                  : DEFAULT_COEFF;
+        uint64_t mhz = type[i] ? type[i]->mhz : NOMINAL_MHZ;
+        uint64_t mv = type[i] ? type[i]->mv : NOMINAL_MV;
+        /* uW/MHz/V^2 x MHz x V^2 = uW; / 1000 = mW (V^2 = mV^2 / 1e6). */
+        uint64_t mw = (coeff * mhz * mv * mv + 500000000ull) / 1000000000ull;
+        c->power_mw = mw ? (uint32_t)mw : 1;
+        c->epw = (uint32_t)(((uint64_t)c->power_mw * SCHED_CAPACITY_MAX) / c->capacity);
+        c->cluster = (uint8_t)cpus[i].cluster;
+    }
+    assign_levels(out);
+}
