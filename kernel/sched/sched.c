@@ -69,8 +69,17 @@ static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
 /* The policy's core model (capacities, power, levels), built by sched_init. */
 static struct sched_core_model core_model;
 
-/* A racy snapshot is fine: policy decisions are hints, queues stay consistent.
- * Utilisation and deadline fields stay 0 until the scheduler tracks them. */
+const struct sched_core_model *sched_core_model(void) { return &core_model; }
+
+/* Utilisation of a task as last brought up to date (0 for idle tasks). */
+static inline uint32_t util_of(const struct task *t)
+{
+    return (t->flags & TASK_F_IDLE) ? 0 : task_ext(t)->util.avg;
+}
+
+/* A racy snapshot is fine: policy decisions are hints, queues stay
+ * consistent. Utilisation is that of the running task only (waiting tasks
+ * are counted by nr_ready and ready_mask). */
 static void core_view(struct sched_core_view *v)
 {
     for (int c = 0; c < platform.ncpus; c++) {
@@ -79,33 +88,59 @@ static void core_view(struct sched_core_view *v)
         v[c] = (struct sched_core_view){
             .online = smp_cpu_online(c),
             .cur_qos = busy ? cur->qos : QOS_COUNT,
+            .cur_util = busy ? util_of(cur) : 0,
             .ready_mask = runqueues[c].band_mask,
             .nr_ready = runqueues[c].nr_ready,
         };
+        if (busy)
+            v[c].util_at[cur->qos] = v[c].cur_util;
     }
 }
 
-/* Shortcuts ahead of the policy: a task that may run on one core only goes
- * there; otherwise an idle allowed core is taken at once, which bypasses the
- * class rules of sched_policy_place (kernel/sched_policy.h) until placement
- * is wired in. The full view is built only when every allowed core is busy. */
-int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu)
+/* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
+ * that agree with it: a task allowed on one core goes there; on uniform
+ * cores an idle allowed core (this one first) is where it runs at once
+ * with the least energy. The full view is built otherwise. */
+static int place(const struct task *t, int prev_cpu, int this_cpu)
 {
     uint32_t allowed = smp_online_mask();
-    if (affinity)
-        allowed &= affinity;
+    if (t->affinity)
+        allowed &= t->affinity;
     if (!allowed)
-        return this_cpu;
+        return prev_cpu >= 0 ? prev_cpu : this_cpu;
     if (!(allowed & (allowed - 1)))
         return __builtin_ctz(allowed);
-    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & allowed;
-    if (idle)
-        return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
+    if (core_model.nlevels <= 1) {
+        uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & allowed;
+        if (prev_cpu >= 0 && (idle & (1u << prev_cpu)))
+            return prev_cpu;
+        if (idle)
+            return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
+    }
     struct sched_core_view v[PLAT_MAX_CPUS];
     core_view(v);
-    struct sched_task_view t = {.qos = (uint8_t)qos, .affinity = affinity, .prev_cpu = -1};
-    int cpu = sched_policy_place(&core_model, v, &t, this_cpu);
-    return cpu >= 0 ? cpu : this_cpu;
+    struct sched_task_view tv = {.qos = t->qos, .util = util_of(t), .affinity = t->affinity,
+                                 .prev_cpu = prev_cpu};
+    int cpu = sched_policy_place(&core_model, v, &tv, this_cpu);
+    if (cpu < 0)
+        return prev_cpu >= 0 ? prev_cpu : this_cpu;
+    return cpu;
+}
+
+/* Bring t's utilisation up to now (t not running): it ran for the run time
+ * accumulated since the last update, on its core's capacity, and slept the
+ * rest. Called where placement needs it (wake-up), not on every switch. */
+static void util_refresh(struct task *t)
+{
+    struct task_ext *x = task_ext(t);
+    uint64_t now = clock_ns();
+    uint64_t ran = arch_ticks_to_ns(t->cpu_ticks - x->util_ticks);
+    x->util_ticks = t->cpu_ticks;
+    uint64_t since = x->util.stamp_ns;
+    if (ran > now - since)
+        ran = now - since;
+    sched_util_update(&x->util, since + ran, core_model.core[t->cpu].capacity);
+    sched_util_update(&x->util, now, 0);
 }
 
 /* Scheduler time is kept in counter ticks (no division on hot paths);
@@ -362,23 +397,24 @@ static void make_ready(struct runqueue *rq, struct task *t)
         nudge_idle_core(t, rq_cpu(rq));
 }
 
-/* Where a woken task runs: its own core (its cache is there) unless that
- * core is busy with work the task would not preempt and an allowed core is
- * idle. A task whose registers are still live on its core (on_cpu: it is
- * switching out right now) stays there. Under t's run-queue lock. */
-static inline int place_woken(struct runqueue *rq, struct task *t)
+/* Where a woken task runs (under its run-queue lock): the policy's choice,
+ * with its utilisation brought up to date. Shortcuts: a pinned task stays;
+ * a task whose registers are still live on its core (on_cpu: switching out
+ * right now) stays; on uniform cores, so does one that runs at once on its
+ * own core (its cache is there). */
+static int place_woken(struct runqueue *rq, struct task *t)
 {
     uint32_t allowed = t->affinity;
     if (allowed && !(allowed & (allowed - 1)))
-        return rq->cpu;   /* pinned */
-    struct task *cur = rq->current;
-    if ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos ||
-        atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
         return rq->cpu;
-    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed);
-    if (allowed)
-        idle &= allowed;
-    return idle ? __builtin_ctz(idle) : rq->cpu;
+    if (atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
+        return rq->cpu;
+    struct task *cur = rq->current;
+    if (core_model.nlevels <= 1 &&
+        ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos))
+        return rq->cpu;
+    util_refresh(t);
+    return place(t, rq->cpu, cpu_id());
 }
 
 void sched_wake(struct task *t, int32_t result)
@@ -437,7 +473,7 @@ void sched_set_qos(struct task *t, unsigned qos)
 
 void sched_start(struct task *t)
 {
-    t->cpu = (int16_t)sched_place_new(t->qos, t->affinity, cpu_id());
+    t->cpu = (int16_t)place(t, -1, cpu_id());
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     make_ready(rq, t);
@@ -738,4 +774,21 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     }
     out->nr_ready = rq->nr_ready;
     spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+void sched_energy(struct sched_energy_report *out)
+{
+    *out = (struct sched_energy_report){0};
+    for (int c = 0; c < platform.ncpus; c++) {
+        struct sched_cpu_stats st;
+        sched_cpu_stats(c, &st);
+        uint64_t mw = core_model.core[c].power_mw;
+        for (int q = 0; q < QOS_COUNT; q++) {
+            out->core_busy_ns[c] += st.class_busy_ns[q];
+            out->class_busy_ns[q] += st.class_busy_ns[q];
+            out->class_pj[q] += st.class_busy_ns[q] * mw;
+        }
+        out->core_pj[c] = out->core_busy_ns[c] * mw;
+        out->total_pj += out->core_pj[c];
+    }
 }

@@ -76,9 +76,16 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     timer_init(&t->timer);
     t->exit_lock = (spinlock_t)SPINLOCK_INIT;
 
-    /* TLS block at the top of the stack, 64-byte aligned; TPIDR_EL0 points
-     * 16 bytes below it (the TCB slot), which the first frame leaves free. */
-    uint64_t top = t->stack.base + t->stack.size;
+    /* The task's cold scheduling state at the very top of the stack. */
+    struct task_ext *ext = task_ext(t);
+    sched_qos_init(&ext->qos, attr->qos, NULL, false);
+    ext->util = (struct sched_util){.stamp_ns = clock_ns()};
+    ext->util_ticks = 0;
+    ext->task = t;
+
+    /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
+     * the block (the TCB slot), which the first frame leaves free. */
+    uint64_t top = (uint64_t)ext;
     uint64_t tls = (top - libc_tls_size() - 64) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
 

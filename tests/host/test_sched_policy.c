@@ -196,7 +196,10 @@ TEST(sched_policy, steal_highest_class_and_background_only_when_saturated)
     sched_fixture_run(v, 2, QOS_DEFAULT, 400);
     sched_fixture_queue(v, 2, QOS_USER_INITIATED, 100);
     s = sched_policy_steal(&m, v, BIG0);
-    EXPECT_EQ(s.victim, 2);                          /* user-initiated first */
+    EXPECT_EQ(s.victim, 0);                          /* it preempts on core 2 at once */
+    sched_fixture_run(v, 2, QOS_USER_INTERACTIVE, 400);
+    s = sched_policy_steal(&m, v, BIG0);
+    EXPECT_EQ(s.victim, 2);                          /* waiting: user-initiated first */
     EXPECT_EQ(s.qos, QOS_USER_INITIATED);
     s = sched_policy_steal(&m, v, 2);                /* never from itself */
     EXPECT_EQ(s.victim, 0);

@@ -21,6 +21,7 @@
 #include <arch/frame.h>
 #include <kernel/mm.h>
 #include <kernel/platform.h>
+#include <kernel/sched_policy.h>
 #include <kernel/spinlock.h>
 #include <kernel/task.h>
 #include <kernel/timerq.h>
@@ -77,6 +78,23 @@ struct task {
     uint32_t switches, migrations;
     char name[TASK_NAME_LEN];
 };
+
+/*
+ * Colder per-task scheduling state, kept at the very top of the task's own
+ * stack (above its TLS block; stacks grow down, away from it) so the TCB
+ * stays within 192 bytes. Idle tasks have none.
+ */
+struct task_ext {
+    struct sched_qos_task qos;   /* own class, app, inheritance (effective class = t->qos) */
+    struct sched_util util;      /* decaying average of the running fraction */
+    uint64_t util_ticks;         /* cpu_ticks when util was last brought up to date */
+    struct task *task;           /* back pointer (inheritance chains hold task_ext) */
+};
+
+static inline struct task_ext *task_ext(const struct task *t)
+{
+    return (struct task_ext *)((t->stack.base + t->stack.size - sizeof(struct task_ext)) & ~15ull);
+}
 
 struct runqueue {
     spinlock_t lock;
@@ -152,6 +170,17 @@ struct sched_cpu_stats {
     uint32_t nr_ready;
 };
 void sched_cpu_stats(int cpu, struct sched_cpu_stats *out);
+/* Modelled energy since boot: busy time per core and per QoS class times
+ * the power of the core it ran on (sched_core_model), in picojoules
+ * (1 mW for 1 ns). Idle time is not charged. */
+struct sched_energy_report {
+    uint64_t core_busy_ns[PLAT_MAX_CPUS], core_pj[PLAT_MAX_CPUS];
+    uint64_t class_busy_ns[QOS_COUNT], class_pj[QOS_COUNT];
+    uint64_t total_pj;
+};
+void sched_energy(struct sched_energy_report *out);
+/* The policy's view of the cores (capacity, power, levels), built at boot. */
+const struct sched_core_model *sched_core_model(void);
 
 /* Block the current task until woken or until deadline_ns (0 = none).
  * Called with IRQs masked and, if wq_lock is given, that lock held (it is

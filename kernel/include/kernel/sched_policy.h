@@ -37,7 +37,9 @@
  *    plus deadline work (at most SCHED_DL_MAX_BW_PCT of the core) and
  *    user-interactive wake-ups that preempt it.
  *  - Stealing by an idle core (sched_policy_steal): it takes the waiting task
- *    of the highest class it may take from the core with the most such work.
+ *    of the highest class it may take from the core with the most such work,
+ *    never one that outranks the task running there, nor the only task
+ *    queued on an idle core (those start at once where they are).
  *    A performance core (the highest capacity level) may take every class but
  *    background, and background only from an efficiency core with
  *    SCHED_BG_SPILL_QUEUE or more waiting; any other core may take every class.
@@ -283,7 +285,5 @@ static inline void sched_energy_add(struct sched_energy *e, uint64_t busy_ns, ui
     e->pj += busy_ns * power_mw;
 }
 
-/* --- wrappers in sched.c that build the views from the live run queues ------------- */
-int sched_place_new(unsigned qos, uint32_t affinity, int this_cpu);
 
 #endif
