@@ -5,6 +5,7 @@
 #   make test             install what is missing, host tests + in-image suites
 #   make print-qemu       the exact QEMU command line `make run` uses
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
+#   make host-tools       build the host tools (build/host/dtinfo)
 #   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
 #
 # Each module folder has a module.mk that appends its sources to SR_SRCS
@@ -59,6 +60,8 @@ SR_SRCS :=
 SR_INCLUDES :=
 HOST_TEST_SRCS :=
 HOST_INCLUDES :=
+HOST_TOOLS :=
+HOST_TOOL_OBJS :=
 
 include arch/arm64/module.mk
 include kernel/module.mk
@@ -66,6 +69,7 @@ include drivers/module.mk
 include runtime/module.mk
 include apps/module.mk
 include tests/module.mk
+include tools/module.mk
 
 SR_CFLAGS += $(addprefix -I,$(SR_INCLUDES)) -DSR_BOARD=\"$(BOARD)\" \
 	-DSR_EARLYCON=\"$(BOARD_EARLYCON)\"
@@ -75,7 +79,7 @@ HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench print-qemu host-tests deps clean
+.PHONY: all image run test bench print-qemu host-tests host-tools deps clean
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -157,6 +161,8 @@ $(HOST_BUILD)/unit-tests: $(HOST_TEST_OBJS)
 
 host-tests: $(HOST_BUILD)/unit-tests $(HOST_TEST_DATA)
 
+host-tools: $(HOST_TOOLS)
+
 # --- running -----------------------------------------------------------------
 
 QEMU_CMD = qemu-system-aarch64 -M $(QEMU_MACHINE) -cpu $(QEMU_CPU) -smp $(QEMU_SMP) \
@@ -183,4 +189,4 @@ bench: deps
 clean:
 	rm -rf build/qemu-* build/host $(foreach b,$(BOARDS),build/$(b))
 
--include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d)
+-include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d) $(HOST_TOOL_OBJS:.o=.d)

@@ -7,6 +7,7 @@
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <kernel/platform.h>
 
@@ -21,6 +22,13 @@ struct console_driver {
 #define CONSOLE_DRIVER(var)                                                       \
     static const struct console_driver *const var##_entry                         \
         __attribute__((used, section("sr_console_drivers"))) = &var
+
+/* Registered drivers, in link order (*n of them). */
+const struct console_driver *const *console_drivers(int *n);
+/* True when d supports one of con's compatible strings. Pure (host-built). */
+bool console_driver_supports(const struct console_driver *d, const struct plat_console *con);
+/* The first driver supporting con (NULL when none or !con->present); no init. */
+const struct console_driver *console_driver_for(const struct plat_console *con);
 
 /* Bind the console described by con (from the DT or the board's fallback).
  * Returns the driver name, or NULL when no driver matches. */
