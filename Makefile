@@ -7,6 +7,8 @@
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
 #   make host-tools       build the host tools (build/host/dtinfo)
 #   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
+#   make sdcard           build/<b>/sdcard.img: U-Boot boots it (APPEND="..." = bootargs)
+#   make flash DEV=/dev/sdX   write sdcard.img to a card, checked (FORCE=1, YES=1)
 #
 # Each module folder has a module.mk that appends its sources to SR_SRCS
 # (image) or HOST_* (host). Outputs go under build/.
@@ -79,7 +81,7 @@ HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench print-qemu host-tests host-tools deps clean
+.PHONY: all image run test bench print-qemu host-tests host-tools deps clean sdcard flash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -141,10 +143,21 @@ $(BUILD)/Image: $(BUILD)/sr.elf
 	$(Q)$(OBJCOPY) -O binary $< $@
 	$(Q)$(PYTHON) scripts/check-image.py --image $(NM) $@ $<
 
+# A board either keeps a DTS or names a DTB file (BOARD_DTB_FILE, one that
+# scripts/deps.sh fetches).
+ifneq ($(BOARD_DTB_FILE),)
+$(DTB): $(BOARD_DTB_FILE)
+	@mkdir -p $(dir $@)
+	$(call say,DTB     $@)
+	$(Q)cp $< $@
+$(BOARD_DTB_FILE):
+	@bash scripts/deps.sh
+else
 $(DTB): $(BOARD_DTS)
 	@mkdir -p $(dir $@)
 	$(call say,DTC     $@)
 	$(Q)dtc -q -I dts -O dtb -o $@ $<
+endif
 
 # --- host --------------------------------------------------------------------
 
@@ -185,6 +198,25 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
+
+# --- SD card and flashing ------------------------------------------------------
+
+# MBR + FAT partition from sector 32768 (Image, DTB, boot.scr); boards with
+# BOARD_UBOOT also get Debian's Rockchip loaders at sectors 64 and 16384.
+SDCARD := $(BUILD)/sdcard.img
+UBOOT_ROCKCHIP := build/deps/u-boot-rockchip/usr/lib/u-boot/$(BOARD_UBOOT)
+SDCARD_ARGS := --out $(SDCARD) --image $(BUILD)/Image --dtb $(DTB) --append "$(APPEND)" \
+	$(if $(BOARD_UBOOT),--idbloader $(UBOOT_ROCKCHIP)/idbloader.img \
+	--itb $(UBOOT_ROCKCHIP)/u-boot.itb)
+
+sdcard: deps
+	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(call say,SDCARD  $(SDCARD))
+	$(Q)$(PYTHON) scripts/mk_sdcard.py $(SDCARD_ARGS)
+
+flash: sdcard
+	@$(PYTHON) scripts/flash.py --image $(SDCARD) --dev "$(DEV)" \
+		$(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(YES)),--yes)
 
 clean:
 	rm -rf build/qemu-* build/host $(foreach b,$(BOARDS),build/$(b))

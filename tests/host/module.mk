@@ -33,10 +33,12 @@ HOST_TEST_SRCS += \
 	kernel/mm/buddy.c
 
 HOST_FIXTURES := $(HOST_BUILD)/fixtures
+# Boards that keep their own DTS (the RK3399 boards use Debian's DTBs).
+DTS_BOARDS := $(foreach b,$(BOARDS),$(if $(wildcard boards/$(b)/$(b).dts),$(b)))
 HOST_FIXTURE_DTSI := $(wildcard tests/host/fixtures/*.dtsi)
 HOST_TEST_DATA += \
 	$(patsubst tests/host/fixtures/%.dts,$(HOST_FIXTURES)/%.dtb,$(wildcard tests/host/fixtures/*.dts)) \
-	$(foreach b,$(BOARDS),$(HOST_FIXTURES)/$(b).dtb)
+	$(foreach b,$(DTS_BOARDS),$(HOST_FIXTURES)/$(b).dtb)
 
 $(HOST_FIXTURES)/%.dtb: tests/host/fixtures/%.dts $(HOST_FIXTURE_DTSI)
 	@mkdir -p $(dir $@)
@@ -47,4 +49,4 @@ $(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
 	@mkdir -p $$(dir $$@)
 	$(Q)dtc -q -I dts -O dtb -o $$@ $$<
 endef
-$(foreach b,$(BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
+$(foreach b,$(DTS_BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
