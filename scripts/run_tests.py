@@ -31,6 +31,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -203,8 +204,25 @@ def check_expected(out, status, cfg):
         out.passed = 1
 
 
+def make_disk(cfg, path):
+    """Builds a "disk" configuration's SD-card image at path; a problem or None."""
+    res = subprocess.run([sys.executable, "scripts/mk_sdcard.py", "--out", path,
+                          "--image", qemu_cmd.kernel_path(cfg), "--dtb", qemu_cmd.dtb_path(cfg),
+                          "--append", cfg.get("append", "sr.test")],
+                         capture_output=True, text=True)
+    return None if res.returncode == 0 else res.stderr.strip() or "mk_sdcard failed"
+
+
 def run_config(cfg):
-    cmd = qemu_cmd.command(cfg)
+    """One configuration; a "disk" one on its own temporary SD-card image."""
+    if "disk" not in cfg:
+        return run_config_with(cfg, None)
+    with tempfile.TemporaryDirectory(dir="build", prefix=f".{cfg['name']}-") as tmp:
+        return run_config_with(cfg, str(Path(tmp) / "sdcard.img"))
+
+
+def run_config_with(cfg, disk):
+    cmd = qemu_cmd.command(cfg, disk=disk)
     expecting = "expect" in cfg
     out = Outcome(cfg["name"], cmd=cmd,
                   extra_name=f"{cfg['name']}." + ("expect" if expecting else "boot"),
@@ -217,6 +235,10 @@ def run_config(cfg):
                if p and not Path(p).is_file()]
     if missing:
         out.problems.append(("build", f"missing {', '.join(missing)}"))
+        return out
+    problem = disk and make_disk(cfg, disk)
+    if problem:
+        out.problems.append(("build", problem))
         return out
     out.lines, status, out.seconds = run_process(cmd, out.log, cfg["timeout"])
     if expecting:
