@@ -43,6 +43,8 @@ import qemu_cmd
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = Path("build/test-logs")
 HOST_BIN, HOST_FIXTURES, HOST_TIMEOUT = "build/host/unit-tests", "build/host/fixtures", 300
+# dtinfo, SD-card layouts, flashing: builds each board's sdcard.img itself.
+BOARDS_CHECK = [sys.executable, "tests/host/test_boards.py"]
 TAIL = 40
 
 TEST_RE = re.compile(r"^(not )?ok \d+ \S+( # .*)?$")
@@ -164,7 +166,7 @@ def make(target_args, log_name):
 
 
 def run_host(build):
-    out = make(["host-tests"], "host-build") if build else None
+    out = make(["host-tests", "host-tools"], "host-build") if build else None
     if out:
         out.name, out.extra_name = "host", "host.build"
         return out
@@ -176,6 +178,14 @@ def run_host(build):
         out.lines, status, out.seconds = run_process(cmd, out.log, HOST_TIMEOUT)
         check_output(out, status, HOST_TIMEOUT)
     out.extra_name = "host." + out.problems[0][0] if out.problems else ""
+    return out
+
+
+def run_host_boards():
+    out = Outcome("host-boards", cmd=BOARDS_CHECK, log=str(LOG_DIR / "host-boards.log"))
+    out.lines, status, out.seconds = run_process(BOARDS_CHECK, out.log, HOST_TIMEOUT)
+    check_output(out, status, HOST_TIMEOUT)
+    out.extra_name = "host-boards." + out.problems[0][0] if out.problems else ""
     return out
 
 
@@ -295,6 +305,8 @@ def run_all(args, configs):
     if not args.no_host:
         outcomes.append(run_host(not args.no_build))
         report("[host] unit tests", outcomes[-1])
+        outcomes.append(run_host_boards())
+        report("[host] dtinfo, SD-card images, flashing", outcomes[-1])
     broken = {}
     for board in dict.fromkeys(c["board"] for c in configs):
         out = None if args.no_build else make([f"BOARD={board}", "image"], f"build-{board}")

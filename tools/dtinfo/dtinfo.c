@@ -184,6 +184,11 @@ int main(int argc, char **argv)
     void *blob = read_file(argv[1], &size);
     if (!blob)
         return 2;
+    if (size == 0) {
+        fprintf(stderr, "dtinfo: %s: empty file, not a DTB\n", argv[1]);
+        free(blob);
+        return 1;
+    }
     static struct platform plat;
     struct plat_error err;
     int rc = platform_discover_flags(blob, size, PLAT_DISCOVER_MEMORY_OPTIONAL, &plat, &err);
