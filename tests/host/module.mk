@@ -27,6 +27,13 @@ HOST_TEST_SRCS += \
 	kernel/sched/timerq.c \
 	kernel/sched/policy.c
 
+# Console drivers against register models (MMIO through tools/host-arch).
+HOST_TEST_SRCS += \
+	tests/host/test_ns16550.c \
+	drivers/serial/ns16550.c \
+	kernel/console_bind.c \
+	tools/host-arch/mmio.c
+
 # Memory: the pure buddy allocator core.
 HOST_TEST_SRCS += \
 	tests/host/test_buddy.c \
