@@ -27,9 +27,11 @@ HOST_TEST_SRCS += \
 	kernel/sched/timerq.c \
 	kernel/sched/policy.c
 
-# Console drivers against register models (MMIO through tools/host-arch).
+# Drivers' pure parts against register models (MMIO through tools/host-arch).
 HOST_TEST_SRCS += \
 	tests/host/test_ns16550.c \
+	tests/host/test_gic_v3_layout.c \
+	drivers/irq/gic_v3_layout.c \
 	drivers/serial/ns16550.c \
 	kernel/console_bind.c \
 	tools/host-arch/mmio.c
