@@ -117,5 +117,7 @@ void console_flush(void)
     line_buffer(&buf, &len);
     if (*len)
         flush_locked(buf, len);
+    if (driver && driver->drain)
+        driver->drain();
     arch_irq_restore(flags);
 }

@@ -115,6 +115,12 @@ static void ns16550_putc(char c)
     reg_write(UART_THR, (uint8_t)c);
 }
 
+/* Until the transmitter is idle (bounded: a dead UART must not hang a halt). */
+static void ns16550_drain(void)
+{
+    wait_idle();
+}
+
 static const char *const ns16550_compatible[] = {"snps,dw-apb-uart", "ns16550a", "ns16550",
                                                  NULL};
 
@@ -123,5 +129,6 @@ static const struct console_driver ns16550 = {
     .compatible = ns16550_compatible,
     .init = ns16550_init,
     .putc = ns16550_putc,
+    .drain = ns16550_drain,
 };
 CONSOLE_DRIVER(ns16550);

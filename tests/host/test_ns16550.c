@@ -178,6 +178,21 @@ TEST(ns16550, rk3399_uart2_keeps_firmware_settings)
     host_mmio_set_model(NULL);
 }
 
+TEST(ns16550, drain_waits_until_the_transmitter_is_idle)
+{
+    struct plat_console con = console(rk_compat, sizeof(rk_compat), RK_UART2, 2, 4, 0, 1500000);
+    model_reset(RK_UART2, 2, 4, true);
+    const struct console_driver *d = bind(&con);
+    if (!d || !d->drain)
+        return;
+    EXPECT_EQ(d->init(&con), 0);
+    send(d, "tests: 1 passed, 0 failed\n");
+    model.busy_polls = 7;               /* the FIFO still holds the line */
+    d->drain();
+    EXPECT_EQ(model.busy_polls, 0);
+    host_mmio_set_model(NULL);
+}
+
 TEST(ns16550, programs_divisor_from_clock_and_baud)
 {
     /* 24 MHz / (16 * 1500000) = 1; 1.8432 MHz / (16 * 9600) = 12. */

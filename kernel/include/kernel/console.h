@@ -16,6 +16,7 @@ struct console_driver {
     const char *const *compatible;                 /* NULL-terminated */
     int (*init)(const struct plat_console *con);   /* 0 = usable */
     void (*putc)(char c);                          /* polled, may wait for FIFO space */
+    void (*drain)(void);   /* optional: returns once everything written left the wire */
 };
 
 /* Register a console driver (placed in the sr_console_drivers section). */
@@ -35,7 +36,8 @@ const struct console_driver *console_driver_for(const struct plat_console *con);
 const char *console_init(const struct plat_console *con);
 void console_putc(char c);
 void console_write(const char *s, uint64_t n);
-/* Emit the calling core's partial line now (before a halt). */
+/* Emit the calling core's partial line now and drain the UART (before a halt
+ * or power-off, so that the last line is not cut off). */
 void console_flush(void);
 
 #endif
