@@ -50,7 +50,7 @@ SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
 SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
 SR_LDFLAGS := --specs=picolibc.specs -nostartfiles -static-pie -Wl,--no-dynamic-linker \
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,-z,max-page-size=4096 \
-	-Wl,--build-id=none
+	-Wl,--build-id=none $(BOARD_LDFLAGS)
 SR_LIBS := $(FDT_DIR)/usr/lib/aarch64-linux-gnu/libfdt.a
 
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
