@@ -12,7 +12,7 @@ log="$deps_dir/apt.log"
 
 pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
       device-tree-compiler qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools
-      fdisk gdb-multiarch gcc make python3 libfdt-dev)
+      fdisk gdb-multiarch gcc make python3 libfdt-dev e2fsprogs)
 
 mkdir -p "$deps_dir"
 as_root=()
