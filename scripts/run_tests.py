@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Run SR's tests: the host unit tests, then the in-image suites under QEMU.
 
+The host part is build/host/unit-tests and tests/host/test_boards.py (dtinfo,
+SD-card images, flashing; it builds every board's sdcard.img itself).
+
 Both kinds of test program follow the protocol of tests/include/sr_test.h:
 
     ok N suite.name
