@@ -184,11 +184,15 @@ QEMU_CMD = qemu-system-aarch64 -M $(QEMU_MACHINE) -cpu $(QEMU_CPU) -smp $(QEMU_S
 deps:
 	@bash scripts/deps.sh
 
+# Hardware boards (no QEMU_MACHINE) boot from an SD card instead.
+need_qemu = $(if $(QEMU_MACHINE),,$(error board $(BOARD) is hardware, not QEMU: \
+	make BOARD=$(BOARD) sdcard and see boards/$(BOARD)/README.md))
+
 print-qemu:
-	@echo $(QEMU_CMD)
+	$(need_qemu)@echo $(QEMU_CMD)
 
 run: deps
-	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	$(QEMU_CMD)
 
 test: deps
@@ -196,7 +200,7 @@ test: deps
 
 # Microbenchmarks in guest instructions (QEMU -icount shift=0,sleep=off).
 bench: deps
-	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
 
 # --- SD card and flashing ------------------------------------------------------
