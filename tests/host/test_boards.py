@@ -15,6 +15,7 @@ Exit status 0 iff every check passed.
 """
 import json
 import os
+import random
 import re
 import shutil
 import struct
@@ -235,35 +236,40 @@ def check_boot_scr(scr, dtb_name):
 
 def sdcard_case(board):
     def check():
-        res = run(["make", "--no-print-directory", f"BOARD={board}", "sdcard"])
-        expect(res.returncode == 0, f"make BOARD={board} sdcard: {res.stdout[-500:]}"
-                                    f"{res.stderr[-500:]}")
-        img = Path(f"build/{board}/sdcard.img")
-        data = img.read_bytes()
-        check_mbr(img, data)
-        dtb_name = f"{board}.dtb"
-        expect(fat_files(img) == sorted(["Image", dtb_name, "boot.scr", "boot.cmd"]),
-               f"FAT holds {fat_files(img)}")
         with tempfile.TemporaryDirectory() as tmp:
-            expect(fat_read(img, "Image", tmp) == Path(f"build/{board}/Image").read_bytes(),
-                   "FAT Image differs from build/<b>/Image")
-            dtb = fat_read(img, dtb_name, tmp)
-            expect(dtb == Path(f"build/{board}/{dtb_name}").read_bytes(), "FAT DTB differs")
-            src = board_var(board, "BOARD_DTB_FILE")
-            if src:
-                expect(dtb == Path(src).read_bytes(), f"FAT DTB differs from Debian's {src}")
-            check_boot_scr(fat_read(img, "boot.scr", tmp), dtb_name)
-            uboot = board_var(board, "BOARD_UBOOT")
-            if uboot:
-                idb, itb = package_loaders(uboot, tmp)
-                at = data[IDB * SECTOR:IDB * SECTOR + len(idb)]
-                expect(at == idb, f"sector {IDB} does not hold the package's idbloader.img")
-                at = data[ITB * SECTOR:ITB * SECTOR + len(itb)]
-                expect(at == itb, f"sector {ITB} does not hold the package's u-boot.itb")
-            else:
-                expect(data[SECTOR:PART * SECTOR].count(0) == (PART - 1) * SECTOR,
-                       "sectors 1..32767 not empty on a board without loaders")
+            img = Path(tmp) / "sdcard.img"  # not build/<b>/sdcard.img: that one is the user's
+            res = run(["make", "--no-print-directory", f"BOARD={board}", "sdcard",
+                       f"SDCARD={img}"])
+            expect(res.returncode == 0, f"make BOARD={board} sdcard: {res.stdout[-500:]}"
+                                        f"{res.stderr[-500:]}")
+            check_sdcard(board, img, tmp)
     return check
+
+
+def check_sdcard(board, img, tmp):
+    data = img.read_bytes()
+    check_mbr(img, data)
+    dtb_name = f"{board}.dtb"
+    expect(fat_files(img) == sorted(["Image", dtb_name, "boot.scr", "boot.cmd"]),
+           f"FAT holds {fat_files(img)}")
+    expect(fat_read(img, "Image", tmp) == Path(f"build/{board}/Image").read_bytes(),
+           "FAT Image differs from build/<b>/Image")
+    dtb = fat_read(img, dtb_name, tmp)
+    expect(dtb == Path(f"build/{board}/{dtb_name}").read_bytes(), "FAT DTB differs")
+    src = board_var(board, "BOARD_DTB_FILE")
+    if src:
+        expect(dtb == Path(src).read_bytes(), f"FAT DTB differs from Debian's {src}")
+    check_boot_scr(fat_read(img, "boot.scr", tmp), dtb_name)
+    uboot = board_var(board, "BOARD_UBOOT")
+    if uboot:
+        idb, itb = package_loaders(uboot, tmp)
+        at = data[IDB * SECTOR:IDB * SECTOR + len(idb)]
+        expect(at == idb, f"sector {IDB} does not hold the package's idbloader.img")
+        at = data[ITB * SECTOR:ITB * SECTOR + len(itb)]
+        expect(at == itb, f"sector {ITB} does not hold the package's u-boot.itb")
+    else:
+        expect(data[SECTOR:PART * SECTOR].count(0) == (PART - 1) * SECTOR,
+               "sectors 1..32767 not empty on a board without loaders")
 
 
 for _board in sorted(p.name for p in Path("boards").iterdir() if (p / "board.mk").exists()):
@@ -272,24 +278,37 @@ for _board in sorted(p.name for p in Path("boards").iterdir() if (p / "board.mk"
 
 # --- flashing -----------------------------------------------------------------
 
-FLASH_IMAGE = "build/qemu-virt-bl/sdcard.img"
+FLASH_IMAGE_SIZE = 3 << 20 | 512    # not a multiple of flash.py's 4 MiB chunks
 
 
-def flash(dev, *opts, answer=""):
-    return run([sys.executable, "scripts/flash.py", "--image", FLASH_IMAGE, "--dev", str(dev),
+def flash_image(tmp):
+    """A pseudo-random image (every byte matters when verifying) with an MBR
+    holding one partition (sectors 2048..4095), in tmp."""
+    data = bytearray(random.Random(7).randbytes(FLASH_IMAGE_SIZE))
+    data[446:512] = struct.pack("<B3sB3sII", 0, b"\0\0\0", 0x83, b"\0\0\0", 2048, 2048) \
+        + bytes(48) + b"\x55\xaa"
+    path = Path(tmp) / "image.img"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def flash(image, dev, *opts, answer=""):
+    return run([sys.executable, "scripts/flash.py", "--image", str(image), "--dev", str(dev),
                 *opts], input=answer)
 
 
 @test("flash.refuses_plain_file_and_no_device")
 def _():
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "card.img"
+        image, target = flash_image(tmp), Path(tmp) / "card.img"
         target.write_bytes(b"\x5a" * 4096)
-        res = flash(target, "--force", "--yes")
+        res = flash(image, target, "--force", "--yes")
         expect(res.returncode == 1 and "not a block device" in res.stderr, f"file: {res}")
         expect(target.read_bytes() == b"\x5a" * 4096, "the plain file was modified")
-    res = flash("")
-    expect(res.returncode == 1 and "no device" in res.stderr, f"no DEV: {res}")
+        res = flash(image, "")
+        expect(res.returncode == 1 and "no device" in res.stderr, f"no DEV: {res}")
+        res = flash(Path(tmp) / "missing.img", "/dev/null")
+        expect(res.returncode == 1 and "no such image" in res.stderr, f"no image: {res}")
 
 
 def losetup(path, *opts):
@@ -300,24 +319,25 @@ def losetup(path, *opts):
 def _():
     if os.geteuid() != 0 or not shutil.which("losetup") or not Path("/dev/loop-control").exists():
         raise Skip("needs root and loop devices")
-    image = Path(FLASH_IMAGE).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
+        img_path = flash_image(tmp)
+        image = img_path.read_bytes()
         backing = Path(tmp) / "card.img"
         fill = b"\x5a" * (len(image) + (1 << 20))
         backing.write_bytes(fill)
         loop, note = losetup(backing, "-P"), None
         try:
-            res = flash(loop, "--yes")
+            res = flash(img_path, loop, "--yes")
             expect(res.returncode == 1 and "not a removable disk" in res.stderr, f"plain: {res}")
-            res = flash(loop, "--force", answer="no\n")
+            res = flash(img_path, loop, "--force", answer="no\n")
             expect(res.returncode == 1 and "not confirmed" in res.stderr
                    and f"to {loop}" in res.stdout, f"answer no: {res}")
-            res = flash(loop, "--force", "--max-gib", "0", "--yes")
+            res = flash(img_path, loop, "--force", "--max-gib", "0", "--yes")
             expect(res.returncode == 0, f"size bound forced: {res}")
             expect(backing.read_bytes()[:len(image)] == image, "not written")
-            res = flash(loop, "--max-gib", "0", "--yes")
+            res = flash(img_path, loop, "--max-gib", "0", "--yes")
             expect(res.returncode == 1 and "not a removable" in res.stderr, f"unforced: {res}")
-            res = flash(loop, "--force", "--yes")
+            res = flash(img_path, loop, "--force", "--yes")
             expect(res.returncode == 0 and f"wrote and verified {len(image)} bytes" in res.stdout,
                    f"forced: {res}")
             # The card now has a partition table: its partition is refused,
@@ -325,7 +345,7 @@ def _():
             run(["blockdev", "--rereadpt", loop])
             part = f"{loop}p1"
             if Path(part).exists():
-                res = flash(part, "--force", "--yes")
+                res = flash(img_path, part, "--force", "--yes")
                 expect(res.returncode == 1 and "not a whole disk" in res.stderr, f"part: {res}")
             else:
                 note = "partition refusal not exercised: this kernel shows no loop partitions"
@@ -346,7 +366,7 @@ def _():
         with open(disk, "wb") as f:
             f.truncate(8 << 20)
         must(["mkfs.ext4", "-q", str(disk)])
-        before = disk.read_bytes()
+        before, image = disk.read_bytes(), flash_image(tmp)
         mnt.mkdir()
         loop = losetup(disk)
         mounted = False
@@ -354,7 +374,7 @@ def _():
             mounted = run(["mount", "-o", "ro", loop, str(mnt)]).returncode == 0
             if not mounted:
                 raise Skip("cannot mount here")
-            res = flash(loop, "--force", "--yes")
+            res = flash(image, loop, "--force", "--yes")
             expect(res.returncode == 1 and "in use" in res.stderr, f"mounted: {res}")
         finally:
             if mounted:
