@@ -5,8 +5,11 @@
 #   make test             install what is missing, host tests + in-image suites
 #   make print-qemu       the exact QEMU command line `make run` uses
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
+#   make host-tools       build the host tools (build/host/dtinfo)
 #   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
 #   make sim              scheduling simulator: policies x configs x scenarios -> build/sim/
+#   make sdcard           build/<b>/sdcard.img: U-Boot boots it (APPEND="..." = bootargs)
+#   make flash DEV=/dev/sdX   write sdcard.img to a card, checked (FORCE=1, YES=1)
 #
 # Each module folder has a module.mk that appends its sources to SR_SRCS
 # (image) or HOST_* (host). Outputs go under build/.
@@ -48,7 +51,7 @@ SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
 SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
 SR_LDFLAGS := --specs=picolibc.specs -nostartfiles -static-pie -Wl,--no-dynamic-linker \
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,-z,max-page-size=4096 \
-	-Wl,--build-id=none
+	-Wl,--build-id=none $(BOARD_LDFLAGS)
 SR_LIBS := $(FDT_DIR)/usr/lib/aarch64-linux-gnu/libfdt.a
 
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
@@ -60,6 +63,8 @@ SR_SRCS :=
 SR_INCLUDES :=
 HOST_TEST_SRCS :=
 HOST_INCLUDES :=
+HOST_TOOLS :=
+HOST_TOOL_OBJS :=
 
 include arch/arm64/module.mk
 include kernel/module.mk
@@ -67,6 +72,7 @@ include drivers/module.mk
 include runtime/module.mk
 include apps/module.mk
 include tests/module.mk
+include tools/module.mk
 include tools/sim/module.mk
 
 SR_CFLAGS += $(addprefix -I,$(SR_INCLUDES)) -DSR_BOARD=\"$(BOARD)\" \
@@ -77,7 +83,7 @@ HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench print-qemu host-tests deps clean
+.PHONY: all image run test bench print-qemu host-tests host-tools deps clean sdcard flash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -139,10 +145,21 @@ $(BUILD)/Image: $(BUILD)/sr.elf
 	$(Q)$(OBJCOPY) -O binary $< $@
 	$(Q)$(PYTHON) scripts/check-image.py --image $(NM) $@ $<
 
+# A board either keeps a DTS or names a DTB file (BOARD_DTB_FILE, one that
+# scripts/deps.sh fetches).
+ifneq ($(BOARD_DTB_FILE),)
+$(DTB): $(BOARD_DTB_FILE)
+	@mkdir -p $(dir $@)
+	$(call say,DTB     $@)
+	$(Q)cp $< $@
+$(BOARD_DTB_FILE):
+	@bash scripts/deps.sh
+else
 $(DTB): $(BOARD_DTS)
 	@mkdir -p $(dir $@)
 	$(call say,DTC     $@)
 	$(Q)dtc -q -I dts -O dtb -o $@ $<
+endif
 
 # --- host --------------------------------------------------------------------
 
@@ -159,6 +176,8 @@ $(HOST_BUILD)/unit-tests: $(HOST_TEST_OBJS)
 
 host-tests: $(HOST_BUILD)/unit-tests $(HOST_TEST_DATA)
 
+host-tools: $(HOST_TOOLS)
+
 # --- running -----------------------------------------------------------------
 
 QEMU_CMD = qemu-system-aarch64 -M $(QEMU_MACHINE) -cpu $(QEMU_CPU) -smp $(QEMU_SMP) \
@@ -167,11 +186,15 @@ QEMU_CMD = qemu-system-aarch64 -M $(QEMU_MACHINE) -cpu $(QEMU_CPU) -smp $(QEMU_S
 deps:
 	@bash scripts/deps.sh
 
+# Hardware boards (no QEMU_MACHINE) boot from an SD card instead.
+need_qemu = $(if $(QEMU_MACHINE),,$(error board $(BOARD) is hardware, not QEMU: \
+	make BOARD=$(BOARD) sdcard and see boards/$(BOARD)/README.md))
+
 print-qemu:
-	@echo $(QEMU_CMD)
+	$(need_qemu)@echo $(QEMU_CMD)
 
 run: deps
-	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	$(QEMU_CMD)
 
 test: deps
@@ -179,10 +202,29 @@ test: deps
 
 # Microbenchmarks in guest instructions (QEMU -icount shift=0,sleep=off).
 bench: deps
-	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
+
+# --- SD card and flashing ------------------------------------------------------
+
+# MBR + FAT partition from sector 32768 (Image, DTB, boot.scr); boards with
+# BOARD_UBOOT also get Debian's Rockchip loaders at sectors 64 and 16384.
+SDCARD := $(BUILD)/sdcard.img
+UBOOT_ROCKCHIP := build/deps/u-boot-rockchip/usr/lib/u-boot/$(BOARD_UBOOT)
+SDCARD_ARGS := --out $(SDCARD) --image $(BUILD)/Image --dtb $(DTB) --append "$(APPEND)" \
+	$(if $(BOARD_UBOOT),--idbloader $(UBOOT_ROCKCHIP)/idbloader.img \
+	--itb $(UBOOT_ROCKCHIP)/u-boot.itb)
+
+sdcard: deps
+	@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	$(call say,SDCARD  $(SDCARD))
+	$(Q)$(PYTHON) scripts/mk_sdcard.py $(SDCARD_ARGS)
+
+flash: sdcard
+	@$(PYTHON) scripts/flash.py --image $(SDCARD) --dev "$(DEV)" \
+		$(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(YES)),--yes)
 
 clean:
 	rm -rf build/qemu-* build/host build/sim $(foreach b,$(BOARDS),build/$(b))
 
--include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d)
+-include $(SR_OBJS:.o=.d) $(HOST_TEST_OBJS:.o=.d) $(HOST_TOOL_OBJS:.o=.d)

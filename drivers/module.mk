@@ -2,4 +2,6 @@
 SR_SRCS += \
 	drivers/irq/gic_v2.c \
 	drivers/irq/gic_v3.c \
-	drivers/serial/pl011.c
+	drivers/irq/gic_v3_layout.c \
+	drivers/serial/pl011.c \
+	drivers/serial/ns16550.c

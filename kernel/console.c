@@ -5,40 +5,22 @@
  */
 #include <stdatomic.h>
 #include <string.h>
-#include <libfdt.h>
 #include <kernel/console.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
-
-extern const struct console_driver *const __start_sr_console_drivers[];
-extern const struct console_driver *const __stop_sr_console_drivers[];
 
 static const struct console_driver *driver;
 static _Atomic int lock_owner = -1;      /* core id + 1 of the holder, -1 free */
 static int early_len;                     /* line buffer before per-CPU state exists */
 static char early_line[CONSOLE_LINE_MAX];
 
-/* Any of the node's compatible strings (or, for the board's fallback
- * console, its single one) against any the driver supports. */
-static bool compatible_matches(const struct console_driver *d, const struct plat_console *con)
-{
-    for (const char *const *c = d->compatible; *c; c++) {
-        if (con->compat_list_len > 0
-                ? fdt_stringlist_contains(con->compat_list, con->compat_list_len, *c)
-                : strcmp(*c, con->compatible) == 0)
-            return true;
-    }
-    return false;
-}
-
 const char *console_init(const struct plat_console *con)
 {
-    if (!con->present)
-        return NULL;
-    for (const struct console_driver *const *d = __start_sr_console_drivers;
-         d < __stop_sr_console_drivers; d++) {
-        if (compatible_matches(*d, con) && (*d)->init(con) == 0) {
-            driver = *d;
+    int n;
+    const struct console_driver *const *d = console_drivers(&n);
+    for (int i = 0; con->present && i < n; i++) {
+        if (console_driver_supports(d[i], con) && d[i]->init(con) == 0) {
+            driver = d[i];
             return driver->name;
         }
     }
@@ -135,5 +117,7 @@ void console_flush(void)
     line_buffer(&buf, &len);
     if (*len)
         flush_locked(buf, len);
+    if (driver && driver->drain)
+        driver->drain();
     arch_irq_restore(flags);
 }

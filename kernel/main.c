@@ -56,19 +56,27 @@ static uint64_t find_dtb(void)
     return 0;
 }
 
-/* Parse "compatible,0xbase" (the board's fallback console). */
+/* Parse "compatible:0xbase[:reg-shift:reg-io-width]" (the board's fallback
+ * console, BOARD_EARLYCON). A malformed spec leaves con->present false. */
 static void earlycon_from_board(struct plat_console *con)
 {
     const char *spec = SR_EARLYCON;
-    const char *comma = strchr(spec, ',');
+    const char *colon = strchr(spec, ':');
     memset(con, 0, sizeof(*con));
-    if (!comma || (size_t)(comma - spec) >= sizeof(con->compatible))
+    if (!colon || (size_t)(colon - spec) >= sizeof(con->compatible))
         return;
-    snprintf(con->compatible, sizeof(con->compatible), "arm,%.*s", (int)(comma - spec), spec);
-    con->reg.base = strtoull(comma + 1, NULL, 16);
+    memcpy(con->compatible, spec, (size_t)(colon - spec));
+    char *end;
+    con->reg.base = strtoull(colon + 1, &end, 16);
     con->reg.size = 0x1000;
     con->reg_io_width = 1;
-    con->present = true;
+    if (*end == ':') {
+        con->reg_shift = (uint32_t)strtoul(end + 1, &end, 10);
+        if (*end != ':')
+            return;
+        con->reg_io_width = (uint32_t)strtoul(end + 1, &end, 10);
+    }
+    con->present = *end == '\0';
 }
 
 /* Nothing can be printed before the console is mapped: remember the first

@@ -8,6 +8,7 @@ SR_SRCS += \
 	kernel/irq.c \
 	kernel/clock.c \
 	kernel/console.c \
+	kernel/console_bind.c \
 	kernel/libc.c \
 	kernel/panic.c \
 	kernel/fault.c \

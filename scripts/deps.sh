@@ -12,7 +12,7 @@ log="$deps_dir/apt.log"
 
 pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
       device-tree-compiler qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools
-      fdisk gdb-multiarch gcc make python3 libfdt-dev)
+      fdisk gdb-multiarch gcc make python3 libfdt-dev e2fsprogs)
 
 mkdir -p "$deps_dir"
 as_root=()
@@ -60,4 +60,46 @@ if [ ! -f "$fdt_dir/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
     rm -rf "$fdt_dir"
     dpkg-deb -x "$tmp"/libfdt-dev_*_arm64.deb "$fdt_dir"
     rm -rf "$tmp"
+fi
+
+# Debian arm64 packages the board images need, fetched once and cached under
+# build/deps/<dir> (with the .deb, so tests can compare against it):
+#   u-boot-rockchip: per-board idbloader.img + u-boot.itb (with TF-A) for RK3399
+#   the arm64 kernel: the RK3399 board DTBs (only those are unpacked)
+fetch_arm64() {  # <package> <dir> <tar wildcard>...
+    local pkg="$1" dir="$deps_dir/$2"
+    shift 2
+    [ -f "$dir/.done" ] && return
+    echo "deps: fetching $pkg:arm64"
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        "${as_root[@]}" dpkg --add-architecture arm64
+        updated=0
+    fi
+    apt_update
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    (cd "$dir" && apt-get download "$pkg:arm64" >>"$log" 2>&1) || fail "apt-get download $pkg:arm64"
+    dpkg-deb --fsys-tarfile "$dir"/"$pkg"_*_arm64.deb | tar -x -C "$dir" --wildcards "$@" \
+        || fail "unpacking $pkg"
+    touch "$dir/.done"
+}
+
+fetch_arm64 u-boot-rockchip u-boot-rockchip \
+    './usr/lib/u-boot/*-rk3399/idbloader.img' './usr/lib/u-boot/*-rk3399/u-boot.itb'
+
+# The kernel package of the day (the linux-image-arm64 metapackage names it).
+if [ ! -f "$deps_dir/linux-dtbs/.done" ]; then
+    apt_update
+    kpkg="$(apt-cache depends linux-image-arm64:arm64 2>>"$log" |
+            sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -1)"
+    [ -n "$kpkg" ] || fail "finding the arm64 kernel package"
+    fetch_arm64 "$kpkg" linux-dtbs \
+        './usr/lib/linux-image-*/rockchip/rk3399-rockpro64.dtb' \
+        './usr/lib/linux-image-*/rockchip/rk3399-pinebook-pro.dtb' \
+        './usr/lib/linux-image-*/rockchip/rk3399-rock-pi-4b.dtb'
+    # Keep the three DTBs and the package's name; drop the 60 MB package.
+    mv "$deps_dir"/linux-dtbs/usr/lib/linux-image-*/rockchip/*.dtb "$deps_dir/linux-dtbs/"
+    echo "$kpkg" > "$deps_dir/linux-dtbs/PACKAGE"
+    rm -rf "$deps_dir"/linux-dtbs/usr "$deps_dir"/linux-dtbs/*.deb
 fi

@@ -20,6 +20,12 @@ tests/image/configs.json is a list of configurations (data, not code):
              the suites: {"exit": status, "patterns": [regex, ...]}; it counts
              as one test, <name>.expect, passed iff the exit status matches and
              every pattern matches some line of the output
+    disk     (optional) "sdcard": boot from a disk as a board does. The runner
+             builds a temporary SD-card image (scripts/mk_sdcard.py: MBR, FAT
+             with the kernel file, the dtb and a boot.scr whose bootargs are
+             `append`), attaches it as a virtio disk instead of passing
+             -kernel/-dtb/-append, and removes it afterwards; U-Boot (in
+             `extra`) finds boot.scr and runs booti
     note     (optional) free text for humans
 
 Usage: python3 scripts/qemu_cmd.py [--configs FILE] NAME
@@ -36,7 +42,8 @@ KERNEL_FILES = {"Image": "Image", "elf": "sr.elf"}
 DTB_CHOICES = ("board", "qemu")
 FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, int),
           "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
-OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict}
+OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict, "disk": str}
+DISK_CHOICES = ("sdcard",)
 TEST_DTB_DIR = "build/test-dtbs"
 
 
@@ -53,11 +60,16 @@ def dtb_path(cfg):
     return None
 
 
-def command(cfg, append=None):
+def command(cfg, append=None, disk="<temporary sdcard.img>"):
+    """The QEMU command; disk is the image file of a "disk" configuration."""
     if append is None:
         append = cfg.get("append", "sr.test")
     cmd = [QEMU, "-M", cfg["machine"], "-cpu", cfg["cpu"], "-smp", str(cfg["smp"]),
            "-m", cfg["mem"], "-nographic", "-nic", "none", "-semihosting"]
+    if "disk" in cfg:
+        cmd += ["-drive", f"if=none,format=raw,id=sd,file={disk}",
+                "-device", "virtio-blk-device,drive=sd"]
+        return cmd + [str(a) for a in cfg.get("extra", [])]
     if dtb_path(cfg):
         cmd += ["-dtb", dtb_path(cfg)]
     cmd += ["-kernel", kernel_path(cfg), "-append", append]
@@ -80,6 +92,8 @@ def _check(cfg, where):
     if exp is not None and (not isinstance(exp.get("exit"), int) or
                             not isinstance(exp.get("patterns"), list) or not exp["patterns"]):
         raise ValueError(f"{where}: 'expect' needs an integer 'exit' and a non-empty 'patterns'")
+    if "disk" in cfg and (cfg["disk"] not in DISK_CHOICES or cfg["dtb"] == "qemu"):
+        raise ValueError(f"{where}: 'disk' must be one of {DISK_CHOICES}, with a dtb file")
     if cfg["kernel"] not in KERNEL_FILES:
         raise ValueError(f"{where}: 'kernel' must be one of {tuple(KERNEL_FILES)}")
     if cfg["cpus"] < 1 or cfg["timeout"] <= 0:

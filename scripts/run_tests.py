@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Run SR's tests: the host unit tests, then the in-image suites under QEMU.
 
+The host part is build/host/unit-tests and tests/host/test_boards.py (dtinfo,
+SD-card images, flashing; it builds every board's sdcard.img itself).
+
 Both kinds of test program follow the protocol of tests/include/sr_test.h:
 
     ok N suite.name
@@ -31,6 +34,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -42,6 +46,8 @@ import qemu_cmd
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = Path("build/test-logs")
 HOST_BIN, HOST_FIXTURES, HOST_TIMEOUT = "build/host/unit-tests", "build/host/fixtures", 300
+# dtinfo, SD-card layouts, flashing: builds each board's sdcard.img itself.
+BOARDS_CHECK = [sys.executable, "tests/host/test_boards.py"]
 TAIL = 40
 
 TEST_RE = re.compile(r"^(not )?ok \d+ \S+( # .*)?$")
@@ -163,7 +169,7 @@ def make(target_args, log_name):
 
 
 def run_host(build):
-    out = make(["host-tests"], "host-build") if build else None
+    out = make(["host-tests", "host-tools"], "host-build") if build else None
     if out:
         out.name, out.extra_name = "host", "host.build"
         return out
@@ -175,6 +181,14 @@ def run_host(build):
         out.lines, status, out.seconds = run_process(cmd, out.log, HOST_TIMEOUT)
         check_output(out, status, HOST_TIMEOUT)
     out.extra_name = "host." + out.problems[0][0] if out.problems else ""
+    return out
+
+
+def run_host_boards():
+    out = Outcome("host-boards", cmd=BOARDS_CHECK, log=str(LOG_DIR / "host-boards.log"))
+    out.lines, status, out.seconds = run_process(BOARDS_CHECK, out.log, HOST_TIMEOUT)
+    check_output(out, status, HOST_TIMEOUT)
+    out.extra_name = "host-boards." + out.problems[0][0] if out.problems else ""
     return out
 
 
@@ -203,8 +217,25 @@ def check_expected(out, status, cfg):
         out.passed = 1
 
 
+def make_disk(cfg, path):
+    """Builds a "disk" configuration's SD-card image at path; a problem or None."""
+    res = subprocess.run([sys.executable, "scripts/mk_sdcard.py", "--out", path,
+                          "--image", qemu_cmd.kernel_path(cfg), "--dtb", qemu_cmd.dtb_path(cfg),
+                          "--append", cfg.get("append", "sr.test")],
+                         capture_output=True, text=True)
+    return None if res.returncode == 0 else res.stderr.strip() or "mk_sdcard failed"
+
+
 def run_config(cfg):
-    cmd = qemu_cmd.command(cfg)
+    """One configuration; a "disk" one on its own temporary SD-card image."""
+    if "disk" not in cfg:
+        return run_config_with(cfg, None)
+    with tempfile.TemporaryDirectory(dir="build", prefix=f".{cfg['name']}-") as tmp:
+        return run_config_with(cfg, str(Path(tmp) / "sdcard.img"))
+
+
+def run_config_with(cfg, disk):
+    cmd = qemu_cmd.command(cfg, disk=disk)
     expecting = "expect" in cfg
     out = Outcome(cfg["name"], cmd=cmd,
                   extra_name=f"{cfg['name']}." + ("expect" if expecting else "boot"),
@@ -217,6 +248,10 @@ def run_config(cfg):
                if p and not Path(p).is_file()]
     if missing:
         out.problems.append(("build", f"missing {', '.join(missing)}"))
+        return out
+    problem = disk and make_disk(cfg, disk)
+    if problem:
+        out.problems.append(("build", problem))
         return out
     out.lines, status, out.seconds = run_process(cmd, out.log, cfg["timeout"])
     if expecting:
@@ -273,6 +308,8 @@ def run_all(args, configs):
     if not args.no_host:
         outcomes.append(run_host(not args.no_build))
         report("[host] unit tests", outcomes[-1])
+        outcomes.append(run_host_boards())
+        report("[host] dtinfo, SD-card images, flashing", outcomes[-1])
     broken = {}
     for board in dict.fromkeys(c["board"] for c in configs):
         out = None if args.no_build else make([f"BOARD={board}", "image"], f"build-{board}")

@@ -3,7 +3,7 @@
 BOARD_DTS       := boards/qemu-virt-bl/qemu-virt-bl.dts
 BOARD_MARCH     := armv8.2-a
 # Used only when the DTB cannot be read: where to print the error.
-BOARD_EARLYCON  := pl011,0x09000000
+BOARD_EARLYCON  := arm,pl011:0x09000000
 QEMU_MACHINE    := virt,gic-version=3,virtualization=on
 QEMU_CPU        := cortex-a76
 QEMU_SMP        := 8,clusters=2,cores=4

@@ -4,7 +4,7 @@ BOARD_DTS       := boards/qemu-virt/qemu-virt.dts
 BOARD_MARCH     := armv8-a
 # Atomics pick LSE or LL/SC at run time (arch/arm64/cpu_features.c).
 BOARD_CFLAGS    := -moutline-atomics
-BOARD_EARLYCON  := pl011,0x09000000
+BOARD_EARLYCON  := arm,pl011:0x09000000
 QEMU_MACHINE    := virt
 QEMU_CPU        := cortex-a53
 QEMU_SMP        := 4

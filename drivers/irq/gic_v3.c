@@ -2,8 +2,8 @@
  * GICv3 (arm,gic-v3): memory-mapped distributor with affinity routing,
  * one redistributor per core (found by matching GICR_TYPER's affinity
  * against the core's MPIDR, walking every region the DT lists at the DT's
- * stride or the one GICR_TYPER implies), and the ICC system-register CPU
- * interface. All interrupts are non-secure group 1.
+ * stride or the one GICR_TYPER implies: gic_v3_layout.c), and the ICC
+ * system-register CPU interface. All interrupts are non-secure group 1.
  */
 #include <stdbool.h>
 #include <arch/io.h>
@@ -11,15 +11,13 @@
 #include <kernel/irq.h>
 #include <kernel/percpu.h>
 #include "gic_regs.h"
+#include "gic_v3_layout.h"
 
 #define GICD_CTLR_RWP       (1u << 31)
 #define GICD_CTLR_ARE       (1u << 4)
 #define GICD_CTLR_GRP1      (1u << 1)
 
-#define GICR_TYPER          0x0008
 #define GICR_WAKER          0x0014
-#define GICR_TYPER_VLPIS    (1ull << 1)
-#define GICR_TYPER_LAST     (1ull << 4)
 #define GICR_WAKER_SLEEP    (1u << 1)
 #define GICR_WAKER_ASLEEP   (1u << 2)
 #define GICR_SGI_OFFSET     0x10000     /* SGI/PPI frame follows RD_base */
@@ -48,11 +46,6 @@ static void dist_wait_rwp(void)
         arch_cpu_relax();
 }
 
-static uint64_t mpidr_to_affinity(uint64_t mpidr)
-{
-    return (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 32;
-}
-
 static int gicv3_init(const struct platform *p)
 {
     plat = p;
@@ -74,34 +67,13 @@ static int gicv3_init(const struct platform *p)
     dist_wait_rwp();
     /* SPIs go to the boot CPU until routed elsewhere. */
     for (uint32_t i = IRQ_SPI_BASE; i < nlines; i++)
-        mmio_write64(dist + GICD_IROUTER + 8 * i, mpidr_to_affinity(arch_mpidr()));
-    return 0;
-}
-
-/* Find the redistributor whose affinity is this core's MPIDR. */
-static uintptr_t find_rdist(uint64_t mpidr)
-{
-    uint64_t want = mpidr_to_affinity(mpidr);
-    for (int r = 0; r < plat->gic.nredist; r++) {
-        uintptr_t base = plat->gic.redist[r].base, end = base + plat->gic.redist[r].size;
-        while (base < end) {
-            uint64_t typer = mmio_read64(base + GICR_TYPER);
-            if ((typer >> 32) == want)
-                return base;
-            if (typer & GICR_TYPER_LAST)
-                break;
-            uint64_t stride = plat->gic.redist_stride;
-            if (!stride)
-                stride = (typer & GICR_TYPER_VLPIS) ? 0x40000 : 0x20000;
-            base += stride;
-        }
-    }
+        mmio_write64(dist + GICD_IROUTER + 8 * i, gic_v3_irouter(arch_mpidr()));
     return 0;
 }
 
 static int gicv3_init_cpu(int cpu)
 {
-    uintptr_t rd = find_rdist(arch_mpidr());
+    uintptr_t rd = gic_v3_find_rdist(&plat->gic, arch_mpidr());
     if (!rd)
         return -1;
     rdist[cpu] = rd;
@@ -166,15 +138,12 @@ static void gicv3_set_edge(uint32_t intid, bool edge) { gic_bank_set_edge(bank_b
 static void gicv3_route(uint32_t spi, int cpu)
 {
     if (spi >= IRQ_SPI_BASE && spi < nlines)
-        mmio_write64(dist + GICD_IROUTER + 8 * spi, mpidr_to_affinity(plat->cpus[cpu].mpidr));
+        mmio_write64(dist + GICD_IROUTER + 8 * spi, gic_v3_irouter(plat->cpus[cpu].mpidr));
 }
 
 static void gicv3_send_sgi(uint32_t sgi, int cpu)
 {
-    uint64_t m = plat->cpus[cpu].mpidr;
-    uint64_t aff0 = m & 0xff, aff1 = (m >> 8) & 0xff, aff2 = (m >> 16) & 0xff, aff3 = (m >> 32) & 0xff;
-    uint64_t v = (1ull << (aff0 % 16)) | (aff1 << 16) | ((uint64_t)(sgi & 0xf) << 24) |
-                 (aff2 << 32) | ((aff0 / 16) << 44) | (aff3 << 48);
+    uint64_t v = gic_v3_sgi1r(sgi, plat->cpus[cpu].mpidr);
     dsb(ishst);
     write_sysreg(ICC_SGI1R_EL1, v);
     isb();

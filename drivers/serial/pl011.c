@@ -14,6 +14,7 @@
 #define UART_CR     0x30
 #define UART_IMSC   0x38
 
+#define FR_BUSY     (1u << 3)
 #define FR_TXFF     (1u << 5)
 #define CR_UARTEN   (1u << 0)
 #define CR_TXE      (1u << 8)
@@ -49,6 +50,13 @@ static void pl011_putc(char c)
     mmio_write32(base + UART_DR, (uint8_t)c);
 }
 
+/* Until the last bit left the wire (bounded: a dead UART must not hang a halt). */
+static void pl011_drain(void)
+{
+    for (int i = 0; i < 1000000 && (mmio_read32(base + UART_FR) & FR_BUSY); i++)
+        ;
+}
+
 static const char *const pl011_compatible[] = {"arm,pl011", NULL};
 
 static const struct console_driver pl011 = {
@@ -56,5 +64,6 @@ static const struct console_driver pl011 = {
     .compatible = pl011_compatible,
     .init = pl011_init,
     .putc = pl011_putc,
+    .drain = pl011_drain,
 };
 CONSOLE_DRIVER(pl011);

@@ -2,7 +2,7 @@
  * CPUs: the enabled device_type = "cpu" children of /cpus, in DT order (the
  * index is the logical CPU id; nothing is ever indexed by MPIDR). Topology
  * comes from /cpus/cpu-map, capacity from capacity-dmips-mhz, and the class
- * from the distinct capacity levels present.
+ * from the capacity alone (see assign_capacity).
  */
 #include <string.h>
 
@@ -161,11 +161,14 @@ static void assign_capacity(struct platform *p)
         if (cpu->capacity > hi)
             hi = cpu->capacity;
     }
+    /* Within 10% of the largest: performance; else within 10% of the smallest:
+     * efficiency; anything between: mid. Names and cluster order play no part. */
     for (int i = 0; i < p->ncpus; i++) {
         struct plat_cpu *cpu = &p->cpus[i];
-        if (cpu->capacity == hi)
+        uint64_t cap10 = (uint64_t)cpu->capacity * 10;
+        if (cap10 >= (uint64_t)hi * 9)
             cpu->cls = PLAT_CLASS_PERFORMANCE;
-        else if (cpu->capacity == lo)
+        else if (cap10 <= (uint64_t)lo * 11)
             cpu->cls = PLAT_CLASS_EFFICIENCY;
         else
             cpu->cls = PLAT_CLASS_MID;

@@ -52,7 +52,14 @@ static void read_model(const struct dt_ctx *c, struct platform *p)
 int platform_discover(const void *fdt, size_t max_size, struct platform *out,
                       struct plat_error *err)
 {
-    struct dt_ctx c = {.fdt = fdt, .err = err, .root = -1, .gic = -1, .icells = 3};
+    return platform_discover_flags(fdt, max_size, 0, out, err);
+}
+
+int platform_discover_flags(const void *fdt, size_t max_size, unsigned flags,
+                            struct platform *out, struct plat_error *err)
+{
+    struct dt_ctx c = {.fdt = fdt, .err = err, .flags = flags, .root = -1, .gic = -1,
+                       .icells = 3};
     if (err)
         err->msg[0] = '\0';
     if (!out)

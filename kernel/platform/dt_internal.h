@@ -28,6 +28,7 @@
 struct dt_ctx {
     const void *fdt;
     struct plat_error *err;
+    unsigned flags;  /* PLAT_DISCOVER_* */
     int root;        /* offset of "/" */
     int gic;         /* offset of the chosen GIC node, -1 until dt_gic() ran */
     uint32_t icells; /* the GIC's #interrupt-cells (3 or 4) */

@@ -52,6 +52,8 @@ int dt_memory(struct dt_ctx *c, struct platform *p)
         if (add_reg(c, node, p->mem, &p->nmem, PLAT_MAX_MEM, "memory") < 0)
             return -1;
     }
+    if (!found && (c->flags & PLAT_DISCOVER_MEMORY_OPTIONAL))
+        return 0;
     if (!found)
         return dt_fail(c, "dt: no memory node (device_type = \"memory\")");
     if (p->nmem == 0)

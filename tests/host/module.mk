@@ -41,16 +41,27 @@ HOST_TEST_SRCS += \
 	tools/sim/sim_policies.c \
 	tools/sim/sim_load.c
 
+# Drivers' pure parts against register models (MMIO through tools/host-arch).
+HOST_TEST_SRCS += \
+	tests/host/test_ns16550.c \
+	tests/host/test_gic_v3_layout.c \
+	drivers/irq/gic_v3_layout.c \
+	drivers/serial/ns16550.c \
+	kernel/console_bind.c \
+	tools/host-arch/mmio.c
+
 # Memory: the pure buddy allocator core.
 HOST_TEST_SRCS += \
 	tests/host/test_buddy.c \
 	kernel/mm/buddy.c
 
 HOST_FIXTURES := $(HOST_BUILD)/fixtures
+# Boards that keep their own DTS (the RK3399 boards use Debian's DTBs).
+DTS_BOARDS := $(foreach b,$(BOARDS),$(if $(wildcard boards/$(b)/$(b).dts),$(b)))
 HOST_FIXTURE_DTSI := $(wildcard tests/host/fixtures/*.dtsi)
 HOST_TEST_DATA += \
 	$(patsubst tests/host/fixtures/%.dts,$(HOST_FIXTURES)/%.dtb,$(wildcard tests/host/fixtures/*.dts)) \
-	$(foreach b,$(BOARDS),$(HOST_FIXTURES)/$(b).dtb)
+	$(foreach b,$(DTS_BOARDS),$(HOST_FIXTURES)/$(b).dtb)
 
 $(HOST_FIXTURES)/%.dtb: tests/host/fixtures/%.dts $(HOST_FIXTURE_DTSI)
 	@mkdir -p $(dir $@)
@@ -61,4 +72,4 @@ $(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
 	@mkdir -p $$(dir $$@)
 	$(Q)dtc -q -I dts -O dtb -o $$@ $$<
 endef
-$(foreach b,$(BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
+$(foreach b,$(DTS_BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))

@@ -260,3 +260,31 @@ TEST(dt_minimal, smallest_accepted_tree)
     EXPECT_EQ(plat.gic.version, 3);
     EXPECT_EQ(plat.gic.nredist, 1);
 }
+
+/* Class comes from capacity alone: within 10% of the largest is performance. */
+TEST(dt_topology, class_within_ten_percent_of_largest)
+{
+    static const struct {
+        uint32_t dmips1;
+        enum plat_cpu_class cls1;
+    } cases[] = {
+        {1024, PLAT_CLASS_PERFORMANCE}, /* equal */
+        {922, PLAT_CLASS_PERFORMANCE},  /* 922/1024 = 90.04% */
+        {921, PLAT_CLASS_EFFICIENCY},   /* 89.9%: below the band, the smallest */
+        {485, PLAT_CLASS_EFFICIENCY},   /* RK3399's A53 against its A72 */
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        void *fdt = host_fixture_edit("no-capacity.dtb", 256);
+        if (!fdt)
+            return;
+        EXPECT_EQ(fdt_setprop_u32(fdt, fdt_path_offset(fdt, "/cpus/cpu@0"),
+                                  "capacity-dmips-mhz", 1024), 0);
+        EXPECT_EQ(fdt_setprop_u32(fdt, fdt_path_offset(fdt, "/cpus/cpu@1"),
+                                  "capacity-dmips-mhz", cases[i].dmips1), 0);
+        if (discover_blob(fdt, fdt_totalsize(fdt), "ten-percent")) {
+            EXPECT_EQ(plat.cpus[0].cls, PLAT_CLASS_PERFORMANCE);
+            EXPECT_EQ(plat.cpus[1].cls, cases[i].cls1);
+        }
+        free(fdt);
+    }
+}

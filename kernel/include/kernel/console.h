@@ -7,6 +7,7 @@
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <kernel/platform.h>
 
@@ -15,6 +16,7 @@ struct console_driver {
     const char *const *compatible;                 /* NULL-terminated */
     int (*init)(const struct plat_console *con);   /* 0 = usable */
     void (*putc)(char c);                          /* polled, may wait for FIFO space */
+    void (*drain)(void);   /* optional: returns once everything written left the wire */
 };
 
 /* Register a console driver (placed in the sr_console_drivers section). */
@@ -22,12 +24,20 @@ struct console_driver {
     static const struct console_driver *const var##_entry                         \
         __attribute__((used, section("sr_console_drivers"))) = &var
 
+/* Registered drivers, in link order (*n of them). */
+const struct console_driver *const *console_drivers(int *n);
+/* True when d supports one of con's compatible strings. Pure (host-built). */
+bool console_driver_supports(const struct console_driver *d, const struct plat_console *con);
+/* The first driver supporting con (NULL when none or !con->present); no init. */
+const struct console_driver *console_driver_for(const struct plat_console *con);
+
 /* Bind the console described by con (from the DT or the board's fallback).
  * Returns the driver name, or NULL when no driver matches. */
 const char *console_init(const struct plat_console *con);
 void console_putc(char c);
 void console_write(const char *s, uint64_t n);
-/* Emit the calling core's partial line now (before a halt). */
+/* Emit the calling core's partial line now and drain the UART (before a halt
+ * or power-off, so that the last line is not cut off). */
 void console_flush(void);
 
 #endif

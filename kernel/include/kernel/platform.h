@@ -39,9 +39,9 @@ enum plat_psci_conduit {
 
 /* Derived from the normalised capacities: never read from a table of boards. */
 enum plat_cpu_class {
-    PLAT_CLASS_PERFORMANCE = 0, /* the highest capacity present (all cores if uniform) */
-    PLAT_CLASS_EFFICIENCY,      /* the lowest capacity, when capacities differ */
-    PLAT_CLASS_MID,             /* in between, when there are three or more levels */
+    PLAT_CLASS_PERFORMANCE = 0, /* within 10% of the largest capacity (all if uniform) */
+    PLAT_CLASS_EFFICIENCY,      /* else within 10% of the smallest */
+    PLAT_CLASS_MID,             /* in between */
 };
 
 struct plat_cpu {
@@ -133,6 +133,14 @@ struct plat_error {
  */
 int platform_discover(const void *fdt, size_t max_size, struct platform *out,
                       struct plat_error *err);
+
+/* A board DTB as shipped, before the boot loader added /memory: a missing
+ * memory node leaves nmem == 0 instead of failing (host tools only). */
+#define PLAT_DISCOVER_MEMORY_OPTIONAL (1u << 0)
+
+/* platform_discover() with PLAT_DISCOVER_* flags. */
+int platform_discover_flags(const void *fdt, size_t max_size, unsigned flags,
+                            struct platform *out, struct plat_error *err);
 
 /* Short lower-case name of a class ("performance", "efficiency", "mid"). */
 const char *platform_class_name(enum plat_cpu_class cls);

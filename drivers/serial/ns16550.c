@@ -1,0 +1,134 @@
+/*
+ * 16550-compatible UARTs, among them Synopsys DesignWare APB UARTs
+ * ("snps,dw-apb-uart": RK3399's console, UART2 at 0xff1a0000), polled
+ * transmit (interrupt-driven I/O arrives with the driver queues).
+ *
+ * Register i lives at base + (i << reg-shift) and is accessed with the DT's
+ * reg-io-width: 4 -> 32-bit loads/stores (DesignWare parts ignore byte
+ * accesses), 1 -> byte accesses. If the firmware left the UART running (line
+ * control set, no clock known) it is used as is, so U-Boot's 1500000 baud on
+ * RK3399 survives. With a known input clock and a baud from stdout-path the
+ * UART is set to 8N1 at that baud with FIFOs on.
+ */
+#include <stdbool.h>
+
+#include <arch/io.h>
+#include <kernel/console.h>
+
+/* Register indices (scaled by reg-shift). */
+#define UART_THR    0   /* transmit holding (write), receive buffer (read) */
+#define UART_DLL    0   /* divisor latch low, with LCR.DLAB */
+#define UART_IER    1
+#define UART_DLM    1   /* divisor latch high, with LCR.DLAB */
+#define UART_FCR    2
+#define UART_LCR    3
+#define UART_MCR    4
+#define UART_LSR    5
+#define UART_USR    31  /* DesignWare only: UART status */
+
+#define FCR_FIFO_EN     0x01
+#define FCR_CLEAR_RX    0x02
+#define FCR_CLEAR_TX    0x04
+#define LCR_8N1         0x03
+#define LCR_DLAB        0x80
+#define MCR_DTR_RTS     0x03
+#define LSR_THRE        0x20   /* transmit holding register empty */
+#define LSR_TEMT        0x40   /* transmitter completely idle */
+#define USR_BUSY        0x01
+
+/* A bound on waits for the transmitter while (re)programming: a dead UART
+ * must not hang the boot. */
+#define IDLE_SPINS      1000000
+
+static struct {
+    uintptr_t base;
+    unsigned shift;
+    bool wide;          /* reg-io-width 4 */
+    bool dw;            /* DesignWare: LCR writes need an idle UART */
+} uart;
+
+static uint32_t reg_read(unsigned reg)
+{
+    uintptr_t a = uart.base + ((uintptr_t)reg << uart.shift);
+    return uart.wide ? mmio_read32(a) : mmio_read8(a);
+}
+
+static void reg_write(unsigned reg, uint32_t v)
+{
+    uintptr_t a = uart.base + ((uintptr_t)reg << uart.shift);
+    if (uart.wide)
+        mmio_write32(a, v);
+    else
+        mmio_write8(a, (uint8_t)v);
+}
+
+/* Waits (bounded) until nothing is being sent; DesignWare also until not busy. */
+static void wait_idle(void)
+{
+    for (int i = 0; i < IDLE_SPINS; i++) {
+        bool idle = (reg_read(UART_LSR) & LSR_TEMT) != 0;
+        if (idle && uart.dw)
+            idle = (reg_read(UART_USR) & USR_BUSY) == 0;
+        if (idle)
+            return;
+    }
+}
+
+static bool has_compatible(const struct plat_console *con, const char *name)
+{
+    const struct console_driver d = {.compatible = (const char *const[]){name, NULL}};
+    return console_driver_supports(&d, con);
+}
+
+static int ns16550_init(const struct plat_console *con)
+{
+    if (con->reg_io_width != 1 && con->reg_io_width != 4)
+        return -1;
+    if (con->reg_shift > 4)
+        return -1;
+    uart.base = con->reg.base;
+    uart.shift = con->reg_shift;
+    uart.wide = con->reg_io_width == 4;
+    uart.dw = has_compatible(con, "snps,dw-apb-uart");
+
+    reg_write(UART_IER, 0);
+    if (con->clock_hz == 0 || con->baud == 0)
+        return 0;   /* keep the firmware's line settings */
+
+    uint32_t div = (con->clock_hz + 8 * con->baud) / (16 * con->baud);
+    if (div == 0 || div > 0xffff)
+        return 0;   /* baud not reachable from this clock: keep the firmware's */
+    wait_idle();
+    reg_write(UART_LCR, LCR_DLAB | LCR_8N1);
+    reg_write(UART_DLL, div & 0xff);
+    reg_write(UART_DLM, div >> 8);
+    reg_write(UART_LCR, LCR_8N1);
+    reg_write(UART_FCR, FCR_FIFO_EN | FCR_CLEAR_RX | FCR_CLEAR_TX);
+    reg_write(UART_MCR, MCR_DTR_RTS);
+    return 0;
+}
+
+static void ns16550_putc(char c)
+{
+    while (!(reg_read(UART_LSR) & LSR_THRE))
+        ;
+    reg_write(UART_THR, (uint8_t)c);
+}
+
+/* Until the transmitter is idle (bounded: a dead UART must not hang a halt). */
+static void ns16550_drain(void)
+{
+    wait_idle();
+}
+
+static const char *const ns16550_compatible[] = {"snps,dw-apb-uart", "ns16550a", "ns16550",
+                                                 NULL};
+
+static const struct console_driver ns16550 = {
+    .name = "ns16550",
+    .compatible = ns16550_compatible,
+    .init = ns16550_init,
+    .putc = ns16550_putc,
+    .drain = ns16550_drain,
+};
+CONSOLE_DRIVER(ns16550);

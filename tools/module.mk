@@ -1,0 +1,20 @@
+# tools/: host programs built from the image's own pure code (make host-tools).
+# tools/host-arch supplies the host's arch/io.h: MMIO goes to a register model
+# a host test installs, and aborts in tools, which never touch devices.
+HOST_INCLUDES += tools/host-arch/include
+
+# dtinfo FILE.dtb: the platform SR discovers, as JSON.
+DTINFO_SRCS := \
+	tools/dtinfo/dtinfo.c \
+	tools/host-arch/mmio.c \
+	kernel/console_bind.c \
+	$(sort $(wildcard kernel/platform/*.c)) \
+	$(sort $(wildcard drivers/serial/*.c))
+DTINFO_OBJS := $(patsubst %,$(HOST_BUILD)/obj/%.o,$(DTINFO_SRCS))
+
+$(HOST_BUILD)/dtinfo: $(DTINFO_OBJS)
+	$(call say,HOSTLD  $@)
+	$(Q)$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+HOST_TOOLS += $(HOST_BUILD)/dtinfo
+HOST_TOOL_OBJS += $(DTINFO_OBJS)
