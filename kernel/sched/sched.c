@@ -417,14 +417,36 @@ static int place_woken(struct runqueue *rq, struct task *t)
     return place(t, rq->cpu, cpu_id());
 }
 
-void sched_wake(struct task *t, int32_t result)
+/* Lock the run queue t is on, once it is on one: t->cpu cannot change
+ * under that lock unless t is MOVING (then its mover holds it). */
+static struct runqueue *lock_task_rq(struct task *t, uint64_t *flags)
 {
-    struct runqueue *rq = &runqueues[t->cpu];
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
-    if (t->state != TASK_BLOCKED) {
-        spin_unlock_irqrestore(&rq->lock, flags);
-        return;
+    for (;;) {
+        struct runqueue *rq = &runqueues[t->cpu];
+        *flags = spin_lock_irqsave(&rq->lock);
+        if (rq == &runqueues[t->cpu] && t->state != TASK_MOVING)
+            return rq;
+        spin_unlock_irqrestore(&rq->lock, *flags);
+        arch_cpu_relax();
     }
+}
+
+/* Is t still blocked in the wait numbered seq? Read state first: a task
+ * bumps wait_seq before it blocks again (sched_block), so a BLOCKED seen
+ * here comes with that wait's number. */
+static bool in_wait(const struct task *t, uint32_t seq)
+{
+    if (t->state != TASK_BLOCKED)
+        return false;
+    atomic_thread_fence(memory_order_acquire);
+    return t->wait_seq == seq;
+}
+
+/* Under rq->lock, t blocked on rq's core: make it ready where the policy
+ * says, then release the lock (restoring flags) and let the caller's core
+ * switch if it must. */
+static void wake_locked(struct runqueue *rq, struct task *t, int32_t result, uint64_t flags)
+{
     t->wait_result = result;
     int to = place_woken(rq, t);
     if (to == rq->cpu) {
@@ -443,18 +465,21 @@ void sched_wake(struct task *t, int32_t result)
     preempt_point(flags);
 }
 
+void sched_wake(struct task *t, int32_t result)
+{
+    struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    if (t->state != TASK_BLOCKED) {
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    wake_locked(rq, t, result, flags);
+}
+
 void sched_set_qos(struct task *t, unsigned qos)
 {
-    struct runqueue *rq;
     uint64_t flags;
-    for (;;) {   /* lock the queue t is on, once it is on one */
-        rq = &runqueues[t->cpu];
-        flags = spin_lock_irqsave(&rq->lock);
-        if (rq == &runqueues[t->cpu] && t->state != TASK_MOVING)
-            break;
-        spin_unlock_irqrestore(&rq->lock, flags);
-        arch_cpu_relax();
-    }
+    struct runqueue *rq = lock_task_rq(t, &flags);
     if (t->qos != qos) {
         if (t->state == TASK_READY) {
             rq_remove(rq, t);
@@ -490,10 +515,19 @@ static void block_timeout(void *arg, uint32_t seq)
     struct task *t = arg;
     if (t->wait_seq != seq)
         return;   /* that wait already ended */
-    if (t->waiting_on)
+    if (t->waiting_on) {
         waitq_timeout(t, seq);
-    else
-        sched_wake(t, WAIT_TIMEOUT);
+        return;
+    }
+    /* A plain sleep: t may have been woken, run and blocked again since
+     * the checks above, so check again under its queue's lock. */
+    uint64_t flags;
+    struct runqueue *rq = lock_task_rq(t, &flags);
+    if (!in_wait(t, seq) || t->waiting_on) {
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    wake_locked(rq, t, WAIT_TIMEOUT, flags);
 }
 
 /* Under rq->lock: t's timeout timer (seq) expired on this core. A plain
@@ -502,7 +536,7 @@ static void block_timeout(void *arg, uint32_t seq)
  * callback without the lock. */
 static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t seq)
 {
-    if (t->cpu != rq->cpu || t->waiting_on || t->wait_seq != seq || t->state != TASK_BLOCKED)
+    if (t->cpu != rq->cpu || !in_wait(t, seq) || t->waiting_on)
         return false;
     t->wait_result = WAIT_TIMEOUT;
     make_ready(rq, t);
@@ -563,8 +597,13 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
     struct task *cur = rq->current;
+    /* A new wait number first, then BLOCKED (in_wait reads them in the
+     * other order): a timeout armed for an earlier wait can no longer
+     * match, however late it runs. */
+    cur->wait_seq++;
+    cur->wait_result = WAIT_PENDING;
+    atomic_thread_fence(memory_order_release);
     cur->state = TASK_BLOCKED;
-    cur->wait_result = WAIT_OK;
     if (deadline_ns) {
         spin_lock(&rq->lock);
         cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
@@ -579,8 +618,8 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     if (wq_lock)
         spin_unlock(wq_lock);
     schedule();
-    /* Woken: make sure the timeout cannot fire for this wait any more. */
-    cur->wait_seq++;
+    /* Woken: take the timeout off its queue if it has not fired (if it
+     * has, or fires now, it no longer finds this wait: see in_wait). */
     if (timer_queued(&cur->timer)) {
         struct runqueue *trq = &runqueues[cur->timer.cpu];
         spin_lock(&trq->lock);

@@ -21,17 +21,7 @@ void event_set(struct event_flags *e, uint32_t bits)
             t->wait_arg = e->bits & mask;
             if (mode & EVENT_CLEAR)
                 e->bits &= ~mask;
-            /* Take t off the queue wherever it is, then wake it. */
-            if (t->prev)
-                t->prev->next = t->next;
-            else
-                e->wq.head = t->next;
-            if (t->next)
-                t->next->prev = t->prev;
-            else
-                e->wq.tail = t->prev;
-            t->waiting_on = NULL;
-            sched_wake(t, WAIT_OK);
+            waitq_take(&e->wq, t, WAIT_OK);
         }
         t = next;
     }

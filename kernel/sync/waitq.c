@@ -3,6 +3,10 @@
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
 
+/* A waiter's wait_result is WAIT_PENDING while it is queued; whoever takes
+ * it off (a waker or its timeout, both under wq->lock) sets the result, so
+ * exactly one of them wakes it. waiting_on stays set until the waiter runs
+ * again: a late timeout finds the queue and sees the wait already ended. */
 static void unlink(struct waitq *wq, struct task *t)
 {
     if (t->prev)
@@ -13,7 +17,13 @@ static void unlink(struct waitq *wq, struct task *t)
         t->next->prev = t->prev;
     else
         wq->tail = t->prev;
-    t->waiting_on = NULL;
+}
+
+void waitq_take(struct waitq *wq, struct task *t, int32_t result)
+{
+    unlink(wq, t);
+    t->wait_result = result;
+    sched_wake(t, result);
 }
 
 int32_t waitq_wait(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns)
@@ -28,6 +38,7 @@ int32_t waitq_wait(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns)
     wq->tail = cur;
     cur->waiting_on = wq;
     int32_t r = sched_block(&wq->lock, deadline_ns);
+    cur->waiting_on = NULL;
     arch_irq_restore(irq_flags);
     return r;
 }
@@ -35,10 +46,8 @@ int32_t waitq_wait(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns)
 struct task *waitq_wake_one(struct waitq *wq, int32_t result)
 {
     struct task *t = wq->head;
-    if (!t)
-        return NULL;
-    unlink(wq, t);
-    sched_wake(t, result);
+    if (t)
+        waitq_take(wq, t, result);
     return t;
 }
 
@@ -56,12 +65,9 @@ void waitq_timeout(struct task *t, uint32_t seq)
     if (!wq)
         return;
     uint64_t flags = spin_lock_irqsave(&wq->lock);
-    bool mine = t->waiting_on == wq && t->wait_seq == seq;
-    if (mine)
-        unlink(wq, t);
+    if (t->waiting_on == wq && t->wait_seq == seq && t->wait_result == WAIT_PENDING)
+        waitq_take(wq, t, WAIT_TIMEOUT);
     spin_unlock_irqrestore(&wq->lock, flags);
-    if (mine)
-        sched_wake(t, WAIT_TIMEOUT);
 }
 
 uint64_t waitq_deadline_after(uint64_t timeout_ns)

@@ -237,3 +237,60 @@ TEST(sync, condvar_wait_times_out_holding_the_mutex)
     EXPECT_TRUE(mutex_owner(&cv_mtx) == task_current());
     mutex_unlock(&cv_mtx);
 }
+
+/* A timed wait ended by a post while its timeout fires must not leak into
+ * the next wait: a wait without a timeout then ends only by a post. Pairs
+ * of tasks on different cores race posts against 20 us timeouts, and each
+ * waiter then waits forever for a second post: a stale timeout would end
+ * that wait with WAIT_TIMEOUT. */
+struct race_pair {
+    struct semaphore timed, forever;
+    _Atomic int stale;    /* forever-waits that did not end by a post */
+};
+
+static int64_t race_waiter(void *arg)
+{
+    struct race_pair *p = arg;
+    for (int i = 0; i < 400; i++) {
+        sem_wait(&p->timed, 20 * 1000);   /* a post or a timeout: either is fine */
+        if (sem_wait(&p->forever, WAIT_FOREVER) != 0)
+            atomic_fetch_add(&p->stale, 1);
+    }
+    return 0;
+}
+
+static int64_t race_poster(void *arg)
+{
+    struct race_pair *p = arg;
+    for (int i = 0; i < 400; i++) {
+        uint64_t until = clock_ns() + 20 * 1000;   /* post near the waiter's deadline */
+        while (clock_ns() < until)
+            ;
+        sem_post(&p->timed);
+        sem_post(&p->forever);
+        task_yield();
+    }
+    return 0;
+}
+
+TEST(sync, a_timeout_never_ends_a_later_wait)
+{
+    enum { PAIRS = 4 };
+    static struct race_pair pairs[PAIRS];
+    struct task *w[PAIRS], *p[PAIRS];
+    int n = platform.ncpus;
+    for (int i = 0; i < PAIRS; i++) {
+        sem_init(&pairs[i].timed, 0);
+        sem_init(&pairs[i].forever, 0);
+        atomic_store(&pairs[i].stale, 0);
+        struct task_attr wa = {.name = "waiter", .affinity = n > 1 ? 1u << ((2 * i) % n) : 0};
+        struct task_attr pa = {.name = "poster", .affinity = n > 1 ? 1u << ((2 * i + 1) % n) : 0};
+        w[i] = task_spawn(race_waiter, &pairs[i], &wa);
+        p[i] = task_spawn(race_poster, &pairs[i], &pa);
+    }
+    for (int i = 0; i < PAIRS; i++) {
+        EXPECT_EQ(task_join(w[i], NULL), TASK_EXITED);
+        EXPECT_EQ(task_join(p[i], NULL), TASK_EXITED);
+        EXPECT_EQ(atomic_load(&pairs[i].stale), 0);
+    }
+}

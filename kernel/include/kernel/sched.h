@@ -47,6 +47,7 @@ struct waitq;
 #define WAIT_OK          0
 #define WAIT_TIMEOUT     (-1)
 #define WAIT_OWNER_DIED  (-2)
+#define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
     uint64_t sp;                 /* saved stack pointer while switched out */
@@ -60,7 +61,8 @@ struct task {
     int16_t cpu;                 /* core it runs or is queued on */
     uint32_t affinity;           /* allowed cores, 0 = any */
     uint32_t id;
-    uint32_t wait_seq;           /* bumped for each wait: stale timeouts ignore */
+    uint32_t wait_seq;           /* number of the current or last wait (bumped as each
+                                    starts): a timeout armed for another is ignored */
     int32_t wait_result;
     struct waitq *waiting_on;    /* wait queue it is blocked on, if any */
     struct task *joiner;         /* blocked in task_join on this task */

@@ -30,6 +30,8 @@ int32_t waitq_wait(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns);
 /* With wq->lock held: take the first waiter off and wake it with result.
  * Returns the task woken or NULL. */
 struct task *waitq_wake_one(struct waitq *wq, int32_t result);
+/* With wq->lock held: take the queued waiter t off and wake it with result. */
+void waitq_take(struct waitq *wq, struct task *t, int32_t result);
 /* With wq->lock held: wake every waiter. Returns how many. */
 int waitq_wake_all(struct waitq *wq, int32_t result);
 static inline bool waitq_empty(const struct waitq *wq) { return !wq->head; }
