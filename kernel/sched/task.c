@@ -15,6 +15,7 @@
 #include <arch/boot.h>
 #include <arch/exception.h>
 #include <arch/timer.h>
+#include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/libc.h>
@@ -41,6 +42,7 @@ void task_system_init(void)
 
 static void task_free(struct task *t)
 {
+    qos_leave_app(t);
     mm_stack_free(&t->stack);
     slab_free(task_cache, t);
 }
@@ -66,7 +68,6 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         errno = ENOMEM;
         return NULL;
     }
-    t->qos = (uint8_t)attr->qos;
     t->affinity = attr->affinity;
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
@@ -78,10 +79,11 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 
     /* The task's cold scheduling state at the very top of the stack. */
     struct task_ext *ext = task_ext(t);
-    sched_qos_init(&ext->qos, attr->qos, NULL, false);
     ext->util = (struct sched_util){.stamp_ns = clock_ns()};
     ext->util_ticks = 0;
     ext->task = t;
+    qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
+    t->qos = ext->qos.eff;
 
     /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
      * the block (the TCB slot), which the first frame leaves free. */
@@ -212,7 +214,7 @@ int task_set_qos(struct task *t, enum qos qos)
 {
     if (!t || (unsigned)qos >= QOS_COUNT)
         return -EINVAL;
-    sched_set_qos(t, qos);
+    qos_set_own(t, qos);
     return 0;
 }
 

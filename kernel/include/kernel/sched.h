@@ -17,6 +17,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <arch/frame.h>
 #include <kernel/mm.h>
@@ -91,7 +92,9 @@ struct task_ext {
     struct sched_util util;      /* decaying average of the running fraction */
     uint64_t util_ticks;         /* cpu_ticks when util was last brought up to date */
     struct task *task;           /* back pointer (inheritance chains hold task_ext) */
+    struct task_ext *app_next;   /* next member of its app (kernel/app.h) */
 };
+_Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 
 static inline struct task_ext *task_ext(const struct task *t)
 {
