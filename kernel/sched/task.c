@@ -23,6 +23,7 @@
 #include <kernel/panic.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
+#include "deadline.h"
 
 #define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
@@ -38,11 +39,13 @@ void task_system_init(void)
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache)
         panic("task: cannot create the task cache");
+    dl_init();
 }
 
 static void task_free(struct task *t)
 {
     qos_leave_app(t);
+    dl_task_free(t);
     mm_stack_free(&t->stack);
     slab_free(task_cache, t);
 }
@@ -82,8 +85,17 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     ext->util = (struct sched_util){.stamp_ns = clock_ns()};
     ext->util_ticks = 0;
     ext->task = t;
+    ext->dl = NULL;
     qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
+    if (attr->deadline) {
+        int err = dl_task_admit(t, attr->deadline);
+        if (err) {
+            task_free(t);
+            errno = -err;
+            return NULL;
+        }
+    }
 
     /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
      * the block (the TCB slot), which the first frame leaves free. */
@@ -109,6 +121,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 static void mark_dead(struct task *cur, enum task_status status, int64_t value)
 {
     mutex_release_all_held(cur);
+    dl_task_end(cur);
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;

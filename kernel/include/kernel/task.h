@@ -39,10 +39,12 @@ struct task_attr {
     bool detached;           /* nobody will join: freed when it exits */
     struct app *app;         /* the app it belongs to (kernel/app.h), or NULL */
     bool qos_exempt;         /* keeps its class while its app is in the background */
+    const struct sched_dl_params *deadline;   /* periodic deadline task (kernel/deadline.h) */
 };
 
 struct task;
 struct app;
+struct sched_dl_params;
 
 /* Exit status seen by task_join. */
 enum task_status {
