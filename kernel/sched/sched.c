@@ -10,6 +10,7 @@
 #include <arch/cpu.h>
 #include <arch/exception.h>
 #include <arch/timer.h>
+#include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <kernel/panic.h>
@@ -254,6 +255,8 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
     uint64_t ran = now - prev->run_start;
     prev->cpu_ticks += ran;
     rq->class_ticks[(prev->flags & TASK_F_IDLE) ? QOS_COUNT : prev->qos] += ran;
+    if (prev->flags & TASK_F_APP)
+        qos_account(prev, ran, rq_cpu(rq));
     if (prev->flags & TASK_F_DL) {
         int q = dl_charge(rq, prev, prev->cpu_ticks);
         if (q >= 0)
@@ -349,6 +352,8 @@ void task_yield(void)
     uint64_t ran = now - prev->run_start;
     prev->cpu_ticks += ran;
     rq->class_ticks[prev->qos] += ran;
+    if (prev->flags & TASK_F_APP)
+        qos_account(prev, ran, rq_cpu(rq));
     next->run_start = now;
     next->switches++;
     rq->switches++;
