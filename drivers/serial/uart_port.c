@@ -37,7 +37,8 @@ struct uart {
     _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
     struct uart_ring rx, tx;
     uint64_t rx_bytes, rx_errors;   /* under rxq.lock */
-    uint64_t tx_bytes;              /* under txq.lock */
+    uint64_t rx_wakeups;            /* under rxq.lock */
+    uint64_t tx_bytes, tx_waits;    /* under txq.lock */
     _Atomic uint64_t irqs, last_irq_ns;
     uint8_t rx_buf[UART_RX_RING];
     uint8_t tx_buf[UART_TX_RING];
@@ -165,6 +166,7 @@ void uart_console_write(const char *s, uint32_t n)
         }
         if (!deadline)
             deadline = clock_ns() + TX_STALL_NS;
+        u->tx_waits++;
         atomic_store_explicit(&u->tx_holder, -1, memory_order_relaxed);
         waitq_wait(&u->txq, flags, deadline);   /* releases txq.lock, restores IRQs */
     }
@@ -194,10 +196,14 @@ static void uart_irq(uint32_t intid, void *arg)
 
     spin_lock(&u->rxq.lock);
     u->rx_bytes += uart_service_rx(u->drv, &u->rx, RX_BUDGET, &u->rx_errors);
-    if (!uart_ring_empty(&u->rx))
-        waitq_wake_one(&u->rxq, WAIT_OK);
+    if (!uart_ring_empty(&u->rx) && waitq_wake_one(&u->rxq, WAIT_OK))
+        u->rx_wakeups++;
     spin_unlock(&u->rxq.lock);
 
+    /* TX is on only while the ring holds bytes; a writer turning it on
+     * has already filled the FIFO itself, and the level interrupt returns. */
+    if (!(__atomic_load_n(&u->irq_mask, __ATOMIC_RELAXED) & UART_IRQ_TX))
+        return;
     bool taken = tx_lock(u);
     if (taken)
         tx_pump(u);
@@ -247,11 +253,13 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     out->rx_bytes = u->rx_bytes;
     out->rx_overflows = u->rx.dropped;
     out->rx_errors = u->rx_errors;
+    out->rx_wakeups = u->rx_wakeups;
     out->rx_pending = uart_ring_count(&u->rx);
     spin_unlock_irqrestore(&u->rxq.lock, flags);
     flags = arch_irq_save();
     bool taken = tx_lock(u);
     out->tx_bytes = u->tx_bytes;
+    out->tx_waits = u->tx_waits;
     tx_unlock(u, taken);
     arch_irq_restore(flags);
     out->irqs = atomic_load_explicit(&u->irqs, memory_order_relaxed);

@@ -34,6 +34,8 @@ struct uart_stats {
     uint64_t rx_overflows;      /* received bytes dropped: RX ring full */
     uint64_t rx_errors;         /* bytes that came with a line error (overrun, framing, ...) */
     uint64_t irqs;              /* interrupts handled */
+    uint64_t rx_wakeups;        /* readers the RX interrupt woke */
+    uint64_t tx_waits;          /* times a console writer slept for TX ring room */
     uint64_t last_irq_ns;       /* clock_ns() when the last interrupt's handler began */
     uint32_t rx_pending;        /* bytes in the RX ring now */
     uint32_t rx_capacity, tx_capacity;
