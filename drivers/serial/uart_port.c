@@ -2,8 +2,9 @@
  * Interrupt-driven console UART (see kernel/uart.h): rings, the interrupt
  * handler, blocking reads, and the console's queued and polled writes.
  *
- * Locking: rxq.lock guards the RX ring and RX counters (readers sleep on
- * rxq); txq.lock guards the TX ring, the TX FIFO, the interrupt mask and
+ * Locking: rxq.lock guards the RX ring and RX counters; a reader finding
+ * the ring empty sleeps on rxq with a request (buffer, length) that the RX
+ * interrupt completes before waking it; txq.lock guards the TX ring, the TX FIFO, the interrupt mask and
  * tx_bytes (writers waiting for room sleep on txq). Both are taken with IRQs
  * masked and never nested. The console lock, when held, comes first.
  * tx_holder names the core inside txq.lock, so that a polled write from a
@@ -186,6 +187,28 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 
 /* --- RX and the interrupt --------------------------------------------------------- */
 
+/* A blocked reader's request (its task's wait_arg points here): the RX
+ * interrupt fills buf and sets done, then wakes the task. */
+struct rx_req {
+    uint8_t *buf;
+    uint32_t len;
+    uint32_t done;
+};
+
+/* Under rxq.lock: complete waiting readers, oldest first, while bytes are
+ * there. Returns how many were woken. */
+static uint32_t rx_complete(struct uart *u)
+{
+    uint32_t woken = 0;
+    while (!uart_ring_empty(&u->rx) && !waitq_empty(&u->rxq)) {
+        struct rx_req *r = (struct rx_req *)(uintptr_t)u->rxq.head->wait_arg;
+        r->done = uart_ring_read(&u->rx, r->buf, r->len);
+        waitq_wake_one(&u->rxq, WAIT_OK);
+        woken++;
+    }
+    return woken;
+}
+
 static void uart_irq(uint32_t intid, void *arg)
 {
     (void)intid;
@@ -196,8 +219,7 @@ static void uart_irq(uint32_t intid, void *arg)
 
     spin_lock(&u->rxq.lock);
     u->rx_bytes += uart_service_rx(u->drv, &u->rx, RX_BUDGET, &u->rx_errors);
-    if (!uart_ring_empty(&u->rx) && waitq_wake_one(&u->rxq, WAIT_OK))
-        u->rx_wakeups++;
+    u->rx_wakeups += rx_complete(u);
     spin_unlock(&u->rxq.lock);
 
     /* TX is on only while the ring holds bytes; a writer turning it on
@@ -210,14 +232,7 @@ static void uart_irq(uint32_t intid, void *arg)
     tx_unlock(u, taken);
 }
 
-/* Under rxq.lock: take what is there; pass the rest on to the next reader. */
-static long rx_take(struct uart *u, void *buf, size_t len)
-{
-    uint32_t n = uart_ring_read(&u->rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-    if (!uart_ring_empty(&u->rx))
-        waitq_wake_one(&u->rxq, WAIT_OK);
-    return n;
-}
+static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
 
 long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
 {
@@ -225,23 +240,23 @@ long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
         return -EINVAL;
     uint64_t deadline = waitq_deadline(timeout_ns);
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
-    while (uart_ring_empty(&u->rx)) {
-        int32_t r = waitq_wait(&u->rxq, flags, deadline);
-        flags = spin_lock_irqsave(&u->rxq.lock);
-        if (r == WAIT_TIMEOUT && uart_ring_empty(&u->rx)) {
-            spin_unlock_irqrestore(&u->rxq.lock, flags);
-            return -ETIMEDOUT;
-        }
+    if (!uart_ring_empty(&u->rx)) {
+        long n = uart_ring_read(&u->rx, buf, clamp_len(len));
+        spin_unlock_irqrestore(&u->rxq.lock, flags);
+        return n;
     }
-    long n = rx_take(u, buf, len);
-    spin_unlock_irqrestore(&u->rxq.lock, flags);
-    return n;
+    struct rx_req req = {buf, clamp_len(len), 0};
+    sched_current()->wait_arg = (uintptr_t)&req;
+    waitq_wait(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
+    /* Completed by the interrupt (done > 0), or timed out off the queue
+     * before any byte came (done == 0: nobody touches req any more). */
+    return req.done ? (long)req.done : -ETIMEDOUT;
 }
 
 long uart_try_read(struct uart *u, void *buf, size_t len)
 {
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
-    long n = rx_take(u, buf, len);
+    long n = uart_ring_read(&u->rx, buf, clamp_len(len));
     spin_unlock_irqrestore(&u->rxq.lock, flags);
     return n;
 }
