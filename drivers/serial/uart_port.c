@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <kernel/percpu.h>
@@ -39,6 +40,7 @@ struct uart {
     struct uart_ring rx, tx;
     uint64_t rx_bytes, rx_errors;   /* under rxq.lock */
     uint64_t rx_wakeups;            /* under rxq.lock */
+    uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
     _Atomic uint64_t irqs, last_irq_ns;
     uint8_t rx_buf[UART_RX_RING];
@@ -122,13 +124,13 @@ static void tx_polled(struct uart *u, const char *s, uint32_t n, bool taken)
 {
     uint8_t b;
     while (uart_ring_get(&u->tx, &b)) {
-        u->drv->putc((char)b);
+        (u->drv->putc)((char)b);
         u->tx_bytes++;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (s[i] == '\n')
-            u->drv->putc('\r');
-        u->drv->putc(s[i]);
+            (u->drv->putc)('\r');
+        (u->drv->putc)(s[i]);
     }
     u->tx_bytes += wire_len(s, n);
     if (taken)
@@ -232,6 +234,22 @@ static void uart_irq(uint32_t intid, void *arg)
     tx_unlock(u, taken);
 }
 
+/* Under rxq.lock: drops not reported yet (they are about to be). */
+static uint64_t rx_unreported(struct uart *u)
+{
+    uint64_t lost = u->rx.dropped - u->rx_reported;
+    u->rx_reported = u->rx.dropped;
+    return lost;
+}
+
+/* Overflow is never silent: the next read after it says so on the console. */
+static void rx_report(uint64_t lost)
+{
+    if (lost)
+        printf("SR: uart: %llu received bytes dropped, RX ring full (no reader kept up)\n",
+               (unsigned long long)lost);
+}
+
 static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
 
 long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
@@ -242,7 +260,9 @@ long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
     if (!uart_ring_empty(&u->rx)) {
         long n = uart_ring_read(&u->rx, buf, clamp_len(len));
+        uint64_t lost = rx_unreported(u);
         spin_unlock_irqrestore(&u->rxq.lock, flags);
+        rx_report(lost);
         return n;
     }
     struct rx_req req = {buf, clamp_len(len), 0};
@@ -257,7 +277,9 @@ long uart_try_read(struct uart *u, void *buf, size_t len)
 {
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
     long n = uart_ring_read(&u->rx, buf, clamp_len(len));
+    uint64_t lost = rx_unreported(u);
     spin_unlock_irqrestore(&u->rxq.lock, flags);
+    rx_report(lost);
     return n;
 }
 

@@ -6,7 +6,8 @@
  * moves received bytes into the RX ring and wakes a waiting reader; the TX
  * FIFO-level interrupt moves bytes from the TX ring to the FIFO and wakes
  * writers waiting for room. A full RX ring drops the newest bytes and counts
- * them (rx_overflows); nothing else is lost and nothing spins.
+ * them (rx_overflows; the next read reports them on the console); nothing
+ * else is lost and nothing spins.
  *
  * Reads are requests (buffer, length, timeout) that complete by waking the
  * task, so they can move onto a generic I/O queue unchanged.
