@@ -163,6 +163,16 @@ void console_putc(char c)
     arch_irq_restore(flags);
 }
 
+int console_getc(void)
+{
+    struct uart *u = uart_console();
+    struct percpu *p = this_cpu();
+    if (!u || !p || p->in_irq || !arch_irqs_enabled() || !may_block())
+        return -1;
+    unsigned char c;
+    return uart_read(u, &c, 1, 0) == 1 ? c : -1;
+}
+
 void console_write(const char *s, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)

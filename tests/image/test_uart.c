@@ -163,6 +163,17 @@ TEST(uart, rx_overflow_counts_the_excess_and_keeps_the_rest)
     EXPECT_EQ(uart_try_read(u, buf, sizeof(buf)), 0);
 }
 
+TEST(uart, stdin_reads_the_uart)
+{
+    struct uart *u = console_uart_or_fail();
+    if (!u)
+        return;
+    rx_discard(u);
+    printf("SR: uart rx ready 3 4\n");
+    for (unsigned i = 0; i < 3; i++)
+        EXPECT_EQ(getchar(), feed_byte(4, i));
+}
+
 #define TX_TASKS 4
 #define TX_LINES 48
 

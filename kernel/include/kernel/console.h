@@ -54,6 +54,10 @@ const char *console_init(const struct plat_console *con);
 int console_start_interrupts(const struct platform *plat);
 void console_putc(char c);
 void console_write(const char *s, uint64_t n);
+/* stdin: the next received byte, blocking the calling task until one comes
+ * (uart_read); -1 (EOF) when the console is polled or the caller cannot
+ * block (no task, IRQs masked, interrupt handler). */
+int console_getc(void);
 /* Emit the calling core's partial line now and drain the UART (before a halt
  * or power-off, so that the last line is not cut off). */
 void console_flush(void);
