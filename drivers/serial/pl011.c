@@ -35,8 +35,12 @@
 #define INT_ERRORS  (0xfu << 7)      /* FE, PE, BE, OE */
 #define INT_ALL     0x7ffu
 
-/* The smallest PL011 FIFO (r1p4 and earlier: 16 bytes; r1p5: 32). */
-#define FIFO_DEPTH  16
+/* The smallest PL011 FIFO (r1p4 and earlier: 16 bytes; r1p5: 32): what
+ * TXFE guarantees. A TX interrupt fills up to the largest, until TXFF, so
+ * the level ends above the trigger and the next interrupt comes as it
+ * drains (the TX interrupt fires on the way down through the level). */
+#define FIFO_DEPTH      16
+#define FIFO_DEPTH_MAX  32
 
 static uintptr_t base;
 
@@ -118,6 +122,6 @@ static const struct console_driver pl011 = {
     .tx_byte = pl011_tx_byte,
     .irq_mask = pl011_irq_mask,
     .irq_ack = pl011_irq_ack,
-    .tx_fifo_depth = FIFO_DEPTH,
+    .tx_fifo_depth = FIFO_DEPTH_MAX,
 };
 CONSOLE_DRIVER(pl011);

@@ -34,7 +34,7 @@ struct uart {
     const struct console_driver *drv;
     uint32_t irq;
     int irq_cpu;
-    unsigned irq_mask;              /* UART_IRQ_* sources enabled; under txq.lock */
+    unsigned irq_mask;              /* UART_IRQ_* sources enabled; written under txq.lock */
     struct waitq rxq, txq;
     _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
     struct uart_ring rx, tx;
@@ -78,7 +78,7 @@ static void tx_unlock(struct uart *u, bool taken)
 static void set_irq_mask(struct uart *u, unsigned mask)
 {
     if (mask != u->irq_mask) {
-        u->irq_mask = mask;
+        __atomic_store_n(&u->irq_mask, mask, __ATOMIC_RELAXED);   /* the handler peeks */
         u->drv->irq_mask(mask);
     }
 }

@@ -24,7 +24,8 @@ struct pl011_model {
     uint32_t cr, lcrh, imsc, ifls, icr_writes, icr_last;
     uint16_t rx[64];         /* data | error bits 8-11 as DR reads them */
     int rx_head, rx_len;
-    int tx_level;            /* bytes in the TX FIFO (16 deep) */
+    int tx_level;            /* bytes in the TX FIFO */
+    int depth;               /* 16 (r1p4 and earlier) or 32 (r1p5) */
     char tx[128];
     int ntx;
 };
@@ -45,7 +46,7 @@ static uint64_t model_read(void *ctx, uintptr_t addr, int width)
         uint32_t fr = 0;
         if (m.rx_head == m.rx_len)
             fr |= 1u << 4;           /* RXFE */
-        if (m.tx_level >= 16)
+        if (m.tx_level >= m.depth)
             fr |= 1u << 5;           /* TXFF */
         if (m.tx_level == 0)
             fr |= 1u << 7;           /* TXFE */
@@ -71,7 +72,7 @@ static void model_write(void *ctx, uintptr_t addr, int width, uint64_t v)
     }
     switch (addr - BASE) {
     case 0x00:
-        if (m.tx_level >= 16)
+        if (m.tx_level >= m.depth)
             m.bad_accesses++;        /* written into a full FIFO: lost */
         else if (m.ntx < (int)sizeof(m.tx))
             m.tx[m.ntx++] = (char)v, m.tx_level++;
@@ -90,6 +91,7 @@ static const struct host_mmio_model mmio = {model_read, model_write, NULL};
 static const struct console_driver *pl011_ready(void)
 {
     memset(&m, 0, sizeof(m));
+    m.depth = 16;
     host_mmio_set_model(&mmio);
     static const char compat[] = "arm,pl011\0arm,primecell";
     struct plat_console con;
@@ -170,11 +172,32 @@ TEST(pl011, tx_room_follows_the_fifo_flags)
     EXPECT_EQ(uart_service_tx(d, &r, 16), 0);
     m.tx_level = 14;                        /* two free: written one at a time */
     EXPECT_EQ(uart_service_tx(d, &r, 16), 2);
-    m.tx_level = 0;
+    m.tx_level = 0;                         /* one interrupt fills the FIFO up to TXFF */
     EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 16);
+    EXPECT_EQ(m.tx_level, 16);
     EXPECT_EQ(uart_ring_count(&r), 8);
     EXPECT_TRUE(memcmp(m.tx, "abcdefghijklmnopqr", 18) == 0);
     EXPECT_EQ(m.bad_accesses, 0);           /* never wrote into a full FIFO */
+    host_mmio_set_model(NULL);
+}
+
+TEST(pl011, r1p5_fifo_is_filled_to_txff_above_its_trigger)
+{
+    const struct console_driver *d = pl011_ready();
+    if (!d)
+        return;
+    m.depth = 32;
+    uint8_t buf[64];
+    struct uart_ring r;
+    uart_ring_init(&r, buf, sizeof(buf));
+    char line[50];
+    memset(line, 'x', sizeof(line));
+    uart_ring_write_all(&r, line, sizeof(line));
+    /* 16 on TXFE, then one at a time until TXFF: the level ends at 32, above
+     * the half-way trigger, so the next TX interrupt comes as it drains. */
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 32);
+    EXPECT_EQ(m.tx_level, 32);
+    EXPECT_EQ(m.bad_accesses, 0);
     host_mmio_set_model(NULL);
 }
 
