@@ -11,6 +11,7 @@
 #include <string.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
+#include <kernel/irq.h>
 #include <kernel/platform.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
@@ -233,11 +234,21 @@ TEST(uart, tx_lines_from_many_tasks_stay_whole_with_exact_counts)
     struct uart_stats s0, s1;
     console_flush();                       /* nothing of ours queued before */
     uart_stats(u, &s0);
+    /* The UART's interrupt held off at the GIC until a writer has found the
+     * ring full and slept: however fast the emulated UART drains, the
+     * blocking path runs (1 ms sleeps while waiting for that, bounded). */
+    irq_disable(s0.irq);
     struct task *tasks[TX_TASKS];
     for (int t = 0; t < TX_TASKS; t++) {
         struct task_attr attr = {.name = "uart-writer", .qos = QOS_DEFAULT};
         tasks[t] = task_spawn(tx_writer, (void *)(intptr_t)t, &attr);
     }
+    uint64_t deadline = clock_ns() + 5000 * MS;
+    do {
+        task_sleep_ns(MS);
+        uart_stats(u, &s1);
+    } while (s1.tx_waits == s0.tx_waits && clock_ns() < deadline);
+    irq_enable(s0.irq);
     int64_t wire = 0;
     for (int t = 0; t < TX_TASKS; t++) {
         int64_t v = 0;
