@@ -114,7 +114,8 @@ static void flush_locked(char *buf, int *len)
     arch_irq_restore(flags);
 }
 
-/* A task (not a core's idle context) with IRQs enabled, outside handlers. */
+/* Lines go through the TX ring: the UART runs from interrupts and the
+ * writer has IRQs enabled, outside interrupt handlers. */
 static bool may_queue(uint64_t irq_flags)
 {
     struct percpu *p = this_cpu();
@@ -122,6 +123,7 @@ static bool may_queue(uint64_t irq_flags)
            !(irq_flags & (1u << 7));
 }
 
+/* A task, not a core's idle context: may sleep for ring room. */
 static bool may_block(void)
 {
     const struct task *t = sched_current();

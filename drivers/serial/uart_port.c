@@ -4,11 +4,12 @@
  *
  * Locking: rxq.lock guards the RX ring and RX counters; a reader finding
  * the ring empty sleeps on rxq with a request (buffer, length) that the RX
- * interrupt completes before waking it; txq.lock guards the TX ring, the TX FIFO, the interrupt mask and
- * tx_bytes (writers waiting for room sleep on txq). Both are taken with IRQs
- * masked and never nested. The console lock, when held, comes first.
- * tx_holder names the core inside txq.lock, so that a polled write from a
- * fault report on that same core passes instead of deadlocking.
+ * interrupt completes before waking it. txq.lock guards the TX ring, the TX
+ * FIFO, the interrupt mask and the TX counters; writers waiting for room
+ * sleep on txq. Both are taken with IRQs masked and never nested; the
+ * console lock, when held, comes first. tx_holder names the core inside
+ * txq.lock, so that a polled write from a fault report on that same core
+ * passes instead of deadlocking.
  */
 #include <errno.h>
 #include <stdatomic.h>
