@@ -13,6 +13,7 @@
 #include <kernel/console.h>
 #include <kernel/irq.h>
 #include <kernel/platform.h>
+#include <kernel/sched.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
 #include <kernel/uart.h>
@@ -77,6 +78,28 @@ TEST(uart, reads_check_arguments_and_time_out)
     uint64_t t0 = clock_ns();
     EXPECT_EQ(uart_read(u, buf, 1, 20 * MS), -ETIMEDOUT);
     EXPECT_GE(clock_ns() - t0, 20 * MS);
+}
+
+/* A blocked reader does not spin or yield: it is switched out once, for the
+ * whole wait, and its core sleeps meanwhile (idle time grows; at least half
+ * the wait, as QEMU's clock here follows the host's, preemptions included). */
+TEST(uart, blocked_reader_leaves_its_core_idle)
+{
+    struct uart *u = console_uart_or_fail();
+    if (!u)
+        return;
+    rx_discard(u);
+    char c;
+    struct task_stats t0, t1;
+    struct sched_cpu_stats c0, c1;
+    int cpu = task_cpu(task_current());
+    task_get_stats(task_current(), &t0);
+    sched_cpu_stats(cpu, &c0);
+    EXPECT_EQ(uart_read(u, &c, 1, 50 * MS), -ETIMEDOUT);
+    sched_cpu_stats(cpu, &c1);
+    task_get_stats(task_current(), &t1);
+    EXPECT_EQ(t1.switches - t0.switches, 1);        /* blocked once, resumed once */
+    EXPECT_GE(c1.idle_ns - c0.idle_ns, 25 * MS);    /* its core slept through the wait */
 }
 
 #define RX_N 300
