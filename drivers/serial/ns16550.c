@@ -57,6 +57,7 @@ static struct {
     bool wide;          /* reg-io-width 4 */
     bool dw;            /* DesignWare: LCR writes need an idle UART */
     uint32_t fifo;      /* TX FIFO depth once FIFOs are on (1: no FIFO) */
+    bool fifo_on;       /* FCR written by irq_mask (once) */
 } uart;
 
 /* 16550A and DesignWare parts have (at least) 16-byte FIFOs; a plain 16550 none. */
@@ -106,6 +107,7 @@ static int ns16550_init(const struct plat_console *con)
     uart.wide = con->reg_io_width == 4;
     uart.dw = has_compatible(con, "snps,dw-apb-uart");
     uart.fifo = uart.dw || has_compatible(con, "ns16550a") ? FIFO_DEPTH : 1;
+    uart.fifo_on = false;
 
     reg_write(UART_IER, 0);
     if (con->clock_hz == 0 || con->baud == 0)
@@ -154,12 +156,15 @@ static uint32_t ns16550_tx_room(void)
 
 static void ns16550_tx_byte(uint8_t b) { reg_write(UART_THR, b); }
 
-/* FIFOs on (FCR is write-only and unaffected by DesignWare's busy rule;
- * no clear bits: what the firmware left queued stays), then the sources. */
+/* FIFOs on, the first time (FCR is write-only and unaffected by
+ * DesignWare's busy rule; no clear bits: what the firmware left queued
+ * stays), then exactly the sources in mask. */
 static void ns16550_irq_mask(unsigned mask)
 {
-    if (uart.fifo > 1)
+    if (uart.fifo > 1 && !uart.fifo_on) {
         reg_write(UART_FCR, FCR_FIFO_EN | FCR_RX_TRIG_8);
+        uart.fifo_on = true;
+    }
     uint32_t ier = 0;
     if (mask & UART_IRQ_RX)
         ier |= IER_RX | IER_LINE;

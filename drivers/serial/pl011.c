@@ -5,6 +5,8 @@
  * control for the interrupt-driven port (uart_port.c): RX and RX-timeout
  * interrupts fill the RX ring, the TX FIFO-level interrupt drains the TX ring.
  */
+#include <stdbool.h>
+
 #include <arch/io.h>
 #include <kernel/console.h>
 
@@ -43,10 +45,12 @@
 #define FIFO_DEPTH_MAX  32
 
 static uintptr_t base;
+static bool levels_set;     /* IFLS written by irq_mask (once) */
 
 static int pl011_init(const struct plat_console *con)
 {
     base = con->reg.base;
+    levels_set = false;
     uint32_t cr = mmio_read32(base + UART_CR);
     if ((cr & (CR_UARTEN | CR_TXE)) == (CR_UARTEN | CR_TXE))
         return 0;
@@ -101,7 +105,10 @@ static void pl011_irq_mask(unsigned mask)
         imsc |= INT_RX | INT_RT | INT_ERRORS;
     if (mask & UART_IRQ_TX)
         imsc |= INT_TX;
-    mmio_write32(base + UART_IFLS, IFLS_HALF);
+    if (!levels_set) {
+        mmio_write32(base + UART_IFLS, IFLS_HALF);
+        levels_set = true;
+    }
     mmio_write32(base + UART_IMSC, imsc);
 }
 

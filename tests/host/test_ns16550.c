@@ -322,8 +322,10 @@ TEST(ns16550, irq_mask_programs_ier_and_fifos)
     d->irq_mask(UART_IRQ_RX);
     EXPECT_EQ(model.ier, 0x05);             /* received data + line status */
     EXPECT_EQ(model.fcr, 0x81);             /* FIFOs on, RX level 8, nothing cleared */
+    model.fcr = 0;
     d->irq_mask(UART_IRQ_RX | UART_IRQ_TX);
     EXPECT_EQ(model.ier, 0x07);             /* + THR empty */
+    EXPECT_EQ(model.fcr, 0);                /* FIFOs were set up once, not again */
     d->irq_mask(0);
     EXPECT_EQ(model.ier, 0);
     EXPECT_EQ(model.bad_accesses, 0);       /* 32-bit accesses at reg-shift 2 */
