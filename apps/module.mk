@@ -3,4 +3,7 @@ SR_INCLUDES += apps/include
 SR_SRCS += \
 	apps/apps.c \
 	apps/hello_cores.c \
+	apps/demo.c \
+	apps/ui.c \
+	apps/compute.c \
 	apps/crash.c
