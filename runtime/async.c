@@ -42,7 +42,7 @@ struct async_exec {
     bool sleeping;                   /* blocked in exec_main: wake it on queueing */
     _Atomic bool created;
     struct task *task;
-    uint64_t polls, spawned, completed;
+    uint64_t polls, completed;
 } __attribute__((aligned(64)));
 
 static struct async_exec execs[PLAT_MAX_CPUS][QOS_COUNT];
@@ -193,10 +193,8 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
 void async_start(struct async_task *t)
 {
     struct async_exec *e = exec_get(t->cpu, t->qos);
+    (void)e;
     atomic_fetch_or(&t->flags, ASYNC_F_STARTED);
-    uint64_t flags = spin_lock_irqsave(&e->lock);
-    e->spawned++;
-    spin_unlock_irqrestore(&e->lock, flags);
     make_ready(t, false);
     sched_resched_if_needed();
 }
@@ -244,11 +242,10 @@ enum async_status async_join(struct async_task *t, int64_t *value)
         waker_arm(&tw.w, tw.w.qos);
         wait_node_init(&n, &tw.w, 0, NULL);
         wait_list_add(&t->joiners, &n);
+        task_waker_wait_on(&tw, &n, flags, 0);   /* fired under t->lock by complete() */
+    } else {
         spin_unlock_irqrestore(&t->lock, flags);
-        task_waker_wait(&tw, 0);
-        flags = spin_lock_irqsave(&t->lock);   /* orders us after complete() */
     }
-    spin_unlock_irqrestore(&t->lock, flags);
     enum async_status s = status_of(t);
     if (value)
         *value = t->value;
@@ -351,7 +348,7 @@ int async_join_await(struct async_task *self, struct async_task *t, int64_t *val
     if (async_waiting(self)) {
         if (!async_wait_over(self))
             return ASYNC_PENDING;
-        wait_node_unlink(&self->node);   /* also orders us after complete() */
+        wait_node_unlink(&self->node);   /* takes t->lock: complete() is over */
         int32_t r = async_wait_end(self);
         if (r < 0)
             return r;
@@ -377,7 +374,7 @@ int async_join_all(struct async_task *self, struct async_task **tasks, int64_t *
     if (async_waiting(self)) {
         if (!async_wait_over(self))
             return ASYNC_PENDING;
-        wait_node_unlink(&self->node);
+        wait_node_unlink(&self->node);   /* takes t->lock: complete() is over */
         int32_t r = async_wait_end(self);
         if (r < 0)
             return r;
@@ -407,7 +404,7 @@ void async_exec_stats(int cpu, enum qos qos, struct async_exec_stats *out)
 {
     struct async_exec *e = &execs[cpu][qos];
     uint64_t flags = spin_lock_irqsave(&e->lock);
-    *out = (struct async_exec_stats){e->polls, e->spawned, e->completed};
+    *out = (struct async_exec_stats){e->polls, e->completed};
     spin_unlock_irqrestore(&e->lock, flags);
 }
 

@@ -83,6 +83,23 @@ static bool send_locked(struct chan *c, const void *msg, int32_t *res)
     return false;
 }
 
+/* The common cases, inline: nobody waits on the other side. */
+static inline bool send_fast(struct chan *c, const void *msg)
+{
+    if (c->closed || c->recvq.head || ring_full(&c->ring))
+        return false;
+    ring_push(&c->ring, msg);
+    return true;
+}
+
+static inline bool recv_fast(struct chan *c, void *buf)
+{
+    if (ring_empty(&c->ring) || c->sendq.head)
+        return false;
+    ring_pop(&c->ring, buf);
+    return true;
+}
+
 /* Drop waiters that were completed through another list (a select). */
 static bool has_live(struct wait_list *l)
 {
@@ -96,8 +113,7 @@ static bool has_live(struct wait_list *l)
 
 /* Queue on list and block; returns the wait's result. Entered with the lock
  * held and IRQs masked (flags), returns with both released. */
-static int block_on(struct chan *c, struct wait_list *list, void *data, uint64_t flags,
-                    uint64_t timeout_ns)
+static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t timeout_ns)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
     struct task_waker tw;
@@ -106,41 +122,49 @@ static int block_on(struct chan *c, struct wait_list *list, void *data, uint64_t
     waker_arm(&tw.w, tw.w.qos);
     wait_node_init(&n, &tw.w, 0, data);
     wait_list_add(list, &n);
-    spin_unlock_irqrestore(&c->lock, flags);
-    int32_t r = task_waker_wait(&tw, deadline);
-    if (r == -ETIMEDOUT)
-        wait_node_unlink(&n);
-    return r;
+    return task_waker_wait_on(&tw, &n, flags, deadline);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 {
     int32_t r;
     uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (send_fast(c, msg)) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        return 0;
+    }
     if (send_locked(c, msg, &r)) {
         spin_unlock_irqrestore(&c->lock, flags);
         sched_resched_if_needed();
         return r;
     }
-    return block_on(c, &c->sendq, (void *)msg, flags, timeout_ns);
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns);
 }
 
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
 {
     int32_t r;
     uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (recv_fast(c, buf)) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        return 0;
+    }
     if (recv_locked(c, buf, &r)) {
         spin_unlock_irqrestore(&c->lock, flags);
         sched_resched_if_needed();
         return r;
     }
-    return block_on(c, &c->recvq, buf, flags, timeout_ns);
+    return block_on(&c->recvq, buf, flags, timeout_ns);
 }
 
 int chan_try_send(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (send_fast(c, msg)) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        return 0;
+    }
     send_locked(c, msg, &r);
     spin_unlock_irqrestore(&c->lock, flags);
     sched_resched_if_needed();
@@ -151,6 +175,10 @@ int chan_try_recv(struct chan *c, void *buf)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (recv_fast(c, buf)) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        return 0;
+    }
     recv_locked(c, buf, &r);
     spin_unlock_irqrestore(&c->lock, flags);
     sched_resched_if_needed();
@@ -186,7 +214,8 @@ static int await_op(struct async_task *self, struct chan *c, void *data, bool se
     if (async_waiting(self)) {
         if (!async_wait_over(self))
             return ASYNC_PENDING;
-        wait_node_unlink(&self->node);
+        if (self->waker.which < 0)   /* timeout or cancel: withdraw the node */
+            wait_node_unlink(&self->node);
         return async_wait_end(self);
     }
     int32_t r = async_cancelled(self);

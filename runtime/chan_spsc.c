@@ -39,42 +39,29 @@ struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap)
 
 void chan_spsc_destroy(struct chan_spsc *q) { free(q); }
 
-/* The other side may be waiting on list: wake it. */
-static void kick(struct chan_spsc *q, struct wait_list *list, _Atomic uint32_t *flag)
+/* The other side sleeps (its flag was seen after a fence): wake it. */
+void chan_spsc_wake_(struct chan_spsc *q, bool senders)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!atomic_load_explicit(flag, memory_order_relaxed))
-        return;
+    struct wait_list *list = senders ? &q->sendq : &q->recvq;
     uint64_t flags = spin_lock_irqsave(&q->lock);
     struct wait_node *n = wait_list_claim(list, 0);
     if (n)
         waker_fire(n->waker);
     if (wait_list_empty(list))
-        atomic_store_explicit(flag, 0, memory_order_relaxed);
+        atomic_store_explicit(senders ? &q->send_waiting : &q->recv_waiting, 0,
+                              memory_order_relaxed);
     spin_unlock_irqrestore(&q->lock, flags);
     sched_resched_if_needed();
 }
 
-int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
+/* The ring looked empty: -EAGAIN, or drain what the producer pushed before
+ * closing, then -EPIPE. */
+int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf)
 {
-    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
-        return -EPIPE;
-    if (!spsc_push(&q->ring, msg))
+    if (!atomic_load_explicit(&q->closed, memory_order_acquire))
         return -EAGAIN;
-    kick(q, &q->recvq, &q->recv_waiting);
-    return 0;
-}
-
-int chan_spsc_try_recv(struct chan_spsc *q, void *buf)
-{
-    if (!spsc_pop(&q->ring, buf)) {
-        if (!atomic_load_explicit(&q->closed, memory_order_acquire))
-            return -EAGAIN;
-        /* Closed by the producer after its last push: drain, then -EPIPE. */
-        if (!spsc_pop(&q->ring, buf))
-            return -EPIPE;
-    }
-    kick(q, &q->sendq, &q->send_waiting);
+    if (!spsc_pop(&q->ring, buf))
+        return -EPIPE;
     return 0;
 }
 

@@ -8,6 +8,11 @@ static void task_waker_fire(struct waker *w)
 {
     struct task_waker *tw = container_of(w, struct task_waker, w);
     struct task *t = tw->task;
+    if (tw->on_list_lock) {   /* the waiter holds or waits for the list's lock */
+        waker_set_done(w);
+        sched_wake(t, WAIT_OK);
+        return;
+    }
     uint64_t flags = spin_lock_irqsave(&tw->lock);
     waker_set_done(w);
     sched_wake(t, WAIT_OK);
@@ -19,6 +24,7 @@ void task_waker_init(struct task_waker *tw)
     struct task *cur = sched_current();
     tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire};
     tw->lock = (spinlock_t)SPINLOCK_INIT;
+    tw->on_list_lock = false;
     tw->task = cur;
 }
 
@@ -47,6 +53,29 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
         spin_lock(&tw->lock);
     }
     spin_unlock_irqrestore(&tw->lock, flags);
+    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
+    return tw->w.result;
+}
+
+int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags,
+                           uint64_t deadline_ns)
+{
+    spinlock_t *lock = n->list->lock;
+    tw->on_list_lock = true;
+    /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
+     * claim, transfer and fire all happen with that lock held. */
+    while (waker_state(&tw->w) == WAKER_WAITING) {
+        bool expired = deadline_ns && clock_ns() >= deadline_ns;
+        if (!expired) {
+            expired = sched_block(lock, deadline_ns) == WAIT_TIMEOUT;
+            spin_lock(lock);
+        }
+        if (expired && waker_claim(&tw->w, -1, -ETIMEDOUT)) {
+            wait_list_remove(n);
+            waker_set_done(&tw->w);
+        }
+    }
+    spin_unlock_irqrestore(lock, flags);
     atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return tw->w.result;
 }

@@ -199,7 +199,7 @@ int32_t async_wait_end(struct async_task *self);
 
 /* Executor statistics of one core and class (tests, benchmarks). */
 struct async_exec_stats {
-    uint64_t polls, spawned, completed;
+    uint64_t polls, completed;       /* polls made, tasks ended */
 };
 void async_exec_stats(int cpu, enum qos qos, struct async_exec_stats *out);
 

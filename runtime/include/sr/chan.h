@@ -27,6 +27,7 @@
 #ifndef SR_CHAN_H
 #define SR_CHAN_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
@@ -77,12 +78,39 @@ struct chan_spsc {
 /* Only the producer may close a chan_spsc (after its last send). */
 struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
 void chan_spsc_destroy(struct chan_spsc *q);
-int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
-int chan_spsc_try_recv(struct chan_spsc *q, void *buf);
+static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
+static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf);
 int chan_spsc_send(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
 int chan_spsc_recv(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
 int chan_spsc_close(struct chan_spsc *q);
 int chan_spsc_send_await(struct async_task *self, struct chan_spsc *q, const void *msg);
 int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf);
+
+/* The fast paths, inline. After changing the ring, a side fences and checks
+ * whether the other side sleeps (chan_spsc.c explains the protocol). */
+void chan_spsc_wake_(struct chan_spsc *q, bool senders);
+int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf);
+
+static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
+{
+    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+        return -EPIPE;
+    if (!spsc_push(&q->ring, msg))
+        return -EAGAIN;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&q->recv_waiting, memory_order_relaxed))
+        chan_spsc_wake_(q, false);
+    return 0;
+}
+
+static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf)
+{
+    if (!spsc_pop(&q->ring, buf))
+        return chan_spsc_recv_empty_(q, buf);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&q->send_waiting, memory_order_relaxed))
+        chan_spsc_wake_(q, true);
+    return 0;
+}
 
 #endif

@@ -14,6 +14,7 @@ struct task;
 struct task_waker {
     struct waker w;
     spinlock_t lock;            /* orders fire's sched_wake against blocking */
+    bool on_list_lock;          /* single-list wait: the list's lock does that */
     struct task *task;
 };
 
@@ -25,6 +26,14 @@ void task_waker_init(struct task_waker *tw);
  * Returns waker.result. Nodes that did not fire are still queued: remove
  * them (under their lists' locks) afterwards. Task context, IRQs enabled. */
 int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns);
+
+/* The fast form for a wait on one list (node n queued there, waker armed),
+ * whose claimers fire under that list's lock: entered with that lock held
+ * and IRQs masked (flags from spin_lock_irqsave); blocks until DONE or the
+ * deadline (then n is withdrawn and the result is -ETIMEDOUT); returns with
+ * the lock released and IRQs restored. tw must come from task_waker_init. */
+int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags,
+                           uint64_t deadline_ns);
 
 /* Remove n from its list under that list's lock (no-op if not linked). */
 void wait_node_unlink(struct wait_node *n);
