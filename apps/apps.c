@@ -1,4 +1,4 @@
-/* Picks the application from the command line ("sr.crash", "sr.panic"; default hello). */
+/* Picks the application from the command line ("sr.crash", "sr.panic", "sr.async1m"; default hello). */
 #include <kernel/boot.h>
 #include <kernel/cmdline.h>
 #include <apps/apps.h>
@@ -9,5 +9,7 @@ int apps_main(void)
         return crash_main();
     if (cmdline_has("sr.panic"))
         return panic_main();
+    if (cmdline_has("sr.async1m"))
+        return async_million_main();
     return hello_cores_main();
 }

@@ -3,4 +3,5 @@ SR_INCLUDES += apps/include
 SR_SRCS += \
 	apps/apps.c \
 	apps/hello_cores.c \
-	apps/crash.c
+	apps/crash.c \
+	apps/async_million.c

@@ -326,7 +326,7 @@ TEST(chan, spsc_try_blocking_and_close_drain)
 
 /* --- all-core MPMC stress -------------------------------------------------------- */
 
-enum { ST_PRODUCERS = 8, ST_CONSUMERS = 8, ST_PER_PRODUCER = 40 };
+enum { ST_PRODUCERS = 8, ST_CONSUMERS = 8, ST_PER_PRODUCER = 16 };
 static struct chan *st_chan;
 static _Atomic uint8_t st_seen[ST_PRODUCERS][ST_PER_PRODUCER];
 static _Atomic uint64_t st_timeouts;
