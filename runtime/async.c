@@ -93,8 +93,10 @@ static void async_fire(struct waker *w)
 static void complete(struct async_exec *e, struct async_task *t)
 {
     uint64_t flags = spin_lock_irqsave(&t->lock);
-    uint8_t f = atomic_load(&t->flags);
-    f = atomic_fetch_or(&t->flags, ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0));
+    /* Under t->lock nobody else sets flags but async_cancel (CANCEL, which
+     * may land after this load: then it came too late to count). */
+    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    atomic_fetch_or(&t->flags, ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0));
     wait_list_claim_all(&t->joiners, 0);
     spin_unlock_irqrestore(&t->lock, flags);
     e->completed++;
@@ -105,13 +107,13 @@ static void complete(struct async_exec *e, struct async_task *t)
 static int64_t exec_main(void *arg)
 {
     struct async_exec *e = arg;
+    uint64_t flags = spin_lock_irqsave(&e->lock);
     for (;;) {
-        uint64_t flags = spin_lock_irqsave(&e->lock);
         struct async_task *t = e->head;
         if (!t) {
             e->sleeping = true;
-            sched_block(&e->lock, 0);
-            arch_irq_restore(flags);
+            sched_block(&e->lock, 0);   /* releases the lock; IRQs stay masked */
+            spin_lock(&e->lock);
             continue;
         }
         e->head = t->next;
@@ -125,14 +127,16 @@ static int64_t exec_main(void *arg)
 
         if (r != ASYNC_PENDING) {
             complete(e, t);
+            flags = spin_lock_irqsave(&e->lock);
             continue;
         }
+        /* Back to IDLE, or straight back on the list if woken meanwhile; the
+         * lock stays held for the next pop. */
         flags = spin_lock_irqsave(&e->lock);
         if (t->sched == S_NOTIFIED)
             ready_push(e, t);
         else
             t->sched = S_IDLE;
-        spin_unlock_irqrestore(&e->lock, flags);
     }
     return 0;
 }
@@ -169,7 +173,7 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
         attr = &def;
     int cpu = attr->cpu < 0 ? cpu_id() : attr->cpu;
     if (!poll || size < sizeof(struct async_task) || (unsigned)attr->qos >= QOS_COUNT ||
-        cpu >= platform.ncpus || !smp_cpu_online(cpu)) {
+        cpu >= platform.ncpus || (cpu != cpu_id() && !smp_cpu_online(cpu))) {
         errno = EINVAL;
         return NULL;
     }
@@ -178,15 +182,17 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
         errno = ENOMEM;
         return NULL;
     }
-    memset(t, 0, size);
-    t->poll = poll;
+    *t = (struct async_task){
+        .poll = poll,
+        .waker = {.which = -1, .fire = async_fire},
+        .timer = {.index = -1},
+        .cpu = (uint8_t)cpu,
+        .qos = (uint8_t)attr->qos,
+        .flags = attr->detached ? ASYNC_F_DETACHED : 0,
+    };
     t->joiners.lock = &t->lock;
-    timer_init(&t->timer);
-    t->waker.fire = async_fire;
-    t->waker.which = -1;
-    t->cpu = (uint8_t)cpu;
-    t->qos = (uint8_t)attr->qos;
-    t->flags = attr->detached ? ASYNC_F_DETACHED : 0;
+    if (size > sizeof(*t))
+        memset(t + 1, 0, size - sizeof(*t));   /* the caller's state starts zeroed */
     return t;
 }
 
