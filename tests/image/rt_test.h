@@ -29,11 +29,11 @@ static inline int list_waiters(struct wait_list *l)
     return n;
 }
 
-/* Yield until l has n waiters (they are on their way to block). */
+/* Wait until l has n waiters (sleeping, so tasks of any class get to run). */
 static inline void wait_for_waiters(struct wait_list *l, int n)
 {
     while (list_waiters(l) < n)
-        task_yield();
+        task_sleep_ns(50000);
 }
 
 /* The i-th online core other than the caller's, cyclically (the caller's

@@ -308,7 +308,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
     int64_t v = 0;
     int r1, r2;
     while (!async_done(&w->t))
-        task_yield();
+        task_sleep_ns(50000);
     r1 = w->r1;
     r2 = w->r2;
     EXPECT_EQ(async_join(&w->t, &v), ASYNC_CANCELLED);

@@ -375,10 +375,14 @@ static void st_run(void)
     st_chan = chan_create(sizeof(struct msg32), 64);
     memset(st_seen, 0, sizeof(st_seen));
     struct task *p[ST_PRODUCERS], *c[ST_CONSUMERS];
+    int online[PLAT_MAX_CPUS], n = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        if (smp_cpu_online(k))
+            online[n++] = k;
     for (int i = 0; i < ST_CONSUMERS; i++)
-        c[i] = spawn_on(st_consume, NULL, i % platform.ncpus, i % 2 ? QOS_DEFAULT : QOS_UTILITY);
+        c[i] = spawn_on(st_consume, NULL, online[i % n], i % 2 ? QOS_DEFAULT : QOS_UTILITY);
     for (int i = 0; i < ST_PRODUCERS; i++)
-        p[i] = spawn_on(st_produce, (void *)(intptr_t)i, (i + 3) % platform.ncpus,
+        p[i] = spawn_on(st_produce, (void *)(intptr_t)i, online[(i + 3) % n],
                         i % 3 ? QOS_DEFAULT : QOS_USER_INITIATED);
     for (int i = 0; i < ST_PRODUCERS; i++) {
         int64_t v = 1;
