@@ -466,3 +466,91 @@ TEST(async, stress_all_cores_joined_or_cancelled_no_leak)
     as_run();
     EXPECT_EQ(free_pages_settled(), before);
 }
+
+/* --- SPSC awaits, yield, detach ------------------------------------------------- */
+
+struct spsc_end {
+    struct async_task t;
+    struct chan_spsc *q;
+    bool producer;
+    uint64_t i, n, sum, buf;
+    int yields;
+};
+
+static int spsc_end_poll(struct async_task *t)
+{
+    struct spsc_end *e = (struct spsc_end *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    if (e->producer) {
+        for (e->i = 0; e->i < e->n; e->i++) {
+            e->buf = e->i + 1;
+            ASYNC_AWAIT(t, r, chan_spsc_send_await(t, e->q, &e->buf));
+            if (r < 0)
+                ASYNC_RETURN(t, r);
+            if (e->i % 64 == 0) {
+                ASYNC_YIELD(t);
+                e->yields++;
+            }
+        }
+        chan_spsc_close(e->q);
+        ASYNC_RETURN(t, (int64_t)e->n);
+    }
+    for (;;) {
+        ASYNC_AWAIT(t, r, chan_spsc_recv_await(t, e->q, &e->buf));
+        if (r < 0)
+            break;
+        e->sum += e->buf;
+    }
+    ASYNC_END(t, r == -EPIPE ? (int64_t)e->sum : r);
+}
+
+static _Atomic int detached_ran;
+
+static int detached_poll(struct async_task *t)
+{
+    ASYNC_BEGIN(t);
+    ASYNC_SLEEP(t, 100000);
+    atomic_fetch_add(&detached_ran, 1);
+    ASYNC_END(t, 0);
+}
+
+TEST(async, spsc_awaits_yield_and_detached_tasks)
+{
+    enum { N = 1000 };
+    struct chan_spsc *q = chan_spsc_create(sizeof(uint64_t), 4);
+    struct spsc_end *p = ASYNC_NEW(struct spsc_end, spsc_end_poll,
+                                   &((struct async_attr){.qos = QOS_DEFAULT, .cpu = other_core(0)}));
+    struct spsc_end *c = ASYNC_NEW(struct spsc_end, spsc_end_poll,
+                                   &((struct async_attr){.qos = QOS_UTILITY, .cpu = other_core(1)}));
+    p->q = c->q = q;
+    p->producer = true;
+    p->n = N;
+    async_start(&c->t);
+    async_start(&p->t);
+    int64_t vp = 0, vc = 0;
+    int yields;
+    while (!async_done(&p->t))
+        task_sleep_ns(50000);
+    yields = p->yields;
+    EXPECT_EQ(async_join(&p->t, &vp), ASYNC_COMPLETED);
+    EXPECT_EQ(async_join(&c->t, &vc), ASYNC_COMPLETED);
+    EXPECT_EQ(vp, N);
+    EXPECT_EQ(vc, (int64_t)N * (N + 1) / 2);
+    EXPECT_EQ(yields, (N + 63) / 64);
+    chan_spsc_destroy(q);
+
+    /* Detached tasks free themselves: before and after they end. */
+    atomic_store(&detached_ran, 0);
+    struct async_task *d1 = async_new(detached_poll, sizeof(struct async_task), NULL);
+    struct async_task *d2 = async_new(detached_poll, sizeof(struct async_task), NULL);
+    async_start(d1);
+    async_detach(d1);   /* likely still asleep */
+    async_start(d2);
+    while (!async_done(d2))
+        task_sleep_ns(50000);
+    async_detach(d2);   /* already ended: freed here */
+    while (atomic_load(&detached_ran) < 2)
+        task_sleep_ns(50000);
+    EXPECT_EQ(atomic_load(&detached_ran), 2);
+}
