@@ -71,7 +71,9 @@ struct wait_list {
     void *lock;                 /* the spinlock_t guarding this list */
 };
 
+#ifndef container_of
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#endif
 
 /* Start a wait: result 0, which -1, state WAITING (sequentially consistent,
  * so a canceller that sets a flag and then claims cannot be missed). */
