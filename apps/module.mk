@@ -6,4 +6,5 @@ SR_SRCS += \
 	apps/demo.c \
 	apps/ui.c \
 	apps/compute.c \
-	apps/crash.c
+	apps/crash.c \
+	apps/async_million.c
