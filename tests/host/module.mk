@@ -77,4 +77,6 @@ $(foreach b,$(DTS_BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
 # I/O model and virtio rings (pure parts, issue 5).
 HOST_TEST_SRCS += \
 	tests/host/test_ioq.c \
-	kernel/io/ioq.c
+	kernel/io/ioq.c \
+	tests/host/test_virtq.c \
+	drivers/virtio/virtq.c
