@@ -5,3 +5,5 @@ SR_SRCS += \
 	drivers/irq/gic_v3_layout.c \
 	drivers/serial/pl011.c \
 	drivers/serial/ns16550.c
+# virtio-mmio transport, split rings and device drivers (issue 5).
+SR_SRCS += $(sort $(wildcard drivers/virtio/*.c))

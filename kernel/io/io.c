@@ -190,7 +190,7 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
         d->errors++;
         done_add(&done, r);
     } else if (rc == -EBUSY && abort_active && d->ops->abort) {
-        d->ops->abort(d, r);   /* completes r (and the rest) into done */
+        d->ops->abort(d, r, &done);   /* completes r (and the rest) */
         for (struct io_req *x = done.head; x; x = x->done_next)
             if (x == r)
                 x->result = result;

@@ -46,6 +46,7 @@ enum io_op {
 enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_CLASSES };
 
 struct io_req;
+struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
 
 struct io_req {
@@ -76,9 +77,9 @@ struct io_dev_ops {
     /* Give r to the device (a slot is free). 0, or -errno: r fails with it. */
     int (*start)(struct io_dev *d, struct io_req *r);
     /* r is at the device and its time is up: stop the device touching any
-     * buffer and complete everything it holds (io_complete_locked). NULL:
-     * the device cannot be stopped, r completes when it completes. */
-    void (*abort)(struct io_dev *d, struct io_req *r);
+     * buffer and complete everything it holds into done (io_complete_locked).
+     * NULL: the device cannot be stopped, r completes when it completes. */
+    void (*abort)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
 };
 
 struct io_dev {
@@ -134,6 +135,11 @@ void io_unplug(struct io_dev *d);
 
 /* The index-th device of a class (registration order), or NULL. */
 struct io_dev *io_dev_find(enum io_class cls, int index);
+
+/* Boot, main task: probe the virtio-mmio devices the platform describes
+ * (drivers/virtio); each bound device prints a line. Returns how many. */
+struct platform;
+int virtio_init(const struct platform *plat);
 
 /* --- for drivers ------------------------------------------------------------- */
 struct io_done_list {
