@@ -207,6 +207,7 @@ static int blk_probe(struct virtio_dev *vd)
     b->io.capacity = sectors * SECTOR / bs * bs;
     b->io.block_size = bs;
     snprintf(b->io.name, sizeof(b->io.name), "virtio-blk%d", nblk++);
+    b->io.irq = vd->irq;
     vd->priv = b;
     rc = virtio_go(vd, blk_irq);
     if (rc < 0) {

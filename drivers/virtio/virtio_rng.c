@@ -102,6 +102,7 @@ static int rng_probe(struct virtio_dev *vd)
     g->io.priv = g;
     g->io.cls = IO_DEV_RNG;
     snprintf(g->io.name, sizeof(g->io.name), "virtio-rng%d", nrng++);
+    g->io.irq = vd->irq;
     vd->priv = g;
     rc = virtio_go(vd, rng_irq);
     if (rc < 0) {

@@ -86,7 +86,8 @@ struct ioq_entry *ioq_pop_ready(struct ioq *q)
     unlink_entry(q, e);
     e->state = IOQ_ACTIVE;
     e->dispatch_seq = ++q->dispatched;
-    q->active++;
+    if (++q->active > q->max_active)
+        q->max_active = q->active;
     if (e->cls >= IOQ_LOW_CLASS)
         q->low_active++;
     return e;

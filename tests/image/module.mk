@@ -13,3 +13,5 @@ SR_SRCS += \
 	tests/image/test_sync.c \
 	tests/image/test_task_faults.c
 SR_SRCS += tests/image/test_mm.c
+# I/O model and virtio drivers (issue 5).
+SR_SRCS += tests/image/test_io.c

@@ -89,6 +89,7 @@ struct io_dev {
     void *priv;
     enum io_class cls;
     bool failed;                 /* misbehaved or reset: every request fails -EIO */
+    uint32_t irq;                /* INTID its completions come from, 0 if none */
     char name[24];
     struct io_dev *next;
     struct waitq space;          /* io_sync callers waiting for queue room */

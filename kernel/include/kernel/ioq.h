@@ -55,6 +55,7 @@ struct ioq {
     uint32_t plugged;             /* > 0: hold every request back (batching, tests) */
     uint64_t full_count;          /* pushes refused */
     uint64_t aged_count;          /* dispatches made by aging */
+    uint32_t max_active;          /* high-water mark of active */
 };
 
 /* Empty queue with depth device slots (>= 1) and room for cap waiting. */
