@@ -42,11 +42,16 @@ void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, vo
     waitq_init(&r->wq);
 }
 
-void io_dev_register(struct io_dev *d, uint32_t depth, uint32_t cap)
+void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap)
 {
     d->lock = (spinlock_t)SPINLOCK_INIT;
     waitq_init(&d->space);
     ioq_init(&d->q, depth, cap);
+}
+
+void io_dev_register(struct io_dev *d, uint32_t depth, uint32_t cap)
+{
+    io_dev_init(d, depth, cap);
     uint64_t flags = spin_lock_irqsave(&devices_lock);
     struct io_dev **p = &devices;
     while (*p)
@@ -77,27 +82,21 @@ static void done_add(struct io_done_list *l, struct io_req *r)
     l->tail = r;
 }
 
-void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
-                        struct io_done_list *done)
-{
-    ioq_finish(&d->q, &r->q);
-    r->result = result;
-    d->completed++;
-    if (result < 0)
-        d->errors++;
-    done_add(done, r);
-}
-
-/* The last touch of r is the release of its wait queue lock: whoever sees
- * r->complete set takes and drops that lock before reusing r. */
+/* Setting IO_REQ_DONE is one atomic read-modify-write that also tells
+ * whether a task waits. Without a waiter it is the completer's last touch
+ * of r (a poller may reuse r once it sees DONE). With one, the waiter
+ * keeps r alive until it has taken and dropped wq.lock after waking, so
+ * the wake-up below is the last touch. */
 static void deliver(struct io_req *r)
 {
     if (r->done)
         r->done(r);
-    uint64_t flags = spin_lock_irqsave(&r->wq.lock);
-    atomic_store_explicit(&r->complete, 1, memory_order_release);
-    waitq_wake_all(&r->wq, WAIT_OK);
-    spin_unlock_irqrestore(&r->wq.lock, flags);
+    uint32_t old = atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_acq_rel);
+    if (old & IO_REQ_WAITER) {
+        uint64_t flags = spin_lock_irqsave(&r->wq.lock);
+        waitq_wake_all(&r->wq, WAIT_OK);
+        spin_unlock_irqrestore(&r->wq.lock, flags);
+    }
 }
 
 /* With d->lock held: start every request that may start now. Returns
@@ -105,7 +104,7 @@ static void deliver(struct io_req *r)
 static bool pump(struct io_dev *d, struct io_done_list *done)
 {
     struct ioq_entry *e;
-    while ((e = ioq_pop_ready(&d->q))) {
+    while (d->q.mask && (e = ioq_pop_ready(&d->q))) {
         struct io_req *r = IO_REQ(e);
         int rc = d->failed ? -EIO : d->ops->start(d, r);
         if (rc < 0)
@@ -150,8 +149,22 @@ int io_submit(struct io_dev *d, struct io_req *r)
         spin_unlock_irqrestore(&d->lock, flags);
         return -EIO;
     }
+    d->submitted++;
+    if (ioq_start_now(&d->q, &r->q, r->qos)) {
+        /* Nothing waits and a slot is free: straight to the device. */
+        rc = d->ops->start(d, r);
+        if (rc == 0) {
+            spin_unlock_irqrestore(&d->lock, flags);
+            return 0;
+        }
+        struct io_done_list done = {0};
+        io_complete_locked(d, r, rc, &done);
+        io_dev_unlock(d, flags, &done);
+        return 0;
+    }
     rc = ioq_push(&d->q, &r->q, r->qos);
     if (rc < 0) {
+        d->submitted--;
         if (rc == -EAGAIN) {
             d->refused_full++;
             d->refused = true;
@@ -159,7 +172,6 @@ int io_submit(struct io_dev *d, struct io_req *r)
         spin_unlock_irqrestore(&d->lock, flags);
         return rc;
     }
-    d->submitted++;
     struct io_done_list done = {0};
     io_dev_unlock(d, flags, &done);
     return 0;
@@ -167,13 +179,10 @@ int io_submit(struct io_dev *d, struct io_req *r)
 
 bool io_poll(struct io_req *r)
 {
-    if (!atomic_load_explicit(&r->complete, memory_order_acquire)) {
-        atomic_fetch_add_explicit(&stats.polls_pending, 1, memory_order_relaxed);
-        return false;
-    }
-    uint64_t flags = spin_lock_irqsave(&r->wq.lock);   /* delivery has let go of r */
-    spin_unlock_irqrestore(&r->wq.lock, flags);
-    return true;
+    if (atomic_load_explicit(&r->complete, memory_order_acquire) & IO_REQ_DONE)
+        return true;
+    atomic_fetch_add_explicit(&stats.polls_pending, 1, memory_order_relaxed);
+    return false;
 }
 
 /* Take r out before it reaches the device, completing it with result;
@@ -201,7 +210,7 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
 
 int io_cancel(struct io_req *r)
 {
-    if (!r->dev || atomic_load(&r->complete))
+    if (!r->dev || (atomic_load(&r->complete) & IO_REQ_DONE))
         return -EALREADY;
     return withdraw(r, -ECANCELED, false);
 }
@@ -211,9 +220,13 @@ int32_t io_wait(struct io_req *r, uint64_t timeout_ns)
     atomic_fetch_add_explicit(&stats.waits, 1, memory_order_relaxed);
     uint64_t deadline = waitq_deadline(timeout_ns);
     for (;;) {
+        /* Under wq.lock, announce the waiter and look at DONE in one step:
+         * either the completer saw WAITER (and will take wq.lock to wake
+         * us, after we are queued), or we see DONE. */
         uint64_t flags = spin_lock_irqsave(&r->wq.lock);
-        if (atomic_load_explicit(&r->complete, memory_order_acquire)) {
-            spin_unlock_irqrestore(&r->wq.lock, flags);
+        uint32_t st = atomic_fetch_or_explicit(&r->complete, IO_REQ_WAITER, memory_order_acq_rel);
+        if (st & IO_REQ_DONE) {
+            spin_unlock_irqrestore(&r->wq.lock, flags);   /* the completer let go of r */
             return r->result;
         }
         r->wait_blocks++;
@@ -222,7 +235,7 @@ int32_t io_wait(struct io_req *r, uint64_t timeout_ns)
         if (w == WAIT_TIMEOUT && deadline) {
             deadline = 0;   /* from now on wait for the withdrawal's completion */
             withdraw(r, -ETIMEDOUT, true);
-        } else if (!atomic_load_explicit(&r->complete, memory_order_acquire)) {
+        } else if (!(atomic_load_explicit(&r->complete, memory_order_acquire) & IO_REQ_DONE)) {
             atomic_fetch_add_explicit(&stats.busy_waits, 1, memory_order_relaxed);
         }
     }

@@ -29,6 +29,7 @@ int ioq_push(struct ioq *q, struct ioq_entry *e, unsigned cls)
     else
         q->head[cls] = e;
     q->tail[cls] = e;
+    q->mask |= 1u << cls;
     e->state = IOQ_WAITING;
     q->nwaiting++;
     return 0;
@@ -44,33 +45,29 @@ static void unlink_entry(struct ioq *q, struct ioq_entry *e)
         e->next->prev = e->prev;
     else
         q->tail[e->cls] = e->prev;
+    if (!q->head[e->cls])
+        q->mask &= ~(1u << e->cls);
     e->next = e->prev = NULL;
     q->nwaiting--;
 }
 
-static bool may_start(const struct ioq *q, unsigned cls)
-{
-    return cls < IOQ_LOW_CLASS || q->low_active < q->low_limit;
-}
-
 struct ioq_entry *ioq_pop_ready(struct ioq *q)
 {
-    if (q->plugged || !q->nwaiting || q->active >= q->depth)
+    if (q->plugged || !q->mask || q->active >= q->depth)
         return NULL;
     /* Best: the first class (highest) with a request allowed to start.
      * Oldest: the head with the smallest push order among allowed ones. */
-    struct ioq_entry *best = NULL, *oldest = NULL;
-    for (unsigned c = 0; c < IOQ_CLASSES; c++) {
-        struct ioq_entry *h = q->head[c];
-        if (!h || !may_start(q, c))
-            continue;
-        if (!best)
-            best = h;
-        if (!oldest || h->seq < oldest->seq)
+    uint32_t allowed = q->mask;
+    if (q->low_active >= q->low_limit)
+        allowed &= (1u << IOQ_LOW_CLASS) - 1;
+    if (!allowed)
+        return NULL;
+    struct ioq_entry *best = q->head[__builtin_ctz(allowed)], *oldest = best;
+    for (uint32_t m = allowed & (allowed - 1); m; m &= m - 1) {
+        struct ioq_entry *h = q->head[__builtin_ctz(m)];
+        if (h->seq < oldest->seq)
             oldest = h;
     }
-    if (!best)
-        return NULL;
     struct ioq_entry *e = best;
     if (oldest != best) {
         if (q->bypassed >= IOQ_AGE_LIMIT) {
@@ -84,23 +81,8 @@ struct ioq_entry *ioq_pop_ready(struct ioq *q)
         q->bypassed = 0;
     }
     unlink_entry(q, e);
-    e->state = IOQ_ACTIVE;
-    e->dispatch_seq = ++q->dispatched;
-    if (++q->active > q->max_active)
-        q->max_active = q->active;
-    if (e->cls >= IOQ_LOW_CLASS)
-        q->low_active++;
+    ioq_activate_(q, e);
     return e;
-}
-
-void ioq_finish(struct ioq *q, struct ioq_entry *e)
-{
-    if (e->state != IOQ_ACTIVE)
-        return;
-    e->state = IOQ_IDLE;
-    q->active--;
-    if (e->cls >= IOQ_LOW_CLASS)
-        q->low_active--;
 }
 
 int ioq_remove(struct ioq *q, struct ioq_entry *e)

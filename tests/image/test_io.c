@@ -294,7 +294,7 @@ struct idle_probe {
     struct io_dev *d;
     uint8_t *buf;
     int requests;
-    uint64_t idle_before, idle_after;
+    uint64_t idle_before, idle_after, wfi_before, wfi_after;
     struct io_stats before, after;
     uint64_t irqs_before, irqs_after;
     int32_t worst;
@@ -307,6 +307,7 @@ static int64_t blocking_reader(void *arg)
     p->worst = 1;
     sched_cpu_stats(cpu_id(), &st);
     p->idle_before = st.idle_ns;
+    p->wfi_before = st.wfi_ns;
     io_get_stats(&p->before);
     p->irqs_before = irq_count(p->d->irq);
     for (int i = 0; i < p->requests; i++) {
@@ -321,6 +322,7 @@ static int64_t blocking_reader(void *arg)
     p->irqs_after = irq_count(p->d->irq);
     sched_cpu_stats(cpu_id(), &st);
     p->idle_after = st.idle_ns;
+    p->wfi_after = st.wfi_ns;
     return 0;
 }
 
@@ -349,8 +351,9 @@ TEST(io, blocking_read_idles_the_core_no_polling)
     EXPECT_EQ(p.after.polls_pending - p.before.polls_pending, 0);
     /* Completions came from the device's interrupt. */
     EXPECT_GE(p.irqs_after - p.irqs_before, 1);
-    /* The reader's core idled while the reads were in flight. */
+    /* The reader's core idled, asleep in WFI, while the reads were in flight. */
     EXPECT_GT(p.idle_after, p.idle_before);
+    EXPECT_GT(p.wfi_after, p.wfi_before);
     free(p.buf);
 }
 

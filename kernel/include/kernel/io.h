@@ -45,6 +45,9 @@ enum io_op {
 
 enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_CLASSES };
 
+#define IO_REQ_DONE    1u        /* completed; the completer is done with it */
+#define IO_REQ_WAITER  2u        /* a task sleeps (or is about to) on wq */
+
 struct io_req;
 struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
@@ -60,7 +63,7 @@ struct io_req {
     void *ctx;                   /* for done */
     /* Results. */
     int32_t result;
-    _Atomic uint32_t complete;   /* poll flag */
+    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
     /* Device layer. */
     struct ioq_entry q;
     struct io_dev *dev;
@@ -146,13 +149,28 @@ int virtio_init(const struct platform *plat);
 struct io_done_list {
     struct io_req *head, *tail;
 };
-/* Register a device (name, ops, priv, cls, geometry set); depth = requests
- * the device takes at once, cap = how many more may wait. */
+/* Set up a device's lock and queue: depth = requests the device takes at
+ * once, cap = how many more may wait (ops and priv set by the caller). */
+void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
+/* io_dev_init, then make it findable (name, cls and geometry set). */
 void io_dev_register(struct io_dev *d, uint32_t depth, uint32_t cap);
 /* With d->lock held: r (at the device) finished with result; it is
  * delivered by io_dev_unlock. */
-void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
-                        struct io_done_list *done);
+static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
+                                      struct io_done_list *done)
+{
+    ioq_finish(&d->q, &r->q);
+    r->result = result;
+    d->completed++;
+    if (result < 0)
+        d->errors++;
+    r->done_next = NULL;
+    if (done->tail)
+        done->tail->done_next = r;
+    else
+        done->head = r;
+    done->tail = r;
+}
 /* Start what may start, release d->lock (flags from spin_lock_irqsave),
  * then deliver the completions collected in done. */
 void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done);

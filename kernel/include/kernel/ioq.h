@@ -39,7 +39,7 @@ enum ioq_state {
 
 struct ioq_entry {
     struct ioq_entry *next, *prev;
-    uint64_t seq;                 /* push order */
+    uint64_t seq;                 /* push order (requests that waited) */
     uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
     uint8_t cls;                  /* QoS class, 0 highest */
     uint8_t state;                /* enum ioq_state */
@@ -47,6 +47,7 @@ struct ioq_entry {
 
 struct ioq {
     struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];
+    uint32_t mask;                /* bit c: class c has waiting requests */
     uint32_t nwaiting, cap;       /* waiting requests, bound */
     uint32_t active, depth;       /* slots in use, slots */
     uint32_t low_active, low_limit;
@@ -66,11 +67,44 @@ int ioq_push(struct ioq *q, struct ioq_entry *e, unsigned cls);
 /* The next request to start, its slot taken (state ACTIVE); NULL when none
  * may start now (empty, plugged, or no slot its class may use). */
 struct ioq_entry *ioq_pop_ready(struct ioq *q);
-/* An ACTIVE request finished: its slot is free (state IDLE). */
-void ioq_finish(struct ioq *q, struct ioq_entry *e);
 /* Take a WAITING request out (state IDLE): 0, or -EBUSY if it is ACTIVE,
  * -EALREADY if it is not in the queue. */
 int ioq_remove(struct ioq *q, struct ioq_entry *e);
+/* Inline: the fast paths every request takes. */
+static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
+{
+    e->state = IOQ_ACTIVE;
+    e->dispatch_seq = ++q->dispatched;
+    if (++q->active > q->max_active)
+        q->max_active = q->active;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active++;
+}
+
+/* Fast path of push + pop: start e at once (state ACTIVE, true) if nothing
+ * waits, the queue is not plugged and a slot its class may use is free;
+ * else false and nothing changed (push it). */
+static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
+{
+    if ((q->mask | q->plugged) || q->active >= q->depth || cls >= IOQ_CLASSES ||
+        e->state != IOQ_IDLE || (cls >= IOQ_LOW_CLASS && q->low_active >= q->low_limit))
+        return false;
+    e->cls = (uint8_t)cls;
+    ioq_activate_(q, e);
+    return true;
+}
+
+/* An ACTIVE request finished: its slot is free (state IDLE). */
+static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
+{
+    if (e->state != IOQ_ACTIVE)
+        return;
+    e->state = IOQ_IDLE;
+    q->active--;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active--;
+}
+
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
 static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
 static inline void ioq_plug(struct ioq *q) { q->plugged++; }
