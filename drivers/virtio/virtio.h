@@ -47,6 +47,9 @@ struct virtio_driver {
  * line each. Returns how many devices a driver took. */
 int virtio_init(const struct platform *plat);
 
+/* The index-th bound device with that device ID, or NULL (tests). */
+struct virtio_dev *virtio_dev_find(uint32_t device_id, int index);
+
 /* Driver helpers (probe time). */
 /* Reset, acknowledge, offer wanted features (VERSION_1 is added for modern
  * devices), check FEATURES_OK. 0, or -EIO when the device refuses. */

@@ -200,6 +200,14 @@ void virtio_fail(struct virtio_dev *vd)
     vd->failed = true;
 }
 
+struct virtio_dev *virtio_dev_find(uint32_t device_id, int index)
+{
+    for (int i = 0; i < PLAT_MAX_VIRTIO; i++)
+        if (devs[i].device_id == device_id && devs[i].irq_fn && index-- == 0)
+            return &devs[i];
+    return NULL;
+}
+
 static const struct virtio_driver *find_driver(uint32_t id)
 {
     for (const struct virtio_driver *const *d = __start_sr_virtio_drivers;

@@ -79,4 +79,6 @@ HOST_TEST_SRCS += \
 	tests/host/test_ioq.c \
 	kernel/io/ioq.c \
 	tests/host/test_virtq.c \
-	drivers/virtio/virtq.c
+	drivers/virtio/virtq.c \
+	tests/host/test_blkrec.c \
+	kernel/io/blkrec_format.c

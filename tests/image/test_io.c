@@ -23,43 +23,10 @@
 #include <kernel/smp.h>
 #include <kernel/task.h>
 #include <sr_test.h>
+#include "io_test.h"
 
-#define DISK_MAGIC "SR-IO-TEST-DISK\n"
 #define KIB 1024u
-
-static bool io_expected(const char *dev)
-{
-    char v[64];
-    if (!cmdline_value("sr.io", v, sizeof(v)))
-        return false;
-    for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ","))
-        if (strcmp(tok, dev) == 0)
-            return true;
-    return false;
-}
-
-/* The scratch disk when the runner attached one (checked by its header). */
-static struct io_dev *scratch_disk(void)
-{
-    if (!io_expected("blk"))
-        return NULL;
-    struct io_dev *d = io_dev_find(IO_DEV_BLK, 0);
-    if (!d) {
-        test_fail(__FILE__, __LINE__, "sr.io names blk but no virtio-blk device was bound");
-        return NULL;
-    }
-    char *hdr = malloc(d->block_size);
-    struct io_req r;
-    io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, hdr, d->block_size);
-    int32_t rc = io_sync(d, &r, WAIT_FOREVER);
-    bool ok = rc == (int32_t)d->block_size && memcmp(hdr, DISK_MAGIC, strlen(DISK_MAGIC)) == 0;
-    free(hdr);
-    if (!ok) {
-        test_fail(__FILE__, __LINE__, "blk0 is not the scratch disk (read %d)", (int)rc);
-        return NULL;
-    }
-    return d;
-}
+#define scratch_disk io_scratch_disk
 
 static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
@@ -83,7 +50,7 @@ TEST(io, blk_geometry_from_config)
         return;
     char *hdr = malloc(d->block_size);
     EXPECT_EQ(blk_io(d, IO_OP_READ, 0, hdr, d->block_size), d->block_size);
-    unsigned long long size = strtoull(hdr + strlen(DISK_MAGIC), NULL, 10);
+    unsigned long long size = strtoull(hdr + strlen(IO_DISK_MAGIC), NULL, 10);
     EXPECT_EQ(d->capacity, size);
     EXPECT_EQ(d->block_size, 512);
     free(hdr);
