@@ -26,11 +26,12 @@ tests/image/configs.json is a list of configurations (data, not code):
              `append`), attaches it as a virtio disk instead of passing
              -kernel/-dtb/-append, and removes it afterwards; U-Boot (in
              `extra`) finds boot.scr and runs booti
-    io       (optional) I/O devices for the I/O suites, a list of "blk" and
-             "rng": "blk" attaches a scratch disk the runner creates
-             (make_io_disk: IO_DISK_BYTES bytes, IO_DISK_MAGIC at offset 0)
-             and removes afterwards, "rng" a virtio-rng; the image is told
-             with "sr.io=blk,rng" on its command line, so the suites require
+    io       (optional) I/O devices for the I/O suites, a list of "blk",
+             "rng" and "net2": "blk" attaches a scratch disk the runner
+             creates (make_io_disk: IO_DISK_BYTES bytes, IO_DISK_MAGIC at
+             offset 0) and removes afterwards, "rng" a virtio-rng, "net2" two
+             virtio-nets on one QEMU hub (IO_NET_MACS); the image is told with
+             "sr.io=blk,rng,net2" on its command line, so the suites require
              exactly those devices (virtio-mmio devices on the virt machine)
     boots    (optional) 2: boot twice on the same scratch disk (needs "io"
              with "blk"); the second boot gets "sr.boot=2" (persistence)
@@ -52,7 +53,9 @@ FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, in
           "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
 OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict, "disk": str,
             "io": list, "boots": int}
-IO_DEVICES = ("blk", "rng")
+IO_DEVICES = ("blk", "rng", "net2")
+# "net2": two virtio-net devices on one QEMU hub, with these MACs.
+IO_NET_MACS = ("52:54:00:53:52:01", "52:54:00:53:52:02")
 IO_DISK_BYTES = 16 << 20
 IO_DISK_MAGIC = b"SR-IO-TEST-DISK\n"
 
@@ -74,6 +77,10 @@ def io_args(cfg, io_disk):
                      "-device", "virtio-blk-device,drive=iodisk"]
         elif dev == "rng":
             args += ["-device", "virtio-rng-device"]
+        elif dev == "net2":
+            for i, mac in enumerate(IO_NET_MACS):
+                args += ["-netdev", f"hubport,id=ionet{i},hubid=0",
+                         "-device", f"virtio-net-device,netdev=ionet{i},mac={mac}"]
     return args
 
 

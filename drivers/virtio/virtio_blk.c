@@ -70,8 +70,9 @@ static int blk_check(struct io_dev *d, const struct io_req *r)
     }
 }
 
-static int blk_start(struct io_dev *d, struct io_req *r)
+static int blk_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    (void)done;
     struct blk *b = d->priv;
     if (b->nfree == 0)
         return -EIO;   /* cannot happen: the ioq hands out at most depth */
@@ -209,13 +210,14 @@ static int blk_probe(struct virtio_dev *vd)
     snprintf(b->io.name, sizeof(b->io.name), "virtio-blk%d", nblk++);
     b->io.irq = vd->irq;
     vd->priv = b;
+    io_dev_init(&b->io, depth, BLK_WAIT_CAP);
     rc = virtio_go(vd, blk_irq);
     if (rc < 0) {
         page_free(dma);
         free(b);
         return rc;
     }
-    io_dev_register(&b->io, depth, BLK_WAIT_CAP);
+    io_dev_register(&b->io);
     printf("SR: %s at 0x%llx (%s, irq %u): %llu bytes, block %u, %u in flight%s%s\n",
            b->io.name, (unsigned long long)vd->base, vd->version == 1 ? "legacy" : "modern",
            vd->irq, (unsigned long long)b->io.capacity, bs, depth,

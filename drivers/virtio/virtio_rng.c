@@ -28,8 +28,9 @@ static int rng_check(struct io_dev *d, const struct io_req *r)
     return r->buf && r->len ? 0 : -EINVAL;
 }
 
-static int rng_start(struct io_dev *d, struct io_req *r)
+static int rng_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    (void)done;
     struct rng *g = d->priv;
     struct virtq_buf buf = {(uintptr_t)r->buf, r->len, true};
     if (virtq_add(&g->vd->vq[0], &buf, 1, r) < 0)
@@ -104,12 +105,13 @@ static int rng_probe(struct virtio_dev *vd)
     snprintf(g->io.name, sizeof(g->io.name), "virtio-rng%d", nrng++);
     g->io.irq = vd->irq;
     vd->priv = g;
+    io_dev_init(&g->io, vd->vq[0].size, RNG_WAIT_CAP);
     rc = virtio_go(vd, rng_irq);
     if (rc < 0) {
         free(g);
         return rc;
     }
-    io_dev_register(&g->io, vd->vq[0].size, RNG_WAIT_CAP);
+    io_dev_register(&g->io);
     printf("SR: %s at 0x%llx (%s, irq %u)\n", g->io.name, (unsigned long long)vd->base,
            vd->version == 1 ? "legacy" : "modern", vd->irq);
     return 0;

@@ -49,9 +49,8 @@ void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap)
     ioq_init(&d->q, depth, cap);
 }
 
-void io_dev_register(struct io_dev *d, uint32_t depth, uint32_t cap)
+void io_dev_register(struct io_dev *d)
 {
-    io_dev_init(d, depth, cap);
     uint64_t flags = spin_lock_irqsave(&devices_lock);
     struct io_dev **p = &devices;
     while (*p)
@@ -106,7 +105,7 @@ static bool pump(struct io_dev *d, struct io_done_list *done)
     struct ioq_entry *e;
     while (d->q.mask && (e = ioq_pop_ready(&d->q))) {
         struct io_req *r = IO_REQ(e);
-        int rc = d->failed ? -EIO : d->ops->start(d, r);
+        int rc = d->failed ? -EIO : d->ops->start(d, r, done);
         if (rc < 0)
             io_complete_locked(d, r, rc, done);
     }
@@ -152,13 +151,14 @@ int io_submit(struct io_dev *d, struct io_req *r)
     d->submitted++;
     if (ioq_start_now(&d->q, &r->q, r->qos)) {
         /* Nothing waits and a slot is free: straight to the device. */
-        rc = d->ops->start(d, r);
-        if (rc == 0) {
+        struct io_done_list done = {0};
+        rc = d->ops->start(d, r, &done);
+        if (rc == 0 && !done.head) {
             spin_unlock_irqrestore(&d->lock, flags);
             return 0;
         }
-        struct io_done_list done = {0};
-        io_complete_locked(d, r, rc, &done);
+        if (rc < 0)
+            io_complete_locked(d, r, rc, &done);
         io_dev_unlock(d, flags, &done);
         return 0;
     }
@@ -198,6 +198,9 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
         d->completed++;
         d->errors++;
         done_add(&done, r);
+    } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, &done)) {
+        r->result = result;
+        rc = 0;
     } else if (rc == -EBUSY && abort_active && d->ops->abort) {
         d->ops->abort(d, r, &done);   /* completes r (and the rest) */
         for (struct io_req *x = done.head; x; x = x->done_next)

@@ -30,8 +30,9 @@ static int null_check(struct io_dev *d, const struct io_req *r)
     (void)r;
     return 0;
 }
-static int null_start(struct io_dev *d, struct io_req *r)
+static int null_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    (void)done;
     (void)d;
     null_held = r;
     return 0;

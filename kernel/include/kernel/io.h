@@ -40,10 +40,12 @@ enum io_op {
     IO_OP_WRITE,        /* blk: write len bytes at pos */
     IO_OP_FLUSH,        /* blk: make earlier writes durable */
     IO_OP_RANDOM,       /* rng: fill up to len bytes (result = bytes given) */
+    IO_OP_SEND,         /* net tx: send the Ethernet frame buf[0..len) */
+    IO_OP_RECV,         /* net rx: the next frame into buf (result = its length) */
     IO_OP_COUNT,
 };
 
-enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_CLASSES };
+enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_NET_TX, IO_DEV_NET_RX, IO_DEV_CLASSES };
 
 #define IO_REQ_DONE    1u        /* completed; the completer is done with it */
 #define IO_REQ_WAITER  2u        /* a task sleeps (or is about to) on wq */
@@ -77,8 +79,13 @@ struct io_req {
 struct io_dev_ops {
     /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. No lock. */
     int (*check)(struct io_dev *d, const struct io_req *r);
-    /* Give r to the device (a slot is free). 0, or -errno: r fails with it. */
-    int (*start)(struct io_dev *d, struct io_req *r);
+    /* Give r to the device (a slot is free). 0, or -errno: r fails with it.
+     * A request the driver can finish at once it completes into done. */
+    int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+    /* Cancel r although it is at the device, if the driver still holds it
+     * (e.g. a receive waiting for a frame): complete it into done, true.
+     * NULL or false: it stays (cancel says -EBUSY). */
+    bool (*cancel)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
     /* r is at the device and its time is up: stop the device touching any
      * buffer and complete everything it holds into done (io_complete_locked).
      * NULL: the device cannot be stopped, r completes when it completes. */
@@ -101,6 +108,8 @@ struct io_dev {
     /* Block devices: geometry from the device's config. */
     uint64_t capacity;           /* bytes */
     uint32_t block_size;         /* bytes, power of two */
+    /* Network devices: the station address from the device's config. */
+    uint8_t mac[6];
     /* Counters. */
     uint64_t submitted, completed, errors, refused_full;
 };
@@ -125,9 +134,9 @@ int io_submit(struct io_dev *d, struct io_req *r);
 int32_t io_wait(struct io_req *r, uint64_t timeout_ns);
 /* Poll style: has r completed (and may the requester reuse it)? */
 bool io_poll(struct io_req *r);
-/* Cancel r: a waiting request completes with -ECANCELED (0 returned);
- * -EBUSY if it is already at the device (it completes normally), -EALREADY
- * if it has completed. */
+/* Cancel r: a waiting request (or one the driver can take back, see
+ * ops->cancel) completes with -ECANCELED (0 returned); -EBUSY if it is at
+ * the device (it completes normally), -EALREADY if it has completed. */
 int io_cancel(struct io_req *r);
 /* Submit, then wait: the blocking call, retrying after completions while the
  * queue is full. */
@@ -152,8 +161,8 @@ struct io_done_list {
 /* Set up a device's lock and queue: depth = requests the device takes at
  * once, cap = how many more may wait (ops and priv set by the caller). */
 void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
-/* io_dev_init, then make it findable (name, cls and geometry set). */
-void io_dev_register(struct io_dev *d, uint32_t depth, uint32_t cap);
+/* Make an initialised device findable (name, cls and geometry set). */
+void io_dev_register(struct io_dev *d);
 /* With d->lock held: r (at the device) finished with result; it is
  * delivered by io_dev_unlock. */
 static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
