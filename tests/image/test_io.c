@@ -159,6 +159,19 @@ TEST(io, blk_many_in_flight)
     free(back);
 }
 
+struct sync_call {
+    struct io_dev *d;
+    struct io_req *r;
+    _Atomic int32_t result;
+};
+
+static int64_t sync_caller(void *arg)
+{
+    struct sync_call *c = arg;
+    atomic_store(&c->result, io_sync(c->d, c->r, WAIT_FOREVER));
+    return 0;
+}
+
 TEST(io, full_queue_says_full_and_loses_nothing)
 {
     struct io_dev *d = scratch_disk();
@@ -177,11 +190,21 @@ TEST(io, full_queue_says_full_and_loses_nothing)
     EXPECT_EQ(io_submit(d, &reqs[cap]), -EAGAIN);
     EXPECT_EQ(d->refused_full, refused + 1);
     EXPECT_EQ(ioq_waiting(&d->q), cap);
+    /* A blocking caller sleeps until there is room (and is refused once). */
+    struct sync_call call = {d, &reqs[cap], 1};
+    struct task_attr attr = {.name = "io_sync", .qos = QOS_DEFAULT};
+    struct task *t = task_spawn(sync_caller, &call, &attr);
+    EXPECT_TRUE(t != NULL);
+    task_sleep_ns(5 * 1000 * 1000);
+    EXPECT_EQ(call.result, 1);                    /* still asleep */
+    EXPECT_EQ(d->refused_full, refused + 2);
+    EXPECT_EQ(ioq_waiting(&d->q), cap);
     io_unplug(d);
     for (uint32_t i = 0; i < cap; i++)
         EXPECT_EQ(io_wait(&reqs[i], WAIT_FOREVER), 512);
-    /* Room again: the refused request goes through now. */
-    EXPECT_EQ(io_sync(d, &reqs[cap], WAIT_FOREVER), 512);
+    if (t)
+        task_join(t, NULL);
+    EXPECT_EQ(call.result, 512);
     free(reqs);
     free(buf);
 }
