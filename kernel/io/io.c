@@ -14,6 +14,8 @@
 #include <kernel/mm.h>
 #include <kernel/sched.h>
 
+_Static_assert(IOQ_CLASSES == QOS_COUNT, "one ioq class per QoS class");
+
 static struct io_dev *devices;
 static spinlock_t devices_lock = SPINLOCK_INIT;
 static struct {

@@ -111,6 +111,34 @@ TEST(ioq, aging_bounds_how_long_background_waits)
     EXPECT_EQ(q.aged_count, 1);
 }
 
+TEST(ioq, start_now_only_when_nothing_waits)
+{
+    struct ioq q;
+    struct ioq_entry a = {0}, b = {0}, c = {0}, bg[4] = {0};
+    ioq_init(&q, 4, 8);   /* reserve 1: background may hold 3 */
+    EXPECT_TRUE(ioq_start_now(&q, &a, 2));
+    EXPECT_EQ(a.state, IOQ_ACTIVE);
+    EXPECT_EQ(a.dispatch_seq, 1);
+    EXPECT_TRUE(!ioq_start_now(&q, &a, 2));          /* already active */
+    EXPECT_EQ(ioq_push(&q, &b, 4), 0);
+    ioq_plug(&q);
+    EXPECT_TRUE(!ioq_start_now(&q, &c, 0));          /* plugged */
+    ioq_unplug(&q);
+    EXPECT_TRUE(!ioq_start_now(&q, &c, 0));          /* b waits: keep the order */
+    EXPECT_TRUE(ioq_pop_ready(&q) == &b);
+    ioq_finish(&q, &a);
+    EXPECT_TRUE(ioq_start_now(&q, &bg[0], 4));
+    EXPECT_TRUE(ioq_start_now(&q, &bg[1], 3));
+    EXPECT_EQ(q.low_active, 3);
+    EXPECT_TRUE(!ioq_start_now(&q, &bg[2], 4));      /* low classes at their limit */
+    EXPECT_TRUE(ioq_start_now(&q, &c, 0));           /* the reserved slot */
+    EXPECT_TRUE(!ioq_start_now(&q, &bg[3], 0));      /* device full */
+    EXPECT_EQ(ioq_active(&q), 4);
+    EXPECT_EQ(q.max_active, 4);
+    ioq_finish(&q, &c);
+    EXPECT_TRUE(!ioq_start_now(&q, &bg[3], IOQ_CLASSES));
+}
+
 TEST(ioq, remove_waiting_not_active)
 {
     struct ioq q;
