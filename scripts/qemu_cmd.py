@@ -32,7 +32,8 @@ tests/image/configs.json is a list of configurations (data, not code):
              offset 0) and removes afterwards, "rng" a virtio-rng, "net2" two
              virtio-nets on one QEMU hub (IO_NET_MACS); the image is told with
              "sr.io=blk,rng,net2" on its command line, so the suites require
-             exactly those devices (virtio-mmio devices on the virt machine)
+             exactly those devices (virtio-mmio devices on the virt machine);
+             "blkerr" adds a disk whose sector IO_ERR_SECTOR always fails
     boots    (optional) 2: boot twice on the same scratch disk (needs "io"
              with "blk"); the second boot gets "sr.boot=2" (persistence)
     note     (optional) free text for humans
@@ -53,19 +54,36 @@ FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, in
           "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
 OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict, "disk": str,
             "io": list, "boots": int}
-IO_DEVICES = ("blk", "rng", "net2")
+IO_DEVICES = ("blk", "rng", "net2", "blkerr")
+# "blkerr": a second disk behind QEMU's blkdebug driver that fails every read
+# and write touching sector IO_ERR_SECTOR with EIO (the guest sees the
+# device's I/O-error status); its header says IO_ERR_DISK_MAGIC.
+IO_ERR_DISK_MAGIC = b"SR-IO-ERROR-DISK\n"
+IO_ERR_SECTOR = 4096
 # "net2": two virtio-net devices on one QEMU hub, with these MACs.
 IO_NET_MACS = ("52:54:00:53:52:01", "52:54:00:53:52:02")
 IO_DISK_BYTES = 16 << 20
 IO_DISK_MAGIC = b"SR-IO-TEST-DISK\n"
 
 
-def make_io_disk(path):
+def make_io_disk(path, magic=IO_DISK_MAGIC):
     """The scratch disk of an "io" configuration: zeros, the magic line and
     its size in bytes (decimal, newline-terminated) at the start."""
     with open(path, "wb") as f:
-        f.write(IO_DISK_MAGIC + b"%d\n" % IO_DISK_BYTES)
+        f.write(magic + b"%d\n" % IO_DISK_BYTES)
         f.truncate(IO_DISK_BYTES)
+
+
+def err_disk_path(io_disk):
+    """Where the "blkerr" disk goes: next to the scratch disk."""
+    return io_disk + ".err"
+
+
+def make_io_disks(cfg, io_disk):
+    """Every disk file an "io" configuration needs."""
+    make_io_disk(io_disk)
+    if "blkerr" in cfg.get("io", []):
+        make_io_disk(err_disk_path(io_disk), IO_ERR_DISK_MAGIC)
 
 
 def io_args(cfg, io_disk):
@@ -77,6 +95,16 @@ def io_args(cfg, io_disk):
                      "-device", "virtio-blk-device,drive=iodisk"]
         elif dev == "rng":
             args += ["-device", "virtio-rng-device"]
+        elif dev == "blkerr":
+            errors = [{"event": ev, "errno": 5, "sector": IO_ERR_SECTOR, "once": False}
+                      for ev in ("read_aio", "write_aio")]
+            # The raw format driver raises the read_aio/write_aio events
+            # that arm blkdebug's rules.
+            node = {"driver": "raw", "node-name": "ioerrdisk",
+                    "file": {"driver": "blkdebug", "inject-error": errors,
+                             "image": {"driver": "file", "filename": err_disk_path(io_disk)}}}
+            args += ["-blockdev", json.dumps(node, separators=(",", ":")),
+                     "-device", "virtio-blk-device,drive=ioerrdisk"]
         elif dev == "net2":
             for i, mac in enumerate(IO_NET_MACS):
                 args += ["-netdev", f"hubport,id=ionet{i},hubid=0",

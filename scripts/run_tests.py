@@ -236,7 +236,7 @@ def run_config(cfg):
         if "disk" in cfg:
             return run_config_with(cfg, str(Path(tmp) / "sdcard.img"))
         io_disk = str(Path(tmp) / "io-disk.img")
-        qemu_cmd.make_io_disk(io_disk)
+        qemu_cmd.make_io_disks(cfg, io_disk)
         out = run_config_with(cfg, None, io_disk)
         for boot in range(2, cfg.get("boots", 1) + 1):
             if out.failed:

@@ -10,6 +10,8 @@
 #include <sr_test.h>
 
 #define IO_DISK_MAGIC "SR-IO-TEST-DISK\n"
+#define IO_ERR_DISK_MAGIC "SR-IO-ERROR-DISK\n"
+#define IO_ERR_SECTOR 4096   /* scripts/qemu_cmd.py: every access to it fails */
 
 /* Did the runner attach dev ("blk", "rng"): "sr.io=blk,rng"? */
 static inline bool io_expected(const char *dev)
@@ -23,28 +25,32 @@ static inline bool io_expected(const char *dev)
     return false;
 }
 
-/* The runner's scratch disk (checked by its header), or NULL when none was
- * attached; a missing or foreign disk when one was promised fails the test. */
+/* The block device whose first block starts with magic, or NULL. */
+static inline struct io_dev *io_find_disk(const char *magic)
+{
+    struct io_dev *d;
+    for (int i = 0; (d = io_dev_find(IO_DEV_BLK, i)); i++) {
+        char *hdr = malloc(d->block_size);
+        struct io_req r;
+        io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, hdr, d->block_size);
+        int32_t rc = io_sync(d, &r, WAIT_FOREVER);
+        bool ok = rc == (int32_t)d->block_size && memcmp(hdr, magic, strlen(magic)) == 0;
+        free(hdr);
+        if (ok)
+            return d;
+    }
+    return NULL;
+}
+
+/* The runner's scratch disk (found by its header), or NULL when none was
+ * attached; a missing disk when one was promised fails the test. */
 static inline struct io_dev *io_scratch_disk(void)
 {
     if (!io_expected("blk"))
         return NULL;
-    struct io_dev *d = io_dev_find(IO_DEV_BLK, 0);
-    if (!d) {
-        test_fail(__FILE__, __LINE__, "sr.io names blk but no virtio-blk device was bound");
-        return NULL;
-    }
-    char *hdr = malloc(d->block_size);
-    struct io_req r;
-    io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, hdr, d->block_size);
-    int32_t rc = io_sync(d, &r, WAIT_FOREVER);
-    bool ok = rc == (int32_t)d->block_size &&
-              memcmp(hdr, IO_DISK_MAGIC, strlen(IO_DISK_MAGIC)) == 0;
-    free(hdr);
-    if (!ok) {
-        test_fail(__FILE__, __LINE__, "blk0 is not the scratch disk (read %d)", (int)rc);
-        return NULL;
-    }
+    struct io_dev *d = io_find_disk(IO_DISK_MAGIC);
+    if (!d)
+        test_fail(__FILE__, __LINE__, "sr.io names blk but no block device is the scratch disk");
     return d;
 }
 

@@ -347,6 +347,34 @@ TEST(io, blocking_read_idles_the_core_no_polling)
     free(p.buf);
 }
 
+/* The "blkerr" disk fails every access touching one sector (QEMU's blkdebug
+ * injects EIO): the device reports an I/O error, that request fails with
+ * -EIO, and the disk goes on working. */
+TEST(io, device_errors_are_request_errors)
+{
+    if (!io_expected("blkerr"))
+        return;
+    struct io_dev *d = io_find_disk(IO_ERR_DISK_MAGIC);
+    EXPECT_TRUE(d != NULL);
+    if (!d)
+        return;
+    uint8_t *buf = malloc(8192);
+    uint64_t bad = (uint64_t)IO_ERR_SECTOR * 512, errors = d->errors;
+    memset(buf, 0x5a, 8192);
+    EXPECT_EQ(blk_io(d, IO_OP_READ, bad, buf, 512), -EIO);
+    EXPECT_EQ(blk_io(d, IO_OP_READ, bad - 4096, buf, 8192), -EIO);   /* spans it */
+    EXPECT_EQ(blk_io(d, IO_OP_WRITE, bad, buf, 512), -EIO);
+    EXPECT_EQ(d->errors - errors, 3);
+    /* Its neighbours are fine, before and after. */
+    EXPECT_EQ(blk_io(d, IO_OP_WRITE, bad + 512, buf, 4096), 4096);
+    memset(buf, 0, 8192);
+    EXPECT_EQ(blk_io(d, IO_OP_READ, bad + 512, buf, 4096), 4096);
+    EXPECT_EQ(buf[0], 0x5a);
+    EXPECT_EQ(blk_io(d, IO_OP_READ, bad - 512, buf, 512), 512);
+    EXPECT_TRUE(!d->failed);
+    free(buf);
+}
+
 TEST(io, rng_bytes_vary)
 {
     if (!io_expected("rng"))

@@ -20,7 +20,9 @@ TEST(io_hostile, duplicate_completion_fails_the_device_not_the_system)
     struct io_dev *d = io_scratch_disk();
     if (!d)
         return;
-    struct virtio_dev *vd = virtio_dev_find(VIRTIO_ID_BLK, 0);
+    struct virtio_dev *vd = NULL;
+    for (int i = 0; (vd = virtio_dev_find(VIRTIO_ID_BLK, i)) && vd->irq != d->irq; i++)
+        ;
     EXPECT_TRUE(vd != NULL);
     if (!vd)
         return;
