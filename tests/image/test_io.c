@@ -195,7 +195,12 @@ TEST(io, full_queue_says_full_and_loses_nothing)
     struct task_attr attr = {.name = "io_sync", .qos = QOS_DEFAULT};
     struct task *t = task_spawn(sync_caller, &call, &attr);
     EXPECT_TRUE(t != NULL);
-    task_sleep_ns(5 * 1000 * 1000);
+    /* Wait (test side, in 1 ms sleeps, 10 s at most) until it sleeps on the
+     * device's room queue; it must stay there while the queue is full. */
+    for (int i = 0; i < 10000 && waitq_empty(&d->space); i++)
+        task_sleep_ns(1000 * 1000);
+    EXPECT_TRUE(!waitq_empty(&d->space));
+    task_sleep_ns(2 * 1000 * 1000);
     EXPECT_EQ(call.result, 1);                    /* still asleep */
     EXPECT_EQ(d->refused_full, refused + 2);
     EXPECT_EQ(ioq_waiting(&d->q), cap);

@@ -88,7 +88,7 @@ static void one_way(struct port *from, struct port *to, int dir)
     int got = 0, bad = 0;
     for (int n = 0; n < NFRAMES && !bad; n++) {
         int k = n % NRECV;
-        int32_t len = io_wait(&rx[k], 5000000000ull);
+        int32_t len = io_wait(&rx[k], 30000000000ull);
         uint8_t *f = in + k * 1536;
         int seq = len >= 16 ? f[15] : -1;
         if (seq < 0 || seq >= NFRAMES || (uint32_t)len != frame_len(seq) || f[14] != dir) {
@@ -106,7 +106,7 @@ static void one_way(struct port *from, struct port *to, int dir)
         }
     }
     for (int s = 0; s < NFRAMES; s++)
-        EXPECT_EQ(io_wait(&tx[s], 5000000000ull), (int32_t)frame_len(s));
+        EXPECT_EQ(io_wait(&tx[s], 30000000000ull), (int32_t)frame_len(s));
     EXPECT_EQ(got, NFRAMES);
     for (int s = 0; s < NFRAMES; s++)
         EXPECT_EQ(seen[s], 1);
