@@ -156,27 +156,33 @@ int virtio_go(struct virtio_dev *vd, void (*irq_fn)(struct virtio_dev *vd))
     return 0;
 }
 
+/* Config reads retry while a modern device's config generation changes
+ * under them; a device that never settles gets what was read last (its
+ * values are checked by the driver like any other). */
+#define CONFIG_RETRIES 16
+
 uint32_t virtio_config32(struct virtio_dev *vd, unsigned off)
 {
     if (vd->version == 1)
         return rd(vd, VM_CONFIG + off);
     uint32_t gen, v;
+    int tries = 0;
     do {
         gen = rd(vd, VM_CONFIG_GEN);
         v = rd(vd, VM_CONFIG + off);
-    } while (rd(vd, VM_CONFIG_GEN) != gen);
+    } while (rd(vd, VM_CONFIG_GEN) != gen && ++tries < CONFIG_RETRIES);
     return v;
 }
 
 uint64_t virtio_config64(struct virtio_dev *vd, unsigned off)
 {
     uint32_t gen = 0, lo, hi;
-    for (;;) {
+    for (int tries = 0;; tries++) {
         if (vd->version >= 2)
             gen = rd(vd, VM_CONFIG_GEN);
         lo = rd(vd, VM_CONFIG + off);
         hi = rd(vd, VM_CONFIG + off + 4);
-        if (vd->version == 1 || rd(vd, VM_CONFIG_GEN) == gen)
+        if (vd->version == 1 || rd(vd, VM_CONFIG_GEN) == gen || tries + 1 >= CONFIG_RETRIES)
             break;
     }
     return (uint64_t)hi << 32 | lo;
