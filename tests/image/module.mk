@@ -17,3 +17,6 @@ SR_SRCS += \
 	tests/image/test_chan.c \
 	tests/image/test_async.c
 SR_SRCS += tests/image/test_mm.c
+# I/O model and virtio drivers (issue 5).
+SR_SRCS += tests/image/test_io.c tests/image/test_persist.c tests/image/test_net.c \
+	tests/image/test_io_hostile.c

@@ -120,6 +120,8 @@ struct runqueue {
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
     uint64_t switches;
+    uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
+    _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];
@@ -174,6 +176,7 @@ void sched_nudge(const struct task *t);
 /* Per-core time accounting. */
 struct sched_cpu_stats {
     uint64_t busy_ns, idle_ns, switches;
+    uint64_t wfi_ns;                     /* of idle_ns: asleep in WFI */
     uint64_t class_busy_ns[QOS_COUNT];   /* busy time by the class that ran */
     uint32_t nr_ready;
 };
