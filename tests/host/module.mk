@@ -79,3 +79,10 @@ $(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
 	$(Q)dtc -q -I dts -O dtb -o $$@ $$<
 endef
 $(foreach b,$(DTS_BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
+
+# Runtime: the work-stealing deque behind fork-join.
+HOST_INCLUDES += runtime/include
+HOST_LDFLAGS += -pthread
+HOST_TEST_SRCS += \
+	tests/host/test_deque.c \
+	runtime/deque.c
