@@ -15,3 +15,4 @@ SR_SRCS += \
 	tests/image/test_task_faults.c \
 	tests/image/test_uart.c
 SR_SRCS += tests/image/test_mm.c
+SR_SRCS += tests/image/test_forkjoin.c
