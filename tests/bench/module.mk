@@ -5,3 +5,4 @@ SR_SRCS += \
 	tests/bench/bench_sched.c \
 	tests/bench/bench_qos.c \
 	tests/bench/bench_uart.c
+SR_SRCS += tests/bench/bench_forkjoin.c
