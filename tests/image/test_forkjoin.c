@@ -389,3 +389,21 @@ TEST(forkjoin, jobs_leave_no_memory_behind)
     mm_drain_caches();
     EXPECT_EQ(mm_free_pages(), before);
 }
+
+/* --- concurrent jobs ---------------------------------------------------------------- */
+
+/* Every core starts jobs at once (up to 8 jobs of up to 8 helpers each, all
+ * stealing on the same cores): every result exact. */
+TEST_ALL_CORES(forkjoin, concurrent_jobs_from_every_core)
+{
+    for (int k = 0; k < 4; k++) {
+        int64_t n = 3000 + cpu_id() * 101 + k;
+        uint64_t r = 0, zero = 0;
+        EXPECT_EQ(parallel_reduce(0, n, 1 + k * 3, &r, sizeof r, &zero, fold_sum, combine_sum,
+                                  NULL), 0);
+        EXPECT_EQ(r, (uint64_t)n * (uint64_t)(n - 1) / 2);
+        struct fib f = {.n = 15};
+        EXPECT_EQ(fj_join(fib_fn, &f, set_flag, &(_Atomic int){0}), 0);
+        EXPECT_EQ(f.out, 610);
+    }
+}
