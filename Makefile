@@ -194,9 +194,19 @@ need_qemu = $(if $(QEMU_MACHINE),,$(error board $(BOARD) is hardware, not QEMU: 
 print-qemu:
 	$(need_qemu)@echo $(QEMU_CMD)
 
+# make run adds the demo disk (16 MiB, sparse; the sync demo app writes to a
+# disk only if it starts with "SR-DEMO-DISK\n").
+DEMO_DISK := $(BUILD)/demo-disk.img
+RUN_ARGS = -drive if=none,format=raw,id=demodisk,file=$(DEMO_DISK) \
+	-device virtio-blk-device,drive=demodisk
+
+$(DEMO_DISK):
+	@mkdir -p $(dir $@)
+	@printf 'SR-DEMO-DISK\n' > $@ && truncate -s 16M $@
+
 run: deps
-	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
-	$(QEMU_CMD)
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image $(DEMO_DISK)
+	$(QEMU_CMD) $(RUN_ARGS)
 
 test: deps
 	@$(PYTHON) scripts/run_tests.py

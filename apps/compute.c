@@ -1,32 +1,38 @@
 /*
- * The "compute" demo app: utility-class number crunching (Mandelbrot rows)
- * by one worker per efficiency core until told to stop; work done = rows
- * finished.
- * Utility class: the policy keeps it on efficiency cores while they fit.
+ * The "compute" demo app: utility-class number crunching with fork-join. A
+ * driver task renders Mandelbrot frames of COMPUTE_ROWS rows, each frame one
+ * parallel_for (grain 8 rows) on the cores a utility job may use (the
+ * efficiency cores, plus performance cores that are idle when it starts:
+ * sr/forkjoin.h), until told to stop; work done = rows finished.
  */
 #include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <kernel/app.h>
+#include <kernel/percpu.h>
 #include <kernel/sched.h>
-#include <kernel/smp.h>
 #include <kernel/task.h>
+#include <sr/forkjoin.h>
 #include "demo.h"
 
 #define ROW_W 256
+#define COMPUTE_ROWS 256
 #define MAX_ITER 64
 
 struct compute_state {
     _Atomic bool stop;
-    _Atomic uint64_t rows, next_row;
-    _Atomic uint64_t checksum;
+    _Atomic uint64_t rows;
+    _Atomic uint32_t cores;      /* bit per core that computed rows */
+    uint64_t frames;
+    uint32_t row_sum[COMPUTE_ROWS];
+    int error;
 };
 
-static uint32_t mandel_row(uint64_t row)
+static uint32_t mandel_row(int64_t row)
 {
     uint32_t sum = 0;
-    double ci = -1.0 + 2.0 * (double)(row % 256) / 256.0;
+    double ci = -1.0 + 2.0 * (double)row / COMPUTE_ROWS;
     for (int x = 0; x < ROW_W; x++) {
         double cr = -2.0 + 3.0 * x / ROW_W, zr = 0, zi = 0;
         int i = 0;
@@ -41,13 +47,25 @@ static uint32_t mandel_row(uint64_t row)
     return sum;
 }
 
-static int64_t worker(void *arg)
+static void rows(int64_t lo, int64_t hi, void *arg)
 {
     struct compute_state *s = arg;
-    while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-        uint64_t row = atomic_fetch_add(&s->next_row, 1);
-        atomic_fetch_add(&s->checksum, mandel_row(row));
-        atomic_fetch_add(&s->rows, 1);
+    for (int64_t r = lo; r < hi; r++)
+        s->row_sum[r] = mandel_row(r);
+    atomic_fetch_add(&s->rows, (uint64_t)(hi - lo));
+    atomic_fetch_or(&s->cores, 1u << cpu_id());
+}
+
+static int64_t driver(void *arg)
+{
+    struct compute_state *s = arg;
+    while (!atomic_load(&s->stop)) {
+        int err = parallel_for(0, COMPUTE_ROWS, 8, rows, s);
+        if (err) {
+            s->error = err;
+            return err;
+        }
+        s->frames++;
     }
     return 0;
 }
@@ -58,20 +76,11 @@ int compute_app_start(struct demo_app *d)
     if (!s)
         return -ENOMEM;
     d->state = s;
-    /* One worker per efficiency core (every core where all are alike). */
-    const struct sched_core_model *m = sched_core_model();
-    int n = 0;
-    for (int c = 0; c < platform.ncpus; c++)
-        n += smp_cpu_online(c) && m->core[c].level == m->nlevels - 1;
-    if (n > DEMO_MAX_TASKS)
-        n = DEMO_MAX_TASKS;
-    for (int i = 0; i < n; i++) {
-        struct task_attr a = {.name = "compute", .qos = QOS_UTILITY, .app = d->app};
-        d->tasks[i] = task_spawn(worker, s, &a);
-        if (!d->tasks[i])
-            return -errno;
-        d->ntasks = i + 1;
-    }
+    struct task_attr a = {.name = "compute", .qos = QOS_UTILITY, .app = d->app};
+    d->tasks[0] = task_spawn(driver, s, &a);
+    if (!d->tasks[0])
+        return -errno;
+    d->ntasks = 1;
     return 0;
 }
 
@@ -83,7 +92,20 @@ void compute_app_stop(struct demo_app *d)
 void compute_app_report(struct demo_app *d, char *buf, size_t len)
 {
     struct compute_state *s = d->state;
-    snprintf(buf, len, "%llu Mandelbrot rows (%d x %d iterations max) on %d workers",
-             (unsigned long long)atomic_load(&s->rows), ROW_W, MAX_ITER, d->ntasks);
+    const struct sched_core_model *m = sched_core_model();
+    uint32_t cores = atomic_load(&s->cores);
+    int eff = 0, perf = 0;
+    for (int c = 0; c < 32; c++)
+        if (cores & (1u << c)) {
+            eff += m->nlevels > 1 && m->core[c].level == m->nlevels - 1;
+            perf += m->nlevels <= 1 || m->core[c].level != m->nlevels - 1;
+        }
+    if (s->error)
+        snprintf(buf, len, "parallel_for failed: %d", s->error);
+    else
+        snprintf(buf, len, "%llu Mandelbrot frames of %dx%d (%llu rows) by parallel_for on "
+                 "%d efficiency + %d other cores",
+                 (unsigned long long)s->frames, ROW_W, COMPUTE_ROWS,
+                 (unsigned long long)atomic_load(&s->rows), eff, perf);
     free(s);
 }

@@ -17,8 +17,10 @@
 static struct demo_app apps[] = {
     {.name = "ui", .what = "foreground, deadline 120 Hz + user-interactive", .foreground = true,
      .start = ui_app_start, .stop = ui_app_stop, .report = ui_app_report},
-    {.name = "compute", .what = "utility, one worker per efficiency core", .foreground = true,
+    {.name = "compute", .what = "utility, fork-join", .foreground = true,
      .start = compute_app_start, .stop = compute_app_stop, .report = compute_app_report},
+    {.name = "sync", .what = "background app, disk I/O", .foreground = false,
+     .start = sync_app_start, .stop = sync_app_stop, .report = sync_app_report},
 };
 #define NAPPS (int)(sizeof(apps) / sizeof(apps[0]))
 

@@ -26,5 +26,8 @@ void ui_app_report(struct demo_app *d, char *buf, size_t len);
 int compute_app_start(struct demo_app *d);
 void compute_app_stop(struct demo_app *d);
 void compute_app_report(struct demo_app *d, char *buf, size_t len);
+int sync_app_start(struct demo_app *d);
+void sync_app_stop(struct demo_app *d);
+void sync_app_report(struct demo_app *d, char *buf, size_t len);
 
 #endif

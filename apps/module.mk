@@ -6,5 +6,6 @@ SR_SRCS += \
 	apps/demo.c \
 	apps/ui.c \
 	apps/compute.c \
+	apps/sync.c \
 	apps/crash.c \
 	apps/async_million.c

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kernel/app.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/platform.h>
@@ -251,6 +252,7 @@ static int fj_run(void (*body)(struct fj_worker *w, void *ctx), void *ctx)
         return 0;
     }
     enum qos qos = task_qos(task_current());
+    struct app *app = task_app(task_current());   /* helpers work for the caller's app */
     uint32_t cores = fj_allowed_cores(qos);
     int n = __builtin_popcount(cores);
     struct fj_job *j = n ? calloc(1, sizeof *j + (size_t)n * sizeof(struct fj_worker)) : NULL;
@@ -275,7 +277,7 @@ static int fj_run(void (*body)(struct fj_worker *w, void *ctx), void *ctx)
     deque_push(&j->w[home].dq, &root.it);   /* nobody else runs yet */
     int started = 0;
     for (int i = 0; i < n; i++) {
-        struct task_attr attr = {.name = "fj-helper", .qos = qos,
+        struct task_attr attr = {.name = "fj-helper", .qos = qos, .app = app,
                                  .stack_size = FJ_STACK_SIZE, .affinity = 1u << cpu_of[i]};
         j->w[i].task = task_spawn(helper_main, &j->w[i], &attr);
         started += j->w[i].task != NULL;

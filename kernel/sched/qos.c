@@ -128,6 +128,11 @@ void app_set_foreground(struct app *a, bool foreground)
 
 bool app_is_foreground(const struct app *a) { return a->state.foreground; }
 
+struct app *task_app(const struct task *t)
+{
+    return (t->flags & TASK_F_APP) ? app_of(task_ext(t)) : NULL;
+}
+
 void qos_account(const struct task *t, uint64_t ticks, int cpu)
 {
     struct app *a = app_of(task_ext(t));

@@ -28,6 +28,8 @@ struct app *app_create(const char *name, bool foreground);
 /* Moves every member to its class for the new state at once. */
 void app_set_foreground(struct app *a, bool foreground);
 bool app_is_foreground(const struct app *a);
+/* The app t belongs to, or NULL. */
+struct app *task_app(const struct task *t);
 /* 0, or -EBUSY while tasks still belong to it. */
 int app_destroy(struct app *a);
 /* Busy time of its tasks (past and present) and its modelled energy, in
