@@ -83,12 +83,25 @@ static void emit(const char *s, int n)
 }
 
 static void flush_locked(char *buf, int *len);
+static bool may_block(void);
 
-/* The calling core's line buffer. A task preempted mid-line leaves its
- * partial line there: it is emitted before another task's text joins it. */
-static void line_buffer(char **buf, int **len)
+/* A task's partial line is its own (TLS), so a task preempted or moved to
+ * another core mid-line keeps it and its line reaches the wire whole. */
+static __thread char task_line[CONSOLE_LINE_MAX];
+static __thread int task_line_len;
+
+/* Where the caller's line is assembled: a task with IRQs enabled outside
+ * interrupt handlers uses its own buffer; everything else (handlers, IRQ-
+ * masked code, idle contexts) the core's, where a partial line is emitted
+ * before another context's text joins it. */
+static void line_buffer(char **buf, int **len, uint64_t irq_flags)
 {
     struct percpu *p = this_cpu();
+    if (p && !p->in_irq && !(irq_flags & (1u << 7)) && may_block()) {
+        *buf = task_line;
+        *len = &task_line_len;
+        return;
+    }
     if (p) {
         *buf = p->line;
         *len = &p->line_len;
@@ -148,7 +161,7 @@ void console_putc(char c)
     int *len;
     uint64_t flags = arch_irq_save();
 
-    line_buffer(&buf, &len);
+    line_buffer(&buf, &len, flags);
     buf[(*len)++] = c;
     if (c == '\n' || *len == CONSOLE_LINE_MAX) {
         if (!may_queue(flags)) {
@@ -186,7 +199,7 @@ void console_flush(void)
     char *buf;
     int *len;
     uint64_t flags = arch_irq_save();
-    line_buffer(&buf, &len);
+    line_buffer(&buf, &len, flags);
     if (*len)
         flush_locked(buf, len);
     if (uart_console())

@@ -290,3 +290,51 @@ TEST(uart, tx_lines_from_many_tasks_stay_whole_with_exact_counts)
     EXPECT_EQ(whole, TX_TASKS * TX_LINES);
     EXPECT_EQ(torn, 0);
 }
+
+/* Two tasks on one core print lines a character at a time, yielding to
+ * each other after every character: each line still reaches the wire
+ * whole (a task's partial line is its own, not its core's). */
+#define YIELD_LINES 8
+
+static int64_t yielding_writer(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int s = 0; s < YIELD_LINES; s++) {
+        char body[64];
+        int len = snprintf(body, sizeof(body), "%d %d yieldingwriter", 10 + t, s);
+        unsigned sum = 0;
+        for (int i = 0; i < len; i++)
+            sum += (uint8_t)body[i];
+        char line[96];
+        int n = snprintf(line, sizeof(line), "uart-tx %s %04x\n", body, sum & 0xffff);
+        for (int i = 0; i < n; i++) {
+            putchar(line[i]);
+            task_yield();
+        }
+    }
+    return 0;
+}
+
+TEST(uart, a_line_stays_whole_when_its_task_yields_mid_line)
+{
+    struct uart *u = console_uart_or_fail();
+    if (!u)
+        return;
+    rx_discard(u);
+    printf("SR: uart tx check\n");         /* resets the runner's count */
+    unsigned whole = 0, torn = 0;
+    EXPECT_TRUE(read_reply(u, &whole, &torn));
+    int c = platform.ncpus - 1;
+    struct task *w[2];
+    for (int t = 0; t < 2; t++) {
+        struct task_attr a = {.name = "yield-writer", .qos = QOS_DEFAULT, .affinity = 1u << c};
+        w[t] = task_spawn(yielding_writer, (void *)(intptr_t)t, &a);
+    }
+    for (int t = 0; t < 2; t++)
+        EXPECT_EQ(task_join(w[t], NULL), TASK_EXITED);
+    console_flush();
+    printf("SR: uart tx check\n");
+    EXPECT_TRUE(read_reply(u, &whole, &torn));
+    EXPECT_EQ(torn, 0);
+    EXPECT_EQ(whole, 2 * YIELD_LINES);
+}
