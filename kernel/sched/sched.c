@@ -56,12 +56,25 @@ static inline void rq_remove(struct runqueue *rq, struct task *t)
     rq->nr_ready--;
 }
 
-/* Highest non-empty band, its first task; NULL if none. */
-static inline struct task *rq_first(struct runqueue *rq)
+/* Take the first task of the highest non-empty band off the queue; NULL if
+ * none. */
+static inline struct task *rq_pop_first(struct runqueue *rq)
 {
-    if (!rq->band_mask)
+    uint32_t mask = rq->band_mask;
+    if (!mask)
         return NULL;
-    return rq->head[__builtin_ctz(rq->band_mask)];
+    unsigned b = __builtin_ctz(mask);
+    struct task *t = rq->head[b];
+    struct task *n = t->next;
+    rq->head[b] = n;
+    if (n) {
+        n->prev = NULL;
+    } else {
+        rq->tail[b] = NULL;
+        rq->band_mask = mask & ~(1u << b);
+    }
+    rq->nr_ready--;
+    return t;
 }
 
 static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
@@ -211,21 +224,38 @@ static void note_idle_change(struct runqueue *rq, struct task *next)
         atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
 }
 
+/* Class time is charged lazily: rq->run_class has run since
+ * rq->class_since, and class_ticks takes that stretch only when the class
+ * that runs changes (switches within a band cost nothing here). */
+static inline void charge_class(struct runqueue *rq, unsigned cls, uint64_t now)
+{
+    if (cls != rq->run_class) {
+        rq->class_ticks[rq->run_class] += now - rq->class_since;
+        rq->class_since = now;
+        rq->run_class = cls;
+    }
+}
+
+static inline unsigned class_of(const struct task *t)
+{
+    return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
+}
+
 /* Under rq->lock, next != prev and next off the queue: make next current
  * on this core, account the switch and start next's slice. */
-static inline void switch_to(struct runqueue *rq, struct task *prev, struct task *next,
-                             uint64_t now)
+static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
+                                                            struct task *prev,
+                                                            struct task *next, uint64_t now)
 {
     next->state = TASK_RUNNING;
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    uint64_t ran = now - prev->run_start;
-    prev->cpu_ticks += ran;
-    rq->class_ticks[(prev->flags & TASK_F_IDLE) ? QOS_COUNT : prev->qos] += ran;
+    prev->cpu_ticks += now - prev->run_start;
     next->run_start = now;
     next->switches++;
     rq->switches++;
+    charge_class(rq, class_of(next), now);
     if ((next->flags | prev->flags) & TASK_F_IDLE)
         note_idle_change(rq, next);
     rq_start_slice(rq, next, now);
@@ -233,12 +263,11 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
 
 /* Under rq->lock: choose what runs next on this core and make it current.
  * prev stays queued/blocked as its state says. */
-static struct task *pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
+static inline __attribute__((always_inline)) struct task *
+pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
 {
-    struct task *next = rq_first(rq);
-    if (next)
-        rq_remove(rq, next);
-    else
+    struct task *next = rq_pop_first(rq);
+    if (!next)
         next = rq->idle;
     if (next != prev) {
         switch_to(rq, prev, next, now);
@@ -256,15 +285,18 @@ static inline void switch_tls(struct task *next)
     __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
 }
 
-void schedule(void)
+/* schedule(), inlined where blocking is hot (sched_block). */
+static inline __attribute__((always_inline)) void schedule_inline(void)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (prev->state == TASK_RUNNING && !(prev->flags & TASK_F_IDLE))
-        rq_enqueue(rq, prev);
-    else if (prev->state == TASK_RUNNING)
-        prev->state = TASK_READY;   /* idle: never queued */
+    if (prev->state == TASK_RUNNING) {
+        if (prev->flags & TASK_F_IDLE)
+            prev->state = TASK_READY;   /* idle: never queued */
+        else
+            rq_enqueue(rq, prev);
+    }
     struct task *next = pick_and_set(rq, prev, now_ticks());
     spin_unlock(&rq->lock);
     if (next == prev)
@@ -276,6 +308,8 @@ void schedule(void)
     arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
     /* prev runs again here, possibly on another core. */
 }
+
+void schedule(void) { schedule_inline(); }
 
 /* task_yield: the running task gives way to the next of its band. The
  * common case, a band-mate waiting and nothing better queued, rotates the
@@ -309,12 +343,12 @@ void task_yield(void)
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    uint64_t ran = now - prev->run_start;
-    prev->cpu_ticks += ran;
-    rq->class_ticks[prev->qos] += ran;
+    prev->cpu_ticks += now - prev->run_start;
     next->run_start = now;
     next->switches++;
     rq->switches++;
+    /* Same band, so the same class: nothing to charge (run_class follows a
+     * running task's band changes, see sched_set_qos). */
     rq->slice_end = now + slice_ticks;
     arm_by(rq, rq->slice_end);
     spin_unlock(&rq->lock);
@@ -330,7 +364,7 @@ void task_yield(void)
 /* --- wake-ups ---------------------------------------------------------------- */
 
 /* Under rq->lock: t just became ready on rq; does the core need to switch? */
-static bool should_preempt(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) bool should_preempt(struct runqueue *rq, struct task *t)
 {
     struct task *cur = rq->current;
     if (cur->flags & TASK_F_IDLE)
@@ -348,7 +382,7 @@ static bool should_preempt(struct runqueue *rq, struct task *t)
     return false;
 }
 
-static void kick(struct runqueue *rq)
+static inline void kick(struct runqueue *rq)
 {
     int cpu = rq_cpu(rq);
     rq->need_resched = true;
@@ -357,11 +391,12 @@ static void kick(struct runqueue *rq)
 }
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */
-static void preempt_point(uint64_t irq_flags)
+static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_flags)
 {
+    if (irq_flags & (1u << 7))
+        return;   /* the caller's caller is in a masked section: it acts later */
     struct runqueue *rq = this_rq();
-    if (!rq->need_resched || this_cpu()->in_irq || (irq_flags & (1u << 7)) ||
-        (rq->current->flags & TASK_F_IDLE))
+    if (!rq->need_resched || this_cpu()->in_irq || (rq->current->flags & TASK_F_IDLE))
         return;
     arch_irq_disable();
     schedule();
@@ -372,7 +407,7 @@ void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
 
 /* Work is waiting behind a busy core: wake an idle core that may run it,
  * so it steals (idle cores otherwise sleep until their next interrupt). */
-static void nudge_idle_core(const struct task *t, int busy_cpu)
+static inline void nudge_idle_core(const struct task *t, int busy_cpu)
 {
     uint32_t allowed = t->affinity;
     if (allowed && !(allowed & (allowed - 1)))
@@ -388,7 +423,7 @@ void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
 
 /* Under rq->lock: queue t and tell whoever must act (rq's core if t should
  * run now, else an idle core that could steal it). */
-static void make_ready(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq, struct task *t)
 {
     rq_enqueue(rq, t);
     if (should_preempt(rq, t))
@@ -402,7 +437,7 @@ static void make_ready(struct runqueue *rq, struct task *t)
  * a task whose registers are still live on its core (on_cpu: switching out
  * right now) stays; on uniform cores, so does one that runs at once on its
  * own core (its cache is there). */
-static int place_woken(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq, struct task *t)
 {
     uint32_t allowed = t->affinity;
     if (allowed && !(allowed & (allowed - 1)))
@@ -442,10 +477,26 @@ static bool in_wait(const struct task *t, uint32_t seq)
     return t->wait_seq == seq;
 }
 
+/* wake_locked's way out when the policy chose another core (to != rq's):
+ * move t there, then release (restoring flags). */
+static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct task *t, int to,
+                                                     uint64_t flags)
+{
+    t->state = TASK_MOVING;   /* no other waker or mover touches it now */
+    spin_unlock(&rq->lock);
+    rq = &runqueues[to];
+    spin_lock(&rq->lock);
+    t->cpu = (int16_t)to;
+    t->migrations++;
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
 /* Under rq->lock, t blocked on rq's core: make it ready where the policy
  * says, then release the lock (restoring flags) and let the caller's core
  * switch if it must. */
-static void wake_locked(struct runqueue *rq, struct task *t, int32_t result, uint64_t flags)
+static inline __attribute__((always_inline)) void wake_locked(struct runqueue *rq, struct task *t,
+                                                              int32_t result, uint64_t flags)
 {
     t->wait_result = result;
     int to = place_woken(rq, t);
@@ -453,14 +504,7 @@ static void wake_locked(struct runqueue *rq, struct task *t, int32_t result, uin
         make_ready(rq, t);
         spin_unlock_irqrestore(&rq->lock, flags);
     } else {
-        t->state = TASK_MOVING;   /* no other waker or mover touches it now */
-        spin_unlock(&rq->lock);
-        rq = &runqueues[to];
-        spin_lock(&rq->lock);
-        t->cpu = (int16_t)to;
-        t->migrations++;
-        make_ready(rq, t);
-        spin_unlock_irqrestore(&rq->lock, flags);
+        wake_elsewhere(rq, t, to, flags);
     }
     preempt_point(flags);
 }
@@ -486,6 +530,8 @@ void sched_set_qos(struct task *t, unsigned qos)
             t->qos = (uint8_t)qos;
             make_ready(rq, t);
         } else {
+            if (t->state == TASK_RUNNING && rq->current == t)
+                charge_class(rq, qos, now_ticks());
             t->qos = (uint8_t)qos;
             /* Running and now outranked by a waiting band: switch soon. */
             if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))
@@ -617,7 +663,7 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     }
     if (wq_lock)
         spin_unlock(wq_lock);
-    schedule();
+    schedule_inline();
     /* Woken: take the timeout off its queue if it has not fired (if it
      * has, or fires now, it no longer finds this wait: see in_wait). */
     if (timer_queued(&cur->timer)) {
@@ -787,6 +833,8 @@ void sched_init_cpu(void)
     timer_init(&idle->timer);
     idle->run_start = now_ticks();
     rq->started = idle->run_start;
+    rq->class_since = idle->run_start;
+    rq->run_class = QOS_COUNT;
     rq->idle = idle;
     rq->current = idle;
     this_cpu()->rq = rq;
@@ -807,8 +855,8 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     out->switches = rq->switches;
     for (int q = 0; q < QOS_COUNT; q++) {
         uint64_t ticks = rq->class_ticks[q];
-        if (rq->current != rq->idle && rq->current->qos == q)
-            ticks += now - rq->current->run_start;
+        if (rq->run_class == (unsigned)q)
+            ticks += now - rq->class_since;
         out->class_busy_ns[q] = arch_ticks_to_ns(ticks);
     }
     out->nr_ready = rq->nr_ready;

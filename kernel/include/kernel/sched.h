@@ -113,6 +113,8 @@ struct runqueue {
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
+    uint64_t class_since;        /* the running class (run_class) has run since then, */
+    uint32_t run_class;          /* not yet in class_ticks: charged when the class changes */
     uint64_t switches;
 } __attribute__((aligned(64)));
 
