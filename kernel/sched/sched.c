@@ -95,11 +95,12 @@ static inline uint32_t util_of(const struct task *t)
  * are counted by nr_ready and ready_mask). */
 static void core_view(struct sched_core_view *v)
 {
+    uint32_t online = smp_online_mask();
     for (int c = 0; c < platform.ncpus; c++) {
         struct task *cur = runqueues[c].current;
         bool busy = cur && !(cur->flags & TASK_F_IDLE);
         v[c] = (struct sched_core_view){
-            .online = smp_cpu_online(c),
+            .online = (online >> c) & 1,
             .cur_qos = busy ? cur->qos : QOS_COUNT,
             .cur_util = busy ? util_of(cur) : 0,
             .ready_mask = runqueues[c].band_mask,
