@@ -93,22 +93,44 @@ static inline uint32_t util_of(const struct task *t)
 /* A racy snapshot is fine: policy decisions are hints, queues stay
  * consistent. Utilisation is that of the running task only (waiting tasks
  * are counted by nr_ready and ready_mask). */
+static inline void core_view_one(struct sched_core_view *v, int c, uint32_t online)
+{
+    struct task *cur = runqueues[c].current;
+    bool busy = cur && !(cur->flags & TASK_F_IDLE);
+    *v = (struct sched_core_view){
+        .online = (online >> c) & 1,
+        .cur_qos = busy ? cur->qos : QOS_COUNT,
+        .cur_util = busy ? util_of(cur) : 0,
+        .ready_mask = runqueues[c].band_mask,
+        .nr_ready = runqueues[c].nr_ready,
+    };
+    if (busy)
+        v->util_at[cur->qos] = v->cur_util;
+}
+
 static void core_view(struct sched_core_view *v)
 {
     uint32_t online = smp_online_mask();
+    for (int c = 0; c < platform.ncpus; c++)
+        core_view_one(&v[c], c, online);
+}
+
+/* Does another online core have a task the policy might let this idle core
+ * take? Reads only the queues that hold tasks, so an idle core looking for
+ * work costs little when there is none. */
+static bool steal_worth_asking(int me)
+{
+    uint32_t online = smp_online_mask();
     for (int c = 0; c < platform.ncpus; c++) {
-        struct task *cur = runqueues[c].current;
-        bool busy = cur && !(cur->flags & TASK_F_IDLE);
-        v[c] = (struct sched_core_view){
-            .online = (online >> c) & 1,
-            .cur_qos = busy ? cur->qos : QOS_COUNT,
-            .cur_util = busy ? util_of(cur) : 0,
-            .ready_mask = runqueues[c].band_mask,
-            .nr_ready = runqueues[c].nr_ready,
-        };
-        if (busy)
-            v[c].util_at[cur->qos] = v[c].cur_util;
+        if (c == me || !((online >> c) & 1) ||
+            !__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
+            continue;
+        struct sched_core_view v;
+        core_view_one(&v, c, online);
+        if (sched_view_may_steal_from(&v))
+            return true;
     }
+    return false;
 }
 
 /* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
@@ -762,6 +784,8 @@ void sched_timer_cancel(struct timer *t)
 static bool steal(struct runqueue *rq)
 {
     int me = rq_cpu(rq);
+    if (!steal_worth_asking(me))
+        return false;
     struct sched_core_view v[PLAT_MAX_CPUS];
     core_view(v);
     struct sched_steal s = sched_policy_steal(&core_model, v, me);
