@@ -121,9 +121,9 @@ static void core_view(struct sched_core_view *v)
 static bool steal_worth_asking(int me)
 {
     uint32_t online = smp_online_mask();
-    for (int c = 0; c < platform.ncpus; c++) {
-        if (c == me || !((online >> c) & 1) ||
-            !__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
+    for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
+        int c = __builtin_ctz(others);
+        if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
             continue;
         struct sched_core_view v;
         core_view_one(&v, c, online);

@@ -133,6 +133,10 @@ _Noreturn void task_exit(int64_t value)
 void task_reap(void)
 {
     struct task *z;
+    /* Only this core adds to its list, from task context: an empty list
+     * read here stays empty until this core runs a task again. */
+    if (!__atomic_load_n(&zombies[cpu_id()], __ATOMIC_RELAXED))
+        return;
     uint64_t flags = arch_irq_save();
     z = zombies[cpu_id()];
     zombies[cpu_id()] = NULL;
