@@ -1,7 +1,10 @@
 /*
  * Interrupt handler table and dispatch. irq_handle() is called from the
  * assembly IRQ entry with IRQs masked; it drains every pending interrupt
- * (ack, handler, EOI) before returning.
+ * (ack, handler, EOI) before returning. The idle loop calls it with no
+ * frame after WFI: it then handles one interrupt (the idle loop's next WFI
+ * returns at once while another is pending), which spares the ack that
+ * would only find nothing more pending.
  */
 #include <stdatomic.h>
 #include <stddef.h>
@@ -60,7 +63,6 @@ uint64_t irq_count(uint32_t intid)
 
 void irq_handle(struct arch_frame *f)
 {
-    (void)f;
     struct percpu *p = this_cpu();
     p->in_irq++;
     for (;;) {
@@ -78,6 +80,8 @@ void irq_handle(struct arch_frame *f)
             /* Nobody wants it: silence it rather than storm. */
             chip->disable(intid);
         }
+        if (!f)
+            break;   /* idle: one at a time (see above) */
     }
     p->in_irq--;
 }
