@@ -61,27 +61,35 @@ uint64_t irq_count(uint32_t intid)
     return intid < IRQ_MAX ? atomic_load(&slots[intid].count) : 0;
 }
 
+/* Take one pending interrupt and run its handler; false if none was pending. */
+static inline __attribute__((always_inline)) bool dispatch_one(struct percpu *p)
+{
+    uint32_t raw;
+    uint32_t intid = chip->ack(&raw);
+    if (intid >= IRQ_MAX)
+        return false;   /* spurious: nothing (more) pending */
+    struct irq_slot *s = &slots[intid];
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    p->irqs++;
+    if (s->fn)
+        s->fn(intid, s->arg);
+    chip->eoi(raw);
+    if (!s->fn && intid >= IRQ_PPI_BASE) {
+        /* Nobody wants it: silence it rather than storm. */
+        chip->disable(intid);
+    }
+    return true;
+}
+
 void irq_handle(struct arch_frame *f)
 {
     struct percpu *p = this_cpu();
     p->in_irq++;
-    for (;;) {
-        uint32_t raw;
-        uint32_t intid = chip->ack(&raw);
-        if (intid >= IRQ_MAX)
-            break;   /* spurious: nothing (more) pending */
-        struct irq_slot *s = &slots[intid];
-        atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-        p->irqs++;
-        if (s->fn)
-            s->fn(intid, s->arg);
-        chip->eoi(raw);
-        if (!s->fn && intid >= IRQ_PPI_BASE) {
-            /* Nobody wants it: silence it rather than storm. */
-            chip->disable(intid);
-        }
-        if (!f)
-            break;   /* idle: one at a time (see above) */
+    if (f) {
+        while (dispatch_one(p))
+            ;
+    } else {
+        dispatch_one(p);   /* idle: one at a time (see above) */
     }
     p->in_irq--;
 }

@@ -612,19 +612,17 @@ static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t se
     return true;
 }
 
-/* Fire expired timers of this core; callbacks run without the rq lock. */
+/* Fire expired timers of this core (in its timer interrupt, IRQs masked);
+ * callbacks run without the rq lock. */
 static void run_timers(struct runqueue *rq)
 {
     for (;;) {
-        uint64_t flags = spin_lock_irqsave(&rq->lock);
+        spin_lock(&rq->lock);
         uint64_t now = now_ticks();
         struct timer *t;
         while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
                wake_sleeper_locked(rq, t->arg, t->seq))
             ;
-        void (*fn)(void *, uint32_t) = t ? t->fn : NULL;
-        void *arg = t ? t->arg : NULL;
-        uint32_t seq = t ? t->seq : 0;
         if (!t) {
             if (rq->slice_end && now >= rq->slice_end) {
                 /* Slice over: switch only if the band (or a better one) has others. */
@@ -634,10 +632,15 @@ static void run_timers(struct runqueue *rq)
                 rq->slice_end = 0;
             }
             rq_program_timer(rq);
-        }
-        spin_unlock_irqrestore(&rq->lock, flags);
-        if (!t)
+            spin_unlock(&rq->lock);
             return;
+        }
+        /* Copied under the lock: once it is released the timer's owner may
+         * arm it again (a new wait, a new seq). */
+        void (*fn)(void *, uint32_t) = t->fn;
+        void *arg = t->arg;
+        uint32_t seq = t->seq;
+        spin_unlock(&rq->lock);
         fn(arg, seq);
     }
 }
@@ -656,10 +659,11 @@ static void sched_timer_irq(uint32_t intid, void *arg)
 {
     (void)intid;
     (void)arg;
+    struct percpu *p = this_cpu();
     arch_timer_disarm();
-    this_rq()->timer_armed = 0;
-    this_cpu()->timer_irqs++;
-    run_timers(this_rq());
+    p->rq->timer_armed = 0;
+    p->timer_irqs++;
+    run_timers(p->rq);
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
