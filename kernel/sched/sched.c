@@ -826,7 +826,13 @@ _Noreturn void sched_idle_loop(void)
         arch_irq_disable();
         if (!rq->nr_ready && !steal(rq)) {
             wfi();
-            irq_handle(NULL);     /* IRQs stay masked in idle: dispatch here */
+            /* IRQs stay masked in idle: dispatch here. Our own timer needs
+             * no controller round trip: its handler disarms it, which
+             * lowers its line (see irq_run_asserted). */
+            if (arch_timer_fired())
+                irq_run_asserted(platform.timer.virt_irq);
+            else
+                irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
             schedule();
