@@ -208,6 +208,18 @@ static inline void arm_by(struct runqueue *rq, uint64_t when)
     }
 }
 
+/* Under rq->lock, rq this core's: program the timer (rq_program_timer). */
+static inline void program_local_timer(struct runqueue *rq)
+{
+    rq->reprogram = false;
+    struct timer *first = timerq_peek(&rq->timers);
+    uint64_t when = first ? first->deadline : 0;
+    if (rq->slice_end && (!when || rq->slice_end < when))
+        when = rq->slice_end;
+    if (when)
+        arm_by(rq, when);
+}
+
 static void rq_program_timer(struct runqueue *rq)
 {
     if (rq != this_rq()) {
@@ -216,13 +228,7 @@ static void rq_program_timer(struct runqueue *rq)
         ipi_send(IPI_WAKE, rq_cpu(rq));
         return;
     }
-    rq->reprogram = false;
-    struct timer *first = timerq_peek(&rq->timers);
-    uint64_t when = first ? first->deadline : 0;
-    if (rq->slice_end && (!when || rq->slice_end < when))
-        when = rq->slice_end;
-    if (when)
-        arm_by(rq, when);
+    program_local_timer(rq);
 }
 
 /* Start a slice for next if others wait in its band (tickless otherwise). */
@@ -608,7 +614,12 @@ static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t se
     if (t->cpu != rq->cpu || !in_wait(t, seq) || t->waiting_on)
         return false;
     t->wait_result = WAIT_TIMEOUT;
-    make_ready(rq, t);
+    /* make_ready on this core's queue: no IPI to decide. */
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        rq->need_resched = true;
+    else
+        nudge_idle_core(t, rq_cpu(rq));
     return true;
 }
 
@@ -631,7 +642,7 @@ static void run_timers(struct runqueue *rq)
                     rq->need_resched = true;
                 rq->slice_end = 0;
             }
-            rq_program_timer(rq);
+            program_local_timer(rq);
             spin_unlock(&rq->lock);
             return;
         }
@@ -835,7 +846,7 @@ _Noreturn void sched_idle_loop(void)
                 irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
-            schedule();
+            schedule_inline();
         task_reap();
     }
 }
