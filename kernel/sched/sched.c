@@ -332,9 +332,7 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
         return;
     switch_tls(next);
     sched_set_current(next);
-    bool full = next->preempted;
-    next->preempted = 0;
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
     /* prev runs again here, possibly on another core. */
 }
 
@@ -384,9 +382,7 @@ void task_yield(void)
 
     switch_tls(next);
     sched_set_current(next);
-    bool full = next->preempted;
-    next->preempted = 0;
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
     arch_irq_restore(flags);
 }
 
@@ -722,9 +718,8 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
     switch_tls(next);
     sched_set_current(next);
-    if (next->preempted) {
-        memcpy(f, (void *)next->sp, sizeof(*f));
-        next->preempted = 0;
+    if (next->sp & TASK_SP_FULL) {
+        memcpy(f, (void *)(next->sp & ~TASK_SP_FULL), sizeof(*f));
     } else {
         /* Resume a cooperatively switched task: eret into the pop routine. */
         f->sp = next->sp;
@@ -753,8 +748,7 @@ void sched_irq_exit(struct arch_frame *f)
     /* Save prev's full state on its own stack. */
     struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
     memcpy(saved, f, sizeof(*f));
-    prev->sp = (uint64_t)saved;
-    prev->preempted = 1;
+    prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
 }
 
