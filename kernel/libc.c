@@ -58,11 +58,22 @@ void _exit(int code)
 extern char __tdata_source[], __tdata_size[], __tbss_offset[], __tbss_size[];
 extern char __tls_size[], __tls_align[], __arm64_tls_tcb_offset[];
 
+/* Runs for every task spawned: a small .tbss (picolibc's is errno alone) is
+ * zeroed in place, without memset's set-up, and an empty .tdata copies
+ * nothing. */
 void _init_tls(void *tls);
 void _init_tls(void *tls)
 {
-    memcpy(tls, __tdata_source, link_constant(__tdata_size));
-    memset((char *)tls + link_constant(__tbss_offset), 0, link_constant(__tbss_size));
+    uint64_t tdata = link_constant(__tdata_size), tbss = link_constant(__tbss_size);
+    if (tdata)
+        memcpy(tls, __tdata_source, tdata);
+    char *z = (char *)tls + link_constant(__tbss_offset);
+    if (tbss > 32) {
+        memset(z, 0, tbss);
+        return;
+    }
+    for (uint64_t i = 0; i < tbss; i++)
+        ((volatile char *)z)[i] = 0;   /* volatile: not turned back into memset */
 }
 
 void _set_tls(void *tls);

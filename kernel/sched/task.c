@@ -26,6 +26,7 @@
 #define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
 static struct slab_cache *task_cache;
+static size_t tls_size;   /* libc_tls_size(), fixed at link time */
 static _Atomic uint32_t next_id = 1;
 /* Detached tasks that ended, per core: freed by that core's idle loop. */
 static struct task *zombies[PLAT_MAX_CPUS];
@@ -34,6 +35,7 @@ _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 
 
 void task_system_init(void)
 {
+    tls_size = libc_tls_size();
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache)
         panic("task: cannot create the task cache");
@@ -86,7 +88,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
      * the block (the TCB slot), which the first frame leaves free. */
     uint64_t top = (uint64_t)ext;
-    uint64_t tls = (top - libc_tls_size() - 64) & ~63ull;
+    uint64_t tls = (top - tls_size - 64) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
 
     /* First cooperative frame: "return" into arch_task_entry(fn, arg). */
