@@ -65,15 +65,18 @@ void _init_tls(void *tls);
 void _init_tls(void *tls)
 {
     uint64_t tdata = link_constant(__tdata_size), tbss = link_constant(__tbss_size);
+    uint64_t off = link_constant(__tbss_offset);
     if (tdata)
         memcpy(tls, __tdata_source, tdata);
-    char *z = (char *)tls + link_constant(__tbss_offset);
     if (tbss > 32) {
-        memset(z, 0, tbss);
-        return;
+        memset((char *)tls + off, 0, tbss);
+    } else if (!((off | tbss | (uint64_t)tls) & 3)) {
+        for (uint64_t i = 0; i < tbss; i += 4)   /* volatile: not turned back into memset */
+            *(volatile uint32_t *)((char *)tls + off + i) = 0;
+    } else {
+        for (uint64_t i = 0; i < tbss; i++)
+            ((volatile char *)tls)[off + i] = 0;
     }
-    for (uint64_t i = 0; i < tbss; i++)
-        ((volatile char *)z)[i] = 0;   /* volatile: not turned back into memset */
 }
 
 void _set_tls(void *tls);

@@ -569,7 +569,12 @@ void sched_set_qos(struct task *t, unsigned qos)
 
 void sched_start(struct task *t)
 {
-    t->cpu = (int16_t)place(t, -1, cpu_id());
+    /* A task pinned to one online core goes there (place's first rule). */
+    uint32_t one = t->affinity;
+    if (one && !(one & (one - 1)) && (smp_online_mask() & one))
+        t->cpu = (int16_t)__builtin_ctz(one);
+    else
+        t->cpu = (int16_t)place(t, -1, cpu_id());
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     make_ready(rq, t);
