@@ -17,6 +17,7 @@
 #include <kernel/sched_policy.h>
 #include <kernel/smp.h>
 #include <kernel/waitq.h>
+#include "deadline.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
 static struct task idle_tasks[PLAT_MAX_CPUS];
@@ -25,8 +26,34 @@ static _Atomic uint32_t idle_mask;
 
 /* --- run queue ---------------------------------------------------------------- */
 
+/* A deadline task within budget goes into band 0 ahead of the plain tasks,
+ * after the deadline tasks due no later than it (EDF, FIFO among equals). */
+static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
+{
+    struct task *x = rq->head[0];
+    while (x && (x->flags & TASK_F_DL) && !dl_earlier(t, x))
+        x = x->next;
+    t->next = x;
+    t->prev = x ? x->prev : rq->tail[0];
+    if (t->prev)
+        t->prev->next = t;
+    else
+        rq->head[0] = t;
+    if (x)
+        x->prev = t;
+    else
+        rq->tail[0] = t;
+    rq->band_mask |= 1u;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
 static inline void rq_enqueue(struct runqueue *rq, struct task *t)
 {
+    if (t->flags & TASK_F_DL) {
+        rq_enqueue_dl(rq, t);
+        return;
+    }
     unsigned b = t->qos;
     t->next = NULL;
     t->prev = rq->tail[b];
@@ -231,10 +258,14 @@ static void rq_program_timer(struct runqueue *rq)
     program_local_timer(rq);
 }
 
-/* Start a slice for next if others wait in its band (tickless otherwise). */
+/* Start a slice for next if others wait in its band (tickless otherwise);
+ * a deadline task's slice is what is left of its budget. */
 static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
 {
-    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos))) {
+    if (next->flags & TASK_F_DL) {
+        rq->slice_end = now + dl_budget_left_ticks(next);
+        arm_by(rq, rq->slice_end);
+    } else if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos))) {
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -281,6 +312,11 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
     rq->current = next;
     rq->need_resched = false;
     prev->cpu_ticks += now - prev->run_start;
+    if (prev->flags & TASK_F_DL) {
+        int q = dl_charge(rq, prev, prev->cpu_ticks);
+        if (q >= 0)
+            sched_reband_locked(rq, prev, (unsigned)q);   /* overran: its own class from now on */
+    }
     next->run_start = now;
     next->switches++;
     rq->switches++;
@@ -351,7 +387,8 @@ void task_yield(void)
     struct task *prev = rq->current;
     unsigned b = prev->qos;
     struct task *next = rq->head[b];
-    if (!next || (rq->band_mask & ((1u << b) - 1)) || (prev->flags & TASK_F_IDLE)) {
+    if (!next || (rq->band_mask & ((1u << b) - 1)) ||
+        ((prev->flags | next->flags) & (TASK_F_IDLE | TASK_F_DL))) {
         spin_unlock(&rq->lock);
         schedule();
         arch_irq_restore(flags);
@@ -394,6 +431,8 @@ static inline __attribute__((always_inline)) bool should_preempt(struct runqueue
     struct task *cur = rq->current;
     if (cur->flags & TASK_F_IDLE)
         return true;
+    if (t->flags & TASK_F_DL)
+        return !(cur->flags & TASK_F_DL) || dl_earlier(t, cur);
     if (t->qos < cur->qos)
         return true;
     if (t->qos == cur->qos && !rq->slice_end) {
@@ -457,6 +496,42 @@ static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq
         nudge_idle_core(t, rq_cpu(rq));
 }
 
+void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
+{
+    if (t->state == TASK_READY) {
+        rq_remove(rq, t);   /* from the band it was queued in */
+        t->qos = (uint8_t)band;
+        make_ready(rq, t);
+        return;
+    }
+    if (t->state == TASK_RUNNING && rq->current == t)
+        charge_class(rq, band, now_ticks());   /* the running class changes */
+    t->qos = (uint8_t)band;
+    if (t->state != TASK_RUNNING || rq->current != t)
+        return;   /* a blocked task is queued by its wake-up */
+    if (t->flags & TASK_F_DL) {
+        /* A fresh budget while running: run on unless an earlier deadline waits. */
+        struct task *x = rq->head[0];
+        if (x && (x->flags & TASK_F_DL) && dl_earlier(x, t))
+            kick(rq);
+        else if (rq == this_rq())
+            rq_start_slice(rq, t, now_ticks());
+    } else if (rq->band_mask & ((2u << band) - 1)) {
+        kick(rq);   /* out of budget: whatever waits in its band or above goes first */
+    }
+}
+
+int sched_timer_add_locked(struct runqueue *rq, struct timer *tm)
+{
+    tm->cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, tm) != 0)
+        return -1;
+    rq_program_timer(rq);
+    return 0;
+}
+
+uint64_t sched_ns_to_ticks(uint64_t ns) { return ns_to_ticks_ceil(ns); }
+
 /* Where a woken task runs (under its run-queue lock): the policy's choice,
  * with its utilisation brought up to date. Shortcuts: a pinned task stays;
  * a task whose registers are still live on its core (on_cpu: switching out
@@ -479,7 +554,7 @@ static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq
 
 /* Lock the run queue t is on, once it is on one: t->cpu cannot change
  * under that lock unless t is MOVING (then its mover holds it). */
-static struct runqueue *lock_task_rq(struct task *t, uint64_t *flags)
+struct runqueue *sched_lock_task(struct task *t, uint64_t *flags)
 {
     for (;;) {
         struct runqueue *rq = &runqueues[t->cpu];
@@ -548,8 +623,10 @@ void sched_wake(struct task *t, int32_t result)
 void sched_set_qos(struct task *t, unsigned qos)
 {
     uint64_t flags;
-    struct runqueue *rq = lock_task_rq(t, &flags);
-    if (t->qos != qos) {
+    struct runqueue *rq = sched_lock_task(t, &flags);
+    /* A deadline task within budget stays in band 0; when it overruns it
+     * takes its effective class, which the QoS code keeps up to date. */
+    if (t->qos != qos && !(t->flags & TASK_F_DL)) {
         if (t->state == TASK_READY) {
             rq_remove(rq, t);
             t->qos = (uint8_t)qos;
@@ -598,7 +675,7 @@ static void block_timeout(void *arg, uint32_t seq)
     /* A plain sleep: t may have been woken, run and blocked again since
      * the checks above, so check again under its queue's lock. */
     uint64_t flags;
-    struct runqueue *rq = lock_task_rq(t, &flags);
+    struct runqueue *rq = sched_lock_task(t, &flags);
     if (!in_wait(t, seq) || t->waiting_on) {
         spin_unlock_irqrestore(&rq->lock, flags);
         return;
@@ -637,11 +714,24 @@ static void run_timers(struct runqueue *rq)
             ;
         if (!t) {
             if (rq->slice_end && now >= rq->slice_end) {
-                /* Slice over: switch only if the band (or a better one) has others. */
-                uint32_t cur_band = 1u << rq->current->qos;
-                if (rq->band_mask & (cur_band | (cur_band - 1)))
-                    rq->need_resched = true;
+                struct task *cur = rq->current;
+                if (cur->flags & TASK_F_DL) {
+                    /* Budget slice over: charge; an overrun demotes it. */
+                    int q = dl_charge(rq, cur, cur->cpu_ticks + now - cur->run_start);
+                    if (q >= 0) {
+                        charge_class(rq, (unsigned)q, now);   /* it runs on in its own class */
+                        cur->qos = (uint8_t)q;
+                    }
+                }
                 rq->slice_end = 0;
+                if (cur->flags & TASK_F_DL) {
+                    rq_start_slice(rq, cur, now);   /* within budget: runs on (EDF) */
+                } else {
+                    /* Slice over: switch only if the band (or a better one) has others. */
+                    uint32_t cur_band = 1u << cur->qos;
+                    if (rq->band_mask & (cur_band | (cur_band - 1)))
+                        rq->need_resched = true;
+                }
             }
             program_local_timer(rq);
             spin_unlock(&rq->lock);

@@ -15,6 +15,7 @@
 #include <arch/boot.h>
 #include <arch/exception.h>
 #include <arch/timer.h>
+#include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/libc.h>
@@ -22,6 +23,7 @@
 #include <kernel/panic.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
+#include "deadline.h"
 
 #define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
@@ -40,6 +42,7 @@ void task_system_init(void)
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
+    dl_init();
 }
 
 /* Each core keeps a few ended tasks of the default stack size whole (TCB
@@ -62,6 +65,8 @@ static void task_release(struct task *t)
 
 static void task_free(struct task *t)
 {
+    qos_leave_app(t);
+    dl_task_free(t);
     if (t->stack.size == TASK_STACK_DEFAULT && this_cpu()) {
         uint64_t flags = arch_irq_save();
         struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
@@ -125,7 +130,6 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
             return NULL;
         }
     }
-    t->qos = (uint8_t)attr->qos;
     t->affinity = attr->affinity;
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
@@ -137,10 +141,20 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 
     /* The task's cold scheduling state at the very top of the stack. */
     struct task_ext *ext = task_ext(t);
-    sched_qos_init(&ext->qos, attr->qos, NULL, false);
     ext->util = (struct sched_util){.stamp_ns = clock_ns()};
     ext->util_ticks = 0;
     ext->task = t;
+    ext->dl = NULL;
+    qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
+    t->qos = ext->qos.eff;
+    if (attr->deadline) {
+        int err = dl_task_admit(t, attr->deadline);
+        if (err) {
+            task_free(t);
+            errno = -err;
+            return NULL;
+        }
+    }
 
     /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
      * the block (the TCB slot), which the first frame leaves free. */
@@ -166,6 +180,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 static void mark_dead(struct task *cur, enum task_status status, int64_t value)
 {
     mutex_release_all_held(cur);
+    dl_task_end(cur);
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
@@ -275,7 +290,7 @@ int task_set_qos(struct task *t, enum qos qos)
 {
     if (!t || (unsigned)qos >= QOS_COUNT)
         return -EINVAL;
-    sched_set_qos(t, qos);
+    qos_set_own(t, qos);
     return 0;
 }
 

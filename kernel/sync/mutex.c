@@ -1,4 +1,5 @@
 /* Sleeping mutex (see kernel/mutex.h). */
+#include <kernel/app.h>
 #include <kernel/mutex.h>
 #include <kernel/panic.h>
 #include <kernel/sched.h>
@@ -68,7 +69,11 @@ static int lock_slow(struct mutex *m, struct task *cur, uint64_t deadline)
             continue;
         break;
     }
+    /* Lend our class to the owner (and whoever it waits for) while we wait. */
+    qos_wait_on(cur, (struct task *)(atomic_load_explicit(&m->owner, memory_order_relaxed) &
+                                     ~MUTEX_WAITERS));
     int32_t r = waitq_wait(&m->wq, flags, deadline);
+    qos_wait_done(cur);
     if (r == WAIT_TIMEOUT)
         return WAIT_TIMEOUT;
     /* Handed over by the unlocker: we are the owner. */
@@ -109,6 +114,10 @@ static void hand_off(struct mutex *m, int32_t result, bool died)
     } else {
         uintptr_t next = (uintptr_t)w | (w->next ? MUTEX_WAITERS : 0);
         atomic_store_explicit(&m->owner, next, memory_order_release);
+        /* w owns it now: the others lend to w instead of the old owner. */
+        qos_wait_done(w);
+        for (struct task *x = w->next; x; x = x->next)
+            qos_wait_on(x, w);
         waitq_wake_one(&m->wq, result);
     }
     spin_unlock_irqrestore(&m->wq.lock, flags);

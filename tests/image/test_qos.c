@@ -2,6 +2,9 @@
  * kernel/sched_policy.h, wired into spawn and wake-up). On boards whose
  * cores are all alike these tests have nothing to check and return. */
 #include <stdatomic.h>
+#include <errno.h>
+#include <kernel/app.h>
+#include <kernel/mutex.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/sem.h>
@@ -145,4 +148,110 @@ TEST(qos, energy_follows_busy_time_per_class)
     for (int q = 0; q < QOS_COUNT; q++)
         class_sum += after.class_pj[q];
     EXPECT_EQ(core_sum, class_sum);
+}
+
+/* --- inheritance ------------------------------------------------------------------ */
+
+static struct mutex inv_lock = MUTEX_INIT;
+static struct semaphore inv_held;
+static _Atomic bool inv_release;
+
+static int64_t bg_holder(void *arg)
+{
+    (void)arg;
+    mutex_lock(&inv_lock);
+    sem_post(&inv_held);
+    while (!atomic_load(&inv_release))
+        ;   /* works holding the lock until told to finish */
+    mutex_unlock(&inv_lock);
+    return task_qos(task_current());
+}
+
+static int64_t ui_locker(void *arg)
+{
+    (void)arg;
+    mutex_lock(&inv_lock);
+    mutex_unlock(&inv_lock);
+    return 0;
+}
+
+/* Priority inversion: a background task holds a lock on a core that a
+ * default-class spinner then takes over, so the holder never runs. A
+ * user-interactive task that needs the lock lends the holder its class:
+ * the holder preempts the spinner, finishes, and the waiter gets the lock
+ * while the spinner is still spinning. The loan ends with the release. */
+TEST(qos, inheritance_bounds_an_inversion)
+{
+    int c = platform.ncpus - 1, d = platform.ncpus - 2;
+    if (d < 0 || c == cpu_id() || d == cpu_id() || !smp_cpu_online(c) || !smp_cpu_online(d))
+        return;
+    static volatile uint64_t spins;
+    spins = 0;
+    atomic_store(&stop, false);
+    atomic_store(&inv_release, false);
+    sem_init(&inv_held, 0);
+    struct task_attr ha = {.name = "holder", .qos = QOS_BACKGROUND, .affinity = 1u << c};
+    struct task *h = task_spawn(bg_holder, NULL, &ha);
+    EXPECT_EQ(sem_wait(&inv_held, WAIT_FOREVER), 0);
+    struct task_attr sa = {.name = "hog", .qos = QOS_DEFAULT, .affinity = 1u << c};
+    struct task *s = task_spawn(spin, (void *)&spins, &sa);
+    while (spins == 0)
+        task_yield();
+    atomic_store(&inv_release, true);   /* the holder cannot see it: it is not running */
+    struct task_attr ua = {.name = "ui", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << d};
+    struct task *u = task_spawn(ui_locker, NULL, &ua);
+    EXPECT_EQ(task_join(u, NULL), TASK_EXITED);
+    EXPECT_TRUE(!atomic_load(&stop));   /* the hog never stopped */
+    /* Back at background class the holder cannot finish while the hog spins. */
+    atomic_store(&stop, true);
+    task_join(s, NULL);
+    int64_t holder_qos_after = -1;
+    EXPECT_EQ(task_join(h, &holder_qos_after), TASK_EXITED);
+    EXPECT_EQ(holder_qos_after, QOS_BACKGROUND);   /* the loan ended with the unlock */
+}
+
+/* --- apps ------------------------------------------------------------------------- */
+
+static struct semaphore app_park;
+static int64_t park(void *arg)
+{
+    (void)arg;
+    sem_wait(&app_park, WAIT_FOREVER);
+    return task_qos(task_current());
+}
+
+/* Sending an app to the background caps its tasks at utility class, except
+ * exempt ones; bringing it back restores their own classes. */
+TEST(qos, background_apps_run_at_utility_unless_exempt)
+{
+    sem_init(&app_park, 0);
+    struct app *app = app_create("player", true);
+    EXPECT_TRUE(app != NULL);
+    struct task_attr ui = {.name = "ui", .qos = QOS_USER_INTERACTIVE, .app = app};
+    struct task_attr audio = {.name = "audio", .qos = QOS_USER_INTERACTIVE, .app = app,
+                              .qos_exempt = true};
+    struct task_attr bg = {.name = "sync", .qos = QOS_BACKGROUND, .app = app};
+    struct task *t_ui = task_spawn(park, NULL, &ui);
+    struct task *t_audio = task_spawn(park, NULL, &audio);
+    struct task *t_bg = task_spawn(park, NULL, &bg);
+    EXPECT_EQ(task_qos(t_ui), QOS_USER_INTERACTIVE);
+    app_set_foreground(app, false);
+    EXPECT_EQ(task_qos(t_ui), QOS_UTILITY);
+    EXPECT_EQ(task_qos(t_audio), QOS_USER_INTERACTIVE);
+    EXPECT_EQ(task_qos(t_bg), QOS_BACKGROUND);   /* already below the cap */
+    EXPECT_EQ(app_destroy(app), -EBUSY);
+    app_set_foreground(app, true);
+    EXPECT_EQ(task_qos(t_ui), QOS_USER_INTERACTIVE);
+    app_set_foreground(app, false);
+    struct task *late = task_spawn(park, NULL, &ui);   /* joins a background app */
+    EXPECT_EQ(task_qos(late), QOS_UTILITY);
+    for (int i = 0; i < 4; i++)
+        sem_post(&app_park);
+    int64_t q = -1;
+    EXPECT_EQ(task_join(t_ui, &q), TASK_EXITED);
+    EXPECT_EQ(q, QOS_UTILITY);
+    task_join(t_audio, NULL);
+    task_join(t_bg, NULL);
+    task_join(late, NULL);
+    EXPECT_EQ(app_destroy(app), 0);
 }

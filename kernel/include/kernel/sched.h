@@ -17,6 +17,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <arch/frame.h>
 #include <kernel/mm.h>
@@ -39,6 +40,7 @@ enum task_state {
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
 #define TASK_F_DETACHED  (1u << 1)
 #define TASK_F_JOINED    (1u << 2)   /* task_join has been called */
+#define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
 
 struct mutex;
 struct waitq;
@@ -90,7 +92,10 @@ struct task_ext {
     struct sched_util util;      /* decaying average of the running fraction */
     uint64_t util_ticks;         /* cpu_ticks when util was last brought up to date */
     struct task *task;           /* back pointer (inheritance chains hold task_ext) */
+    struct task_ext *app_next;   /* next member of its app (kernel/app.h) */
+    struct task_dl *dl;          /* deadline parameters and state, or NULL */
 };
+_Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 
 static inline struct task_ext *task_ext(const struct task *t)
 {

@@ -37,9 +37,14 @@ struct task_attr {
     size_t stack_size;       /* 0 = TASK_STACK_DEFAULT; rounded up to pages */
     uint32_t affinity;       /* bit per logical CPU; 0 = any */
     bool detached;           /* nobody will join: freed when it exits */
+    struct app *app;         /* the app it belongs to (kernel/app.h), or NULL */
+    bool qos_exempt;         /* keeps its class while its app is in the background */
+    const struct sched_dl_params *deadline;   /* periodic deadline task (kernel/deadline.h) */
 };
 
 struct task;
+struct app;
+struct sched_dl_params;
 
 /* Exit status seen by task_join. */
 enum task_status {
