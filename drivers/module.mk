@@ -4,4 +4,7 @@ SR_SRCS += \
 	drivers/irq/gic_v3.c \
 	drivers/irq/gic_v3_layout.c \
 	drivers/serial/pl011.c \
-	drivers/serial/ns16550.c
+	drivers/serial/ns16550.c \
+	drivers/serial/uart_ring.c \
+	drivers/serial/uart_service.c \
+	drivers/serial/uart_port.c

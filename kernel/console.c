@@ -1,15 +1,25 @@
 /*
- * Console: driver binding, per-core line assembly, and the lock that keeps
- * whole lines together. A core re-entering the console while it holds the
- * lock (a fault while printing) writes through instead of deadlocking.
+ * Console: driver binding, per-core line assembly, and whole lines on the
+ * wire. A core re-entering the console while it holds the lock (a fault
+ * while printing) writes through instead of deadlocking.
+ *
+ * Once the UART runs from interrupts (console_start_interrupts) a finished
+ * line is queued whole on its TX ring when the writer runs with IRQs
+ * enabled outside interrupt handlers; a task finding the ring full sleeps
+ * until the TX interrupt makes room. Everything else is polled under the
+ * console lock, behind what is queued: early boot, interrupt handlers and
+ * exception reports (IRQs masked), and every write after console_force_sync
+ * (panic, exit), so the last words always reach the wire.
  */
 #include <stdatomic.h>
 #include <string.h>
 #include <kernel/console.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/uart.h>
 
 static const struct console_driver *driver;
+static _Atomic bool queued;              /* lines may go through the TX ring */
 static _Atomic int lock_owner = -1;      /* core id + 1 of the holder, -1 free */
 static int early_len;                     /* line buffer before per-CPU state exists */
 static char early_line[CONSOLE_LINE_MAX];
@@ -26,6 +36,16 @@ const char *console_init(const struct plat_console *con)
     }
     return NULL;
 }
+
+int console_start_interrupts(const struct platform *plat)
+{
+    if (uart_console_start(plat, driver) != 0)
+        return -1;
+    atomic_store(&queued, true);
+    return 0;
+}
+
+void console_force_sync(void) { atomic_store(&queued, false); }
 
 /* Lock keyed by core, so a nested entry on the same core passes. */
 static bool console_lock(void)
@@ -51,6 +71,10 @@ static void emit(const char *s, int n)
 {
     if (!driver)
         return;
+    if (uart_console()) {
+        uart_console_write_sync(s, (uint32_t)n, false);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         if (s[i] == '\n')
             driver->putc('\r');
@@ -90,6 +114,34 @@ static void flush_locked(char *buf, int *len)
     arch_irq_restore(flags);
 }
 
+/* Lines go through the TX ring: the UART runs from interrupts and the
+ * writer has IRQs enabled, outside interrupt handlers. */
+static bool may_queue(uint64_t irq_flags)
+{
+    struct percpu *p = this_cpu();
+    return atomic_load_explicit(&queued, memory_order_relaxed) && p && !p->in_irq &&
+           !(irq_flags & (1u << 7));
+}
+
+/* A task, not a core's idle context: may sleep for ring room. */
+static bool may_block(void)
+{
+    const struct task *t = sched_current();
+    return t && !(t->flags & TASK_F_IDLE);
+}
+
+/* The ring is full: take the line off the core (another task may use the
+ * line buffer while this one sleeps) and wait for room. */
+static __attribute__((noinline)) void write_blocking(char *buf, int *len, uint64_t irq_flags)
+{
+    char line[CONSOLE_LINE_MAX];
+    int n = *len;
+    memcpy(line, buf, (size_t)n);
+    *len = 0;
+    arch_irq_restore(irq_flags);
+    uart_console_write(line, (uint32_t)n);
+}
+
 void console_putc(char c)
 {
     char *buf;
@@ -98,9 +150,29 @@ void console_putc(char c)
 
     line_buffer(&buf, &len);
     buf[(*len)++] = c;
-    if (c == '\n' || *len == CONSOLE_LINE_MAX)
-        flush_locked(buf, len);
+    if (c == '\n' || *len == CONSOLE_LINE_MAX) {
+        if (!may_queue(flags)) {
+            flush_locked(buf, len);
+        } else if (uart_console_put(buf, (uint32_t)*len)) {
+            *len = 0;
+        } else if (may_block()) {
+            write_blocking(buf, len, flags);
+            return;
+        } else {
+            flush_locked(buf, len);
+        }
+    }
     arch_irq_restore(flags);
+}
+
+int console_getc(void)
+{
+    struct uart *u = uart_console();
+    struct percpu *p = this_cpu();
+    if (!u || !p || p->in_irq || !arch_irqs_enabled() || !may_block())
+        return -1;
+    unsigned char c;
+    return uart_read(u, &c, 1, 0) == 1 ? c : -1;
 }
 
 void console_write(const char *s, uint64_t n)
@@ -117,7 +189,9 @@ void console_flush(void)
     line_buffer(&buf, &len);
     if (*len)
         flush_locked(buf, len);
-    if (driver && driver->drain)
+    if (uart_console())
+        uart_console_write_sync(NULL, 0, true);
+    else if (driver && driver->drain)
         driver->drain();
     arch_irq_restore(flags);
 }

@@ -22,7 +22,7 @@ static int console_file_put(char c, FILE *f)
 static int console_file_get(FILE *f)
 {
     (void)f;
-    return EOF;   /* console input arrives with the interrupt-driven UART driver */
+    return console_getc();
 }
 
 static FILE console_file = FDEV_SETUP_STREAM(console_file_put, console_file_get, NULL, _FDEV_SETUP_RW);

@@ -261,6 +261,10 @@ _Noreturn void kernel_main(void)
     task_system_init();
     sched_init();
     sched_init_cpu();
+    if (console_start_interrupts(&platform) == 0)
+        printf("SR: console interrupt-driven (INTID %u)\n", (unsigned)platform.console.irq);
+    else
+        printf("SR: console polled (no interrupt or no FIFO operations)\n");
 
     int online = smp_boot(&platform);
     boot_state.all_online_ns = clock_ns();

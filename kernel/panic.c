@@ -22,6 +22,7 @@ _Noreturn void cpu_halt(void)
 
 _Noreturn void system_exit(int code)
 {
+    console_force_sync();
     console_flush();
     semihost_exit(code);
     psci_system_off();
@@ -40,6 +41,7 @@ static void panic_enter(void)
     arch_irq_disable();
     if (atomic_fetch_add(&panicking, 1) != 0)
         cpu_halt();
+    console_force_sync();
 }
 
 _Noreturn void panic(const char *fmt, ...)

@@ -9,13 +9,20 @@ run. Parses the image's lines
     bench: <name> <value> <unit> <at_most|at_least> <target>
 
 prints a table (value, target, met?) and writes build/<board>/bench.json as
-{"metric": value, ...}. Exit status 0 iff every benchmark ran and met its
+{"metric": value, ...}. The image's requests for serial input (the UART
+benchmark's "SR: uart rx ready ...") are answered as scripts/serial_feed.py
+describes. Exit status 0 iff every benchmark ran and met its
 target. Usage: run_bench.py BOARD
 """
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
+
+import serial_feed
 
 
 LINE = re.compile(r"^bench: (\S+) (\d+) (\S+) (at_most|at_least) (\d+)$")
@@ -32,12 +39,20 @@ def main():
     board = sys.argv[1] if len(sys.argv) > 1 else "qemu-virt-bl"
     cmd = board_command(board)
     print("running: " + " ".join(cmd), flush=True)
-    try:
-        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=1800)
-    except subprocess.TimeoutExpired:
-        sys.exit("run_bench: QEMU did not finish in 30 minutes")
-    lines = res.stdout.splitlines()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        copier = serial_feed.pump(proc, out)
+        try:
+            returncode = proc.wait(timeout=1800)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            sys.exit("run_bench: QEMU did not finish in 30 minutes")
+        finally:
+            copier.join()
+            proc.stdin.close()
+        out.seek(0)
+        lines = out.read().decode(errors="replace").splitlines()
     results, problems = {}, []
     for line in lines:
         m = LINE.match(line.strip())
@@ -49,7 +64,7 @@ def main():
         elif line.startswith("SR: PANIC"):
             problems.append(line.strip())
     if not any(l.strip() == "bench: done" for l in lines):
-        problems.append("no 'bench: done' line (exit status %d)" % res.returncode)
+        problems.append("no 'bench: done' line (exit status %d)" % returncode)
     print(f"{'benchmark':<22} {'value':>12} {'unit':<15} {'target':>14}  met")
     met_all = True
     for name, (value, unit, direction, target) in results.items():

@@ -10,7 +10,9 @@ Both kinds of test program follow the protocol of tests/include/sr_test.h:
     not ok N suite.name # file:line: message
     tests: P passed, F failed
 
-and exit with status 0 iff F == 0. While booting the image also prints
+and exit with status 0 iff F == 0. An image's requests for serial input
+("SR: uart rx ready ...", "SR: uart tx check") are answered on QEMU's stdin
+as scripts/serial_feed.py describes. While booting the image also prints
 "SR: cpus online N of M", on a panic a line starting with "SR: PANIC", and it
 leaves QEMU through semihosting with that exit status.
 
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import qemu_cmd
+import serial_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = Path("build/test-logs")
@@ -85,18 +88,23 @@ def run_process(cmd, log_path, timeout):
             with _lock:  # so that stop_all() misses no process
                 if _stopping.is_set():
                     raise OSError("interrupted")
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                # stdin/stdout piped: the image's serial requests are answered
+                # (scripts/serial_feed.py) while the output goes to the log.
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, start_new_session=True)
                 _running.add(proc)
         except OSError as e:
             log.write(f"cannot start {cmd[0]}: {e}\n".encode())
             status = f"cannot start: {e}"
         else:
+            copier = serial_feed.pump(proc, log)
             try:
                 status = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 kill(proc)
                 status = "hang"
+            copier.join()
+            proc.stdin.close()
             with _lock:
                 _running.discard(proc)
     text = Path(log_path).read_text(errors="replace")

@@ -3,13 +3,15 @@
 # a host test installs, and aborts in tools, which never touch devices.
 HOST_INCLUDES += tools/host-arch/include
 
-# dtinfo FILE.dtb: the platform SR discovers, as JSON.
+# dtinfo FILE.dtb: the platform SR discovers, as JSON. It links the serial
+# drivers' pure parts, not the interrupt-driven port (locks, scheduler).
+SERIAL_KERNEL_SRCS := drivers/serial/uart_port.c
 DTINFO_SRCS := \
 	tools/dtinfo/dtinfo.c \
 	tools/host-arch/mmio.c \
 	kernel/console_bind.c \
 	$(sort $(wildcard kernel/platform/*.c)) \
-	$(sort $(wildcard drivers/serial/*.c))
+	$(sort $(filter-out $(SERIAL_KERNEL_SRCS),$(wildcard drivers/serial/*.c)))
 DTINFO_OBJS := $(patsubst %,$(HOST_BUILD)/obj/%.o,$(DTINFO_SRCS))
 
 $(HOST_BUILD)/dtinfo: $(DTINFO_OBJS)

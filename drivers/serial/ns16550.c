@@ -1,7 +1,9 @@
 /*
  * 16550-compatible UARTs, among them Synopsys DesignWare APB UARTs
- * ("snps,dw-apb-uart": RK3399's console, UART2 at 0xff1a0000), polled
- * transmit (interrupt-driven I/O arrives with the driver queues).
+ * ("snps,dw-apb-uart": RK3399's console, UART2 at 0xff1a0000). Polled putc
+ * for early boot and panics; FIFO operations and interrupt control for the
+ * interrupt-driven port (uart_port.c): received-data and character-timeout
+ * interrupts fill the RX ring, the THR-empty interrupt drains the TX ring.
  *
  * Register i lives at base + (i << reg-shift) and is accessed with the DT's
  * reg-io-width: 4 -> 32-bit loads/stores (DesignWare parts ignore byte
@@ -20,7 +22,8 @@
 #define UART_DLL    0   /* divisor latch low, with LCR.DLAB */
 #define UART_IER    1
 #define UART_DLM    1   /* divisor latch high, with LCR.DLAB */
-#define UART_FCR    2
+#define UART_FCR    2   /* FIFO control (write) */
+#define UART_IIR    2   /* interrupt identification (read) */
 #define UART_LCR    3
 #define UART_MCR    4
 #define UART_LSR    5
@@ -29,6 +32,14 @@
 #define FCR_FIFO_EN     0x01
 #define FCR_CLEAR_RX    0x02
 #define FCR_CLEAR_TX    0x04
+#define FCR_RX_TRIG_8   0x80   /* RX interrupt at 8 bytes (16550A; DW: half full) */
+#define IER_RX          0x01   /* received data available, character timeout */
+#define IER_THRE        0x02   /* transmit holding register / FIFO empty */
+#define IER_LINE        0x04   /* receiver line status (errors) */
+#define IIR_ID_MASK     0x0f
+#define IIR_BUSY        0x07   /* DesignWare: LCR written while busy; cleared by reading USR */
+#define LSR_DR          0x01   /* data ready */
+#define LSR_ERRORS      0x1e   /* overrun, parity, framing, break */
 #define LCR_8N1         0x03
 #define LCR_DLAB        0x80
 #define MCR_DTR_RTS     0x03
@@ -45,7 +56,12 @@ static struct {
     unsigned shift;
     bool wide;          /* reg-io-width 4 */
     bool dw;            /* DesignWare: LCR writes need an idle UART */
+    uint32_t fifo;      /* TX FIFO depth once FIFOs are on (1: no FIFO) */
+    bool fifo_on;       /* FCR written by irq_mask (once) */
 } uart;
+
+/* 16550A and DesignWare parts have (at least) 16-byte FIFOs; a plain 16550 none. */
+#define FIFO_DEPTH      16
 
 static uint32_t reg_read(unsigned reg)
 {
@@ -90,6 +106,8 @@ static int ns16550_init(const struct plat_console *con)
     uart.shift = con->reg_shift;
     uart.wide = con->reg_io_width == 4;
     uart.dw = has_compatible(con, "snps,dw-apb-uart");
+    uart.fifo = uart.dw || has_compatible(con, "ns16550a") ? FIFO_DEPTH : 1;
+    uart.fifo_on = false;
 
     reg_write(UART_IER, 0);
     if (con->clock_hz == 0 || con->baud == 0)
@@ -121,6 +139,49 @@ static void ns16550_drain(void)
     wait_idle();
 }
 
+static int ns16550_rx_byte(void)
+{
+    uint32_t lsr = reg_read(UART_LSR);
+    if (!(lsr & LSR_DR))
+        return -1;
+    int c = (int)(reg_read(UART_THR) & 0xff);
+    return c | ((lsr & LSR_ERRORS) ? UART_RX_ERROR : 0);
+}
+
+/* THRE with FIFOs on: the whole TX FIFO is empty. */
+static uint32_t ns16550_tx_room(void)
+{
+    return (reg_read(UART_LSR) & LSR_THRE) ? uart.fifo : 0;
+}
+
+static void ns16550_tx_byte(uint8_t b) { reg_write(UART_THR, b); }
+
+/* FIFOs on, the first time (FCR is write-only and unaffected by
+ * DesignWare's busy rule; no clear bits: what the firmware left queued
+ * stays), then exactly the sources in mask. */
+static void ns16550_irq_mask(unsigned mask)
+{
+    if (uart.fifo > 1 && !uart.fifo_on) {
+        reg_write(UART_FCR, FCR_FIFO_EN | FCR_RX_TRIG_8);
+        uart.fifo_on = true;
+    }
+    uint32_t ier = 0;
+    if (mask & UART_IRQ_RX)
+        ier |= IER_RX | IER_LINE;
+    if (mask & UART_IRQ_TX)
+        ier |= IER_THRE;
+    reg_write(UART_IER, ier);
+}
+
+/* Reading IIR clears a THR-empty indication; received data and line status
+ * clear as RBR and LSR are read (rx_byte); DesignWare's busy-detect clears
+ * by reading USR. */
+static void ns16550_irq_ack(void)
+{
+    if ((reg_read(UART_IIR) & IIR_ID_MASK) == IIR_BUSY && uart.dw)
+        reg_read(UART_USR);
+}
+
 static const char *const ns16550_compatible[] = {"snps,dw-apb-uart", "ns16550a", "ns16550",
                                                  NULL};
 
@@ -130,5 +191,11 @@ static const struct console_driver ns16550 = {
     .init = ns16550_init,
     .putc = ns16550_putc,
     .drain = ns16550_drain,
+    .rx_byte = ns16550_rx_byte,
+    .tx_room = ns16550_tx_room,
+    .tx_byte = ns16550_tx_byte,
+    .irq_mask = ns16550_irq_mask,
+    .irq_ack = ns16550_irq_ack,
+    .tx_fifo_depth = FIFO_DEPTH,
 };
 CONSOLE_DRIVER(ns16550);

@@ -1,8 +1,12 @@
 /*
- * ARM PL011 UART, polled transmit (interrupt-driven I/O arrives with the
- * driver queues). If firmware left the UART enabled it is used as is;
+ * ARM PL011 UART. If firmware left the UART enabled it is used as is;
  * otherwise it is set to 8N1 at the requested baud when the clock is known.
+ * Polled putc for early boot and panics; FIFO operations and interrupt
+ * control for the interrupt-driven port (uart_port.c): RX and RX-timeout
+ * interrupts fill the RX ring, the TX FIFO-level interrupt drains the TX ring.
  */
+#include <stdbool.h>
+
 #include <arch/io.h>
 #include <kernel/console.h>
 
@@ -12,21 +16,41 @@
 #define UART_FBRD   0x28
 #define UART_LCRH   0x2c
 #define UART_CR     0x30
+#define UART_IFLS   0x34
 #define UART_IMSC   0x38
+#define UART_ICR    0x44
 
+#define DR_ERRORS   (0xfu << 8)  /* FE, PE, BE, OE of the byte read */
 #define FR_BUSY     (1u << 3)
+#define FR_RXFE     (1u << 4)
 #define FR_TXFF     (1u << 5)
+#define FR_TXFE     (1u << 7)
 #define CR_UARTEN   (1u << 0)
 #define CR_TXE      (1u << 8)
 #define CR_RXE      (1u << 9)
 #define LCRH_FEN    (1u << 4)
 #define LCRH_WLEN8  (3u << 5)
+#define IFLS_HALF   ((2u << 3) | 2u) /* RX at 1/2 full, TX at 1/2 empty */
+#define INT_RX      (1u << 4)
+#define INT_TX      (1u << 5)
+#define INT_RT      (1u << 6)
+#define INT_ERRORS  (0xfu << 7)      /* FE, PE, BE, OE */
+#define INT_ALL     0x7ffu
+
+/* The smallest PL011 FIFO (r1p4 and earlier: 16 bytes; r1p5: 32): what
+ * TXFE guarantees. A TX interrupt fills up to the largest, until TXFF, so
+ * the level ends above the trigger and the next interrupt comes as it
+ * drains (the TX interrupt fires on the way down through the level). */
+#define FIFO_DEPTH      16
+#define FIFO_DEPTH_MAX  32
 
 static uintptr_t base;
+static bool levels_set;     /* IFLS written by irq_mask (once) */
 
 static int pl011_init(const struct plat_console *con)
 {
     base = con->reg.base;
+    levels_set = false;
     uint32_t cr = mmio_read32(base + UART_CR);
     if ((cr & (CR_UARTEN | CR_TXE)) == (CR_UARTEN | CR_TXE))
         return 0;
@@ -57,6 +81,41 @@ static void pl011_drain(void)
         ;
 }
 
+static int pl011_rx_byte(void)
+{
+    if (mmio_read32(base + UART_FR) & FR_RXFE)
+        return -1;
+    uint32_t dr = mmio_read32(base + UART_DR);
+    return (int)(dr & 0xff) | ((dr & DR_ERRORS) ? UART_RX_ERROR : 0);
+}
+
+/* TXFE: the whole FIFO is free; else one byte is, unless TXFF. */
+static uint32_t pl011_tx_room(void)
+{
+    uint32_t fr = mmio_read32(base + UART_FR);
+    return (fr & FR_TXFE) ? FIFO_DEPTH : (fr & FR_TXFF) ? 0 : 1;
+}
+
+static void pl011_tx_byte(uint8_t b) { mmio_write32(base + UART_DR, b); }
+
+static void pl011_irq_mask(unsigned mask)
+{
+    uint32_t imsc = 0;
+    if (mask & UART_IRQ_RX)
+        imsc |= INT_RX | INT_RT | INT_ERRORS;
+    if (mask & UART_IRQ_TX)
+        imsc |= INT_TX;
+    if (!levels_set) {
+        mmio_write32(base + UART_IFLS, IFLS_HALF);
+        levels_set = true;
+    }
+    mmio_write32(base + UART_IMSC, imsc);
+}
+
+/* RX clears itself as the FIFO is read below its level; RT, TX and the
+ * error sources are latched until cleared here. */
+static void pl011_irq_ack(void) { mmio_write32(base + UART_ICR, INT_ALL); }
+
 static const char *const pl011_compatible[] = {"arm,pl011", NULL};
 
 static const struct console_driver pl011 = {
@@ -65,5 +124,11 @@ static const struct console_driver pl011 = {
     .init = pl011_init,
     .putc = pl011_putc,
     .drain = pl011_drain,
+    .rx_byte = pl011_rx_byte,
+    .tx_room = pl011_tx_room,
+    .tx_byte = pl011_tx_byte,
+    .irq_mask = pl011_irq_mask,
+    .irq_ack = pl011_irq_ack,
+    .tx_fifo_depth = FIFO_DEPTH_MAX,
 };
 CONSOLE_DRIVER(pl011);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <arch/timer.h>
 #include <kernel/app.h>
 #include <kernel/sched.h>
 
@@ -65,6 +66,11 @@ void qos_set_own(struct task *t, enum qos own)
 
 /* --- apps ---------------------------------------------------------------------- */
 
+static inline struct app *app_of(const struct task_ext *x)
+{
+    return (struct app *)((char *)x->qos.app - offsetof(struct app, state));
+}
+
 struct app *app_create(const char *name, bool foreground)
 {
     struct app *a = calloc(1, sizeof(*a));
@@ -87,14 +93,15 @@ void qos_join_app(struct task *t, struct app *a, enum qos own, bool exempt)
     a->tasks = x;
     a->ntasks++;
     spin_unlock_irqrestore(&qos_lock, flags);
+    t->flags |= TASK_F_APP;
 }
 
 void qos_leave_app(struct task *t)
 {
     struct task_ext *x = task_ext(t);
-    struct app *a = x->qos.app ? (struct app *)((char *)x->qos.app - offsetof(struct app, state)) : NULL;
-    if (!a)
+    if (!x->qos.app)
         return;
+    struct app *a = app_of(x);
     uint64_t flags = spin_lock_irqsave(&qos_lock);
     for (struct task_ext **pp = &a->tasks; *pp; pp = &(*pp)->app_next) {
         if (*pp == x) {
@@ -120,6 +127,21 @@ void app_set_foreground(struct app *a, bool foreground)
 }
 
 bool app_is_foreground(const struct app *a) { return a->state.foreground; }
+
+void qos_account(const struct task *t, uint64_t ticks, int cpu)
+{
+    struct app *a = app_of(task_ext(t));
+    uint64_t ns = arch_ticks_to_ns(ticks);
+    __atomic_fetch_add(&a->energy.busy_ns, ns, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&a->energy.pj, ns * sched_core_model()->core[cpu].power_mw,
+                       __ATOMIC_RELAXED);
+}
+
+void app_energy(const struct app *a, struct sched_energy *out)
+{
+    out->busy_ns = __atomic_load_n(&a->energy.busy_ns, __ATOMIC_RELAXED);
+    out->pj = __atomic_load_n(&a->energy.pj, __ATOMIC_RELAXED);
+}
 
 int app_destroy(struct app *a)
 {

@@ -10,6 +10,7 @@
 #include <arch/cpu.h>
 #include <arch/exception.h>
 #include <arch/timer.h>
+#include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <kernel/panic.h>
@@ -311,7 +312,10 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    prev->cpu_ticks += now - prev->run_start;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    if (prev->flags & TASK_F_APP)
+        qos_account(prev, ran, rq_cpu(rq));
     if (prev->flags & TASK_F_DL) {
         int q = dl_charge(rq, prev, prev->cpu_ticks);
         if (q >= 0)
@@ -407,7 +411,10 @@ void task_yield(void)
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    prev->cpu_ticks += now - prev->run_start;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    if (prev->flags & TASK_F_APP)
+        qos_account(prev, ran, rq_cpu(rq));
     next->run_start = now;
     next->switches++;
     rq->switches++;

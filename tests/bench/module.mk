@@ -2,4 +2,6 @@
 # "sr.bench" (make bench: under -icount shift=0,sleep=off).
 SR_SRCS += \
 	tests/bench/bench_main.c \
-	tests/bench/bench_sched.c
+	tests/bench/bench_sched.c \
+	tests/bench/bench_qos.c \
+	tests/bench/bench_uart.c

@@ -42,8 +42,14 @@ HOST_TEST_SRCS += \
 	tools/sim/sim_load.c
 
 # Drivers' pure parts against register models (MMIO through tools/host-arch).
+HOST_INCLUDES += drivers/serial
 HOST_TEST_SRCS += \
 	tests/host/test_ns16550.c \
+	tests/host/test_uart_ring.c \
+	tests/host/test_pl011.c \
+	drivers/serial/pl011.c \
+	drivers/serial/uart_ring.c \
+	drivers/serial/uart_service.c \
 	tests/host/test_gic_v3_layout.c \
 	drivers/irq/gic_v3_layout.c \
 	drivers/serial/ns16550.c \

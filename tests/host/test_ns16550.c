@@ -2,7 +2,10 @@
  * drivers/serial/ns16550.c against a register model of a 16550 / DesignWare
  * APB UART: register stride (reg-shift), access width (reg-io-width), the
  * divisor latch, transmit waiting for THRE, and the DesignWare rule that a
- * line-control write while the UART is busy is ignored.
+ * line-control write while the UART is busy is ignored. Then the operations
+ * of the interrupt-driven port: RX FIFO into the ring (overflow and line
+ * errors counted, a babbling device bounded), TX only on THRE and at most a
+ * FIFO's worth, IER/FCR programming, and the DesignWare busy-detect ack.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +16,7 @@
 #include <kernel/console.h>
 
 #include "host_test.h"
+#include "uart_service.h"
 
 #define RK_UART2 0xff1a0000u
 
@@ -27,9 +31,15 @@ struct uart_model {
     int thre_busy_polls;     /* LSR reads left that report THR full */
     int busy_polls;          /* USR/LSR reads left that report busy / not idle */
     int lsr_reads;
-    char tx[64];
+    char tx[256];
     int ntx;
-    int lsr_reads_at_tx[64]; /* LSR reads seen when each byte was written */
+    int lsr_reads_at_tx[256]; /* LSR reads seen when each byte was written */
+    uint8_t rx[512];         /* RX FIFO contents (a model: no depth limit) */
+    uint8_t rx_err[512];     /* LSR error bits that come with each byte */
+    int rx_head, rx_len;
+    bool rx_babbles;         /* a broken device: data ready forever */
+    bool busy_irq;           /* DesignWare busy-detect interrupt pending */
+    int iir_reads, usr_reads;
 };
 
 static int reg_index(struct uart_model *m, uintptr_t addr, int width)
@@ -47,8 +57,19 @@ static uint64_t model_read(void *ctx, uintptr_t addr, int width)
 {
     struct uart_model *m = ctx;
     switch (reg_index(m, addr, width)) {
+    case 0:
+        if (m->lcr & 0x80)
+            return m->dll;
+        if (m->rx_babbles)
+            return 0x55;
+        if (m->rx_head < m->rx_len)
+            return m->rx[m->rx_head++];
+        return 0;
     case 1:
         return (m->lcr & 0x80) ? m->dlm : m->ier;
+    case 2:
+        m->iir_reads++;
+        return 0xc0 | (m->dw && m->busy_irq ? 0x07 : 0x01);
     case 3:
         return m->lcr;
     case 5: {
@@ -62,9 +83,15 @@ static uint64_t model_read(void *ctx, uintptr_t addr, int width)
             m->busy_polls--;
         else
             lsr |= 0x40;
+        if (m->rx_babbles)
+            lsr |= 0x01;
+        else if (m->rx_head < m->rx_len)
+            lsr |= 0x01 | m->rx_err[m->rx_head];
         return lsr;
     }
     case 31:
+        m->usr_reads++;
+        m->busy_irq = false;
         return m->dw && m->busy_polls > 0 ? 1 : 0;
     default:
         return 0;
@@ -261,5 +288,144 @@ TEST(ns16550, refuses_unsupported_io_width_and_unknown_uarts)
     static const char other[] = "vendor,mystery-uart";
     con = console(other, sizeof(other), RK_UART2, 2, 4, 0, 0);
     EXPECT_TRUE(console_driver_for(&con) == NULL);
+    host_mmio_set_model(NULL);
+}
+
+/* --- interrupt-driven operation ---------------------------------------------------- */
+
+static const struct console_driver *rk_uart_ready(void)
+{
+    struct plat_console con = console(rk_compat, sizeof(rk_compat), RK_UART2, 2, 4, 0, 1500000);
+    model_reset(RK_UART2, 2, 4, true);
+    const struct console_driver *d = bind(&con);
+    if (!d || d->init(&con) != 0 || !d->rx_byte || !d->tx_room || !d->tx_byte ||
+        !d->irq_mask || !d->irq_ack) {
+        test_fail(__FILE__, __LINE__, "no interrupt-driven operations");
+        return NULL;
+    }
+    return d;
+}
+
+static void model_receive(const char *s, int n, uint8_t err_at, uint8_t err)
+{
+    for (int i = 0; i < n; i++) {
+        model.rx[model.rx_len] = (uint8_t)s[i];
+        model.rx_err[model.rx_len++] = i == err_at ? err : 0;
+    }
+}
+
+TEST(ns16550, irq_mask_programs_ier_and_fifos)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return;
+    d->irq_mask(UART_IRQ_RX);
+    EXPECT_EQ(model.ier, 0x05);             /* received data + line status */
+    EXPECT_EQ(model.fcr, 0x81);             /* FIFOs on, RX level 8, nothing cleared */
+    model.fcr = 0;
+    d->irq_mask(UART_IRQ_RX | UART_IRQ_TX);
+    EXPECT_EQ(model.ier, 0x07);             /* + THR empty */
+    EXPECT_EQ(model.fcr, 0);                /* FIFOs were set up once, not again */
+    d->irq_mask(0);
+    EXPECT_EQ(model.ier, 0);
+    EXPECT_EQ(model.bad_accesses, 0);       /* 32-bit accesses at reg-shift 2 */
+    host_mmio_set_model(NULL);
+}
+
+TEST(ns16550, rx_fills_the_ring_and_counts_overflow_and_errors)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return;
+    uint8_t buf[16], out[16];
+    struct uart_ring r;
+    uart_ring_init(&r, buf, sizeof(buf));
+    uint64_t errors = 0;
+    model_receive("0123456789abcdefghijklmn", 24, 3, 0x02 /* overrun */);
+    EXPECT_EQ(uart_service_rx(d, &r, 256, &errors), 24); /* the FIFO is emptied */
+    EXPECT_EQ(model.rx_head, 24);
+    EXPECT_EQ(uart_ring_count(&r), 16);
+    EXPECT_EQ(r.dropped, 8);                /* the excess, exactly */
+    EXPECT_EQ(errors, 1);
+    EXPECT_EQ(uart_ring_read(&r, out, sizeof(out)), 16);
+    EXPECT_TRUE(memcmp(out, "0123456789abcdef", 16) == 0);
+    EXPECT_EQ(uart_service_rx(d, &r, 256, &errors), 0); /* empty FIFO: nothing */
+    EXPECT_EQ(model.bad_accesses, 0);
+    host_mmio_set_model(NULL);
+}
+
+TEST(ns16550, babbling_receiver_is_bounded_per_interrupt)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return;
+    uint8_t buf[64];
+    struct uart_ring r;
+    uart_ring_init(&r, buf, sizeof(buf));
+    uint64_t errors = 0;
+    model.rx_babbles = true;
+    EXPECT_EQ(uart_service_rx(d, &r, 100, &errors), 100);
+    EXPECT_EQ(uart_ring_count(&r), 64);
+    EXPECT_EQ(r.dropped, 36);
+    host_mmio_set_model(NULL);
+}
+
+TEST(ns16550, tx_fills_the_fifo_only_when_thr_is_empty)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return;
+    d->irq_mask(UART_IRQ_RX | UART_IRQ_TX);
+    uint8_t buf[64];
+    struct uart_ring r;
+    uart_ring_init(&r, buf, sizeof(buf));
+    char line[41];
+    for (int i = 0; i < 40; i++)
+        line[i] = (char)('A' + i % 26);
+    uart_ring_write_all(&r, line, 40);
+    model.thre_busy_polls = 1;              /* the FIFO still drains */
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 0);
+    EXPECT_EQ(model.ntx, 0);
+    /* THRE: one FIFO's worth (16), however much more the ring holds. */
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 16);
+    EXPECT_EQ(model.ntx, 16);
+    EXPECT_EQ(uart_ring_count(&r), 24);
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 16);
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 8);
+    EXPECT_EQ(uart_service_tx(d, &r, d->tx_fifo_depth), 0);
+    EXPECT_EQ(model.ntx, 40);
+    EXPECT_TRUE(memcmp(model.tx, line, 40) == 0);
+    EXPECT_EQ(model.bad_accesses, 0);
+    host_mmio_set_model(NULL);
+}
+
+TEST(ns16550, plain_16550_has_no_fifo_one_byte_per_thre)
+{
+    static const char compat[] = "ns16550";
+    struct plat_console con = console(compat, sizeof(compat), 0x10000000, 0, 1, 0, 0);
+    model_reset(0x10000000, 0, 1, false);
+    const struct console_driver *d = bind(&con);
+    if (!d)
+        return;
+    EXPECT_EQ(d->init(&con), 0);
+    d->irq_mask(UART_IRQ_RX);
+    EXPECT_EQ(model.fcr, 0);                /* no FIFO to turn on */
+    EXPECT_EQ(d->tx_room(), 1);
+    host_mmio_set_model(NULL);
+}
+
+TEST(ns16550, ack_clears_designware_busy_detect)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return;
+    model.busy_irq = true;
+    d->irq_ack();
+    EXPECT_EQ(model.iir_reads, 1);
+    EXPECT_EQ(model.usr_reads, 1);
+    EXPECT_TRUE(!model.busy_irq);
+    d->irq_ack();                           /* nothing pending: IIR only */
+    EXPECT_EQ(model.iir_reads, 2);
+    EXPECT_EQ(model.usr_reads, 1);
     host_mmio_set_model(NULL);
 }

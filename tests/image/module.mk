@@ -12,5 +12,6 @@ SR_SRCS += \
 	tests/image/test_qos.c \
 	tests/image/test_deadline.c \
 	tests/image/test_sync.c \
-	tests/image/test_task_faults.c
+	tests/image/test_task_faults.c \
+	tests/image/test_uart.c
 SR_SRCS += tests/image/test_mm.c

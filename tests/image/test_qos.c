@@ -255,3 +255,24 @@ TEST(qos, background_apps_run_at_utility_unless_exempt)
     task_join(late, NULL);
     EXPECT_EQ(app_destroy(app), 0);
 }
+
+/* An app's energy is its tasks' busy time times the power of the core each
+ * ran on: 2 ms of work pinned to one core shows up at that core's power. */
+TEST(qos, app_energy_follows_its_tasks_busy_time)
+{
+    int c = platform.ncpus - 1;
+    if (c == cpu_id() || !smp_cpu_online(c))
+        c = 0;
+    struct app *app = app_create("meter", true);
+    EXPECT_TRUE(app != NULL);
+    struct sched_energy e;
+    app_energy(app, &e);
+    EXPECT_EQ(e.busy_ns, 0);
+    struct task_stats st;
+    struct task_attr a = {.name = "burn", .qos = QOS_UTILITY, .affinity = 1u << c, .app = app};
+    EXPECT_EQ(task_join(task_spawn(burn_2ms, &st, &a), NULL), TASK_EXITED);
+    app_energy(app, &e);
+    EXPECT_GE(e.busy_ns, 2 * 1000 * 1000);
+    EXPECT_EQ(e.pj, e.busy_ns * sched_core_model()->core[c].power_mw);
+    EXPECT_EQ(app_destroy(app), 0);
+}

@@ -20,6 +20,7 @@ struct app {
     struct sched_app state;      /* foreground flag the policy reads */
     struct task_ext *tasks;      /* members, under the QoS lock */
     int ntasks;
+    struct sched_energy energy;  /* members' busy time x core power, added atomically */
 };
 
 /* NULL when out of memory. */
@@ -29,6 +30,10 @@ void app_set_foreground(struct app *a, bool foreground);
 bool app_is_foreground(const struct app *a);
 /* 0, or -EBUSY while tasks still belong to it. */
 int app_destroy(struct app *a);
+/* Busy time of its tasks (past and present) and its modelled energy, in
+ * picojoules (busy ns x the power in mW of each core it ran on), as of
+ * each task's last switch-out. */
+void app_energy(const struct app *a, struct sched_energy *out);
 
 /* Scheduler side (kernel/sched/qos.c). */
 void qos_join_app(struct task *t, struct app *a, enum qos own, bool exempt);
@@ -39,5 +44,7 @@ void qos_wait_on(struct task *waiter, struct task *holder);
 void qos_wait_done(struct task *waiter);
 /* t's own class changed (task_set_qos). */
 void qos_set_own(struct task *t, enum qos own);
+/* t (TASK_F_APP) ran ticks on cpu: charge its app (switch-out path). */
+void qos_account(const struct task *t, uint64_t ticks, int cpu);
 
 #endif

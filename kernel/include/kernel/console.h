@@ -17,7 +17,21 @@ struct console_driver {
     int (*init)(const struct plat_console *con);   /* 0 = usable */
     void (*putc)(char c);                          /* polled, may wait for FIFO space */
     void (*drain)(void);   /* optional: returns once everything written left the wire */
+
+    /* Interrupt-driven operation (drivers/serial/uart_port.c); all optional
+     * together: a driver without rx_byte stays polled. None of them waits. */
+    int (*rx_byte)(void);            /* next received byte (| UART_RX_ERROR when it
+                                        came with a line error), -1: FIFO empty */
+    uint32_t (*tx_room)(void);       /* bytes the TX FIFO takes now without waiting */
+    void (*tx_byte)(uint8_t b);      /* write one byte; only after tx_room said so */
+    void (*irq_mask)(unsigned mask); /* enable exactly the UART_IRQ_* sources in mask */
+    void (*irq_ack)(void);           /* clear latched sources before servicing them */
+    uint32_t tx_fifo_depth;          /* bytes moved per TX interrupt at most */
 };
+
+#define UART_RX_ERROR   0x100        /* rx_byte: overrun, framing, parity or break */
+#define UART_IRQ_RX     (1u << 0)    /* data received / receive timeout / line errors */
+#define UART_IRQ_TX     (1u << 1)    /* TX FIFO at or below its trigger level */
 
 /* Register a console driver (placed in the sr_console_drivers section). */
 #define CONSOLE_DRIVER(var)                                                       \
@@ -34,10 +48,21 @@ const struct console_driver *console_driver_for(const struct plat_console *con);
 /* Bind the console described by con (from the DT or the board's fallback).
  * Returns the driver name, or NULL when no driver matches. */
 const char *console_init(const struct plat_console *con);
+/* Boot CPU, once interrupts and the scheduler work: run the console UART from
+ * interrupts (kernel/uart.h). -1 when its driver or DT node cannot: it stays
+ * polled. */
+int console_start_interrupts(const struct platform *plat);
 void console_putc(char c);
 void console_write(const char *s, uint64_t n);
+/* stdin: the next received byte, blocking the calling task until one comes
+ * (uart_read); -1 (EOF) when the console is polled or the caller cannot
+ * block (no task, IRQs masked, interrupt handler). */
+int console_getc(void);
 /* Emit the calling core's partial line now and drain the UART (before a halt
  * or power-off, so that the last line is not cut off). */
 void console_flush(void);
+/* From now on every write is synchronous (polled), whatever the context:
+ * panic and exit, so the last words reach the wire. */
+void console_force_sync(void);
 
 #endif

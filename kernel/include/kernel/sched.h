@@ -41,6 +41,7 @@ enum task_state {
 #define TASK_F_DETACHED  (1u << 1)
 #define TASK_F_JOINED    (1u << 2)   /* task_join has been called */
 #define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
+#define TASK_F_APP       (1u << 4)   /* belongs to an app: charge its run time there */
 
 struct mutex;
 struct waitq;
