@@ -7,6 +7,7 @@
 #   make host-tests       build the host unit tests (native, ASan + UBSan)
 #   make host-tools       build the host tools (build/host/dtinfo)
 #   make bench            microbenchmarks under QEMU icount -> build/<b>/bench.json
+#   make stress-async     1,000,000 sleeping stackless tasks in 512 MiB (not in make test)
 #   make sim              scheduling simulator: policies x configs x scenarios -> build/sim/
 #   make sdcard           build/<b>/sdcard.img: U-Boot boots it (APPEND="..." = bootargs)
 #   make flash DEV=/dev/sdX   write sdcard.img to a card, checked (FORCE=1, YES=1)
@@ -83,7 +84,7 @@ HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench print-qemu host-tests host-tools deps clean sdcard flash
+.PHONY: all image run test bench print-qemu host-tests host-tools deps clean sdcard flash stress-async
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -204,6 +205,17 @@ test: deps
 bench: deps
 	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
+
+# 1,000,000 concurrently sleeping stackless tasks in 512 MiB of guest RAM (not
+# part of `make test`): the board's DTB with its memory cut to 512 MiB.
+STRESS_DTB := $(BUILD)/stress-512m.dtb
+$(STRESS_DTB): $(DTB)
+	$(Q)cp $< $@
+	$(Q)fdtput -t x $@ /memory@40000000 reg 0 0x40000000 0 0x20000000
+stress-async: deps
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image $(STRESS_DTB)
+	timeout 1800 $(subst -m $(QEMU_MEM),-m 512M,$(subst -dtb $(DTB),-dtb $(STRESS_DTB),$(QEMU_CMD))) \
+		-append sr.async1m
 
 # --- SD card and flashing ------------------------------------------------------
 

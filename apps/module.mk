@@ -3,4 +3,8 @@ SR_INCLUDES += apps/include
 SR_SRCS += \
 	apps/apps.c \
 	apps/hello_cores.c \
-	apps/crash.c
+	apps/demo.c \
+	apps/ui.c \
+	apps/compute.c \
+	apps/crash.c \
+	apps/async_million.c

@@ -4,4 +4,5 @@ SR_SRCS += \
 	tests/bench/bench_main.c \
 	tests/bench/bench_sched.c \
 	tests/bench/bench_qos.c \
-	tests/bench/bench_uart.c
+	tests/bench/bench_uart.c \
+	tests/bench/bench_runtime.c

@@ -13,5 +13,7 @@ SR_SRCS += \
 	tests/image/test_deadline.c \
 	tests/image/test_sync.c \
 	tests/image/test_task_faults.c \
-	tests/image/test_uart.c
+	tests/image/test_uart.c \
+	tests/image/test_chan.c \
+	tests/image/test_async.c
 SR_SRCS += tests/image/test_mm.c

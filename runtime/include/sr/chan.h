@@ -1,0 +1,116 @@
+/*
+ * Channels: bounded FIFO queues of fixed-size messages between tasks.
+ *
+ * struct chan is multi-producer multi-consumer (a spinlock over a ring);
+ * struct chan_spsc is single-producer single-consumer and lock-free on its
+ * fast path. Both offer, for stackful tasks, blocking send/receive with a
+ * timeout (WAIT_FOREVER = 0: none) and try-variants, and for stackless
+ * tasks await operations (use inside ASYNC_AWAIT; timeouts through
+ * ASYNC_AWAIT_TIMEOUT). struct chan also takes part in select (sr/select.h).
+ *
+ * Results: 0; -EAGAIN (try: full / empty); -ETIMEDOUT; -EPIPE (closed);
+ * -ECANCELED (stackless task cancelled).
+ *
+ * Close: chan_close makes every later send fail with -EPIPE, and fails the
+ * senders waiting (their messages are not delivered). Receivers first drain
+ * what is queued, then get -EPIPE. Closing twice returns -EPIPE.
+ *
+ * Waiting order: waiters are served highest QoS class first, FIFO within a
+ * class. MPMC messages move directly between a sender and a waiting
+ * receiver (and from a waiting sender into the ring as a receiver makes
+ * room), so whoever completes a wait has its message: a timeout or a
+ * cancellation never loses or duplicates one.
+ *
+ * Capacity 0 makes a rendezvous channel (a send completes when a receiver
+ * takes the message).
+ */
+#ifndef SR_CHAN_H
+#define SR_CHAN_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kernel/spinlock.h>
+#include <sr/ring.h>
+#include <sr/select.h>
+#include <sr/wait.h>
+
+struct async_task;
+
+struct chan {
+    spinlock_t lock;
+    bool closed;
+    struct ring ring;
+    struct wait_list recvq, sendq;  /* live receivers only while the ring is empty,
+                                       live senders only while it is full */
+};
+
+/* A channel of cap messages of elem_size bytes (1..65536); NULL (errno
+ * EINVAL/ENOMEM) on failure. chan_destroy: nobody may use or wait on it. */
+struct chan *chan_create(size_t elem_size, uint32_t cap);
+void chan_destroy(struct chan *c);
+
+int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
+int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
+int chan_try_send(struct chan *c, const void *msg);
+int chan_try_recv(struct chan *c, void *buf);
+int chan_close(struct chan *c);
+/* Messages queued now (a snapshot). */
+uint32_t chan_len(struct chan *c);
+
+/* Stackless: msg / buf must stay valid until the await completes. */
+int chan_send_await(struct async_task *self, struct chan *c, const void *msg);
+int chan_recv_await(struct async_task *self, struct chan *c, void *buf);
+
+/* Select cases. */
+void chan_case_recv(struct sel_case *sc, struct chan *c, void *buf);
+void chan_case_send(struct sel_case *sc, struct chan *c, const void *msg);
+
+/* --- single producer, single consumer --------------------------------------- */
+struct chan_spsc {
+    struct spsc_ring ring;
+    spinlock_t lock;                /* guards the wait lists only */
+    _Atomic uint32_t closed;
+    _Atomic uint32_t recv_waiting, send_waiting;
+    struct wait_list recvq, sendq;  /* at most one live node each */
+};
+
+/* Only the producer may close a chan_spsc (after its last send). */
+struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
+void chan_spsc_destroy(struct chan_spsc *q);
+static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
+static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf);
+int chan_spsc_send(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
+int chan_spsc_recv(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
+int chan_spsc_close(struct chan_spsc *q);
+int chan_spsc_send_await(struct async_task *self, struct chan_spsc *q, const void *msg);
+int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf);
+
+/* The fast paths, inline. After changing the ring, a side fences and checks
+ * whether the other side sleeps (chan_spsc.c explains the protocol). */
+void chan_spsc_wake_(struct chan_spsc *q, bool senders);
+int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf);
+
+static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
+{
+    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+        return -EPIPE;
+    if (!spsc_push(&q->ring, msg))
+        return -EAGAIN;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&q->recv_waiting, memory_order_relaxed))
+        chan_spsc_wake_(q, false);
+    return 0;
+}
+
+static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf)
+{
+    if (!spsc_pop(&q->ring, buf))
+        return chan_spsc_recv_empty_(q, buf);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&q->send_waiting, memory_order_relaxed))
+        chan_spsc_wake_(q, true);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * Ring index maths for bounded queues of fixed-size elements. Positions are
+ * free-running 32-bit counters (head = next to read, tail = next to write);
+ * count = tail - head (wraps correctly); a position's slot is pos & mask,
+ * where the storage holds mask + 1 >= cap slots (a power of two), so any
+ * capacity works and indexing never divides. cap 0 is a rendezvous queue:
+ * always full and empty.
+ *
+ * struct ring is for a queue under its owner's lock (MPMC channels);
+ * struct spsc_ring is lock-free for one producer and one consumer.
+ * Pure code: built into the image and the host tests.
+ */
+#ifndef SR_RING_H
+#define SR_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Slots needed for capacity cap (0 for cap 0); 0 if cap is too large. */
+static inline uint32_t ring_slots_for(uint32_t cap)
+{
+    if (cap == 0)
+        return 0;
+    if (cap > (1u << 30))
+        return 0;
+    uint32_t s = 1;
+    while (s < cap)
+        s <<= 1;
+    return s;
+}
+
+/* Copy one element: sizes that are multiples of 16 up to 64 bytes inline
+ * (16-byte words; unaligned is fine), anything else through memcpy. */
+static inline void ring_copy(void *dst, const void *src, uint32_t size)
+{
+    if ((size & 15) == 0 && size <= 64) {
+        for (uint32_t i = 0; i < size; i += 16) {
+            __uint128_t w;
+            memcpy(&w, (const char *)src + i, 16);
+            memcpy((char *)dst + i, &w, 16);
+        }
+    } else {
+        memcpy(dst, src, size);
+    }
+}
+
+struct ring {
+    uint32_t head, tail;
+    uint32_t cap, mask;
+    uint32_t elem;              /* element size in bytes */
+    uint8_t *slots;             /* (mask + 1) * elem bytes */
+};
+
+static inline uint32_t ring_count(const struct ring *r) { return r->tail - r->head; }
+static inline bool ring_empty(const struct ring *r) { return r->tail == r->head; }
+static inline bool ring_full(const struct ring *r) { return r->tail - r->head >= r->cap; }
+static inline void *ring_slot(const struct ring *r, uint32_t pos)
+{
+    return r->slots + (size_t)(pos & r->mask) * r->elem;
+}
+/* Caller checked !ring_full / !ring_empty. */
+static inline void ring_push(struct ring *r, const void *msg)
+{
+    ring_copy(ring_slot(r, r->tail), msg, r->elem);
+    r->tail++;
+}
+static inline void ring_pop(struct ring *r, void *out)
+{
+    ring_copy(out, ring_slot(r, r->head), r->elem);
+    r->head++;
+}
+
+/* Lock-free single-producer single-consumer ring. The producer owns tail
+ * (and reads head), the consumer owns head (and reads tail); release/acquire
+ * on those publish the slot contents. Each side caches the other's index
+ * and re-reads it only when the cached value says full/empty. */
+struct spsc_ring {
+    _Atomic uint32_t tail __attribute__((aligned(64)));  /* producer side */
+    uint32_t head_cache;
+    _Atomic uint32_t head __attribute__((aligned(64)));  /* consumer side */
+    uint32_t tail_cache;
+    uint32_t cap, mask, elem;
+    uint8_t *slots;
+};
+
+static inline bool spsc_push(struct spsc_ring *r, const void *msg)
+{
+    uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (t - r->head_cache >= r->cap) {
+        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (t - r->head_cache >= r->cap)
+            return false;
+    }
+    ring_copy(r->slots + (size_t)(t & r->mask) * r->elem, msg, r->elem);
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    return true;
+}
+
+static inline bool spsc_pop(struct spsc_ring *r, void *out)
+{
+    uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (h == r->tail_cache) {
+        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h == r->tail_cache)
+            return false;
+    }
+    ring_copy(out, r->slots + (size_t)(h & r->mask) * r->elem, r->elem);
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    return true;
+}
+
+static inline uint32_t spsc_count(struct spsc_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_acquire) -
+           atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
+#endif

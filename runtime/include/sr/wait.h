@@ -1,0 +1,138 @@
+/*
+ * Waiters and wakers: the one way anything in runtime/ waits for anything.
+ *
+ * A *waker* stands for one waiting entity during one wait (a stackful task
+ * blocked in chan_recv, a stackless task at an await point, a select over
+ * several events). A *wait node* puts that waker on one *wait list* (a
+ * channel's receivers, a task's joiners, ...); a waker may have several
+ * nodes at once (select). Whoever completes the wait *claims* the waker
+ * (one atomic compare-and-swap: exactly one claimer wins, even when a
+ * channel, a timer and a cancellation race), does the transfer the wait was
+ * for (e.g. copies a message into node->data), then *fires* it: fire() marks
+ * it WAKER_DONE and makes its owner run (sched_wake for a stackful task,
+ * the ready list of its executor for a stackless one; other owners, e.g.
+ * actors or fork-join, bring their own fire function).
+ *
+ * States: IDLE -> (waker_arm) WAITING -> (waker_claim) CLAIMED -> (fire)
+ * DONE -> (owner consumes the result) IDLE.
+ *
+ * Rules:
+ * - Lists are ordered by the waker's QoS (highest class first) and FIFO
+ *   within a class, so the wake path always serves the most important
+ *   waiter first.
+ * - A list is guarded by the lock its owner names (list->lock, opaque here so
+ *   this file builds on the host). Claim, transfer and fire happen with that
+ *   lock held; the waiter's clean-up (removing nodes that did not fire) takes
+ *   the same lock, which orders it after any transfer in flight.
+ * - Nodes that a claimer finds already claimed elsewhere (a select that was
+ *   completed by another list) are unlinked and skipped.
+ *
+ * Pure code (C11 atomics only): built into the image and the host tests.
+ */
+#ifndef SR_WAIT_H
+#define SR_WAIT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum waker_state {
+    WAKER_IDLE = 0,
+    WAKER_WAITING = 1,
+    WAKER_CLAIMED = 2,   /* a claimer is transferring; DONE follows at once */
+    WAKER_DONE = 3,
+};
+
+struct waker {
+    _Atomic uint32_t state;     /* enum waker_state */
+    int32_t result;             /* set by the claimer: 0 or a negative errno */
+    int16_t which;              /* index of the node that fired, -1 for none */
+    uint8_t qos;                /* the waiter's QoS class (0 = highest) */
+    uint8_t reserved;
+    /* Called by the claimer after the transfer, with the list's lock held:
+     * store WAKER_DONE (release) and make the owner run. Must not block. */
+    void (*fire)(struct waker *w);
+};
+
+struct wait_list;
+
+struct wait_node {
+    struct wait_node *next, *prev;
+    struct waker *waker;
+    struct wait_list *list;     /* list it was added to; kept after removal */
+    void *data;                 /* what the primitive transfers (message buffer) */
+    int16_t index;              /* reported in waker->which when this node fires */
+    uint8_t linked;
+};
+
+struct wait_list {
+    struct wait_node *head, *tail;
+    void *lock;                 /* the spinlock_t guarding this list */
+};
+
+#ifndef container_of
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#endif
+
+/* Start a wait: result 0, which -1, state WAITING (sequentially consistent,
+ * so a canceller that sets a flag and then claims cannot be missed). */
+static inline void waker_arm(struct waker *w, unsigned qos)
+{
+    w->result = 0;
+    w->which = -1;
+    w->qos = (uint8_t)qos;
+    atomic_store(&w->state, WAKER_WAITING);
+}
+
+/* Exactly one caller per wait gets true; it then owns the transfer and must
+ * call waker_fire. */
+static inline bool waker_claim(struct waker *w, int which, int32_t result)
+{
+    uint32_t expected = WAKER_WAITING;
+    if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, WAKER_CLAIMED,
+                                                 memory_order_acq_rel, memory_order_relaxed))
+        return false;
+    w->which = (int16_t)which;
+    w->result = result;
+    return true;
+}
+
+static inline void waker_fire(struct waker *w) { w->fire(w); }
+
+static inline uint32_t waker_state(const struct waker *w)
+{
+    return atomic_load_explicit(&((struct waker *)w)->state, memory_order_acquire);
+}
+
+/* For fire functions: publish the result. */
+static inline void waker_set_done(struct waker *w)
+{
+    atomic_store_explicit(&w->state, WAKER_DONE, memory_order_release);
+}
+
+static inline void wait_node_init(struct wait_node *n, struct waker *w, int index, void *data)
+{
+    n->next = n->prev = NULL;
+    n->waker = w;
+    n->list = NULL;
+    n->data = data;
+    n->index = (int16_t)index;
+    n->linked = 0;
+}
+
+static inline bool wait_list_empty(const struct wait_list *l) { return !l->head; }
+
+/* With the list's lock held: add n behind every waiter of its class or a
+ * higher one. */
+void wait_list_add(struct wait_list *l, struct wait_node *n);
+/* With n->list's lock held: unlink n if it is still linked. */
+void wait_list_remove(struct wait_node *n);
+/* With the lock held: unlink waiters from the head until one can be claimed
+ * (with its own index and result); return it, or NULL when none is left.
+ * The caller transfers, then calls waker_fire(n->waker). */
+struct wait_node *wait_list_claim(struct wait_list *l, int32_t result);
+/* With the lock held: claim and fire every waiter. Returns how many. */
+int wait_list_claim_all(struct wait_list *l, int32_t result);
+
+#endif

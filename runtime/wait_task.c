@@ -1,0 +1,91 @@
+/* Stackful task wakers (see sr/wait_task.h). */
+#include <errno.h>
+#include <kernel/clock.h>
+#include <kernel/sched.h>
+#include <sr/wait_task.h>
+
+static void task_waker_fire(struct waker *w)
+{
+    struct task_waker *tw = container_of(w, struct task_waker, w);
+    struct task *t = tw->task;
+    if (tw->on_list_lock) {   /* the waiter holds or waits for the list's lock */
+        waker_set_done(w);
+        sched_wake(t, WAIT_OK);
+        return;
+    }
+    uint64_t flags = spin_lock_irqsave(&tw->lock);
+    waker_set_done(w);
+    sched_wake(t, WAIT_OK);
+    spin_unlock_irqrestore(&tw->lock, flags);
+}
+
+void task_waker_init(struct task_waker *tw)
+{
+    struct task *cur = sched_current();
+    tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire};
+    tw->lock = (spinlock_t)SPINLOCK_INIT;
+    tw->on_list_lock = false;
+    tw->task = cur;
+}
+
+int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
+{
+    uint64_t flags = spin_lock_irqsave(&tw->lock);
+    for (;;) {
+        uint32_t s = waker_state(&tw->w);
+        if (s == WAKER_DONE)
+            break;
+        if (s == WAKER_WAITING) {
+            bool expired = deadline_ns && clock_ns() >= deadline_ns;
+            if (!expired) {
+                /* BLOCKED is set before tw->lock is released: a fire that
+                 * comes after finds the task blocked and wakes it. */
+                expired = sched_block(&tw->lock, deadline_ns) == WAIT_TIMEOUT;
+                spin_lock(&tw->lock);
+            }
+            if (expired && waker_claim(&tw->w, -1, -ETIMEDOUT))
+                waker_set_done(&tw->w);
+            continue;
+        }
+        /* CLAIMED: a claimer is transferring and fires at once, under our lock. */
+        spin_unlock(&tw->lock);
+        arch_cpu_relax();
+        spin_lock(&tw->lock);
+    }
+    spin_unlock_irqrestore(&tw->lock, flags);
+    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
+    return tw->w.result;
+}
+
+int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags,
+                           uint64_t deadline_ns)
+{
+    spinlock_t *lock = n->list->lock;
+    tw->on_list_lock = true;
+    /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
+     * claim, transfer and fire all happen with that lock held. */
+    while (waker_state(&tw->w) == WAKER_WAITING) {
+        bool expired = deadline_ns && clock_ns() >= deadline_ns;
+        if (!expired) {
+            expired = sched_block(lock, deadline_ns) == WAIT_TIMEOUT;
+            spin_lock(lock);
+        }
+        if (expired && waker_claim(&tw->w, -1, -ETIMEDOUT)) {
+            wait_list_remove(n);
+            waker_set_done(&tw->w);
+        }
+    }
+    spin_unlock_irqrestore(lock, flags);
+    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
+    return tw->w.result;
+}
+
+void wait_node_unlink(struct wait_node *n)
+{
+    if (!n->list)
+        return;
+    spinlock_t *lock = n->list->lock;
+    uint64_t flags = spin_lock_irqsave(lock);
+    wait_list_remove(n);
+    spin_unlock_irqrestore(lock, flags);
+}

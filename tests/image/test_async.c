@@ -1,0 +1,556 @@
+/* Stackless tasks: await timers, channels and tasks; join-all, select
+ * (first-of), the timeout combinator, cancellation, QoS, size; an all-core
+ * stress where every task is joined or cancelled and no memory leaks. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kernel/clock.h>
+#include <kernel/waitq.h>
+#include <sr/async.h>
+#include <sr/chan.h>
+#include <sr/select.h>
+#include <sr_test.h>
+#include "rt_test.h"
+
+/* --- a sleeper ---------------------------------------------------------------- */
+
+struct sleeper {
+    struct async_task t;
+    uint64_t ns;
+    uint64_t woke_at;
+    int64_t ret;
+};
+
+static int sleeper_poll(struct async_task *t)
+{
+    struct sleeper *s = (struct sleeper *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_SLEEP(t, s->ns);
+    s->woke_at = clock_ns();
+    ASYNC_END(t, s->ret);
+}
+
+static struct sleeper *sleeper_new(uint64_t ns, int64_t ret, int cpu, enum qos qos)
+{
+    struct async_attr attr = {.qos = qos, .cpu = cpu};
+    struct sleeper *s = ASYNC_NEW(struct sleeper, sleeper_poll, &attr);
+    if (s) {
+        s->ns = ns;
+        s->ret = ret;
+    }
+    return s;
+}
+
+TEST(async, a_task_costs_at_most_256_bytes)
+{
+    EXPECT_LE(sizeof(struct async_task), 192);
+    struct sleeper *s = sleeper_new(0, 0, -1, QOS_DEFAULT);
+    EXPECT_TRUE(s != NULL);
+    EXPECT_LE(heap_usable_size(s), 256);
+    async_free_unstarted(&s->t);
+    struct async_attr bad = {.qos = QOS_COUNT, .cpu = -1};
+    EXPECT_TRUE(async_new(sleeper_poll, sizeof(struct sleeper), &bad) == NULL);
+    EXPECT_EQ(errno, EINVAL);
+    EXPECT_TRUE(async_new(sleeper_poll, 8, NULL) == NULL);
+}
+
+TEST(async, sleep_on_the_core_timer_then_join_from_a_stackful_task)
+{
+    uint64_t t0 = clock_ns();
+    struct sleeper *s = sleeper_new(2 * MS, 42, other_core(0), QOS_DEFAULT);
+    async_start(&s->t);
+    int64_t v = 0;
+    EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);   /* frees s */
+    EXPECT_EQ(v, 42);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+}
+
+/* --- await channels -------------------------------------------------------------- */
+
+struct pump {
+    struct async_task t;
+    struct chan *in, *out;
+    uint64_t n, i, sum;
+    uint64_t buf;
+};
+
+/* Receives n numbers from in (if any), sends i*i to out (if any). */
+static int pump_poll(struct async_task *t)
+{
+    struct pump *p = (struct pump *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    for (p->i = 0; p->i < p->n; p->i++) {
+        if (p->in) {
+            ASYNC_AWAIT(t, r, chan_recv_await(t, p->in, &p->buf));
+            if (r < 0)
+                ASYNC_RETURN(t, r);
+            p->sum += p->buf;
+        }
+        if (p->out) {
+            p->buf = p->i * p->i;
+            ASYNC_AWAIT(t, r, chan_send_await(t, p->out, &p->buf));
+            if (r < 0)
+                ASYNC_RETURN(t, r);
+        }
+    }
+    ASYNC_END(t, (int64_t)p->sum);
+}
+
+static struct pump *pump_new(struct chan *in, struct chan *out, uint64_t n, int cpu, enum qos qos)
+{
+    struct async_attr attr = {.qos = qos, .cpu = cpu};
+    struct pump *p = ASYNC_NEW(struct pump, pump_poll, &attr);
+    p->in = in;
+    p->out = out;
+    p->n = n;
+    return p;
+}
+
+TEST(async, await_channels_between_cores_and_with_stackful_tasks)
+{
+    enum { N = 1000 };
+    struct chan *c = chan_create(sizeof(uint64_t), 4);
+    struct pump *prod = pump_new(NULL, c, N, other_core(0), QOS_DEFAULT);
+    struct pump *cons = pump_new(c, NULL, N, other_core(1), QOS_UTILITY);
+    async_start(&cons->t);
+    async_start(&prod->t);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&prod->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, 0);
+    EXPECT_EQ(async_join(&cons->t, &v), ASYNC_COMPLETED);
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < N; i++)
+        want += i * i;
+    EXPECT_EQ((uint64_t)v, want);
+
+    /* A stackful receiver of a stackless sender, on the same core. */
+    prod = pump_new(NULL, c, 100, -1, QOS_DEFAULT);
+    async_start(&prod->t);
+    uint64_t got = 0, x;
+    for (int i = 0; i < 100; i++) {
+        EXPECT_EQ(chan_recv(c, &x, WAIT_FOREVER), 0);
+        got += x;
+    }
+    EXPECT_EQ(async_join(&prod->t, &v), ASYNC_COMPLETED);
+    want = 0;
+    for (uint64_t i = 0; i < 100; i++)
+        want += i * i;
+    EXPECT_EQ(got, want);
+    chan_destroy(c);
+}
+
+/* --- await tasks, join-all ------------------------------------------------------ */
+
+struct parent {
+    struct async_task t;
+    struct async_task *kids[8];
+    int64_t values[8];
+    unsigned n;
+    int join_result;
+    int64_t one;
+};
+
+static int parent_poll(struct async_task *t)
+{
+    struct parent *p = (struct parent *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    /* One child awaited alone, then join-all of the rest. */
+    p->kids[0] = &sleeper_new(1 * MS, 1000, -1, QOS_DEFAULT)->t;
+    async_start(p->kids[0]);
+    ASYNC_AWAIT(t, r, async_join_await(t, p->kids[0], &p->one));
+    if (r != ASYNC_COMPLETED)
+        ASYNC_RETURN(t, -1);
+    for (unsigned i = 0; i < p->n; i++) {
+        /* Different cores, sleeps and classes; they end in another order. */
+        p->kids[i] = &sleeper_new((p->n - i) * 300000, (int64_t)i * 10, other_core(i),
+                                  i % 2 ? QOS_UTILITY : QOS_DEFAULT)->t;
+        async_start(p->kids[i]);
+    }
+    ASYNC_AWAIT(t, p->join_result, async_join_all(t, p->kids, p->values, p->n));
+    ASYNC_END(t, 7);
+}
+
+TEST(async, await_a_task_then_join_all)
+{
+    struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(0)};
+    struct parent *p = ASYNC_NEW(struct parent, parent_poll, &attr);
+    p->n = 8;
+    async_start(&p->t);
+    /* p is joined below; its fields stay valid until then. */
+    while (!async_done(&p->t))
+        task_sleep_ns(1 * MS);
+    EXPECT_EQ(p->one, 1000);
+    EXPECT_EQ(p->join_result, 0);
+    for (unsigned i = 0; i < p->n; i++) {
+        EXPECT_TRUE(p->kids[i] == NULL);
+        EXPECT_EQ(p->values[i], (int64_t)i * 10);
+    }
+    int64_t v;
+    EXPECT_EQ(async_join(&p->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, 7);
+}
+
+/* --- select (first-of) and the timeout combinator ------------------------------------ */
+
+struct chooser {
+    struct async_task t;
+    struct chan *a, *b;
+    struct async_task *kid;
+    struct sel_case cs[3];
+    struct sel s;
+    uint64_t ba, bb;
+    int picks[4];
+    int timeout_r, late_r;
+};
+
+static int chooser_poll(struct async_task *t)
+{
+    struct chooser *c = (struct chooser *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    /* Timeout combinator on an empty channel. */
+    ASYNC_AWAIT_TIMEOUT(t, 1 * MS, c->timeout_r, chan_recv_await(t, c->a, &c->ba));
+    /* First-of: two channels and a task. The task (a 1 ms sleeper) ends
+     * first; then the channels, which the test fills meanwhile. */
+    chan_case_recv(&c->cs[0], c->a, &c->ba);
+    chan_case_recv(&c->cs[1], c->b, &c->bb);
+    async_case_done(&c->cs[2], c->kid);
+    sel_init(&c->s, c->cs, 3);
+    ASYNC_AWAIT(t, c->picks[0], sel_await(t, &c->s));
+    c->s.n = 2;   /* the task case is done: drop it */
+    ASYNC_AWAIT(t, c->picks[1], sel_await(t, &c->s));
+    ASYNC_AWAIT(t, c->picks[2], sel_await(t, &c->s));
+    /* Nothing left: the select times out. */
+    ASYNC_AWAIT_TIMEOUT(t, 1 * MS, c->picks[3], sel_await(t, &c->s));
+    /* A value that arrives within the timeout is taken. */
+    ASYNC_AWAIT_TIMEOUT(t, 1000 * MS, c->late_r, chan_recv_await(t, c->b, &c->bb));
+    ASYNC_AWAIT(t, r, async_join_await(t, c->kid, NULL));
+    ASYNC_END(t, r);
+}
+
+/* Wait (bounded) until another core's task sets *p. */
+static void wait_nonzero(volatile int *p)
+{
+    uint64_t end = clock_ns() + 2000 * MS;
+    while (*p == 0 && clock_ns() < end)
+        task_sleep_ns(100000);
+}
+
+TEST(async, select_first_of_and_timeout_combinator)
+{
+    struct chooser *c = ASYNC_NEW(struct chooser, chooser_poll, NULL);
+    c->a = chan_create(sizeof(uint64_t), 2);
+    c->b = chan_create(sizeof(uint64_t), 2);
+    struct sleeper *kid = sleeper_new(3 * MS, 5, other_core(1), QOS_DEFAULT);
+    c->kid = &kid->t;
+    async_start(c->kid);
+    async_start(&c->t);
+    wait_nonzero(&c->picks[0]);
+    uint64_t x = 11;
+    EXPECT_EQ(chan_send(c->a, &x, WAIT_FOREVER), 0);
+    x = 22;
+    EXPECT_EQ(chan_send(c->b, &x, WAIT_FOREVER), 0);
+    wait_nonzero(&c->picks[3]);
+    x = 33;
+    EXPECT_EQ(chan_send(c->b, &x, WAIT_FOREVER), 0);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&c->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, ASYNC_COMPLETED);
+    EXPECT_EQ(c->timeout_r, -ETIMEDOUT);
+    EXPECT_EQ(c->picks[0], 2);
+    /* Both channels ready: rotation starts after the last pick (2 -> 0). */
+    EXPECT_EQ(c->picks[1], 0);
+    EXPECT_EQ(c->picks[2], 1);
+    EXPECT_EQ(c->ba, 11);
+    EXPECT_EQ(c->picks[3], -ETIMEDOUT);
+    EXPECT_EQ(c->late_r, 0);
+    EXPECT_EQ(c->bb, 33);
+    EXPECT_EQ(list_waiters(&c->a->recvq) + list_waiters(&c->b->recvq), 0);
+    chan_destroy(c->a);
+    chan_destroy(c->b);
+}
+
+/* --- cancellation -------------------------------------------------------------- */
+
+static _Atomic int cancel_seen;
+
+struct waiter_task {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf;
+    int r1, r2;
+};
+
+static int waiter_poll(struct async_task *t)
+{
+    struct waiter_task *w = (struct waiter_task *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, w->r1, chan_recv_await(t, w->c, &w->buf));   /* forever */
+    ASYNC_SLEEP(t, 1000 * MS);                                  /* returns at once */
+    ASYNC_AWAIT(t, w->r2, chan_recv_await(t, w->c, &w->buf));   /* so does this */
+    atomic_fetch_add(&cancel_seen, 1);
+    ASYNC_END(t, w->r1);
+}
+
+TEST(async, cancel_ends_the_pending_and_every_later_await)
+{
+    struct chan *c = chan_create(sizeof(uint64_t), 1);
+    struct waiter_task *w = ASYNC_NEW(struct waiter_task, waiter_poll,
+                                      &((struct async_attr){.qos = QOS_DEFAULT, .cpu = other_core(0)}));
+    w->c = c;
+    atomic_store(&cancel_seen, 0);
+    async_start(&w->t);
+    wait_for_waiters(&c->recvq, 1);
+    async_cancel(&w->t);
+    int64_t v = 0;
+    int r1, r2;
+    while (!async_done(&w->t))
+        task_sleep_ns(50000);
+    r1 = w->r1;
+    r2 = w->r2;
+    EXPECT_EQ(async_join(&w->t, &v), ASYNC_CANCELLED);
+    EXPECT_EQ(v, -ECANCELED);
+    EXPECT_EQ(r1, -ECANCELED);
+    EXPECT_EQ(r2, -ECANCELED);
+    EXPECT_EQ(atomic_load(&cancel_seen), 1);
+    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    /* Nothing was consumed: a message sent now stays. */
+    uint64_t x = 5;
+    EXPECT_EQ(chan_try_send(c, &x), 0);
+    EXPECT_EQ(chan_len(c), 1);
+
+    /* Cancelling an hour-long sleeper ends it now (the join returns) and
+     * takes its timer off the core's heap. */
+    struct sleeper *s = sleeper_new(3600000 * MS, 3, other_core(1), QOS_DEFAULT);
+    async_start(&s->t);
+    task_sleep_ns(1 * MS);
+    async_cancel(&s->t);
+    EXPECT_EQ(async_join(&s->t, &v), ASYNC_CANCELLED);
+    EXPECT_EQ(v, 3);   /* the sleep returned -ECANCELED; the task returned its value */
+    chan_destroy(c);
+}
+
+/* --- QoS: executors are per class, under the scheduler's strict bands ----------- */
+
+static _Atomic int qos_order[4];
+static _Atomic int qos_next;
+
+struct marker {
+    struct async_task t;
+    int id;
+};
+
+static int marker_poll(struct async_task *t)
+{
+    struct marker *m = (struct marker *)t;
+    atomic_store(&qos_order[atomic_fetch_add(&qos_next, 1)], m->id);
+    return ASYNC_DONE;
+}
+
+static int64_t start_markers(void *arg)
+{
+    struct async_task **ts = arg;
+    /* Queued while this user-interactive task runs: nothing of a lower class
+     * can run here before it blocks. */
+    for (int i = 0; i < 4; i++)
+        async_start(ts[i]);
+    return 0;
+}
+
+TEST(async, higher_class_tasks_run_first_on_a_core)
+{
+    int cpu = other_core(0);
+    static const enum qos q[4] = {QOS_BACKGROUND, QOS_UTILITY, QOS_DEFAULT, QOS_USER_INITIATED};
+    struct async_task *ts[4];
+    /* Executors exist already? Make sure (their creation blocks on a mutex). */
+    for (int i = 0; i < 4; i++) {
+        struct sleeper *s = sleeper_new(0, 0, cpu, q[i]);
+        async_start(&s->t);
+        async_join(&s->t, NULL);
+    }
+    for (int i = 0; i < 4; i++) {
+        struct marker *m = ASYNC_NEW(struct marker, marker_poll,
+                                     &((struct async_attr){.qos = q[i], .cpu = cpu}));
+        m->id = i;
+        ts[i] = &m->t;
+    }
+    atomic_store(&qos_next, 0);
+    struct task *st = spawn_on(start_markers, ts, cpu, QOS_USER_INTERACTIVE);
+    task_join(st, NULL);
+    for (int i = 0; i < 4; i++)
+        async_join(ts[i], NULL);
+    EXPECT_EQ(atomic_load(&qos_order[0]), 3);
+    EXPECT_EQ(atomic_load(&qos_order[1]), 2);
+    EXPECT_EQ(atomic_load(&qos_order[2]), 1);
+    EXPECT_EQ(atomic_load(&qos_order[3]), 0);
+}
+
+/* --- all-core stress ---------------------------------------------------------------- */
+
+/* Per core: pumps forward numbers through a chain of channels; extra
+ * sleepers are cancelled. Conservation: every number sent arrives once
+ * (sum and count), every task is joined, cancelled ones too; no leak. */
+enum { AS_PER_CORE = 2, AS_MSGS = 50, AS_SLEEPERS = 8 };
+
+static void as_run(void)
+{
+    int ncores = smp_online_count();
+    int online[PLAT_MAX_CPUS], k = 0;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (smp_cpu_online(c))
+            online[k++] = c;
+    int nchain = ncores * AS_PER_CORE;
+    struct chan **ch = calloc((size_t)nchain + 1, sizeof(*ch));
+    struct pump **pumps = calloc((size_t)nchain + 1, sizeof(*pumps));
+    struct sleeper **sl = calloc((size_t)ncores * AS_SLEEPERS, sizeof(*sl));
+    for (int i = 0; i <= nchain; i++)
+        ch[i] = chan_create(sizeof(uint64_t), (uint32_t)(i % 3));   /* rendezvous too */
+    /* pump[0] produces i*i into ch[0]; pump[j] forwards ch[j-1] -> ch[j] as
+     * (i*i), summing what it gets; the test drains ch[nchain-1]. */
+    for (int j = 0; j < nchain; j++) {
+        pumps[j] = pump_new(j ? ch[j - 1] : NULL, ch[j], AS_MSGS, online[j % ncores],
+                            j % 2 ? QOS_UTILITY : QOS_DEFAULT);
+        async_start(&pumps[j]->t);
+    }
+    for (int i = 0; i < ncores * AS_SLEEPERS; i++) {
+        sl[i] = sleeper_new(i % 2 ? 3600000 * MS : 0, i, online[i % ncores], QOS_DEFAULT);
+        async_start(&sl[i]->t);
+    }
+    uint64_t got = 0, sum = 0, x;
+    while (chan_recv(ch[nchain - 1], &x, WAIT_FOREVER) == 0) {
+        sum += x;
+        if (++got == AS_MSGS)
+            break;
+    }
+    int cancelled = 0, completed = 0;
+    for (int i = 0; i < ncores * AS_SLEEPERS; i++) {
+        if (i % 2)
+            async_cancel(&sl[i]->t);
+        int64_t v = -1;
+        enum async_status s = async_join(&sl[i]->t, &v);
+        cancelled += s == ASYNC_CANCELLED;
+        completed += s == ASYNC_COMPLETED && v == i;
+    }
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < AS_MSGS; i++)
+        want += i * i;
+    EXPECT_EQ(got, AS_MSGS);
+    EXPECT_EQ(sum, want);
+    EXPECT_EQ(cancelled, ncores * AS_SLEEPERS / 2);
+    EXPECT_EQ(completed, ncores * AS_SLEEPERS / 2);
+    int joined = 0;
+    for (int j = 0; j < nchain; j++) {
+        int64_t v = -1;
+        EXPECT_EQ(async_join(&pumps[j]->t, &v), ASYNC_COMPLETED);
+        joined++;
+        if (j)
+            EXPECT_EQ((uint64_t)v, want);   /* each stage received every number once */
+    }
+    EXPECT_EQ(joined, nchain);
+    for (int i = 0; i <= nchain; i++) {
+        EXPECT_EQ(chan_len(ch[i]), 0);
+        chan_destroy(ch[i]);
+    }
+    free(ch);
+    free(pumps);
+    free(sl);
+}
+
+TEST(async, stress_all_cores_joined_or_cancelled_no_leak)
+{
+    as_run();   /* warms executors, slab pages, timer heaps */
+    uint64_t before = free_pages_settled();
+    as_run();
+    EXPECT_EQ(free_pages_settled(), before);
+}
+
+/* --- SPSC awaits, yield, detach ------------------------------------------------- */
+
+struct spsc_end {
+    struct async_task t;
+    struct chan_spsc *q;
+    bool producer;
+    uint64_t i, n, sum, buf;
+    int yields;
+};
+
+static int spsc_end_poll(struct async_task *t)
+{
+    struct spsc_end *e = (struct spsc_end *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    if (e->producer) {
+        for (e->i = 0; e->i < e->n; e->i++) {
+            e->buf = e->i + 1;
+            ASYNC_AWAIT(t, r, chan_spsc_send_await(t, e->q, &e->buf));
+            if (r < 0)
+                ASYNC_RETURN(t, r);
+            if (e->i % 64 == 0) {
+                ASYNC_YIELD(t);
+                e->yields++;
+            }
+        }
+        chan_spsc_close(e->q);
+        ASYNC_RETURN(t, (int64_t)e->n);
+    }
+    for (;;) {
+        ASYNC_AWAIT(t, r, chan_spsc_recv_await(t, e->q, &e->buf));
+        if (r < 0)
+            break;
+        e->sum += e->buf;
+    }
+    ASYNC_END(t, r == -EPIPE ? (int64_t)e->sum : r);
+}
+
+static _Atomic int detached_ran;
+
+static int detached_poll(struct async_task *t)
+{
+    ASYNC_BEGIN(t);
+    ASYNC_SLEEP(t, 100000);
+    atomic_fetch_add(&detached_ran, 1);
+    ASYNC_END(t, 0);
+}
+
+TEST(async, spsc_awaits_yield_and_detached_tasks)
+{
+    enum { N = 1000 };
+    struct chan_spsc *q = chan_spsc_create(sizeof(uint64_t), 4);
+    struct spsc_end *p = ASYNC_NEW(struct spsc_end, spsc_end_poll,
+                                   &((struct async_attr){.qos = QOS_DEFAULT, .cpu = other_core(0)}));
+    struct spsc_end *c = ASYNC_NEW(struct spsc_end, spsc_end_poll,
+                                   &((struct async_attr){.qos = QOS_UTILITY, .cpu = other_core(1)}));
+    p->q = c->q = q;
+    p->producer = true;
+    p->n = N;
+    async_start(&c->t);
+    async_start(&p->t);
+    int64_t vp = 0, vc = 0;
+    int yields;
+    while (!async_done(&p->t))
+        task_sleep_ns(50000);
+    yields = p->yields;
+    EXPECT_EQ(async_join(&p->t, &vp), ASYNC_COMPLETED);
+    EXPECT_EQ(async_join(&c->t, &vc), ASYNC_COMPLETED);
+    EXPECT_EQ(vp, N);
+    EXPECT_EQ(vc, (int64_t)N * (N + 1) / 2);
+    EXPECT_EQ(yields, (N + 63) / 64);
+    chan_spsc_destroy(q);
+
+    /* Detached tasks free themselves: before and after they end. */
+    atomic_store(&detached_ran, 0);
+    struct async_task *d1 = async_new(detached_poll, sizeof(struct async_task), NULL);
+    struct async_task *d2 = async_new(detached_poll, sizeof(struct async_task), NULL);
+    async_start(d1);
+    async_detach(d1);   /* likely still asleep */
+    async_start(d2);
+    while (!async_done(d2))
+        task_sleep_ns(50000);
+    async_detach(d2);   /* already ended: freed here */
+    while (atomic_load(&detached_ran) < 2)
+        task_sleep_ns(50000);
+    EXPECT_EQ(atomic_load(&detached_ran), 2);
+}

@@ -1,0 +1,419 @@
+/* Channels: try, close, timeouts, QoS wake order, rendezvous, select
+ * (fairness, waiting, timeout, closed), SPSC, and an all-core MPMC stress
+ * with exact conservation and no memory leaked. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kernel/clock.h>
+#include <kernel/waitq.h>
+#include <sr/chan.h>
+#include <sr/select.h>
+#include <sr_test.h>
+#include "rt_test.h"
+
+struct msg32 {
+    uint64_t seq, a, b, c;
+};
+
+TEST(chan, try_variants_report_full_and_empty)
+{
+    struct chan *c = chan_create(sizeof(struct msg32), 2);
+    struct msg32 m = {0}, out;
+    EXPECT_EQ(chan_try_recv(c, &out), -EAGAIN);
+    m.seq = 1;
+    EXPECT_EQ(chan_try_send(c, &m), 0);
+    m.seq = 2;
+    EXPECT_EQ(chan_try_send(c, &m), 0);
+    m.seq = 3;
+    EXPECT_EQ(chan_try_send(c, &m), -EAGAIN);   /* full says full, keeps what it has */
+    EXPECT_EQ(chan_len(c), 2);
+    EXPECT_EQ(chan_try_recv(c, &out), 0);
+    EXPECT_EQ(out.seq, 1);
+    EXPECT_EQ(chan_try_recv(c, &out), 0);
+    EXPECT_EQ(out.seq, 2);
+    EXPECT_EQ(chan_try_recv(c, &out), -EAGAIN);
+    chan_destroy(c);
+    EXPECT_TRUE(chan_create(0, 4) == NULL);
+    EXPECT_EQ(errno, EINVAL);
+}
+
+static struct chan *shared;
+
+static int64_t recv_one(void *arg)
+{
+    struct msg32 *out = arg;
+    return chan_recv(shared, out, WAIT_FOREVER);
+}
+
+static int64_t send_one(void *arg)
+{
+    return chan_send(shared, arg, WAIT_FOREVER);
+}
+
+TEST(chan, close_lets_receivers_drain_then_fails_everyone)
+{
+    shared = chan_create(sizeof(struct msg32), 4);
+    struct msg32 m = {0}, out;
+    for (uint64_t i = 0; i < 3; i++) {
+        m.seq = i;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    }
+    EXPECT_EQ(chan_close(shared), 0);
+    EXPECT_EQ(chan_close(shared), -EPIPE);
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);
+    EXPECT_EQ(chan_try_send(shared, &m), -EPIPE);
+    for (uint64_t i = 0; i < 3; i++) {
+        EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), 0);
+        EXPECT_EQ(out.seq, i);
+    }
+    EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);
+    EXPECT_EQ(chan_try_recv(shared, &out), -EPIPE);
+    chan_destroy(shared);
+
+    /* Blocked receivers (empty) and blocked senders (full) are failed by close. */
+    shared = chan_create(sizeof(struct msg32), 1);
+    struct msg32 r1, r2;
+    struct task *a = spawn_on(recv_one, &r1, other_core(0), QOS_DEFAULT);
+    struct task *b = spawn_on(recv_one, &r2, other_core(1), QOS_DEFAULT);
+    wait_for_waiters(&shared->recvq, 2);
+    EXPECT_EQ(chan_close(shared), 0);
+    int64_t va = 0, vb = 0;
+    task_join(a, &va);
+    task_join(b, &vb);
+    EXPECT_EQ(va, -EPIPE);
+    EXPECT_EQ(vb, -EPIPE);
+    chan_destroy(shared);
+
+    shared = chan_create(sizeof(struct msg32), 1);
+    m.seq = 100;
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    struct msg32 blocked = {.seq = 200};
+    a = spawn_on(send_one, &blocked, other_core(0), QOS_DEFAULT);
+    wait_for_waiters(&shared->sendq, 1);
+    EXPECT_EQ(chan_close(shared), 0);
+    task_join(a, &va);
+    EXPECT_EQ(va, -EPIPE);
+    EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), 0);   /* sent before close: kept */
+    EXPECT_EQ(out.seq, 100);
+    EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);   /* the failed send: not delivered */
+    chan_destroy(shared);
+}
+
+TEST(chan, timeouts_leave_nothing_behind)
+{
+    struct chan *c = chan_create(sizeof(struct msg32), 1);
+    struct msg32 m = {.seq = 5}, out;
+    uint64_t t0 = clock_ns();
+    EXPECT_EQ(chan_recv(c, &out, 2 * MS), -ETIMEDOUT);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_send(c, &m, 2 * MS), 0);
+    m.seq = 6;
+    t0 = clock_ns();
+    EXPECT_EQ(chan_send(c, &m, 2 * MS), -ETIMEDOUT);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+    EXPECT_EQ(list_waiters(&c->sendq), 0);
+    EXPECT_EQ(chan_len(c), 1);
+    EXPECT_EQ(chan_recv(c, &out, 2 * MS), 0);
+    EXPECT_EQ(out.seq, 5);   /* the timed-out message was not delivered */
+    EXPECT_EQ(chan_try_recv(c, &out), -EAGAIN);
+    chan_destroy(c);
+}
+
+static _Atomic int wake_rank;
+
+static int64_t recv_rank(void *arg)
+{
+    (void)arg;
+    struct msg32 out;
+    if (chan_recv(shared, &out, WAIT_FOREVER) != 0)
+        return -1;
+    return (int64_t)out.seq;
+}
+
+/* Receivers blocked at three classes get the messages highest class first. */
+TEST(chan, waiters_are_served_highest_qos_first)
+{
+    shared = chan_create(sizeof(struct msg32), 4);
+    static const enum qos order[3] = {QOS_BACKGROUND, QOS_DEFAULT, QOS_USER_INITIATED};
+    struct task *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = spawn_on(recv_rank, NULL, other_core(i), order[i]);
+        wait_for_waiters(&shared->recvq, i + 1);   /* queued in this order */
+    }
+    for (uint64_t s = 0; s < 3; s++) {
+        struct msg32 m = {.seq = s};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    }
+    int64_t v[3];
+    for (int i = 0; i < 3; i++)
+        task_join(t[i], &v[i]);
+    EXPECT_EQ(v[2], 0);   /* user-initiated first */
+    EXPECT_EQ(v[1], 1);
+    EXPECT_EQ(v[0], 2);   /* background last, though it queued first */
+    chan_destroy(shared);
+    (void)wake_rank;
+}
+
+static int64_t rendezvous_sender(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        struct msg32 m = {.seq = (uint64_t)i, .a = (uint64_t)i * 3};
+        if (chan_send(shared, &m, WAIT_FOREVER) != 0)
+            return -1;
+    }
+    return n;
+}
+
+TEST(chan, rendezvous_hands_each_message_to_a_receiver)
+{
+    enum { N = 300 };
+    shared = chan_create(sizeof(struct msg32), 0);
+    struct msg32 m = {0}, out;
+    EXPECT_EQ(chan_try_send(shared, &m), -EAGAIN);   /* nobody receiving */
+    struct task *s = spawn_on(rendezvous_sender, (void *)(intptr_t)N, other_core(0), QOS_DEFAULT);
+    for (uint64_t i = 0; i < N; i++) {
+        EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), 0);
+        EXPECT_EQ(out.seq, i);
+        EXPECT_EQ(out.a, i * 3);
+        EXPECT_EQ(chan_len(shared), 0);
+    }
+    int64_t v;
+    task_join(s, &v);
+    EXPECT_EQ(v, N);
+    chan_destroy(shared);
+}
+
+/* --- select ------------------------------------------------------------------- */
+
+TEST(chan, select_takes_always_ready_channels_in_turn)
+{
+    enum { K = 3, ROUNDS = 50 };
+    struct chan *c[K];
+    struct msg32 buf[K], m = {0};
+    struct sel_case cs[K];
+    struct sel s;
+    for (int i = 0; i < K; i++) {
+        c[i] = chan_create(sizeof(struct msg32), ROUNDS + 1);
+        for (int j = 0; j < ROUNDS + 1; j++) {
+            m.seq = (uint64_t)(i * 1000 + j);
+            EXPECT_EQ(chan_try_send(c[i], &m), 0);
+        }
+        chan_case_recv(&cs[i], c[i], &buf[i]);
+    }
+    sel_init(&s, cs, K);
+    int taken[K] = {0};
+    for (int r = 0; r < K * ROUNDS; r++) {
+        int i = sel_wait(&s, WAIT_FOREVER);
+        EXPECT_EQ(i, r % K);   /* strict turn while all are ready */
+        if (i < 0 || i >= K)
+            break;
+        EXPECT_EQ(s.result, 0);
+        EXPECT_EQ(buf[i].seq, (uint64_t)(i * 1000 + taken[i]));
+        taken[i]++;
+    }
+    for (int i = 0; i < K; i++) {
+        EXPECT_EQ(taken[i], ROUNDS);
+        EXPECT_EQ(chan_len(c[i]), 1);   /* only the chosen case ever consumed */
+    }
+    EXPECT_EQ(sel_try(&s), 0);
+    EXPECT_EQ(sel_try(&s), 1);
+    EXPECT_EQ(sel_try(&s), 2);
+    EXPECT_EQ(sel_try(&s), -EAGAIN);
+    for (int i = 0; i < K; i++)
+        chan_destroy(c[i]);
+}
+
+static struct chan *sel_chans[2];
+
+static int64_t send_later(void *arg)
+{
+    task_sleep_ns(1 * MS);
+    struct msg32 m = {.seq = 77};
+    return chan_send(sel_chans[(intptr_t)arg], &m, WAIT_FOREVER);
+}
+
+TEST(chan, select_waits_for_the_first_ready_and_withdraws_the_rest)
+{
+    struct msg32 b0, b1;
+    struct sel_case cs[2];
+    struct sel s;
+    for (int i = 0; i < 2; i++)
+        sel_chans[i] = chan_create(sizeof(struct msg32), 1);
+    chan_case_recv(&cs[0], sel_chans[0], &b0);
+    chan_case_recv(&cs[1], sel_chans[1], &b1);
+    sel_init(&s, cs, 2);
+    struct task *t = spawn_on(send_later, (void *)1, other_core(0), QOS_DEFAULT);
+    EXPECT_EQ(sel_wait(&s, WAIT_FOREVER), 1);
+    EXPECT_EQ(s.result, 0);
+    EXPECT_EQ(b1.seq, 77);
+    EXPECT_EQ(list_waiters(&sel_chans[0]->recvq), 0);
+    EXPECT_EQ(list_waiters(&sel_chans[1]->recvq), 0);
+    int64_t v;
+    task_join(t, &v);
+    EXPECT_EQ(v, 0);
+
+    /* Timeout: nothing taken, nothing left queued. */
+    uint64_t t0 = clock_ns();
+    EXPECT_EQ(sel_wait(&s, 2 * MS), -ETIMEDOUT);
+    EXPECT_GE(clock_ns() - t0, 2 * MS);
+    EXPECT_EQ(list_waiters(&sel_chans[0]->recvq), 0);
+    EXPECT_EQ(list_waiters(&sel_chans[1]->recvq), 0);
+
+    /* A send case and a receive case: the send completes (room). */
+    struct msg32 out_msg = {.seq = 9};
+    chan_case_send(&cs[1], sel_chans[1], &out_msg);
+    EXPECT_EQ(sel_wait(&s, WAIT_FOREVER), 1);
+    EXPECT_EQ(chan_len(sel_chans[1]), 1);
+
+    /* A closed channel's receive case completes at once with -EPIPE. */
+    chan_close(sel_chans[0]);
+    EXPECT_EQ(sel_wait(&s, WAIT_FOREVER), 0);   /* case 1 (send) is full now */
+    EXPECT_EQ(s.result, -EPIPE);
+    for (int i = 0; i < 2; i++)
+        chan_destroy(sel_chans[i]);
+}
+
+/* --- SPSC --------------------------------------------------------------------- */
+
+static struct chan_spsc *spsc;
+
+static int64_t spsc_producer(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        struct msg32 m = {.seq = (uint64_t)i, .c = ~(uint64_t)i};
+        if (chan_spsc_send(spsc, &m, WAIT_FOREVER) != 0)
+            return -1;
+    }
+    return chan_spsc_close(spsc);
+}
+
+TEST(chan, spsc_try_blocking_and_close_drain)
+{
+    enum { N = 3000 };
+    spsc = chan_spsc_create(sizeof(struct msg32), 8);
+    struct msg32 m = {0}, out;
+    EXPECT_EQ(chan_spsc_try_recv(spsc, &out), -EAGAIN);
+    for (int i = 0; i < 8; i++)
+        EXPECT_EQ(chan_spsc_try_send(spsc, &m), 0);
+    EXPECT_EQ(chan_spsc_try_send(spsc, &m), -EAGAIN);
+    EXPECT_EQ(chan_spsc_send(spsc, &m, 1 * MS), -ETIMEDOUT);
+    for (int i = 0; i < 8; i++)
+        EXPECT_EQ(chan_spsc_try_recv(spsc, &out), 0);
+    EXPECT_EQ(chan_spsc_recv(spsc, &out, 1 * MS), -ETIMEDOUT);
+
+    struct task *p = spawn_on(spsc_producer, (void *)(intptr_t)N, other_core(0), QOS_DEFAULT);
+    uint64_t got = 0;
+    bool in_order = true;
+    int r;
+    while ((r = chan_spsc_recv(spsc, &out, WAIT_FOREVER)) == 0) {
+        in_order &= out.seq == got && out.c == ~got;
+        got++;
+    }
+    EXPECT_EQ(r, -EPIPE);
+    EXPECT_TRUE(in_order);
+    EXPECT_EQ(got, N);
+    int64_t v;
+    task_join(p, &v);
+    EXPECT_EQ(v, 0);
+    EXPECT_EQ(chan_spsc_try_send(spsc, &m), -EPIPE);
+    EXPECT_EQ(chan_spsc_close(spsc), -EPIPE);
+    chan_spsc_destroy(spsc);
+}
+
+/* --- all-core MPMC stress -------------------------------------------------------- */
+
+enum { ST_PRODUCERS = 8, ST_CONSUMERS = 8, ST_PER_PRODUCER = 16 };
+static struct chan *st_chan;
+static _Atomic uint8_t st_seen[ST_PRODUCERS][ST_PER_PRODUCER];
+static _Atomic uint64_t st_timeouts;
+
+static int64_t st_produce(void *arg)
+{
+    uint64_t id = (uint64_t)(intptr_t)arg;
+    for (uint64_t i = 0; i < ST_PER_PRODUCER; i++) {
+        struct msg32 m = {.seq = id << 32 | i, .a = id, .b = i, .c = id ^ i};
+        int r;
+        /* Short timeouts now and then: a timed-out send must not deliver. */
+        while ((r = chan_send(st_chan, &m, (i % 7) ? WAIT_FOREVER : 200000)) == -ETIMEDOUT)
+            atomic_fetch_add(&st_timeouts, 1);
+        if (r != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int64_t st_consume(void *arg)
+{
+    (void)arg;
+    int64_t n = 0;
+    struct msg32 m;
+    int r;
+    for (;;) {
+        r = (n % 5) ? chan_recv(st_chan, &m, WAIT_FOREVER) : chan_recv(st_chan, &m, 200000);
+        if (r == -ETIMEDOUT) {
+            atomic_fetch_add(&st_timeouts, 1);
+            continue;
+        }
+        if (r != 0)
+            break;
+        if (m.a >= ST_PRODUCERS || m.b >= ST_PER_PRODUCER || m.c != (m.a ^ m.b) ||
+            m.seq != (m.a << 32 | m.b))
+            return -1000000;
+        atomic_fetch_add(&st_seen[m.a][m.b], 1);
+        n++;
+    }
+    return r == -EPIPE ? n : -1;
+}
+
+/* One run: producers and consumers on every core, at mixed classes. */
+static void st_run(void)
+{
+    st_chan = chan_create(sizeof(struct msg32), 64);
+    memset(st_seen, 0, sizeof(st_seen));
+    struct task *p[ST_PRODUCERS], *c[ST_CONSUMERS];
+    int online[PLAT_MAX_CPUS], n = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        if (smp_cpu_online(k))
+            online[n++] = k;
+    for (int i = 0; i < ST_CONSUMERS; i++)
+        c[i] = spawn_on(st_consume, NULL, online[i % n], i % 2 ? QOS_DEFAULT : QOS_UTILITY);
+    for (int i = 0; i < ST_PRODUCERS; i++)
+        p[i] = spawn_on(st_produce, (void *)(intptr_t)i, online[(i + 3) % n],
+                        i % 3 ? QOS_DEFAULT : QOS_USER_INITIATED);
+    for (int i = 0; i < ST_PRODUCERS; i++) {
+        int64_t v = 1;
+        task_join(p[i], &v);
+        EXPECT_EQ(v, 0);
+    }
+    EXPECT_EQ(chan_close(st_chan), 0);
+    int64_t total = 0;
+    for (int i = 0; i < ST_CONSUMERS; i++) {
+        int64_t v = -1;
+        task_join(c[i], &v);
+        EXPECT_GE(v, 0);
+        total += v;
+    }
+    EXPECT_EQ(total, (int64_t)ST_PRODUCERS * ST_PER_PRODUCER);
+    int dup_or_lost = 0;
+    for (int i = 0; i < ST_PRODUCERS; i++)
+        for (int j = 0; j < ST_PER_PRODUCER; j++)
+            dup_or_lost += atomic_load(&st_seen[i][j]) != 1;
+    EXPECT_EQ(dup_or_lost, 0);
+    EXPECT_EQ(list_waiters(&st_chan->recvq) + list_waiters(&st_chan->sendq), 0);
+    chan_destroy(st_chan);
+}
+
+/* The first run warms what stays allocated by design (task stacks' page
+ * tables, slab pages of the size classes, timer heaps); the second must
+ * give back every page it takes. */
+TEST(chan, stress_all_cores_every_message_exactly_once_no_leak)
+{
+    st_run();
+    uint64_t before = free_pages_settled();
+    st_run();
+    EXPECT_EQ(free_pages_settled(), before);
+}
