@@ -8,3 +8,5 @@ SR_SRCS += \
 	drivers/serial/uart_ring.c \
 	drivers/serial/uart_service.c \
 	drivers/serial/uart_port.c
+# virtio-mmio transport, split rings and device drivers (issue 5).
+SR_SRCS += $(sort $(wildcard drivers/virtio/*.c))

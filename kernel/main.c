@@ -23,6 +23,7 @@
 #include <kernel/clock.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
+#include <kernel/io.h>
 #include <kernel/irq.h>
 #include <kernel/libc.h>
 #include <kernel/panic.h>
@@ -177,6 +178,7 @@ static void print_memory(void)
 static int64_t main_task(void *arg)
 {
     (void)arg;
+    virtio_init(&platform);
     if (cmdline_has("sr.test"))
         system_exit(tests_main());
     if (cmdline_has("sr.bench"))

@@ -19,3 +19,5 @@ SR_SRCS += $(sort $(wildcard kernel/sched/*.c kernel/sync/*.c))
 SR_SRCS += $(sort $(wildcard kernel/mm/*.c))
 # Fast memset/memcpy/memmove (picolibc's are byte loops).
 SR_SRCS += kernel/lib/string.c
+# The I/O model: queues (pure) and the device layer (issue 5).
+SR_SRCS += $(sort $(wildcard kernel/io/*.c))

@@ -1,5 +1,6 @@
-# runtime/: the application API. Stackless async tasks, channels, select,
-# and the waiter/waker layer they share (headers in runtime/include/sr/).
+# runtime/: the application API (headers in runtime/include/sr/): the
+# waiter/waker layer, stackless async tasks, channels, select, and fork-join
+# on work-stealing deques.
 SR_INCLUDES += runtime/include
 SR_SRCS += \
 	runtime/wait_list.c \
@@ -7,10 +8,15 @@ SR_SRCS += \
 	runtime/async.c \
 	runtime/select.c \
 	runtime/chan.c \
-	runtime/chan_spsc.c
-# Pure parts (wait lists, rings, select fairness) for the host tests.
+	runtime/chan_spsc.c \
+	runtime/deque.c \
+	runtime/forkjoin.c
+# Pure parts (wait lists, rings, select fairness, the deque) for the host tests.
 HOST_INCLUDES += runtime/include
+HOST_LDFLAGS += -pthread
 HOST_TEST_SRCS += \
 	tests/host/test_wait_list.c \
 	tests/host/test_ring.c \
-	runtime/wait_list.c
+	runtime/wait_list.c \
+	tests/host/test_deque.c \
+	runtime/deque.c

@@ -26,6 +26,16 @@ tests/image/configs.json is a list of configurations (data, not code):
              `append`), attaches it as a virtio disk instead of passing
              -kernel/-dtb/-append, and removes it afterwards; U-Boot (in
              `extra`) finds boot.scr and runs booti
+    io       (optional) I/O devices for the I/O suites, a list of "blk",
+             "rng" and "net2": "blk" attaches a scratch disk the runner
+             creates (make_io_disk: IO_DISK_BYTES bytes, IO_DISK_MAGIC at
+             offset 0) and removes afterwards, "rng" a virtio-rng, "net2" two
+             virtio-nets on one QEMU hub (IO_NET_MACS); the image is told with
+             "sr.io=blk,rng,net2" on its command line, so the suites require
+             exactly those devices (virtio-mmio devices on the virt machine);
+             "blkerr" adds a disk whose sector IO_ERR_SECTOR always fails
+    boots    (optional) 2: boot twice on the same scratch disk (needs "io"
+             with "blk"); the second boot gets "sr.boot=2" (persistence)
     note     (optional) free text for humans
 
 Usage: python3 scripts/qemu_cmd.py [--configs FILE] NAME
@@ -42,7 +52,74 @@ KERNEL_FILES = {"Image": "Image", "elf": "sr.elf"}
 DTB_CHOICES = ("board", "qemu")
 FIELDS = {"name": str, "board": str, "machine": str, "cpu": str, "smp": (str, int),
           "mem": str, "dtb": str, "kernel": str, "cpus": int, "timeout": (int, float)}
-OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict, "disk": str}
+OPTIONAL = {"extra": list, "note": str, "append": str, "expect": dict, "disk": str,
+            "io": list, "boots": int}
+IO_DEVICES = ("blk", "rng", "net2", "blkerr")
+# "blkerr": a second disk behind QEMU's blkdebug driver that fails every read
+# and write touching sector IO_ERR_SECTOR with EIO (the guest sees the
+# device's I/O-error status); its header says IO_ERR_DISK_MAGIC.
+IO_ERR_DISK_MAGIC = b"SR-IO-ERROR-DISK\n"
+IO_ERR_SECTOR = 4096
+# "net2": two virtio-net devices on one QEMU hub, with these MACs.
+IO_NET_MACS = ("52:54:00:53:52:01", "52:54:00:53:52:02")
+IO_DISK_BYTES = 16 << 20
+IO_DISK_MAGIC = b"SR-IO-TEST-DISK\n"
+
+
+def make_io_disk(path, magic=IO_DISK_MAGIC):
+    """The scratch disk of an "io" configuration: zeros, the magic line and
+    its size in bytes (decimal, newline-terminated) at the start."""
+    with open(path, "wb") as f:
+        f.write(magic + b"%d\n" % IO_DISK_BYTES)
+        f.truncate(IO_DISK_BYTES)
+
+
+def err_disk_path(io_disk):
+    """Where the "blkerr" disk goes: next to the scratch disk."""
+    return io_disk + ".err"
+
+
+def make_io_disks(cfg, io_disk):
+    """Every disk file an "io" configuration needs."""
+    make_io_disk(io_disk)
+    if "blkerr" in cfg.get("io", []):
+        make_io_disk(err_disk_path(io_disk), IO_ERR_DISK_MAGIC)
+
+
+def io_args(cfg, io_disk):
+    """QEMU arguments for the configuration's I/O devices."""
+    args = []
+    for dev in cfg.get("io", []):
+        if dev == "blk":
+            args += ["-drive", f"if=none,format=raw,id=iodisk,file={io_disk}",
+                     "-device", "virtio-blk-device,drive=iodisk"]
+        elif dev == "rng":
+            args += ["-device", "virtio-rng-device"]
+        elif dev == "blkerr":
+            errors = [{"event": ev, "errno": 5, "sector": IO_ERR_SECTOR, "once": False}
+                      for ev in ("read_aio", "write_aio")]
+            # The raw format driver raises the read_aio/write_aio events
+            # that arm blkdebug's rules.
+            node = {"driver": "raw", "node-name": "ioerrdisk",
+                    "file": {"driver": "blkdebug", "inject-error": errors,
+                             "image": {"driver": "file", "filename": err_disk_path(io_disk)}}}
+            args += ["-blockdev", json.dumps(node, separators=(",", ":")),
+                     "-device", "virtio-blk-device,drive=ioerrdisk"]
+        elif dev == "net2":
+            for i, mac in enumerate(IO_NET_MACS):
+                args += ["-netdev", f"hubport,id=ionet{i},hubid=0",
+                         "-device", f"virtio-net-device,netdev=ionet{i},mac={mac}"]
+    return args
+
+
+def io_append(cfg, boot=1):
+    """What the command line gains for the I/O devices and the boot number."""
+    extra = ""
+    if cfg.get("io"):
+        extra += " sr.io=" + ",".join(cfg["io"])
+    if boot > 1:
+        extra += f" sr.boot={boot}"
+    return extra
 DISK_CHOICES = ("sdcard",)
 TEST_DTB_DIR = "build/test-dtbs"
 
@@ -60,10 +137,12 @@ def dtb_path(cfg):
     return None
 
 
-def command(cfg, append=None, disk="<temporary sdcard.img>"):
-    """The QEMU command; disk is the image file of a "disk" configuration."""
+def command(cfg, append=None, disk="<temporary sdcard.img>", io_disk="<temporary io disk>",
+            boot=1):
+    """The QEMU command; disk is the image file of a "disk" configuration,
+    io_disk the scratch disk of an "io" one, boot which boot of it."""
     if append is None:
-        append = cfg.get("append", "sr.test")
+        append = cfg.get("append", "sr.test") + io_append(cfg, boot)
     cmd = [QEMU, "-M", cfg["machine"], "-cpu", cfg["cpu"], "-smp", str(cfg["smp"]),
            "-m", cfg["mem"], "-nographic", "-nic", "none", "-semihosting"]
     if "disk" in cfg:
@@ -73,7 +152,7 @@ def command(cfg, append=None, disk="<temporary sdcard.img>"):
     if dtb_path(cfg):
         cmd += ["-dtb", dtb_path(cfg)]
     cmd += ["-kernel", kernel_path(cfg), "-append", append]
-    return cmd + [str(a) for a in cfg.get("extra", [])]
+    return cmd + io_args(cfg, io_disk) + [str(a) for a in cfg.get("extra", [])]
 
 
 def _check(cfg, where):
@@ -94,6 +173,13 @@ def _check(cfg, where):
         raise ValueError(f"{where}: 'expect' needs an integer 'exit' and a non-empty 'patterns'")
     if "disk" in cfg and (cfg["disk"] not in DISK_CHOICES or cfg["dtb"] == "qemu"):
         raise ValueError(f"{where}: 'disk' must be one of {DISK_CHOICES}, with a dtb file")
+    io = cfg.get("io", [])
+    if any(d not in IO_DEVICES for d in io) or len(set(io)) != len(io) or \
+            ("io" in cfg and ("disk" in cfg or "expect" in cfg)):
+        raise ValueError(f"{where}: 'io' lists devices of {IO_DEVICES}, once each, "
+                         "without 'disk' or 'expect'")
+    if "boots" in cfg and (cfg["boots"] not in (1, 2) or "blk" not in io):
+        raise ValueError(f"{where}: 'boots' is 1 or 2 and needs 'io' with \"blk\"")
     if cfg["kernel"] not in KERNEL_FILES:
         raise ValueError(f"{where}: 'kernel' must be one of {tuple(KERNEL_FILES)}")
     if cfg["cpus"] < 1 or cfg["timeout"] <= 0:

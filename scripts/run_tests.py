@@ -235,19 +235,36 @@ def make_disk(cfg, path):
 
 
 def run_config(cfg):
-    """One configuration; a "disk" one on its own temporary SD-card image."""
-    if "disk" not in cfg:
+    """One configuration; a "disk" one on its own temporary SD-card image, an
+    "io" one with its own scratch disk (both removed afterwards); a two-boot
+    one boots twice on the same scratch disk, its outcomes added up."""
+    if "disk" not in cfg and "io" not in cfg:
         return run_config_with(cfg, None)
     with tempfile.TemporaryDirectory(dir="build", prefix=f".{cfg['name']}-") as tmp:
-        return run_config_with(cfg, str(Path(tmp) / "sdcard.img"))
+        if "disk" in cfg:
+            return run_config_with(cfg, str(Path(tmp) / "sdcard.img"))
+        io_disk = str(Path(tmp) / "io-disk.img")
+        qemu_cmd.make_io_disks(cfg, io_disk)
+        out = run_config_with(cfg, None, io_disk)
+        for boot in range(2, cfg.get("boots", 1) + 1):
+            if out.failed:
+                break
+            more = run_config_with(cfg, None, io_disk, boot)
+            more.passed += out.passed
+            more.not_ok = out.not_ok + more.not_ok
+            more.lines = out.lines + [f"--- boot {boot} ---"] + more.lines
+            more.seconds += out.seconds
+            out = more
+        return out
 
 
-def run_config_with(cfg, disk):
-    cmd = qemu_cmd.command(cfg, disk=disk)
+def run_config_with(cfg, disk, io_disk=None, boot=1):
+    cmd = qemu_cmd.command(cfg, disk=disk, io_disk=io_disk, boot=boot)
     expecting = "expect" in cfg
     out = Outcome(cfg["name"], cmd=cmd,
                   extra_name=f"{cfg['name']}." + ("expect" if expecting else "boot"),
-                  log=str(LOG_DIR / f"{cfg['name']}.log"))
+                  log=str(LOG_DIR / (f"{cfg['name']}.log" if boot == 1 else
+                                     f"{cfg['name']}.boot{boot}.log")))
     problem = compile_test_dtb(cfg)
     if problem:
         out.problems.append(("build", problem))

@@ -932,7 +932,11 @@ _Noreturn void sched_idle_loop(void)
     for (;;) {
         arch_irq_disable();
         if (!rq->nr_ready && !steal(rq)) {
+            uint64_t t = now_ticks();
+            atomic_store_explicit(&rq->wfi_since, t, memory_order_relaxed);
             wfi();
+            atomic_store_explicit(&rq->wfi_since, 0, memory_order_relaxed);
+            rq->wfi_ticks += now_ticks() - t;
             /* IRQs stay masked in idle: dispatch here. Our own timer needs
              * no controller round trip: its handler disarms it, which
              * lowers its line (see irq_run_asserted). */
@@ -995,6 +999,8 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     out->busy_ns = arch_ticks_to_ns(now - rq->started - idle);
     out->idle_ns = arch_ticks_to_ns(idle);
     out->switches = rq->switches;
+    uint64_t since = atomic_load_explicit(&rq->wfi_since, memory_order_relaxed);
+    out->wfi_ns = arch_ticks_to_ns(rq->wfi_ticks + (since && since < now ? now - since : 0));
     for (int q = 0; q < QOS_COUNT; q++) {
         uint64_t ticks = rq->class_ticks[q];
         if (rq->run_class == (unsigned)q)

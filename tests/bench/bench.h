@@ -7,7 +7,7 @@
  * result is compared with target (dir BENCH_AT_MOST or BENCH_AT_LEAST). A
  * benchmark checks its own work and returns BENCH_INVALID if it did not do
  * what it measured. Output contract (scripts/run_bench.py):
- *   bench: <name> <value> <unit> <at_most|at_least> <target>
+ *   bench: <name> <value> <unit> <at_most|at_least|report> <target>
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -16,6 +16,7 @@
 
 #define BENCH_AT_MOST  0
 #define BENCH_AT_LEAST 1
+#define BENCH_REPORT   2   /* a figure to report, no target (target 0) */
 #define BENCH_INVALID  UINT64_MAX
 
 struct bench_case {

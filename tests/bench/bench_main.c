@@ -28,7 +28,8 @@ int bench_main(void)
             continue;
         }
         printf("bench: %s %llu %s %s %llu\n", b->name, (unsigned long long)v, b->unit,
-               b->dir == BENCH_AT_MOST ? "at_most" : "at_least", (unsigned long long)b->target);
+               b->dir == BENCH_AT_MOST ? "at_most" : b->dir == BENCH_AT_LEAST ? "at_least" : "report",
+               (unsigned long long)b->target);
     }
     printf("bench: done\n");
     return bad ? 1 : 0;

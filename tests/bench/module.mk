@@ -5,4 +5,6 @@ SR_SRCS += \
 	tests/bench/bench_sched.c \
 	tests/bench/bench_qos.c \
 	tests/bench/bench_uart.c \
-	tests/bench/bench_runtime.c
+	tests/bench/bench_runtime.c \
+	tests/bench/bench_io.c \
+	tests/bench/bench_forkjoin.c

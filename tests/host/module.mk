@@ -79,3 +79,12 @@ $(HOST_FIXTURES)/$(1).dtb: boards/$(1)/$(1).dts
 	$(Q)dtc -q -I dts -O dtb -o $$@ $$<
 endef
 $(foreach b,$(DTS_BOARDS),$(eval $(call HOST_BOARD_FIXTURE,$(b))))
+
+# I/O model and virtio rings (pure parts, issue 5).
+HOST_TEST_SRCS += \
+	tests/host/test_ioq.c \
+	kernel/io/ioq.c \
+	tests/host/test_virtq.c \
+	drivers/virtio/virtq.c \
+	tests/host/test_blkrec.c \
+	kernel/io/blkrec_format.c

@@ -121,6 +121,8 @@ struct runqueue {
     uint64_t class_since;        /* the running class (run_class) has run since then, */
     uint32_t run_class;          /* not yet in class_ticks: charged when the class changes */
     uint64_t switches;
+    uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
+    _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];
@@ -175,6 +177,7 @@ void sched_nudge(const struct task *t);
 /* Per-core time accounting. */
 struct sched_cpu_stats {
     uint64_t busy_ns, idle_ns, switches;
+    uint64_t wfi_ns;                     /* of idle_ns: asleep in WFI */
     uint64_t class_busy_ns[QOS_COUNT];   /* busy time by the class that ran */
     uint32_t nr_ready;
 };

@@ -1,0 +1,187 @@
+/*
+ * The I/O model: one submission/completion interface for every driver.
+ *
+ * A request (struct io_req) carries the operation, a buffer, the requester's
+ * QoS class and where its completion goes. io_submit hands it to a device;
+ * it never blocks and never drops: 0 means the request is owned by the
+ * device layer until it completes, -EAGAIN means the device's queue is full
+ * (nothing changed, try later), other negative errnos reject bad requests.
+ * Waiting requests start in QoS order as device slots free (kernel/ioq.h).
+ *
+ * Completion, in the interrupt path of the device (any core):
+ *   result   bytes transferred (>= 0) or a negative errno (-EIO device
+ *            error or misbehaving device, -ECANCELED, -ETIMEDOUT, ...);
+ *   done     if set, called once in that context (completion style; it must
+ *            not block);
+ *   io_poll  turns true (poll style, for stackless waiters);
+ *   io_wait  returns (blocking style, for stackful tasks): the waiter sleeps
+ *            on the request's wait queue and sched_wake makes it runnable on
+ *            its own core. No style ever spins on the device.
+ * After completion the request and its buffer belong to the requester again
+ * (a stackless waiter must see io_poll true, or its done callback run,
+ * before it reuses or frees the request).
+ *
+ * Buffers are reached by the device directly: they must be in RAM's identity
+ * map (heap or page allocations), never on a task stack (-EFAULT).
+ */
+#ifndef KERNEL_IO_H
+#define KERNEL_IO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <kernel/ioq.h>
+#include <kernel/spinlock.h>
+#include <kernel/task.h>
+#include <kernel/waitq.h>
+
+enum io_op {
+    IO_OP_READ = 0,     /* blk: read len bytes at byte offset pos */
+    IO_OP_WRITE,        /* blk: write len bytes at pos */
+    IO_OP_FLUSH,        /* blk: make earlier writes durable */
+    IO_OP_RANDOM,       /* rng: fill up to len bytes (result = bytes given) */
+    IO_OP_SEND,         /* net tx: send the Ethernet frame buf[0..len) */
+    IO_OP_RECV,         /* net rx: the next frame into buf (result = its length) */
+    IO_OP_COUNT,
+};
+
+enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_NET_TX, IO_DEV_NET_RX, IO_DEV_CLASSES };
+
+#define IO_REQ_DONE    1u        /* completed; the completer is done with it */
+#define IO_REQ_WAITER  2u        /* a task sleeps (or is about to) on wq */
+
+struct io_req;
+struct io_done_list;
+typedef void (*io_done_fn)(struct io_req *r);
+
+struct io_req {
+    /* Set by the requester (io_req_init zeroes the rest). */
+    uint8_t op;                  /* enum io_op */
+    uint8_t qos;                 /* enum qos of the requester */
+    uint64_t pos;                /* byte offset on the device */
+    void *buf;
+    uint32_t len;
+    io_done_fn done;             /* optional completion callback */
+    void *ctx;                   /* for done */
+    /* Results. */
+    int32_t result;
+    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
+    /* Device layer. */
+    struct ioq_entry q;
+    struct io_dev *dev;
+    uint32_t slot;               /* driver's tag while at the device */
+    uint32_t wait_blocks;        /* times io_wait slept on this request */
+    struct io_req *done_next;
+    struct waitq wq;             /* the blocked requester, if any */
+};
+
+/* A device's driver operations; all run with the device lock held, IRQs masked. */
+struct io_dev_ops {
+    /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. No lock. */
+    int (*check)(struct io_dev *d, const struct io_req *r);
+    /* Give r to the device (a slot is free). 0, or -errno: r fails with it.
+     * A request the driver can finish at once it completes into done. */
+    int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+    /* Cancel r although it is at the device, if the driver still holds it
+     * (e.g. a receive waiting for a frame): complete it into done, true.
+     * NULL or false: it stays (cancel says -EBUSY). */
+    bool (*cancel)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+    /* r is at the device and its time is up: stop the device touching any
+     * buffer and complete everything it holds into done (io_complete_locked).
+     * NULL: the device cannot be stopped, r completes when it completes. */
+    void (*abort)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+};
+
+struct io_dev {
+    spinlock_t lock;
+    struct ioq q;
+    const struct io_dev_ops *ops;
+    void *priv;
+    enum io_class cls;
+    bool failed;                 /* misbehaved or reset: every request fails -EIO */
+    uint32_t irq;                /* INTID its completions come from, 0 if none */
+    char name[24];
+    struct io_dev *next;
+    struct waitq space;          /* io_sync callers waiting for queue room */
+    bool refused;                /* a push found the queue full since the last wake */
+    _Atomic uint32_t room_gen;   /* bumped (under lock) whenever room appears after a refusal */
+    /* Block devices: geometry from the device's config. */
+    uint64_t capacity;           /* bytes */
+    uint32_t block_size;         /* bytes, power of two */
+    /* Network devices: the station address from the device's config. */
+    uint8_t mac[6];
+    /* Counters. */
+    uint64_t submitted, completed, errors, refused_full;
+};
+
+/* Counters of the blocking and polling paths (for the "no polling" proof). */
+struct io_stats {
+    uint64_t waits;              /* io_wait calls */
+    uint64_t blocks;             /* times a waiter slept */
+    uint64_t busy_waits;         /* times a waiter looped without sleeping */
+    uint64_t polls_pending;      /* io_poll calls that found it not done */
+};
+void io_get_stats(struct io_stats *out);
+
+/* A fresh request (everything else zero). */
+void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
+                 uint32_t len);
+int io_submit(struct io_dev *d, struct io_req *r);
+/* Block until r completes or timeout_ns passes (WAIT_FOREVER: no limit).
+ * On timeout a waiting request is taken out and an active one aborted
+ * (ops->abort); either way r then completes with -ETIMEDOUT. Returns
+ * r->result. */
+int32_t io_wait(struct io_req *r, uint64_t timeout_ns);
+/* Poll style: has r completed (and may the requester reuse it)? */
+bool io_poll(struct io_req *r);
+/* Cancel r: a waiting request (or one the driver can take back, see
+ * ops->cancel) completes with -ECANCELED (0 returned); -EBUSY if it is at
+ * the device (it completes normally), -EALREADY if it has completed. */
+int io_cancel(struct io_req *r);
+/* Submit, then wait: the blocking call, retrying after completions while the
+ * queue is full. */
+int32_t io_sync(struct io_dev *d, struct io_req *r, uint64_t timeout_ns);
+
+/* Hold back / release a device's queue (requests wait in QoS order). */
+void io_plug(struct io_dev *d);
+void io_unplug(struct io_dev *d);
+
+/* The index-th device of a class (registration order), or NULL. */
+struct io_dev *io_dev_find(enum io_class cls, int index);
+
+/* Boot, main task: probe the virtio-mmio devices the platform describes
+ * (drivers/virtio); each bound device prints a line. Returns how many. */
+struct platform;
+int virtio_init(const struct platform *plat);
+
+/* --- for drivers ------------------------------------------------------------- */
+struct io_done_list {
+    struct io_req *head, *tail;
+};
+/* Set up a device's lock and queue: depth = requests the device takes at
+ * once, cap = how many more may wait (ops and priv set by the caller). */
+void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
+/* Make an initialised device findable (name, cls and geometry set). */
+void io_dev_register(struct io_dev *d);
+/* With d->lock held: r (at the device) finished with result; it is
+ * delivered by io_dev_unlock. */
+static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
+                                      struct io_done_list *done)
+{
+    ioq_finish(&d->q, &r->q);
+    r->result = result;
+    d->completed++;
+    if (result < 0)
+        d->errors++;
+    r->done_next = NULL;
+    if (done->tail)
+        done->tail->done_next = r;
+    else
+        done->head = r;
+    done->tail = r;
+}
+/* Start what may start, release d->lock (flags from spin_lock_irqsave),
+ * then deliver the completions collected in done. */
+void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+
+#endif

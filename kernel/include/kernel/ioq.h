@@ -1,0 +1,113 @@
+/*
+ * The I/O queue: the pure bookkeeping of one device's requests (no locks, no
+ * arch, no allocation; host-tested). The device layer (kernel/io.h) embeds an
+ * ioq_entry in every request and holds its own lock around these calls.
+ *
+ * A queue has `depth` device slots (requests the device holds at once) and
+ * room for `cap` waiting requests. ioq_push never drops: a full queue says
+ * -EAGAIN and changes nothing. ioq_pop_ready hands out the next request to
+ * start while a slot is free, in QoS order:
+ *
+ *  - the highest non-empty class first, FIFO within a class;
+ *  - utility and background together never hold more than depth - reserve
+ *    slots (reserve = depth / 4), so a flood of low-class I/O cannot fill
+ *    the device ahead of user-interactive I/O;
+ *  - aging: once IOQ_AGE_LIMIT dispatches in a row went past an older
+ *    request of a lower class, the oldest waiting request goes next.
+ *
+ * Bounds: a request at the head of its class is dispatched within
+ * IOQ_AGE_LIMIT + 1 dispatches after a slot it may use frees (so background
+ * I/O is never starved), and at most one lower-class request per
+ * IOQ_AGE_LIMIT dispatches ever goes ahead of a user-interactive one (so
+ * background I/O cannot starve user-interactive I/O).
+ */
+#ifndef KERNEL_IOQ_H
+#define KERNEL_IOQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IOQ_CLASSES    5          /* = QOS_COUNT, class 0 is the highest */
+#define IOQ_LOW_CLASS  3          /* classes >= this share depth - reserve slots */
+#define IOQ_AGE_LIMIT  8
+
+enum ioq_state {
+    IOQ_IDLE = 0,      /* not in the queue (new, or completed) */
+    IOQ_WAITING,       /* queued, not yet at the device */
+    IOQ_ACTIVE,        /* handed out by ioq_pop_ready, holds a device slot */
+};
+
+struct ioq_entry {
+    struct ioq_entry *next, *prev;
+    uint64_t seq;                 /* push order (requests that waited) */
+    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
+    uint8_t cls;                  /* QoS class, 0 highest */
+    uint8_t state;                /* enum ioq_state */
+};
+
+struct ioq {
+    struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];
+    uint32_t mask;                /* bit c: class c has waiting requests */
+    uint32_t nwaiting, cap;       /* waiting requests, bound */
+    uint32_t active, depth;       /* slots in use, slots */
+    uint32_t low_active, low_limit;
+    uint32_t bypassed;            /* dispatches in a row past an older lower-class request */
+    uint64_t seq, dispatched;
+    uint32_t plugged;             /* > 0: hold every request back (batching, tests) */
+    uint64_t full_count;          /* pushes refused */
+    uint64_t aged_count;          /* dispatches made by aging */
+    uint32_t max_active;          /* high-water mark of active */
+};
+
+/* Empty queue with depth device slots (>= 1) and room for cap waiting. */
+void ioq_init(struct ioq *q, uint32_t depth, uint32_t cap);
+/* Queue e (state IDLE, cls < IOQ_CLASSES). 0, -EAGAIN when cap requests
+ * already wait, -EINVAL for a bad class or an entry already queued. */
+int ioq_push(struct ioq *q, struct ioq_entry *e, unsigned cls);
+/* The next request to start, its slot taken (state ACTIVE); NULL when none
+ * may start now (empty, plugged, or no slot its class may use). */
+struct ioq_entry *ioq_pop_ready(struct ioq *q);
+/* Take a WAITING request out (state IDLE): 0, or -EBUSY if it is ACTIVE,
+ * -EALREADY if it is not in the queue. */
+int ioq_remove(struct ioq *q, struct ioq_entry *e);
+/* Inline: the fast paths every request takes. */
+static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
+{
+    e->state = IOQ_ACTIVE;
+    e->dispatch_seq = ++q->dispatched;
+    if (++q->active > q->max_active)
+        q->max_active = q->active;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active++;
+}
+
+/* Fast path of push + pop: start e at once (state ACTIVE, true) if nothing
+ * waits, the queue is not plugged and a slot its class may use is free;
+ * else false and nothing changed (push it). */
+static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
+{
+    if ((q->mask | q->plugged) || q->active >= q->depth || cls >= IOQ_CLASSES ||
+        e->state != IOQ_IDLE || (cls >= IOQ_LOW_CLASS && q->low_active >= q->low_limit))
+        return false;
+    e->cls = (uint8_t)cls;
+    ioq_activate_(q, e);
+    return true;
+}
+
+/* An ACTIVE request finished: its slot is free (state IDLE). */
+static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
+{
+    if (e->state != IOQ_ACTIVE)
+        return;
+    e->state = IOQ_IDLE;
+    q->active--;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active--;
+}
+
+static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
+static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
+static inline void ioq_plug(struct ioq *q) { q->plugged++; }
+static inline void ioq_unplug(struct ioq *q) { if (q->plugged) q->plugged--; }
+
+#endif
