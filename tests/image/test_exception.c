@@ -56,8 +56,7 @@ TEST_ALL_CORES(exc, core_keeps_working_after_faults)
         EXPECT_TRUE(null_read_caught());
     volatile int fired = 0;
     clock_oneshot(100 * 1000, mark, (void *)&fired);
-    while (!fired)
-        wfi();
+    wfi_until(&fired);
     EXPECT_EQ(fired, 1);
     EXPECT_TRUE(this_cpu()->fault_catch == NULL);
 }

@@ -7,6 +7,7 @@
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
 #include <sr_test.h>
+#include "image_test.h"
 
 #define TIMER_ROUNDS 3
 #define TIMER_NS     (500 * 1000)
@@ -21,8 +22,7 @@ TEST_ALL_CORES(irq, every_core_takes_its_own_timer)
         volatile int fired_on = 0;
         uint64_t t0 = clock_ns();
         clock_oneshot(TIMER_NS, set_flag, (void *)&fired_on);
-        while (!fired_on)
-            wfi();
+        wfi_until(&fired_on);
         EXPECT_EQ(fired_on, cpu_id() + 1);            /* delivered to this core */
         EXPECT_GE(clock_ns() - t0, TIMER_NS);          /* never early */
     }
