@@ -1,7 +1,10 @@
 /*
  * Interrupt handler table and dispatch. irq_handle() is called from the
  * assembly IRQ entry with IRQs masked; it drains every pending interrupt
- * (ack, handler, EOI) before returning.
+ * (ack, handler, EOI) before returning. The idle loop calls it with no
+ * frame after WFI: it then handles one interrupt (the idle loop's next WFI
+ * returns at once while another is pending), which spares the ack that
+ * would only find nothing more pending.
  */
 #include <stdatomic.h>
 #include <stddef.h>
@@ -58,26 +61,46 @@ uint64_t irq_count(uint32_t intid)
     return intid < IRQ_MAX ? atomic_load(&slots[intid].count) : 0;
 }
 
+/* Take one pending interrupt and run its handler; false if none was pending. */
+static inline __attribute__((always_inline)) bool dispatch_one(struct percpu *p)
+{
+    uint32_t raw;
+    uint32_t intid = chip->ack(&raw);
+    if (intid >= IRQ_MAX)
+        return false;   /* spurious: nothing (more) pending */
+    struct irq_slot *s = &slots[intid];
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    p->irqs++;
+    if (s->fn)
+        s->fn(intid, s->arg);
+    chip->eoi(raw);
+    if (!s->fn && intid >= IRQ_PPI_BASE) {
+        /* Nobody wants it: silence it rather than storm. */
+        chip->disable(intid);
+    }
+    return true;
+}
+
 void irq_handle(struct arch_frame *f)
 {
-    (void)f;
     struct percpu *p = this_cpu();
     p->in_irq++;
-    for (;;) {
-        uint32_t raw;
-        uint32_t intid = chip->ack(&raw);
-        if (intid >= IRQ_MAX)
-            break;   /* spurious: nothing (more) pending */
-        struct irq_slot *s = &slots[intid];
-        atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-        p->irqs++;
-        if (s->fn)
-            s->fn(intid, s->arg);
-        chip->eoi(raw);
-        if (!s->fn && intid >= IRQ_PPI_BASE) {
-            /* Nobody wants it: silence it rather than storm. */
-            chip->disable(intid);
-        }
+    if (f) {
+        while (dispatch_one(p))
+            ;
+    } else {
+        dispatch_one(p);   /* idle: one at a time (see above) */
     }
+    p->in_irq--;
+}
+
+void irq_run_asserted(uint32_t intid)
+{
+    struct percpu *p = this_cpu();
+    struct irq_slot *s = &slots[intid];
+    p->in_irq++;
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    p->irqs++;
+    s->fn(intid, s->arg);
     p->in_irq--;
 }

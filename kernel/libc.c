@@ -58,11 +58,25 @@ void _exit(int code)
 extern char __tdata_source[], __tdata_size[], __tbss_offset[], __tbss_size[];
 extern char __tls_size[], __tls_align[], __arm64_tls_tcb_offset[];
 
+/* Runs for every task spawned: a small .tbss (picolibc's is errno alone) is
+ * zeroed in place, without memset's set-up, and an empty .tdata copies
+ * nothing. */
 void _init_tls(void *tls);
 void _init_tls(void *tls)
 {
-    memcpy(tls, __tdata_source, link_constant(__tdata_size));
-    memset((char *)tls + link_constant(__tbss_offset), 0, link_constant(__tbss_size));
+    uint64_t tdata = link_constant(__tdata_size), tbss = link_constant(__tbss_size);
+    uint64_t off = link_constant(__tbss_offset);
+    if (tdata)
+        memcpy(tls, __tdata_source, tdata);
+    if (tbss > 32) {
+        memset((char *)tls + off, 0, tbss);
+    } else if (!((off | tbss | (uint64_t)tls) & 3)) {
+        for (uint64_t i = 0; i < tbss; i += 4)   /* volatile: not turned back into memset */
+            *(volatile uint32_t *)((char *)tls + off + i) = 0;
+    } else {
+        for (uint64_t i = 0; i < tbss; i++)
+            ((volatile char *)tls)[off + i] = 0;
+    }
 }
 
 void _set_tls(void *tls);

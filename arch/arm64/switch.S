@@ -6,7 +6,7 @@
  *    callee-saved state of a task that called schedule();
  *  - a full struct arch_frame (copied there by sched_irq_exit): a task that
  *    was preempted by an interrupt, every register including q0-q31.
- * The scheduler knows which from task->preempted.
+ * Bit 0 of the saved sp tells which (TASK_SP_FULL: a full frame).
  */
 #include <arch/asm.h>
 #include <arch/frame.h>
@@ -17,7 +17,7 @@
     .text
 /*
  * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
- *                  uint64_t next_sp, bool next_preempted)
+ *                  uint64_t next_sp)   (next_sp | TASK_SP_FULL: a full frame)
  * IRQs masked, in EL1t. Saves the caller's callee-saved state, publishes
  * prev->sp, then clears prev->on_cpu (release: another core may run prev
  * from here on), then resumes next.
@@ -37,7 +37,7 @@ FUNCTION(arch_switch)
     mov     x9, sp
     str     x9, [x0]
     stlrb   wzr, [x1]
-    cbnz    w3, resume_full_frame
+    tbnz    x2, #0, resume_full_frame
     mov     sp, x2
     b       arch_switch_resume
 END(arch_switch)
@@ -59,10 +59,11 @@ FUNCTION(arch_switch_resume)
     ret
 END(arch_switch_resume)
 
-/* x2 = a full frame on the next task's stack. Copy it to this core's
+/* x2 = a full frame on the next task's stack (| TASK_SP_FULL). Copy it to this core's
  * exception stack (SP_EL1 is at its top whenever code runs in EL1t) and
  * leave through the exception return path, which reloads SP_EL0. */
 LOCAL_FUNCTION(resume_full_frame)
+    bic     x2, x2, #1                  // TASK_SP_FULL
     msr     spsel, #1
     sub     sp, sp, #FRAME_SIZE
     mov     x9, sp

@@ -1,5 +1,6 @@
 /* Memory subsystem bring-up and cache draining (the parts live in page_alloc.c,
  * slab.c, heap.c and stack.c). */
+#include <stdatomic.h>
 #include <arch/cpu.h>
 #include <kernel/smp.h>
 #include "mm_internal.h"
@@ -20,6 +21,18 @@ void mm_init(const struct plat_range *ram, int nram)
 /* The per-core caches are static and start empty: nothing to set up yet. */
 void mm_init_cpu(void) {}
 
+static void (*drain_hooks[MM_DRAIN_HOOKS])(void);
+static _Atomic unsigned ndrain_hooks;
+
+int mm_register_drain_hook(void (*drain_this_cpu)(void))
+{
+    unsigned i = atomic_fetch_add(&ndrain_hooks, 1);
+    if (i >= MM_DRAIN_HOOKS)
+        return -1;
+    drain_hooks[i] = drain_this_cpu;
+    return 0;
+}
+
 struct drain_req {
     int cpu;
     bool done;
@@ -32,6 +45,10 @@ static void drain_cpu(void *arg)
     struct drain_req *r = arg;
     uint64_t flags = arch_irq_save();
     if ((int)mm_cpu() == r->cpu) {
+        unsigned n = atomic_load(&ndrain_hooks);
+        for (unsigned i = 0; i < n && i < MM_DRAIN_HOOKS; i++)
+            if (drain_hooks[i])
+                drain_hooks[i]();
         mm_stack_drain_cpu();
         slab_drain_cpu();
         page_cache_drain_cpu();

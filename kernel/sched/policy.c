@@ -155,12 +155,10 @@ struct sched_steal sched_policy_steal(const struct sched_core_model *m,
     struct sched_steal s = {-1, -1};
     uint32_t most = 0;
     for (int c = 0; c < m->ncores; c++) {
-        if (c == this_cpu || !v[c].online)
-            continue;
         /* Classes above the one running there are about to preempt it, and
          * the first task queued on an idle core is about to run: they start
          * at once where they are, so they are not taken. */
-        if (v[c].cur_qos >= QOS_COUNT && v[c].nr_ready < 2)
+        if (c == this_cpu || !sched_view_may_steal_from(&v[c]))
             continue;
         uint32_t pending = v[c].cur_qos < QOS_COUNT ? (1u << v[c].cur_qos) - 1 : 0;
         uint32_t take = v[c].ready_mask & ~pending & stealable(m, v, this_cpu, c);

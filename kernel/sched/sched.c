@@ -84,12 +84,25 @@ static inline void rq_remove(struct runqueue *rq, struct task *t)
     rq->nr_ready--;
 }
 
-/* Highest non-empty band, its first task; NULL if none. */
-static inline struct task *rq_first(struct runqueue *rq)
+/* Take the first task of the highest non-empty band off the queue; NULL if
+ * none. */
+static inline struct task *rq_pop_first(struct runqueue *rq)
 {
-    if (!rq->band_mask)
+    uint32_t mask = rq->band_mask;
+    if (!mask)
         return NULL;
-    return rq->head[__builtin_ctz(rq->band_mask)];
+    unsigned b = __builtin_ctz(mask);
+    struct task *t = rq->head[b];
+    struct task *n = t->next;
+    rq->head[b] = n;
+    if (n) {
+        n->prev = NULL;
+    } else {
+        rq->tail[b] = NULL;
+        rq->band_mask = mask & ~(1u << b);
+    }
+    rq->nr_ready--;
+    return t;
 }
 
 static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
@@ -108,21 +121,44 @@ static inline uint32_t util_of(const struct task *t)
 /* A racy snapshot is fine: policy decisions are hints, queues stay
  * consistent. Utilisation is that of the running task only (waiting tasks
  * are counted by nr_ready and ready_mask). */
+static inline void core_view_one(struct sched_core_view *v, int c, uint32_t online)
+{
+    struct task *cur = runqueues[c].current;
+    bool busy = cur && !(cur->flags & TASK_F_IDLE);
+    *v = (struct sched_core_view){
+        .online = (online >> c) & 1,
+        .cur_qos = busy ? cur->qos : QOS_COUNT,
+        .cur_util = busy ? util_of(cur) : 0,
+        .ready_mask = runqueues[c].band_mask,
+        .nr_ready = runqueues[c].nr_ready,
+    };
+    if (busy)
+        v->util_at[cur->qos] = v->cur_util;
+}
+
 static void core_view(struct sched_core_view *v)
 {
-    for (int c = 0; c < platform.ncpus; c++) {
-        struct task *cur = runqueues[c].current;
-        bool busy = cur && !(cur->flags & TASK_F_IDLE);
-        v[c] = (struct sched_core_view){
-            .online = smp_cpu_online(c),
-            .cur_qos = busy ? cur->qos : QOS_COUNT,
-            .cur_util = busy ? util_of(cur) : 0,
-            .ready_mask = runqueues[c].band_mask,
-            .nr_ready = runqueues[c].nr_ready,
-        };
-        if (busy)
-            v[c].util_at[cur->qos] = v[c].cur_util;
+    uint32_t online = smp_online_mask();
+    for (int c = 0; c < platform.ncpus; c++)
+        core_view_one(&v[c], c, online);
+}
+
+/* Does another online core have a task the policy might let this idle core
+ * take? Reads only the queues that hold tasks, so an idle core looking for
+ * work costs little when there is none. */
+static bool steal_worth_asking(int me)
+{
+    uint32_t online = smp_online_mask();
+    for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
+        int c = __builtin_ctz(others);
+        if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
+            continue;
+        struct sched_core_view v;
+        core_view_one(&v, c, online);
+        if (sched_view_may_steal_from(&v))
+            return true;
     }
+    return false;
 }
 
 /* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
@@ -200,6 +236,18 @@ static inline void arm_by(struct runqueue *rq, uint64_t when)
     }
 }
 
+/* Under rq->lock, rq this core's: program the timer (rq_program_timer). */
+static inline void program_local_timer(struct runqueue *rq)
+{
+    rq->reprogram = false;
+    struct timer *first = timerq_peek(&rq->timers);
+    uint64_t when = first ? first->deadline : 0;
+    if (rq->slice_end && (!when || rq->slice_end < when))
+        when = rq->slice_end;
+    if (when)
+        arm_by(rq, when);
+}
+
 static void rq_program_timer(struct runqueue *rq)
 {
     if (rq != this_rq()) {
@@ -208,13 +256,7 @@ static void rq_program_timer(struct runqueue *rq)
         ipi_send(IPI_WAKE, rq_cpu(rq));
         return;
     }
-    rq->reprogram = false;
-    struct timer *first = timerq_peek(&rq->timers);
-    uint64_t when = first ? first->deadline : 0;
-    if (rq->slice_end && (!when || rq->slice_end < when))
-        when = rq->slice_end;
-    if (when)
-        arm_by(rq, when);
+    program_local_timer(rq);
 }
 
 /* Start a slice for next if others wait in its band (tickless otherwise);
@@ -243,10 +285,28 @@ static void note_idle_change(struct runqueue *rq, struct task *next)
         atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
 }
 
+/* Class time is charged lazily: rq->run_class has run since
+ * rq->class_since, and class_ticks takes that stretch only when the class
+ * that runs changes (switches within a band cost nothing here). */
+static inline void charge_class(struct runqueue *rq, unsigned cls, uint64_t now)
+{
+    if (cls != rq->run_class) {
+        rq->class_ticks[rq->run_class] += now - rq->class_since;
+        rq->class_since = now;
+        rq->run_class = cls;
+    }
+}
+
+static inline unsigned class_of(const struct task *t)
+{
+    return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
+}
+
 /* Under rq->lock, next != prev and next off the queue: make next current
  * on this core, account the switch and start next's slice. */
-static inline void switch_to(struct runqueue *rq, struct task *prev, struct task *next,
-                             uint64_t now)
+static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
+                                                            struct task *prev,
+                                                            struct task *next, uint64_t now)
 {
     next->state = TASK_RUNNING;
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
@@ -254,7 +314,6 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
     rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
     prev->cpu_ticks += ran;
-    rq->class_ticks[(prev->flags & TASK_F_IDLE) ? QOS_COUNT : prev->qos] += ran;
     if (prev->flags & TASK_F_APP)
         qos_account(prev, ran, rq_cpu(rq));
     if (prev->flags & TASK_F_DL) {
@@ -265,6 +324,7 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
     next->run_start = now;
     next->switches++;
     rq->switches++;
+    charge_class(rq, class_of(next), now);
     if ((next->flags | prev->flags) & TASK_F_IDLE)
         note_idle_change(rq, next);
     rq_start_slice(rq, next, now);
@@ -272,12 +332,11 @@ static inline void switch_to(struct runqueue *rq, struct task *prev, struct task
 
 /* Under rq->lock: choose what runs next on this core and make it current.
  * prev stays queued/blocked as its state says. */
-static struct task *pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
+static inline __attribute__((always_inline)) struct task *
+pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
 {
-    struct task *next = rq_first(rq);
-    if (next)
-        rq_remove(rq, next);
-    else
+    struct task *next = rq_pop_first(rq);
+    if (!next)
         next = rq->idle;
     if (next != prev) {
         switch_to(rq, prev, next, now);
@@ -295,26 +354,29 @@ static inline void switch_tls(struct task *next)
     __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
 }
 
-void schedule(void)
+/* schedule(), inlined where blocking is hot (sched_block). */
+static inline __attribute__((always_inline)) void schedule_inline(void)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (prev->state == TASK_RUNNING && !(prev->flags & TASK_F_IDLE))
-        rq_enqueue(rq, prev);
-    else if (prev->state == TASK_RUNNING)
-        prev->state = TASK_READY;   /* idle: never queued */
+    if (prev->state == TASK_RUNNING) {
+        if (prev->flags & TASK_F_IDLE)
+            prev->state = TASK_READY;   /* idle: never queued */
+        else
+            rq_enqueue(rq, prev);
+    }
     struct task *next = pick_and_set(rq, prev, now_ticks());
     spin_unlock(&rq->lock);
     if (next == prev)
         return;
     switch_tls(next);
     sched_set_current(next);
-    bool full = next->preempted;
-    next->preempted = 0;
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
     /* prev runs again here, possibly on another core. */
 }
+
+void schedule(void) { schedule_inline(); }
 
 /* task_yield: the running task gives way to the next of its band. The
  * common case, a band-mate waiting and nothing better queued, rotates the
@@ -351,28 +413,27 @@ void task_yield(void)
     rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
     prev->cpu_ticks += ran;
-    rq->class_ticks[prev->qos] += ran;
     if (prev->flags & TASK_F_APP)
         qos_account(prev, ran, rq_cpu(rq));
     next->run_start = now;
     next->switches++;
     rq->switches++;
+    /* Same band, so the same class: nothing to charge (run_class follows a
+     * running task's band changes, see sched_set_qos). */
     rq->slice_end = now + slice_ticks;
     arm_by(rq, rq->slice_end);
     spin_unlock(&rq->lock);
 
     switch_tls(next);
     sched_set_current(next);
-    bool full = next->preempted;
-    next->preempted = 0;
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp, full);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
     arch_irq_restore(flags);
 }
 
 /* --- wake-ups ---------------------------------------------------------------- */
 
 /* Under rq->lock: t just became ready on rq; does the core need to switch? */
-static bool should_preempt(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) bool should_preempt(struct runqueue *rq, struct task *t)
 {
     struct task *cur = rq->current;
     if (cur->flags & TASK_F_IDLE)
@@ -392,7 +453,7 @@ static bool should_preempt(struct runqueue *rq, struct task *t)
     return false;
 }
 
-static void kick(struct runqueue *rq)
+static inline void kick(struct runqueue *rq)
 {
     int cpu = rq_cpu(rq);
     rq->need_resched = true;
@@ -401,11 +462,12 @@ static void kick(struct runqueue *rq)
 }
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */
-static void preempt_point(uint64_t irq_flags)
+static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_flags)
 {
+    if (irq_flags & (1u << 7))
+        return;   /* the caller's caller is in a masked section: it acts later */
     struct runqueue *rq = this_rq();
-    if (!rq->need_resched || this_cpu()->in_irq || (irq_flags & (1u << 7)) ||
-        (rq->current->flags & TASK_F_IDLE))
+    if (!rq->need_resched || this_cpu()->in_irq || (rq->current->flags & TASK_F_IDLE))
         return;
     arch_irq_disable();
     schedule();
@@ -416,7 +478,7 @@ void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
 
 /* Work is waiting behind a busy core: wake an idle core that may run it,
  * so it steals (idle cores otherwise sleep until their next interrupt). */
-static void nudge_idle_core(const struct task *t, int busy_cpu)
+static inline void nudge_idle_core(const struct task *t, int busy_cpu)
 {
     uint32_t allowed = t->affinity;
     if (allowed && !(allowed & (allowed - 1)))
@@ -432,7 +494,7 @@ void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
 
 /* Under rq->lock: queue t and tell whoever must act (rq's core if t should
  * run now, else an idle core that could steal it). */
-static void make_ready(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq, struct task *t)
 {
     rq_enqueue(rq, t);
     if (should_preempt(rq, t))
@@ -449,6 +511,8 @@ void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
         make_ready(rq, t);
         return;
     }
+    if (t->state == TASK_RUNNING && rq->current == t)
+        charge_class(rq, band, now_ticks());   /* the running class changes */
     t->qos = (uint8_t)band;
     if (t->state != TASK_RUNNING || rq->current != t)
         return;   /* a blocked task is queued by its wake-up */
@@ -480,7 +544,7 @@ uint64_t sched_ns_to_ticks(uint64_t ns) { return ns_to_ticks_ceil(ns); }
  * a task whose registers are still live on its core (on_cpu: switching out
  * right now) stays; on uniform cores, so does one that runs at once on its
  * own core (its cache is there). */
-static int place_woken(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq, struct task *t)
 {
     uint32_t allowed = t->affinity;
     if (allowed && !(allowed & (allowed - 1)))
@@ -520,10 +584,26 @@ static bool in_wait(const struct task *t, uint32_t seq)
     return t->wait_seq == seq;
 }
 
+/* wake_locked's way out when the policy chose another core (to != rq's):
+ * move t there, then release (restoring flags). */
+static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct task *t, int to,
+                                                     uint64_t flags)
+{
+    t->state = TASK_MOVING;   /* no other waker or mover touches it now */
+    spin_unlock(&rq->lock);
+    rq = &runqueues[to];
+    spin_lock(&rq->lock);
+    t->cpu = (int16_t)to;
+    t->migrations++;
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
 /* Under rq->lock, t blocked on rq's core: make it ready where the policy
  * says, then release the lock (restoring flags) and let the caller's core
  * switch if it must. */
-static void wake_locked(struct runqueue *rq, struct task *t, int32_t result, uint64_t flags)
+static inline __attribute__((always_inline)) void wake_locked(struct runqueue *rq, struct task *t,
+                                                              int32_t result, uint64_t flags)
 {
     t->wait_result = result;
     int to = place_woken(rq, t);
@@ -531,14 +611,7 @@ static void wake_locked(struct runqueue *rq, struct task *t, int32_t result, uin
         make_ready(rq, t);
         spin_unlock_irqrestore(&rq->lock, flags);
     } else {
-        t->state = TASK_MOVING;   /* no other waker or mover touches it now */
-        spin_unlock(&rq->lock);
-        rq = &runqueues[to];
-        spin_lock(&rq->lock);
-        t->cpu = (int16_t)to;
-        t->migrations++;
-        make_ready(rq, t);
-        spin_unlock_irqrestore(&rq->lock, flags);
+        wake_elsewhere(rq, t, to, flags);
     }
     preempt_point(flags);
 }
@@ -566,6 +639,8 @@ void sched_set_qos(struct task *t, unsigned qos)
             t->qos = (uint8_t)qos;
             make_ready(rq, t);
         } else {
+            if (t->state == TASK_RUNNING && rq->current == t)
+                charge_class(rq, qos, now_ticks());
             t->qos = (uint8_t)qos;
             /* Running and now outranked by a waiting band: switch soon. */
             if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))
@@ -578,7 +653,12 @@ void sched_set_qos(struct task *t, unsigned qos)
 
 void sched_start(struct task *t)
 {
-    t->cpu = (int16_t)place(t, -1, cpu_id());
+    /* A task pinned to one online core goes there (place's first rule). */
+    uint32_t one = t->affinity;
+    if (one && !(one & (one - 1)) && (smp_online_mask() & one))
+        t->cpu = (int16_t)__builtin_ctz(one);
+    else
+        t->cpu = (int16_t)place(t, -1, cpu_id());
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     make_ready(rq, t);
@@ -619,31 +699,36 @@ static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t se
     if (t->cpu != rq->cpu || !in_wait(t, seq) || t->waiting_on)
         return false;
     t->wait_result = WAIT_TIMEOUT;
-    make_ready(rq, t);
+    /* make_ready on this core's queue: no IPI to decide. */
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        rq->need_resched = true;
+    else
+        nudge_idle_core(t, rq_cpu(rq));
     return true;
 }
 
-/* Fire expired timers of this core; callbacks run without the rq lock. */
+/* Fire expired timers of this core (in its timer interrupt, IRQs masked);
+ * callbacks run without the rq lock. */
 static void run_timers(struct runqueue *rq)
 {
     for (;;) {
-        uint64_t flags = spin_lock_irqsave(&rq->lock);
+        spin_lock(&rq->lock);
         uint64_t now = now_ticks();
         struct timer *t;
         while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
                wake_sleeper_locked(rq, t->arg, t->seq))
             ;
-        void (*fn)(void *, uint32_t) = t ? t->fn : NULL;
-        void *arg = t ? t->arg : NULL;
-        uint32_t seq = t ? t->seq : 0;
         if (!t) {
             if (rq->slice_end && now >= rq->slice_end) {
                 struct task *cur = rq->current;
                 if (cur->flags & TASK_F_DL) {
                     /* Budget slice over: charge; an overrun demotes it. */
                     int q = dl_charge(rq, cur, cur->cpu_ticks + now - cur->run_start);
-                    if (q >= 0)
+                    if (q >= 0) {
+                        charge_class(rq, (unsigned)q, now);   /* it runs on in its own class */
                         cur->qos = (uint8_t)q;
+                    }
                 }
                 rq->slice_end = 0;
                 if (cur->flags & TASK_F_DL) {
@@ -655,11 +740,16 @@ static void run_timers(struct runqueue *rq)
                         rq->need_resched = true;
                 }
             }
-            rq_program_timer(rq);
-        }
-        spin_unlock_irqrestore(&rq->lock, flags);
-        if (!t)
+            program_local_timer(rq);
+            spin_unlock(&rq->lock);
             return;
+        }
+        /* Copied under the lock: once it is released the timer's owner may
+         * arm it again (a new wait, a new seq). */
+        void (*fn)(void *, uint32_t) = t->fn;
+        void *arg = t->arg;
+        uint32_t seq = t->seq;
+        spin_unlock(&rq->lock);
         fn(arg, seq);
     }
 }
@@ -678,10 +768,11 @@ static void sched_timer_irq(uint32_t intid, void *arg)
 {
     (void)intid;
     (void)arg;
+    struct percpu *p = this_cpu();
     arch_timer_disarm();
-    this_rq()->timer_armed = 0;
-    this_cpu()->timer_irqs++;
-    run_timers(this_rq());
+    p->rq->timer_armed = 0;
+    p->timer_irqs++;
+    run_timers(p->rq);
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
@@ -708,7 +799,7 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     }
     if (wq_lock)
         spin_unlock(wq_lock);
-    schedule();
+    schedule_inline();
     /* Woken: take the timeout off its queue if it has not fired (if it
      * has, or fires now, it no longer finds this wait: see in_wait). */
     if (timer_queued(&cur->timer)) {
@@ -729,9 +820,8 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
     switch_tls(next);
     sched_set_current(next);
-    if (next->preempted) {
-        memcpy(f, (void *)next->sp, sizeof(*f));
-        next->preempted = 0;
+    if (next->sp & TASK_SP_FULL) {
+        memcpy(f, (void *)(next->sp & ~TASK_SP_FULL), sizeof(*f));
     } else {
         /* Resume a cooperatively switched task: eret into the pop routine. */
         f->sp = next->sp;
@@ -760,8 +850,7 @@ void sched_irq_exit(struct arch_frame *f)
     /* Save prev's full state on its own stack. */
     struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
     memcpy(saved, f, sizeof(*f));
-    prev->sp = (uint64_t)saved;
-    prev->preempted = 1;
+    prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
 }
 
@@ -806,6 +895,8 @@ void sched_timer_cancel(struct timer *t)
 static bool steal(struct runqueue *rq)
 {
     int me = rq_cpu(rq);
+    if (!steal_worth_asking(me))
+        return false;
     struct sched_core_view v[PLAT_MAX_CPUS];
     core_view(v);
     struct sched_steal s = sched_policy_steal(&core_model, v, me);
@@ -846,10 +937,16 @@ _Noreturn void sched_idle_loop(void)
             wfi();
             atomic_store_explicit(&rq->wfi_since, 0, memory_order_relaxed);
             rq->wfi_ticks += now_ticks() - t;
-            irq_handle(NULL);     /* IRQs stay masked in idle: dispatch here */
+            /* IRQs stay masked in idle: dispatch here. Our own timer needs
+             * no controller round trip: its handler disarms it, which
+             * lowers its line (see irq_run_asserted). */
+            if (arch_timer_fired())
+                irq_run_asserted(platform.timer.virt_irq);
+            else
+                irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
-            schedule();
+            schedule_inline();
         task_reap();
     }
 }
@@ -882,6 +979,8 @@ void sched_init_cpu(void)
     timer_init(&idle->timer);
     idle->run_start = now_ticks();
     rq->started = idle->run_start;
+    rq->class_since = idle->run_start;
+    rq->run_class = QOS_COUNT;
     rq->idle = idle;
     rq->current = idle;
     this_cpu()->rq = rq;
@@ -904,8 +1003,8 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     out->wfi_ns = arch_ticks_to_ns(rq->wfi_ticks + (since && since < now ? now - since : 0));
     for (int q = 0; q < QOS_COUNT; q++) {
         uint64_t ticks = rq->class_ticks[q];
-        if (rq->current != rq->idle && rq->current->qos == q)
-            ticks += now - rq->current->run_start;
+        if (rq->run_class == (unsigned)q)
+            ticks += now - rq->class_since;
         out->class_busy_ns[q] = arch_ticks_to_ns(ticks);
     }
     out->nr_ready = rq->nr_ready;

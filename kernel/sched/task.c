@@ -28,6 +28,8 @@
 #define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
 static struct slab_cache *task_cache;
+static size_t tls_size;   /* libc_tls_size(), fixed at link time */
+static void task_cache_drain_cpu(void);
 static _Atomic uint32_t next_id = 1;
 /* Detached tasks that ended, per core: freed by that core's idle loop. */
 static struct task *zombies[PLAT_MAX_CPUS];
@@ -36,18 +38,68 @@ _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 
 
 void task_system_init(void)
 {
+    tls_size = libc_tls_size();
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
-    if (!task_cache)
+    if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
     dl_init();
+}
+
+/* Each core keeps a few ended tasks of the default stack size whole (TCB
+ * with its stack still mapped) for its next spawns: no slab or stack work
+ * on the common spawn/join path. mm_drain_caches empties them (drain hook),
+ * so leak checks still see every page. Touched only by its core, IRQs
+ * masked. */
+#define TASK_CACHE_CAP 4
+struct task_cache_cpu {
+    uint32_t n;
+    struct task *t[TASK_CACHE_CAP];
+};
+static struct task_cache_cpu task_cache_cpu[PLAT_MAX_CPUS];
+
+static void task_release(struct task *t)
+{
+    mm_stack_free(&t->stack);
+    slab_free(task_cache, t);
 }
 
 static void task_free(struct task *t)
 {
     qos_leave_app(t);
     dl_task_free(t);
-    mm_stack_free(&t->stack);
-    slab_free(task_cache, t);
+    if (t->stack.size == TASK_STACK_DEFAULT && this_cpu()) {
+        uint64_t flags = arch_irq_save();
+        struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
+        if (c->n < TASK_CACHE_CAP) {
+            c->t[c->n++] = t;
+            arch_irq_restore(flags);
+            return;
+        }
+        arch_irq_restore(flags);
+    }
+    task_release(t);
+}
+
+/* A cached task of the default stack size, or NULL. */
+static struct task *task_cached(void)
+{
+    if (!this_cpu())
+        return NULL;
+    struct task *t = NULL;
+    uint64_t flags = arch_irq_save();
+    struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
+    if (c->n)
+        t = c->t[--c->n];
+    arch_irq_restore(flags);
+    return t;
+}
+
+/* mm_drain_caches hook (IRQs masked): give this core's cached tasks back. */
+static void task_cache_drain_cpu(void)
+{
+    struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
+    while (c->n)
+        task_release(c->t[--c->n]);
 }
 
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
@@ -60,16 +112,23 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         errno = EINVAL;
         return NULL;
     }
-    struct task *t = slab_alloc(task_cache);
-    if (!t) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    memset(t, 0, sizeof(*t));
-    if (mm_stack_alloc(stack_size, &t->stack) != 0) {
-        slab_free(task_cache, t);
-        errno = ENOMEM;
-        return NULL;
+    struct task *t = stack_size == TASK_STACK_DEFAULT ? task_cached() : NULL;
+    if (t) {
+        struct mm_stack stack = t->stack;
+        memset(t, 0, sizeof(*t));
+        t->stack = stack;
+    } else {
+        t = slab_alloc(task_cache);
+        if (!t) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        memset(t, 0, sizeof(*t));
+        if (mm_stack_alloc(stack_size, &t->stack) != 0) {
+            slab_free(task_cache, t);
+            errno = ENOMEM;
+            return NULL;
+        }
     }
     t->affinity = attr->affinity;
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
@@ -100,7 +159,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
      * the block (the TCB slot), which the first frame leaves free. */
     uint64_t top = (uint64_t)ext;
-    uint64_t tls = (top - libc_tls_size() - 64) & ~63ull;
+    uint64_t tls = (top - tls_size - 64) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
 
     /* First cooperative frame: "return" into arch_task_entry(fn, arg). */
@@ -148,6 +207,10 @@ _Noreturn void task_exit(int64_t value)
 void task_reap(void)
 {
     struct task *z;
+    /* Only this core adds to its list, from task context: an empty list
+     * read here stays empty until this core runs a task again. */
+    if (!__atomic_load_n(&zombies[cpu_id()], __ATOMIC_RELAXED))
+        return;
     uint64_t flags = arch_irq_save();
     z = zombies[cpu_id()];
     zombies[cpu_id()] = NULL;

@@ -70,11 +70,14 @@ void timerq_remove(struct timerq *q, struct timer *t)
         sift_down(q, i);
 }
 
-struct timer *timerq_pop_expired(struct timerq *q, uint64_t now)
+struct timer *timerq_pop_first(struct timerq *q)
 {
-    if (!q->n || q->heap[0]->deadline > now)
-        return 0;
     struct timer *t = q->heap[0];
-    timerq_remove(q, t);
+    t->index = -1;
+    struct timer *last = q->heap[--q->n];
+    if (q->n) {   /* the last one fills the root and sinks */
+        place(q, 0, last);
+        sift_down(q, 0);
+    }
     return t;
 }

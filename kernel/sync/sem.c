@@ -2,11 +2,12 @@
  * straight to the first waiter; the count only grows when nobody waits. */
 #include <kernel/sched.h>
 #include <kernel/sem.h>
+#include "waitq_inline.h"
 
 void sem_post(struct semaphore *s)
 {
     uint64_t flags = spin_lock_irqsave(&s->wq.lock);
-    if (!waitq_wake_one(&s->wq, WAIT_OK))
+    if (!waitq_wake_one_inline(&s->wq, WAIT_OK))
         s->count++;
     spin_unlock_irqrestore(&s->wq.lock, flags);
     sched_resched_if_needed();
@@ -30,5 +31,5 @@ int sem_wait(struct semaphore *s, uint64_t timeout_ns)
         spin_unlock_irqrestore(&s->wq.lock, flags);
         return 0;
     }
-    return waitq_wait(&s->wq, flags, waitq_deadline(timeout_ns));
+    return waitq_wait_inline(&s->wq, flags, waitq_deadline(timeout_ns));
 }

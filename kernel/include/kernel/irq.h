@@ -59,6 +59,12 @@ void irq_set_edge(uint32_t intid, bool edge);
 void irq_route(uint32_t spi, int cpu);
 void ipi_send(enum ipi ipi, int cpu);
 
+/* Run intid's handler as irq_handle would (counted, in IRQ context, IRQs
+ * masked) without the controller, for a level-sensitive interrupt the
+ * caller has seen asserted and whose handler lowers its line: nothing was
+ * acknowledged and nothing stays pending. (The idle loop's fired timer.) */
+void irq_run_asserted(uint32_t intid);
+
 /* Count of interrupts taken for intid on all cores. */
 uint64_t irq_count(uint32_t intid);
 

@@ -44,6 +44,12 @@ uint64_t mm_free_pages(void);
 /* Return every per-core cached page, object and stack to the shared pools,
  * so mm_free_pages() counts exactly what is not in use (for leak checks). */
 void mm_drain_caches(void);
+/* A cache kept above mm (e.g. whole tasks with their stacks) registers how
+ * to empty the calling core's part of it: mm_drain_caches runs every hook on
+ * every core (IRQs masked) before draining mm's own per-core caches.
+ * At most MM_DRAIN_HOOKS; returns -1 when full. */
+#define MM_DRAIN_HOOKS 4
+int mm_register_drain_hook(void (*drain_this_cpu)(void));
 uint64_t mm_total_pages(void);
 
 /* --- object caches ----------------------------------------------------------- */

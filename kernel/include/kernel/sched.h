@@ -53,11 +53,10 @@ struct waitq;
 #define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
-    uint64_t sp;                 /* saved stack pointer while switched out */
+    uint64_t sp;                 /* saved stack pointer while switched out (| TASK_SP_FULL) */
     struct task *next, *prev;    /* run queue or wait queue links */
     uint8_t state;               /* enum task_state */
     uint8_t qos;                 /* band */
-    uint8_t preempted;           /* sp points at a full arch_frame */
     uint8_t status;              /* enum task_status once dead */
     _Atomic uint8_t on_cpu;      /* registers live on a core */
     uint8_t flags;
@@ -119,6 +118,8 @@ struct runqueue {
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
+    uint64_t class_since;        /* the running class (run_class) has run since then, */
+    uint32_t run_class;          /* not yet in class_ticks: charged when the class changes */
     uint64_t switches;
     uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
     _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
@@ -224,7 +225,10 @@ void task_reap(void);
 #define SCHED_SLICE_NS  (4ull * 1000 * 1000)
 
 /* Context switch primitives (arch/arm64/switch.S). */
-void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp, bool next_preempted);
+/* Bit 0 of a switched-out task's sp: it points at a full struct arch_frame
+ * (preempted by an interrupt) rather than a cooperative frame. */
+#define TASK_SP_FULL 1ull
+void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 

@@ -156,6 +156,14 @@ bool sched_policy_preempts(const struct sched_prio *waking, const struct sched_p
 int sched_policy_pick_class(uint32_t ready_mask, const uint64_t oldest_since[QOS_COUNT],
                             uint64_t now);
 
+/* Whether a core has waiting tasks an idle core may take at all: not the
+ * first task queued on an idle core, which is about to run where it is
+ * (sched_policy_steal never takes it; callers use this to skip asking). */
+static inline bool sched_view_may_steal_from(const struct sched_core_view *v)
+{
+    return v->online && v->ready_mask && !(v->cur_qos >= QOS_COUNT && v->nr_ready < 2);
+}
+
 /* An idle core's pull of a waiting task: victim core and the class to take. */
 struct sched_steal {
     int victim;           /* -1: nothing to take */

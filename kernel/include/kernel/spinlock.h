@@ -21,14 +21,21 @@ typedef struct {
 static inline void spin_lock(spinlock_t *l)
 {
     uint32_t ticket = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
+    if (__builtin_expect(atomic_load_explicit(&l->owner, memory_order_acquire) == ticket, 1))
+        return;   /* uncontended: straight through */
     while (atomic_load_explicit(&l->owner, memory_order_acquire) != ticket)
         arch_cpu_relax();
 }
 
 static inline void spin_unlock(spinlock_t *l)
 {
+#ifdef __ARM_FEATURE_ATOMICS
+    /* Only the holder writes owner: one LSE add with release (STADDL). */
+    atomic_fetch_add_explicit(&l->owner, 1, memory_order_release);
+#else
     uint32_t o = atomic_load_explicit(&l->owner, memory_order_relaxed);
     atomic_store_explicit(&l->owner, o + 1, memory_order_release);
+#endif
 }
 
 static inline uint64_t spin_lock_irqsave(spinlock_t *l)

@@ -30,7 +30,14 @@ static inline bool timer_queued(const struct timer *t) { return t->index >= 0; }
 int timerq_insert(struct timerq *q, struct timer *t);
 void timerq_remove(struct timerq *q, struct timer *t);   /* no-op if not queued */
 static inline struct timer *timerq_peek(const struct timerq *q) { return q->n ? q->heap[0] : 0; }
+/* Remove and return the earliest timer (q not empty). */
+struct timer *timerq_pop_first(struct timerq *q);
 /* Remove and return the earliest timer if its deadline is <= now, else NULL. */
-struct timer *timerq_pop_expired(struct timerq *q, uint64_t now);
+static inline struct timer *timerq_pop_expired(struct timerq *q, uint64_t now)
+{
+    if (!q->n || q->heap[0]->deadline > now)
+        return 0;
+    return timerq_pop_first(q);
+}
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef ARCH_TIMER_H
 #define ARCH_TIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <arch/sysreg.h>
 
@@ -18,6 +19,13 @@ static inline void arch_timer_arm(uint64_t cval)
     write_sysreg(cntv_cval_el0, cval);
     write_sysreg(cntv_ctl_el0, 1);   /* ENABLE, not masked */
     isb();
+}
+
+/* The timer is armed, unmasked and its deadline reached: its (level-
+ * sensitive) interrupt line is asserted. */
+static inline bool arch_timer_fired(void)
+{
+    return (read_sysreg(cntv_ctl_el0) & 7) == 5;   /* ISTATUS, not IMASK, ENABLE */
 }
 
 /* No further timer interrupt until armed again. */

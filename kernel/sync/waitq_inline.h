@@ -1,0 +1,62 @@
+/*
+ * Wait-queue operations as inline functions, for the primitives whose fast
+ * paths are hot (semaphores); waitq.c exports the same operations. Private
+ * to kernel/sync.
+ */
+#ifndef KERNEL_SYNC_WAITQ_INLINE_H
+#define KERNEL_SYNC_WAITQ_INLINE_H
+
+#include <arch/cpu.h>
+#include <kernel/sched.h>
+#include <kernel/waitq.h>
+
+/* A waiter's wait_result is WAIT_PENDING while it is queued; whoever takes
+ * it off (a waker or its timeout, both under wq->lock) sets the result, so
+ * exactly one of them wakes it. waiting_on stays set until the waiter runs
+ * again: a late timeout finds the queue and sees the wait already ended. */
+static inline void waitq_unlink(struct waitq *wq, struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        wq->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        wq->tail = t->prev;
+}
+
+static inline void waitq_take_inline(struct waitq *wq, struct task *t, int32_t result)
+{
+    waitq_unlink(wq, t);
+    t->wait_result = result;
+    sched_wake(t, result);
+}
+
+static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
+                                        uint64_t deadline_ns)
+{
+    struct task *cur = sched_current();
+    cur->next = NULL;
+    cur->prev = wq->tail;
+    if (wq->tail)
+        wq->tail->next = cur;
+    else
+        wq->head = cur;
+    wq->tail = cur;
+    cur->waiting_on = wq;
+    int32_t r = sched_block(&wq->lock, deadline_ns);
+    cur->waiting_on = NULL;
+    arch_irq_restore(irq_flags);
+    return r;
+}
+
+static inline struct task *waitq_wake_one_inline(struct waitq *wq, int32_t result)
+{
+    struct task *t = wq->head;
+    if (t)
+        waitq_take_inline(wq, t, result);
+    return t;
+}
+
+#endif
