@@ -879,14 +879,16 @@ void sched_timer_arm(struct timer *t, uint64_t deadline_ns)
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
-void sched_timer_cancel(struct timer *t)
+bool sched_timer_cancel(struct timer *t)
 {
     if (!timer_queued(t))
-        return;
+        return false;
     struct runqueue *rq = &runqueues[t->cpu];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
+    bool queued = timer_queued(t);
     timerq_remove(&rq->timers, t);
     spin_unlock_irqrestore(&rq->lock, flags);
+    return queued;
 }
 
 /* --- idle and stealing ---------------------------------------------------------------- */

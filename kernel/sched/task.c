@@ -145,6 +145,8 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     ext->util_ticks = 0;
     ext->task = t;
     ext->dl = NULL;
+    ext->on_end = attr->on_end;
+    ext->on_end_arg = attr->on_end_arg;
     qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
     if (attr->deadline) {
@@ -181,6 +183,9 @@ static void mark_dead(struct task *cur, enum task_status status, int64_t value)
 {
     mutex_release_all_held(cur);
     dl_task_end(cur);
+    struct task_ext *ext = task_ext(cur);
+    if (ext->on_end)
+        ext->on_end(ext->on_end_arg, status, value);
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
@@ -279,6 +284,17 @@ void task_sleep_ns(uint64_t ns)
 }
 
 struct task *task_current(void) { return sched_current(); }
+
+void task_cancel(struct task *t)
+{
+    atomic_fetch_or(&t->cancel, TASK_CANCEL_REQUESTED);
+    waitq_cancel(t);
+}
+
+bool task_cancelled(void)
+{
+    return atomic_load_explicit(&sched_current()->cancel, memory_order_relaxed) & TASK_CANCEL_REQUESTED;
+}
 
 void task_set_affinity(struct task *t, uint32_t affinity)
 {

@@ -2,6 +2,7 @@
  * straight to the first waiter; the count only grows when nobody waits. */
 #include <kernel/sched.h>
 #include <kernel/sem.h>
+#include <kernel/task.h>
 #include "waitq_inline.h"
 
 void sem_post(struct semaphore *s)
@@ -32,4 +33,19 @@ int sem_wait(struct semaphore *s, uint64_t timeout_ns)
         return 0;
     }
     return waitq_wait_inline(&s->wq, flags, waitq_deadline(timeout_ns));
+}
+
+int sem_wait_interruptible(struct semaphore *s, uint64_t timeout_ns)
+{
+    uint64_t flags = spin_lock_irqsave(&s->wq.lock);
+    if (task_cancelled()) {
+        spin_unlock_irqrestore(&s->wq.lock, flags);
+        return WAIT_CANCELLED;
+    }
+    if (s->count > 0) {
+        s->count--;
+        spin_unlock_irqrestore(&s->wq.lock, flags);
+        return 0;
+    }
+    return waitq_wait_interruptible(&s->wq, flags, waitq_deadline(timeout_ns));
 }

@@ -38,6 +38,52 @@ void waitq_timeout(struct task *t, uint32_t seq)
     spin_unlock_irqrestore(&wq->lock, flags);
 }
 
+/* Interruptible waits against task_cancel: the waiter, under wq->lock,
+ * publishes waiting_on and then reads the cancel flag; task_cancel sets the
+ * flag and then reads waiting_on (both with full fences), so at least one of
+ * them sees the other. A waiter that sees the flag never blocks; a canceller
+ * that sees the wait takes it off under wq->lock only if it is still pending
+ * and interruptible, so a waker, a timeout and a cancel end it exactly once. */
+int32_t waitq_wait_interruptible(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns)
+{
+    struct task *cur = sched_current();
+    atomic_fetch_or(&cur->cancel, TASK_CANCEL_INTERRUPTIBLE);
+    cur->next = NULL;
+    cur->prev = wq->tail;
+    if (wq->tail)
+        wq->tail->next = cur;
+    else
+        wq->head = cur;
+    wq->tail = cur;
+    cur->waiting_on = wq;
+    atomic_thread_fence(memory_order_seq_cst);
+    int32_t r;
+    if (atomic_load(&cur->cancel) & TASK_CANCEL_REQUESTED) {
+        waitq_unlink(wq, cur);
+        spin_unlock(&wq->lock);
+        r = WAIT_CANCELLED;
+    } else {
+        r = sched_block(&wq->lock, deadline_ns);
+    }
+    cur->waiting_on = NULL;
+    atomic_fetch_and(&cur->cancel, (uint8_t)~TASK_CANCEL_INTERRUPTIBLE);
+    arch_irq_restore(irq_flags);
+    return r;
+}
+
+void waitq_cancel(struct task *t)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    struct waitq *wq = t->waiting_on;
+    if (!wq)
+        return;
+    uint64_t flags = spin_lock_irqsave(&wq->lock);
+    if (t->waiting_on == wq && t->wait_result == WAIT_PENDING &&
+        (atomic_load(&t->cancel) & TASK_CANCEL_INTERRUPTIBLE))
+        waitq_take(wq, t, WAIT_CANCELLED);
+    spin_unlock_irqrestore(&wq->lock, flags);
+}
+
 uint64_t waitq_deadline_after(uint64_t timeout_ns)
 {
     return clock_ns() + timeout_ns;

@@ -43,6 +43,12 @@ enum task_state {
 #define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
 #define TASK_F_APP       (1u << 4)   /* belongs to an app: charge its run time there */
 
+/* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
+ * INTERRUPTIBLE is set by the task itself, under the lock of the wait queue
+ * it is about to block on, for the length of an interruptible wait. */
+#define TASK_CANCEL_REQUESTED      (1u << 0)
+#define TASK_CANCEL_INTERRUPTIBLE  (1u << 1)
+
 struct mutex;
 struct waitq;
 
@@ -50,6 +56,7 @@ struct waitq;
 #define WAIT_OK          0
 #define WAIT_TIMEOUT     (-1)
 #define WAIT_OWNER_DIED  (-2)
+#define WAIT_CANCELLED   (-3)        /* task_cancel ended an interruptible wait */
 #define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
@@ -60,6 +67,7 @@ struct task {
     uint8_t status;              /* enum task_status once dead */
     _Atomic uint8_t on_cpu;      /* registers live on a core */
     uint8_t flags;
+    _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
     int16_t cpu;                 /* core it runs or is queued on */
     uint32_t affinity;           /* allowed cores, 0 = any */
     uint32_t id;
@@ -95,6 +103,8 @@ struct task_ext {
     struct task *task;           /* back pointer (inheritance chains hold task_ext) */
     struct task_ext *app_next;   /* next member of its app (kernel/app.h) */
     struct task_dl *dl;          /* deadline parameters and state, or NULL */
+    task_end_fn on_end;          /* task_attr.on_end, or NULL */
+    void *on_end_arg;
 };
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 
@@ -214,7 +224,9 @@ void sched_switch_from_dead(struct arch_frame *f);
  * deadline_ns; its callback runs in IRQ context on this core. Cancel with
  * sched_timer_cancel from any core. */
 void sched_timer_arm(struct timer *t, uint64_t deadline_ns);
-void sched_timer_cancel(struct timer *t);
+/* True if it took t off its heap (its callback will not run); false if t
+ * was not queued (it has fired, or its callback is about to run). */
+bool sched_timer_cancel(struct timer *t);
 /* Boot CPU, after mm_init: the task object cache. */
 void task_system_init(void);
 

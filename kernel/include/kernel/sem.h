@@ -17,5 +17,8 @@ void sem_post(struct semaphore *s);
 /* 0, or WAIT_TIMEOUT (timeout_ns 0 = WAIT_FOREVER). */
 int sem_wait(struct semaphore *s, uint64_t timeout_ns);
 bool sem_trywait(struct semaphore *s);
+/* As sem_wait, but a cancelled task (task_cancel) gets WAIT_CANCELLED, at
+ * once if it was cancelled before, without taking a unit. */
+int sem_wait_interruptible(struct semaphore *s, uint64_t timeout_ns);
 
 #endif

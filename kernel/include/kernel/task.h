@@ -29,6 +29,16 @@ enum qos {
 #define TASK_NAME_LEN       16
 
 typedef int64_t (*task_fn)(void *arg);
+/* Exit status seen by task_join. */
+enum task_status {
+    TASK_EXITED = 0,         /* returned or called task_exit */
+    TASK_FAULTED = 1,        /* killed by a fault (reported on the console) */
+};
+
+/* Called once as a task ends (returned, exited or killed by a fault), in the
+ * ending task's context or its fault handler's, IRQs masked: it must not
+ * block; it may take spinlocks (irqsave) and wake tasks. */
+typedef void (*task_end_fn)(void *arg, enum task_status status, int64_t value);
 
 struct task_attr {
     const char *name;        /* copied (truncated to TASK_NAME_LEN - 1) */
@@ -40,17 +50,13 @@ struct task_attr {
     struct app *app;         /* the app it belongs to (kernel/app.h), or NULL */
     bool qos_exempt;         /* keeps its class while its app is in the background */
     const struct sched_dl_params *deadline;   /* periodic deadline task (kernel/deadline.h) */
+    task_end_fn on_end;      /* told how the task ended (before its joiner), or NULL */
+    void *on_end_arg;
 };
 
 struct task;
 struct app;
 struct sched_dl_params;
-
-/* Exit status seen by task_join. */
-enum task_status {
-    TASK_EXITED = 0,         /* returned or called task_exit */
-    TASK_FAULTED = 1,        /* killed by a fault (reported on the console) */
-};
 
 /* Create and start a task; NULL (errno ENOMEM/EINVAL) on failure. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr);
@@ -66,6 +72,14 @@ void task_sleep_ns(uint64_t ns);
 /* Sleep until the monotonic clock (clock_ns) reaches deadline_ns. */
 void task_sleep_until(uint64_t deadline_ns);
 struct task *task_current(void);
+
+/* Cooperative cancellation. task_cancel(t) (any task, any core, any time
+ * before t is joined; idempotent) sets t's cancel flag, which t polls with
+ * task_cancelled(), and ends t's interruptible wait, if it is in one or
+ * enters one later, with WAIT_CANCELLED (see waitq_wait_interruptible and
+ * sem_wait_interruptible). Ordinary waits are not interrupted. */
+void task_cancel(struct task *t);
+bool task_cancelled(void);
 /* Change where t may run (0 = anywhere). Takes effect at its next placement
  * or steal; a running task is not moved off its core. */
 void task_set_affinity(struct task *t, uint32_t affinity);
