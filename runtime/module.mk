@@ -11,6 +11,8 @@ SR_SRCS += \
 	runtime/chan_spsc.c \
 	runtime/deque.c \
 	runtime/forkjoin.c
+# Structured concurrency scopes (sr/scope.h).
+SR_SRCS += runtime/scope.c
 # Pure parts (wait lists, rings, select fairness, the deque) for the host tests.
 HOST_INCLUDES += runtime/include
 HOST_LDFLAGS += -pthread
