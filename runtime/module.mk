@@ -22,3 +22,4 @@ HOST_TEST_SRCS += \
 	runtime/wait_list.c \
 	tests/host/test_deque.c \
 	runtime/deque.c
+HOST_TEST_SRCS += tests/host/test_scope_policy.c

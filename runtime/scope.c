@@ -43,7 +43,7 @@ static void cancel_locked(struct scope *s, enum scope_cause cause)
             async_cancel(&c->async->t);
         /* neither: being spawned; the spawner sees the cause and cancels it */
     }
-    enum scope_cause down = cause == SCOPE_BY_DEADLINE ? SCOPE_BY_DEADLINE : SCOPE_BY_CANCEL;
+    enum scope_cause down = scope_cause_down(cause);
     for (struct scope *n = s->nested; n; n = n->nested_next) {
         uint64_t f = spin_lock_irqsave(&n->wq.lock);
         cancel_locked(n, down);
@@ -51,29 +51,15 @@ static void cancel_locked(struct scope *s, enum scope_cause cause)
     }
 }
 
-static enum scope_reason classify(const struct scope *s, enum task_status st, int64_t v)
-{
-    if (st == TASK_FAULTED)
-        return SCOPE_FAULTED;
-    if (v >= 0)
-        return SCOPE_EXITED;
-    if (v == -ECANCELED)
-        return s->cause == SCOPE_BY_DEADLINE ? SCOPE_TIMED_OUT : SCOPE_CANCELLED;
-    if (v == -ETIMEDOUT)
-        return SCOPE_TIMED_OUT;
-    return SCOPE_FAILED;
-}
-
 /* A child ended (its own context, its fault handler's, or its executor's). */
 static void child_ended(struct scope_child *c, enum task_status st, int64_t v)
 {
     struct scope *s = c->scope;
     uint64_t f = spin_lock_irqsave(&s->wq.lock);
-    enum scope_reason why = classify(s, st, v);
-    c->result = (struct scope_result){why, st == TASK_FAULTED ? 0 : v};
-    bool error = why == SCOPE_FAILED || why == SCOPE_FAULTED ||
-                 (why == SCOPE_TIMED_OUT && v == -ETIMEDOUT && s->cause == SCOPE_NOT_CANCELLED);
-    if (error) {
+    bool faulted = st == TASK_FAULTED;
+    enum scope_reason why = scope_classify(s->cause, faulted, v);
+    c->result = (struct scope_result){why, faulted ? 0 : v};
+    if (scope_is_error(s->cause, why, v)) {
         s->errors++;
         if (!s->first_error)
             s->first_error = c;
@@ -108,17 +94,14 @@ int scope_open(struct scope *s, struct scope *parent, const struct scope_attr *a
     *s = (struct scope){.wq = WAITQ_INIT, .parent = parent, .policy = attr->policy};
     timer_init(&s->timer);
     uint64_t now = clock_ns();
-    uint64_t dl = attr->deadline_ns;
-    if (attr->timeout_ns && (!dl || now + attr->timeout_ns < dl))
-        dl = now + attr->timeout_ns;
+    uint64_t dl = scope_deadline(attr->deadline_ns, attr->timeout_ns, now, 0);
     if (parent) {
         uint64_t f = spin_lock_irqsave(&parent->wq.lock);
-        if (parent->deadline_ns && (!dl || parent->deadline_ns < dl))
-            dl = parent->deadline_ns;
+        dl = scope_deadline(dl, 0, now, parent->deadline_ns);
         s->nested_next = parent->nested;
         parent->nested = s;
         if (parent->cause != SCOPE_NOT_CANCELLED)
-            s->cause = parent->cause == SCOPE_BY_DEADLINE ? SCOPE_BY_DEADLINE : SCOPE_BY_CANCEL;
+            s->cause = scope_cause_down(parent->cause);
         spin_unlock_irqrestore(&parent->wq.lock, f);
     }
     s->deadline_ns = dl;
@@ -248,18 +231,6 @@ void scope_cancel(struct scope *s)
     spin_unlock_irqrestore(&s->wq.lock, f);
 }
 
-static int result_code(const struct scope_result *r)
-{
-    switch (r->reason) {
-    case SCOPE_FAULTED:
-        return -EFAULT;
-    case SCOPE_TIMED_OUT:
-        return -ETIMEDOUT;
-    default:
-        return (int)r->value;
-    }
-}
-
 int scope_wait(struct scope *s)
 {
     uint64_t f = spin_lock_irqsave(&s->wq.lock);
@@ -279,16 +250,9 @@ int scope_wait(struct scope *s)
         else
             async_join(&c->async->t, NULL);
     }
-    if (s->first_error)
-        return result_code(&s->first_error->result);
-    switch (s->cause) {
-    case SCOPE_BY_DEADLINE:
-        return -ETIMEDOUT;
-    case SCOPE_BY_CANCEL:
-        return -ECANCELED;
-    default:
-        return 0;
-    }
+    struct scope_child *e = s->first_error;
+    return scope_wait_code(e != NULL, e ? e->result.reason : SCOPE_RUNNING,
+                           e ? e->result.value : 0, s->cause);
 }
 
 int scope_close(struct scope *s)

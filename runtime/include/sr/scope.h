@@ -56,24 +56,11 @@
 #include <kernel/timerq.h>
 #include <kernel/waitq.h>
 #include <sr/async.h>
-
-enum scope_reason {
-    SCOPE_RUNNING = 0,      /* not ended yet */
-    SCOPE_EXITED,           /* returned value >= 0 */
-    SCOPE_FAILED,           /* returned a negative errno (value) */
-    SCOPE_CANCELLED,        /* returned -ECANCELED after a cancel */
-    SCOPE_TIMED_OUT,        /* cancelled by the deadline, or returned -ETIMEDOUT */
-    SCOPE_FAULTED,          /* killed by a fault (value 0) */
-};
+#include <sr/scope_policy.h>
 
 struct scope_result {
     enum scope_reason reason;
     int64_t value;          /* what it returned */
-};
-
-enum scope_policy {
-    SCOPE_FIRST_ERROR = 0,  /* the first error cancels the siblings */
-    SCOPE_COLLECT_ALL = 1,  /* errors are collected; nothing is cancelled for them */
 };
 
 struct scope_attr {
@@ -83,9 +70,6 @@ struct scope_attr {
 };
 
 struct scope_child;
-
-/* Why a scope was cancelled (the first cause wins). */
-enum scope_cause { SCOPE_NOT_CANCELLED = 0, SCOPE_BY_CANCEL, SCOPE_BY_DEADLINE, SCOPE_BY_ERROR };
 
 struct scope {
     struct waitq wq;                /* its lock guards the scope; the owner waits here */
