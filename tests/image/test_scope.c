@@ -429,3 +429,45 @@ TEST(scope, stress_all_cores_every_child_joined_or_cancelled_no_leak)
     stress_run();
     EXPECT_EQ(free_pages_settled(), before);
 }
+
+/* --- the README example, as written there ---------------------------------------- */
+
+static struct semaphore reply = SEM_INIT(0);
+
+static int64_t fetch(void *arg)
+{
+    int r = sem_wait_interruptible(&reply, WAIT_FOREVER);
+    if (r == WAIT_CANCELLED)
+        return -ECANCELED;
+    return (int64_t)(uintptr_t)arg;
+}
+
+struct watchdog { struct scope_async sa; uint64_t until; };
+
+static int watchdog_poll(struct async_task *t)
+{
+    struct watchdog *w = (struct watchdog *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    w->until = clock_ns() + 5 * 1000000;
+    ASYNC_AWAIT(t, r, async_sleep_until(t, w->until));
+    ASYNC_END(t, r < 0 ? r : 0);
+}
+
+TEST(scope, readme_example)
+{
+    struct scope s;
+    struct scope_attr a = {.timeout_ns = 20 * 1000000};
+    scope_open(&s, NULL, &a);
+    struct scope_child *f1 = scope_spawn(&s, fetch, (void *)1, NULL);
+    struct scope_child *f2 = scope_spawn(&s, fetch, (void *)2, NULL);
+    struct watchdog *w = SCOPE_ASYNC_NEW(struct watchdog, watchdog_poll, NULL);
+    struct scope_child *wc = scope_spawn_async(&s, &w->sa);
+    sem_post(&reply);
+    EXPECT_EQ(scope_wait(&s), -ETIMEDOUT);
+    struct scope_result r1 = scope_child_result(f1), r2 = scope_child_result(f2);
+    EXPECT_TRUE((r1.reason == SCOPE_EXITED && r1.value == 1 && r2.reason == SCOPE_TIMED_OUT) ||
+                (r2.reason == SCOPE_EXITED && r2.value == 2 && r1.reason == SCOPE_TIMED_OUT));
+    EXPECT_EQ(reason(wc), SCOPE_EXITED);
+    EXPECT_EQ(scope_close(&s), -ETIMEDOUT);
+}

@@ -96,7 +96,7 @@ struct scope_async {
 
 /* Open s (attr NULL: no deadline, SCOPE_FIRST_ERROR), nested in parent if
  * not NULL (inherits its deadline and, if it is cancelled, starts
- * cancelled). 0, or -ENOMEM (timer heap). */
+ * cancelled). A deadline already past opens it cancelled. Returns 0. */
 int scope_open(struct scope *s, struct scope *parent, const struct scope_attr *attr);
 /* Spawn a stackful child: task_spawn(fn, arg, attr) (attr NULL: defaults;
  * attr->detached and attr->on_end must be unset). Its record, or NULL with
