@@ -28,13 +28,14 @@ static int64_t waiter_main(void *arg)
     return 0;
 }
 
-static struct task *start_waiter(struct cancel_waiter *w, bool interruptible, int cpu)
+static struct task *start_waiter(struct cancel_waiter *w, bool interruptible, int cpu,
+                                 uint64_t timeout_ns)
 {
     sem_init(&w->sem, 0);
     sem_init(&w->started, 0);
     w->result = 12345;
     w->saw_flag = false;
-    w->timeout_ns = WAIT_FOREVER;
+    w->timeout_ns = timeout_ns;
     w->interruptible = interruptible;
     return spawn_on(waiter_main, w, cpu, QOS_DEFAULT);
 }
@@ -48,7 +49,7 @@ static void wait_until_queued(struct semaphore *s)
 TEST(cancel, ends_an_interruptible_wait_forever)
 {
     static struct cancel_waiter w;
-    struct task *t = start_waiter(&w, true, other_core(0));
+    struct task *t = start_waiter(&w, true, other_core(0), WAIT_FOREVER);
     sem_wait(&w.started, WAIT_FOREVER);
     wait_until_queued(&w.sem);
     task_cancel(t);
@@ -82,7 +83,7 @@ TEST(cancel, a_cancelled_task_does_not_enter_a_wait)
 TEST(cancel, leaves_an_ordinary_wait_alone)
 {
     static struct cancel_waiter w;
-    struct task *t = start_waiter(&w, false, other_core(0));
+    struct task *t = start_waiter(&w, false, other_core(0), WAIT_FOREVER);
     sem_wait(&w.started, WAIT_FOREVER);
     wait_until_queued(&w.sem);
     task_cancel(t);
@@ -109,7 +110,7 @@ static int64_t race_poster(void *arg)
 {
     struct race *r = arg;
     while (!atomic_load(&r->go))
-        ;
+        task_yield();
     for (volatile int i = 0; i < r->spin; i++)
         ;
     sem_post(&r->w.sem);
@@ -118,19 +119,20 @@ static int64_t race_poster(void *arg)
 
 TEST(cancel, post_timeout_and_cancel_end_a_wait_exactly_once)
 {
-    enum { ROUNDS = 600 };
+    enum { ROUNDS = 300 };
     static struct race r;
     int got[3] = {0, 0, 0};   /* posted-to, timed out, cancelled */
     int lost = 0, other = 0;
     for (int i = 0; i < ROUNDS; i++) {
         atomic_store(&r.go, 0);
-        r.spin = (i * 37) % 400;
-        struct task *w = start_waiter(&r.w, true, other_core(i));
-        r.w.timeout_ns = 20000 + (uint64_t)(i % 7) * 5000;
-        sem_wait(&r.w.started, WAIT_FOREVER);
+        r.spin = (i * 37) % 2000;
+        /* the poster first, waiting for go on another core */
         struct task *p = spawn_on(race_poster, &r, other_core(i + 1), QOS_DEFAULT);
+        struct task *w = start_waiter(&r.w, true, other_core(i),
+                                      10000 * (1 + (uint64_t)(i % 64)));   /* 10 us .. 640 us */
+        sem_wait(&r.w.started, WAIT_FOREVER);
         atomic_store(&r.go, 1);
-        for (volatile int k = 0; k < (i * 53) % 400; k++)
+        for (volatile int k = 0; k < (i * 53) % 4000; k++)
             ;
         task_cancel(w);
         EXPECT_EQ(task_join(p, NULL), TASK_EXITED);
