@@ -95,26 +95,31 @@ int scope_open(struct scope *s, struct scope *parent, const struct scope_attr *a
     timer_init(&s->timer);
     uint64_t now = clock_ns();
     uint64_t dl = scope_deadline(attr->deadline_ns, attr->timeout_ns, now, 0);
+    uint64_t pf = 0;
     if (parent) {
-        uint64_t f = spin_lock_irqsave(&parent->wq.lock);
+        /* s is complete before it joins the parent's list (and so can be
+         * cancelled from there). */
+        pf = spin_lock_irqsave(&parent->wq.lock);
         dl = scope_deadline(dl, 0, now, parent->deadline_ns);
-        s->nested_next = parent->nested;
-        parent->nested = s;
         if (parent->cause != SCOPE_NOT_CANCELLED)
             s->cause = scope_cause_down(parent->cause);
-        spin_unlock_irqrestore(&parent->wq.lock, f);
     }
     s->deadline_ns = dl;
-    if (dl && s->cause == SCOPE_NOT_CANCELLED) {
-        if (dl <= now) {
-            s->cause = SCOPE_BY_DEADLINE;
-        } else {
-            s->timer.fn = deadline_fire;
-            s->timer.arg = s;
-            s->timer_armed = true;
-            sched_timer_arm(&s->timer, dl);
-        }
+    if (dl && dl <= now && s->cause == SCOPE_NOT_CANCELLED)
+        s->cause = SCOPE_BY_DEADLINE;
+    if (parent) {
+        s->nested_next = parent->nested;
+        parent->nested = s;
+        spin_unlock_irqrestore(&parent->wq.lock, pf);
     }
+    uint64_t f = spin_lock_irqsave(&s->wq.lock);
+    if (dl > now && s->cause == SCOPE_NOT_CANCELLED) {
+        s->timer.fn = deadline_fire;
+        s->timer.arg = s;
+        s->timer_armed = true;
+        sched_timer_arm(&s->timer, dl);
+    }
+    spin_unlock_irqrestore(&s->wq.lock, f);
     return 0;
 }
 
