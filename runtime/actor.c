@@ -480,5 +480,6 @@ int actor_stop(struct actor *a, enum actor_stop_mode mode)
 }
 
 uint64_t actor_handled(struct actor *a) { return atomic_load(&a->handled); }
+uint32_t actor_queued(struct actor *a) { return chan_len(a->mailbox); }
 uint32_t actor_restarts(struct actor *a) { return atomic_load(&a->restarts); }
 const char *actor_name(const struct actor *a) { return a->name; }

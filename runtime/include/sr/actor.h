@@ -116,8 +116,10 @@ int actor_try_send(struct actor *a, const void *msg);
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns);
 /* See "Stop rule". Returns 0, or -EFAULT if it faulted while stopping. */
 int actor_stop(struct actor *a, enum actor_stop_mode mode);
-/* Messages handled so far (all its instances), and its restarts. */
+/* Messages handled so far (all its instances), messages queued now (a
+ * snapshot), and its restarts. */
 uint64_t actor_handled(struct actor *a);
+uint32_t actor_queued(struct actor *a);
 uint32_t actor_restarts(struct actor *a);
 const char *actor_name(const struct actor *a);
 
