@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/task.h>
+#include <kernel/waitq.h>   /* WAIT_FOREVER */
 
 #define ACTOR_MSG_MAX 256          /* largest msg_size and reply_size */
 #define SUP_GAVE_UP   (-ELOOP)     /* sup_wait / sup_stop after a give-up */
