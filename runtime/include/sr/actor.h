@@ -113,7 +113,8 @@ int actor_try_send(struct actor *a, const void *msg);
 /* Send msg and wait for the handler's reply (reply_size bytes into reply,
  * which may be NULL), all within timeout_ns. Returns the handler's value.
  * The reply travels back on a one-request reply channel; a timed-out
- * requester's late reply is dropped. */
+ * requester's late reply is dropped. A handler must not request its own
+ * actor (it would wait for itself until the timeout). */
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns);
 /* See "Stop rule". Returns 0, or -EFAULT if it faulted while stopping. */
 int actor_stop(struct actor *a, enum actor_stop_mode mode);
