@@ -359,6 +359,7 @@ static void lifecycle_round(void)
 {
     struct supervisor *s = sup_of(2);
     struct actor_spec sp = spec_of("cycle", QOS_DEFAULT, 8, 0);
+    sp.affinity = 1u << cpu_id();    /* its sleeps use this core's (warm) timer heap */
     struct actor *a = sup_start_child(s, &sp);
     struct actor *b = sup_start_child(s, &sp);
     struct areply r = {0};
