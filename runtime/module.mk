@@ -11,6 +11,9 @@ SR_SRCS += \
 	runtime/chan_spsc.c \
 	runtime/deque.c \
 	runtime/forkjoin.c
+# Actors with supervision (sr/actor.h).
+SR_SRCS += runtime/actor.c
+HOST_TEST_SRCS += tests/host/test_restart_window.c
 # Structured concurrency scopes (sr/scope.h).
 SR_SRCS += runtime/scope.c
 # Pure parts (wait lists, rings, select fairness, the deque) for the host tests.

@@ -112,9 +112,12 @@ static void pl011_irq_mask(unsigned mask)
     mmio_write32(base + UART_IMSC, imsc);
 }
 
-/* RX clears itself as the FIFO is read below its level; RT, TX and the
- * error sources are latched until cleared here. */
-static void pl011_irq_ack(void) { mmio_write32(base + UART_ICR, INT_ALL); }
+/* RT, TX and the error sources are latched until cleared here. RX is left
+ * alone: it clears itself as the FIFO is read below its level, and if the
+ * handler stops early (its byte budget) with bytes still waiting, RX must
+ * stay asserted to bring it back (QEMU raises RX only when the FIFO goes
+ * from empty to one byte, so an RX cleared here would strand the rest). */
+static void pl011_irq_ack(void) { mmio_write32(base + UART_ICR, INT_ALL & ~INT_RX); }
 
 static const char *const pl011_compatible[] = {"arm,pl011", NULL};
 

@@ -8,3 +8,5 @@ SR_SRCS += \
 	tests/bench/bench_runtime.c \
 	tests/bench/bench_io.c \
 	tests/bench/bench_forkjoin.c
+# Actors (runtime/actor.c).
+SR_SRCS += tests/bench/bench_actor.c

@@ -18,6 +18,7 @@ SR_SRCS += \
 	tests/image/test_async.c
 SR_SRCS += tests/image/test_mm.c
 SR_SRCS += tests/image/test_forkjoin.c
+SR_SRCS += tests/image/test_actor.c
 # task_cancel and interruptible waits; structured concurrency scopes.
 SR_SRCS += tests/image/test_cancel.c tests/image/test_scope.c
 # I/O model and virtio drivers (issue 5). test_io_hostile.c stays last: it

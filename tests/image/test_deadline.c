@@ -15,16 +15,24 @@
 
 #define MS (1000ull * 1000)
 
+/* The largest core other than the caller's, which stays on its own core
+ * until the test ends (unpin_me): a test task moved onto the deadline core
+ * would wait behind the very tasks it must spawn or release. */
 static int big_core_not_mine(void)
 {
+    task_set_affinity(task_current(), 1u << cpu_id());
     const struct sched_core_model *m = sched_core_model();
     int best = -1;
     for (int c = 0; c < platform.ncpus; c++)
         if (smp_cpu_online(c) && c != cpu_id() &&
             (best < 0 || m->core[c].capacity > m->core[best].capacity))
             best = c;
+    if (best < 0)
+        task_set_affinity(task_current(), 0);
     return best;
 }
+
+static void unpin_me(void) { task_set_affinity(task_current(), 0); }
 
 static _Atomic bool stop;
 static _Atomic uint64_t hog_spins;
@@ -89,6 +97,7 @@ TEST(deadline, admission_refuses_invalid_and_overload)
     EXPECT_TRUE(again != NULL);
     sem_post(&parked);
     EXPECT_EQ(task_join(again, NULL), TASK_EXITED);
+    unpin_me();
 }
 
 static _Atomic int activations;
@@ -125,6 +134,7 @@ TEST(deadline, runs_before_every_class_on_its_core)
         task_yield();   /* and the hog still runs between activations */
     atomic_store(&stop, true);
     task_join(h, NULL);
+    unpin_me();
 }
 
 /* Every activation of a periodic task ends by its deadline while a
@@ -148,6 +158,7 @@ TEST(deadline, meets_every_deadline_under_background_load)
     EXPECT_EQ(final_stats.overruns, 0);
     atomic_store(&stop, true);
     task_join(h, NULL);
+    unpin_me();
 }
 
 /* Out of budget, a deadline task is a plain task of its own class (here
@@ -178,6 +189,7 @@ TEST(deadline, overrun_demotes_until_the_next_release)
     EXPECT_EQ(overruns, 1);
     atomic_store(&stop, true);
     task_join(h, NULL);
+    unpin_me();
 }
 
 /* Earliest deadline first: two deadline tasks become ready while an
@@ -206,16 +218,18 @@ TEST(deadline, earliest_deadline_runs_first)
     uint32_t cap = sched_core_model()->core[c].capacity;
     atomic_store(&go, false);
     atomic_store(&next_slot, 0);
-    struct sched_dl_params ph = {.period_ns = 200 * MS, .deadline_ns = 100 * MS,
-                                 .budget_ns = 40 * MS * cap / 1024};
-    struct sched_dl_params pa = {.period_ns = 400 * MS, .budget_ns = 1 * MS};
-    struct sched_dl_params pb = {.period_ns = 400 * MS, .deadline_ns = 300 * MS, .budget_ns = 1 * MS};
+    /* The blocker's budget (1.5 s of its 2 s deadline) outlasts however
+     * long the host keeps this test's vCPU from spawning the other two. */
+    struct sched_dl_params ph = {.period_ns = 4000 * MS, .deadline_ns = 2000 * MS,
+                                 .budget_ns = 1500 * MS * cap / 1024};
+    struct sched_dl_params pa = {.period_ns = 8000 * MS, .budget_ns = 1 * MS};
+    struct sched_dl_params pb = {.period_ns = 8000 * MS, .deadline_ns = 6000 * MS, .budget_ns = 1 * MS};
     struct task_attr ah = {.name = "blocker", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &ph};
     struct task_attr aa = {.name = "late", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &pa};
     struct task_attr ab = {.name = "early", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &pb};
     struct task *h = task_spawn(blocker, NULL, &ah);
-    struct task *ta = task_spawn(record, (void *)(intptr_t)1, &aa);   /* due at +400 ms */
-    struct task *tb = task_spawn(record, (void *)(intptr_t)2, &ab);   /* due at +300 ms */
+    struct task *ta = task_spawn(record, (void *)(intptr_t)1, &aa);   /* due at +8 s */
+    struct task *tb = task_spawn(record, (void *)(intptr_t)2, &ab);   /* due at +6 s */
     EXPECT_TRUE(h && ta && tb);
     EXPECT_EQ(atomic_load(&next_slot), 0);   /* the blocker holds the core */
     atomic_store(&go, true);
@@ -225,4 +239,5 @@ TEST(deadline, earliest_deadline_runs_first)
     EXPECT_EQ(atomic_load(&next_slot), 2);
     EXPECT_EQ(order[0], 2);
     EXPECT_EQ(order[1], 1);
+    unpin_me();
 }
