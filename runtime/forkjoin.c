@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <kernel/app.h>
+#include <kernel/deadline.h>
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/platform.h>
@@ -92,7 +93,10 @@ uint32_t fj_allowed_cores(unsigned qos)
         if (efficiency || (qos == QOS_UTILITY && core_idle(c)))
             mask |= 1u << c;
     }
-    return mask;
+    /* Cores owing deadline tasks their bandwidth stay free of helpers,
+     * unless nothing else is left. */
+    uint32_t free_of_dl = mask & ~task_dl_cores();
+    return free_of_dl ? free_of_dl : mask;
 }
 
 /* --- stealing, sleeping, waiting --------------------------------------------------- */

@@ -172,6 +172,17 @@ int task_dl_next_period(void)
     return met ? 0 : -ETIMEDOUT;
 }
 
+uint32_t task_dl_cores(void)
+{
+    uint32_t mask = 0;
+    uint64_t flags = spin_lock_irqsave(&bw_lock);
+    for (int c = 0; c < PLAT_MAX_CPUS && c < 32; c++)
+        if (bw.used[c])
+            mask |= 1u << c;
+    spin_unlock_irqrestore(&bw_lock, flags);
+    return mask;
+}
+
 int task_dl_stats(const struct task *t, struct task_dl_stats *out)
 {
     struct task_dl *d = (t->flags & TASK_F_IDLE) ? NULL : task_ext(t)->dl;

@@ -44,4 +44,7 @@ struct task_dl_stats {
 /* -EINVAL if t is not a deadline task. */
 int task_dl_stats(const struct task *t, struct task_dl_stats *out);
 
+/* Cores on which deadline bandwidth is reserved now (bit per logical CPU). */
+uint32_t task_dl_cores(void);
+
 #endif

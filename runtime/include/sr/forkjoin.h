@@ -20,7 +20,9 @@
  *   - utility: the efficiency cores, plus each performance core (any higher
  *     level) that is idle when the job starts: the policy lets an idle
  *     performance core take utility work, never a busy one;
- *   - default and above: every online core.
+ *   - default and above: every online core;
+ *   - below default, cores where deadline tasks hold reservations
+ *     (task_dl_cores) are left out unless no other core remains.
  * Iterations of a job run only on its helpers, so only on those cores. With
  * one capacity level every rule gives every online core.
  *
