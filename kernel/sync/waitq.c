@@ -48,14 +48,7 @@ int32_t waitq_wait_interruptible(struct waitq *wq, uint64_t irq_flags, uint64_t 
 {
     struct task *cur = sched_current();
     atomic_fetch_or(&cur->cancel, TASK_CANCEL_INTERRUPTIBLE);
-    cur->next = NULL;
-    cur->prev = wq->tail;
-    if (wq->tail)
-        wq->tail->next = cur;
-    else
-        wq->head = cur;
-    wq->tail = cur;
-    cur->waiting_on = wq;
+    waitq_enqueue_current(wq, cur);
     atomic_thread_fence(memory_order_seq_cst);
     int32_t r;
     if (atomic_load(&cur->cancel) & TASK_CANCEL_REQUESTED) {

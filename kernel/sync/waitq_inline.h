@@ -26,6 +26,19 @@ static inline void waitq_unlink(struct waitq *wq, struct task *t)
         wq->tail = t->prev;
 }
 
+/* Under wq->lock: the current task joins the tail of wq. */
+static inline void waitq_enqueue_current(struct waitq *wq, struct task *cur)
+{
+    cur->next = NULL;
+    cur->prev = wq->tail;
+    if (wq->tail)
+        wq->tail->next = cur;
+    else
+        wq->head = cur;
+    wq->tail = cur;
+    cur->waiting_on = wq;
+}
+
 static inline void waitq_take_inline(struct waitq *wq, struct task *t, int32_t result)
 {
     waitq_unlink(wq, t);
@@ -37,14 +50,7 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
                                         uint64_t deadline_ns)
 {
     struct task *cur = sched_current();
-    cur->next = NULL;
-    cur->prev = wq->tail;
-    if (wq->tail)
-        wq->tail->next = cur;
-    else
-        wq->head = cur;
-    wq->tail = cur;
-    cur->waiting_on = wq;
+    waitq_enqueue_current(wq, cur);
     int32_t r = sched_block(&wq->lock, deadline_ns);
     cur->waiting_on = NULL;
     arch_irq_restore(irq_flags);
