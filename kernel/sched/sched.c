@@ -302,18 +302,16 @@ static inline unsigned class_of(const struct task *t)
     return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
 }
 
-/* Under rq->lock, next != prev and next off the queue: make next current
- * on this core, account the switch and start next's slice. */
-static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
-                                                            struct task *prev,
-                                                            struct task *next, uint64_t now)
+/* The flags that take a switch off its common path: an idle task involved
+ * (idle hint, idle class), a deadline task (budget), an app member (its
+ * run time is charged to the app). */
+#define SWITCH_RARE_FLAGS (TASK_F_IDLE | TASK_F_DL | TASK_F_APP)
+
+/* switch_to's uncommon work, out of line: prev ran for ran ticks. */
+static __attribute__((noinline)) void switch_to_rare(struct runqueue *rq, struct task *prev,
+                                                     struct task *next, uint64_t ran,
+                                                     uint64_t now)
 {
-    next->state = TASK_RUNNING;
-    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
-    rq->current = next;
-    rq->need_resched = false;
-    uint64_t ran = now - prev->run_start;
-    prev->cpu_ticks += ran;
     if (prev->flags & TASK_F_APP)
         qos_account(prev, ran, rq_cpu(rq));
     if (prev->flags & TASK_F_DL) {
@@ -321,13 +319,56 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
         if (q >= 0)
             sched_reband_locked(rq, prev, (unsigned)q);   /* overran: its own class from now on */
     }
-    next->run_start = now;
-    next->switches++;
-    rq->switches++;
     charge_class(rq, class_of(next), now);
     if ((next->flags | prev->flags) & TASK_F_IDLE)
         note_idle_change(rq, next);
     rq_start_slice(rq, next, now);
+}
+
+/* The part of every switch under rq->lock: next (off the queue, != prev)
+ * becomes current; run time and counters. Returns how long prev ran. */
+static inline __attribute__((always_inline)) uint64_t switch_account(struct runqueue *rq,
+                                                                     struct task *prev,
+                                                                     struct task *next,
+                                                                     uint64_t now)
+{
+    next->state = TASK_RUNNING;
+    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+    rq->current = next;
+    rq->need_resched = false;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    next->run_start = now;
+    next->switches++;
+    rq->switches++;
+    return ran;
+}
+
+/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the class
+ * charge, and a slice only if next's band has others waiting. */
+static inline __attribute__((always_inline)) void switch_plain(struct runqueue *rq,
+                                                               struct task *next, uint64_t now)
+{
+    charge_class(rq, next->qos, now);
+    if (rq->band_mask & (1u << next->qos)) {
+        rq->slice_end = now + slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+}
+
+/* Under rq->lock, next != prev and next off the queue: make next current
+ * on this core, account the switch and start next's slice. */
+static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
+                                                            struct task *prev,
+                                                            struct task *next, uint64_t now)
+{
+    uint64_t ran = switch_account(rq, prev, next, now);
+    if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0))
+        switch_to_rare(rq, prev, next, ran, now);
+    else
+        switch_plain(rq, next, now);
 }
 
 /* Under rq->lock: choose what runs next on this core and make it current.
@@ -354,7 +395,33 @@ static inline void switch_tls(struct task *next)
     __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
 }
 
-/* schedule(), inlined where blocking is hot (sched_block). */
+/* The running task, read afresh (sched_current() may be reused from before
+ * a switch, which would keep it live across the switch for nothing). */
+static inline struct task *sched_current_fresh(void)
+{
+    return (struct task *)read_sysreg(tpidrro_el0);
+}
+
+/* Out of the lock: run next in place of prev (this core's current task). */
+static inline __attribute__((always_inline)) void switch_go(struct task *prev, struct task *next)
+{
+    switch_tls(next);
+    sched_set_current(next);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
+}
+
+/* schedule_inline's switch when either task has SWITCH_RARE_FLAGS. */
+static __attribute__((noinline)) void schedule_rare(struct runqueue *rq, struct task *prev,
+                                                    struct task *next, uint64_t now)
+{
+    switch_to(rq, prev, next, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, next);
+}
+
+/* schedule(), inlined where blocking is hot (sched_block). Both ways out
+ * end in the switch, so nothing of the caller's frame need live across it:
+ * a caller reads what it needs again afterwards (sched_current()). */
 static inline __attribute__((always_inline)) void schedule_inline(void)
 {
     struct runqueue *rq = this_rq();
@@ -366,23 +433,37 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
         else
             rq_enqueue(rq, prev);
     }
-    struct task *next = pick_and_set(rq, prev, now_ticks());
-    spin_unlock(&rq->lock);
-    if (next == prev)
+    uint64_t now = now_ticks();
+    struct task *next = rq_pop_first(rq);
+    if (!next)
+        next = rq->idle;
+    if (next == prev) {
+        next->state = TASK_RUNNING;
+        rq->need_resched = false;
+        if (!rq->slice_end)
+            rq_start_slice(rq, next, now);
+        spin_unlock(&rq->lock);
         return;
-    switch_tls(next);
-    sched_set_current(next);
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
+    }
+    if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
+        schedule_rare(rq, prev, next, now);
+        return;
+    }
+    switch_account(rq, prev, next, now);
+    switch_plain(rq, next, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, next);
     /* prev runs again here, possibly on another core. */
 }
 
 void schedule(void) { schedule_inline(); }
 
 /* task_yield: the running task gives way to the next of its band. The
- * common case, a band-mate waiting and nothing better queued, rotates the
- * band in place (the first waiter runs, the yielder goes to the tail) with
- * a fresh slice for the new task: neither is idle, so the idle hint and
- * the queue length do not change. Anything else takes schedule(). */
+ * common case, a band-mate waiting, nothing better queued and neither task
+ * idle, deadline or app-accounted, rotates the band in place (the first
+ * waiter runs, the yielder goes to the tail) with a fresh slice for the new
+ * task: same band, so no class charge; the queue length and idle hint do
+ * not change. Anything else takes schedule(). */
 void task_yield(void)
 {
     uint64_t flags = arch_irq_save();
@@ -392,7 +473,7 @@ void task_yield(void)
     unsigned b = prev->qos;
     struct task *next = rq->head[b];
     if (!next || (rq->band_mask & ((1u << b) - 1)) ||
-        ((prev->flags | next->flags) & (TASK_F_IDLE | TASK_F_DL))) {
+        ((prev->flags | next->flags) & SWITCH_RARE_FLAGS)) {
         spin_unlock(&rq->lock);
         schedule();
         arch_irq_restore(flags);
@@ -404,22 +485,17 @@ void task_yield(void)
     rq->tail[b]->next = prev;
     rq->tail[b] = prev;
     rq->head[b] = next->next;
-    next->next->prev = NULL;
+    next->next->prev = NULL;   /* next->next is at least prev */
 
     uint64_t now = now_ticks();
     next->state = TASK_RUNNING;
     atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
     rq->current = next;
     rq->need_resched = false;
-    uint64_t ran = now - prev->run_start;
-    prev->cpu_ticks += ran;
-    if (prev->flags & TASK_F_APP)
-        qos_account(prev, ran, rq_cpu(rq));
+    prev->cpu_ticks += now - prev->run_start;
     next->run_start = now;
     next->switches++;
     rq->switches++;
-    /* Same band, so the same class: nothing to charge (run_class follows a
-     * running task's band changes, see sched_set_qos). */
     rq->slice_end = now + slice_ticks;
     arm_by(rq, rq->slice_end);
     spin_unlock(&rq->lock);
@@ -616,15 +692,102 @@ static inline __attribute__((always_inline)) void wake_locked(struct runqueue *r
     preempt_point(flags);
 }
 
-void sched_wake(struct task *t, int32_t result)
+/* Under rq->lock (t->cpu's queue): the general wake-up. */
+static __attribute__((noinline)) void wake_general(struct runqueue *rq, struct task *t,
+                                                   int32_t result, uint64_t flags)
 {
-    struct runqueue *rq = &runqueues[t->cpu];
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
     if (t->state != TASK_BLOCKED) {
         spin_unlock_irqrestore(&rq->lock, flags);
         return;
     }
     wake_locked(rq, t, result, flags);
+}
+
+/* Under this core's rq->lock: queue t (not a deadline task) here and
+ * decide what make_ready would, without calls: a reschedule of this core
+ * (need_resched), a slice for the running task if t joins its band, or
+ * the idle core to nudge (returned; -1 if none) so it steals t. */
+static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq, struct task *t,
+                                                             bool pinned)
+{
+    unsigned b = t->qos;
+    t->next = NULL;
+    t->prev = rq->tail[b];
+    if (rq->tail[b])
+        rq->tail[b]->next = t;
+    else
+        rq->head[b] = t;
+    rq->tail[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+    struct task *cur = rq->current;
+    if ((cur->flags & TASK_F_IDLE) || b < cur->qos) {
+        rq->need_resched = true;
+        return -1;
+    }
+    if (b == cur->qos && !rq->slice_end) {
+        /* A second task in the running band: start the running task's slice. */
+        rq->slice_end = now_ticks() + slice_ticks;
+        arm_by(rq, rq->slice_end);
+    }
+    if (pinned)
+        return -1;
+    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << rq->cpu);
+    if (t->affinity)
+        idle &= t->affinity;
+    return idle ? __builtin_ctz(idle) : -1;
+}
+
+/* After a local wake-up, out of line: nudge an idle core (nudge >= 0) to
+ * steal, then act on a reschedule this core owes. */
+static __attribute__((noinline)) void wake_finish(int nudge)
+{
+    if (nudge >= 0)
+        ipi_send(IPI_WAKE, nudge);
+    sched_resched_now();
+}
+
+/* The common wake-up is local: t blocked on this core's queue and stays
+ * here (pinned, or its registers still live here, or on uniform cores it
+ * runs at once). That path is decided under the lock without calls, as
+ * make_ready and preempt_point would decide it; everything else (another
+ * core's queue, a deadline task, a placement the policy must choose) takes
+ * wake_locked. */
+void sched_wake(struct task *t, int32_t result)
+{
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    if (__builtin_expect(t->cpu != rq->cpu, 0)) {
+        rq = &runqueues[t->cpu];   /* another core's queue */
+        spin_lock(&rq->lock);
+        wake_general(rq, t, result, flags);
+        return;
+    }
+    spin_lock(&rq->lock);
+    /* t->cpu of a BLOCKED task changes only under this lock (MOVING first). */
+    if (__builtin_expect(t->state != TASK_BLOCKED || t->cpu != rq->cpu, 0)) {
+        spin_unlock(&rq->lock);
+        rq = &runqueues[t->cpu];
+        spin_lock(&rq->lock);
+        wake_general(rq, t, result, flags);
+        return;
+    }
+    struct task *cur = rq->current;
+    uint32_t allowed = t->affinity;
+    bool pinned = allowed && !(allowed & (allowed - 1));
+    bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
+                 (core_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+    if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
+        wake_general(rq, t, result, flags);
+        return;
+    }
+    t->wait_result = result;
+    int nudge = ready_local(rq, t, pinned);
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+        wake_finish(nudge);
 }
 
 void sched_set_qos(struct task *t, unsigned qos)
@@ -655,12 +818,24 @@ void sched_start(struct task *t)
 {
     /* A task pinned to one online core goes there (place's first rule). */
     uint32_t one = t->affinity;
-    if (one && !(one & (one - 1)) && (smp_online_mask() & one))
+    bool pinned = one && !(one & (one - 1)) && (smp_online_mask() & one);
+    if (pinned)
         t->cpu = (int16_t)__builtin_ctz(one);
     else
         t->cpu = (int16_t)place(t, -1, cpu_id());
-    struct runqueue *rq = &runqueues[t->cpu];
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
+        spin_lock(&rq->lock);
+        int nudge = ready_local(rq, t, pinned);
+        bool resched = rq->need_resched;
+        spin_unlock_irqrestore(&rq->lock, flags);
+        if (nudge >= 0 || (resched && !(flags & (1u << 7))))
+            wake_finish(nudge);
+        return;
+    }
+    rq = &runqueues[t->cpu];
+    spin_lock(&rq->lock);
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
@@ -775,39 +950,51 @@ static void sched_timer_irq(uint32_t intid, void *arg)
     run_timers(p->rq);
 }
 
+/* sched_block's timeout: arm cur's timer on this core for this wait. */
+static __attribute__((noinline)) void block_arm_timeout(struct runqueue *rq, struct task *cur,
+                                                        uint64_t deadline_ns)
+{
+    spin_lock(&rq->lock);
+    cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
+    cur->timer.fn = block_timeout;
+    cur->timer.arg = cur;
+    cur->timer.seq = cur->wait_seq;
+    cur->timer.cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, &cur->timer) == 0)
+        rq_program_timer(rq);
+    spin_unlock(&rq->lock);
+}
+
+/* Woken from a wait with a timeout: take the timer off its queue if it has
+ * not fired (if it has, or fires now, it no longer finds this wait: see
+ * in_wait). */
+static __attribute__((noinline)) void block_cancel_timeout(struct task *cur)
+{
+    struct runqueue *trq = &runqueues[cur->timer.cpu];
+    spin_lock(&trq->lock);
+    timerq_remove(&trq->timers, &cur->timer);
+    spin_unlock(&trq->lock);
+}
+
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
     struct task *cur = rq->current;
-    /* A new wait number first, then BLOCKED (in_wait reads them in the
-     * other order): a timeout armed for an earlier wait can no longer
+    /* A new wait number first, then BLOCKED with release (in_wait reads them
+     * in the other order): a timeout armed for an earlier wait can no longer
      * match, however late it runs. */
     cur->wait_seq++;
     cur->wait_result = WAIT_PENDING;
-    atomic_thread_fence(memory_order_release);
-    cur->state = TASK_BLOCKED;
-    if (deadline_ns) {
-        spin_lock(&rq->lock);
-        cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
-        cur->timer.fn = block_timeout;
-        cur->timer.arg = cur;
-        cur->timer.seq = cur->wait_seq;
-        cur->timer.cpu = (int16_t)rq_cpu(rq);
-        if (timerq_insert(&rq->timers, &cur->timer) == 0)
-            rq_program_timer(rq);
-        spin_unlock(&rq->lock);
-    }
+    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    if (deadline_ns)
+        block_arm_timeout(rq, cur, deadline_ns);
     if (wq_lock)
         spin_unlock(wq_lock);
     schedule_inline();
-    /* Woken: take the timeout off its queue if it has not fired (if it
-     * has, or fires now, it no longer finds this wait: see in_wait). */
-    if (timer_queued(&cur->timer)) {
-        struct runqueue *trq = &runqueues[cur->timer.cpu];
-        spin_lock(&trq->lock);
-        timerq_remove(&trq->timers, &cur->timer);
-        spin_unlock(&trq->lock);
-    }
+    /* Running again: nothing of the above is live across the switch. */
+    cur = sched_current_fresh();
+    if (__builtin_expect(timer_queued(&cur->timer), 0))
+        block_cancel_timeout(cur);
     return cur->wait_result;
 }
 

@@ -65,8 +65,11 @@ static void task_release(struct task *t)
 
 static void task_free(struct task *t)
 {
-    qos_leave_app(t);
-    dl_task_free(t);
+    struct task_ext *ext = task_ext(t);
+    if (ext->qos.app)
+        qos_leave_app(t);
+    if (ext->dl)
+        dl_task_free(t);
     if (t->stack.size == TASK_STACK_DEFAULT && this_cpu()) {
         uint64_t flags = arch_irq_save();
         struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
@@ -181,9 +184,11 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
  * ended, and hand it to its joiner, or to this core's reaper if detached. */
 static void mark_dead(struct task *cur, enum task_status status, int64_t value)
 {
-    mutex_release_all_held(cur);
-    dl_task_end(cur);
     struct task_ext *ext = task_ext(cur);
+    if (cur->held)
+        mutex_release_all_held(cur);
+    if (ext->dl)
+        dl_task_end(cur);
     if (ext->on_end)
         ext->on_end(ext->on_end_arg, status, value);
     spin_lock(&cur->exit_lock);
