@@ -276,7 +276,7 @@ static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64
 
 /* Entering or leaving the idle task: the idle_mask hint follows. (Idle time
  * is the idle task's cpu_ticks; busy time is the rest.) */
-static void note_idle_change(struct runqueue *rq, struct task *next)
+static inline void note_idle_change(struct runqueue *rq, struct task *next)
 {
     uint32_t bit = 1u << rq_cpu(rq);
     if (next->flags & TASK_F_IDLE)
@@ -302,10 +302,9 @@ static inline unsigned class_of(const struct task *t)
     return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
 }
 
-/* The flags that take a switch off its common path: an idle task involved
- * (idle hint, idle class), a deadline task (budget), an app member (its
- * run time is charged to the app). */
-#define SWITCH_RARE_FLAGS (TASK_F_IDLE | TASK_F_DL | TASK_F_APP)
+/* The flags that take a switch off its common path: a deadline task
+ * (budget), an app member (its run time is charged to the app). */
+#define SWITCH_RARE_FLAGS (TASK_F_DL | TASK_F_APP)
 
 /* switch_to's uncommon work, out of line: prev ran for ran ticks. */
 static __attribute__((noinline)) void switch_to_rare(struct runqueue *rq, struct task *prev,
@@ -344,12 +343,23 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
     return ran;
 }
 
-/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the class
- * charge, and a slice only if next's band has others waiting. */
+/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the idle
+ * hint when the idle task comes or goes, the class charge, and a slice
+ * only if next's band has others waiting. */
 static inline __attribute__((always_inline)) void switch_plain(struct runqueue *rq,
+                                                               struct task *prev,
                                                                struct task *next, uint64_t now)
 {
-    charge_class(rq, next->qos, now);
+    if (__builtin_expect((prev->flags | next->flags) & TASK_F_IDLE, 0)) {
+        note_idle_change(rq, next);
+        charge_class(rq, class_of(next), now);
+        if (next->flags & TASK_F_IDLE) {
+            rq->slice_end = 0;
+            return;
+        }
+    } else {
+        charge_class(rq, next->qos, now);
+    }
     if (rq->band_mask & (1u << next->qos)) {
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
@@ -368,7 +378,7 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
     if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0))
         switch_to_rare(rq, prev, next, ran, now);
     else
-        switch_plain(rq, next, now);
+        switch_plain(rq, prev, next, now);
 }
 
 /* Under rq->lock: choose what runs next on this core and make it current.
@@ -450,7 +460,7 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
         return;
     }
     switch_account(rq, prev, next, now);
-    switch_plain(rq, next, now);
+    switch_plain(rq, prev, next, now);
     spin_unlock(&rq->lock);
     switch_go(prev, next);
     /* prev runs again here, possibly on another core. */
@@ -473,7 +483,7 @@ void task_yield(void)
     unsigned b = prev->qos;
     struct task *next = rq->head[b];
     if (!next || (rq->band_mask & ((1u << b) - 1)) ||
-        ((prev->flags | next->flags) & SWITCH_RARE_FLAGS)) {
+        ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))) {
         spin_unlock(&rq->lock);
         schedule();
         arch_irq_restore(flags);
