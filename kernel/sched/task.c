@@ -150,6 +150,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     ext->dl = NULL;
     ext->on_end = attr->on_end;
     ext->on_end_arg = attr->on_end_arg;
+    ext->cancel_lock = NULL;
     qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
     if (attr->deadline) {
@@ -290,10 +291,47 @@ void task_sleep_ns(uint64_t ns)
 
 struct task *task_current(void) { return sched_current(); }
 
+/* A cancellation point's lock stays valid while t's exit_lock is held:
+ * t leaves the point (clearing POINT) only under its exit_lock, after it
+ * has released the point's lock. Lock order: exit_lock, then the point's. */
+static void cancel_point_wake(struct task *t)
+{
+    uint64_t flags = spin_lock_irqsave(&t->exit_lock);
+    if (atomic_load(&t->cancel) & TASK_CANCEL_POINT) {
+        spinlock_t *lock = task_ext(t)->cancel_lock;
+        spin_lock(lock);
+        /* Blocked in the point's wait, not yet woken by it: end it. */
+        if (t->state == TASK_BLOCKED && t->wait_result == WAIT_PENDING)
+            sched_wake(t, WAIT_CANCELLED);
+        spin_unlock(lock);
+    }
+    spin_unlock_irqrestore(&t->exit_lock, flags);
+}
+
 void task_cancel(struct task *t)
 {
-    atomic_fetch_or(&t->cancel, TASK_CANCEL_REQUESTED);
+    atomic_fetch_or(&t->cancel, TASK_CANCEL_REQUESTED);   /* seq_cst: see enter */
     waitq_cancel(t);
+    cancel_point_wake(t);
+}
+
+bool task_cancel_point_enter(spinlock_t *lock)
+{
+    struct task *cur = sched_current();
+    task_ext(cur)->cancel_lock = lock;
+    /* seq_cst both ways: either task_cancel sees POINT, or this sees
+     * REQUESTED. */
+    uint8_t was = atomic_fetch_or(&cur->cancel, TASK_CANCEL_POINT);
+    return (was | atomic_load(&cur->cancel)) & TASK_CANCEL_REQUESTED;
+}
+
+void task_cancel_point_leave(void)
+{
+    struct task *cur = sched_current();
+    uint64_t flags = spin_lock_irqsave(&cur->exit_lock);
+    atomic_fetch_and(&cur->cancel, (uint8_t)~TASK_CANCEL_POINT);
+    task_ext(cur)->cancel_lock = NULL;
+    spin_unlock_irqrestore(&cur->exit_lock, flags);
 }
 
 bool task_cancelled(void)

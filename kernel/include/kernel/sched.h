@@ -48,6 +48,9 @@ enum task_state {
  * it is about to block on, for the length of an interruptible wait. */
 #define TASK_CANCEL_REQUESTED      (1u << 0)
 #define TASK_CANCEL_INTERRUPTIBLE  (1u << 1)
+/* POINT is set by the task itself for the length of a cancellation point
+ * (task_cancel_point_enter/leave): a wait under task_ext(t)->cancel_lock. */
+#define TASK_CANCEL_POINT          (1u << 2)
 
 struct mutex;
 struct waitq;
@@ -105,6 +108,7 @@ struct task_ext {
     struct task_dl *dl;          /* deadline parameters and state, or NULL */
     task_end_fn on_end;          /* task_attr.on_end, or NULL */
     void *on_end_arg;
+    spinlock_t *cancel_lock;     /* the lock of its cancellation point, while in one */
 };
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 
@@ -208,6 +212,17 @@ const struct sched_core_model *sched_core_model(void);
  * Called with IRQs masked and, if wq_lock is given, that lock held (it is
  * released before switching). Returns the wait result. */
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
+
+/* Cancellation points for waits that are not on a wait queue (the runtime's
+ * wakers: channels, select, async joins). The waiter calls enter with
+ * lock held (IRQs masked) before it first blocks with sched_block(lock):
+ * true means cancellation was already requested and it must not block.
+ * Until leave (called once lock is released), task_cancel wakes it from
+ * sched_block with WAIT_CANCELLED, under lock, so a waker of the wait
+ * proper (also under lock) and the canceller never both wake it; the
+ * waiter re-checks task_cancelled() under lock before each block. */
+bool task_cancel_point_enter(spinlock_t *lock);
+void task_cancel_point_leave(void);
 
 /* After releasing locks in task context: switch now if this core owes a
  * reschedule (e.g. a higher-band task was just woken here). */

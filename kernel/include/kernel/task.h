@@ -80,6 +80,7 @@ struct task *task_current(void);
  * sem_wait_interruptible). Ordinary waits are not interrupted. */
 void task_cancel(struct task *t);
 bool task_cancelled(void);
+
 /* Change where t may run (0 = anywhere). Takes effect at its next placement
  * or steal; a running task is not moved off its core. */
 void task_set_affinity(struct task *t, uint32_t affinity);
