@@ -20,6 +20,13 @@
 uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
                          uint64_t *errors);
 
+/* As uart_service_rx, for a reader waiting with buf[0..n) while rx is
+ * empty: the first n bytes go straight into buf (no ring copy on the way;
+ * order holds since rx is empty), the rest into rx. Returns the bytes taken
+ * from the FIFO; min(that, n) of them are in buf. */
+uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf, uint32_t n,
+                            struct uart_ring *rx, uint32_t budget, uint64_t *errors);
+
 /* Bytes from tx into the TX FIFO while it has room, at most budget.
  * Returns how many were written. */
 uint32_t uart_service_tx(const struct console_driver *d, struct uart_ring *tx, uint32_t budget);
