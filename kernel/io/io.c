@@ -133,7 +133,6 @@ static __attribute__((noinline)) int submit_slow(struct io_dev *d, struct io_req
                                                  struct io_done_list *done)
 {
     if (started) {
-        d->submitted++;
         if (start_rc < 0)
             io_complete_locked(d, r, start_rc, done);
         io_dev_unlock(d, flags, done);
@@ -152,7 +151,6 @@ static __attribute__((noinline)) int submit_slow(struct io_dev *d, struct io_req
         spin_unlock_irqrestore(&d->lock, flags);
         return rc;
     }
-    d->submitted++;
     io_dev_unlock(d, flags, done);
     return 0;
 }
@@ -178,7 +176,6 @@ int io_submit(struct io_dev *d, struct io_req *r)
     rc = d->ops->start(d, r, &done);
     if (__builtin_expect(rc < 0 || done.head, 0))
         return submit_slow(d, r, flags, true, rc, &done);
-    d->submitted++;
     spin_unlock_irqrestore(&d->lock, flags);
     return 0;
 }
@@ -193,7 +190,6 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
     int rc = ioq_remove(&d->q, &r->q);
     if (rc == 0) {
         r->result = result;
-        d->completed++;
         d->errors++;
         done_add(&done, r);
     } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, &done)) {

@@ -110,8 +110,8 @@ struct io_dev {
     uint32_t block_size;         /* bytes, power of two */
     /* Network devices: the station address from the device's config. */
     uint8_t mac[6];
-    /* Counters. */
-    uint64_t submitted, completed, errors, refused_full;
+    /* Counters (submitted and completed follow from the queue's: io_dev_submitted). */
+    uint64_t errors, refused_full;
 };
 
 /* Counters of the blocking and polling paths (for the "no polling" proof). */
@@ -147,6 +147,20 @@ int32_t io_sync(struct io_dev *d, struct io_req *r, uint64_t timeout_ns);
 void io_plug(struct io_dev *d);
 void io_unplug(struct io_dev *d);
 
+/* Requests d accepted (io_submit returned 0) and requests it completed, as
+ * its queue counts them: every accepted request was started (dispatched),
+ * still waits, or was taken out waiting (removed, completed at once); a
+ * started one completed once it no longer holds a slot. Unlocked reads: a
+ * snapshot, exact while d is quiet. */
+static inline uint64_t io_dev_submitted(const struct io_dev *d)
+{
+    return d->q.dispatched + d->q.nwaiting + d->q.removed;
+}
+static inline uint64_t io_dev_completed(const struct io_dev *d)
+{
+    return d->q.dispatched - d->q.active + d->q.removed;
+}
+
 /* The index-th device of a class (registration order), or NULL. */
 struct io_dev *io_dev_find(enum io_class cls, int index);
 
@@ -171,7 +185,6 @@ static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_
 {
     ioq_finish(&d->q, &r->q);
     r->result = result;
-    d->completed++;
     if (result < 0)
         d->errors++;
     r->done_next = NULL;
