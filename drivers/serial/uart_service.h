@@ -21,8 +21,21 @@
  * must not stall) and counted in rx->dropped. Bytes that came with a line
  * error still go in and are counted in *errors. Returns the bytes taken
  * from the FIFO; min(that, n) of them are in buf. */
-uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf, uint32_t n,
-                            struct uart_ring *rx, uint32_t budget, uint64_t *errors);
+static inline uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf,
+                                          uint32_t n, struct uart_ring *rx, uint32_t budget,
+                                          uint64_t *errors)
+{
+    uint32_t got = 0;
+    for (int c; got < budget && (c = d->rx_byte()) >= 0; got++) {
+        if (c & UART_RX_ERROR)
+            (*errors)++;
+        if (got < n)
+            buf[got] = (uint8_t)c;
+        else
+            uart_ring_put_or_drop(rx, (uint8_t)c);
+    }
+    return got;
+}
 static inline uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx,
                                        uint32_t budget, uint64_t *errors)
 {
