@@ -71,10 +71,11 @@ static inline __attribute__((always_inline)) bool dispatch_one(struct percpu *p)
     struct irq_slot *s = &slots[intid];
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     p->irqs++;
-    if (s->fn)
-        s->fn(intid, s->arg);
+    irq_handler_t fn = s->fn;
+    if (fn)
+        fn(intid, s->arg);
     chip->eoi(raw);
-    if (!s->fn && intid >= IRQ_PPI_BASE) {
+    if (!fn && intid >= IRQ_PPI_BASE) {
         /* Nobody wants it: silence it rather than storm. */
         chip->disable(intid);
     }

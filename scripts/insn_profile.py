@@ -10,6 +10,15 @@ so a hot path's cost can be split by function:
     scripts/insn_profile.py --append "sr.bench sr.only=yield" \\
         --start task_yield --skip 100 --steps 2000
 
+A path that starts in an interrupt (the UART's RX handler) is reached with
+--after (the start symbol's breakpoint is set only once AFTER was hit, e.g.
+when the reader has blocked), --feed (the image's serial requests are
+answered as the test runner does, scripts/serial_feed.py) and --until (the
+count stops at the first instruction of UNTIL, e.g. the reader's clock read):
+
+    scripts/insn_profile.py --append "sr.bench sr.only=uart" --feed \\
+        --after waitq_wait --start uart_irq --until clock_ns --skip 5 --steps 800
+
 Extra QEMU arguments follow "--". Defaults boot qemu-virt-bl's Image on one
 Cortex-A76 with QEMU's own DTB, under -icount shift=0,sleep=off as make bench
 does (guest time advances by instructions, not while gdb steps). Do not step
@@ -22,6 +31,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+
+import serial_feed
 
 
 def free_port():
@@ -49,10 +60,14 @@ import gdb
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute("target remote 127.0.0.1:{port}")
-gdb.execute("break *{start:#x}")
+gdb.execute("break *{first:#x}")
 for _ in range({skip} + 1):
     gdb.execute("continue", to_string=True)
 gdb.execute("delete")
+if {start:#x} != {first:#x}:
+    gdb.execute("break *{start:#x}")
+    gdb.execute("continue", to_string=True)
+    gdb.execute("delete")
 out = open("{trace}", "w")
 for _ in range({steps}):
     reply = gdb.execute("maint packet p20", to_string=True)
@@ -71,6 +86,9 @@ def main():
     ap.add_argument("--start", required=True, help="symbol where counting starts")
     ap.add_argument("--skip", type=int, default=10, help="hits of --start to let pass first")
     ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--after", help="count from the first --start hit after the SKIP+1-th hit of this symbol")
+    ap.add_argument("--until", help="stop counting at the first instruction of this symbol")
+    ap.add_argument("--feed", action="store_true", help="answer the image's serial requests")
     ap.add_argument("qemu_extra", nargs="*")
     args = ap.parse_args()
 
@@ -78,9 +96,12 @@ def main():
     elf, image = f"{build}/sr.elf", f"{build}/Image"
     syms = symbols(elf)
     addrs = [a for a, _ in syms]
-    start = dict((n, a) for a, n in syms).get(args.start)
-    if start is None:
-        sys.exit(f"insn_profile: no symbol {args.start} in {elf}")
+    by_name = dict((n, a) for a, n in syms)
+    for name in (args.start, args.after, args.until):
+        if name and name not in by_name:
+            sys.exit(f"insn_profile: no symbol {name} in {elf}")
+    start = by_name[args.start]
+    first = by_name[args.after] if args.after else start
     port = free_port()
     qemu = ["qemu-system-aarch64", "-M", "virt,gic-version=3,virtualization=on",
             "-cpu", "cortex-a76", "-smp", "1", "-m", "1G", "-nographic", "-nic", "none",
@@ -90,10 +111,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         trace, script = os.path.join(tmp, "trace"), os.path.join(tmp, "gdb.py")
         with open(script, "w") as f:
-            f.write(GDB_SCRIPT.format(port=port, start=start, skip=args.skip,
+            f.write(GDB_SCRIPT.format(port=port, start=start, first=first, skip=args.skip,
                                       steps=args.steps, trace=trace))
-        vm = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+        feed = subprocess.PIPE if args.feed else subprocess.DEVNULL
+        vm = subprocess.Popen(qemu, stdin=feed, stdout=feed, stderr=subprocess.DEVNULL)
+        if args.feed:
+            serial_feed.pump(vm, open(os.devnull, "wb"))
         try:
             gdb = subprocess.run(["gdb-multiarch", "--batch", "-nx", "-x", script, elf],
                                  capture_output=True, text=True, timeout=300)
@@ -105,10 +128,17 @@ def main():
             subprocess.run(["cp", trace, os.environ["INSN_TRACE"]])
     if not pcs:
         sys.exit("insn_profile: no trace (did the start symbol run?)\n" + gdb.stdout + gdb.stderr)
-    # Whole iterations only: from the first entry up to (not including) the last.
-    starts = [i for i, pc in enumerate(pcs) if pc == start]
-    if len(starts) >= 2:
-        pcs = pcs[:starts[-1]]
+    if args.until:
+        # From the start up to (not including) UNTIL's first instruction.
+        stop = [i for i, pc in enumerate(pcs) if pc == by_name[args.until]]
+        if not stop:
+            sys.exit(f"insn_profile: {args.until} not reached in {args.steps} steps")
+        pcs = pcs[:stop[0]]
+    else:
+        # Whole iterations only: from the first entry up to (not including) the last.
+        starts = [i for i, pc in enumerate(pcs) if pc == start]
+        if len(starts) >= 2:
+            pcs = pcs[:starts[-1]]
     per_fn, entries = {}, 0
     for pc in pcs:
         i = bisect.bisect_right(addrs, pc) - 1

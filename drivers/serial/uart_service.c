@@ -1,18 +1,6 @@
 /* The device side of an interrupt-driven UART (see uart_service.h). */
 #include "uart_service.h"
 
-uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
-                         uint64_t *errors)
-{
-    uint32_t n = 0;
-    for (int c; n < budget && (c = d->rx_byte()) >= 0; n++) {
-        if (c & UART_RX_ERROR)
-            (*errors)++;
-        uart_ring_put_or_drop(rx, (uint8_t)c);
-    }
-    return n;
-}
-
 uint32_t uart_service_tx(const struct console_driver *d, struct uart_ring *tx, uint32_t budget)
 {
     uint32_t n = 0;

@@ -7,18 +7,40 @@
 #ifndef UART_SERVICE_H
 #define UART_SERVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <kernel/console.h>
 
 #include "uart_ring.h"
 
-/* The bytes the RX FIFO holds (at most budget: a device that never runs
- * dry cannot hold the core) into rx; when rx is full a byte is read anyway
- * (the device must not stall) and counted in rx->dropped. Bytes that came
- * with a line error still go in and are counted in *errors. Returns the
- * bytes taken from the FIFO. */
-uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
-                         uint64_t *errors);
+/* The bytes the RX FIFO holds, at most budget (a device that never runs
+ * dry cannot hold the core): the first n straight into buf, the rest into
+ * rx. buf is a waiting reader's buffer (no ring copy on the way), given
+ * only while rx is empty so that order holds; n = 0 fills rx alone
+ * (uart_service_rx). When rx is full a byte is read anyway (the device
+ * must not stall) and counted in rx->dropped. Bytes that came with a line
+ * error still go in and are counted in *errors. Returns the bytes taken
+ * from the FIFO; min(that, n) of them are in buf. */
+static inline uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf,
+                                          uint32_t n, struct uart_ring *rx, uint32_t budget,
+                                          uint64_t *errors)
+{
+    uint32_t got = 0;
+    for (int c; got < budget && (c = d->rx_byte()) >= 0; got++) {
+        if (c & UART_RX_ERROR)
+            (*errors)++;
+        if (got < n)
+            buf[got] = (uint8_t)c;
+        else
+            uart_ring_put_or_drop(rx, (uint8_t)c);
+    }
+    return got;
+}
+static inline uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx,
+                                       uint32_t budget, uint64_t *errors)
+{
+    return uart_service_rx_to(d, NULL, 0, rx, budget, errors);
+}
 
 /* Bytes from tx into the TX FIFO while it has room, at most budget.
  * Returns how many were written. */

@@ -60,7 +60,8 @@ static int blk_check(struct io_dev *d, const struct io_req *r)
             return -EROFS;
         /* fallthrough */
     case IO_OP_READ:
-        if (!r->buf || r->len == 0 || r->len % d->block_size || r->pos % d->block_size)
+        /* block_size is a power of two (checked at probe): a mask, no division. */
+        if (!r->buf || r->len == 0 || ((r->len | r->pos) & (d->block_size - 1)))
             return -EINVAL;
         if (r->pos > d->capacity || r->len > d->capacity - r->pos)
             return -ERANGE;

@@ -83,21 +83,16 @@ static void done_add(struct io_done_list *l, struct io_req *r)
     l->tail = r;
 }
 
-/* Setting IO_REQ_DONE is one atomic read-modify-write that also tells
- * whether a task waits. Without a waiter it is the completer's last touch
- * of r (a poller may reuse r once it sees DONE). With one, the waiter
- * keeps r alive until it has taken and dropped wq.lock after waking, so
- * the wake-up below is the last touch. */
-static void deliver(struct io_req *r)
+void io_wake_waiter(struct io_req *r)
 {
-    if (r->done)
-        r->done(r);
-    uint32_t old = atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_acq_rel);
-    if (old & IO_REQ_WAITER) {
-        uint64_t flags = spin_lock_irqsave(&r->wq.lock);
-        waitq_wake_all(&r->wq, WAIT_OK);
-        spin_unlock_irqrestore(&r->wq.lock, flags);
-    }
+    uint64_t flags = spin_lock_irqsave(&r->wq.lock);
+    waitq_wake_all(&r->wq, WAIT_OK);
+    spin_unlock_irqrestore(&r->wq.lock, flags);
+}
+
+void io_poll_pending(void)
+{
+    atomic_fetch_add_explicit(&stats.polls_pending, 1, memory_order_relaxed);
 }
 
 /* With d->lock held: start every request that may start now. Returns
@@ -118,7 +113,7 @@ static bool pump(struct io_dev *d, struct io_done_list *done)
     return true;
 }
 
-void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
+void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done)
 {
     bool room = pump(d, done);
     spin_unlock_irqrestore(&d->lock, flags);
@@ -127,15 +122,43 @@ void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
         waitq_wake_all(&d->space, WAIT_OK);
         spin_unlock_irqrestore(&d->space.lock, f);
     }
-    for (struct io_req *r = done->head, *next; r; r = next) {
-        next = r->done_next;
-        deliver(r);
+    io_deliver_all(done);
+}
+
+/* With d->lock held (flags): r, accepted, did not start at once. Queue it
+ * (the device is failed: -EIO; the queue is full: -EAGAIN, nothing
+ * changed), or finish a start that failed or completed at once. */
+static __attribute__((noinline)) int submit_slow(struct io_dev *d, struct io_req *r,
+                                                 uint64_t flags, bool started, int start_rc,
+                                                 struct io_done_list *done)
+{
+    if (started) {
+        if (start_rc < 0)
+            io_complete_locked(d, r, start_rc, done);
+        io_dev_unlock(d, flags, done);
+        return 0;
     }
+    if (d->failed) {
+        spin_unlock_irqrestore(&d->lock, flags);
+        return -EIO;
+    }
+    int rc = ioq_push(&d->q, &r->q, r->qos);
+    if (rc < 0) {
+        if (rc == -EAGAIN) {
+            d->refused_full++;
+            d->refused = true;
+        }
+        spin_unlock_irqrestore(&d->lock, flags);
+        return rc;
+    }
+    io_dev_unlock(d, flags, done);
+    return 0;
 }
 
 int io_submit(struct io_dev *d, struct io_req *r)
 {
-    if (!d || r->op >= IO_OP_COUNT || r->qos >= QOS_COUNT)
+    unsigned qos = r->qos;
+    if (!d || r->op >= IO_OP_COUNT || qos >= QOS_COUNT)
         return -EINVAL;
     if ((uint64_t)r->buf >= MM_STACK_REGION_BASE)
         return -EFAULT;
@@ -145,46 +168,16 @@ int io_submit(struct io_dev *d, struct io_req *r)
     atomic_store_explicit(&r->complete, 0, memory_order_relaxed);
     r->result = 0;
     r->dev = d;
-    uint64_t flags = spin_lock_irqsave(&d->lock);
-    if (d->failed) {
-        spin_unlock_irqrestore(&d->lock, flags);
-        return -EIO;
-    }
-    d->submitted++;
-    if (ioq_start_now(&d->q, &r->q, r->qos)) {
-        /* Nothing waits and a slot is free: straight to the device. */
-        struct io_done_list done = {0};
-        rc = d->ops->start(d, r, &done);
-        if (rc == 0 && !done.head) {
-            spin_unlock_irqrestore(&d->lock, flags);
-            return 0;
-        }
-        if (rc < 0)
-            io_complete_locked(d, r, rc, &done);
-        io_dev_unlock(d, flags, &done);
-        return 0;
-    }
-    rc = ioq_push(&d->q, &r->q, r->qos);
-    if (rc < 0) {
-        d->submitted--;
-        if (rc == -EAGAIN) {
-            d->refused_full++;
-            d->refused = true;
-        }
-        spin_unlock_irqrestore(&d->lock, flags);
-        return rc;
-    }
     struct io_done_list done = {0};
-    io_dev_unlock(d, flags, &done);
+    uint64_t flags = spin_lock_irqsave(&d->lock);
+    if (__builtin_expect(d->failed || !ioq_start_now(&d->q, &r->q, qos), 0))
+        return submit_slow(d, r, flags, false, 0, &done);
+    /* Nothing waits and a slot is free: straight to the device. */
+    rc = d->ops->start(d, r, &done);
+    if (__builtin_expect(rc < 0 || done.head, 0))
+        return submit_slow(d, r, flags, true, rc, &done);
+    spin_unlock_irqrestore(&d->lock, flags);
     return 0;
-}
-
-bool io_poll(struct io_req *r)
-{
-    if (atomic_load_explicit(&r->complete, memory_order_acquire) & IO_REQ_DONE)
-        return true;
-    atomic_fetch_add_explicit(&stats.polls_pending, 1, memory_order_relaxed);
-    return false;
 }
 
 /* Take r out before it reaches the device, completing it with result;
@@ -197,7 +190,6 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
     int rc = ioq_remove(&d->q, &r->q);
     if (rc == 0) {
         r->result = result;
-        d->completed++;
         d->errors++;
         done_add(&done, r);
     } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, &done)) {

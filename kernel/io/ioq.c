@@ -93,5 +93,6 @@ int ioq_remove(struct ioq *q, struct ioq_entry *e)
         return -EALREADY;
     unlink_entry(q, e);
     e->state = IOQ_IDLE;
+    q->removed++;
     return 0;
 }

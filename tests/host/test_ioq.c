@@ -152,6 +152,7 @@ TEST(ioq, remove_waiting_not_active)
     EXPECT_EQ(ioq_remove(&q, &b), 0);
     EXPECT_EQ(ioq_remove(&q, &b), -EALREADY);
     EXPECT_EQ(ioq_waiting(&q), 1);
+    EXPECT_EQ(q.removed, 1);               /* the refused removals are not counted */
     ioq_finish(&q, &a);
     EXPECT_TRUE(ioq_pop_ready(&q) == &c);
 }
@@ -168,15 +169,16 @@ TEST(ioq, random_walk_keeps_invariants)
     memset(e, 0, sizeof(e));
     srand(12345);
     ioq_init(&q, 6, 24);
-    uint64_t dispatches = 0;
+    uint64_t dispatches = 0, accepted = 0, finished = 0;
     for (int step = 0; step < STEPS; step++) {
         struct ioq_entry *x = &e[rand() % N];
         int act = rand() % 4;
         if (act == 0 && x->state == IOQ_IDLE) {
             int rc = ioq_push(&q, x, (unsigned)(rand() % IOQ_CLASSES));
-            if (rc == 0)
+            if (rc == 0) {
                 waited_since[x - e] = dispatches;
-            else
+                accepted++;
+            } else
                 EXPECT_EQ(rc, -EAGAIN);
         } else if (act == 1) {
             struct ioq_entry *p = ioq_pop_ready(&q);
@@ -186,8 +188,13 @@ TEST(ioq, random_walk_keeps_invariants)
             }
         } else if (act == 2 && x->state == IOQ_ACTIVE) {
             ioq_finish(&q, x);
+            finished++;
         } else if (act == 3 && x->state == IOQ_WAITING && rand() % 8 == 0) {
             EXPECT_EQ(ioq_remove(&q, x), 0);
+            finished++;
+        } else if (act == 3 && x->state == IOQ_IDLE && ioq_start_now(&q, x, (unsigned)(rand() % IOQ_CLASSES))) {
+            accepted++;
+            dispatches++;
         }
         uint32_t waiting = 0, active = 0, low = 0;
         for (int i = 0; i < N; i++) {
@@ -201,6 +208,10 @@ TEST(ioq, random_walk_keeps_invariants)
         EXPECT_LE(active, q.depth);
         EXPECT_LE(low, q.low_limit);
         EXPECT_LE(waiting, q.cap);
+        /* What the device layer derives its submitted/completed counts
+         * from (io_dev_submitted, io_dev_completed). */
+        EXPECT_EQ(q.dispatched + q.nwaiting + q.removed, accepted);
+        EXPECT_EQ(q.dispatched - q.active + q.removed, finished);
         /* No starvation: every request waiting at a class head has been
          * passed by fewer than cap x (IOQ_AGE_LIMIT + 1) dispatches (each
          * older request ahead of it goes within IOQ_AGE_LIMIT + 1). */

@@ -155,6 +155,52 @@ TEST(pl011, rx_bytes_with_error_flags_into_the_ring)
     host_mmio_set_model(NULL);
 }
 
+/* A waiting reader's buffer first, the rest into the (empty) ring, one
+ * pass over the FIFO; errors counted wherever the byte went. */
+TEST(pl011, rx_straight_into_a_waiting_readers_buffer_then_the_ring)
+{
+    const struct console_driver *d = pl011_ready();
+    if (!d)
+        return;
+    const char *in = "abcdefghij";
+    for (int i = 0; in[i]; i++)
+        m.rx[m.rx_len++] = (uint16_t)((uint8_t)in[i] | (i == 1 || i == 7 ? 1u << 8 : 0)); /* FE */
+    uint8_t ring_buf[4], reader[3], out[4];
+    struct uart_ring r;
+    uart_ring_init(&r, ring_buf, sizeof(ring_buf));
+    uint64_t errors = 0;
+    EXPECT_EQ(uart_service_rx_to(d, reader, sizeof(reader), &r, 256, &errors), 10);
+    EXPECT_TRUE(memcmp(reader, "abc", 3) == 0);
+    EXPECT_EQ(errors, 2);
+    EXPECT_EQ(uart_ring_count(&r), 4);      /* "defg", then the ring was full */
+    EXPECT_EQ(r.dropped, 3);                /* "hij" counted, not lost silently */
+    EXPECT_EQ(uart_ring_read(&r, out, sizeof(out)), 4);
+    EXPECT_TRUE(memcmp(out, "defg", 4) == 0);
+    EXPECT_EQ(d->rx_byte(), -1);
+
+    /* Fewer bytes than the reader wants: all of them to the reader, the
+     * ring untouched; an empty FIFO gives 0. */
+    m.rx_head = m.rx_len = 0;
+    m.rx[m.rx_len++] = 'x';
+    uint8_t big[16] = {0};
+    EXPECT_EQ(uart_service_rx_to(d, big, sizeof(big), &r, 256, &errors), 1);
+    EXPECT_EQ(big[0], 'x');
+    EXPECT_EQ(uart_ring_count(&r), 0);
+    EXPECT_EQ(uart_service_rx_to(d, big, sizeof(big), &r, 256, &errors), 0);
+
+    /* The budget bounds both parts together. */
+    m.rx_head = m.rx_len = 0;
+    for (int i = 0; i < 6; i++)
+        m.rx[m.rx_len++] = (uint16_t)('0' + i);
+    EXPECT_EQ(uart_service_rx_to(d, reader, sizeof(reader), &r, 5, &errors), 5);
+    EXPECT_TRUE(memcmp(reader, "012", 3) == 0);
+    EXPECT_EQ(uart_ring_count(&r), 2);
+    EXPECT_EQ(d->rx_byte(), '5');           /* left in the FIFO for the next interrupt */
+    EXPECT_EQ(errors, 2);
+    EXPECT_EQ(m.bad_accesses, 0);
+    host_mmio_set_model(NULL);
+}
+
 TEST(pl011, tx_room_follows_the_fifo_flags)
 {
     const struct console_driver *d = pl011_ready();

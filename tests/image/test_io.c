@@ -94,7 +94,7 @@ TEST(io, blk_bad_requests_are_refused)
         return;
     uint8_t *buf = malloc(8 * KIB);
     uint8_t on_stack[512];
-    uint64_t submitted = d->submitted;
+    uint64_t submitted = io_dev_submitted(d);
     EXPECT_EQ(blk_io(d, IO_OP_READ, d->capacity, buf, 512), -ERANGE);
     EXPECT_EQ(blk_io(d, IO_OP_READ, d->capacity - 512, buf, 1024), -ERANGE);
     EXPECT_EQ(blk_io(d, IO_OP_WRITE, UINT64_MAX - 511, buf, 512), -ERANGE);
@@ -107,7 +107,7 @@ TEST(io, blk_bad_requests_are_refused)
     io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, buf, 512);
     r.qos = QOS_COUNT;
     EXPECT_EQ(io_submit(d, &r), -EINVAL);
-    EXPECT_EQ(d->submitted, submitted);   /* none reached the queue */
+    EXPECT_EQ(io_dev_submitted(d), submitted);   /* none reached the queue */
     EXPECT_TRUE(!d->failed);
     free(buf);
 }
@@ -330,14 +330,14 @@ TEST(io, blocking_read_idles_the_core_no_polling)
     while (cpu > 0 && (!smp_cpu_online(cpu) || cpu == cpu_id()))
         cpu--;
     struct idle_probe p = {.d = d, .buf = malloc(1024 * KIB), .requests = 8};
-    uint64_t completed = d->completed;
+    uint64_t completed = io_dev_completed(d);
     struct task_attr attr = {.name = "reader", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
     struct task *t = task_spawn(blocking_reader, &p, &attr);
     EXPECT_TRUE(t != NULL);
     if (t)
         task_join(t, NULL);
     EXPECT_EQ(p.worst, 1);
-    EXPECT_EQ(d->completed - completed, 8);
+    EXPECT_EQ(io_dev_completed(d) - completed, 8);
     /* Every wait blocked at most once and never looped; nobody polled. */
     EXPECT_EQ(p.after.waits - p.before.waits, 8);
     EXPECT_LE(p.after.blocks - p.before.blocks, 8);

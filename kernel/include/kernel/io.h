@@ -110,8 +110,8 @@ struct io_dev {
     uint32_t block_size;         /* bytes, power of two */
     /* Network devices: the station address from the device's config. */
     uint8_t mac[6];
-    /* Counters. */
-    uint64_t submitted, completed, errors, refused_full;
+    /* Counters (submitted and completed follow from the queue's: io_dev_submitted). */
+    uint64_t errors, refused_full;
 };
 
 /* Counters of the blocking and polling paths (for the "no polling" proof). */
@@ -132,8 +132,9 @@ int io_submit(struct io_dev *d, struct io_req *r);
  * (ops->abort); either way r then completes with -ETIMEDOUT. Returns
  * r->result. */
 int32_t io_wait(struct io_req *r, uint64_t timeout_ns);
-/* Poll style: has r completed (and may the requester reuse it)? */
-bool io_poll(struct io_req *r);
+/* Poll style: has r completed (and may the requester reuse it)? Inline
+ * (below): one acquire load when it has. */
+static inline bool io_poll(struct io_req *r);
 /* Cancel r: a waiting request (or one the driver can take back, see
  * ops->cancel) completes with -ECANCELED (0 returned); -EBUSY if it is at
  * the device (it completes normally), -EALREADY if it has completed. */
@@ -145,6 +146,20 @@ int32_t io_sync(struct io_dev *d, struct io_req *r, uint64_t timeout_ns);
 /* Hold back / release a device's queue (requests wait in QoS order). */
 void io_plug(struct io_dev *d);
 void io_unplug(struct io_dev *d);
+
+/* Requests d accepted (io_submit returned 0) and requests it completed, as
+ * its queue counts them: every accepted request was started (dispatched),
+ * still waits, or was taken out waiting (removed, completed at once); a
+ * started one completed once it no longer holds a slot. Unlocked reads: a
+ * snapshot, exact while d is quiet. */
+static inline uint64_t io_dev_submitted(const struct io_dev *d)
+{
+    return d->q.dispatched + d->q.nwaiting + d->q.removed;
+}
+static inline uint64_t io_dev_completed(const struct io_dev *d)
+{
+    return d->q.dispatched - d->q.active + d->q.removed;
+}
 
 /* The index-th device of a class (registration order), or NULL. */
 struct io_dev *io_dev_find(enum io_class cls, int index);
@@ -170,7 +185,6 @@ static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_
 {
     ioq_finish(&d->q, &r->q);
     r->result = result;
-    d->completed++;
     if (result < 0)
         d->errors++;
     r->done_next = NULL;
@@ -181,7 +195,57 @@ static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_
     done->tail = r;
 }
 /* Start what may start, release d->lock (flags from spin_lock_irqsave),
- * then deliver the completions collected in done. */
-void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+ * then deliver the completions collected in done. Inline (below): with
+ * nothing waiting and no refused submitter it is the unlock and delivery. */
+static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+
+/* --- inline fast paths (the out-of-line rest is in kernel/io/io.c) -------------- */
+
+/* The slow halves: a poll that found r pending (counted), the wake-up of a
+ * task blocked on r, and an unlock that must start waiting requests or
+ * wake io_sync callers waiting for room. */
+void io_poll_pending(void);
+void io_wake_waiter(struct io_req *r);
+void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+
+static inline bool io_poll(struct io_req *r)
+{
+    if (__builtin_expect(atomic_load_explicit(&r->complete, memory_order_acquire) & IO_REQ_DONE, 1))
+        return true;
+    io_poll_pending();
+    return false;
+}
+
+/* Hand r's completion to its requester: callback, then the DONE flag and
+ * the waiter bit in one atomic step. Without a waiter that is the
+ * completer's last touch of r (a poller may reuse r once it sees DONE);
+ * with one, io_wake_waiter is (see io_wait). */
+static inline void io_deliver(struct io_req *r)
+{
+    if (r->done)
+        r->done(r);
+    uint32_t old = atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_acq_rel);
+    if (old & IO_REQ_WAITER)
+        io_wake_waiter(r);
+}
+
+/* Deliver a completion list (no lock held). */
+static inline void io_deliver_all(struct io_done_list *done)
+{
+    for (struct io_req *r = done->head, *next; r; r = next) {
+        next = r->done_next;   /* before delivery: r may be reused at once */
+        io_deliver(r);
+    }
+}
+
+static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
+{
+    if (__builtin_expect(d->q.mask | d->refused, 0)) {
+        io_dev_unlock_pump(d, flags, done);
+        return;
+    }
+    spin_unlock_irqrestore(&d->lock, flags);
+    io_deliver_all(done);
+}
 
 #endif

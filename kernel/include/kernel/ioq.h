@@ -55,6 +55,7 @@ struct ioq {
     uint64_t seq, dispatched;
     uint32_t plugged;             /* > 0: hold every request back (batching, tests) */
     uint64_t full_count;          /* pushes refused */
+    uint64_t removed;             /* waiting requests taken out by ioq_remove */
     uint64_t aged_count;          /* dispatches made by aging */
     uint32_t max_active;          /* high-water mark of active */
 };
