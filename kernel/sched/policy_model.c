@@ -7,9 +7,13 @@
 
 #include <kernel/sched_policy.h>
 
-/* Rough per-type figures for when the DT says nothing: relative DMIPS/MHz
- * (only ratios matter), dynamic-power-coefficient (uW/MHz/V^2) and a typical
- * top operating point. Estimates, not measurements. */
+/* Per-type figures: relative DMIPS/MHz (only ratios matter) and
+ * dynamic-power-coefficient (uW/MHz/V^2) for when the DT gives none, and the
+ * top operating point, which both capacity and busy power are taken at.
+ * Estimates except where noted: A53/A72 operating points are RK3399's
+ * (rk3399-opp.dtsi in Linux 6.1, read from Debian's rk3399-rockpro64.dtb:
+ * 1416 MHz at 1.125 V, 1800 MHz at 1.2 V), A55/A76 RK3588's (rk3588-opp.dtsi:
+ * 1800 MHz at 0.95 V, 2400 MHz at 1.0 V). */
 struct core_type {
     const char *compatible;
     uint16_t part;        /* MIDR_EL1.PartNum, Arm implementer */
@@ -21,11 +25,11 @@ struct core_type {
 
 static const struct core_type core_types[] = {
     {"arm,cortex-a35", 0xd04, 170, 80, 1300, 950},
-    {"arm,cortex-a53", 0xd03, 230, 100, 1400, 1000},
+    {"arm,cortex-a53", 0xd03, 230, 100, 1416, 1125},
     {"arm,cortex-a55", 0xd05, 260, 120, 1800, 950},
     {"arm,cortex-a510", 0xd46, 290, 130, 1800, 900},
     {"arm,cortex-a57", 0xd07, 410, 450, 1900, 1100},
-    {"arm,cortex-a72", 0xd08, 470, 440, 1800, 1100},
+    {"arm,cortex-a72", 0xd08, 470, 440, 1800, 1200},
     {"arm,cortex-a73", 0xd09, 480, 400, 2000, 1050},
     {"arm,cortex-a75", 0xd0a, 550, 380, 2200, 1050},
     {"arm,cortex-a76", 0xd0b, 600, 400, 2400, 1000},
@@ -52,24 +56,39 @@ static const struct core_type *lookup(const struct plat_cpu *cpu, uint16_t part)
     return NULL;
 }
 
+/* DMIPS/MHz is per MHz: like Linux (arch_topology), a core's capacity is
+ * DMIPS/MHz x its top frequency, normalised so the largest is 1024. The
+ * frequency is the table's (the DT's OPP tables are not read); when some
+ * core's type is unknown, the DT's DMIPS/MHz alone (as discovery
+ * normalised it) is all there is. */
+static uint64_t raw_capacity(const struct plat_cpu *cpu, const struct core_type *type,
+                             bool dt_all, bool table_all)
+{
+    if (dt_all)
+        return table_all ? (uint64_t)cpu->dmips_mhz * type->mhz : cpu->capacity;
+    return (uint64_t)type->dmips_rel * type->mhz;   /* table_all */
+}
+
 static void assign_capacity(const struct plat_cpu *cpus, int n, const struct core_type **type,
                             struct sched_core_model *m)
 {
     bool dt_all = true, table_all = true;
-    uint32_t max = 0;
     for (int i = 0; i < n; i++) {
         dt_all = dt_all && cpus[i].dmips_mhz != 0;
         table_all = table_all && type[i];
-        if (type[i] && type[i]->dmips_rel > max)
-            max = type[i]->dmips_rel;
     }
+    uint64_t max = 0;
+    if (dt_all || table_all)
+        for (int i = 0; i < n; i++) {
+            uint64_t r = raw_capacity(&cpus[i], type[i], dt_all, table_all);
+            max = r > max ? r : max;
+        }
     for (int i = 0; i < n; i++) {
-        uint32_t cap = SCHED_CAPACITY_MAX;
-        if (dt_all)
-            cap = cpus[i].capacity;
-        else if (table_all)
-            cap = (type[i]->dmips_rel * SCHED_CAPACITY_MAX + max / 2) / max;
-        m->core[i].capacity = cap ? cap : 1;
+        uint64_t cap = SCHED_CAPACITY_MAX;
+        if (max)
+            cap = (raw_capacity(&cpus[i], type[i], dt_all, table_all) * SCHED_CAPACITY_MAX +
+                   max / 2) / max;
+        m->core[i].capacity = cap ? (uint32_t)cap : 1;
     }
 }
 

@@ -15,9 +15,9 @@ TEST(sched_dl, admits_on_the_cheapest_core_then_refuses_overload)
     int c = sched_dl_admit(&m, &bw, &audio, 0, 0x3f);
     EXPECT_GE(c, 0);
     EXPECT_LT(c, 4);                                  /* a little core is cheaper */
-    /* 1 ms on 1024 = 2.11 ms on 485: 21.1 % of the core. */
-    EXPECT_EQ(bw.used[c], (uint32_t)((1024ull * SCHED_DL_BW_ONE * MS + 485 * 10 * MS - 1) /
-                                     (485 * 10 * MS)));
+    /* 1 ms on 1024 = 2.68 ms on an A53 (capacity 382): 26.8 % of the core. */
+    EXPECT_EQ(bw.used[c], (uint32_t)((1024ull * SCHED_DL_BW_ONE * MS + 382 * 10 * MS - 1) /
+                                     (382 * 10 * MS)));
     struct sched_dl_params heavy = {10 * MS, 8 * MS, 0};  /* 80 % of a big core */
     c = sched_dl_admit(&m, &bw, &heavy, 0, 0x3f);
     EXPECT_GE(c, 4);

@@ -10,16 +10,18 @@ TEST(sched_model, rk3399_from_the_dt)
     sched_fixture_model(rk3399_spec, 6, &m);
     EXPECT_EQ(m.ncores, 6);
     EXPECT_EQ(m.nlevels, 2);
-    EXPECT_EQ(m.core[0].capacity, 485);
+    /* DMIPS/MHz x top MHz: 485 x 1416 against 1024 x 1800. */
+    EXPECT_EQ(m.core[0].capacity, (485 * 1416 * 1024 + 1024 * 1800 / 2) / (1024 * 1800));
+    EXPECT_EQ(m.core[0].capacity, 382);
     EXPECT_EQ(m.core[5].capacity, 1024);
     EXPECT_EQ(m.core[0].level, 1);
     EXPECT_EQ(m.core[4].level, 0);
     EXPECT_EQ(m.core[4].cluster, 1);
-    /* 100 uW/MHz/V^2 x 1400 MHz x 1.0 V^2 = 140 mW; 436 x 1800 x 1.1^2 = 949.6 mW. */
-    EXPECT_EQ(m.core[0].power_mw, 140);
-    EXPECT_EQ(m.core[4].power_mw, 950);
-    EXPECT_EQ(m.core[0].epw, 140 * 1024 / 485);
-    EXPECT_EQ(m.core[4].epw, 950);
+    /* 100 uW/MHz/V^2 x 1416 MHz x 1.125^2 V^2 = 179.2 mW; 436 x 1800 x 1.2^2 = 1130.1 mW. */
+    EXPECT_EQ(m.core[0].power_mw, 179);
+    EXPECT_EQ(m.core[4].power_mw, 1130);
+    EXPECT_EQ(m.core[0].epw, 179 * 1024 / 382);
+    EXPECT_EQ(m.core[4].epw, 1130);
     EXPECT_LT(m.core[0].epw, m.core[4].epw);
 }
 
@@ -38,7 +40,8 @@ TEST(sched_model, big_cores_first_and_unequal_cores_in_a_cluster)
     EXPECT_EQ(m.core[2].level, 1);
     EXPECT_EQ(m.core[4].level, 2);
     EXPECT_EQ(m.core[3].level, 3);
-    EXPECT_EQ(m.core[3].capacity, 400);
+    /* 400 DMIPS/MHz at 1800 MHz against the X1's 1024 at 3000 MHz. */
+    EXPECT_EQ(m.core[3].capacity, (400 * 1800 * 1024 + 1024 * 3000 / 2) / (1024 * 3000));
     /* No coefficient in the DT: the table's (A55: 120 x 1800 x 0.95^2 = 194.9). */
     EXPECT_EQ(m.core[3].power_mw, 195);
 }
@@ -51,7 +54,7 @@ TEST(sched_model, fallback_table_by_compatible_when_dmips_absent)
     struct sched_core_model m;
     sched_fixture_model(spec, 3, &m);
     EXPECT_EQ(m.core[1].capacity, 1024);
-    EXPECT_EQ(m.core[0].capacity, (260 * 1024 + 400) / 800);
+    EXPECT_EQ(m.core[0].capacity, (260 * 1800 * 1024 + 800 * 3000 / 2) / (800 * 3000));
     EXPECT_EQ(m.core[0].level, 1);
     EXPECT_EQ(m.nlevels, 2);
 }
@@ -64,8 +67,8 @@ TEST(sched_model, fallback_by_midr_part_number)
     struct sched_core_model m;
     sched_core_model_build(cpus, 2, parts, &m);
     EXPECT_EQ(m.core[1].capacity, 1024);
-    EXPECT_EQ(m.core[0].capacity, (230 * 1024 + 235) / 470);
-    EXPECT_EQ(m.core[0].power_mw, 140);
+    EXPECT_EQ(m.core[0].capacity, (230 * 1416 * 1024 + 470 * 1800 / 2) / (470 * 1800));
+    EXPECT_EQ(m.core[0].power_mw, 179);
 }
 
 TEST(sched_model, equal_when_nothing_is_known)

@@ -138,8 +138,9 @@ TEST(deadline, runs_before_every_class_on_its_core)
 }
 
 /* Every activation of a periodic task ends by its deadline while a
- * background hog keeps its core busy. (Generous periods: under TCG guest
- * time follows the host clock, which is not the guest's to keep.) */
+ * background hog keeps its core busy. (Generous periods and budgets: under
+ * TCG guest time follows the host clock, which is not the guest's to keep;
+ * a host stall of 5 ms used to overrun a 5 ms budget now and then.) */
 TEST(deadline, meets_every_deadline_under_background_load)
 {
     int c = big_core_not_mine();
@@ -147,13 +148,13 @@ TEST(deadline, meets_every_deadline_under_background_load)
         return;
     struct task *h = spawn_hog(QOS_BACKGROUND, c);
     atomic_store(&activations, 0);
-    struct sched_dl_params p = {.period_ns = 50 * MS, .budget_ns = 5 * MS};
+    struct sched_dl_params p = {.period_ns = 150 * MS, .budget_ns = 75 * MS};
     struct task_attr a = {.name = "frames", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << c,
                           .deadline = &p};
-    struct task *t = task_spawn(periodic, (void *)(intptr_t)8, &a);
+    struct task *t = task_spawn(periodic, (void *)(intptr_t)6, &a);
     EXPECT_TRUE(t != NULL);
     EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
-    EXPECT_EQ(final_stats.periods, 9);   /* the spawn's and one per task_dl_next_period */
+    EXPECT_EQ(final_stats.periods, 7);   /* the spawn's and one per task_dl_next_period */
     EXPECT_EQ(final_stats.misses, 0);
     EXPECT_EQ(final_stats.overruns, 0);
     atomic_store(&stop, true);
@@ -163,7 +164,9 @@ TEST(deadline, meets_every_deadline_under_background_load)
 
 /* Out of budget, a deadline task is a plain task of its own class (here
  * background, below a default-class hog on its core) until its next
- * release gives it a new budget. */
+ * release gives it a new budget. (The budget is long enough that the
+ * replenished task sees its new period before a host stall can eat that
+ * budget too, which a 4 ms budget did now and then.) */
 static int64_t overrunner(void *arg)
 {
     (void)arg;
@@ -180,7 +183,7 @@ TEST(deadline, overrun_demotes_until_the_next_release)
     if (c < 0)
         return;
     struct task *h = spawn_hog(QOS_DEFAULT, c);
-    struct sched_dl_params p = {.period_ns = 30 * MS, .budget_ns = 4 * MS};
+    struct sched_dl_params p = {.period_ns = 300 * MS, .budget_ns = 100 * MS};
     struct task_attr a = {.name = "dl", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &p};
     struct task *t = task_spawn(overrunner, NULL, &a);
     EXPECT_TRUE(t != NULL);
@@ -189,5 +192,66 @@ TEST(deadline, overrun_demotes_until_the_next_release)
     EXPECT_EQ(overruns, 1);
     atomic_store(&stop, true);
     task_join(h, NULL);
+    unpin_me();
+}
+
+/* Earliest deadline first: two deadline tasks become ready while an
+ * earlier-deadline one runs; when it is done, the one due first runs
+ * first although it was spawned second.
+ * Budgets are charged in guest time, which under TCG follows the host
+ * clock whether or not the host runs the vCPU: a 1 ms budget can run out
+ * in a host stall before the task's first instruction, demoting it below
+ * the other (what made this test flaky). Every budget here is 1.5 s, far
+ * beyond any stall; each task checks it ran within its budget. */
+static _Atomic bool go;
+static _Atomic int order[2], next_slot, ran_demoted;
+static int64_t blocker(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&go))
+        ;
+    return 0;
+}
+static int64_t record(void *arg)
+{
+    struct task_dl_stats st;
+    if (task_dl_stats(task_current(), &st) != 0 || st.demoted)
+        atomic_fetch_add(&ran_demoted, 1);
+    order[atomic_fetch_add(&next_slot, 1)] = (int)(intptr_t)arg;
+    return 0;
+}
+
+TEST(deadline, earliest_deadline_runs_first)
+{
+    int c = big_core_not_mine();
+    if (c < 0)
+        return;
+    uint32_t budget = 1500 * MS * sched_core_model()->core[c].capacity / 1024;
+    atomic_store(&go, false);
+    atomic_store(&next_slot, 0);
+    atomic_store(&ran_demoted, 0);
+    /* Densities 1.5/4 + 1.5/8 + 1.5/6 = 81 % of the core: admitted. */
+    struct sched_dl_params ph = {.period_ns = 4000 * MS, .budget_ns = budget};
+    struct sched_dl_params pa = {.period_ns = 8000 * MS, .budget_ns = budget};
+    struct sched_dl_params pb = {.period_ns = 8000 * MS, .deadline_ns = 6000 * MS, .budget_ns = budget};
+    struct task_attr ah = {.name = "blocker", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &ph};
+    struct task_attr aa = {.name = "late", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &pa};
+    struct task_attr ab = {.name = "early", .qos = QOS_BACKGROUND, .affinity = 1u << c, .deadline = &pb};
+    struct task *h = task_spawn(blocker, NULL, &ah);   /* due at +4 s */
+    struct task *ta = task_spawn(record, (void *)(intptr_t)1, &aa);   /* due at +8 s */
+    struct task *tb = task_spawn(record, (void *)(intptr_t)2, &ab);   /* due at +6 s */
+    EXPECT_TRUE(h && ta && tb);
+    EXPECT_EQ(atomic_load(&next_slot), 0);   /* the blocker holds the core */
+    atomic_store(&go, true);
+    if (h)
+        task_join(h, NULL);
+    if (ta)
+        task_join(ta, NULL);
+    if (tb)
+        task_join(tb, NULL);
+    EXPECT_EQ(atomic_load(&next_slot), 2);
+    EXPECT_EQ(atomic_load(&ran_demoted), 0);
+    EXPECT_EQ(order[0], 2);
+    EXPECT_EQ(order[1], 1);
     unpin_me();
 }

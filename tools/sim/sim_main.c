@@ -305,7 +305,7 @@ static int check(FILE *f, const struct sim_result *res, int n, const struct sim_
     fprintf(f, "| config | target | value | met |\n|---|---|---|---|\n");
 #define ROW(cfg, what, met, ...)                                                        \
     do {                                                                                \
-        char v_[160];                                                                   \
+        char v_[256];                                                                   \
         snprintf(v_, sizeof(v_), __VA_ARGS__);                                          \
         fprintf(f, "| %s | %s | %s | %s |\n", cfg, what, v_, (met) ? "yes" : "**no**"); \
         failed += !(met);                                                               \
@@ -364,11 +364,20 @@ static int check(FILE *f, const struct sim_result *res, int n, const struct sim_
          * done (J per second of capacity-1024 work); raw joules are shown too. */
         double sr_jw = sr.energy / sr.work_s, pin_jw = pin.energy / pin.work_s,
                eas_jw = eas.energy / eas.work_s;
+        /* What placement can change at all: J per work-s of the cheapest and
+         * the dearest core (busy power x 1024 / capacity, switches aside). */
+        uint32_t epw_lo = UINT32_MAX, epw_hi = 0;
+        for (int i = 0; i < cfgs[c].model.ncores; i++) {
+            uint32_t e = cfgs[c].model.core[i].epw;
+            epw_lo = e < epw_lo ? e : epw_lo;
+            epw_hi = e > epw_hi ? e : epw_hi;
+        }
         ROW(cn, "energy >= 10% below qos_pinned at equal or better jank",
             sr_jw <= 0.9 * pin_jw && sr.missed <= pin.missed,
-            "%.3f vs %.3f J per work-s (%+.1f %%; raw %.2f J vs %.2f J), missed frames %d vs %d",
+            "%.3f vs %.3f J per work-s (%+.1f %%; raw %.2f J vs %.2f J), missed frames %d vs %d; "
+            "cores span %.3f-%.3f J per work-s",
             sr_jw, pin_jw, 100.0 * (sr_jw / pin_jw - 1), sr.energy, pin.energy, sr.missed,
-            pin.missed);
+            pin.missed, epw_lo / 1000.0, epw_hi / 1000.0);
         ROW(cn, "fewer missed frames than eas_like at <= +5% energy",
             (sr.missed < eas.missed || (sr.missed == 0 && eas.missed == 0)) &&
                 sr_jw <= 1.05 * eas_jw,

@@ -92,10 +92,12 @@ struct sched_core_model {
 };
 
 /*
- * Builds the model from the discovered CPUs. Capacity: the platform's
- * normalised capacity-dmips-mhz when every CPU has it; otherwise the fallback
- * table by compatible (or MIDR part number when midr_parts is non-NULL and
- * the entry is non-zero) when it knows every CPU; otherwise all equal.
+ * Builds the model from the discovered CPUs. Capacity: capacity-dmips-mhz
+ * when every CPU has it, else the fallback table's DMIPS/MHz by compatible
+ * (or MIDR part number when midr_parts is non-NULL and the entry is
+ * non-zero) when it knows every CPU, else all equal; times the core type's
+ * top frequency from the table when it knows every CPU (DMIPS/MHz is per
+ * MHz), normalised so the largest is 1024.
  * Power: dynamic-power-coefficient (uW/MHz/V^2) at the core type's nominal
  * frequency and voltage from the table (1500 MHz, 1.0 V when unknown); the
  * table's coefficient when the DT has none; 100 when nothing is known.
