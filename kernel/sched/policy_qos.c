@@ -12,11 +12,10 @@
 void sched_qos_init(struct sched_qos_task *t, enum qos own, const struct sched_app *app,
                     bool exempt)
 {
-    *t = (struct sched_qos_task){
-        .own = own < QOS_COUNT ? (uint8_t)own : QOS_DEFAULT,
-        .app = app,
-        .exempt = exempt,
-    };
+    memset(t, 0, sizeof(*t));
+    t->own = own < QOS_COUNT ? (uint8_t)own : QOS_DEFAULT;
+    t->app = app;
+    t->exempt = exempt;
     t->eff = sched_qos_base(t);
 }
 
