@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <kernel/clock.h>
 #include <kernel/sched.h>
+#include <kernel/task.h>
 #include <sr/wait_task.h>
 
 static void task_waker_fire(struct waker *w)
@@ -25,25 +26,39 @@ void task_waker_init(struct task_waker *tw)
     tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire};
     tw->lock = (spinlock_t)SPINLOCK_INIT;
     tw->on_list_lock = false;
+    tw->interruptible = false;
     tw->task = cur;
+}
+
+/* What ends a wait other than its waker: the deadline, or a cancel at a
+ * cancellation point; 0 if neither. */
+static int32_t wait_end_reason(bool expired, bool cancelled)
+{
+    return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
 int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
 {
     uint64_t flags = spin_lock_irqsave(&tw->lock);
+    bool point = tw->interruptible;
+    bool cancelled = point && task_cancel_point_enter(&tw->lock);
     for (;;) {
         uint32_t s = waker_state(&tw->w);
         if (s == WAKER_DONE)
             break;
         if (s == WAKER_WAITING) {
             bool expired = deadline_ns && clock_ns() >= deadline_ns;
-            if (!expired) {
+            cancelled = cancelled || (point && task_cancelled());
+            if (!expired && !cancelled) {
                 /* BLOCKED is set before tw->lock is released: a fire that
                  * comes after finds the task blocked and wakes it. */
-                expired = sched_block(&tw->lock, deadline_ns) == WAIT_TIMEOUT;
+                int32_t r = sched_block(&tw->lock, deadline_ns);
+                expired = r == WAIT_TIMEOUT;
+                cancelled = r == WAIT_CANCELLED;
                 spin_lock(&tw->lock);
             }
-            if (expired && waker_claim(&tw->w, -1, -ETIMEDOUT))
+            int32_t why = wait_end_reason(expired, cancelled);
+            if (why && waker_claim(&tw->w, -1, why))
                 waker_set_done(&tw->w);
             continue;
         }
@@ -53,6 +68,8 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
         spin_lock(&tw->lock);
     }
     spin_unlock_irqrestore(&tw->lock, flags);
+    if (point)
+        task_cancel_point_leave();
     atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return tw->w.result;
 }
@@ -62,20 +79,28 @@ int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t 
 {
     spinlock_t *lock = n->list->lock;
     tw->on_list_lock = true;
+    bool point = tw->interruptible;
+    bool cancelled = point && task_cancel_point_enter(lock);
     /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
      * claim, transfer and fire all happen with that lock held. */
     while (waker_state(&tw->w) == WAKER_WAITING) {
         bool expired = deadline_ns && clock_ns() >= deadline_ns;
-        if (!expired) {
-            expired = sched_block(lock, deadline_ns) == WAIT_TIMEOUT;
+        cancelled = cancelled || (point && task_cancelled());
+        if (!expired && !cancelled) {
+            int32_t r = sched_block(lock, deadline_ns);
+            expired = r == WAIT_TIMEOUT;
+            cancelled = r == WAIT_CANCELLED;
             spin_lock(lock);
         }
-        if (expired && waker_claim(&tw->w, -1, -ETIMEDOUT)) {
+        int32_t why = wait_end_reason(expired, cancelled);
+        if (why && waker_claim(&tw->w, -1, why)) {
             wait_list_remove(n);
             waker_set_done(&tw->w);
         }
     }
     spin_unlock_irqrestore(lock, flags);
+    if (point)
+        task_cancel_point_leave();
     atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return tw->w.result;
 }

@@ -15,11 +15,15 @@ struct task_waker {
     struct waker w;
     spinlock_t lock;            /* orders fire's sched_wake against blocking */
     bool on_list_lock;          /* single-list wait: the list's lock does that */
+    bool interruptible;         /* a cancellation point: task_cancel ends the wait */
     struct task *task;
 };
 
 /* For the current task, at its QoS; the waker is left IDLE (waker_arm it
- * once its nodes are about to be queued). */
+ * once its nodes are about to be queued). Not interruptible: set
+ * interruptible to make the wait a cancellation point, which task_cancel
+ * (or an earlier cancel) ends with -ECANCELED, like a timeout: a waker that
+ * fired first wins, so a message is never lost or duplicated. */
 void task_waker_init(struct task_waker *tw);
 /* Block until the waker is DONE or until deadline_ns (absolute clock_ns,
  * 0 = none), in which case the task claims it itself with -ETIMEDOUT.
