@@ -533,7 +533,7 @@ static struct wait_list *done_list(struct sel_case *c)
     return &((struct async_task *)c->obj)->joiners;
 }
 
-static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list};
+static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, NULL, NULL};
 
 void async_case_done(struct sel_case *c, struct async_task *t)
 {

@@ -1,10 +1,13 @@
 /*
  * Channels: bounded FIFO queues of fixed-size messages between tasks.
  *
- * struct chan is multi-producer multi-consumer (a spinlock over a ring);
- * struct chan_spsc is single-producer single-consumer and lock-free on its
- * fast path. Both offer, for stackful tasks, blocking send/receive with a
- * timeout (WAIT_FOREVER = 0: none) and try-variants, and for stackless
+ * struct chan is multi-producer multi-consumer: a lock-free ring (sr/mpmc_ring.h)
+ * whose uncontended try_send / try_recv take no lock (one compare-and-swap,
+ * the copy, one release store, one load to see whether anybody waits), plus
+ * a spinlock and wait lists for those who wait; struct chan_spsc is
+ * single-producer single-consumer and lock-free on its fast path. Both
+ * offer, for stackful tasks, blocking send/receive with a timeout
+ * (WAIT_FOREVER = 0: none) and try-variants, and for stackless
  * tasks await operations (use inside ASYNC_AWAIT; timeouts through
  * ASYNC_AWAIT_TIMEOUT). struct chan also takes part in select (sr/select.h).
  *
@@ -31,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
+#include <sr/mpmc_ring.h>
 #include <sr/ring.h>
 #include <sr/select.h>
 #include <sr/wait.h>
@@ -38,11 +42,10 @@
 struct async_task;
 
 struct chan {
-    spinlock_t lock;
-    bool closed;
-    struct ring ring;
-    struct wait_list recvq, sendq;  /* live receivers only while the ring is empty,
-                                       live senders only while it is full */
+    struct mpmc_ring ring;          /* MPMC_WAITERS set while either list is non-empty */
+    spinlock_t lock;                /* the wait lists and every slow path */
+    struct wait_list recvq, sendq;  /* live receivers only while no message is
+                                       published, live senders only while full */
 };
 
 /* A channel of cap messages of elem_size bytes (1..65536); NULL (errno
@@ -52,8 +55,8 @@ void chan_destroy(struct chan *c);
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
-int chan_try_send(struct chan *c, const void *msg);
-int chan_try_recv(struct chan *c, void *buf);
+static inline int chan_try_send(struct chan *c, const void *msg);
+static inline int chan_try_recv(struct chan *c, void *buf);
 int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
@@ -65,6 +68,31 @@ int chan_recv_await(struct async_task *self, struct chan *c, void *buf);
 /* Select cases. */
 void chan_case_recv(struct sel_case *sc, struct chan *c, void *buf);
 void chan_case_send(struct sel_case *sc, struct chan *c, const void *msg);
+
+/* The MPMC fast paths, inline; the rest of chan.c is out of line. */
+void chan_settle_(struct chan *c);
+int chan_try_send_slow_(struct chan *c, const void *msg);
+int chan_try_recv_slow_(struct chan *c, void *buf);
+
+static inline int chan_try_send(struct chan *c, const void *msg)
+{
+    if (__builtin_expect(mpmc_try_push(&c->ring, msg), 1)) {
+        if (__builtin_expect(mpmc_tail_waiters(&c->ring), 0))
+            chan_settle_(c);
+        return 0;
+    }
+    return chan_try_send_slow_(c, msg);
+}
+
+static inline int chan_try_recv(struct chan *c, void *buf)
+{
+    if (__builtin_expect(mpmc_try_pop(&c->ring, buf), 1)) {
+        if (__builtin_expect(mpmc_head_waiters(&c->ring), 0))
+            chan_settle_(c);
+        return 0;
+    }
+    return chan_try_recv_slow_(c, buf);
+}
 
 /* --- single producer, single consumer --------------------------------------- */
 struct chan_spsc {
