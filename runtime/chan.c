@@ -50,6 +50,13 @@ struct chan *chan_create(size_t elem_size, uint32_t cap)
 
 void chan_destroy(struct chan *c) { free(c); }
 
+void chan_reopen(struct chan *c)
+{
+    mpmc_ring_init(&c->ring, c->ring.slots, c->ring.cap, c->ring.elem);
+    c->recvq.head = c->recvq.tail = NULL;
+    c->sendq.head = c->sendq.tail = NULL;
+}
+
 /* --- under the lock ------------------------------------------------------------- */
 
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }

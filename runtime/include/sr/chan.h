@@ -52,6 +52,9 @@ struct chan {
  * EINVAL/ENOMEM) on failure. chan_destroy: nobody may use or wait on it. */
 struct chan *chan_create(size_t elem_size, uint32_t cap);
 void chan_destroy(struct chan *c);
+/* Back to the state chan_create left c in (open, empty: what was queued is
+ * dropped). Like chan_destroy: nobody may use or wait on c meanwhile. */
+void chan_reopen(struct chan *c);
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
