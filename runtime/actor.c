@@ -31,6 +31,7 @@
 #include <kernel/waitq.h>
 #include <sr/actor.h>
 #include <sr/chan.h>
+#include <sr/ring.h>
 #include <sr/restart_window.h>
 
 struct envelope {
@@ -451,7 +452,7 @@ static void envelope_fill(struct envelope *e, const struct actor *a, const void 
                           struct chan *rc)
 {
     e->reply = rc;
-    memcpy(e->payload, msg, a->spec.msg_size);
+    ring_copy(e->payload, msg, a->spec.msg_size);
 }
 
 int actor_send(struct actor *a, const void *msg, uint64_t timeout_ns)
@@ -495,7 +496,7 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
     if (r != 0)
         return r;                                   /* -ETIMEDOUT, or -EPIPE: no reply */
     if (reply && rm->status >= 0)
-        memcpy(reply, rm->payload, a->spec.reply_size);
+        ring_copy(reply, rm->payload, a->spec.reply_size);
     return (int)rm->status;
 }
 
