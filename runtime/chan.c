@@ -199,8 +199,11 @@ int chan_try_send_slow_(struct chan *c, const void *msg)
 
 int chan_try_recv_slow_(struct chan *c, void *buf)
 {
-    /* Equal words: nothing claimed, not closed, no rendezvous: empty. */
-    if (atomic_load(&c->ring.tail) == atomic_load(&c->ring.head))
+    /* Equal words: nothing claimed, not closed, no rendezvous: empty. Head
+     * first: the tail read later can only be larger, so equal means the
+     * ring was empty when head was read. */
+    uint64_t h = atomic_load(&c->ring.head);
+    if (atomic_load(&c->ring.tail) == h)
         return -EAGAIN;
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
