@@ -106,7 +106,9 @@ struct chan_spsc {
     struct wait_list recvq, sendq;  /* at most one live node each */
 };
 
-/* Only the producer may close a chan_spsc (after its last send). */
+/* Only the producer may close a chan_spsc (after its last send): closing
+ * sets the ring's capacity, which only the producer reads, to 0, so the
+ * send fast path needs no closed check of its own. */
 struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
 void chan_spsc_destroy(struct chan_spsc *q);
 static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
@@ -125,10 +127,8 @@ int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf);
 
 static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
 {
-    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
-        return -EPIPE;
-    if (!spsc_push(&q->ring, msg))
-        return -EAGAIN;
+    if (!spsc_push(&q->ring, msg))   /* closing made the ring's capacity 0 */
+        return atomic_load_explicit(&q->closed, memory_order_relaxed) ? -EPIPE : -EAGAIN;
     if (atomic_load_explicit(&q->recv_waiting, memory_order_seq_cst))
         chan_spsc_wake_(q, false);
     return 0;
