@@ -6,8 +6,8 @@
  * capacity works and indexing never divides. cap 0 is a rendezvous queue:
  * always full and empty.
  *
- * struct ring is for a queue under its owner's lock (MPMC channels);
- * struct spsc_ring is lock-free for one producer and one consumer.
+ * struct spsc_ring is lock-free for one producer and one consumer (the
+ * MPMC channels' ring is sr/mpmc_ring.h).
  * Pure code: built into the image and the host tests.
  */
 #ifndef SR_RING_H
@@ -66,32 +66,6 @@ static inline void ring_copy(void *dst, const void *src, uint32_t size)
 }
 #undef RING_COPY_ENDS
 #pragma GCC diagnostic pop
-
-struct ring {
-    uint32_t head, tail;
-    uint32_t cap, mask;
-    uint32_t elem;              /* element size in bytes */
-    uint8_t *slots;             /* (mask + 1) * elem bytes */
-};
-
-static inline uint32_t ring_count(const struct ring *r) { return r->tail - r->head; }
-static inline bool ring_empty(const struct ring *r) { return r->tail == r->head; }
-static inline bool ring_full(const struct ring *r) { return r->tail - r->head >= r->cap; }
-static inline void *ring_slot(const struct ring *r, uint32_t pos)
-{
-    return r->slots + (size_t)(pos & r->mask) * r->elem;
-}
-/* Caller checked !ring_full / !ring_empty. */
-static inline void ring_push(struct ring *r, const void *msg)
-{
-    ring_copy(ring_slot(r, r->tail), msg, r->elem);
-    r->tail++;
-}
-static inline void ring_pop(struct ring *r, void *out)
-{
-    ring_copy(out, ring_slot(r, r->head), r->elem);
-    r->head++;
-}
 
 /* Lock-free single-producer single-consumer ring. The producer owns tail
  * (and reads head), the consumer owns head (and reads tail); release/acquire
