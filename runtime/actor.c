@@ -6,9 +6,11 @@
  * capacity-1 channel made per request. That reply channel has two owners,
  * the requester and the replying side (the actor, or its supervisor after
  * a fault); each closes it when done and the second closer (chan_close
- * returns -EPIPE) destroys it, so a late reply to a requester that timed
+ * returns -EPIPE) puts it in the actor's pool of released reply channels
+ * (a channel of pointers; destroyed when the pool is full), from which the
+ * next request takes it reopened: so a late reply to a requester that timed
  * out, or a requester waiting on an actor that died, is never a use after
- * free nor a hang.
+ * free nor a hang, and a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -29,6 +31,7 @@
 #include <kernel/waitq.h>
 #include <sr/actor.h>
 #include <sr/chan.h>
+#include <sr/ring.h>
 #include <sr/restart_window.h>
 
 struct envelope {
@@ -47,6 +50,7 @@ struct actor {
     struct supervisor *sup;
     struct chan *mailbox;
     struct chan *ended;             /* never carries a message: closed when the actor has ended */
+    struct chan *replies;           /* released reply channels, for reuse (of struct chan *) */
     void *state;
     struct envelope *inbox;         /* the message being handled (actor task only) */
     struct reply_msg *outbox;
@@ -61,6 +65,9 @@ struct actor {
 };
 
 enum { EV_EXIT, EV_STOP, EV_CHECK };
+
+/* Released reply channels an actor keeps for its next requests. */
+#define ACTOR_REPLY_POOL 4
 
 struct sup_event {
     uint32_t kind;
@@ -87,25 +94,37 @@ struct supervisor {
 
 /* --- reply channels --------------------------------------------------------------- */
 
-/* One owner is done with rc: the second one destroys it. */
-static void reply_release(struct chan *rc)
+/* One owner is done with rc: the second one keeps it for a's next request
+ * (or destroys it if a keeps enough already). */
+static void reply_release(struct actor *a, struct chan *rc)
 {
-    if (chan_close(rc) == -EPIPE)
+    if (chan_close(rc) == -EPIPE && chan_try_send(a->replies, &rc) != 0)
         chan_destroy(rc);
 }
 
+/* A reply channel for a request: a released one reopened, or a new one. */
+static struct chan *reply_get(struct actor *a)
+{
+    struct chan *rc;
+    if (chan_try_recv(a->replies, &rc) == 0) {
+        chan_reopen(rc);
+        return rc;
+    }
+    return chan_create(sizeof(struct reply_msg) + (a->spec.reply_size ? a->spec.reply_size : 1), 1);
+}
+
 /* The replying side: deliver (a requester that left gets nothing), release. */
-static void reply_post(struct chan *rc, const struct reply_msg *r)
+static void reply_post(struct actor *a, struct chan *rc, const struct reply_msg *r)
 {
     (void)chan_try_send(rc, r);
-    reply_release(rc);
+    reply_release(a, rc);
 }
 
 static void reply_fail(struct actor *a, struct chan *rc, int err)
 {
     a->outbox->status = err;
     memset(a->outbox->payload, 0, a->spec.reply_size);
-    reply_post(rc, a->outbox);
+    reply_post(a, rc, a->outbox);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -125,7 +144,7 @@ static int64_t actor_main(void *arg)
         struct chan *rc = a->inbox->reply;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
             if (rc)
-                reply_release(rc);                  /* the requester sees -EPIPE */
+                reply_release(a, rc);               /* the requester sees -EPIPE */
             continue;
         }
         memset(a->outbox->payload, 0, a->spec.reply_size);
@@ -135,7 +154,7 @@ static int64_t actor_main(void *arg)
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
         if (rc) {
             a->outbox->status = st;
-            reply_post(rc, a->outbox);
+            reply_post(a, rc, a->outbox);
         }
     }
 }
@@ -188,7 +207,7 @@ static void child_end(struct supervisor *s, struct actor *a, int result)
     chan_close(a->mailbox);
     while (chan_try_recv(a->mailbox, e) == 0)
         if (e->reply)
-            reply_release(e->reply);
+            reply_release(a, e->reply);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -319,10 +338,20 @@ struct supervisor *sup_start(const struct sup_spec *spec)
     return s;
 }
 
+/* Destroy the reply channels kept for reuse, then the pool. */
+static void replies_free(struct chan *pool)
+{
+    struct chan *rc;
+    while (chan_try_recv(pool, &rc) == 0)
+        chan_destroy(rc);
+    chan_destroy(pool);
+}
+
 static void actor_free(struct actor *a)
 {
     chan_destroy(a->mailbox);
     chan_destroy(a->ended);
+    replies_free(a->replies);
     free(a->state);
     free(a->inbox);
     free(a->outbox);
@@ -352,14 +381,17 @@ struct actor *sup_start_child(struct supervisor *s, const struct actor_spec *spe
     copy_name(a->name, spec->name, "actor");
     a->mailbox = chan_create(sizeof(struct envelope) + spec->msg_size, spec->mailbox_cap);
     a->ended = chan_create(1, 1);
+    a->replies = chan_create(sizeof(struct chan *), ACTOR_REPLY_POOL);
     a->state = malloc(spec->state_size ? spec->state_size : 1);
     a->inbox = malloc(sizeof(struct envelope) + spec->msg_size);
     a->outbox = malloc(sizeof(struct reply_msg) + spec->reply_size);
-    if (!a->mailbox || !a->ended || !a->state || !a->inbox || !a->outbox) {
+    if (!a->mailbox || !a->ended || !a->replies || !a->state || !a->inbox || !a->outbox) {
         if (a->mailbox)
             chan_destroy(a->mailbox);
         if (a->ended)
             chan_destroy(a->ended);
+        if (a->replies)
+            chan_destroy(a->replies);
         free(a->state);
         free(a->inbox);
         free(a->outbox);
@@ -420,7 +452,7 @@ static void envelope_fill(struct envelope *e, const struct actor *a, const void 
                           struct chan *rc)
 {
     e->reply = rc;
-    memcpy(e->payload, msg, a->spec.msg_size);
+    ring_copy(e->payload, msg, a->spec.msg_size);
 }
 
 int actor_send(struct actor *a, const void *msg, uint64_t timeout_ns)
@@ -442,7 +474,7 @@ int actor_try_send(struct actor *a, const void *msg)
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
-    struct chan *rc = chan_create(sizeof(struct reply_msg) + (a->spec.reply_size ? a->spec.reply_size : 1), 1);
+    struct chan *rc = reply_get(a);
     if (!rc)
         return -ENOMEM;
     _Alignas(16) uint8_t buf[ENVELOPE_BYTES];
@@ -460,11 +492,11 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
     }
     struct reply_msg *rm = (struct reply_msg *)buf; /* the envelope was copied out */
     r = chan_recv(rc, rm, left);
-    reply_release(rc);
+    reply_release(a, rc);
     if (r != 0)
         return r;                                   /* -ETIMEDOUT, or -EPIPE: no reply */
     if (reply && rm->status >= 0)
-        memcpy(reply, rm->payload, a->spec.reply_size);
+        ring_copy(reply, rm->payload, a->spec.reply_size);
     return (int)rm->status;
 }
 

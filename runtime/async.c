@@ -2,13 +2,28 @@
  * Stackless tasks and their executors (see sr/async.h).
  *
  * Executor: one per core and QoS class, a stackful task pinned to the core
- * at that class, created on first use and never destroyed. It pops ready
- * tasks (FIFO) and polls them; with none ready it blocks in the scheduler,
- * and the waker that queues a task wakes it (sched_wake). A task's sched
- * state, under the executor's lock:
- *   IDLE (parked, or never started) -> QUEUED (on the ready list) ->
+ * at that class, created on first use and never destroyed. It polls ready
+ * tasks in FIFO order; with none ready it blocks in the scheduler, and the
+ * waker that queues a task wakes it (sched_wake).
+ *
+ * Two ready lists: the *local* list belongs to the executor task alone (no
+ * lock): a waker running in the executor task itself (a child's completion
+ * resuming its parent, a yield, a channel operation of one of its tasks,
+ * async_start of a task homed here) pushes there with a few plain stores.
+ * Every other waker (another core, another task of this core, an interrupt)
+ * pushes on the *shared* list under the executor's lock; the executor moves
+ * the shared list behind its local one whenever it finds it non-empty, so
+ * remote wake-ups are not starved by local ones.
+ *
+ * A task's sched state (atomic):
+ *   IDLE (parked, or never started) -> QUEUED (on a ready list) ->
  *   RUNNING (being polled) -> IDLE, or NOTIFIED (woken while running:
  *   queued again when the poll returns).
+ * Who moves it: a waker that claimed the task's waker (exactly one per
+ * wait) or async_start (once) moves IDLE -> QUEUED and RUNNING -> NOTIFIED;
+ * the executor moves QUEUED -> RUNNING and RUNNING -> IDLE (a compare-and-
+ * swap that fails if a remote waker made it NOTIFIED meanwhile). Remote
+ * wakers do their part under the executor's lock.
  * Lock order: list locks (channels, task joiners) -> executor lock -> run
  * queue lock.
  */
@@ -36,13 +51,19 @@ enum { S_IDLE, S_QUEUED, S_RUNNING, S_NOTIFIED };
 
 #define EXEC_STACK (16 * 1024)
 
-struct async_exec {
-    spinlock_t lock;
+struct async_list {
     struct async_task *head, *tail;
+};
+
+struct async_exec {
+    struct async_list local;         /* the executor task's own (no lock) */
+    struct task *task;
+    _Atomic uint64_t polls, completed;   /* written by the executor only */
+    spinlock_t lock;                 /* guards shared and sleeping */
+    struct async_task *_Atomic shared_head;   /* read without the lock as a hint */
+    struct async_task *shared_tail;
     bool sleeping;                   /* blocked in exec_main: wake it on queueing */
     _Atomic bool created;
-    struct task *task;
-    uint64_t polls, completed;
 } __attribute__((aligned(64)));
 
 static struct async_exec execs[PLAT_MAX_CPUS][QOS_COUNT];
@@ -53,33 +74,69 @@ static inline struct async_exec *exec_of(const struct async_task *t)
     return &execs[t->cpu][t->qos];
 }
 
-static inline void ready_push(struct async_exec *e, struct async_task *t)
+static inline void list_push(struct async_list *l, struct async_task *t)
 {
     t->next = NULL;
-    if (e->tail)
-        e->tail->next = t;
+    if (l->tail)
+        l->tail->next = t;
     else
-        e->head = t;
-    e->tail = t;
-    t->sched = S_QUEUED;
+        l->head = t;
+    l->tail = t;
 }
 
-/* Make t runnable; if fired, publish DONE under the executor lock (so the
- * task cannot finish and be freed before this returns). */
+static inline uint8_t sched_state(const struct async_task *t)
+{
+    return atomic_load_explicit(&((struct async_task *)t)->sched, memory_order_relaxed);
+}
+
+static inline void set_sched(struct async_task *t, uint8_t s)
+{
+    atomic_store_explicit(&t->sched, s, memory_order_relaxed);
+}
+
+/* Is the caller e's executor task itself (not an interrupt on top of it)? */
+static inline bool on_executor(const struct async_exec *e)
+{
+    return e->task == sched_current() && !this_cpu()->in_irq;
+}
+
+/* Make t runnable. fired: publish the waker's DONE too, before t can run
+ * (remote wakers do it under the executor lock, so the task cannot finish
+ * and be freed before this returns). */
 static void make_ready(struct async_task *t, bool fired)
 {
     struct async_exec *e = exec_of(t);
+    if (on_executor(e)) {   /* t cannot be polled meanwhile: we are its poller */
+        if (fired)
+            waker_set_done(&t->waker);
+        uint8_t s = sched_state(t);
+        if (s == S_IDLE) {
+            set_sched(t, S_QUEUED);
+            list_push(&e->local, t);
+        } else if (s == S_RUNNING) {
+            set_sched(t, S_NOTIFIED);
+        }
+        return;
+    }
     uint64_t flags = spin_lock_irqsave(&e->lock);
     if (fired)
         waker_set_done(&t->waker);
-    if (t->sched == S_IDLE) {
-        ready_push(e, t);
+    uint8_t s = S_RUNNING;
+    if (!atomic_compare_exchange_strong_explicit(&t->sched, &s, S_NOTIFIED, memory_order_relaxed,
+                                                 memory_order_relaxed) &&
+        s == S_IDLE) {
+        set_sched(t, S_QUEUED);
+        t->next = NULL;
+        struct async_task *tail = e->shared_tail;
+        if (tail)
+            tail->next = t;
+        else
+            atomic_store_explicit(&e->shared_head, t, memory_order_relaxed);
+        e->shared_tail = t;
         if (e->sleeping) {
             e->sleeping = false;
             sched_wake(e->task, WAIT_OK);
         }
-    } else if (t->sched == S_RUNNING) {
-        t->sched = S_NOTIFIED;
     }
     spin_unlock_irqrestore(&e->lock, flags);
 }
@@ -87,6 +144,12 @@ static void make_ready(struct async_task *t, bool fired)
 static void async_fire(struct waker *w)
 {
     make_ready(container_of(w, struct async_task, waker), true);
+}
+
+static inline void count(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
 /* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free. */
@@ -99,44 +162,68 @@ static void complete(struct async_exec *e, struct async_task *t)
     atomic_fetch_or(&t->flags, ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0));
     wait_list_claim_all(&t->joiners, 0);
     spin_unlock_irqrestore(&t->lock, flags);
-    e->completed++;
+    count(&e->completed);
     if (f & ASYNC_F_DETACHED)
         free(t);
+}
+
+/* Move the shared list behind the local one; with IRQs masked. */
+static void take_shared(struct async_exec *e)
+{
+    spin_lock(&e->lock);
+    struct async_task *h = atomic_load_explicit(&e->shared_head, memory_order_relaxed);
+    if (h) {
+        if (e->local.tail)
+            e->local.tail->next = h;
+        else
+            e->local.head = h;
+        e->local.tail = e->shared_tail;
+        atomic_store_explicit(&e->shared_head, NULL, memory_order_relaxed);
+        e->shared_tail = NULL;
+    }
+    spin_unlock(&e->lock);
 }
 
 static int64_t exec_main(void *arg)
 {
     struct async_exec *e = arg;
-    uint64_t flags = spin_lock_irqsave(&e->lock);
     for (;;) {
-        struct async_task *t = e->head;
-        if (!t) {
-            e->sleeping = true;
-            sched_block(&e->lock, 0);   /* releases the lock; IRQs stay masked */
-            spin_lock(&e->lock);
-            continue;
+        if (atomic_load_explicit(&e->shared_head, memory_order_relaxed) || !e->local.head) {
+            uint64_t flags = arch_irq_save();
+            take_shared(e);
+            if (!e->local.head) {
+                spin_lock(&e->lock);
+                if (!atomic_load_explicit(&e->shared_head, memory_order_relaxed)) {
+                    e->sleeping = true;
+                    sched_block(&e->lock, 0);   /* releases the lock; IRQs stay masked */
+                } else {
+                    spin_unlock(&e->lock);
+                }
+                arch_irq_restore(flags);
+                continue;
+            }
+            arch_irq_restore(flags);
         }
-        e->head = t->next;
-        if (!e->head)
-            e->tail = NULL;
-        t->sched = S_RUNNING;
-        e->polls++;
-        spin_unlock_irqrestore(&e->lock, flags);
+        struct async_task *t = e->local.head;
+        e->local.head = t->next;
+        if (!e->local.head)
+            e->local.tail = NULL;
+        set_sched(t, S_RUNNING);
+        count(&e->polls);
 
         int r = t->poll(t);
 
         if (r != ASYNC_PENDING) {
             complete(e, t);
-            flags = spin_lock_irqsave(&e->lock);
             continue;
         }
-        /* Back to IDLE, or straight back on the list if woken meanwhile; the
-         * lock stays held for the next pop. */
-        flags = spin_lock_irqsave(&e->lock);
-        if (t->sched == S_NOTIFIED)
-            ready_push(e, t);
-        else
-            t->sched = S_IDLE;
+        /* Back to IDLE, unless woken meanwhile: then straight back on the list. */
+        uint8_t s = S_RUNNING;
+        if (!atomic_compare_exchange_strong_explicit(&t->sched, &s, S_IDLE, memory_order_relaxed,
+                                                     memory_order_relaxed)) {
+            set_sched(t, S_QUEUED);   /* was NOTIFIED */
+            list_push(&e->local, t);
+        }
     }
     return 0;
 }
@@ -349,12 +436,23 @@ static bool join_or_queue(struct async_task *self, struct async_task *t)
     return false;
 }
 
+/* After a join wait ended: t's complete() must be over before t is freed.
+ * It fired us under t->lock; if it ran on our own executor it returned
+ * before we were polled, and its claim unlinked our node, so the lock is
+ * needed only for another executor's completion or a timeout/cancel. */
+static void join_wait_done(struct async_task *self, struct async_task *t)
+{
+    if (self->waker.which >= 0 && exec_of(t) == exec_of(self))
+        return;
+    wait_node_unlink(&self->node);
+}
+
 int async_join_await(struct async_task *self, struct async_task *t, int64_t *value)
 {
     if (async_waiting(self)) {
         if (!async_wait_over(self))
             return ASYNC_PENDING;
-        wait_node_unlink(&self->node);   /* takes t->lock: complete() is over */
+        join_wait_done(self, t);
         int32_t r = async_wait_end(self);
         if (r < 0)
             return r;
@@ -409,9 +507,7 @@ int async_join_all(struct async_task *self, struct async_task **tasks, int64_t *
 void async_exec_stats(int cpu, enum qos qos, struct async_exec_stats *out)
 {
     struct async_exec *e = &execs[cpu][qos];
-    uint64_t flags = spin_lock_irqsave(&e->lock);
-    *out = (struct async_exec_stats){e->polls, e->completed};
-    spin_unlock_irqrestore(&e->lock, flags);
+    *out = (struct async_exec_stats){atomic_load(&e->polls), atomic_load(&e->completed)};
 }
 
 /* --- select case: a task has ended ------------------------------------------ */
@@ -437,7 +533,7 @@ static struct wait_list *done_list(struct sel_case *c)
     return &((struct async_task *)c->obj)->joiners;
 }
 
-static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list};
+static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, NULL, NULL};
 
 void async_case_done(struct sel_case *c, struct async_task *t)
 {

@@ -1,12 +1,27 @@
 /*
- * Bounded MPMC channels (see sr/chan.h): one spinlock (IRQs masked) over a
- * ring and two QoS-ordered wait lists. Invariants: a live receiver waits
- * only while the ring is empty, a live sender only while it is full (a
- * rendezvous channel is always both); every transfer to or from a waiter
- * happens under the lock after claiming it, so it is exactly once.
+ * Bounded MPMC channels (see sr/chan.h): a lock-free ring (sr/mpmc_ring.h)
+ * for the uncontended try_send / try_recv, one spinlock (IRQs masked) over
+ * two QoS-ordered wait lists for everything else.
+ *
+ * Invariants, under the lock:
+ * - A wait list is non-empty only while MPMC_WAITERS is set in both ring
+ *   words, so no fast operation can start then: with waiters, the ring
+ *   changes only through the slow paths here, plus the fast operations
+ *   that had claimed a position before the flag was set (they finish, then
+ *   see the flag and run chan_settle_).
+ * - After settle(): a live receiver waits only while no message is
+ *   published, a live sender only while the ring is full (a rendezvous
+ *   channel is always both); after a close with nothing left in the ring,
+ *   no receiver waits.
+ * Every transfer to or from a waiter happens under the lock after claiming
+ * it, so it is exactly once. Whoever is about to queue a waiter sets
+ * MPMC_WAITERS first and only then looks at the ring (arm); slow paths
+ * clear it again once both lists are empty and the ring is neither empty
+ * nor full (sync_flags).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
 #include <sr/async.h>
@@ -15,37 +30,104 @@
 
 struct chan *chan_create(size_t elem_size, uint32_t cap)
 {
-    uint32_t slots = ring_slots_for(cap);
-    if (elem_size == 0 || elem_size > 65536 || (cap && !slots)) {
+    if (elem_size == 0 || elem_size > 65536 || (cap && !ring_slots_for(cap))) {
         errno = EINVAL;
         return NULL;
     }
-    size_t hdr = (sizeof(struct chan) + 15) & ~(size_t)15;
-    struct chan *c = malloc(hdr + (size_t)slots * elem_size);
+    size_t hdr = (sizeof(struct chan) + 63) & ~(size_t)63;
+    size_t bytes = (hdr + mpmc_ring_bytes(cap, (uint32_t)elem_size) + 63) & ~(size_t)63;
+    struct chan *c = aligned_alloc(64, bytes);
     if (!c) {
         errno = ENOMEM;
         return NULL;
     }
-    *c = (struct chan){.lock = SPINLOCK_INIT};
-    c->ring = (struct ring){.cap = cap, .mask = slots ? slots - 1 : 0,
-                            .elem = (uint32_t)elem_size, .slots = (uint8_t *)c + hdr};
+    memset(c, 0, sizeof(*c));
+    c->lock = (spinlock_t)SPINLOCK_INIT;
+    mpmc_ring_init(&c->ring, (uint8_t *)c + hdr, cap, (uint32_t)elem_size);
     c->recvq.lock = c->sendq.lock = &c->lock;
     return c;
 }
 
 void chan_destroy(struct chan *c) { free(c); }
 
+void chan_reopen(struct chan *c)
+{
+    mpmc_ring_init(&c->ring, c->ring.slots, c->ring.cap, c->ring.elem);
+    c->recvq.head = c->recvq.tail = NULL;
+    c->sendq.head = c->sendq.tail = NULL;
+}
+
 /* --- under the lock ------------------------------------------------------------- */
 
+static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
+
+/* Drop waiters that were completed through another list (a select). */
+static bool has_live(struct wait_list *l)
+{
+    struct wait_node *n;
+    while ((n = l->head) && waker_state(n->waker) != WAKER_WAITING)
+        wait_list_remove(n);
+    return n != NULL;
+}
+
+/* Serve the waiters from the ring: published messages to waiting receivers,
+ * waiting senders' messages into free room; then fail the receivers of a
+ * closed, drained channel. The claims cannot come to nothing: with waiters
+ * queued (flag set) nobody else takes the message or the room first. */
+static void settle_waiters(struct chan *c)
+{
+    struct wait_node *n;
+    for (;;) {
+        if (has_live(&c->recvq) && mpmc_can_pop(&c->ring)) {
+            if ((n = wait_list_claim(&c->recvq, 0))) {
+                mpmc_pop_locked(&c->ring, n->data);
+                waker_fire(n->waker);
+            }
+            continue;
+        }
+        if (has_live(&c->sendq) && mpmc_can_push(&c->ring)) {
+            if ((n = wait_list_claim(&c->sendq, 0))) {
+                mpmc_push_locked(&c->ring, n->data);
+                waker_fire(n->waker);
+            }
+            continue;
+        }
+        break;
+    }
+    if (c->recvq.head && is_closed(c) && mpmc_drained(&c->ring))
+        wait_list_claim_all(&c->recvq, -EPIPE);
+}
+
+static inline void settle(struct chan *c)
+{
+    if (c->recvq.head || c->sendq.head)
+        settle_waiters(c);
+}
+
+/* Clear MPMC_WAITERS once nobody waits, and only while the ring is neither
+ * empty nor full: those are the states where waiters come back at once
+ * (a ping-pong over a one-slot channel), and clearing the flag each time
+ * would cost two read-modify-writes per operation for nothing. Until then
+ * the operations take the slow path, which is always correct. */
+static inline void sync_flags(struct chan *c)
+{
+    if ((c->recvq.head && has_live(&c->recvq)) || (c->sendq.head && has_live(&c->sendq)))
+        return;
+    uint32_t n = mpmc_count(&c->ring);
+    if (n == 0 || n >= c->ring.cap)
+        return;
+    mpmc_clear_waiters(&c->ring);
+}
+
+/* recv_locked / send_locked need no settle() first: a message or room that
+ * appeared while waiters were queued came from a fast operation that had
+ * claimed before the flag was set, and it settles right after. */
 static bool recv_locked(struct chan *c, void *buf, int32_t *res)
 {
     struct wait_node *s;
-    if (!ring_empty(&c->ring)) {
-        ring_pop(&c->ring, buf);
-        if ((s = wait_list_claim(&c->sendq, 0))) {   /* room now: take a waiting sender's */
-            ring_push(&c->ring, s->data);
-            waker_fire(s->waker);
-        }
+    if (mpmc_pop_locked(&c->ring, buf)) {
+        if (c->sendq.head)
+            settle_waiters(c);                       /* room now: take a waiting sender's */
         *res = 0;
         return true;
     }
@@ -55,7 +137,7 @@ static bool recv_locked(struct chan *c, void *buf, int32_t *res)
         *res = 0;
         return true;
     }
-    if (c->closed) {
+    if (is_closed(c) && mpmc_drained(&c->ring)) {
         *res = -EPIPE;
         return true;
     }
@@ -64,7 +146,7 @@ static bool recv_locked(struct chan *c, void *buf, int32_t *res)
 
 static bool send_locked(struct chan *c, const void *msg, int32_t *res)
 {
-    if (c->closed) {
+    if (is_closed(c)) {
         *res = -EPIPE;
         return true;
     }
@@ -75,38 +157,59 @@ static bool send_locked(struct chan *c, const void *msg, int32_t *res)
         *res = 0;
         return true;
     }
-    if (!ring_full(&c->ring)) {
-        ring_push(&c->ring, msg);
+    if (!has_live(&c->sendq) && mpmc_push_locked(&c->ring, msg)) {
         *res = 0;
         return true;
     }
     return false;
 }
 
-/* The common cases, inline: nobody waits on the other side. */
-static inline bool send_fast(struct chan *c, const void *msg)
+/* Lock for an operation that may queue a waiter: flag first (see top). */
+static inline uint64_t lock_armed(struct chan *c)
 {
-    if (c->closed || c->recvq.head || ring_full(&c->ring))
-        return false;
-    ring_push(&c->ring, msg);
-    return true;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    mpmc_set_waiters(&c->ring);
+    return flags;
 }
 
-static inline bool recv_fast(struct chan *c, void *buf)
+static inline void unlock_synced(struct chan *c, uint64_t flags)
 {
-    if (ring_empty(&c->ring) || c->sendq.head)
-        return false;
-    ring_pop(&c->ring, buf);
-    return true;
+    sync_flags(c);
+    spin_unlock_irqrestore(&c->lock, flags);
+    sched_resched_if_needed();
 }
 
-/* Drop waiters that were completed through another list (a select). */
-static bool has_live(struct wait_list *l)
+/* --- slow paths of the inline fast paths -------------------------------------------- */
+
+void chan_settle_(struct chan *c)
 {
-    struct wait_node *n;
-    while ((n = l->head) && waker_state(n->waker) != WAKER_WAITING)
-        wait_list_remove(n);
-    return n != NULL;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    settle(c);
+    unlock_synced(c, flags);
+}
+
+int chan_try_send_slow_(struct chan *c, const void *msg)
+{
+    int32_t r = -EAGAIN;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    send_locked(c, msg, &r);
+    unlock_synced(c, flags);
+    return r;
+}
+
+int chan_try_recv_slow_(struct chan *c, void *buf)
+{
+    /* Equal words: nothing claimed, not closed, no rendezvous: empty. Head
+     * first: the tail read later can only be larger, so equal means the
+     * ring was empty when head was read. */
+    uint64_t h = atomic_load(&c->ring.head);
+    if (atomic_load(&c->ring.tail) == h)
+        return -EAGAIN;
+    int32_t r = -EAGAIN;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    recv_locked(c, buf, &r);
+    unlock_synced(c, flags);
+    return r;
 }
 
 /* --- stackful ----------------------------------------------------------------- */
@@ -128,14 +231,14 @@ static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 {
     int32_t r;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (send_fast(c, msg)) {
-        spin_unlock_irqrestore(&c->lock, flags);
+    if (!mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, msg)) {
+        if (mpmc_tail_waiters(&c->ring))
+            chan_settle_(c);
         return 0;
     }
+    uint64_t flags = lock_armed(c);
     if (send_locked(c, msg, &r)) {
-        spin_unlock_irqrestore(&c->lock, flags);
-        sched_resched_if_needed();
+        unlock_synced(c, flags);
         return r;
     }
     return block_on(&c->sendq, (void *)msg, flags, timeout_ns);
@@ -144,68 +247,33 @@ int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
 {
     int32_t r;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (recv_fast(c, buf)) {
-        spin_unlock_irqrestore(&c->lock, flags);
+    if (!mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, buf)) {
+        if (mpmc_head_waiters(&c->ring))
+            chan_settle_(c);
         return 0;
     }
+    uint64_t flags = lock_armed(c);
     if (recv_locked(c, buf, &r)) {
-        spin_unlock_irqrestore(&c->lock, flags);
-        sched_resched_if_needed();
+        unlock_synced(c, flags);
         return r;
     }
     return block_on(&c->recvq, buf, flags, timeout_ns);
 }
 
-int chan_try_send(struct chan *c, const void *msg)
-{
-    int32_t r = -EAGAIN;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (send_fast(c, msg)) {
-        spin_unlock_irqrestore(&c->lock, flags);
-        return 0;
-    }
-    send_locked(c, msg, &r);
-    spin_unlock_irqrestore(&c->lock, flags);
-    sched_resched_if_needed();
-    return r;
-}
-
-int chan_try_recv(struct chan *c, void *buf)
-{
-    int32_t r = -EAGAIN;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (recv_fast(c, buf)) {
-        spin_unlock_irqrestore(&c->lock, flags);
-        return 0;
-    }
-    recv_locked(c, buf, &r);
-    spin_unlock_irqrestore(&c->lock, flags);
-    sched_resched_if_needed();
-    return r;
-}
-
 int chan_close(struct chan *c)
 {
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    bool was = c->closed;
-    c->closed = true;
+    bool was = is_closed(c);
     if (!was) {
-        wait_list_claim_all(&c->recvq, -EPIPE);   /* the ring is empty if any wait */
+        mpmc_close(&c->ring);
         wait_list_claim_all(&c->sendq, -EPIPE);
+        settle(c);                                   /* what is queued still goes to receivers */
     }
-    spin_unlock_irqrestore(&c->lock, flags);
-    sched_resched_if_needed();
+    unlock_synced(c, flags);
     return was ? -EPIPE : 0;
 }
 
-uint32_t chan_len(struct chan *c)
-{
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    uint32_t n = ring_count(&c->ring);
-    spin_unlock_irqrestore(&c->lock, flags);
-    return n;
-}
+uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
@@ -221,9 +289,15 @@ static int await_op(struct async_task *self, struct chan *c, void *data, bool se
     int32_t r = async_cancelled(self);
     if (r)
         return r;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (send ? !mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, data)
+             : !mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, data)) {
+        if (send ? mpmc_tail_waiters(&c->ring) : mpmc_head_waiters(&c->ring))
+            chan_settle_(c);
+        return 0;
+    }
+    uint64_t flags = lock_armed(c);
     if (send ? send_locked(c, data, &r) : recv_locked(c, data, &r)) {
-        spin_unlock_irqrestore(&c->lock, flags);
+        unlock_synced(c, flags);
         return r;
     }
     waker_arm(&self->waker, self->qos);
@@ -250,7 +324,8 @@ static spinlock_t *case_lock(const struct sel_case *sc) { return &((struct chan 
 static bool recv_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
-    return !ring_empty(&c->ring) || c->closed || has_live(&c->sendq);
+    return mpmc_can_pop(&c->ring) || has_live(&c->sendq) ||
+           (is_closed(c) && mpmc_drained(&c->ring));
 }
 
 static bool recv_perform(struct sel_case *sc, int32_t *res) { return recv_locked(sc->obj, sc->buf, res); }
@@ -259,14 +334,19 @@ static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan 
 static bool send_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
-    return c->closed || !ring_full(&c->ring) || has_live(&c->recvq);
+    return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
 }
 
 static bool send_perform(struct sel_case *sc, int32_t *res) { return send_locked(sc->obj, sc->buf, res); }
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 
-static const struct sel_kind recv_kind = {case_lock, recv_ready, recv_perform, recv_list};
-static const struct sel_kind send_kind = {case_lock, send_ready, send_perform, send_list};
+static void case_arm(struct sel_case *sc) { mpmc_set_waiters(&((struct chan *)sc->obj)->ring); }
+static void case_disarm(struct sel_case *sc) { sync_flags(sc->obj); }
+
+static const struct sel_kind recv_kind = {case_lock, recv_ready, recv_perform, recv_list,
+                                          case_arm, case_disarm};
+static const struct sel_kind send_kind = {case_lock, send_ready, send_perform, send_list,
+                                          case_arm, case_disarm};
 
 void chan_case_recv(struct sel_case *sc, struct chan *c, void *buf)
 {

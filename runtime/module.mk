@@ -22,6 +22,7 @@ HOST_LDFLAGS += -pthread
 HOST_TEST_SRCS += \
 	tests/host/test_wait_list.c \
 	tests/host/test_ring.c \
+	tests/host/test_mpmc_ring.c \
 	runtime/wait_list.c \
 	tests/host/test_deque.c \
 	runtime/deque.c

@@ -33,6 +33,20 @@ static unsigned lock_all(const struct sel *s, spinlock_t **locks)
     return k;
 }
 
+static void arm_all(struct sel *s)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->cases[i].kind->arm)
+            s->cases[i].kind->arm(&s->cases[i]);
+}
+
+static void disarm_all(struct sel *s)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->cases[i].kind->disarm)
+            s->cases[i].kind->disarm(&s->cases[i]);
+}
+
 static void unlock_all(spinlock_t **locks, unsigned k)
 {
     while (k)
@@ -89,7 +103,9 @@ int sel_try(struct sel *s)
     spinlock_t *locks[SEL_MAX];
     uint64_t flags = arch_irq_save();
     unsigned k = lock_all(s, locks);
+    arm_all(s);
     int i = try_locked(s);
+    disarm_all(s);
     unlock_all(locks, k);
     arch_irq_restore(flags);
     sched_resched_if_needed();
@@ -104,8 +120,10 @@ int sel_wait(struct sel *s, uint64_t timeout_ns)
     spinlock_t *locks[SEL_MAX];
     uint64_t flags = arch_irq_save();
     unsigned k = lock_all(s, locks);
+    arm_all(s);
     int i = try_locked(s);
     if (i >= 0) {
+        disarm_all(s);
         unlock_all(locks, k);
         arch_irq_restore(flags);
         sched_resched_if_needed();
@@ -115,6 +133,7 @@ int sel_wait(struct sel *s, uint64_t timeout_ns)
     task_waker_init(&tw);
     waker_arm(&tw.w, tw.w.qos);
     queue_locked(s, &tw.w);
+    disarm_all(s);
     unlock_all(locks, k);
     arch_irq_restore(flags);
     task_waker_wait(&tw, deadline);
@@ -138,11 +157,13 @@ int sel_await(struct async_task *self, struct sel *s)
     spinlock_t *locks[SEL_MAX];
     uint64_t flags = arch_irq_save();
     unsigned k = lock_all(s, locks);
+    arm_all(s);
     int i = try_locked(s);
     if (i < 0) {
         waker_arm(&self->waker, self->qos);
         queue_locked(s, &self->waker);
     }
+    disarm_all(s);
     unlock_all(locks, k);
     arch_irq_restore(flags);
     if (i >= 0)

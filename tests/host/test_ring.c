@@ -15,32 +15,34 @@ TEST(ring, slots_cover_any_capacity)
     EXPECT_EQ(ring_slots_for((1u << 30) + 1), 0);
 }
 
-/* A capacity-5 ring over 8 slots, driven across the 32-bit wrap: FIFO and
- * the full/empty checks hold exactly. */
-TEST(ring, fifo_and_bounds_across_the_counter_wrap)
+/* A capacity-5 SPSC ring over 8 slots, driven across the 32-bit wrap: FIFO
+ * and the full/empty checks hold exactly. */
+TEST(ring, spsc_fifo_and_bounds_across_the_counter_wrap)
 {
     uint32_t slots = ring_slots_for(5);
     uint64_t *mem = calloc(slots, sizeof(uint64_t));
-    struct ring r = {.head = UINT32_MAX - 20, .tail = UINT32_MAX - 20, .cap = 5,
-                     .mask = slots - 1, .elem = 8, .slots = (uint8_t *)mem};
+    const uint32_t start = UINT32_MAX - 20;
+    struct spsc_ring r = {.tail = start, .head_cache = start, .head = start, .tail_cache = start,
+                          .cap = 5, .mask = slots - 1, .elem = 8, .slots = (uint8_t *)mem};
     uint64_t next_in = 0, next_out = 0, seed = 1;
     for (int step = 0; step < 10000; step++) {
         seed = seed * 6364136223846793005ull + 1;
         if ((seed >> 40) & 1) {
-            if (ring_full(&r)) {
-                EXPECT_EQ(ring_count(&r), 5);
-            } else {
-                ring_push(&r, &next_in);
+            if (spsc_push(&r, &next_in))
                 next_in++;
-            }
-        } else if (!ring_empty(&r)) {
+            else
+                EXPECT_EQ(spsc_count(&r), 5);
+        } else {
             uint64_t v;
-            ring_pop(&r, &v);
-            EXPECT_EQ(v, next_out);
-            next_out++;
+            if (spsc_pop(&r, &v)) {
+                EXPECT_EQ(v, next_out);
+                next_out++;
+            } else {
+                EXPECT_EQ(spsc_count(&r), 0);
+            }
         }
-        EXPECT_EQ(ring_count(&r), next_in - next_out);
-        EXPECT_LE(ring_count(&r), 5);
+        EXPECT_EQ(spsc_count(&r), next_in - next_out);
+        EXPECT_LE(spsc_count(&r), 5);
     }
     EXPECT_GT(next_out, 1000);
     free(mem);

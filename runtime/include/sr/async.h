@@ -85,7 +85,7 @@ struct async_task {
     uint32_t episode;               /* bumped per wait: stale timer firings ignore */
     uint16_t resume;                /* resume point of the poll function */
     uint8_t cpu, qos;               /* home core and class */
-    uint8_t sched;                  /* executor state (under the executor's lock) */
+    _Atomic uint8_t sched;          /* executor state (runtime/async.c) */
     _Atomic uint8_t flags;          /* ASYNC_F_* */
 };
 

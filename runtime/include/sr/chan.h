@@ -1,10 +1,13 @@
 /*
  * Channels: bounded FIFO queues of fixed-size messages between tasks.
  *
- * struct chan is multi-producer multi-consumer (a spinlock over a ring);
- * struct chan_spsc is single-producer single-consumer and lock-free on its
- * fast path. Both offer, for stackful tasks, blocking send/receive with a
- * timeout (WAIT_FOREVER = 0: none) and try-variants, and for stackless
+ * struct chan is multi-producer multi-consumer: a lock-free ring (sr/mpmc_ring.h)
+ * whose uncontended try_send / try_recv take no lock (one compare-and-swap,
+ * the copy, one release store, one load to see whether anybody waits), plus
+ * a spinlock and wait lists for those who wait; struct chan_spsc is
+ * single-producer single-consumer and lock-free on its fast path. Both
+ * offer, for stackful tasks, blocking send/receive with a timeout
+ * (WAIT_FOREVER = 0: none) and try-variants, and for stackless
  * tasks await operations (use inside ASYNC_AWAIT; timeouts through
  * ASYNC_AWAIT_TIMEOUT). struct chan also takes part in select (sr/select.h).
  *
@@ -31,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
+#include <sr/mpmc_ring.h>
 #include <sr/ring.h>
 #include <sr/select.h>
 #include <sr/wait.h>
@@ -38,22 +42,24 @@
 struct async_task;
 
 struct chan {
-    spinlock_t lock;
-    bool closed;
-    struct ring ring;
-    struct wait_list recvq, sendq;  /* live receivers only while the ring is empty,
-                                       live senders only while it is full */
+    struct mpmc_ring ring;          /* MPMC_WAITERS set while either list is non-empty */
+    spinlock_t lock;                /* the wait lists and every slow path */
+    struct wait_list recvq, sendq;  /* live receivers only while no message is
+                                       published, live senders only while full */
 };
 
 /* A channel of cap messages of elem_size bytes (1..65536); NULL (errno
  * EINVAL/ENOMEM) on failure. chan_destroy: nobody may use or wait on it. */
 struct chan *chan_create(size_t elem_size, uint32_t cap);
 void chan_destroy(struct chan *c);
+/* Back to the state chan_create left c in (open, empty: what was queued is
+ * dropped). Like chan_destroy: nobody may use or wait on c meanwhile. */
+void chan_reopen(struct chan *c);
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
-int chan_try_send(struct chan *c, const void *msg);
-int chan_try_recv(struct chan *c, void *buf);
+static inline int chan_try_send(struct chan *c, const void *msg);
+static inline int chan_try_recv(struct chan *c, void *buf);
 int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
@@ -66,6 +72,31 @@ int chan_recv_await(struct async_task *self, struct chan *c, void *buf);
 void chan_case_recv(struct sel_case *sc, struct chan *c, void *buf);
 void chan_case_send(struct sel_case *sc, struct chan *c, const void *msg);
 
+/* The MPMC fast paths, inline; the rest of chan.c is out of line. */
+void chan_settle_(struct chan *c);
+int chan_try_send_slow_(struct chan *c, const void *msg);
+int chan_try_recv_slow_(struct chan *c, void *buf);
+
+static inline int chan_try_send(struct chan *c, const void *msg)
+{
+    if (__builtin_expect(mpmc_try_push(&c->ring, msg), 1)) {
+        if (__builtin_expect(mpmc_tail_waiters(&c->ring), 0))
+            chan_settle_(c);
+        return 0;
+    }
+    return chan_try_send_slow_(c, msg);
+}
+
+static inline int chan_try_recv(struct chan *c, void *buf)
+{
+    if (__builtin_expect(mpmc_try_pop(&c->ring, buf), 1)) {
+        if (__builtin_expect(mpmc_head_waiters(&c->ring), 0))
+            chan_settle_(c);
+        return 0;
+    }
+    return chan_try_recv_slow_(c, buf);
+}
+
 /* --- single producer, single consumer --------------------------------------- */
 struct chan_spsc {
     struct spsc_ring ring;
@@ -75,7 +106,9 @@ struct chan_spsc {
     struct wait_list recvq, sendq;  /* at most one live node each */
 };
 
-/* Only the producer may close a chan_spsc (after its last send). */
+/* Only the producer may close a chan_spsc (after its last send): closing
+ * sets the ring's capacity, which only the producer reads, to 0, so the
+ * send fast path needs no closed check of its own. */
 struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
 void chan_spsc_destroy(struct chan_spsc *q);
 static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
@@ -86,19 +119,17 @@ int chan_spsc_close(struct chan_spsc *q);
 int chan_spsc_send_await(struct async_task *self, struct chan_spsc *q, const void *msg);
 int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf);
 
-/* The fast paths, inline. After changing the ring, a side fences and checks
- * whether the other side sleeps (chan_spsc.c explains the protocol). */
+/* The fast paths, inline. After changing the ring (a seq_cst store), a side
+ * checks with a seq_cst load whether the other side sleeps: the pair is the
+ * store-load fence of chan_spsc.c's protocol, at no extra instruction. */
 void chan_spsc_wake_(struct chan_spsc *q, bool senders);
 int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf);
 
 static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
 {
-    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
-        return -EPIPE;
-    if (!spsc_push(&q->ring, msg))
-        return -EAGAIN;
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&q->recv_waiting, memory_order_relaxed))
+    if (!spsc_push(&q->ring, msg))   /* closing made the ring's capacity 0 */
+        return atomic_load_explicit(&q->closed, memory_order_relaxed) ? -EPIPE : -EAGAIN;
+    if (atomic_load_explicit(&q->recv_waiting, memory_order_seq_cst))
         chan_spsc_wake_(q, false);
     return 0;
 }
@@ -107,8 +138,7 @@ static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf)
 {
     if (!spsc_pop(&q->ring, buf))
         return chan_spsc_recv_empty_(q, buf);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&q->send_waiting, memory_order_relaxed))
+    if (atomic_load_explicit(&q->send_waiting, memory_order_seq_cst))
         chan_spsc_wake_(q, true);
     return 0;
 }

@@ -39,6 +39,13 @@ struct sel_kind {
     bool (*ready)(struct sel_case *c);                     /* could complete now */
     bool (*perform)(struct sel_case *c, int32_t *result);  /* complete now, or false */
     struct wait_list *(*list)(struct sel_case *c);         /* where to wait */
+    /* Optional, for objects with lock-free fast paths (channels): arm runs
+     * before ready/perform and makes those paths defer to the lock, so that
+     * what ready saw cannot change unnoticed before a node is queued;
+     * disarm runs before the lock is released and undoes it unless
+     * somebody waits. */
+    void (*arm)(struct sel_case *c);
+    void (*disarm)(struct sel_case *c);
 };
 
 struct sel_case {

@@ -1,0 +1,245 @@
+/*
+ * Bounded multi-producer multi-consumer ring of fixed-size messages with a
+ * sequence number per slot (Vyukov's design), plus flag bits in the two
+ * position words that send a side to its owner's slow path.
+ *
+ * Words: tail (next position to write) and head (next to read) hold
+ * position * MPMC_STEP | flags. Slot i holds a 64-bit seq and then the
+ * message; for the position p (encoded p * MPMC_STEP) that maps to it:
+ *   seq == p                 free: a producer may claim p
+ *   seq == p + MPMC_FULL     holds p's message: a consumer may claim p
+ *   seq == p + lap           p's message was taken: free for p + lap
+ * (MPMC_FULL is below MPMC_STEP, so even a one-slot ring, where lap is
+ * MPMC_STEP, tells "holds p's message" from "free for p + 1".)
+ * A producer claims p with one compare-and-swap of tail (p -> p + STEP),
+ * copies, and publishes with a release store of seq; a consumer likewise on
+ * head. The CAS expects a word without flags, so while any flag is set no
+ * fast operation of that side can start: it takes the slow path instead.
+ *
+ * Flags: MPMC_WAITERS (both words: somebody waits; set and cleared by the
+ * owner under its lock), MPMC_CLOSED (tail), MPMC_GATED (tail, permanent:
+ * the capacity is not the slot count, so pushes check it under the lock).
+ * The *_locked operations keep the flags and loop on contention: they are
+ * for a caller that serialises against other slow-path callers (the
+ * channel's lock), while fast operations of the other side may still run.
+ *
+ * Lost wake-ups: after publishing (a seq_cst store) a fast operation loads
+ * its word again (seq_cst) and, if MPMC_WAITERS is set, runs the owner's
+ * settle step; a waiter sets MPMC_WAITERS (seq_cst read-modify-write)
+ * before it looks at the slots. One of the two sees the other.
+ *
+ * Pure code (C11 atomics): built into the image and the host tests.
+ */
+#ifndef SR_MPMC_RING_H
+#define SR_MPMC_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sr/ring.h>
+
+#define MPMC_WAITERS 1u
+#define MPMC_CLOSED  2u
+#define MPMC_GATED   4u
+#define MPMC_FLAGS   7u
+#define MPMC_STEP    8u
+#define MPMC_FULL    1u
+#define MPMC_SEQ_BYTES 8u
+
+struct mpmc_ring {
+    _Atomic uint64_t tail __attribute__((aligned(64)));
+    _Atomic uint64_t head __attribute__((aligned(64)));
+    uint8_t *slots;             /* slot i at slots + i * stride */
+    uint64_t mask;              /* slot count - 1 */
+    uint64_t lap;               /* slot count * MPMC_STEP */
+    uint32_t stride;            /* MPMC_SEQ_BYTES + elem, rounded up to 8 */
+    uint32_t elem;              /* message bytes */
+    uint32_t cap;               /* messages queued at most */
+};
+
+/* Slot storage for cap messages of elem bytes (cap 0: one unused slot). */
+static inline size_t mpmc_ring_bytes(uint32_t cap, uint32_t elem)
+{
+    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    return (size_t)slots * ((MPMC_SEQ_BYTES + elem + 7) & ~7u);
+}
+
+/* cap must satisfy ring_slots_for(cap) != 0 or be 0; mem holds
+ * mpmc_ring_bytes(cap, elem) bytes, 8-byte aligned. */
+static inline void mpmc_ring_init(struct mpmc_ring *r, void *mem, uint32_t cap, uint32_t elem)
+{
+    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    r->slots = mem;
+    r->mask = slots - 1;
+    r->lap = (uint64_t)slots * MPMC_STEP;
+    r->stride = (MPMC_SEQ_BYTES + elem + 7) & ~7u;
+    r->elem = elem;
+    r->cap = cap;
+    for (uint32_t i = 0; i < slots; i++)
+        atomic_init((_Atomic uint64_t *)(r->slots + (size_t)i * r->stride), (uint64_t)i * MPMC_STEP);
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, cap == slots ? 0 : MPMC_GATED);
+}
+
+static inline uint8_t *mpmc_slot(const struct mpmc_ring *r, uint64_t word)
+{
+    return r->slots + ((word / MPMC_STEP) & r->mask) * r->stride;
+}
+
+static inline _Atomic uint64_t *mpmc_seq(uint8_t *slot) { return (_Atomic uint64_t *)slot; }
+
+/* Fast push: true if msg was queued (then the caller checks
+ * mpmc_tail_waiters). False: full, contended, or a flag is set. */
+static inline bool mpmc_try_push(struct mpmc_ring *r, const void *msg)
+{
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint8_t *s = mpmc_slot(r, t);
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t ||
+        !atomic_compare_exchange_strong_explicit(&r->tail, &t, t + MPMC_STEP,
+                                                 memory_order_relaxed, memory_order_relaxed))
+        return false;
+    ring_copy(s + MPMC_SEQ_BYTES, msg, r->elem);
+    atomic_store_explicit(mpmc_seq(s), t + MPMC_FULL, memory_order_seq_cst);
+    return true;
+}
+
+/* Fast pop: true if a message was taken into out (then the caller checks
+ * mpmc_head_waiters). False: empty, contended, or a flag is set. */
+static inline bool mpmc_try_pop(struct mpmc_ring *r, void *out)
+{
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint8_t *s = mpmc_slot(r, h);
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
+        !atomic_compare_exchange_strong_explicit(&r->head, &h, h + MPMC_STEP,
+                                                 memory_order_relaxed, memory_order_relaxed))
+        return false;
+    ring_copy(out, s + MPMC_SEQ_BYTES, r->elem);
+    atomic_store_explicit(mpmc_seq(s), h + r->lap, memory_order_seq_cst);
+    return true;
+}
+
+/* Is a flag set on the producer / consumer side (a fast operation would
+ * fail)? For callers that go to the slow path anyway if it does. */
+static inline bool mpmc_tail_flagged(struct mpmc_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_relaxed) & MPMC_FLAGS;
+}
+
+static inline bool mpmc_head_flagged(struct mpmc_ring *r)
+{
+    return atomic_load_explicit(&r->head, memory_order_relaxed) & MPMC_FLAGS;
+}
+
+/* After a fast push / pop: must the owner's settle step run? */
+static inline bool mpmc_tail_waiters(struct mpmc_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_seq_cst) & MPMC_WAITERS;
+}
+
+static inline bool mpmc_head_waiters(struct mpmc_ring *r)
+{
+    return atomic_load_explicit(&r->head, memory_order_seq_cst) & MPMC_WAITERS;
+}
+
+/* --- for the owner's slow paths (serialised among themselves) ------------------ */
+
+static inline uint64_t mpmc_tail_flags(struct mpmc_ring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_seq_cst) & MPMC_FLAGS;
+}
+
+/* Set / clear MPMC_WAITERS on both words (seq_cst read-modify-writes),
+ * unless already so: flags change only under the owner's lock, so a flag
+ * seen set was set by an earlier holder, whose view of the slots the
+ * caller inherits through the lock. */
+static inline void mpmc_set_waiters(struct mpmc_ring *r)
+{
+    if (atomic_load(&r->tail) & atomic_load(&r->head) & MPMC_WAITERS)
+        return;
+    atomic_fetch_or(&r->tail, MPMC_WAITERS);
+    atomic_fetch_or(&r->head, MPMC_WAITERS);
+}
+
+static inline void mpmc_clear_waiters(struct mpmc_ring *r)
+{
+    if (!((atomic_load_explicit(&r->tail, memory_order_relaxed) |
+           atomic_load_explicit(&r->head, memory_order_relaxed)) & MPMC_WAITERS))
+        return;
+    atomic_fetch_and(&r->tail, ~(uint64_t)MPMC_WAITERS);
+    atomic_fetch_and(&r->head, ~(uint64_t)MPMC_WAITERS);
+}
+
+static inline void mpmc_close(struct mpmc_ring *r) { atomic_fetch_or(&r->tail, MPMC_CLOSED); }
+
+/* Positions claimed by producers and not yet by consumers (messages queued
+ * or being written / read). */
+static inline uint32_t mpmc_count(struct mpmc_ring *r)
+{
+    uint64_t h = atomic_load(&r->head) & ~(uint64_t)MPMC_FLAGS;
+    uint64_t t = atomic_load(&r->tail) & ~(uint64_t)MPMC_FLAGS;
+    return (uint32_t)((t - h) / MPMC_STEP);
+}
+
+/* Nothing claimed at all: no message queued, none being written. */
+static inline bool mpmc_drained(struct mpmc_ring *r) { return mpmc_count(r) == 0; }
+
+/* Is a published message at the head (a pop would succeed)? */
+static inline bool mpmc_can_pop(struct mpmc_ring *r)
+{
+    uint64_t h = atomic_load(&r->head) & ~(uint64_t)MPMC_FLAGS;
+    return atomic_load(mpmc_seq(mpmc_slot(r, h))) == h + MPMC_FULL;
+}
+
+/* Is there room for a push (capacity and a free slot)? */
+static inline bool mpmc_can_push(struct mpmc_ring *r)
+{
+    uint64_t t = atomic_load(&r->tail) & ~(uint64_t)MPMC_FLAGS;
+    uint64_t h = atomic_load(&r->head) & ~(uint64_t)MPMC_FLAGS;
+    if (t - h >= (uint64_t)r->cap * MPMC_STEP)
+        return false;
+    return atomic_load(mpmc_seq(mpmc_slot(r, t))) == t;
+}
+
+/* Push keeping the flags; false only when full (capacity or no free slot). */
+static inline bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
+{
+    for (;;) {
+        uint64_t w = atomic_load(&r->tail);
+        uint64_t t = w & ~(uint64_t)MPMC_FLAGS;
+        uint64_t h = atomic_load(&r->head) & ~(uint64_t)MPMC_FLAGS;
+        if (t - h >= (uint64_t)r->cap * MPMC_STEP)
+            return false;
+        uint8_t *s = mpmc_slot(r, t);
+        uint64_t seq = atomic_load(mpmc_seq(s));
+        if ((int64_t)(seq - t) < 0)
+            return false;                       /* its last message is still being read */
+        if (seq != t || !atomic_compare_exchange_weak(&r->tail, &w, (t + MPMC_STEP) | (w & MPMC_FLAGS)))
+            continue;                           /* another producer moved on */
+        ring_copy(s + MPMC_SEQ_BYTES, msg, r->elem);
+        atomic_store(mpmc_seq(s), t + MPMC_FULL);
+        return true;
+    }
+}
+
+/* Pop keeping the flags; false only when no published message is at the
+ * head (empty, or the next one is still being written). */
+static inline bool mpmc_pop_locked(struct mpmc_ring *r, void *out)
+{
+    for (;;) {
+        uint64_t w = atomic_load(&r->head);
+        uint64_t h = w & ~(uint64_t)MPMC_FLAGS;
+        uint8_t *s = mpmc_slot(r, h);
+        uint64_t seq = atomic_load(mpmc_seq(s));
+        if ((int64_t)(seq - (h + MPMC_FULL)) < 0)
+            return false;
+        if (seq != h + MPMC_FULL ||
+            !atomic_compare_exchange_weak(&r->head, &w, (h + MPMC_STEP) | (w & MPMC_FLAGS)))
+            continue;                           /* another consumer moved on */
+        ring_copy(out, s + MPMC_SEQ_BYTES, r->elem);
+        atomic_store(mpmc_seq(s), h + r->lap);
+        return true;
+    }
+}
+
+#endif
