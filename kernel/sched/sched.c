@@ -1180,6 +1180,10 @@ void sched_init_cpu(void)
     rq->started = idle->run_start;
     rq->class_since = idle->run_start;
     rq->run_class = QOS_COUNT;
+    /* The timer heap's first allocation at boot, not at the core's first
+     * sleep: what a core holds after boot does not depend on its history. */
+    if (timerq_reserve(&rq->timers, TIMERQ_INITIAL_CAP) != 0)
+        panic("sched: no memory for the timer heap of cpu %d", cpu);
     rq->idle = idle;
     rq->current = idle;
     this_cpu()->rq = rq;

@@ -39,16 +39,22 @@ static void sift_down(struct timerq *q, uint32_t i)
     place(q, i, t);
 }
 
+int timerq_reserve(struct timerq *q, uint32_t cap)
+{
+    if (cap <= q->cap)
+        return 0;
+    struct timer **heap = realloc(q->heap, cap * sizeof(*heap));
+    if (!heap)
+        return -1;
+    q->heap = heap;
+    q->cap = cap;
+    return 0;
+}
+
 int timerq_insert(struct timerq *q, struct timer *t)
 {
-    if (q->n == q->cap) {
-        uint32_t cap = q->cap ? q->cap * 2 : 64;
-        struct timer **heap = realloc(q->heap, cap * sizeof(*heap));
-        if (!heap)
-            return -1;
-        q->heap = heap;
-        q->cap = cap;
-    }
+    if (q->n == q->cap && timerq_reserve(q, q->cap ? q->cap * 2 : TIMERQ_INITIAL_CAP) != 0)
+        return -1;
     place(q, q->n++, t);
     sift_up(q, q->n - 1);
     return 0;

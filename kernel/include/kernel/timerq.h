@@ -27,6 +27,10 @@ struct timerq {
 static inline void timer_init(struct timer *t) { t->index = -1; }
 static inline bool timer_queued(const struct timer *t) { return t->index >= 0; }
 
+#define TIMERQ_INITIAL_CAP 64
+
+/* Make room for cap timers without growing: 0, or -1 (nothing changed). */
+int timerq_reserve(struct timerq *q, uint32_t cap);
 int timerq_insert(struct timerq *q, struct timer *t);
 void timerq_remove(struct timerq *q, struct timer *t);   /* no-op if not queued */
 static inline struct timer *timerq_peek(const struct timerq *q) { return q->n ? q->heap[0] : 0; }
