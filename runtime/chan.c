@@ -215,20 +215,24 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
 /* --- stackful ----------------------------------------------------------------- */
 
 /* Queue on list and block; returns the wait's result. Entered with the lock
- * held and IRQs masked (flags), returns with both released. */
-static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t timeout_ns)
+ * held and IRQs masked (flags), returns with both released. interruptible:
+ * the wait is a cancellation point (sr/wait_task.h). */
+static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t timeout_ns,
+                    bool interruptible)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
     struct task_waker tw;
     struct wait_node n;
     task_waker_init(&tw);
+    tw.interruptible = interruptible;
     waker_arm(&tw.w, tw.w.qos);
     wait_node_init(&n, &tw.w, 0, data);
     wait_list_add(list, &n);
     return task_waker_wait_on(&tw, &n, flags, deadline);
 }
 
-int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
+static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+                                                         uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
     if (!mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, msg)) {
@@ -241,10 +245,11 @@ int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
         unlock_synced(c, flags);
         return r;
     }
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns);
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
 }
 
-int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
+static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+                                                         uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
     if (!mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, buf)) {
@@ -257,7 +262,27 @@ int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
         unlock_synced(c, flags);
         return r;
     }
-    return block_on(&c->recvq, buf, flags, timeout_ns);
+    return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
+}
+
+int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
+{
+    return send_op(c, msg, timeout_ns, false);
+}
+
+int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
+{
+    return recv_op(c, buf, timeout_ns, false);
+}
+
+int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns)
+{
+    return send_op(c, msg, timeout_ns, true);
+}
+
+int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns)
+{
+    return recv_op(c, buf, timeout_ns, true);
 }
 
 int chan_close(struct chan *c)

@@ -12,7 +12,8 @@
  * ASYNC_AWAIT_TIMEOUT). struct chan also takes part in select (sr/select.h).
  *
  * Results: 0; -EAGAIN (try: full / empty); -ETIMEDOUT; -EPIPE (closed);
- * -ECANCELED (stackless task cancelled).
+ * -ECANCELED (stackless task cancelled; stackful task cancelled in an
+ * _interruptible call).
  *
  * Close: chan_close makes every later send fail with -EPIPE, and fails the
  * senders waiting (their messages are not delivered). Receivers first drain
@@ -58,6 +59,13 @@ void chan_reopen(struct chan *c);
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
+/* The same, and a cancellation point: if the calling task is cancelled
+ * (task_cancel, e.g. by its scope) while it waits, or was before it had to
+ * wait, the call returns -ECANCELED. A message goes through or not, never
+ * half: a send that returns -ECANCELED delivered nothing, a receive that
+ * returns it took nothing. Operations that need no wait complete as usual. */
+int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns);
+int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns);
 static inline int chan_try_send(struct chan *c, const void *msg);
 static inline int chan_try_recv(struct chan *c, void *buf);
 int chan_close(struct chan *c);
