@@ -21,6 +21,20 @@
 #include "deadline.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
+
+static inline uint64_t now_ticks(void) { return arch_counter(); }
+
+/* Starvation bounds count a band's wait from the later of when it last
+ * became non-empty and when its class last ran (band_since). A class
+ * stops running when the running class changes (charge_class stamps it).
+ * A band filling up while its class runs, or above the running class (it
+ * runs next), needs no stamp; one filling up below the running class
+ * does: band_filled. */
+static inline void band_filled(struct runqueue *rq, unsigned b)
+{
+    if (b > rq->run_class && !(rq->band_mask & (1u << b)))
+        rq->band_since[b] = now_ticks();
+}
 static struct task idle_tasks[PLAT_MAX_CPUS];
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
 static _Atomic uint32_t idle_mask;
@@ -31,6 +45,7 @@ static _Atomic uint32_t idle_mask;
  * after the deadline tasks due no later than it (EDF, FIFO among equals). */
 static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
 {
+    band_filled(rq, 0);
     struct task *x = rq->head[0];
     while (x && (x->flags & TASK_F_DL) && !dl_earlier(t, x))
         x = x->next;
@@ -56,6 +71,7 @@ static inline void rq_enqueue(struct runqueue *rq, struct task *t)
         return;
     }
     unsigned b = t->qos;
+    band_filled(rq, b);
     t->next = NULL;
     t->prev = rq->tail[b];
     if (rq->tail[b])
@@ -84,14 +100,39 @@ static inline void rq_remove(struct runqueue *rq, struct task *t)
     rq->nr_ready--;
 }
 
-/* Take the first task of the highest non-empty band off the queue; NULL if
- * none. */
-static inline struct task *rq_pop_first(struct runqueue *rq)
+/* The shortest starvation bound in counter ticks (sched_init). */
+static uint64_t starvation_min_ticks;
+
+/* With several bands waiting: the band to run next by the policy's
+ * starvation bounds (sched_policy_pick_class), b being the highest. A
+ * deadline task within budget at the head of band 0 always goes first. */
+static __attribute__((noinline)) unsigned pick_band(struct runqueue *rq, uint32_t mask,
+                                                    unsigned b, uint64_t now)
 {
-    uint32_t mask = rq->band_mask;
-    if (!mask)
-        return NULL;
-    unsigned b = __builtin_ctz(mask);
+    if (b == 0 && rq->head[0] && (rq->head[0]->flags & TASK_F_DL))
+        return 0;
+    /* Cheap filter: no lower band has waited as long as the shortest bound. */
+    uint64_t oldest = now;
+    for (uint32_t m = mask & ~(1u << b); m; m &= m - 1) {
+        unsigned q = (unsigned)__builtin_ctz(m);
+        if (q != rq->run_class && rq->band_since[q] < oldest)
+            oldest = rq->band_since[q];
+    }
+    if (now - oldest <= starvation_min_ticks)
+        return b;
+    uint64_t since_ns[QOS_COUNT] = {0};
+    for (uint32_t m = mask; m; m &= m - 1) {
+        unsigned q = (unsigned)__builtin_ctz(m);
+        /* The class running until now (its task just re-queued) has not waited. */
+        since_ns[q] = arch_ticks_to_ns(q == rq->run_class ? now : rq->band_since[q]);
+    }
+    int q = sched_policy_pick_class(mask, since_ns, arch_ticks_to_ns(now));
+    return q < 0 ? b : (unsigned)q;
+}
+
+/* Take the first task of band b (not empty) off the queue. */
+static inline struct task *rq_pop_band(struct runqueue *rq, unsigned b)
+{
     struct task *t = rq->head[b];
     struct task *n = t->next;
     rq->head[b] = n;
@@ -99,10 +140,24 @@ static inline struct task *rq_pop_first(struct runqueue *rq)
         n->prev = NULL;
     } else {
         rq->tail[b] = NULL;
-        rq->band_mask = mask & ~(1u << b);
+        rq->band_mask &= ~(1u << b);
     }
     rq->nr_ready--;
     return t;
+}
+
+/* Take the first task of the band that runs next off the queue (the highest
+ * non-empty one unless a lower one is overdue); NULL if none. (The band's
+ * class runs now: charge_class stamps band_since when it stops.) */
+static inline struct task *rq_pop_first(struct runqueue *rq, uint64_t now)
+{
+    uint32_t mask = rq->band_mask;
+    if (!mask)
+        return NULL;
+    unsigned b = __builtin_ctz(mask);
+    if (mask & (mask - 1))
+        b = pick_band(rq, mask, b, now);
+    return rq_pop_band(rq, b);
 }
 
 static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
@@ -211,8 +266,6 @@ static void util_refresh(struct task *t)
  * nanoseconds appear only at the API. */
 static uint64_t slice_ticks;
 
-static inline uint64_t now_ticks(void) { return arch_counter(); }
-
 /* The first tick at or after ns: a deadline is never reached early. */
 static uint64_t ns_to_ticks_ceil(uint64_t ns)
 {
@@ -266,7 +319,7 @@ static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64
     if (next->flags & TASK_F_DL) {
         rq->slice_end = now + dl_budget_left_ticks(next);
         arm_by(rq, rq->slice_end);
-    } else if (!(next->flags & TASK_F_IDLE) && (rq->band_mask & (1u << next->qos))) {
+    } else if (!(next->flags & TASK_F_IDLE) && rq->band_mask) {
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -291,6 +344,7 @@ static inline void note_idle_change(struct runqueue *rq, struct task *next)
 static inline void charge_class(struct runqueue *rq, unsigned cls, uint64_t now)
 {
     if (cls != rq->run_class) {
+        rq->band_since[rq->run_class] = now;   /* that class ran until now */
         rq->class_ticks[rq->run_class] += now - rq->class_since;
         rq->class_since = now;
         rq->run_class = cls;
@@ -360,7 +414,7 @@ static inline __attribute__((always_inline)) void switch_plain(struct runqueue *
     } else {
         charge_class(rq, next->qos, now);
     }
-    if (rq->band_mask & (1u << next->qos)) {
+    if (rq->band_mask) {   /* others wait: its band, lower ones, or (after a starvation pick) higher ones */
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -386,7 +440,7 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
 static inline __attribute__((always_inline)) struct task *
 pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
 {
-    struct task *next = rq_pop_first(rq);
+    struct task *next = rq_pop_first(rq, now);
     if (!next)
         next = rq->idle;
     if (next != prev) {
@@ -421,17 +475,21 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
 }
 
 /* schedule_inline's switch when either task has SWITCH_RARE_FLAGS. */
-static __attribute__((noinline)) void schedule_rare(struct runqueue *rq, struct task *prev,
-                                                    struct task *next, uint64_t now)
+/* schedule_inline's way when several bands wait (starvation bounds) or
+ * either task has SWITCH_RARE_FLAGS: the general pick and switch. */
+static __attribute__((noinline)) void schedule_general(struct runqueue *rq, struct task *prev,
+                                                       uint64_t now)
 {
-    switch_to(rq, prev, next, now);
+    struct task *next = pick_and_set(rq, prev, now);
     spin_unlock(&rq->lock);
-    switch_go(prev, next);
+    if (next != prev)
+        switch_go(prev, next);
 }
 
-/* schedule(), inlined where blocking is hot (sched_block). Both ways out
- * end in the switch, so nothing of the caller's frame need live across it:
- * a caller reads what it needs again afterwards (sched_current()). */
+/* schedule(), inlined where blocking is hot (sched_block). Every way out
+ * ends in the switch, so nothing of the caller's frame need live across it:
+ * a caller reads what it needs again afterwards (sched_current()). The
+ * inline path is the common one: at most one band waits, plain tasks. */
 static inline __attribute__((always_inline)) void schedule_inline(void)
 {
     struct runqueue *rq = this_rq();
@@ -444,19 +502,21 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
             rq_enqueue(rq, prev);
     }
     uint64_t now = now_ticks();
-    struct task *next = rq_pop_first(rq);
-    if (!next)
-        next = rq->idle;
+    uint32_t mask = rq->band_mask;
+    uint32_t flags = prev->flags;
+    if (mask)
+        flags |= rq->head[__builtin_ctz(mask)]->flags;
+    if (__builtin_expect((mask & (mask - 1)) || (flags & SWITCH_RARE_FLAGS), 0)) {
+        schedule_general(rq, prev, now);
+        return;
+    }
+    struct task *next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
     if (next == prev) {
         next->state = TASK_RUNNING;
         rq->need_resched = false;
         if (!rq->slice_end)
             rq_start_slice(rq, next, now);
         spin_unlock(&rq->lock);
-        return;
-    }
-    if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
-        schedule_rare(rq, prev, next, now);
         return;
     }
     switch_account(rq, prev, next, now);
@@ -528,8 +588,9 @@ static inline __attribute__((always_inline)) bool should_preempt(struct runqueue
         return !(cur->flags & TASK_F_DL) || dl_earlier(t, cur);
     if (t->qos < cur->qos)
         return true;
-    if (t->qos == cur->qos && !rq->slice_end) {
-        /* A second task in the running band: start the running task's slice. */
+    if (!rq->slice_end) {
+        /* Waiting behind the running task (its band or a lower one): start
+         * the running task's slice. */
         rq->slice_end = now_ticks() + slice_ticks;
         if (rq == this_rq())
             arm_by(rq, rq->slice_end);
@@ -721,6 +782,7 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
                                                              bool pinned)
 {
     unsigned b = t->qos;
+    band_filled(rq, b);
     t->next = NULL;
     t->prev = rq->tail[b];
     if (rq->tail[b])
@@ -736,8 +798,9 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
         rq->need_resched = true;
         return -1;
     }
-    if (b == cur->qos && !rq->slice_end) {
-        /* A second task in the running band: start the running task's slice. */
+    if (!rq->slice_end) {
+        /* Waiting behind the running task (its band or a lower one, whose
+         * starvation bound the slice ends check): start its slice. */
         rq->slice_end = now_ticks() + slice_ticks;
         arm_by(rq, rq->slice_end);
     }
@@ -919,10 +982,17 @@ static void run_timers(struct runqueue *rq)
                 if (cur->flags & TASK_F_DL) {
                     rq_start_slice(rq, cur, now);   /* within budget: runs on (EDF) */
                 } else {
-                    /* Slice over: switch only if the band (or a better one) has others. */
+                    /* Slice over: switch if the band (or a better one) has
+                     * others, or a lower band is overdue; while lower bands
+                     * wait, slices go on so their bounds are checked. */
                     uint32_t cur_band = 1u << cur->qos;
                     if (rq->band_mask & (cur_band | (cur_band - 1)))
                         rq->need_resched = true;
+                    else if (rq->band_mask && pick_band(rq, rq->band_mask | cur_band,
+                                                        cur->qos, now) != cur->qos)
+                        rq->need_resched = true;
+                    else if (rq->band_mask)
+                        rq_start_slice(rq, cur, now);
                 }
             }
             program_local_timer(rq);
@@ -1155,6 +1225,12 @@ _Noreturn void sched_idle_loop(void)
 void sched_init(void)
 {
     slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
+    starvation_min_ticks = UINT64_MAX;
+    for (unsigned q = 0; q < QOS_COUNT; q++) {
+        uint64_t bound = sched_policy_starvation_bound(q);
+        if (bound && arch_ns_to_ticks(bound) < starvation_min_ticks)
+            starvation_min_ticks = arch_ns_to_ticks(bound);
+    }
     for (int c = 0; c < PLAT_MAX_CPUS; c++)
         runqueues[c].cpu = c;
     sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);

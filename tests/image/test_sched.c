@@ -125,6 +125,8 @@ TEST(sched, round_robin_is_fair_within_a_band)
     EXPECT_LE(hi - lo, 2);
 }
 
+/* Strict priority within the starvation bound: over three slices (well
+ * under background's 100 ms bound) the background task does not run. */
 TEST(sched, higher_band_runs_first_and_starves_lower)
 {
     int cpu = test_cpu();
@@ -149,6 +151,43 @@ TEST(sched, higher_band_runs_first_and_starves_lower)
     atomic_store(&stop_spinning, true);
     task_join(ht, NULL);
     task_join(lt, NULL);
+}
+
+/* Past its bound a waiting class gets a slice (sched_policy_pick_class):
+ * a background task behind a user-initiated spinner runs, briefly (about
+ * one 4 ms slice per 100 ms), and the spinner keeps the core otherwise. */
+TEST(sched, starvation_bound_gives_a_waiting_class_its_slices)
+{
+    int cpu = test_cpu();
+    if (cpu == cpu_id())
+        return;
+    static volatile uint64_t low_spins, high_spins;
+    low_spins = high_spins = 0;
+    atomic_store(&stop_spinning, false);
+    struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
+    struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
+    struct task *lt = task_spawn(spin_until_stopped, (void *)&low_spins, &low);
+    while (low_spins == 0)
+        task_sleep_ns(1 * MS);
+    struct task *ht = task_spawn(spin_until_stopped, (void *)&high_spins, &high);
+    while (high_spins == 0)
+        task_sleep_ns(1 * MS);
+    struct task_stats l0, h0, l1, h1;
+    task_get_stats(lt, &l0);
+    task_get_stats(ht, &h0);
+    uint64_t low_before = low_spins;
+    task_sleep_ns(400 * MS);
+    uint64_t low_after = low_spins;
+    task_get_stats(lt, &l1);
+    task_get_stats(ht, &h1);
+    atomic_store(&stop_spinning, true);
+    task_join(ht, NULL);
+    task_join(lt, NULL);
+    uint64_t low_ns = l1.cpu_ns - l0.cpu_ns, high_ns = h1.cpu_ns - h0.cpu_ns;
+    EXPECT_GT(low_after, low_before);          /* it ran: not starved for good */
+    EXPECT_GT(l1.switches, l0.switches);
+    EXPECT_LT(low_ns * 4, low_ns + high_ns);   /* under a quarter of the core */
+    EXPECT_GT(high_ns, 0);
 }
 
 static _Atomic uint64_t spins_when_urgent_ran;

@@ -129,6 +129,9 @@ struct runqueue {
     bool reprogram;              /* another core changed our timer deadlines */
     uint64_t timer_armed;        /* deadline the hardware timer holds, 0 = none */
     uint64_t slice_end;          /* counter ticks; 0: no slice running */
+    uint64_t band_since[QOS_COUNT + 1];  /* ticks: the later of when band b last became
+                                            non-empty and when its class last ran
+                                            (starvation bounds); [QOS_COUNT]: idle */
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
