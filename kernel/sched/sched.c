@@ -64,12 +64,9 @@ static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
-static inline void rq_enqueue(struct runqueue *rq, struct task *t)
+/* A task that is not a deadline task joins the tail of its band. */
+static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
 {
-    if (t->flags & TASK_F_DL) {
-        rq_enqueue_dl(rq, t);
-        return;
-    }
     unsigned b = t->qos;
     band_filled(rq, b);
     t->next = NULL;
@@ -82,6 +79,14 @@ static inline void rq_enqueue(struct runqueue *rq, struct task *t)
     rq->band_mask |= 1u << b;
     rq->nr_ready++;
     t->state = TASK_READY;
+}
+
+static inline void rq_enqueue(struct runqueue *rq, struct task *t)
+{
+    if (t->flags & TASK_F_DL)
+        rq_enqueue_dl(rq, t);
+    else
+        rq_append(rq, t);
 }
 
 static inline void rq_remove(struct runqueue *rq, struct task *t)
@@ -781,18 +786,8 @@ static __attribute__((noinline)) void wake_general(struct runqueue *rq, struct t
 static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq, struct task *t,
                                                              bool pinned)
 {
+    rq_append(rq, t);
     unsigned b = t->qos;
-    band_filled(rq, b);
-    t->next = NULL;
-    t->prev = rq->tail[b];
-    if (rq->tail[b])
-        rq->tail[b]->next = t;
-    else
-        rq->head[b] = t;
-    rq->tail[b] = t;
-    rq->band_mask |= 1u << b;
-    rq->nr_ready++;
-    t->state = TASK_READY;
     struct task *cur = rq->current;
     if ((cur->flags & TASK_F_IDLE) || b < cur->qos) {
         rq->need_resched = true;

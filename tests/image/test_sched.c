@@ -125,6 +125,23 @@ TEST(sched, round_robin_is_fair_within_a_band)
     EXPECT_LE(hi - lo, 2);
 }
 
+/* Spinners on cpu: a background one, and once it runs a user-initiated
+ * one (counting into spins_low / spins_high until stop_spinning). */
+static volatile uint64_t spins_low, spins_high;
+static void spin_low_then_high(int cpu, struct task **lt, struct task **ht)
+{
+    spins_low = spins_high = 0;
+    atomic_store(&stop_spinning, false);
+    struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
+    struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
+    *lt = task_spawn(spin_until_stopped, (void *)&spins_low, &low);
+    while (spins_low == 0)
+        task_sleep_ns(1 * MS);
+    *ht = task_spawn(spin_until_stopped, (void *)&spins_high, &high);
+    while (spins_high == 0)
+        task_sleep_ns(1 * MS);
+}
+
 /* Strict priority within the starvation bound: over three slices (well
  * under background's 100 ms bound) the background task does not run. */
 TEST(sched, higher_band_runs_first_and_starves_lower)
@@ -132,21 +149,12 @@ TEST(sched, higher_band_runs_first_and_starves_lower)
     int cpu = test_cpu();
     if (cpu == cpu_id())
         return;
-    static volatile uint64_t low_spins, high_spins;
-    low_spins = high_spins = 0;
-    atomic_store(&stop_spinning, false);
-    struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
-    struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
-    struct task *lt = task_spawn(spin_until_stopped, (void *)&low_spins, &low);
-    while (low_spins == 0)
-        task_sleep_ns(1 * MS);
-    struct task *ht = task_spawn(spin_until_stopped, (void *)&high_spins, &high);
-    while (high_spins == 0)
-        task_sleep_ns(1 * MS);
-    uint64_t low_before = low_spins;
+    struct task *lt, *ht;
+    spin_low_then_high(cpu, &lt, &ht);
+    uint64_t low_before = spins_low;
     task_sleep_ns(3 * SCHED_SLICE_NS);
-    uint64_t low_after = low_spins;
-    EXPECT_GT(high_spins, 0);
+    uint64_t low_after = spins_low;
+    EXPECT_GT(spins_high, 0);
     EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
     atomic_store(&stop_spinning, true);
     task_join(ht, NULL);
@@ -161,23 +169,14 @@ TEST(sched, starvation_bound_gives_a_waiting_class_its_slices)
     int cpu = test_cpu();
     if (cpu == cpu_id())
         return;
-    static volatile uint64_t low_spins, high_spins;
-    low_spins = high_spins = 0;
-    atomic_store(&stop_spinning, false);
-    struct task_attr low = {.name = "low", .qos = QOS_BACKGROUND, .affinity = 1u << cpu};
-    struct task_attr high = {.name = "high", .qos = QOS_USER_INITIATED, .affinity = 1u << cpu};
-    struct task *lt = task_spawn(spin_until_stopped, (void *)&low_spins, &low);
-    while (low_spins == 0)
-        task_sleep_ns(1 * MS);
-    struct task *ht = task_spawn(spin_until_stopped, (void *)&high_spins, &high);
-    while (high_spins == 0)
-        task_sleep_ns(1 * MS);
+    struct task *lt, *ht;
+    spin_low_then_high(cpu, &lt, &ht);
     struct task_stats l0, h0, l1, h1;
     task_get_stats(lt, &l0);
     task_get_stats(ht, &h0);
-    uint64_t low_before = low_spins;
+    uint64_t low_before = spins_low;
     task_sleep_ns(400 * MS);
-    uint64_t low_after = low_spins;
+    uint64_t low_after = spins_low;
     task_get_stats(lt, &l1);
     task_get_stats(ht, &h1);
     atomic_store(&stop_spinning, true);
