@@ -30,10 +30,22 @@ void task_waker_init(struct task_waker *tw)
     tw->task = cur;
 }
 
-/* What ends a wait other than its waker: the deadline, or a cancel at a
- * cancellation point; 0 if neither. */
-static int32_t wait_end_reason(bool expired, bool cancelled)
+/* One turn of a wait, under lock (IRQs masked): block unless the deadline
+ * has passed or, at a cancellation point, the task is cancelled. Returns
+ * with lock held, and what ends the wait other than its waker: -ETIMEDOUT,
+ * -ECANCELED, or 0 (woken, or spuriously: look at the waker again). */
+static int32_t wait_turn(spinlock_t *lock, uint64_t deadline_ns, bool point)
 {
+    bool expired = deadline_ns && clock_ns() >= deadline_ns;
+    bool cancelled = point && task_cancelled();
+    if (!expired && !cancelled) {
+        /* BLOCKED is set before lock is released: a fire that comes after
+         * finds the task blocked and wakes it. */
+        int32_t r = sched_block(lock, deadline_ns);
+        spin_lock(lock);
+        expired = r == WAIT_TIMEOUT;
+        cancelled = r == WAIT_CANCELLED;
+    }
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
@@ -41,23 +53,14 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
 {
     uint64_t flags = spin_lock_irqsave(&tw->lock);
     bool point = tw->interruptible;
-    bool cancelled = point && task_cancel_point_enter(&tw->lock);
+    if (point)
+        task_cancel_point_enter(&tw->lock);
     for (;;) {
         uint32_t s = waker_state(&tw->w);
         if (s == WAKER_DONE)
             break;
         if (s == WAKER_WAITING) {
-            bool expired = deadline_ns && clock_ns() >= deadline_ns;
-            cancelled = cancelled || (point && task_cancelled());
-            if (!expired && !cancelled) {
-                /* BLOCKED is set before tw->lock is released: a fire that
-                 * comes after finds the task blocked and wakes it. */
-                int32_t r = sched_block(&tw->lock, deadline_ns);
-                expired = r == WAIT_TIMEOUT;
-                cancelled = r == WAIT_CANCELLED;
-                spin_lock(&tw->lock);
-            }
-            int32_t why = wait_end_reason(expired, cancelled);
+            int32_t why = wait_turn(&tw->lock, deadline_ns, point);
             if (why && waker_claim(&tw->w, -1, why))
                 waker_set_done(&tw->w);
             continue;
@@ -80,19 +83,12 @@ int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t 
     spinlock_t *lock = n->list->lock;
     tw->on_list_lock = true;
     bool point = tw->interruptible;
-    bool cancelled = point && task_cancel_point_enter(lock);
+    if (point)
+        task_cancel_point_enter(lock);
     /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
      * claim, transfer and fire all happen with that lock held. */
     while (waker_state(&tw->w) == WAKER_WAITING) {
-        bool expired = deadline_ns && clock_ns() >= deadline_ns;
-        cancelled = cancelled || (point && task_cancelled());
-        if (!expired && !cancelled) {
-            int32_t r = sched_block(lock, deadline_ns);
-            expired = r == WAIT_TIMEOUT;
-            cancelled = r == WAIT_CANCELLED;
-            spin_lock(lock);
-        }
-        int32_t why = wait_end_reason(expired, cancelled);
+        int32_t why = wait_turn(lock, deadline_ns, point);
         if (why && waker_claim(&tw->w, -1, why)) {
             wait_list_remove(n);
             waker_set_done(&tw->w);

@@ -317,18 +317,27 @@ static void rq_program_timer(struct runqueue *rq)
     program_local_timer(rq);
 }
 
-/* Start a slice for next if others wait in its band (tickless otherwise);
- * a deadline task's slice is what is left of its budget. */
+/* Start a slice for next, not a deadline task, if others wait (in its
+ * band, a lower one whose starvation bound the slice end checks, or after
+ * a starvation pick a higher one); tickless otherwise, and for idle. */
+static inline __attribute__((always_inline)) void start_plain_slice(struct runqueue *rq, struct task *next, uint64_t now)
+{
+    if (!(next->flags & TASK_F_IDLE) && rq->band_mask) {
+        rq->slice_end = now + slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+}
+
+/* Start next's slice: a deadline task's is what is left of its budget. */
 static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
 {
     if (next->flags & TASK_F_DL) {
         rq->slice_end = now + dl_budget_left_ticks(next);
         arm_by(rq, rq->slice_end);
-    } else if (!(next->flags & TASK_F_IDLE) && rq->band_mask) {
-        rq->slice_end = now + slice_ticks;
-        arm_by(rq, rq->slice_end);
     } else {
-        rq->slice_end = 0;
+        start_plain_slice(rq, next, now);
     }
 }
 
@@ -383,6 +392,21 @@ static __attribute__((noinline)) void switch_to_rare(struct runqueue *rq, struct
     rq_start_slice(rq, next, now);
 }
 
+/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the idle
+ * hint when the idle task comes or goes, the class charge, next's slice. */
+static inline __attribute__((always_inline)) void switch_plain(struct runqueue *rq,
+                                                               struct task *prev,
+                                                               struct task *next, uint64_t now)
+{
+    if (__builtin_expect((prev->flags | next->flags) & TASK_F_IDLE, 0)) {
+        note_idle_change(rq, next);
+        charge_class(rq, class_of(next), now);
+    } else {
+        charge_class(rq, next->qos, now);
+    }
+    start_plain_slice(rq, next, now);
+}
+
 /* The part of every switch under rq->lock: next (off the queue, != prev)
  * becomes current; run time and counters. Returns how long prev ran. */
 static inline __attribute__((always_inline)) uint64_t switch_account(struct runqueue *rq,
@@ -402,31 +426,6 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
     return ran;
 }
 
-/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the idle
- * hint when the idle task comes or goes, the class charge, and a slice
- * only if next's band has others waiting. */
-static inline __attribute__((always_inline)) void switch_plain(struct runqueue *rq,
-                                                               struct task *prev,
-                                                               struct task *next, uint64_t now)
-{
-    if (__builtin_expect((prev->flags | next->flags) & TASK_F_IDLE, 0)) {
-        note_idle_change(rq, next);
-        charge_class(rq, class_of(next), now);
-        if (next->flags & TASK_F_IDLE) {
-            rq->slice_end = 0;
-            return;
-        }
-    } else {
-        charge_class(rq, next->qos, now);
-    }
-    if (rq->band_mask) {   /* others wait: its band, lower ones, or (after a starvation pick) higher ones */
-        rq->slice_end = now + slice_ticks;
-        arm_by(rq, rq->slice_end);
-    } else {
-        rq->slice_end = 0;
-    }
-}
-
 /* Under rq->lock, next != prev and next off the queue: make next current
  * on this core, account the switch and start next's slice. */
 static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
@@ -440,6 +439,15 @@ static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
         switch_plain(rq, prev, next, now);
 }
 
+/* Under rq->lock: the pick chose the task that was running; it runs on. */
+static inline __attribute__((always_inline)) void keep_running(struct runqueue *rq, struct task *t, uint64_t now)
+{
+    t->state = TASK_RUNNING;
+    rq->need_resched = false;
+    if (!rq->slice_end)
+        rq_start_slice(rq, t, now);
+}
+
 /* Under rq->lock: choose what runs next on this core and make it current.
  * prev stays queued/blocked as its state says. */
 static inline __attribute__((always_inline)) struct task *
@@ -448,14 +456,10 @@ pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
     struct task *next = rq_pop_first(rq, now);
     if (!next)
         next = rq->idle;
-    if (next != prev) {
+    if (next != prev)
         switch_to(rq, prev, next, now);
-    } else {
-        next->state = TASK_RUNNING;
-        rq->need_resched = false;
-        if (!rq->slice_end)
-            rq_start_slice(rq, next, now);
-    }
+    else
+        keep_running(rq, prev, now);
     return next;
 }
 
@@ -479,7 +483,6 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
     arch_switch(&prev->sp, &prev->on_cpu, next->sp);
 }
 
-/* schedule_inline's switch when either task has SWITCH_RARE_FLAGS. */
 /* schedule_inline's way when several bands wait (starvation bounds) or
  * either task has SWITCH_RARE_FLAGS: the general pick and switch. */
 static __attribute__((noinline)) void schedule_general(struct runqueue *rq, struct task *prev,
@@ -517,10 +520,7 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
     }
     struct task *next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
     if (next == prev) {
-        next->state = TASK_RUNNING;
-        rq->need_resched = false;
-        if (!rq->slice_end)
-            rq_start_slice(rq, next, now);
+        keep_running(rq, prev, now);
         spin_unlock(&rq->lock);
         return;
     }
@@ -563,14 +563,7 @@ void task_yield(void)
     next->next->prev = NULL;   /* next->next is at least prev */
 
     uint64_t now = now_ticks();
-    next->state = TASK_RUNNING;
-    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
-    rq->current = next;
-    rq->need_resched = false;
-    prev->cpu_ticks += now - prev->run_start;
-    next->run_start = now;
-    next->switches++;
-    rq->switches++;
+    switch_account(rq, prev, next, now);
     rq->slice_end = now + slice_ticks;
     arm_by(rq, rq->slice_end);
     spin_unlock(&rq->lock);
@@ -816,6 +809,18 @@ static __attribute__((noinline)) void wake_finish(int nudge)
     sched_resched_now();
 }
 
+/* Under this core's rq->lock (taken with IRQ state flags): make t ready
+ * here (ready_local), release, then nudge or reschedule if needed. */
+static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq, struct task *t,
+                                                             bool pinned, uint64_t flags)
+{
+    int nudge = ready_local(rq, t, pinned);
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+        wake_finish(nudge);
+}
+
 /* The common wake-up is local: t blocked on this core's queue and stays
  * here (pinned, or its registers still live here, or on uniform cores it
  * runs at once). That path is decided under the lock without calls, as
@@ -851,11 +856,7 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     t->wait_result = result;
-    int nudge = ready_local(rq, t, pinned);
-    bool resched = rq->need_resched;
-    spin_unlock_irqrestore(&rq->lock, flags);
-    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
-        wake_finish(nudge);
+    ready_here(rq, t, pinned, flags);
 }
 
 void sched_set_qos(struct task *t, unsigned qos)
@@ -895,11 +896,7 @@ void sched_start(struct task *t)
     struct runqueue *rq = this_rq();
     if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
         spin_lock(&rq->lock);
-        int nudge = ready_local(rq, t, pinned);
-        bool resched = rq->need_resched;
-        spin_unlock_irqrestore(&rq->lock, flags);
-        if (nudge >= 0 || (resched && !(flags & (1u << 7))))
-            wake_finish(nudge);
+        ready_here(rq, t, pinned, flags);
         return;
     }
     rq = &runqueues[t->cpu];

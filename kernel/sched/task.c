@@ -310,19 +310,19 @@ static void cancel_point_wake(struct task *t)
 
 void task_cancel(struct task *t)
 {
-    atomic_fetch_or(&t->cancel, TASK_CANCEL_REQUESTED);   /* seq_cst: see enter */
+    atomic_fetch_or(&t->cancel, TASK_CANCEL_REQUESTED);   /* see task_cancel_point_enter */
     waitq_cancel(t);
     cancel_point_wake(t);
 }
 
-bool task_cancel_point_enter(spinlock_t *lock)
+void task_cancel_point_enter(spinlock_t *lock)
 {
     struct task *cur = sched_current();
     task_ext(cur)->cancel_lock = lock;
-    /* seq_cst both ways: either task_cancel sees POINT, or this sees
-     * REQUESTED. */
-    uint8_t was = atomic_fetch_or(&cur->cancel, TASK_CANCEL_POINT);
-    return (was | atomic_load(&cur->cancel)) & TASK_CANCEL_REQUESTED;
+    /* Both flags live in one atomic byte: of this RMW and task_cancel's,
+     * the later sees the other's bit, and by coherence so do the task's
+     * later task_cancelled() reads. */
+    atomic_fetch_or(&cur->cancel, TASK_CANCEL_POINT);
 }
 
 void task_cancel_point_leave(void)

@@ -178,6 +178,19 @@ static int64_t race_recv(void *arg)
     }
 }
 
+/* Joins n tasks that return a count (>= 0); their sum. */
+static int64_t join_counts(struct task **t, int n)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t v = -1;
+        task_join(t[i], &v);
+        EXPECT_GE(v, 0);
+        sum += v;
+    }
+    return sum;
+}
+
 /* Senders and receivers on every core; half the senders and half the
  * receivers are cancelled mid-stream. Every message a send reported sent
  * is received exactly once (by a receiver, or drained after the run), and
@@ -197,21 +210,9 @@ TEST(chancancel, cancels_racing_a_stream_lose_and_duplicate_nothing)
         task_cancel(s[i]);
     for (int i = 0; i < RACE_RECEIVERS; i += 2)
         task_cancel(r[i]);
-    int64_t sent = 0;
-    for (int i = 0; i < RACE_SENDERS; i++) {
-        int64_t v = -1;
-        task_join(s[i], &v);
-        EXPECT_GE(v, 0);
-        sent += v;
-    }
+    int64_t sent = join_counts(s, RACE_SENDERS);
     EXPECT_EQ(chan_close(cc), 0);
-    int64_t received = 0;
-    for (int i = 0; i < RACE_RECEIVERS; i++) {
-        int64_t v = -1;
-        task_join(r[i], &v);
-        EXPECT_GE(v, 0);
-        received += v;
-    }
+    int64_t received = join_counts(r, RACE_RECEIVERS);
     uint64_t m;
     while (chan_try_recv(cc, &m) == 0) {   /* left behind by cancelled receivers */
         atomic_fetch_add(&race_seen[m >> 32][m & 0xffffffff], 1);

@@ -218,13 +218,13 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
 
 /* Cancellation points for waits that are not on a wait queue (the runtime's
  * wakers: channels, select, async joins). The waiter calls enter with
- * lock held (IRQs masked) before it first blocks with sched_block(lock):
- * true means cancellation was already requested and it must not block.
- * Until leave (called once lock is released), task_cancel wakes it from
- * sched_block with WAIT_CANCELLED, under lock, so a waker of the wait
- * proper (also under lock) and the canceller never both wake it; the
- * waiter re-checks task_cancelled() under lock before each block. */
-bool task_cancel_point_enter(spinlock_t *lock);
+ * lock held (IRQs masked) before it first blocks with sched_block(lock),
+ * and checks task_cancelled() under lock before each block (a cancel
+ * that came first is seen there). Until leave (called once lock is
+ * released), task_cancel wakes it from sched_block with WAIT_CANCELLED,
+ * under lock, so a waker of the wait proper (also under lock) and the
+ * canceller never both wake it. */
+void task_cancel_point_enter(spinlock_t *lock);
 void task_cancel_point_leave(void);
 
 /* After releasing locks in task context: switch now if this core owes a
