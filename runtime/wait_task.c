@@ -34,7 +34,7 @@ void task_waker_init(struct task_waker *tw)
  * has passed or, at a cancellation point, the task is cancelled. Returns
  * with lock held, and what ends the wait other than its waker: -ETIMEDOUT,
  * -ECANCELED, or 0 (woken, or spuriously: look at the waker again). */
-static int32_t wait_turn(spinlock_t *lock, uint64_t deadline_ns, bool point)
+static inline __attribute__((always_inline)) int32_t wait_turn(spinlock_t *lock, uint64_t deadline_ns, bool point)
 {
     bool expired = deadline_ns && clock_ns() >= deadline_ns;
     bool cancelled = point && task_cancelled();
