@@ -172,10 +172,11 @@ static struct sched_core_model core_model;
 
 const struct sched_core_model *sched_core_model(void) { return &core_model; }
 
-/* Utilisation of a task as last brought up to date (0 for idle tasks). */
+/* Utilisation of a task as last brought up to date (0 for idle tasks).
+ * Never touches the task's stack, so it is safe on a racy current pointer. */
 static inline uint32_t util_of(const struct task *t)
 {
-    return (t->flags & TASK_F_IDLE) ? 0 : task_ext(t)->util.avg;
+    return (t->flags & TASK_F_IDLE) ? 0 : t->util;
 }
 
 /* A racy snapshot is fine: policy decisions are hints, queues stay
@@ -265,6 +266,7 @@ static void util_refresh(struct task *t)
         ran = now - since;
     sched_util_update(&x->util, since + ran, core_model.core[t->cpu].capacity);
     sched_util_update(&x->util, now, 0);
+    t->util = x->util.avg;
 }
 
 /* Scheduler time is kept in counter ticks (no division on hot paths);
@@ -739,7 +741,7 @@ static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct
     rq = &runqueues[to];
     spin_lock(&rq->lock);
     t->cpu = (int16_t)to;
-    t->migrations++;
+    task_ext(t)->migrations++;
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
 }
@@ -1181,7 +1183,7 @@ static bool steal(struct runqueue *rq)
         return false;
     spin_lock(&rq->lock);
     got->cpu = (int16_t)me;
-    got->migrations++;
+    task_ext(got)->migrations++;
     rq_enqueue(rq, got);
     spin_unlock(&rq->lock);
     return true;

@@ -151,6 +151,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     ext->on_end = attr->on_end;
     ext->on_end_arg = attr->on_end_arg;
     ext->cancel_lock = NULL;
+    ext->migrations = 0;
     qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
     if (attr->deadline) {
@@ -362,7 +363,7 @@ void task_get_stats(const struct task *t, struct task_stats *out)
     uint64_t running = (t->state == TASK_RUNNING) ? arch_counter() - t->run_start : 0;
     out->cpu_ns = arch_ticks_to_ns(t->cpu_ticks + running);
     out->switches = t->switches;
-    out->migrations = t->migrations;
+    out->migrations = (t->flags & TASK_F_IDLE) ? 0 : task_ext(t)->migrations;
 }
 
 /*

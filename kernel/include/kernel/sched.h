@@ -90,7 +90,10 @@ struct task {
     struct mutex *held;          /* mutexes held, most recent first */
     uint64_t cpu_ticks;          /* accounting, in counter ticks */
     uint64_t run_start;
-    uint32_t switches, migrations;
+    uint32_t switches;
+    uint32_t util;               /* task_ext's util.avg as of its last refresh: what another
+                                    core's racy view reads (a task struct stays mapped, its
+                                    stack is unmapped once it exits) */
     char name[TASK_NAME_LEN];
 };
 
@@ -109,6 +112,7 @@ struct task_ext {
     task_end_fn on_end;          /* task_attr.on_end, or NULL */
     void *on_end_arg;
     spinlock_t *cancel_lock;     /* the lock of its cancellation point, while in one */
+    uint32_t migrations;         /* accounting: times moved to another core */
 };
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 
