@@ -15,7 +15,8 @@ SR_SRCS += \
 	tests/image/test_task_faults.c \
 	tests/image/test_uart.c \
 	tests/image/test_chan.c \
-	tests/image/test_async.c
+	tests/image/test_async.c \
+	tests/image/test_fp.c
 SR_SRCS += tests/image/test_mm.c
 SR_SRCS += tests/image/test_forkjoin.c
 SR_SRCS += tests/image/test_actor.c
