@@ -84,7 +84,7 @@ HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench print-qemu host-tests host-tools deps clean sdcard flash stress-async
+.PHONY: all image run test bench compare print-qemu host-tests host-tools deps clean sdcard flash stress-async
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -215,6 +215,14 @@ test: deps
 bench: deps
 	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
 	@$(PYTHON) scripts/run_bench.py $(BOARD)
+
+# The same microbenchmarks with Linux threads and Go, in the same QEMU machine
+# under the same icount (Debian's arm64 kernel; scripts/compare.py), beside
+# SR's figures from bench.json (make bench runs first if it is missing).
+compare: deps
+	@bash scripts/deps.sh compare
+	$(need_qemu)@$(MAKE) --no-print-directory BOARD=$(BOARD) image
+	@$(PYTHON) scripts/compare.py $(BOARD)
 
 # 1,000,000 concurrently sleeping stackless tasks in 512 MiB of guest RAM (not
 # part of `make test`): the board's DTB with its memory cut to 512 MiB.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, from Debian's packages, whatever the build and the tests need and
-# is missing. Idempotent and quiet: on a machine that has everything it only
+# is missing ("deps.sh compare": also what `make compare` needs). Idempotent and quiet: on a machine that has everything it only
 # checks and returns. Output of apt is kept in build/deps/apt.log and shown
 # only if something fails.
 set -euo pipefail
@@ -13,6 +13,12 @@ log="$deps_dir/apt.log"
 pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
       device-tree-compiler qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools
       fdisk gdb-multiarch gcc make python3 libfdt-dev e2fsprogs)
+# make compare: Linux threads and Go on the same emulated machine.
+compare=0
+if [ "${1:-}" = compare ]; then
+    compare=1
+    pkgs+=(golang-go libc6-dev-arm64-cross)
+fi
 
 mkdir -p "$deps_dir"
 as_root=()
@@ -102,4 +108,16 @@ if [ ! -f "$deps_dir/linux-dtbs/.done" ]; then
     mv "$deps_dir"/linux-dtbs/usr/lib/linux-image-*/rockchip/*.dtb "$deps_dir/linux-dtbs/"
     echo "$kpkg" > "$deps_dir/linux-dtbs/PACKAGE"
     rm -rf "$deps_dir"/linux-dtbs/usr "$deps_dir"/linux-dtbs/*.deb
+fi
+
+# make compare: the arm64 kernel of the day, its Image kept whole.
+if [ $compare -eq 1 ] && [ ! -f "$deps_dir/linux-kernel/Image" ]; then
+    apt_update
+    kpkg="$(apt-cache depends linux-image-arm64:arm64 2>>"$log" |
+            sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -1)"
+    [ -n "$kpkg" ] || fail "finding the arm64 kernel package"
+    fetch_arm64 "$kpkg" linux-kernel './boot/vmlinuz-*'
+    mv "$deps_dir"/linux-kernel/boot/vmlinuz-* "$deps_dir/linux-kernel/Image"
+    echo "$kpkg" > "$deps_dir/linux-kernel/PACKAGE"
+    rm -rf "$deps_dir"/linux-kernel/boot "$deps_dir"/linux-kernel/*.deb
 fi
