@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""SR next to Linux threads and Go on the same emulated machine (make compare).
+"""SR next to Linux threads, Go and Tokio on the same emulated machine (make compare).
 
 Builds tests/compare/ into static aarch64 programs (C with glibc's pthreads,
-Go with GOARCH=arm64), packs them into an initramfs whose /init runs them,
+Go with GOARCH=arm64, Rust with Tokio from Debian's packaged crates, built
+offline with Debian's rustc), packs them into an initramfs whose /init runs them,
 boots Debian's arm64 kernel with it in the QEMU machine `make bench` uses,
 under the same -icount shift=0,sleep=off (one guest nanosecond = one guest
 instruction, kernel work included), and prints their figures beside SR's
 from build/<board>/bench.json (run `make bench` first). Writes
 build/compare/compare.json: {"<benchmark>": {"sr": v, "linux_threads": v,
-"go": v}, ...} with null where a system has no such benchmark. Runs
+"go": v, "tokio": v}, ...} with null where a system has no such benchmark. Runs
 `make bench` first when bench.json is missing.
 """
 import json
@@ -22,7 +23,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "compare")
 KERNEL = os.path.join(ROOT, "build", "deps", "linux-kernel", "Image")
-SYSTEMS = ("sr", "linux_threads", "go")
+SYSTEMS = ("sr", "linux_threads", "go", "tokio")
+PROGRAMS = ("init", "linux_threads", "go_bench", "tokio_bench")
 # Rows in this order; SR's figure of the same name where it has one.
 ROWS = ("spawn_join", "yield_switch", "sem_pingpong_same", "sem_pingpong_cross",
         "chan_pingpong_same", "chan_send_recv", "mutex_uncontended",
@@ -44,6 +46,23 @@ def build():
     env = dict(os.environ, GOOS="linux", GOARCH="arm64", CGO_ENABLED="0",
                GOCACHE=f"{OUT}/gocache", HOME=OUT, GO111MODULE="off")
     run(["go", "build", "-o", f"{OUT}/go_bench", f"{src}/go_bench.go"], env=env)
+    # Debian's rustc and cargo (not a rustup toolchain that may come first in
+    # PATH: only Debian's has the arm64 standard library, libstd-rust-dev),
+    # offline from Debian's crate registry, linked statically.
+    home = f"{OUT}/cargo-home"
+    os.makedirs(home, exist_ok=True)
+    with open(f"{home}/config.toml", "w") as f:
+        f.write('[source.crates-io]\nreplace-with = "debian"\n'
+                '[source.debian]\ndirectory = "/usr/share/cargo/registry"\n'
+                '[net]\noffline = true\n'
+                '[target.aarch64-unknown-linux-gnu]\nlinker = "aarch64-linux-gnu-gcc"\n'
+                'rustflags = ["-C", "target-feature=+crt-static"]\n')
+    env = dict(os.environ, CARGO_HOME=home, CARGO_TARGET_DIR=f"{OUT}/cargo-target",
+               RUSTC="/usr/bin/rustc")
+    run(["/usr/bin/cargo", "build", "--quiet", "--release", "--target", "aarch64-unknown-linux-gnu",
+         "--manifest-path", f"{src}/tokio_bench/Cargo.toml"], env=env)
+    run(["cp", f"{OUT}/cargo-target/aarch64-unknown-linux-gnu/release/tokio_bench",
+         f"{OUT}/tokio_bench"])
 
 
 def cpio_entry(name, mode, data=b"", rdev=(0, 0)):
@@ -60,7 +79,7 @@ def initramfs():
     """dev/console (so /init has a console) and the programs."""
     blob = cpio_entry("dev", stat.S_IFDIR | 0o755)
     blob += cpio_entry("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
-    for name in ("init", "linux_threads", "go_bench"):
+    for name in PROGRAMS:
         with open(f"{OUT}/{name}", "rb") as f:
             blob += cpio_entry(name, stat.S_IFREG | 0o755, f.read())
     blob += cpio_entry("TRAILER!!!", 0)
@@ -109,6 +128,12 @@ def boot(board, initrd):
     return figures
 
 
+def tokio_version():
+    lock = os.path.join(ROOT, "tests", "compare", "tokio_bench", "Cargo.lock")
+    m = re.search(r'name = "tokio"\nversion = "([^"]+)"', open(lock).read()) if os.path.exists(lock) else None
+    return m.group(1) if m else "?"
+
+
 def main():
     board = sys.argv[1] if len(sys.argv) > 1 else "qemu-virt-bl"
     bench_json = os.path.join(ROOT, "build", board, "bench.json")
@@ -130,12 +155,13 @@ def main():
     def cell(v):
         return "-" if v is None else ("check failed" if v < 0 else f"{v:,}")
 
-    print("\n| benchmark (guest instructions, icount) | SR | Linux threads | Go |")
-    print("|---|---|---|---|")
+    print("\n| benchmark (guest instructions, icount) | SR | Linux threads | Go | Tokio |")
+    print("|---|---|---|---|---|")
     for row in ROWS:
         print(f"| {row} | " + " | ".join(cell(table[row][s]) for s in SYSTEMS) + " |")
     print(f"\ncompare: Linux {open(os.path.join(os.path.dirname(KERNEL), 'PACKAGE')).read().strip()}, "
-          f"Go {subprocess.run(['go', 'version'], capture_output=True, text=True).stdout.split()[2]}; "
+          f"Go {subprocess.run(['go', 'version'], capture_output=True, text=True).stdout.split()[2]}, "
+          f"Tokio {tokio_version()}; "
           f"written {os.path.relpath(OUT, ROOT)}/compare.json")
     bad = [r for r in ROWS for s in SYSTEMS if table[r][s] is not None and table[r][s] < 0]
     return 1 if bad else 0

@@ -13,11 +13,12 @@ log="$deps_dir/apt.log"
 pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
       device-tree-compiler qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools
       fdisk gdb-multiarch gcc make python3 libfdt-dev e2fsprogs)
-# make compare: Linux threads and Go on the same emulated machine.
+# make compare: Linux threads, Go and Tokio on the same emulated machine
+# (Tokio: Debian's rustc/cargo, the arm64 standard library, packaged crates).
 compare=0
 if [ "${1:-}" = compare ]; then
     compare=1
-    pkgs+=(golang-go libc6-dev-arm64-cross)
+    pkgs+=(golang-go libc6-dev-arm64-cross rustc cargo libstd-rust-dev:arm64 librust-tokio-dev)
 fi
 
 mkdir -p "$deps_dir"

@@ -10,7 +10,7 @@
 
 int main(void)
 {
-    static char *const programs[] = {"/linux_threads", "/go_bench"};
+    static char *const programs[] = {"/linux_threads", "/go_bench", "/tokio_bench"};
     for (unsigned i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
         pid_t pid = fork();
         if (pid == 0) {
