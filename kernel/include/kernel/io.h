@@ -27,10 +27,12 @@
 #ifndef KERNEL_IO_H
 #define KERNEL_IO_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/ioq.h>
+#include <kernel/mm.h>
 #include <kernel/spinlock.h>
 #include <kernel/task.h>
 #include <kernel/waitq.h>
@@ -83,9 +85,9 @@ struct io_dev_ops {
      * A request the driver can finish at once it completes into done. */
     int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
     /* Cancel r although it is at the device, if the driver still holds it
-     * (e.g. a receive waiting for a frame): complete it into done, true.
-     * NULL or false: it stays (cancel says -EBUSY). */
-    bool (*cancel)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+     * (e.g. a receive waiting for a frame): complete it with result into
+     * done, true. NULL or false: it stays (cancel says -EBUSY). */
+    bool (*cancel)(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done);
     /* r is at the device and its time is up: stop the device touching any
      * buffer and complete everything it holds into done (io_complete_locked).
      * NULL: the device cannot be stopped, r completes when it completes. */
@@ -98,12 +100,10 @@ struct io_dev {
     const struct io_dev_ops *ops;
     void *priv;
     enum io_class cls;
-    bool failed;                 /* misbehaved or reset: every request fails -EIO */
     uint32_t irq;                /* INTID its completions come from, 0 if none */
     char name[24];
     struct io_dev *next;
     struct waitq space;          /* io_sync callers waiting for queue room */
-    bool refused;                /* a push found the queue full since the last wake */
     _Atomic uint32_t room_gen;   /* bumped (under lock) whenever room appears after a refusal */
     /* Block devices: geometry from the device's config. */
     uint64_t capacity;           /* bytes */
@@ -126,7 +126,9 @@ void io_get_stats(struct io_stats *out);
 /* A fresh request (everything else zero). */
 void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
                  uint32_t len);
-int io_submit(struct io_dev *d, struct io_req *r);
+/* Hand r to d. Inline (below): the checks, then one lock round trip around
+ * the driver's start when nothing waits and a slot is free. */
+static inline int io_submit(struct io_dev *d, struct io_req *r);
 /* Block until r completes or timeout_ns passes (WAIT_FOREVER: no limit).
  * On timeout a waiting request is taken out and an active one aborted
  * (ops->abort); either way r then completes with -ETIMEDOUT. Returns
@@ -176,23 +178,40 @@ struct io_done_list {
 /* Set up a device's lock and queue: depth = requests the device takes at
  * once, cap = how many more may wait (ops and priv set by the caller). */
 void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
+/* d misbehaved or was reset (d->lock held): every request from now on,
+ * waiting ones included, fails -EIO. */
+static inline void io_dev_fail(struct io_dev *d) { ioq_close(&d->q); }
+static inline bool io_dev_failed(const struct io_dev *d) { return d->q.closed; }
 /* Make an initialised device findable (name, cls and geometry set). */
 void io_dev_register(struct io_dev *d);
-/* With d->lock held: r (at the device) finished with result; it is
- * delivered by io_dev_unlock. */
-static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
-                                      struct io_done_list *done)
+/* Append r to a completion list (FIFO). */
+static inline void io_done_add(struct io_done_list *done, struct io_req *r)
 {
-    ioq_finish(&d->q, &r->q);
-    r->result = result;
-    if (result < 0)
-        d->errors++;
     r->done_next = NULL;
     if (done->tail)
         done->tail->done_next = r;
     else
         done->head = r;
     done->tail = r;
+}
+/* With d->lock held: r (at the device) finished with result. A poll-style
+ * request (no callback, no task asleep on it) is delivered here: DONE in one
+ * compare-and-swap from 0, the completer's last touch of r, so the requester
+ * may reuse r at once (resubmitting it needs d->lock, which is still held).
+ * Any other goes on done and io_dev_unlock delivers it with no lock held. */
+static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
+                                      struct io_done_list *done)
+{
+    ioq_finish(&d->q, &r->q);
+    r->result = result;
+    if (__builtin_expect(result < 0, 0))
+        d->errors++;
+    uint32_t idle = 0;
+    if (__builtin_expect(!r->done, 1) &&
+        atomic_compare_exchange_strong_explicit(&r->complete, &idle, IO_REQ_DONE,
+                                                memory_order_release, memory_order_relaxed))
+        return;
+    io_done_add(done, r);
 }
 /* Start what may start, release d->lock (flags from spin_lock_irqsave),
  * then deliver the completions collected in done. Inline (below): with
@@ -207,6 +226,11 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
 void io_poll_pending(void);
 void io_wake_waiter(struct io_req *r);
 void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+/* With d->lock held (flags), r accepted: it did not start at once (queue it;
+ * the device failed: -EIO; the queue is full: -EAGAIN, nothing changed), or
+ * its start failed (start_rc) or completed at once. Releases the lock. */
+int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
+                   int start_rc, struct io_done_list *done);
 
 static inline bool io_poll(struct io_req *r)
 {
@@ -240,12 +264,36 @@ static inline void io_deliver_all(struct io_done_list *done)
 
 static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
 {
-    if (__builtin_expect(d->q.mask | d->refused, 0)) {
+    if (__builtin_expect(d->q.gate & IOQ_GATE_PUMP, 0)) {
         io_dev_unlock_pump(d, flags, done);
         return;
     }
     spin_unlock_irqrestore(&d->lock, flags);
     io_deliver_all(done);
+}
+
+static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
+{
+    unsigned qos = r->qos;
+    if (!d || r->op >= IO_OP_COUNT || qos >= IOQ_CLASSES)
+        return -EINVAL;
+    if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
+        return -EFAULT;
+    int rc = d->ops->check(d, r);
+    if (rc < 0)
+        return rc;
+    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
+    r->dev = d;
+    struct io_done_list done = {0};
+    uint64_t flags = spin_lock_irqsave(&d->lock);
+    if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
+        return io_submit_slow(d, r, flags, false, 0, &done);
+    /* Nothing waits and a slot is free: straight to the device. */
+    rc = d->ops->start(d, r, &done);
+    if (__builtin_expect(rc < 0 || done.head != NULL, 0))
+        return io_submit_slow(d, r, flags, true, rc, &done);
+    spin_unlock_irqrestore(&d->lock, flags);
+    return 0;
 }
 
 #endif
