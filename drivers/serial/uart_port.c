@@ -335,7 +335,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
 {
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
-    if (!drv || !drv->rx_byte || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
+    if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
         !drv->irq_ack || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;

@@ -20,19 +20,28 @@
  * (uart_service_rx). When rx is full a byte is read anyway (the device
  * must not stall) and counted in rx->dropped. Bytes that came with a line
  * error still go in and are counted in *errors. Returns the bytes taken
- * from the FIFO; min(that, n) of them are in buf. */
+ * from the FIFO; min(that, n) of them are in buf. One driver call when
+ * the reader's buffer takes everything. */
 static inline uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf,
                                           uint32_t n, struct uart_ring *rx, uint32_t budget,
                                           uint64_t *errors)
 {
     uint32_t got = 0;
-    for (int c; got < budget && (c = d->rx_byte()) >= 0; got++) {
-        if (c & UART_RX_ERROR)
-            (*errors)++;
-        if (got < n)
-            buf[got] = (uint8_t)c;
-        else
-            uart_ring_put_or_drop(rx, (uint8_t)c);
+    if (n && budget) {
+        uint32_t r = d->rx_read(buf, n < budget ? n : budget, errors);
+        got = r & ~UART_RX_MORE;
+        if (!(r & UART_RX_MORE))
+            return got;
+    }
+    while (got < budget) {
+        uint8_t chunk[32];
+        uint32_t want = budget - got < sizeof(chunk) ? budget - got : (uint32_t)sizeof(chunk);
+        uint32_t r = d->rx_read(chunk, want, errors), k = r & ~UART_RX_MORE;
+        for (uint32_t i = 0; i < k; i++)
+            uart_ring_put_or_drop(rx, chunk[i]);
+        got += k;
+        if (!(r & UART_RX_MORE))
+            break;
     }
     return got;
 }
