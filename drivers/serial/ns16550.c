@@ -141,13 +141,17 @@ static void ns16550_drain(void)
 
 static uint32_t ns16550_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
 {
-    uint32_t n = 0, lsr;
+    uint32_t n = 0, bad = 0, lsr;
     while ((lsr = reg_read(UART_LSR)) & LSR_DR) {
-        if (n == max)
-            return n | UART_RX_MORE;
-        *errors += (lsr & LSR_ERRORS) != 0;
+        if (n == max) {
+            n |= UART_RX_MORE;
+            break;
+        }
+        bad += (lsr & LSR_ERRORS) != 0;
         dst[n++] = (uint8_t)reg_read(UART_THR);
     }
+    if (bad)
+        *errors += bad;
     return n;
 }
 

@@ -83,14 +83,19 @@ static void pl011_drain(void)
 
 static uint32_t pl011_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
 {
-    uint32_t n = 0;
-    while (!(mmio_read32(base + UART_FR) & FR_RXFE)) {
-        if (n == max)
-            return n | UART_RX_MORE;
-        uint32_t dr = mmio_read32(base + UART_DR);
-        *errors += (dr & DR_ERRORS) != 0;
+    uintptr_t b = base;   /* once: the accessors clobber memory */
+    uint32_t n = 0, bad = 0;
+    while (!(mmio_read32(b + UART_FR) & FR_RXFE)) {
+        if (n == max) {
+            n |= UART_RX_MORE;
+            break;
+        }
+        uint32_t dr = mmio_read32(b + UART_DR);
+        bad += (dr & DR_ERRORS) != 0;
         dst[n++] = (uint8_t)dr;
     }
+    if (bad)
+        *errors += bad;
     return n;
 }
 
