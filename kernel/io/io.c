@@ -75,6 +75,7 @@ struct io_dev *io_dev_find(enum io_class cls, int index)
 void io_wake_waiter(struct io_req *r)
 {
     uint64_t flags = spin_lock_irqsave(&r->wq.lock);
+    atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_release);
     waitq_wake_all(&r->wq, WAIT_OK);
     spin_unlock_irqrestore(&r->wq.lock, flags);
 }
@@ -131,8 +132,10 @@ int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool star
         if (rc == -EAGAIN)
             d->refused_full++;
         spin_unlock_irqrestore(&d->lock, flags);
-        return rc;
+        return rc;   /* -EINVAL: r is in flight already, left alone */
     }
+    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);
+    r->dev = d;
     io_dev_unlock(d, flags, done);
     return 0;
 }
@@ -176,8 +179,9 @@ int32_t io_wait(struct io_req *r, uint64_t timeout_ns)
     uint64_t deadline = waitq_deadline(timeout_ns);
     for (;;) {
         /* Under wq.lock, announce the waiter and look at DONE in one step:
-         * either the completer saw WAITER (and will take wq.lock to wake
-         * us, after we are queued), or we see DONE. */
+         * either the completer's CAS from 0 failed on WAITER (it will take
+         * wq.lock to set DONE and wake us, after we are queued), or we see
+         * DONE (and the completer no longer touches r). */
         uint64_t flags = spin_lock_irqsave(&r->wq.lock);
         uint32_t st = atomic_fetch_or_explicit(&r->complete, IO_REQ_WAITER, memory_order_acq_rel);
         if (st & IO_REQ_DONE) {

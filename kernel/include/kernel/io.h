@@ -194,11 +194,20 @@ static inline void io_done_add(struct io_done_list *done, struct io_req *r)
         done->head = r;
     done->tail = r;
 }
-/* With d->lock held: r (at the device) finished with result. A poll-style
- * request (no callback, no task asleep on it) is delivered here: DONE in one
- * compare-and-swap from 0, the completer's last touch of r, so the requester
- * may reuse r at once (resubmitting it needs d->lock, which is still held).
- * Any other goes on done and io_dev_unlock delivers it with no lock held. */
+/* Poll-style delivery: DONE in one compare-and-swap from 0, true, when no
+ * task sleeps on r (WAITER clear); that CAS is the completer's last touch of
+ * r, so the requester may reuse it at once. false: a waiter is there, wake
+ * it with io_wake_waiter (which sets DONE under r->wq.lock). */
+static inline bool io_deliver_polled(struct io_req *r)
+{
+    uint32_t idle = 0;
+    return atomic_compare_exchange_strong_explicit(&r->complete, &idle, IO_REQ_DONE,
+                                                   memory_order_release, memory_order_relaxed);
+}
+/* With d->lock held: r (at the device) finished with result. A request
+ * without a callback and without a task asleep on it is delivered here
+ * (io_deliver_polled; resubmitting it needs d->lock, still held); any
+ * other goes on done and io_dev_unlock delivers it with no lock held. */
 static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
                                       struct io_done_list *done)
 {
@@ -206,10 +215,7 @@ static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_
     r->result = result;
     if (__builtin_expect(result < 0, 0))
         d->errors++;
-    uint32_t idle = 0;
-    if (__builtin_expect(!r->done, 1) &&
-        atomic_compare_exchange_strong_explicit(&r->complete, &idle, IO_REQ_DONE,
-                                                memory_order_release, memory_order_relaxed))
+    if (__builtin_expect(!r->done, 1) && io_deliver_polled(r))
         return;
     io_done_add(done, r);
 }
@@ -220,8 +226,8 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
 
 /* --- inline fast paths (the out-of-line rest is in kernel/io/io.c) -------------- */
 
-/* The slow halves: a poll that found r pending (counted), the wake-up of a
- * task blocked on r, and an unlock that must start waiting requests or
+/* The slow halves: a poll that found r pending (counted), DONE and the
+ * wake-up of a task blocked on r, and an unlock that must start waiting requests or
  * wake io_sync callers waiting for room. */
 void io_poll_pending(void);
 void io_wake_waiter(struct io_req *r);
@@ -240,16 +246,16 @@ static inline bool io_poll(struct io_req *r)
     return false;
 }
 
-/* Hand r's completion to its requester: callback, then the DONE flag and
- * the waiter bit in one atomic step. Without a waiter that is the
- * completer's last touch of r (a poller may reuse r once it sees DONE);
- * with one, io_wake_waiter is (see io_wait). */
+/* Hand r's completion to its requester: callback, then DONE. Without a
+ * waiter that is one compare-and-swap; with one, io_wake_waiter sets DONE
+ * and wakes the task under r->wq.lock, so the waiter (which looks at DONE
+ * only under that lock, see io_wait) cannot return and free r before the
+ * completer's last touch, the lock's release. */
 static inline void io_deliver(struct io_req *r)
 {
     if (r->done)
         r->done(r);
-    uint32_t old = atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_acq_rel);
-    if (old & IO_REQ_WAITER)
+    if (!io_deliver_polled(r))
         io_wake_waiter(r);
 }
 
@@ -282,13 +288,14 @@ static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, str
     int rc = d->ops->check(d, r);
     if (rc < 0)
         return rc;
-    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
-    r->dev = d;
     struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&d->lock);
     if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
         return io_submit_slow(d, r, flags, false, 0, &done);
-    /* Nothing waits and a slot is free: straight to the device. */
+    /* Nothing waits and a slot is free: straight to the device. r was idle,
+     * so resetting it here never touches a request still in flight. */
+    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
+    r->dev = d;
     rc = d->ops->start(d, r, &done);
     if (__builtin_expect(rc < 0 || done.head != NULL, 0))
         return io_submit_slow(d, r, flags, true, rc, &done);
