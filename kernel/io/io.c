@@ -80,6 +80,27 @@ void io_wake_waiter(struct io_req *r)
     spin_unlock_irqrestore(&r->wq.lock, flags);
 }
 
+/* Hand r's completion to its requester: callback, then DONE. Without a
+ * waiter that is one compare-and-swap; with one, io_wake_waiter sets DONE
+ * and wakes the task under r->wq.lock, so the waiter (which looks at DONE
+ * only under that lock, see io_wait) cannot return and free r before the
+ * completer's last touch, the lock's release. */
+static void deliver(struct io_req *r)
+{
+    if (r->done)
+        r->done(r);
+    if (!io_deliver_polled(r))
+        io_wake_waiter(r);
+}
+
+void io_deliver_all(struct io_done_list *done)
+{
+    for (struct io_req *r = done->head, *next; r; r = next) {
+        next = r->done_next;   /* before delivery: r may be reused at once */
+        deliver(r);
+    }
+}
+
 void io_poll_pending(void)
 {
     atomic_fetch_add_explicit(&stats.polls_pending, 1, memory_order_relaxed);

@@ -232,6 +232,10 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
 void io_poll_pending(void);
 void io_wake_waiter(struct io_req *r);
 void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+/* Deliver a completion list (no lock held): per request its callback, then
+ * DONE, then the wake-up of a task asleep on it. Poll-style requests were
+ * delivered by io_complete_locked already, so most unlocks have none. */
+void io_deliver_all(struct io_done_list *done);
 /* With d->lock held (flags), r accepted: it did not start at once (queue it;
  * the device failed: -EIO; the queue is full: -EAGAIN, nothing changed), or
  * its start failed (start_rc) or completed at once. Releases the lock. */
@@ -246,28 +250,6 @@ static inline bool io_poll(struct io_req *r)
     return false;
 }
 
-/* Hand r's completion to its requester: callback, then DONE. Without a
- * waiter that is one compare-and-swap; with one, io_wake_waiter sets DONE
- * and wakes the task under r->wq.lock, so the waiter (which looks at DONE
- * only under that lock, see io_wait) cannot return and free r before the
- * completer's last touch, the lock's release. */
-static inline void io_deliver(struct io_req *r)
-{
-    if (r->done)
-        r->done(r);
-    if (!io_deliver_polled(r))
-        io_wake_waiter(r);
-}
-
-/* Deliver a completion list (no lock held). */
-static inline void io_deliver_all(struct io_done_list *done)
-{
-    for (struct io_req *r = done->head, *next; r; r = next) {
-        next = r->done_next;   /* before delivery: r may be reused at once */
-        io_deliver(r);
-    }
-}
-
 static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
 {
     if (__builtin_expect(d->q.gate & IOQ_GATE_PUMP, 0)) {
@@ -275,7 +257,8 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
         return;
     }
     spin_unlock_irqrestore(&d->lock, flags);
-    io_deliver_all(done);
+    if (__builtin_expect(done->head != NULL, 0))
+        io_deliver_all(done);
 }
 
 static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
