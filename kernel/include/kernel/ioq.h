@@ -46,6 +46,7 @@ struct ioq_entry {
 };
 
 struct ioq {
+    struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];   /* first: indexed loads */
     /* The fast paths' gate, one load: ioq_start_now needs mask, plugged and
      * closed zero (IOQ_GATE_START); the owner's unlock needs mask and
      * refused zero (IOQ_GATE_PUMP), else it pumps. */
@@ -68,7 +69,6 @@ struct ioq {
     uint64_t full_count;          /* pushes refused */
     uint64_t removed;             /* waiting requests taken out by ioq_remove */
     uint64_t aged_count;          /* dispatches made by aging */
-    struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];
 };
 
 #define IOQ_GATE_START 0x00ffffffffffffffull   /* mask, plugged, closed */
