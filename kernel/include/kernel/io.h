@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <kernel/ioq.h>
 #include <kernel/mm.h>
@@ -57,25 +58,30 @@ struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
 
 struct io_req {
-    /* Set by the requester (io_req_init zeroes the rest). */
+    /* Set by the requester (io_req_init zeroes the rest). What the submit
+     * and completion fast paths touch comes first: one 64-byte line. */
     uint8_t op;                  /* enum io_op */
     uint8_t qos;                 /* enum qos of the requester */
-    uint64_t pos;                /* byte offset on the device */
-    void *buf;
     uint32_t len;
+    void *buf;
     io_done_fn done;             /* optional completion callback */
-    void *ctx;                   /* for done */
     /* Results. */
     int32_t result;
     _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
     /* Device layer. */
-    struct ioq_entry q;
     struct io_dev *dev;
+    struct ioq_entry q;          /* its class, state and dispatch order first */
+    /* Set by the requester, read by drivers and callbacks. */
+    uint64_t pos;                /* byte offset on the device */
+    void *ctx;                   /* for done */
     uint32_t slot;               /* driver's tag while at the device */
     uint32_t wait_blocks;        /* times io_wait slept on this request */
     struct io_req *done_next;
     struct waitq wq;             /* the blocked requester, if any */
 };
+
+_Static_assert(offsetof(struct io_req, q) + offsetof(struct ioq_entry, seq) <= 64,
+               "the fast paths' fields of a request share one line");
 
 /* A device's driver operations; all run with the device lock held, IRQs masked. */
 struct io_dev_ops {

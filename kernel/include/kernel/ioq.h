@@ -38,11 +38,11 @@ enum ioq_state {
 };
 
 struct ioq_entry {
-    struct ioq_entry *next, *prev;
-    uint64_t seq;                 /* push order (requests that waited) */
-    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
     uint8_t cls;                  /* QoS class, 0 highest */
     uint8_t state;                /* enum ioq_state */
+    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
+    uint64_t seq;                 /* push order (requests that waited) */
+    struct ioq_entry *next, *prev;
 };
 
 struct ioq {
