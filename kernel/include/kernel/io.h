@@ -18,8 +18,9 @@
  *            on the request's wait queue and sched_wake makes it runnable on
  *            its own core. No style ever spins on the device.
  * After completion the request and its buffer belong to the requester again
- * (a stackless waiter must see io_poll true, or its done callback run,
- * before it reuses or frees the request).
+ * once io_poll says true (or io_wait returned). A done callback runs before
+ * that: it may pass the result on, but must not free or resubmit r itself
+ * (the completer sets DONE after it returns).
  *
  * Buffers are reached by the device directly: they must be in RAM's identity
  * map (heap or page allocations), never on a task stack (-EFAULT).
