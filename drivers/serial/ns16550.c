@@ -139,13 +139,20 @@ static void ns16550_drain(void)
     wait_idle();
 }
 
-static int ns16550_rx_byte(void)
+static uint32_t ns16550_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
 {
-    uint32_t lsr = reg_read(UART_LSR);
-    if (!(lsr & LSR_DR))
-        return -1;
-    int c = (int)(reg_read(UART_THR) & 0xff);
-    return c | ((lsr & LSR_ERRORS) ? UART_RX_ERROR : 0);
+    uint32_t n = 0, bad = 0, lsr;
+    while ((lsr = reg_read(UART_LSR)) & LSR_DR) {
+        if (n == max) {
+            n |= UART_RX_MORE;
+            break;
+        }
+        bad += (lsr & LSR_ERRORS) != 0;
+        dst[n++] = (uint8_t)reg_read(UART_THR);
+    }
+    if (bad)
+        *errors += bad;
+    return n;
 }
 
 /* THRE with FIFOs on: the whole TX FIFO is empty. */
@@ -174,7 +181,7 @@ static void ns16550_irq_mask(unsigned mask)
 }
 
 /* Reading IIR clears a THR-empty indication; received data and line status
- * clear as RBR and LSR are read (rx_byte); DesignWare's busy-detect clears
+ * clear as RBR and LSR are read (rx_read); DesignWare's busy-detect clears
  * by reading USR. */
 static void ns16550_irq_ack(void)
 {
@@ -191,7 +198,7 @@ static const struct console_driver ns16550 = {
     .init = ns16550_init,
     .putc = ns16550_putc,
     .drain = ns16550_drain,
-    .rx_byte = ns16550_rx_byte,
+    .rx_read = ns16550_rx_read,
     .tx_room = ns16550_tx_room,
     .tx_byte = ns16550_tx_byte,
     .irq_mask = ns16550_irq_mask,

@@ -81,12 +81,22 @@ static void pl011_drain(void)
         ;
 }
 
-static int pl011_rx_byte(void)
+static uint32_t pl011_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
 {
-    if (mmio_read32(base + UART_FR) & FR_RXFE)
-        return -1;
-    uint32_t dr = mmio_read32(base + UART_DR);
-    return (int)(dr & 0xff) | ((dr & DR_ERRORS) ? UART_RX_ERROR : 0);
+    uintptr_t b = base;   /* once: the accessors clobber memory */
+    uint32_t n = 0, bad = 0;
+    while (!(mmio_read32(b + UART_FR) & FR_RXFE)) {
+        if (n == max) {
+            n |= UART_RX_MORE;
+            break;
+        }
+        uint32_t dr = mmio_read32(b + UART_DR);
+        bad += (dr & DR_ERRORS) != 0;
+        dst[n++] = (uint8_t)dr;
+    }
+    if (bad)
+        *errors += bad;
+    return n;
 }
 
 /* TXFE: the whole FIFO is free; else one byte is, unless TXFF. */
@@ -127,7 +137,7 @@ static const struct console_driver pl011 = {
     .init = pl011_init,
     .putc = pl011_putc,
     .drain = pl011_drain,
-    .rx_byte = pl011_rx_byte,
+    .rx_read = pl011_rx_read,
     .tx_room = pl011_tx_room,
     .tx_byte = pl011_tx_byte,
     .irq_mask = pl011_irq_mask,

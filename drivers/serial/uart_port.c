@@ -200,17 +200,15 @@ struct rx_req {
 };
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
- * there. Returns how many were woken. */
-static uint32_t rx_complete(struct uart *u)
+ * there (each counted in rx_wakeups). */
+static void rx_complete(struct uart *u)
 {
-    uint32_t woken = 0;
     while (!uart_ring_empty(&u->rx) && !waitq_empty(&u->rxq)) {
         struct rx_req *r = (struct rx_req *)(uintptr_t)u->rxq.head->wait_arg;
         r->done = uart_ring_read(&u->rx, r->buf, r->len);
         waitq_wake_one(&u->rxq, WAIT_OK);
-        woken++;
+        u->rx_wakeups++;
     }
-    return woken;
 }
 
 /* Under rxq.lock, the ring empty and a reader waiting: the FIFO straight
@@ -243,7 +241,7 @@ static void uart_irq(uint32_t intid, void *arg)
         u->rx_bytes += rx_direct(u);
     else
         u->rx_bytes += uart_service_rx(u->drv, &u->rx, RX_BUDGET, &u->rx_errors);
-    u->rx_wakeups += rx_complete(u);   /* further readers, from the ring */
+    rx_complete(u);   /* further readers, from the ring */
     spin_unlock(&u->rxq.lock);
 
     /* TX is on only while the ring holds bytes; a writer turning it on
@@ -335,7 +333,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
 {
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
-    if (!drv || !drv->rx_byte || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
+    if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
         !drv->irq_ack || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;

@@ -17,3 +17,20 @@ uint32_t uart_service_tx(const struct console_driver *d, struct uart_ring *tx, u
     }
     return n;
 }
+
+uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
+                         uint64_t *errors)
+{
+    uint32_t got = 0;
+    while (got < budget) {
+        uint8_t chunk[32];
+        uint32_t want = budget - got < sizeof(chunk) ? budget - got : (uint32_t)sizeof(chunk);
+        uint32_t r = d->rx_read(chunk, want, errors), k = r & ~UART_RX_MORE;
+        for (uint32_t i = 0; i < k; i++)
+            uart_ring_put_or_drop(rx, chunk[i]);
+        got += k;
+        if (!(r & UART_RX_MORE))
+            break;
+    }
+    return got;
+}

@@ -20,26 +20,21 @@
  * (uart_service_rx). When rx is full a byte is read anyway (the device
  * must not stall) and counted in rx->dropped. Bytes that came with a line
  * error still go in and are counted in *errors. Returns the bytes taken
- * from the FIFO; min(that, n) of them are in buf. */
+ * from the FIFO; min(that, n) of them are in buf. One driver call when
+ * the reader's buffer takes everything (the ring part is out of line). */
+uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
+                         uint64_t *errors);
 static inline uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf,
                                           uint32_t n, struct uart_ring *rx, uint32_t budget,
                                           uint64_t *errors)
 {
-    uint32_t got = 0;
-    for (int c; got < budget && (c = d->rx_byte()) >= 0; got++) {
-        if (c & UART_RX_ERROR)
-            (*errors)++;
-        if (got < n)
-            buf[got] = (uint8_t)c;
-        else
-            uart_ring_put_or_drop(rx, (uint8_t)c);
-    }
-    return got;
-}
-static inline uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx,
-                                       uint32_t budget, uint64_t *errors)
-{
-    return uart_service_rx_to(d, NULL, 0, rx, budget, errors);
+    if (!n || !budget)
+        return uart_service_rx(d, rx, budget, errors);
+    uint32_t r = d->rx_read(buf, n < budget ? n : budget, errors);
+    uint32_t got = r & ~UART_RX_MORE;
+    if (!(r & UART_RX_MORE))
+        return got;
+    return got + uart_service_rx(d, rx, budget - got, errors);
 }
 
 /* Bytes from tx into the TX FIFO while it has room, at most budget.

@@ -116,7 +116,7 @@ static void fail_one(void *cookie, void *arg)
 static void blk_shutdown(struct blk *b, struct io_done_list *done, const char *why)
 {
     virtio_fail(b->vd);
-    b->io.failed = true;
+    io_dev_fail(&b->io);
     struct drain_ctx c = {b, done};
     virtq_drain(&b->vd->vq[0], fail_one, &c);
     printf("SR: %s: %s; device reset and failed\n", b->io.name, why);

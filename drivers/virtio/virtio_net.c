@@ -136,7 +136,7 @@ static int rx_start(struct io_dev *d, struct io_req *r, struct io_done_list *don
     return 0;
 }
 
-static bool rx_cancel(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done)
 {
     struct net *n = d->priv;
     for (struct io_req **p = &n->recv_head, *prev = NULL; *p; prev = *p, p = &(*p)->done_next) {
@@ -145,7 +145,7 @@ static bool rx_cancel(struct io_dev *d, struct io_req *r, struct io_done_list *d
         *p = r->done_next;
         if (n->recv_tail == r)
             n->recv_tail = prev;
-        io_complete_locked(d, r, -ECANCELED, done);
+        io_complete_locked(d, r, result, done);
         return true;
     }
     return false;
@@ -177,7 +177,7 @@ static void net_shutdown(struct net *n, struct io_done_list *done, const char *w
     if (!n->vd->failed)
         printf("SR: %s: %s; device reset and failed\n", n->tx.name, why);
     virtio_fail(n->vd);
-    n->tx.failed = true;
+    io_dev_fail(&n->tx);
     struct drain_ctx c = {n, done};
     virtq_drain(&n->vd->vq[NET_TXQ], fail_tx, &c);
 }
@@ -227,9 +227,9 @@ static void net_irq(struct virtio_dev *vd)
         printf("SR: %s: bad used-ring entry (receive); device reset and failed\n", n->rx.name);
         virtio_fail(vd);
     }
-    if (vd->failed && !n->rx.failed) {
-        n->rx.failed = true;
-        n->tx.failed = true;
+    if (vd->failed && !io_dev_failed(&n->rx)) {
+        io_dev_fail(&n->rx);
+        io_dev_fail(&n->tx);
         virtq_drain(&vd->vq[NET_RXQ], drop_rx, NULL);
         n->ready_count = 0;
         while (n->recv_head) {

@@ -53,7 +53,7 @@ static void fail_one(void *cookie, void *arg)
 static void rng_shutdown(struct rng *g, struct io_done_list *done, const char *why)
 {
     virtio_fail(g->vd);
-    g->io.failed = true;
+    io_dev_fail(&g->io);
     struct drain_ctx c = {g, done};
     virtq_drain(&g->vd->vq[0], fail_one, &c);
     printf("SR: %s: %s; device reset and failed\n", g->io.name, why);

@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <kernel/io.h>
-#include <kernel/mm.h>
 #include <kernel/sched.h>
 
 _Static_assert(IOQ_CLASSES == QOS_COUNT, "one ioq class per QoS class");
@@ -73,21 +72,33 @@ struct io_dev *io_dev_find(enum io_class cls, int index)
     return d;
 }
 
-static void done_add(struct io_done_list *l, struct io_req *r)
-{
-    r->done_next = NULL;
-    if (l->tail)
-        l->tail->done_next = r;
-    else
-        l->head = r;
-    l->tail = r;
-}
-
 void io_wake_waiter(struct io_req *r)
 {
     uint64_t flags = spin_lock_irqsave(&r->wq.lock);
+    atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_release);
     waitq_wake_all(&r->wq, WAIT_OK);
     spin_unlock_irqrestore(&r->wq.lock, flags);
+}
+
+/* Hand r's completion to its requester: callback, then DONE. Without a
+ * waiter that is one compare-and-swap; with one, io_wake_waiter sets DONE
+ * and wakes the task under r->wq.lock, so the waiter (which looks at DONE
+ * only under that lock, see io_wait) cannot return and free r before the
+ * completer's last touch, the lock's release. */
+static void deliver(struct io_req *r)
+{
+    if (r->done)
+        r->done(r);
+    if (!io_deliver_polled(r))
+        io_wake_waiter(r);
+}
+
+void io_deliver_all(struct io_done_list *done)
+{
+    for (struct io_req *r = done->head, *next; r; r = next) {
+        next = r->done_next;   /* before delivery: r may be reused at once */
+        deliver(r);
+    }
 }
 
 void io_poll_pending(void)
@@ -102,13 +113,12 @@ static bool pump(struct io_dev *d, struct io_done_list *done)
     struct ioq_entry *e;
     while (d->q.mask && (e = ioq_pop_ready(&d->q))) {
         struct io_req *r = IO_REQ(e);
-        int rc = d->failed ? -EIO : d->ops->start(d, r, done);
+        int rc = io_dev_failed(d) ? -EIO : d->ops->start(d, r, done);
         if (rc < 0)
             io_complete_locked(d, r, rc, done);
     }
-    if (!d->refused || ioq_waiting(&d->q) >= d->q.cap)
+    if (!ioq_take_room(&d->q))
         return false;
-    d->refused = false;
     atomic_fetch_add_explicit(&d->room_gen, 1, memory_order_release);
     return true;
 }
@@ -125,12 +135,8 @@ void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *d
     io_deliver_all(done);
 }
 
-/* With d->lock held (flags): r, accepted, did not start at once. Queue it
- * (the device is failed: -EIO; the queue is full: -EAGAIN, nothing
- * changed), or finish a start that failed or completed at once. */
-static __attribute__((noinline)) int submit_slow(struct io_dev *d, struct io_req *r,
-                                                 uint64_t flags, bool started, int start_rc,
-                                                 struct io_done_list *done)
+int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
+                   int start_rc, struct io_done_list *done)
 {
     if (started) {
         if (start_rc < 0)
@@ -138,45 +144,20 @@ static __attribute__((noinline)) int submit_slow(struct io_dev *d, struct io_req
         io_dev_unlock(d, flags, done);
         return 0;
     }
-    if (d->failed) {
+    if (io_dev_failed(d)) {
         spin_unlock_irqrestore(&d->lock, flags);
         return -EIO;
     }
     int rc = ioq_push(&d->q, &r->q, r->qos);
     if (rc < 0) {
-        if (rc == -EAGAIN) {
+        if (rc == -EAGAIN)
             d->refused_full++;
-            d->refused = true;
-        }
         spin_unlock_irqrestore(&d->lock, flags);
-        return rc;
+        return rc;   /* -EINVAL: r is in flight already, left alone */
     }
-    io_dev_unlock(d, flags, done);
-    return 0;
-}
-
-int io_submit(struct io_dev *d, struct io_req *r)
-{
-    unsigned qos = r->qos;
-    if (!d || r->op >= IO_OP_COUNT || qos >= QOS_COUNT)
-        return -EINVAL;
-    if ((uint64_t)r->buf >= MM_STACK_REGION_BASE)
-        return -EFAULT;
-    int rc = d->ops->check(d, r);
-    if (rc < 0)
-        return rc;
     atomic_store_explicit(&r->complete, 0, memory_order_relaxed);
-    r->result = 0;
     r->dev = d;
-    struct io_done_list done = {0};
-    uint64_t flags = spin_lock_irqsave(&d->lock);
-    if (__builtin_expect(d->failed || !ioq_start_now(&d->q, &r->q, qos), 0))
-        return submit_slow(d, r, flags, false, 0, &done);
-    /* Nothing waits and a slot is free: straight to the device. */
-    rc = d->ops->start(d, r, &done);
-    if (__builtin_expect(rc < 0 || done.head, 0))
-        return submit_slow(d, r, flags, true, rc, &done);
-    spin_unlock_irqrestore(&d->lock, flags);
+    io_dev_unlock(d, flags, done);
     return 0;
 }
 
@@ -191,12 +172,13 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
     if (rc == 0) {
         r->result = result;
         d->errors++;
-        done_add(&done, r);
-    } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, &done)) {
-        r->result = result;
+        io_done_add(&done, r);
+    } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, result, &done)) {
         rc = 0;
     } else if (rc == -EBUSY && abort_active && d->ops->abort) {
-        d->ops->abort(d, r, &done);   /* completes r (and the rest) */
+        /* Completes r (and the rest). r has a waiter (only io_wait aborts),
+         * so it is on done, not delivered yet: its result may still change. */
+        d->ops->abort(d, r, &done);
         for (struct io_req *x = done.head; x; x = x->done_next)
             if (x == r)
                 x->result = result;
@@ -218,8 +200,9 @@ int32_t io_wait(struct io_req *r, uint64_t timeout_ns)
     uint64_t deadline = waitq_deadline(timeout_ns);
     for (;;) {
         /* Under wq.lock, announce the waiter and look at DONE in one step:
-         * either the completer saw WAITER (and will take wq.lock to wake
-         * us, after we are queued), or we see DONE. */
+         * either the completer's CAS from 0 failed on WAITER (it will take
+         * wq.lock to set DONE and wake us, after we are queued), or we see
+         * DONE (and the completer no longer touches r). */
         uint64_t flags = spin_lock_irqsave(&r->wq.lock);
         uint32_t st = atomic_fetch_or_explicit(&r->complete, IO_REQ_WAITER, memory_order_acq_rel);
         if (st & IO_REQ_DONE) {

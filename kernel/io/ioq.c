@@ -17,6 +17,7 @@ int ioq_push(struct ioq *q, struct ioq_entry *e, unsigned cls)
         return -EINVAL;
     if (q->nwaiting >= q->cap) {
         q->full_count++;
+        q->refused = 1;
         return -EAGAIN;
     }
     e->cls = (uint8_t)cls;

@@ -224,3 +224,47 @@ TEST(ioq, random_walk_keeps_invariants)
     }
     EXPECT_GT(dispatches, 1000);
 }
+
+/* The gate word: what makes start_now refuse (waiting, plugged, closed) and
+ * what makes the owner pump at its unlock (waiting, refused). */
+TEST(ioq, gate_bits_follow_the_queue)
+{
+    struct ioq q;
+    struct ioq_entry a = {0}, b = {0}, c = {0};
+    ioq_init(&q, 1, 1);
+    EXPECT_EQ(q.gate, 0);
+    ioq_plug(&q);
+    EXPECT_TRUE((q.gate & IOQ_GATE_START) && !(q.gate & IOQ_GATE_PUMP));
+    ioq_unplug(&q);
+    EXPECT_TRUE(ioq_start_now(&q, &a, 2));
+    EXPECT_EQ(ioq_push(&q, &b, 1), 0);
+    EXPECT_TRUE((q.gate & IOQ_GATE_START) && (q.gate & IOQ_GATE_PUMP));   /* b waits */
+    EXPECT_EQ(ioq_push(&q, &c, 1), -EAGAIN);
+    EXPECT_EQ(q.refused, 1);
+    EXPECT_TRUE(!ioq_take_room(&q));            /* still full */
+    ioq_finish(&q, &a);
+    EXPECT_TRUE(ioq_pop_ready(&q) == &b);
+    EXPECT_EQ(q.mask, 0);
+    EXPECT_TRUE(!(q.gate & IOQ_GATE_START) && (q.gate & IOQ_GATE_PUMP));  /* refused only */
+    EXPECT_TRUE(ioq_take_room(&q));             /* room: once */
+    EXPECT_TRUE(!ioq_take_room(&q));
+    EXPECT_EQ(q.gate, 0);
+    EXPECT_EQ(q.full_count, 1);
+}
+
+/* A closed queue starts nothing at once but still hands out what waits
+ * (for the owner to fail it). */
+TEST(ioq, closed_refuses_start_now_but_pops_waiting)
+{
+    struct ioq q;
+    struct ioq_entry a = {0}, b = {0};
+    ioq_init(&q, 2, 2);
+    EXPECT_EQ(ioq_push(&q, &a, 0), 0);
+    ioq_close(&q);
+    EXPECT_TRUE(!ioq_start_now(&q, &b, 0));
+    EXPECT_EQ(b.state, IOQ_IDLE);
+    EXPECT_TRUE(ioq_pop_ready(&q) == &a);
+    EXPECT_TRUE(!ioq_start_now(&q, &b, 0));     /* nothing waits: still closed */
+    EXPECT_EQ(ioq_active(&q), 1);
+    EXPECT_EQ(q.dispatched, 1);
+}

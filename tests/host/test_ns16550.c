@@ -298,7 +298,7 @@ static const struct console_driver *rk_uart_ready(void)
     struct plat_console con = console(rk_compat, sizeof(rk_compat), RK_UART2, 2, 4, 0, 1500000);
     model_reset(RK_UART2, 2, 4, true);
     const struct console_driver *d = bind(&con);
-    if (!d || d->init(&con) != 0 || !d->rx_byte || !d->tx_room || !d->tx_byte ||
+    if (!d || d->init(&con) != 0 || !d->rx_read || !d->tx_room || !d->tx_byte ||
         !d->irq_mask || !d->irq_ack) {
         test_fail(__FILE__, __LINE__, "no interrupt-driven operations");
         return NULL;

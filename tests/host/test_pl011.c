@@ -106,7 +106,7 @@ static const struct console_driver *pl011_ready(void)
     con.clock_hz = 24000000;
     con.baud = 115200;
     const struct console_driver *d = console_driver_for(&con);
-    if (!d || strcmp(d->name, "pl011") != 0 || d->init(&con) != 0 || !d->rx_byte ||
+    if (!d || strcmp(d->name, "pl011") != 0 || d->init(&con) != 0 || !d->rx_read ||
         !d->tx_room || !d->tx_byte || !d->irq_mask || !d->irq_ack) {
         test_fail(__FILE__, __LINE__, "pl011 did not bind with interrupt-driven operations");
         return NULL;
@@ -151,7 +151,7 @@ TEST(pl011, rx_bytes_with_error_flags_into_the_ring)
     EXPECT_EQ(r.dropped, 4);
     EXPECT_EQ(uart_ring_read(&r, out, sizeof(out)), 8);
     EXPECT_TRUE(memcmp(out, "hello, w", 8) == 0);
-    EXPECT_EQ(d->rx_byte(), -1);
+    EXPECT_EQ(d->rx_read(out, 1, &errors), 0);   /* the FIFO is empty */
     host_mmio_set_model(NULL);
 }
 
@@ -176,7 +176,7 @@ TEST(pl011, rx_straight_into_a_waiting_readers_buffer_then_the_ring)
     EXPECT_EQ(r.dropped, 3);                /* "hij" counted, not lost silently */
     EXPECT_EQ(uart_ring_read(&r, out, sizeof(out)), 4);
     EXPECT_TRUE(memcmp(out, "defg", 4) == 0);
-    EXPECT_EQ(d->rx_byte(), -1);
+    EXPECT_EQ(d->rx_read(out, 1, &errors), 0);
 
     /* Fewer bytes than the reader wants: all of them to the reader, the
      * ring untouched; an empty FIFO gives 0. */
@@ -195,7 +195,9 @@ TEST(pl011, rx_straight_into_a_waiting_readers_buffer_then_the_ring)
     EXPECT_EQ(uart_service_rx_to(d, reader, sizeof(reader), &r, 5, &errors), 5);
     EXPECT_TRUE(memcmp(reader, "012", 3) == 0);
     EXPECT_EQ(uart_ring_count(&r), 2);
-    EXPECT_EQ(d->rx_byte(), '5');           /* left in the FIFO for the next interrupt */
+    uint8_t left[2] = {0};                  /* '5' left in the FIFO for the next interrupt */
+    EXPECT_EQ(d->rx_read(left, 2, &errors), 1);
+    EXPECT_EQ(left[0], '5');
     EXPECT_EQ(errors, 2);
     EXPECT_EQ(m.bad_accesses, 0);
     host_mmio_set_model(NULL);
@@ -268,4 +270,25 @@ TEST(pl011, console_interrupt_from_the_dt_or_none)
     EXPECT_TRUE(plat.console.present);      /* still the console ... */
     EXPECT_EQ(plat.console.irq, 0);         /* ... without an interrupt: stays polled */
     free(fdt);
+}
+
+/* rx_read stops at max and says whether the FIFO holds more. */
+TEST(pl011, rx_read_says_more_at_max)
+{
+    const struct console_driver *d = pl011_ready();
+    if (!d)
+        return;
+    for (int i = 0; i < 3; i++)
+        m.rx[m.rx_len++] = (uint16_t)(('a' + i) | (i == 2 ? 1u << 9 : 0)); /* PE on 'c' */
+    uint8_t out[4] = {0};
+    uint64_t errors = 0;
+    EXPECT_EQ(d->rx_read(out, 2, &errors), 2 | UART_RX_MORE);
+    EXPECT_TRUE(memcmp(out, "ab", 2) == 0);
+    EXPECT_EQ(errors, 0);
+    EXPECT_EQ(d->rx_read(out, 1, &errors), 1);   /* exactly max, and the FIFO ran dry */
+    EXPECT_EQ(out[0], 'c');
+    EXPECT_EQ(errors, 1);
+    EXPECT_EQ(d->rx_read(out, 4, &errors), 0);
+    EXPECT_EQ(m.bad_accesses, 0);
+    host_mmio_set_model(NULL);
 }

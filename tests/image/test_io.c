@@ -108,7 +108,7 @@ TEST(io, blk_bad_requests_are_refused)
     r.qos = QOS_COUNT;
     EXPECT_EQ(io_submit(d, &r), -EINVAL);
     EXPECT_EQ(io_dev_submitted(d), submitted);   /* none reached the queue */
-    EXPECT_TRUE(!d->failed);
+    EXPECT_TRUE(!io_dev_failed(d));
     free(buf);
 }
 
@@ -279,7 +279,7 @@ TEST(io, cancel_and_timeout)
     io_req_init(&c, IO_OP_READ, QOS_DEFAULT, 1024, buf + 1024, 512);
     EXPECT_EQ(io_sync(d, &c, WAIT_FOREVER), 512);
     EXPECT_EQ(io_cancel(&c), -EALREADY);
-    EXPECT_TRUE(!d->failed);
+    EXPECT_TRUE(!io_dev_failed(d));
     free(buf);
 }
 
@@ -376,7 +376,7 @@ TEST(io, device_errors_are_request_errors)
     EXPECT_EQ(blk_io(d, IO_OP_READ, bad + 512, buf, 4096), 4096);
     EXPECT_EQ(buf[0], 0x5a);
     EXPECT_EQ(blk_io(d, IO_OP_READ, bad - 512, buf, 512), 512);
-    EXPECT_TRUE(!d->failed);
+    EXPECT_TRUE(!io_dev_failed(d));
     free(buf);
 }
 

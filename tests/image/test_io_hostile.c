@@ -43,7 +43,7 @@ TEST(io_hostile, duplicate_completion_fails_the_device_not_the_system)
     spin_unlock_irqrestore(&d->lock, flags);
     vd->irq_fn(vd);   /* what the device's interrupt would run */
     EXPECT_TRUE(vd->failed);
-    EXPECT_TRUE(d->failed);
+    EXPECT_TRUE(io_dev_failed(d));
     EXPECT_EQ(vq->bad_id, 1);
     io_unplug(d);
     EXPECT_EQ(io_wait(&waiting, WAIT_FOREVER), -EIO);
@@ -69,7 +69,7 @@ TEST(io_hostile, timeout_at_the_device_resets_it)
     EXPECT_EQ(io_submit(g, &r), 0);
     EXPECT_EQ(ioq_active(&g->q), 1);   /* at the device, not waiting in the queue */
     EXPECT_EQ(io_wait(&r, 2 * 1000 * 1000), -ETIMEDOUT);
-    EXPECT_TRUE(g->failed);            /* reset: it can no longer write into buf */
+    EXPECT_TRUE(io_dev_failed(g));            /* reset: it can no longer write into buf */
     EXPECT_EQ(ioq_active(&g->q), 0);
     irq_enable(g->irq);
     io_req_init(&after, IO_OP_RANDOM, QOS_DEFAULT, 0, buf, 64);

@@ -165,6 +165,6 @@ TEST(net, receive_timeout_and_cancel)
     EXPECT_TRUE(io_poll(&r2));
     EXPECT_EQ(r2.result, -ECANCELED);
     EXPECT_EQ(ioq_active(&b.rx->q), 0);
-    EXPECT_TRUE(!b.rx->failed);
+    EXPECT_TRUE(!io_dev_failed(b.rx));
     free(buf);
 }

@@ -19,9 +19,12 @@ struct console_driver {
     void (*drain)(void);   /* optional: returns once everything written left the wire */
 
     /* Interrupt-driven operation (drivers/serial/uart_port.c); all optional
-     * together: a driver without rx_byte stays polled. None of them waits. */
-    int (*rx_byte)(void);            /* next received byte (| UART_RX_ERROR when it
-                                        came with a line error), -1: FIFO empty */
+     * together: a driver without rx_read stays polled. None of them waits. */
+    /* Received bytes from the RX FIFO into dst until it is empty or max (>= 1)
+     * were moved, in one call; bytes that came with a line error (overrun,
+     * framing, parity, break) are stored too and counted in *errors. Returns
+     * the count, | UART_RX_MORE when max was reached with bytes still there. */
+    uint32_t (*rx_read)(uint8_t *dst, uint32_t max, uint64_t *errors);
     uint32_t (*tx_room)(void);       /* bytes the TX FIFO takes now without waiting */
     void (*tx_byte)(uint8_t b);      /* write one byte; only after tx_room said so */
     void (*irq_mask)(unsigned mask); /* enable exactly the UART_IRQ_* sources in mask */
@@ -29,7 +32,7 @@ struct console_driver {
     uint32_t tx_fifo_depth;          /* bytes moved per TX interrupt at most */
 };
 
-#define UART_RX_ERROR   0x100        /* rx_byte: overrun, framing, parity or break */
+#define UART_RX_MORE    (1u << 31)   /* rx_read: stopped at max, the FIFO holds more */
 #define UART_IRQ_RX     (1u << 0)    /* data received / receive timeout / line errors */
 #define UART_IRQ_TX     (1u << 1)    /* TX FIFO at or below its trigger level */
 

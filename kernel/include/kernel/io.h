@@ -18,8 +18,9 @@
  *            on the request's wait queue and sched_wake makes it runnable on
  *            its own core. No style ever spins on the device.
  * After completion the request and its buffer belong to the requester again
- * (a stackless waiter must see io_poll true, or its done callback run,
- * before it reuses or frees the request).
+ * once io_poll says true (or io_wait returned). A done callback runs before
+ * that: it may pass the result on, but must not free or resubmit r itself
+ * (the completer sets DONE after it returns).
  *
  * Buffers are reached by the device directly: they must be in RAM's identity
  * map (heap or page allocations), never on a task stack (-EFAULT).
@@ -27,10 +28,13 @@
 #ifndef KERNEL_IO_H
 #define KERNEL_IO_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <kernel/ioq.h>
+#include <kernel/mm.h>
 #include <kernel/spinlock.h>
 #include <kernel/task.h>
 #include <kernel/waitq.h>
@@ -55,25 +59,30 @@ struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
 
 struct io_req {
-    /* Set by the requester (io_req_init zeroes the rest). */
+    /* Set by the requester (io_req_init zeroes the rest). What the submit
+     * and completion fast paths touch comes first: one 64-byte line. */
     uint8_t op;                  /* enum io_op */
     uint8_t qos;                 /* enum qos of the requester */
-    uint64_t pos;                /* byte offset on the device */
-    void *buf;
     uint32_t len;
+    void *buf;
     io_done_fn done;             /* optional completion callback */
-    void *ctx;                   /* for done */
     /* Results. */
     int32_t result;
     _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
     /* Device layer. */
-    struct ioq_entry q;
     struct io_dev *dev;
+    struct ioq_entry q;          /* its class, state and dispatch order first */
+    /* Set by the requester, read by drivers and callbacks. */
+    uint64_t pos;                /* byte offset on the device */
+    void *ctx;                   /* for done */
     uint32_t slot;               /* driver's tag while at the device */
     uint32_t wait_blocks;        /* times io_wait slept on this request */
     struct io_req *done_next;
     struct waitq wq;             /* the blocked requester, if any */
 };
+
+_Static_assert(offsetof(struct io_req, q) + offsetof(struct ioq_entry, seq) <= 64,
+               "the fast paths' fields of a request share one line");
 
 /* A device's driver operations; all run with the device lock held, IRQs masked. */
 struct io_dev_ops {
@@ -83,9 +92,9 @@ struct io_dev_ops {
      * A request the driver can finish at once it completes into done. */
     int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
     /* Cancel r although it is at the device, if the driver still holds it
-     * (e.g. a receive waiting for a frame): complete it into done, true.
-     * NULL or false: it stays (cancel says -EBUSY). */
-    bool (*cancel)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+     * (e.g. a receive waiting for a frame): complete it with result into
+     * done, true. NULL or false: it stays (cancel says -EBUSY). */
+    bool (*cancel)(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done);
     /* r is at the device and its time is up: stop the device touching any
      * buffer and complete everything it holds into done (io_complete_locked).
      * NULL: the device cannot be stopped, r completes when it completes. */
@@ -98,12 +107,10 @@ struct io_dev {
     const struct io_dev_ops *ops;
     void *priv;
     enum io_class cls;
-    bool failed;                 /* misbehaved or reset: every request fails -EIO */
     uint32_t irq;                /* INTID its completions come from, 0 if none */
     char name[24];
     struct io_dev *next;
     struct waitq space;          /* io_sync callers waiting for queue room */
-    bool refused;                /* a push found the queue full since the last wake */
     _Atomic uint32_t room_gen;   /* bumped (under lock) whenever room appears after a refusal */
     /* Block devices: geometry from the device's config. */
     uint64_t capacity;           /* bytes */
@@ -126,7 +133,9 @@ void io_get_stats(struct io_stats *out);
 /* A fresh request (everything else zero). */
 void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
                  uint32_t len);
-int io_submit(struct io_dev *d, struct io_req *r);
+/* Hand r to d. Inline (below): the checks, then one lock round trip around
+ * the driver's start when nothing waits and a slot is free. */
+static inline int io_submit(struct io_dev *d, struct io_req *r);
 /* Block until r completes or timeout_ns passes (WAIT_FOREVER: no limit).
  * On timeout a waiting request is taken out and an active one aborted
  * (ops->abort); either way r then completes with -ETIMEDOUT. Returns
@@ -176,23 +185,46 @@ struct io_done_list {
 /* Set up a device's lock and queue: depth = requests the device takes at
  * once, cap = how many more may wait (ops and priv set by the caller). */
 void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
+/* d misbehaved or was reset (d->lock held): every request from now on,
+ * waiting ones included, fails -EIO. */
+static inline void io_dev_fail(struct io_dev *d) { ioq_close(&d->q); }
+static inline bool io_dev_failed(const struct io_dev *d) { return d->q.closed; }
 /* Make an initialised device findable (name, cls and geometry set). */
 void io_dev_register(struct io_dev *d);
-/* With d->lock held: r (at the device) finished with result; it is
- * delivered by io_dev_unlock. */
-static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
-                                      struct io_done_list *done)
+/* Append r to a completion list (FIFO). */
+static inline void io_done_add(struct io_done_list *done, struct io_req *r)
 {
-    ioq_finish(&d->q, &r->q);
-    r->result = result;
-    if (result < 0)
-        d->errors++;
     r->done_next = NULL;
     if (done->tail)
         done->tail->done_next = r;
     else
         done->head = r;
     done->tail = r;
+}
+/* Poll-style delivery: DONE in one compare-and-swap from 0, true, when no
+ * task sleeps on r (WAITER clear); that CAS is the completer's last touch of
+ * r, so the requester may reuse it at once. false: a waiter is there, wake
+ * it with io_wake_waiter (which sets DONE under r->wq.lock). */
+static inline bool io_deliver_polled(struct io_req *r)
+{
+    uint32_t idle = 0;
+    return atomic_compare_exchange_strong_explicit(&r->complete, &idle, IO_REQ_DONE,
+                                                   memory_order_release, memory_order_relaxed);
+}
+/* With d->lock held: r (at the device) finished with result. A request
+ * without a callback and without a task asleep on it is delivered here
+ * (io_deliver_polled; resubmitting it needs d->lock, still held); any
+ * other goes on done and io_dev_unlock delivers it with no lock held. */
+static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
+                                      struct io_done_list *done)
+{
+    ioq_finish(&d->q, &r->q);
+    r->result = result;
+    if (__builtin_expect(result < 0, 0))
+        d->errors++;
+    if (__builtin_expect(!r->done, 1) && io_deliver_polled(r))
+        return;
+    io_done_add(done, r);
 }
 /* Start what may start, release d->lock (flags from spin_lock_irqsave),
  * then deliver the completions collected in done. Inline (below): with
@@ -201,12 +233,21 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
 
 /* --- inline fast paths (the out-of-line rest is in kernel/io/io.c) -------------- */
 
-/* The slow halves: a poll that found r pending (counted), the wake-up of a
- * task blocked on r, and an unlock that must start waiting requests or
+/* The slow halves: a poll that found r pending (counted), DONE and the
+ * wake-up of a task blocked on r, and an unlock that must start waiting requests or
  * wake io_sync callers waiting for room. */
 void io_poll_pending(void);
 void io_wake_waiter(struct io_req *r);
 void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+/* Deliver a completion list (no lock held): per request its callback, then
+ * DONE, then the wake-up of a task asleep on it. Poll-style requests were
+ * delivered by io_complete_locked already, so most unlocks have none. */
+void io_deliver_all(struct io_done_list *done);
+/* With d->lock held (flags), r accepted: it did not start at once (queue it;
+ * the device failed: -EIO; the queue is full: -EAGAIN, nothing changed), or
+ * its start failed (start_rc) or completed at once. Releases the lock. */
+int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
+                   int start_rc, struct io_done_list *done);
 
 static inline bool io_poll(struct io_req *r)
 {
@@ -216,36 +257,40 @@ static inline bool io_poll(struct io_req *r)
     return false;
 }
 
-/* Hand r's completion to its requester: callback, then the DONE flag and
- * the waiter bit in one atomic step. Without a waiter that is the
- * completer's last touch of r (a poller may reuse r once it sees DONE);
- * with one, io_wake_waiter is (see io_wait). */
-static inline void io_deliver(struct io_req *r)
-{
-    if (r->done)
-        r->done(r);
-    uint32_t old = atomic_fetch_or_explicit(&r->complete, IO_REQ_DONE, memory_order_acq_rel);
-    if (old & IO_REQ_WAITER)
-        io_wake_waiter(r);
-}
-
-/* Deliver a completion list (no lock held). */
-static inline void io_deliver_all(struct io_done_list *done)
-{
-    for (struct io_req *r = done->head, *next; r; r = next) {
-        next = r->done_next;   /* before delivery: r may be reused at once */
-        io_deliver(r);
-    }
-}
-
 static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
 {
-    if (__builtin_expect(d->q.mask | d->refused, 0)) {
+    if (__builtin_expect(d->q.gate & IOQ_GATE_PUMP, 0)) {
         io_dev_unlock_pump(d, flags, done);
         return;
     }
     spin_unlock_irqrestore(&d->lock, flags);
-    io_deliver_all(done);
+    if (__builtin_expect(done->head != NULL, 0))
+        io_deliver_all(done);
+}
+
+static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
+{
+    unsigned qos = r->qos;
+    if (!d || r->op >= IO_OP_COUNT || qos >= IOQ_CLASSES)
+        return -EINVAL;
+    if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
+        return -EFAULT;
+    int rc = d->ops->check(d, r);
+    if (rc < 0)
+        return rc;
+    struct io_done_list done = {0};
+    uint64_t flags = spin_lock_irqsave(&d->lock);
+    if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
+        return io_submit_slow(d, r, flags, false, 0, &done);
+    /* Nothing waits and a slot is free: straight to the device. r was idle,
+     * so resetting it here never touches a request still in flight. */
+    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
+    r->dev = d;
+    rc = d->ops->start(d, r, &done);
+    if (__builtin_expect(rc < 0 || done.head != NULL, 0))
+        return io_submit_slow(d, r, flags, true, rc, &done);
+    spin_unlock_irqrestore(&d->lock, flags);
+    return 0;
 }
 
 #endif

@@ -38,27 +38,42 @@ enum ioq_state {
 };
 
 struct ioq_entry {
-    struct ioq_entry *next, *prev;
-    uint64_t seq;                 /* push order (requests that waited) */
-    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
     uint8_t cls;                  /* QoS class, 0 highest */
     uint8_t state;                /* enum ioq_state */
+    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
+    uint64_t seq;                 /* push order (requests that waited) */
+    struct ioq_entry *next, *prev;
 };
 
 struct ioq {
-    struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];
-    uint32_t mask;                /* bit c: class c has waiting requests */
-    uint32_t nwaiting, cap;       /* waiting requests, bound */
+    struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];   /* first: indexed loads */
+    /* The fast paths' gate, one load: ioq_start_now needs mask, plugged and
+     * closed zero (IOQ_GATE_START); the owner's unlock needs mask and
+     * refused zero (IOQ_GATE_PUMP), else it pumps. */
+    union {
+        struct {
+            uint32_t mask;        /* bit c: class c has waiting requests */
+            uint16_t plugged;     /* > 0: hold every request back (batching, tests) */
+            uint8_t closed;       /* ioq_close: nothing starts at once any more */
+            uint8_t refused;      /* a push was refused since ioq_take_room said true */
+        };
+        uint64_t gate;
+    };
     uint32_t active, depth;       /* slots in use, slots */
     uint32_t low_active, low_limit;
+    uint64_t dispatched;
+    uint32_t max_active;          /* high-water mark of active */
+    uint32_t nwaiting, cap;       /* waiting requests, bound */
     uint32_t bypassed;            /* dispatches in a row past an older lower-class request */
-    uint64_t seq, dispatched;
-    uint32_t plugged;             /* > 0: hold every request back (batching, tests) */
+    uint64_t seq;
     uint64_t full_count;          /* pushes refused */
     uint64_t removed;             /* waiting requests taken out by ioq_remove */
     uint64_t aged_count;          /* dispatches made by aging */
-    uint32_t max_active;          /* high-water mark of active */
 };
+
+#define IOQ_GATE_START 0x00ffffffffffffffull   /* mask, plugged, closed */
+#define IOQ_GATE_PUMP  0xff000000ffffffffull   /* mask, refused */
+_Static_assert(sizeof(uint64_t) == 8 && IOQ_CLASSES <= 32, "gate layout");
 
 /* Empty queue with depth device slots (>= 1) and room for cap waiting. */
 void ioq_init(struct ioq *q, uint32_t depth, uint32_t cap);
@@ -76,22 +91,33 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
 {
     e->state = IOQ_ACTIVE;
     e->dispatch_seq = ++q->dispatched;
-    if (++q->active > q->max_active)
-        q->max_active = q->active;
+    uint32_t active = ++q->active;
+    if (active > q->max_active)
+        q->max_active = active;
     if (e->cls >= IOQ_LOW_CLASS)
         q->low_active++;
 }
 
 /* Fast path of push + pop: start e at once (state ACTIVE, true) if nothing
- * waits, the queue is not plugged and a slot its class may use is free;
+ * waits, the queue is neither plugged nor closed and a slot its class may use is free;
  * else false and nothing changed (push it). */
 static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
 {
-    if ((q->mask | q->plugged) || q->active >= q->depth || cls >= IOQ_CLASSES ||
-        e->state != IOQ_IDLE || (cls >= IOQ_LOW_CLASS && q->low_active >= q->low_limit))
+    uint32_t active = q->active;
+    if ((q->gate & IOQ_GATE_START) || active >= q->depth || cls >= IOQ_CLASSES ||
+        e->state != IOQ_IDLE)
         return false;
+    if (cls >= IOQ_LOW_CLASS) {
+        if (q->low_active >= q->low_limit)
+            return false;
+        q->low_active++;
+    }
     e->cls = (uint8_t)cls;
-    ioq_activate_(q, e);
+    e->state = IOQ_ACTIVE;
+    e->dispatch_seq = ++q->dispatched;
+    q->active = ++active;
+    if (active > q->max_active)
+        q->max_active = active;
     return true;
 }
 
@@ -109,6 +135,18 @@ static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
 static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
 static inline void ioq_plug(struct ioq *q) { q->plugged++; }
+/* No request starts at once any more (ioq_start_now false, for good);
+ * ioq_pop_ready still hands waiting ones out (for the owner to fail them). */
+static inline void ioq_close(struct ioq *q) { q->closed = 1; }
+/* After a push was refused (-EAGAIN): true, once, when room has appeared
+ * (fewer than cap wait), so the owner can wake the refused submitters. */
+static inline bool ioq_take_room(struct ioq *q)
+{
+    if (!q->refused || q->nwaiting >= q->cap)
+        return false;
+    q->refused = 0;
+    return true;
+}
 static inline void ioq_unplug(struct ioq *q) { if (q->plugged) q->plugged--; }
 
 #endif
