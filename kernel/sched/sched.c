@@ -19,6 +19,7 @@
 #include <kernel/smp.h>
 #include <kernel/waitq.h>
 #include "deadline.h"
+#include "sched_internal.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
 
@@ -930,6 +931,11 @@ static void block_timeout(void *arg, uint32_t seq)
         return;
     }
     wake_locked(rq, t, WAIT_TIMEOUT, flags);
+}
+
+const struct task *sched_timer_task(const struct timer *tm)
+{
+    return tm->fn == block_timeout ? tm->arg : NULL;
 }
 
 /* Under rq->lock: t's timeout timer (seq) expired on this core. A plain

@@ -5,12 +5,15 @@
  * recorded a failure; the first one is reported with its core.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <kernel/boot.h>
 #include <kernel/clock.h>
 #include <kernel/cmdline.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
 #include <sr_test.h>
@@ -65,6 +68,53 @@ static void run_on_every_core(const struct test_case *t)
     }
 }
 
+/* Hang diagnosis: a test still running WATCHDOG_NS after it started (and
+ * every WATCHDOG_NS after that) gets the scheduler's state printed. A
+ * timer wakes a task that otherwise sleeps on a semaphore, so the watch
+ * costs the tests nothing. */
+#define WATCHDOG_NS (60ull * 1000000000ull)
+static struct timer watchdog_timer;
+static struct semaphore watchdog_sem;
+static _Atomic(const struct test_case *) watched;
+static _Atomic uint64_t watched_since;
+
+static void watchdog_fire(void *arg, uint32_t seq)
+{
+    (void)arg;
+    (void)seq;
+    sem_post(&watchdog_sem);
+}
+
+static int64_t watchdog_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sem_wait(&watchdog_sem, WAIT_FOREVER);
+        const struct test_case *t = atomic_load(&watched);
+        if (!t)
+            continue;   /* it ended meanwhile */
+        printf("SR: watchdog: %s.%s still running after %llu s; scheduler state:\n", t->suite,
+               t->name, (unsigned long long)((clock_ns() - atomic_load(&watched_since)) / 1000000000ull));
+        sched_dump();
+        if (atomic_load(&watched) == t)
+            sched_timer_arm(&watchdog_timer, clock_ns() + WATCHDOG_NS);
+    }
+    return 0;
+}
+
+static void watch_start(const struct test_case *t)
+{
+    atomic_store(&watched_since, clock_ns());
+    atomic_store(&watched, t);
+    sched_timer_arm(&watchdog_timer, clock_ns() + WATCHDOG_NS);
+}
+
+static void watch_end(void)
+{
+    atomic_store(&watched, NULL);
+    sched_timer_cancel(&watchdog_timer);
+}
+
 #define MAX_TESTS 512
 
 /* Source order: files in link order, tests by line within a file (the
@@ -94,6 +144,12 @@ int tests_main(void)
     const char *filter = cmdline_value("sr.only", only, sizeof(only));
     printf("SR: running %d in-image tests%s%s\n", total, filter ? " matching " : "",
            filter ? filter : "");
+    sem_init(&watchdog_sem, 0);
+    timer_init(&watchdog_timer);
+    watchdog_timer.fn = watchdog_fire;
+    struct task_attr wa = {.name = "test-watchdog", .qos = QOS_USER_INTERACTIVE, .detached = true};
+    if (!task_spawn(watchdog_main, NULL, &wa))
+        printf("SR: no test watchdog (cannot spawn it)\n");
     for (int k = 0; k < total; k++) {
         const struct test_case *t = order[k];
         char full[96];
@@ -102,10 +158,12 @@ int tests_main(void)
             continue;
         memset(results, 0, sizeof(results));
         uint64_t t0 = clock_ns();
+        watch_start(t);
         if (t->flags & TEST_F_ALL_CORES)
             run_on_every_core(t);
         else
             t->fn();
+        watch_end();
         n++;
         int bad = -1;
         for (int c = 0; c < PLAT_MAX_CPUS && bad < 0; c++)

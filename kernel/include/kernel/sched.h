@@ -249,6 +249,10 @@ void sched_timer_arm(struct timer *t, uint64_t deadline_ns);
 /* True if it took t off its heap (its callback will not run); false if t
  * was not queued (it has fired, or its callback is about to run). */
 bool sched_timer_cancel(struct timer *t);
+/* Print every online core's running task, ready tasks and timers (with the
+ * task each timeout belongs to), for diagnosing hangs. Task context; one
+ * caller at a time. */
+void sched_dump(void);
 /* Boot CPU, after mm_init: the task object cache. */
 void task_system_init(void);
 
