@@ -54,6 +54,7 @@ enum { S_IDLE, S_QUEUED, S_RUNNING, S_NOTIFIED };
 #define ASYNC_F_DETACHED  (1u << 2)
 #define ASYNC_F_STARTED   (1u << 3)
 #define ASYNC_F_ENDED_CANCELLED (1u << 4)   /* cancel was requested before it ended */
+#define ASYNC_F_JOINERS   (1u << 5)   /* somebody looked for DONE under the lock */
 
 #define EXEC_STACK (16 * 1024)
 
@@ -79,6 +80,12 @@ static struct mutex exec_create_lock = MUTEX_INIT;
 static inline struct async_exec *exec_of(const struct async_task *t)
 {
     return &execs[t->cpu][t->qos];
+}
+
+/* Are a and b homed on the same executor (core and class)? */
+static inline bool same_exec(const struct async_task *a, const struct async_task *b)
+{
+    return a->cpu == b->cpu && a->qos == b->qos;
 }
 
 static inline void list_push(struct async_list *l, struct async_task *t)
@@ -168,26 +175,60 @@ static inline void count(_Atomic uint64_t *c)
                           memory_order_relaxed);
 }
 
-/* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free. */
-static void complete(struct async_exec *e, struct async_task *t)
+static inline uint8_t ended_flags(uint8_t f)
 {
+    return f | ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0);
+}
+
+/* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free.
+ * Whoever looks for DONE under t->lock (joiners, select cases) first sets
+ * ASYNC_F_JOINERS (joiners_set_check_done). While it is clear, DONE is set
+ * with one compare-and-swap and t is not touched again (a joiner seeing
+ * DONE may free it at once); once it is set, DONE is set and the joiners
+ * are woken under the lock, so a joiner that sees DONE under the lock
+ * knows this is over. The compare-and-swap on the one flags word orders
+ * the two cases, and DETACHED likewise (async_detach). */
+static __attribute__((noinline)) void complete_locked(struct async_task *t);
+
+static inline __attribute__((always_inline)) void complete(struct async_exec *e, struct async_task *t)
+{
+    count(&e->completed);
+    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    while (!(f & ASYNC_F_JOINERS)) {
+        if (atomic_compare_exchange_weak_explicit(&t->flags, &f, ended_flags(f), memory_order_release,
+                                                  memory_order_relaxed)) {
+            if (f & ASYNC_F_DETACHED)
+                task_free(t);
+            return;
+        }
+    }
+    complete_locked(t);
+}
+
+static void complete_locked(struct async_task *t)
+{
+    uint8_t f;
     uint64_t flags = spin_lock_irqsave(&t->lock);
     /* Under t->lock nobody else sets flags but async_cancel (CANCEL, which
      * may land after this load: then it came too late to count). */
-    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
-    atomic_fetch_or(&t->flags, ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0));
-    if (!wait_list_empty(&t->joiners))
-        wait_list_claim_all(&t->joiners, 0);
+    f = atomic_fetch_or(&t->flags, ended_flags(atomic_load_explicit(&t->flags, memory_order_relaxed)));
+    wait_list_claim_all(&t->joiners, 0);
     spin_unlock_irqrestore(&t->lock, flags);
-    count(&e->completed);
     if (f & ASYNC_F_DETACHED)
         task_free(t);
+}
+
+/* Under t->lock, before looking at t's end: has it ended? (Sets
+ * ASYNC_F_JOINERS: from now on complete() takes the lock.) */
+static bool joiners_set_check_done(struct async_task *t)
+{
+    return atomic_fetch_or(&t->flags, ASYNC_F_JOINERS) & ASYNC_F_DONE;
 }
 
 /* Poll t (taken off a ready list, or never queued: an inline first poll),
  * then complete it or park it: back to IDLE, unless woken meanwhile, then
  * straight back on the local list. Executor task only. */
-static void exec_poll(struct async_exec *e, struct async_task *t)
+static inline void exec_poll(struct async_exec *e, struct async_task *t)
 {
     set_sched(t, S_RUNNING);
     count(&e->polls);
@@ -281,12 +322,13 @@ static inline struct async_exec *exec_get(int cpu, unsigned qos)
 
 struct async_task *async_new(async_poll_fn poll, size_t size, const struct async_attr *attr)
 {
-    struct async_attr def = {.qos = QOS_DEFAULT, .cpu = -1};
+    static const struct async_attr def = {.qos = QOS_DEFAULT, .cpu = -1};
     if (!attr)
         attr = &def;
-    int cpu = attr->cpu < 0 ? cpu_id() : attr->cpu;
+    int here = cpu_id();
+    int cpu = attr->cpu < 0 ? here : attr->cpu;
     if (!poll || size < sizeof(struct async_task) || (unsigned)attr->qos >= QOS_COUNT ||
-        cpu >= platform.ncpus || (cpu != cpu_id() && !smp_cpu_online(cpu))) {
+        (cpu != here && (cpu >= platform.ncpus || !smp_cpu_online(cpu)))) {
         errno = EINVAL;
         return NULL;
     }
@@ -361,7 +403,7 @@ void async_detach(struct async_task *t)
 enum async_status async_join(struct async_task *t, int64_t *value)
 {
     uint64_t flags = spin_lock_irqsave(&t->lock);
-    if (!(atomic_load(&t->flags) & ASYNC_F_DONE)) {
+    if (!joiners_set_check_done(t)) {
         struct task_waker tw;
         struct wait_node n;
         task_waker_init(&tw);
@@ -461,7 +503,7 @@ int async_yield_op(struct async_task *self)
 /* Under t->lock: is t done? If not, queue self's node on its joiners. */
 static bool join_or_queue(struct async_task *self, struct async_task *t)
 {
-    if (atomic_load(&t->flags) & ASYNC_F_DONE)
+    if (joiners_set_check_done(t))
         return true;
     waker_arm(&self->waker, self->qos);
     wait_node_init(&self->node, &self->waker, 0, NULL);
@@ -475,7 +517,7 @@ static bool join_or_queue(struct async_task *self, struct async_task *t)
  * needed only for another executor's completion or a timeout/cancel. */
 static void join_wait_done(struct async_task *self, struct async_task *t)
 {
-    if (self->waker.which >= 0 && exec_of(t) == exec_of(self))
+    if (self->waker.which >= 0 && same_exec(t, self))
         return;
     wait_node_unlink(&self->node);
 }
@@ -485,7 +527,7 @@ static void join_wait_done(struct async_task *self, struct async_task *t)
  * without taking its lock. */
 static bool ended_here(struct async_task *self, struct async_task *t)
 {
-    return exec_of(t) == exec_of(self) &&
+    return same_exec(t, self) &&
            (atomic_load_explicit(&t->flags, memory_order_acquire) & ASYNC_F_DONE);
 }
 
@@ -577,7 +619,13 @@ static struct wait_list *done_list(struct sel_case *c)
     return &((struct async_task *)c->obj)->joiners;
 }
 
-static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, NULL, NULL};
+/* complete() must see this case's node (or we its DONE). */
+static void done_arm(struct sel_case *c)
+{
+    joiners_set_check_done((struct async_task *)c->obj);
+}
+
+static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, done_arm, NULL};
 
 void async_case_done(struct sel_case *c, struct async_task *t)
 {
