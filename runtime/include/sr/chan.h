@@ -128,6 +128,9 @@ void chan_spsc_destroy(struct chan_spsc *q);
 #define chan_spsc_try_recv(q, buf) chan_spsc_try_recv_hinted_((q), (buf), RING_SIZE_HINT(buf))
 int chan_spsc_send(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
 int chan_spsc_recv(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
+/* Cancellation points, as chan_send_interruptible / chan_recv_interruptible. */
+int chan_spsc_send_interruptible(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
+int chan_spsc_recv_interruptible(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
 int chan_spsc_close(struct chan_spsc *q);
 int chan_spsc_send_await(struct async_task *self, struct chan_spsc *q, const void *msg);
 int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf);
