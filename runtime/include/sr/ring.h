@@ -70,12 +70,19 @@ static inline void ring_copy(void *dst, const void *src, uint32_t size)
  * hint is that size (0 if unknown). When it is a constant equal to size,
  * the copy is a fixed-size memcpy the compiler inlines (32 bytes: one
  * q-register load/store pair), with no dispatch on size. */
+static __attribute__((noinline, unused)) void ring_copy_cold_(void *dst, const void *src, uint32_t size)
+{
+    ring_copy(dst, src, size);
+}
+
 static inline void ring_copy_hinted(void *dst, const void *src, uint32_t size, size_t hint)
 {
-    if (__builtin_constant_p(hint) && hint != 0 && __builtin_expect(size == hint, 1))
+    if (!__builtin_constant_p(hint) || hint == 0)
+        ring_copy(dst, src, size);
+    else if (__builtin_expect(size == hint, 1))
         memcpy(dst, src, hint);
     else
-        ring_copy(dst, src, size);
+        ring_copy_cold_(dst, src, size);   /* a typed caller on a channel of another size */
 }
 #pragma GCC diagnostic pop
 
