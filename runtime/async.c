@@ -355,9 +355,13 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
 
 void async_start(struct async_task *t)
 {
-    struct async_exec *e = exec_get(t->cpu, t->qos);
+    /* An executor that runs the caller exists: test that before creation. */
+    struct async_exec *e = &execs[t->cpu][t->qos];
+    bool here = on_executor(e);
+    if (!here)
+        e = exec_get(t->cpu, t->qos);
     atomic_fetch_or(&t->flags, ASYNC_F_STARTED);
-    if (on_executor(e) && !e->inlining) {
+    if (here && !e->inlining) {
         e->inlining = true;
         exec_poll(e, t);
         e->inlining = false;
