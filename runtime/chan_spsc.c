@@ -70,6 +70,7 @@ int chan_spsc_close(struct chan_spsc *q)
     if (atomic_exchange(&q->closed, 1))
         return -EPIPE;
     q->ring.cap = 0;                     /* later pushes fail: see chan_spsc_try_send */
+    q->ring.limit = atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
     uint64_t flags = spin_lock_irqsave(&q->lock);
     wait_list_claim_all(&q->recvq, 0);   /* it retries and sees closed */
     atomic_store_explicit(&q->recv_waiting, 0, memory_order_relaxed);

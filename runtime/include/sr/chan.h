@@ -119,8 +119,8 @@ struct chan_spsc {
 };
 
 /* Only the producer may close a chan_spsc (after its last send): closing
- * sets the ring's capacity, which only the producer reads, to 0, so the
- * send fast path needs no closed check of its own. */
+ * sets the ring's capacity and limit, which only the producer reads, to 0
+ * and its tail, so the send fast path needs no closed check of its own. */
 struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
 void chan_spsc_destroy(struct chan_spsc *q);
 /* Like chan_try_send / chan_try_recv (macros, fixed-size copies likewise). */

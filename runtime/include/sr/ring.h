@@ -93,14 +93,17 @@ static inline void ring_copy_hinted(void *dst, const void *src, uint32_t size, s
 
 /* Lock-free single-producer single-consumer ring. The producer owns tail
  * (and reads head), the consumer owns head (and reads tail); release/acquire
- * on those publish the slot contents. Each side caches the other's index
- * and re-reads it only when the cached value says full/empty. The index
+ * on those publish the slot contents. Each side caches what it knows of the
+ * other's index and re-reads it only when that says full/empty: the
+ * consumer the tail, the producer its limit (the head it read + cap: it may
+ * write up to there; tail never passes it, so tail == limit is the only
+ * "look again"; a limit set to tail with cap 0 stops every push). The index
  * stores are sequentially consistent (on AArch64 a plain STLR, as a release
  * would be), so a side's later seq_cst load of a waiter flag is ordered after
  * them without a separate fence (chan_spsc's lost-wake-up protocol). */
 struct spsc_ring {
     _Atomic uint32_t tail __attribute__((aligned(64)));  /* producer side */
-    uint32_t head_cache;
+    uint32_t limit;
     _Atomic uint32_t head __attribute__((aligned(64)));  /* consumer side */
     uint32_t tail_cache;
     uint32_t cap, mask, elem;
@@ -111,10 +114,11 @@ struct spsc_ring {
 static inline bool spsc_push_hinted(struct spsc_ring *r, const void *msg, size_t hint)
 {
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (t - r->head_cache >= r->cap) {
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-        if (t - r->head_cache >= r->cap)
+    if (t == r->limit) {
+        uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (t - h >= r->cap)
             return false;
+        r->limit = h + r->cap;
     }
     ring_copy_hinted(r->slots + (size_t)(t & r->mask) * r->elem, msg, r->elem, hint);
     atomic_store_explicit(&r->tail, t + 1, memory_order_seq_cst);   /* a release (STLR) */
