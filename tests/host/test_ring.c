@@ -22,7 +22,7 @@ TEST(ring, spsc_fifo_and_bounds_across_the_counter_wrap)
     uint32_t slots = ring_slots_for(5);
     uint64_t *mem = calloc(slots, sizeof(uint64_t));
     const uint32_t start = UINT32_MAX - 20;
-    struct spsc_ring r = {.tail = start, .limit = start, .head = start, .tail_cache = start,
+    struct spsc_ring r = {.tail = start, .limit = start, .head = start,
                           .cap = 5, .mask = slots - 1, .elem = 8, .slots = (uint8_t *)mem};
     uint64_t next_in = 0, next_out = 0, seed = 1;
     for (int step = 0; step < 10000; step++) {

@@ -93,11 +93,12 @@ static inline void ring_copy_hinted(void *dst, const void *src, uint32_t size, s
 
 /* Lock-free single-producer single-consumer ring. The producer owns tail
  * (and reads head), the consumer owns head (and reads tail); release/acquire
- * on those publish the slot contents. Each side caches what it knows of the
- * other's index and re-reads it only when that says full/empty: the
- * consumer the tail, the producer its limit (the head it read + cap: it may
- * write up to there; tail never passes it, so tail == limit is the only
- * "look again"; a limit set to tail with cap 0 stops every push). The index
+ * on those publish the slot contents. The consumer reads tail on every pop
+ * (one load-acquire, as cheap as checking a cached copy first; a consumer
+ * that keeps up would find such a cache used up on every message). The
+ * producer caches its limit (the head it read + cap): it may write up to
+ * there; tail never passes it, so tail == limit is the only "look at head
+ * again"; a limit set to tail with cap 0 stops every push. The index
  * stores are sequentially consistent (on AArch64 a plain STLR, as a release
  * would be), so a side's later seq_cst load of a waiter flag is ordered after
  * them without a separate fence (chan_spsc's lost-wake-up protocol). */
@@ -105,7 +106,6 @@ struct spsc_ring {
     _Atomic uint32_t tail __attribute__((aligned(64)));  /* producer side */
     uint32_t limit;
     _Atomic uint32_t head __attribute__((aligned(64)));  /* consumer side */
-    uint32_t tail_cache;
     uint32_t cap, mask, elem;
     uint8_t *slots;
 };
@@ -130,11 +130,8 @@ static inline bool spsc_push(struct spsc_ring *r, const void *msg) { return spsc
 static inline bool spsc_pop_hinted(struct spsc_ring *r, void *out, size_t hint)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (h == r->tail_cache) {
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (h == r->tail_cache)
-            return false;
-    }
+    if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
+        return false;
     ring_copy_hinted(out, r->slots + (size_t)(h & r->mask) * r->elem, r->elem, hint);
     atomic_store_explicit(&r->head, h + 1, memory_order_seq_cst);   /* a release (STLR) */
     return true;
