@@ -121,15 +121,17 @@ static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hi
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint8_t *slots = r->slots;
-    uint64_t mask = r->mask, lap = r->lap;
+    uint64_t mask = r->mask;
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((h / MPMC_STEP) & mask) * stride;
+    uint64_t next = h + MPMC_STEP;
     if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
-        !atomic_compare_exchange_strong_explicit(&r->head, &h, h + MPMC_STEP,
-                                                 memory_order_relaxed, memory_order_relaxed))
+        !atomic_compare_exchange_strong_explicit(&r->head, &h, next, memory_order_relaxed,
+                                                 memory_order_relaxed))
         return false;
     ring_copy_hinted(out, s + MPMC_SEQ_BYTES, elem, hint);
-    atomic_store_explicit(mpmc_seq(s), h + lap, memory_order_seq_cst);
+    /* Free for h + lap, lap = (mask + 1) * MPMC_STEP: from next, no load. */
+    atomic_store_explicit(mpmc_seq(s), next + mask * MPMC_STEP, memory_order_seq_cst);
     return true;
 }
 
