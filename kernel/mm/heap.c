@@ -86,7 +86,6 @@ static inline void *heap_alloc(size_t size)
 
 void *malloc(size_t size) { return heap_alloc(size); }
 
-
 static _Noreturn void bad_pointer(const char *fn, const void *p, const struct page_desc *d)
 {
     if (d && (d->kind == PD_FREE || d->kind == PD_CACHED))
