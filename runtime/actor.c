@@ -1,16 +1,20 @@
 /*
  * Actors and one-for-one supervisors (see sr/actor.h).
  *
- * Shapes: a mailbox message is an envelope (the request's reply channel or
- * NULL, then the payload); a reply is (int64 status, payload) sent on a
- * capacity-1 channel made per request. That reply channel has two owners,
- * the requester and the replying side (the actor, or its supervisor after
- * a fault); each closes it when done and the second closer (chan_close
- * returns -EPIPE) puts it in the actor's pool of released reply channels
- * (a channel of pointers; destroyed when the pool is full), from which the
- * next request takes it reopened: so a late reply to a requester that timed
- * out, or a requester waiting on an actor that died, is never a use after
- * free nor a hang, and a request allocates nothing in the steady state.
+ * Shapes: a mailbox message is an envelope (the request's reply box or
+ * NULL, then the payload); a reply is (int64 status, payload) sent on the
+ * box's capacity-1 channel. A reply box has two owners, the requester and
+ * the replying side (the actor, or its supervisor after a fault); each
+ * drops its ownership when done (one atomic decrement), and the last one
+ * puts the box in the actor's pool (a channel of pointers; destroyed when
+ * the pool is full), from which the next request takes it. A replying side
+ * that will not reply closes the channel first (the requester wakes with
+ * -EPIPE); a requester that leaves without the reply (timeout) marks the
+ * box, and the last owner reopens a closed or marked channel before it is
+ * reused. So a late reply to a requester that timed out, or a requester
+ * waiting on an actor that died, is never a use after free nor a hang, a
+ * request allocates nothing in the steady state, and a delivered reply
+ * costs no close and no reopen.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -34,8 +38,15 @@
 #include <sr/ring.h>
 #include <sr/restart_window.h>
 
+/* A request's reply channel and its owners (see above). */
+struct reply_box {
+    struct chan *ch;
+    _Atomic uint32_t owners;        /* 2 while a request is out */
+    _Atomic bool reopen;            /* closed, or may hold a late reply */
+};
+
 struct envelope {
-    struct chan *reply;             /* NULL: a plain send */
+    struct reply_box *reply;        /* NULL: a plain send */
     uint8_t payload[];
 };
 
@@ -50,11 +61,11 @@ struct actor {
     struct supervisor *sup;
     struct chan *mailbox;
     struct chan *ended;             /* never carries a message: closed when the actor has ended */
-    struct chan *replies;           /* released reply channels, for reuse (of struct chan *) */
+    struct chan *replies;           /* released reply boxes, for reuse (of struct reply_box *) */
     void *state;
     struct envelope *inbox;         /* the message being handled (actor task only) */
     struct reply_msg *outbox;
-    struct chan *_Atomic in_flight; /* reply channel of the request being handled */
+    struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
     struct task *task, *watch;
     _Atomic uint32_t discard;       /* ACTOR_DISCARD requested */
     _Atomic uint32_t stopping;
@@ -92,39 +103,86 @@ struct supervisor {
     struct task *task;
 };
 
-/* --- reply channels --------------------------------------------------------------- */
+/* --- reply boxes ------------------------------------------------------------------- */
 
-/* One owner is done with rc: the second one keeps it for a's next request
- * (or destroys it if a keeps enough already). */
-static void reply_release(struct actor *a, struct chan *rc)
+static void box_destroy(struct reply_box *b)
 {
-    if (chan_close(rc) == -EPIPE && chan_try_send(a->replies, &rc) != 0)
-        chan_destroy(rc);
+    chan_destroy(b->ch);
+    free(b);
 }
 
-/* A reply channel for a request: a released one reopened, or a new one. */
-static struct chan *reply_get(struct actor *a)
+/* Nobody owns b any more: keep it for a's next request (or destroy it if a
+ * keeps enough already). */
+static void box_recycle(struct actor *a, struct reply_box *b)
 {
-    struct chan *rc;
-    if (chan_try_recv(a->replies, &rc) == 0) {
-        chan_reopen(rc);
-        return rc;
+    if (atomic_load_explicit(&b->reopen, memory_order_relaxed)) {
+        chan_reopen(b->ch);   /* drops a late reply; no owner left to use it */
+        atomic_store_explicit(&b->reopen, false, memory_order_relaxed);
     }
-    return chan_create(sizeof(struct reply_msg) + (a->spec.reply_size ? a->spec.reply_size : 1), 1);
+    if (chan_try_send(a->replies, &b) != 0)
+        box_destroy(b);
 }
 
-/* The replying side: deliver (a requester that left gets nothing), release. */
-static void reply_post(struct actor *a, struct chan *rc, const struct reply_msg *r)
+/* One owner is done with b; the last one recycles it. What an owner did to
+ * b before (a close, the reopen mark) is seen by the last one. */
+static void box_release(struct actor *a, struct reply_box *b)
 {
-    (void)chan_try_send(rc, r);
-    reply_release(a, rc);
+    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) == 1)
+        box_recycle(a, b);
 }
 
-static void reply_fail(struct actor *a, struct chan *rc, int err)
+/* The replying side will not reply: the requester wakes with -EPIPE. */
+static void box_refuse(struct actor *a, struct reply_box *b)
+{
+    atomic_store_explicit(&b->reopen, true, memory_order_relaxed);
+    chan_close(b->ch);
+    box_release(a, b);
+}
+
+/* A reply box for a request (two owners): a released one, or a new one. */
+static struct reply_box *box_get(struct actor *a)
+{
+    struct reply_box *b;
+    if (chan_try_recv(a->replies, &b) != 0) {
+        b = malloc(sizeof(*b));
+        if (!b)
+            return NULL;
+        b->ch = chan_create(sizeof(struct reply_msg) + (a->spec.reply_size ? a->spec.reply_size : 1), 1);
+        if (!b->ch) {
+            free(b);
+            return NULL;
+        }
+        atomic_init(&b->reopen, false);
+    }
+    atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
+    return b;
+}
+
+/* The replying side: deliver (the channel has room: one reply per use),
+ * release. A requester that left already marked the box. */
+static void reply_post(struct actor *a, struct reply_box *b, const struct reply_msg *r)
+{
+    (void)chan_try_send(b->ch, r);
+    box_release(a, b);
+}
+
+/* The handler's reply bytes start zeroed; the outbox payload is at least
+ * OUTBOX_MIN bytes, so a small reply is zeroed with fixed-size stores. */
+#define OUTBOX_MIN 64
+
+static void outbox_zero(struct actor *a)
+{
+    if (a->spec.reply_size <= OUTBOX_MIN)
+        memset(a->outbox->payload, 0, OUTBOX_MIN);
+    else
+        memset(a->outbox->payload, 0, a->spec.reply_size);
+}
+
+static void reply_fail(struct actor *a, struct reply_box *b, int err)
 {
     a->outbox->status = err;
-    memset(a->outbox->payload, 0, a->spec.reply_size);
-    reply_post(a, rc, a->outbox);
+    outbox_zero(a);
+    reply_post(a, b, a->outbox);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -141,13 +199,13 @@ static int64_t actor_main(void *arg)
     for (;;) {
         if (chan_recv(a->mailbox, a->inbox, WAIT_FOREVER) != 0)
             return 0;                               /* closed and drained */
-        struct chan *rc = a->inbox->reply;
+        struct reply_box *rc = a->inbox->reply;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
             if (rc)
-                reply_release(a, rc);               /* the requester sees -EPIPE */
+                box_refuse(a, rc);                  /* the requester sees -EPIPE */
             continue;
         }
-        memset(a->outbox->payload, 0, a->spec.reply_size);
+        outbox_zero(a);
         atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
         int st = a->spec.handle(a, a->state, a->inbox->payload, a->outbox->payload);
         atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
@@ -207,7 +265,7 @@ static void child_end(struct supervisor *s, struct actor *a, int result)
     chan_close(a->mailbox);
     while (chan_try_recv(a->mailbox, e) == 0)
         if (e->reply)
-            reply_release(a, e->reply);
+            box_refuse(a, e->reply);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -238,7 +296,7 @@ static void sup_on_exit(struct supervisor *s, const struct sup_event *ev)
     struct actor *a = ev->child;
     task_join(a->watch, NULL);
     a->task = a->watch = NULL;
-    struct chan *rc = atomic_exchange(&a->in_flight, NULL);
+    struct reply_box *rc = atomic_exchange(&a->in_flight, NULL);
     if (rc)
         reply_fail(a, rc, -EFAULT);
     bool failed = ev->faulted || ev->value != 0;
@@ -338,12 +396,12 @@ struct supervisor *sup_start(const struct sup_spec *spec)
     return s;
 }
 
-/* Destroy the reply channels kept for reuse, then the pool. */
+/* Destroy the reply boxes kept for reuse, then the pool. */
 static void replies_free(struct chan *pool)
 {
-    struct chan *rc;
-    while (chan_try_recv(pool, &rc) == 0)
-        chan_destroy(rc);
+    struct reply_box *b;
+    while (chan_try_recv(pool, &b) == 0)
+        box_destroy(b);
     chan_destroy(pool);
 }
 
@@ -381,10 +439,11 @@ struct actor *sup_start_child(struct supervisor *s, const struct actor_spec *spe
     copy_name(a->name, spec->name, "actor");
     a->mailbox = chan_create(sizeof(struct envelope) + spec->msg_size, spec->mailbox_cap);
     a->ended = chan_create(1, 1);
-    a->replies = chan_create(sizeof(struct chan *), ACTOR_REPLY_POOL);
+    a->replies = chan_create(sizeof(struct reply_box *), ACTOR_REPLY_POOL);
     a->state = malloc(spec->state_size ? spec->state_size : 1);
     a->inbox = malloc(sizeof(struct envelope) + spec->msg_size);
-    a->outbox = malloc(sizeof(struct reply_msg) + spec->reply_size);
+    a->outbox = malloc(sizeof(struct reply_msg) +
+                       (spec->reply_size > OUTBOX_MIN ? spec->reply_size : OUTBOX_MIN));
     if (!a->mailbox || !a->ended || !a->replies || !a->state || !a->inbox || !a->outbox) {
         if (a->mailbox)
             chan_destroy(a->mailbox);
@@ -449,7 +508,7 @@ uint32_t sup_restarts(struct supervisor *s) { return atomic_load(&s->restarts); 
 #define ENVELOPE_BYTES (sizeof(struct envelope) + ACTOR_MSG_MAX)
 
 static void envelope_fill(struct envelope *e, const struct actor *a, const void *msg,
-                          struct chan *rc)
+                          struct reply_box *rc)
 {
     e->reply = rc;
     ring_copy(e->payload, msg, a->spec.msg_size);
@@ -474,7 +533,7 @@ int actor_try_send(struct actor *a, const void *msg)
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
-    struct chan *rc = reply_get(a);
+    struct reply_box *rc = box_get(a);
     if (!rc)
         return -ENOMEM;
     _Alignas(16) uint8_t buf[ENVELOPE_BYTES];
@@ -482,7 +541,8 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
     envelope_fill(e, a, msg, rc);
     int r = chan_send(a->mailbox, e, timeout_ns);
     if (r != 0) {
-        chan_destroy(rc);                           /* not delivered: ours alone */
+        atomic_store_explicit(&rc->owners, 1, memory_order_relaxed);   /* not delivered: ours alone */
+        box_release(a, rc);
         return r;
     }
     uint64_t left = WAIT_FOREVER;
@@ -491,10 +551,12 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
         left = deadline > now ? deadline - now : 1;
     }
     struct reply_msg *rm = (struct reply_msg *)buf; /* the envelope was copied out */
-    r = chan_recv(rc, rm, left);
-    reply_release(a, rc);
+    r = chan_recv(rc->ch, rm, left);
+    if (r != 0)                                     /* -ETIMEDOUT, or -EPIPE: no reply */
+        atomic_store_explicit(&rc->reopen, true, memory_order_relaxed);
+    box_release(a, rc);
     if (r != 0)
-        return r;                                   /* -ETIMEDOUT, or -EPIPE: no reply */
+        return r;
     if (reply && rm->status >= 0)
         ring_copy(reply, rm->payload, a->spec.reply_size);
     return (int)rm->status;

@@ -24,6 +24,12 @@
  * the executor moves QUEUED -> RUNNING and RUNNING -> IDLE (a compare-and-
  * swap that fails if a remote waker made it NOTIFIED meanwhile). Remote
  * wakers do their part under the executor's lock.
+ * Inline first polls: async_start called by the executor task itself
+ * polls the new task at once (exec_poll, as exec_main would) instead of
+ * queueing it; e->inlining keeps that to one level, so the executor's stack
+ * holds at most one nested poll.
+ * Memory: a task's block comes from its heap size class (heap_class_alloc),
+ * which is the heap's per-core slab cache, and goes back the same way.
  * Lock order: list locks (channels, task joiners) -> executor lock -> run
  * queue lock.
  */
@@ -48,6 +54,7 @@ enum { S_IDLE, S_QUEUED, S_RUNNING, S_NOTIFIED };
 #define ASYNC_F_DETACHED  (1u << 2)
 #define ASYNC_F_STARTED   (1u << 3)
 #define ASYNC_F_ENDED_CANCELLED (1u << 4)   /* cancel was requested before it ended */
+#define ASYNC_F_JOINERS   (1u << 5)   /* somebody looked for DONE under the lock */
 
 #define EXEC_STACK (16 * 1024)
 
@@ -63,6 +70,7 @@ struct async_exec {
     struct async_task *_Atomic shared_head;   /* read without the lock as a hint */
     struct async_task *shared_tail;
     bool sleeping;                   /* blocked in exec_main: wake it on queueing */
+    bool inlining;                   /* in an inline first poll (executor task only) */
     _Atomic bool created;
 } __attribute__((aligned(64)));
 
@@ -72,6 +80,12 @@ static struct mutex exec_create_lock = MUTEX_INIT;
 static inline struct async_exec *exec_of(const struct async_task *t)
 {
     return &execs[t->cpu][t->qos];
+}
+
+/* Are a and b homed on the same executor (core and class)? */
+static inline bool same_exec(const struct async_task *a, const struct async_task *b)
+{
+    return a->cpu == b->cpu && a->qos == b->qos;
 }
 
 static inline void list_push(struct async_list *l, struct async_task *t)
@@ -146,25 +160,88 @@ static void async_fire(struct waker *w)
     make_ready(container_of(w, struct async_task, waker), true);
 }
 
+/* Give t's block back to the heap. */
+static inline void task_free(struct async_task *t)
+{
+    if (t->heap_class != HEAP_NO_CLASS)
+        heap_class_free(t->heap_class, t);
+    else
+        free(t);
+}
+
 static inline void count(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
 
-/* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free. */
-static void complete(struct async_exec *e, struct async_task *t)
+static inline uint8_t ended_flags(uint8_t f)
 {
+    return f | ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0);
+}
+
+/* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free.
+ * Whoever looks for DONE under t->lock (joiners, select cases) first sets
+ * ASYNC_F_JOINERS (joiners_set_check_done). While it is clear, DONE is set
+ * with one compare-and-swap and t is not touched again (a joiner seeing
+ * DONE may free it at once); once it is set, DONE is set and the joiners
+ * are woken under the lock, so a joiner that sees DONE under the lock
+ * knows this is over. The compare-and-swap on the one flags word orders
+ * the two cases, and DETACHED likewise (async_detach). */
+static __attribute__((noinline)) void complete_locked(struct async_task *t);
+
+static inline __attribute__((always_inline)) void complete(struct async_exec *e, struct async_task *t)
+{
+    count(&e->completed);
+    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    while (!(f & ASYNC_F_JOINERS)) {
+        if (atomic_compare_exchange_weak_explicit(&t->flags, &f, ended_flags(f), memory_order_release,
+                                                  memory_order_relaxed)) {
+            if (f & ASYNC_F_DETACHED)
+                task_free(t);
+            return;
+        }
+    }
+    complete_locked(t);
+}
+
+static void complete_locked(struct async_task *t)
+{
+    uint8_t f;
     uint64_t flags = spin_lock_irqsave(&t->lock);
     /* Under t->lock nobody else sets flags but async_cancel (CANCEL, which
      * may land after this load: then it came too late to count). */
-    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
-    atomic_fetch_or(&t->flags, ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0));
+    f = atomic_fetch_or(&t->flags, ended_flags(atomic_load_explicit(&t->flags, memory_order_relaxed)));
     wait_list_claim_all(&t->joiners, 0);
     spin_unlock_irqrestore(&t->lock, flags);
-    count(&e->completed);
     if (f & ASYNC_F_DETACHED)
-        free(t);
+        task_free(t);
+}
+
+/* Under t->lock, before looking at t's end: has it ended? (Sets
+ * ASYNC_F_JOINERS: from now on complete() takes the lock.) */
+static bool joiners_set_check_done(struct async_task *t)
+{
+    return atomic_fetch_or(&t->flags, ASYNC_F_JOINERS) & ASYNC_F_DONE;
+}
+
+/* Poll t (taken off a ready list, or never queued: an inline first poll),
+ * then complete it or park it: back to IDLE, unless woken meanwhile, then
+ * straight back on the local list. Executor task only. */
+static inline void exec_poll(struct async_exec *e, struct async_task *t)
+{
+    set_sched(t, S_RUNNING);
+    count(&e->polls);
+    if (t->poll(t) != ASYNC_PENDING) {
+        complete(e, t);
+        return;
+    }
+    uint8_t s = S_RUNNING;
+    if (!atomic_compare_exchange_strong_explicit(&t->sched, &s, S_IDLE, memory_order_relaxed,
+                                                 memory_order_relaxed)) {
+        set_sched(t, S_QUEUED);   /* was NOTIFIED */
+        list_push(&e->local, t);
+    }
 }
 
 /* Move the shared list behind the local one; with IRQs masked. */
@@ -208,32 +285,14 @@ static int64_t exec_main(void *arg)
         e->local.head = t->next;
         if (!e->local.head)
             e->local.tail = NULL;
-        set_sched(t, S_RUNNING);
-        count(&e->polls);
-
-        int r = t->poll(t);
-
-        if (r != ASYNC_PENDING) {
-            complete(e, t);
-            continue;
-        }
-        /* Back to IDLE, unless woken meanwhile: then straight back on the list. */
-        uint8_t s = S_RUNNING;
-        if (!atomic_compare_exchange_strong_explicit(&t->sched, &s, S_IDLE, memory_order_relaxed,
-                                                     memory_order_relaxed)) {
-            set_sched(t, S_QUEUED);   /* was NOTIFIED */
-            list_push(&e->local, t);
-        }
+        exec_poll(e, t);
     }
     return 0;
 }
 
-/* The executor of (cpu, qos), created on first use. */
-static struct async_exec *exec_get(int cpu, unsigned qos)
+/* Create the executor of (cpu, qos) unless it exists. */
+static __attribute__((noinline)) void exec_create(struct async_exec *e, int cpu, unsigned qos)
 {
-    struct async_exec *e = &execs[cpu][qos];
-    if (atomic_load_explicit(&e->created, memory_order_acquire))
-        return e;
     mutex_lock(&exec_create_lock);
     if (!atomic_load_explicit(&e->created, memory_order_relaxed)) {
         static const char *const band[QOS_COUNT] = {"uin", "uini", "def", "util", "bg"};
@@ -248,6 +307,14 @@ static struct async_exec *exec_get(int cpu, unsigned qos)
         atomic_store_explicit(&e->created, true, memory_order_release);
     }
     mutex_unlock(&exec_create_lock);
+}
+
+/* The executor of (cpu, qos), created on first use. */
+static inline struct async_exec *exec_get(int cpu, unsigned qos)
+{
+    struct async_exec *e = &execs[cpu][qos];
+    if (__builtin_expect(!atomic_load_explicit(&e->created, memory_order_acquire), 0))
+        exec_create(e, cpu, qos);
     return e;
 }
 
@@ -255,16 +322,18 @@ static struct async_exec *exec_get(int cpu, unsigned qos)
 
 struct async_task *async_new(async_poll_fn poll, size_t size, const struct async_attr *attr)
 {
-    struct async_attr def = {.qos = QOS_DEFAULT, .cpu = -1};
+    static const struct async_attr def = {.qos = QOS_DEFAULT, .cpu = -1};
     if (!attr)
         attr = &def;
-    int cpu = attr->cpu < 0 ? cpu_id() : attr->cpu;
+    int here = cpu_id();
+    int cpu = attr->cpu < 0 ? here : attr->cpu;
     if (!poll || size < sizeof(struct async_task) || (unsigned)attr->qos >= QOS_COUNT ||
-        cpu >= platform.ncpus || (cpu != cpu_id() && !smp_cpu_online(cpu))) {
+        (cpu != here && (cpu >= platform.ncpus || !smp_cpu_online(cpu)))) {
         errno = EINVAL;
         return NULL;
     }
-    struct async_task *t = malloc(size);
+    unsigned cls = heap_class_of(size);
+    struct async_task *t = cls != HEAP_NO_CLASS ? heap_class_alloc(cls) : malloc(size);
     if (!t) {
         errno = ENOMEM;
         return NULL;
@@ -276,6 +345,7 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
         .cpu = (uint8_t)cpu,
         .qos = (uint8_t)attr->qos,
         .flags = attr->detached ? ASYNC_F_DETACHED : 0,
+        .heap_class = (uint8_t)cls,
     };
     t->joiners.lock = &t->lock;
     if (size > sizeof(*t))
@@ -285,17 +355,26 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
 
 void async_start(struct async_task *t)
 {
-    struct async_exec *e = exec_get(t->cpu, t->qos);
-    (void)e;
+    /* An executor that runs the caller exists: test that before creation. */
+    struct async_exec *e = &execs[t->cpu][t->qos];
+    bool here = on_executor(e);
+    if (!here)
+        e = exec_get(t->cpu, t->qos);
     atomic_fetch_or(&t->flags, ASYNC_F_STARTED);
-    make_ready(t, false);
+    if (here && !e->inlining) {
+        e->inlining = true;
+        exec_poll(e, t);
+        e->inlining = false;
+    } else {
+        make_ready(t, false);
+    }
     sched_resched_if_needed();
 }
 
 void async_free_unstarted(struct async_task *t)
 {
     if (!(atomic_load(&t->flags) & ASYNC_F_STARTED))
-        free(t);
+        task_free(t);
 }
 
 bool async_done(struct async_task *t)
@@ -322,13 +401,13 @@ void async_detach(struct async_task *t)
     uint8_t f = atomic_fetch_or(&t->flags, ASYNC_F_DETACHED);
     spin_unlock_irqrestore(&t->lock, flags);
     if (f & ASYNC_F_DONE)
-        free(t);
+        task_free(t);
 }
 
 enum async_status async_join(struct async_task *t, int64_t *value)
 {
     uint64_t flags = spin_lock_irqsave(&t->lock);
-    if (!(atomic_load(&t->flags) & ASYNC_F_DONE)) {
+    if (!joiners_set_check_done(t)) {
         struct task_waker tw;
         struct wait_node n;
         task_waker_init(&tw);
@@ -342,7 +421,7 @@ enum async_status async_join(struct async_task *t, int64_t *value)
     enum async_status s = status_of(t);
     if (value)
         *value = t->value;
-    free(t);
+    task_free(t);
     return s;
 }
 
@@ -428,7 +507,7 @@ int async_yield_op(struct async_task *self)
 /* Under t->lock: is t done? If not, queue self's node on its joiners. */
 static bool join_or_queue(struct async_task *self, struct async_task *t)
 {
-    if (atomic_load(&t->flags) & ASYNC_F_DONE)
+    if (joiners_set_check_done(t))
         return true;
     waker_arm(&self->waker, self->qos);
     wait_node_init(&self->node, &self->waker, 0, NULL);
@@ -442,9 +521,18 @@ static bool join_or_queue(struct async_task *self, struct async_task *t)
  * needed only for another executor's completion or a timeout/cancel. */
 static void join_wait_done(struct async_task *self, struct async_task *t)
 {
-    if (self->waker.which >= 0 && exec_of(t) == exec_of(self))
+    if (self->waker.which >= 0 && same_exec(t, self))
         return;
     wait_node_unlink(&self->node);
+}
+
+/* Has t ended on self's own executor? Then its complete() has returned
+ * (it runs on the executor task, as self's polls do), so t may be freed
+ * without taking its lock. */
+static bool ended_here(struct async_task *self, struct async_task *t)
+{
+    return same_exec(t, self) &&
+           (atomic_load_explicit(&t->flags, memory_order_acquire) & ASYNC_F_DONE);
 }
 
 int async_join_await(struct async_task *self, struct async_task *t, int64_t *value)
@@ -460,16 +548,18 @@ int async_join_await(struct async_task *self, struct async_task *t, int64_t *val
         int r = async_cancelled(self);
         if (r)
             return r;
-        uint64_t flags = spin_lock_irqsave(&t->lock);
-        bool done = join_or_queue(self, t);
-        spin_unlock_irqrestore(&t->lock, flags);
-        if (!done)
-            return async_wait_park(self);
+        if (!ended_here(self, t)) {
+            uint64_t flags = spin_lock_irqsave(&t->lock);
+            bool done = join_or_queue(self, t);
+            spin_unlock_irqrestore(&t->lock, flags);
+            if (!done)
+                return async_wait_park(self);
+        }
     }
     int s = status_of(t);
     if (value)
         *value = t->value;
-    free(t);
+    task_free(t);
     return s;
 }
 
@@ -498,7 +588,7 @@ int async_join_all(struct async_task *self, struct async_task **tasks, int64_t *
             return async_wait_park(self);
         if (values)
             values[i] = t->value;
-        free(t);
+        task_free(t);
         tasks[i] = NULL;
     }
     return 0;
@@ -533,7 +623,13 @@ static struct wait_list *done_list(struct sel_case *c)
     return &((struct async_task *)c->obj)->joiners;
 }
 
-static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, NULL, NULL};
+/* complete() must see this case's node (or we its DONE). */
+static void done_arm(struct sel_case *c)
+{
+    joiners_set_check_done((struct async_task *)c->obj);
+}
+
+static const struct sel_kind done_kind = {done_lock, done_ready, done_perform, done_list, done_arm, NULL};
 
 void async_case_done(struct sel_case *c, struct async_task *t)
 {

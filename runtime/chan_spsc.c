@@ -70,6 +70,7 @@ int chan_spsc_close(struct chan_spsc *q)
     if (atomic_exchange(&q->closed, 1))
         return -EPIPE;
     q->ring.cap = 0;                     /* later pushes fail: see chan_spsc_try_send */
+    q->ring.limit = atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
     uint64_t flags = spin_lock_irqsave(&q->lock);
     wait_list_claim_all(&q->recvq, 0);   /* it retries and sees closed */
     atomic_store_explicit(&q->recv_waiting, 0, memory_order_relaxed);
@@ -122,7 +123,10 @@ static int try_op(struct chan_spsc *q, void *data, bool send)
     return send ? chan_spsc_try_send(q, data) : chan_spsc_try_recv(q, data);
 }
 
-static int blocking_op(struct chan_spsc *q, void *data, bool send, uint64_t timeout_ns)
+/* A cancelled interruptible wait leaves like a timed-out one: the waiter
+ * moves messages itself (try_op), so one that leaves moved nothing. */
+static int blocking_op(struct chan_spsc *q, void *data, bool send, uint64_t timeout_ns,
+                       bool interruptible)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
     for (;;) {
@@ -132,25 +136,37 @@ static int blocking_op(struct chan_spsc *q, void *data, bool send, uint64_t time
         struct task_waker tw;
         struct wait_node n;
         task_waker_init(&tw);
+        tw.interruptible = interruptible;
         waker_arm(&tw.w, tw.w.qos);
         wait_node_init(&n, &tw.w, 0, NULL);
         if (!enqueue_waiter(q, &n, send))
             continue;
-        if (task_waker_wait(&tw, deadline) == -ETIMEDOUT) {
+        int32_t why = task_waker_wait(&tw, deadline);
+        if (why == -ETIMEDOUT || why == -ECANCELED) {
             dequeue_waiter(q, &n, send);
-            return -ETIMEDOUT;
+            return why;
         }
     }
 }
 
 int chan_spsc_send(struct chan_spsc *q, const void *msg, uint64_t timeout_ns)
 {
-    return blocking_op(q, (void *)msg, true, timeout_ns);
+    return blocking_op(q, (void *)msg, true, timeout_ns, false);
 }
 
 int chan_spsc_recv(struct chan_spsc *q, void *buf, uint64_t timeout_ns)
 {
-    return blocking_op(q, buf, false, timeout_ns);
+    return blocking_op(q, buf, false, timeout_ns, false);
+}
+
+int chan_spsc_send_interruptible(struct chan_spsc *q, const void *msg, uint64_t timeout_ns)
+{
+    return blocking_op(q, (void *)msg, true, timeout_ns, true);
+}
+
+int chan_spsc_recv_interruptible(struct chan_spsc *q, void *buf, uint64_t timeout_ns)
+{
+    return blocking_op(q, buf, false, timeout_ns, true);
 }
 
 static int await_op(struct async_task *self, struct chan_spsc *q, void *data, bool send)

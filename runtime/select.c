@@ -112,7 +112,7 @@ int sel_try(struct sel *s)
     return i >= 0 ? i : -EAGAIN;
 }
 
-int sel_wait(struct sel *s, uint64_t timeout_ns)
+static int wait_op(struct sel *s, uint64_t timeout_ns, bool interruptible)
 {
     if (s->n == 0 || s->n > SEL_MAX)
         return -EINVAL;
@@ -131,6 +131,7 @@ int sel_wait(struct sel *s, uint64_t timeout_ns)
     }
     struct task_waker tw;
     task_waker_init(&tw);
+    tw.interruptible = interruptible;
     waker_arm(&tw.w, tw.w.qos);
     queue_locked(s, &tw.w);
     disarm_all(s);
@@ -138,6 +139,13 @@ int sel_wait(struct sel *s, uint64_t timeout_ns)
     arch_irq_restore(flags);
     task_waker_wait(&tw, deadline);
     return finish(s, &tw.w);
+}
+
+int sel_wait(struct sel *s, uint64_t timeout_ns) { return wait_op(s, timeout_ns, false); }
+
+int sel_wait_interruptible(struct sel *s, uint64_t timeout_ns)
+{
+    return wait_op(s, timeout_ns, true);
 }
 
 int sel_await(struct async_task *self, struct sel *s)

@@ -13,33 +13,34 @@
 #include <kernel/panic.h>
 #include "slab.h"
 
-#define HEAP_SMALL_MAX 2048
-#define HEAP_GRAIN     16
 #define HEAP_LARGE_MAX (PAGE_SIZE << MM_MAX_ORDER)
 
 static const uint16_t class_sizes[] = {16, 32, 48, 64, 96, 128, 192, 256, 384, 512,
                                        768, 1024, 1536, 2048};
 #define HEAP_NCLASSES (sizeof(class_sizes) / sizeof(class_sizes[0]))
 
-/* By (size + 15) / 16: the cache of the smallest class that holds size. */
+/* By (size + 15) / 16: the cache of the smallest class that holds size,
+ * and its class. */
 static struct slab_cache *cache_by_grain[HEAP_SMALL_MAX / HEAP_GRAIN + 1];
+uint8_t heap_class_by_grain_[HEAP_SMALL_MAX / HEAP_GRAIN + 1];
 /* Slab cache ids [0, HEAP_NCLASSES) are the heap's (created first). */
-static struct slab_cache *class_cache[HEAP_NCLASSES];
+struct slab_cache *heap_class_cache_[HEAP_NCLASSES];
 
 void heap_init(void)
 {
     for (unsigned i = 0; i < HEAP_NCLASSES; i++) {
         char name[16];
         snprintf(name, sizeof(name), "heap-%u", (unsigned)class_sizes[i]);
-        class_cache[i] = slab_cache_create(name, class_sizes[i], HEAP_GRAIN);
-        if (!class_cache[i] || slab_hdr(class_cache[i])->id != i)
+        heap_class_cache_[i] = slab_cache_create(name, class_sizes[i], HEAP_GRAIN);
+        if (!heap_class_cache_[i] || slab_hdr(heap_class_cache_[i])->id != i)
             panic("heap: cannot create size class %u", class_sizes[i]);
     }
     unsigned cls = 0;
     for (unsigned g = 0; g <= HEAP_SMALL_MAX / HEAP_GRAIN; g++) {
         while (class_sizes[cls] < g * HEAP_GRAIN)
             cls++;
-        cache_by_grain[g] = class_cache[cls];
+        cache_by_grain[g] = heap_class_cache_[cls];
+        heap_class_by_grain_[g] = (uint8_t)cls;
     }
 }
 
@@ -96,7 +97,7 @@ static _Noreturn void bad_pointer(const char *fn, const void *p, const struct pa
 static size_t usable(const char *fn, const void *p, struct page_desc *d)
 {
     if (d && d->kind == PD_SLAB && d->cache < HEAP_NCLASSES)
-        return slab_hdr(class_cache[d->cache])->size;
+        return slab_hdr(heap_class_cache_[d->cache])->size;
     if (d && d->kind == PD_HEAP && !((uint64_t)p & ((PAGE_SIZE << d->order) - 1)))
         return PAGE_SIZE << d->order;
     bad_pointer(fn, p, d);
@@ -108,7 +109,7 @@ void free(void *p)
         return;
     struct page_desc *d = mm_desc(p);
     if (__builtin_expect(d && d->kind == PD_SLAB && d->cache < HEAP_NCLASSES, 1)) {
-        slab_free(class_cache[d->cache], p);
+        slab_free(heap_class_cache_[d->cache], p);
         return;
     }
     usable("free", p, d);   /* panics unless p heads a large block */

@@ -22,7 +22,7 @@ TEST(ring, spsc_fifo_and_bounds_across_the_counter_wrap)
     uint32_t slots = ring_slots_for(5);
     uint64_t *mem = calloc(slots, sizeof(uint64_t));
     const uint32_t start = UINT32_MAX - 20;
-    struct spsc_ring r = {.tail = start, .head_cache = start, .head = start, .tail_cache = start,
+    struct spsc_ring r = {.tail = start, .limit = start, .head = start,
                           .cap = 5, .mask = slots - 1, .elem = 8, .slots = (uint8_t *)mem};
     uint64_t next_in = 0, next_out = 0, seed = 1;
     for (int step = 0; step < 10000; step++) {
@@ -108,4 +108,27 @@ TEST(sel_pick, a_ready_case_waits_at_most_n_minus_1_selections)
     EXPECT_EQ(sel_pick(0, 8, 3), -1);
     EXPECT_EQ(sel_pick(0x81, 8, 1), 7);
     EXPECT_EQ(sel_pick(0x01, 8, 1), 0);
+}
+
+/* The producer's close (capacity and limit to 0 and its tail, as
+ * chan_spsc_close does) stops every later push, with messages still queued
+ * or not; the consumer drains what was queued. */
+TEST(ring, spsc_limit_set_to_tail_with_cap_0_stops_pushes)
+{
+    uint64_t mem[4] = {0}, v = 0;
+    struct spsc_ring r = {.cap = 4, .mask = 3, .elem = 8, .slots = (uint8_t *)mem};
+    for (uint64_t i = 1; i <= 3; i++)
+        EXPECT_TRUE(spsc_push(&r, &i));
+    EXPECT_TRUE(spsc_pop(&r, &v));
+    EXPECT_EQ(v, 1);
+    r.cap = 0;
+    r.limit = atomic_load(&r.tail);
+    EXPECT_TRUE(!spsc_push(&r, &v));
+    EXPECT_TRUE(spsc_pop(&r, &v));
+    EXPECT_EQ(v, 2);
+    EXPECT_TRUE(spsc_pop(&r, &v));
+    EXPECT_EQ(v, 3);
+    EXPECT_TRUE(!spsc_pop(&r, &v));
+    EXPECT_TRUE(!spsc_push(&r, &v));   /* empty now: still refused */
+    EXPECT_EQ(spsc_count(&r), 0);
 }

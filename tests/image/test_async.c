@@ -554,3 +554,97 @@ TEST(async, spsc_awaits_yield_and_detached_tasks)
         task_sleep_ns(50000);
     EXPECT_EQ(atomic_load(&detached_ran), 2);
 }
+
+/* --- inline first polls ---------------------------------------------------------- */
+
+static _Atomic int grandchild_done_at_start;
+
+/* A child: value 10 at once, or (waits) the value received on its channel
+ * plus 20, or (nests) starts a grandchild on its own executor and reports
+ * whether that one had ended when async_start returned. */
+struct kid {
+    struct async_task t;
+    struct chan *in;
+    bool nests;
+    struct async_task *g;
+    uint64_t got;
+    int64_t gv;
+};
+
+static int kid_poll(struct async_task *t)
+{
+    struct kid *k = (struct kid *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    if (k->in) {
+        ASYNC_AWAIT(t, r, chan_recv_await(t, k->in, &k->got));
+        ASYNC_RETURN(t, r < 0 ? r : (int64_t)k->got + 20);
+    }
+    if (k->nests) {
+        k->g = async_new(kid_poll, sizeof(struct kid), NULL);
+        async_start(k->g);
+        atomic_store(&grandchild_done_at_start, async_done(k->g));
+        ASYNC_AWAIT(t, r, async_join_await(t, k->g, &k->gv));
+        ASYNC_RETURN(t, r == ASYNC_COMPLETED ? 30 + k->gv : -1);
+    }
+    ASYNC_END(t, 10);
+}
+
+struct starter {
+    struct async_task t;
+    struct chan *c;
+    struct kid *a, *b, *n;
+    bool a_done_at_start, b_done_at_start;
+    int64_t va, vb, vn;
+    int ra, rb, rn;
+};
+
+static int starter_poll(struct async_task *t)
+{
+    struct starter *s = (struct starter *)t;
+    uint64_t five = 5;
+    ASYNC_BEGIN(t);
+    s->a = ASYNC_NEW(struct kid, kid_poll, NULL);
+    async_start(&s->a->t);
+    s->a_done_at_start = async_done(&s->a->t);   /* ended inside async_start */
+    s->b = ASYNC_NEW(struct kid, kid_poll, NULL);
+    s->b->in = s->c;
+    async_start(&s->b->t);
+    s->b_done_at_start = async_done(&s->b->t);   /* parked on the channel */
+    if (chan_try_send(s->c, &five) != 0)
+        ASYNC_RETURN(t, -1);
+    s->n = ASYNC_NEW(struct kid, kid_poll, NULL);
+    s->n->nests = true;
+    async_start(&s->n->t);
+    ASYNC_AWAIT(t, s->ra, async_join_await(t, &s->a->t, &s->va));
+    ASYNC_AWAIT(t, s->rb, async_join_await(t, &s->b->t, &s->vb));
+    ASYNC_AWAIT(t, s->rn, async_join_await(t, &s->n->t, &s->vn));
+    ASYNC_END(t, 0);
+}
+
+/* Started by a task of its own executor, a child's first poll runs inside
+ * async_start: one that completes at once has ended when async_start
+ * returns, one that must wait is parked and resumed as usual; a child
+ * started from such an inline poll is queued (one level only). */
+TEST(async, children_started_on_their_executor_run_their_first_poll_inline)
+{
+    struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(0)};
+    struct starter *s = ASYNC_NEW(struct starter, starter_poll, &attr);
+    s->c = chan_create(sizeof(uint64_t), 1);
+    atomic_store(&grandchild_done_at_start, -1);
+    async_start(&s->t);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, 0);
+    EXPECT_TRUE(s->a_done_at_start);
+    EXPECT_TRUE(!s->b_done_at_start);
+    EXPECT_EQ(s->ra, ASYNC_COMPLETED);
+    EXPECT_EQ(s->va, 10);
+    EXPECT_EQ(s->rb, ASYNC_COMPLETED);
+    EXPECT_EQ(s->vb, 25);
+    EXPECT_EQ(s->rn, ASYNC_COMPLETED);
+    EXPECT_EQ(s->vn, 40);   /* 30 + the grandchild's 10 */
+    EXPECT_EQ(atomic_load(&grandchild_done_at_start), 0);   /* queued, not run inline */
+    EXPECT_EQ(chan_len(s->c), 0);
+    chan_destroy(s->c);
+}

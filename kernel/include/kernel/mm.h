@@ -66,6 +66,15 @@ size_t slab_object_size(const struct slab_cache *c);
  * (kernel/mm/heap.c), replacing picolibc's: small sizes from per-size-class
  * slab caches, large ones straight from the page allocator. */
 size_t heap_usable_size(const void *p);
+/* For owners that remember a block's size class: heap_class_of(size) is the
+ * class malloc would use for size bytes (HEAP_NO_CLASS above the small
+ * sizes); heap_class_alloc / heap_class_free are malloc / free for that
+ * class without free()'s page lookup. The blocks are ordinary heap blocks:
+ * free() and heap_usable_size() accept them too. */
+#define HEAP_NO_CLASS 0xffu
+static inline unsigned heap_class_of(size_t size);
+static inline void *heap_class_alloc(unsigned cls);   /* NULL when out of memory */
+static inline void heap_class_free(unsigned cls, void *p);
 
 /* --- stacks ----------------------------------------------------------------- */
 struct mm_stack {
@@ -118,5 +127,23 @@ static inline void slab_free(struct slab_cache *c, void *obj)
     }
     slab_free_slow(c, obj, flags);
 }
+
+/* The heap's size classes are slab caches 0.. (kernel/mm/heap.c), for
+ * sizes up to HEAP_SMALL_MAX in steps of HEAP_GRAIN. */
+#define HEAP_SMALL_MAX 2048
+#define HEAP_GRAIN 16
+extern struct slab_cache *heap_class_cache_[];
+extern uint8_t heap_class_by_grain_[];
+
+static inline unsigned heap_class_of(size_t size)
+{
+    if (size > HEAP_SMALL_MAX)
+        return HEAP_NO_CLASS;
+    return heap_class_by_grain_[(size + HEAP_GRAIN - 1) / HEAP_GRAIN];
+}
+
+static inline void *heap_class_alloc(unsigned cls) { return slab_alloc(heap_class_cache_[cls]); }
+
+static inline void heap_class_free(unsigned cls, void *p) { slab_free(heap_class_cache_[cls], p); }
 
 #endif

@@ -87,6 +87,7 @@ struct async_task {
     uint8_t cpu, qos;               /* home core and class */
     _Atomic uint8_t sched;          /* executor state (runtime/async.c) */
     _Atomic uint8_t flags;          /* ASYNC_F_* */
+    uint8_t heap_class;             /* its block's heap size class (kernel/mm.h) */
 };
 
 /* Exit status seen by joiners. */
@@ -106,7 +107,13 @@ struct async_attr {
  * on failure. Task context. */
 struct async_task *async_new(async_poll_fn poll, size_t size, const struct async_attr *attr);
 #define ASYNC_NEW(type, poll, attr) ((type *)async_new((poll), sizeof(type), (attr)))
-/* Queue t on its home executor (creating the executor on first use). */
+/* Queue t on its home executor (creating the executor on first use).
+ * Called by a task running on that same executor (a stackless parent
+ * starting a child homed with it), t's first poll runs at once, inside
+ * the call, instead of being queued: a child that completes on its first
+ * poll is never queued, and one that has to wait is parked as usual. Only
+ * one level of this inlining: a child started from such an inline poll is
+ * queued. */
 void async_start(struct async_task *t);
 /* Free a task that was never started. */
 void async_free_unstarted(struct async_task *t);

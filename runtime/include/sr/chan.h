@@ -66,8 +66,12 @@ int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
  * returns it took nothing. Operations that need no wait complete as usual. */
 int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns);
 int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns);
-static inline int chan_try_send(struct chan *c, const void *msg);
-static inline int chan_try_recv(struct chan *c, void *buf);
+/* chan_try_send(c, msg) / chan_try_recv(c, buf), without waiting: 0,
+ * -EAGAIN (full / empty) or -EPIPE. Macros over the inline fast paths
+ * below: when msg / buf points to a type whose size is the channel's
+ * element size, the copy is that fixed size (inlined, no size dispatch). */
+#define chan_try_send(c, msg) chan_try_send_hinted_((c), (msg), RING_SIZE_HINT(msg))
+#define chan_try_recv(c, buf) chan_try_recv_hinted_((c), (buf), RING_SIZE_HINT(buf))
 int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
@@ -85,9 +89,9 @@ void chan_settle_(struct chan *c);
 int chan_try_send_slow_(struct chan *c, const void *msg);
 int chan_try_recv_slow_(struct chan *c, void *buf);
 
-static inline int chan_try_send(struct chan *c, const void *msg)
+static inline int chan_try_send_hinted_(struct chan *c, const void *msg, size_t hint)
 {
-    if (__builtin_expect(mpmc_try_push(&c->ring, msg), 1)) {
+    if (__builtin_expect(mpmc_try_push_hinted(&c->ring, msg, hint), 1)) {
         if (__builtin_expect(mpmc_tail_waiters(&c->ring), 0))
             chan_settle_(c);
         return 0;
@@ -95,9 +99,9 @@ static inline int chan_try_send(struct chan *c, const void *msg)
     return chan_try_send_slow_(c, msg);
 }
 
-static inline int chan_try_recv(struct chan *c, void *buf)
+static inline int chan_try_recv_hinted_(struct chan *c, void *buf, size_t hint)
 {
-    if (__builtin_expect(mpmc_try_pop(&c->ring, buf), 1)) {
+    if (__builtin_expect(mpmc_try_pop_hinted(&c->ring, buf, hint), 1)) {
         if (__builtin_expect(mpmc_head_waiters(&c->ring), 0))
             chan_settle_(c);
         return 0;
@@ -115,14 +119,18 @@ struct chan_spsc {
 };
 
 /* Only the producer may close a chan_spsc (after its last send): closing
- * sets the ring's capacity, which only the producer reads, to 0, so the
- * send fast path needs no closed check of its own. */
+ * sets the ring's capacity and limit, which only the producer reads, to 0
+ * and its tail, so the send fast path needs no closed check of its own. */
 struct chan_spsc *chan_spsc_create(size_t elem_size, uint32_t cap);
 void chan_spsc_destroy(struct chan_spsc *q);
-static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg);
-static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf);
+/* Like chan_try_send / chan_try_recv (macros, fixed-size copies likewise). */
+#define chan_spsc_try_send(q, msg) chan_spsc_try_send_hinted_((q), (msg), RING_SIZE_HINT(msg))
+#define chan_spsc_try_recv(q, buf) chan_spsc_try_recv_hinted_((q), (buf), RING_SIZE_HINT(buf))
 int chan_spsc_send(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
 int chan_spsc_recv(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
+/* Cancellation points, as chan_send_interruptible / chan_recv_interruptible. */
+int chan_spsc_send_interruptible(struct chan_spsc *q, const void *msg, uint64_t timeout_ns);
+int chan_spsc_recv_interruptible(struct chan_spsc *q, void *buf, uint64_t timeout_ns);
 int chan_spsc_close(struct chan_spsc *q);
 int chan_spsc_send_await(struct async_task *self, struct chan_spsc *q, const void *msg);
 int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf);
@@ -133,18 +141,18 @@ int chan_spsc_recv_await(struct async_task *self, struct chan_spsc *q, void *buf
 void chan_spsc_wake_(struct chan_spsc *q, bool senders);
 int chan_spsc_recv_empty_(struct chan_spsc *q, void *buf);
 
-static inline int chan_spsc_try_send(struct chan_spsc *q, const void *msg)
+static inline int chan_spsc_try_send_hinted_(struct chan_spsc *q, const void *msg, size_t hint)
 {
-    if (!spsc_push(&q->ring, msg))   /* closing made the ring's capacity 0 */
+    if (!spsc_push_hinted(&q->ring, msg, hint))   /* closing made the ring's capacity 0 */
         return atomic_load_explicit(&q->closed, memory_order_relaxed) ? -EPIPE : -EAGAIN;
     if (atomic_load_explicit(&q->recv_waiting, memory_order_seq_cst))
         chan_spsc_wake_(q, false);
     return 0;
 }
 
-static inline int chan_spsc_try_recv(struct chan_spsc *q, void *buf)
+static inline int chan_spsc_try_recv_hinted_(struct chan_spsc *q, void *buf, size_t hint)
 {
-    if (!spsc_pop(&q->ring, buf))
+    if (!spsc_pop_hinted(&q->ring, buf, hint))
         return chan_spsc_recv_empty_(q, buf);
     if (atomic_load_explicit(&q->send_waiting, memory_order_seq_cst))
         chan_spsc_wake_(q, true);

@@ -90,34 +90,52 @@ static inline uint8_t *mpmc_slot(const struct mpmc_ring *r, uint64_t word)
 static inline _Atomic uint64_t *mpmc_seq(uint8_t *slot) { return (_Atomic uint64_t *)slot; }
 
 /* Fast push: true if msg was queued (then the caller checks
- * mpmc_tail_waiters). False: full, contended, or a flag is set. */
-static inline bool mpmc_try_push(struct mpmc_ring *r, const void *msg)
+ * mpmc_tail_waiters). False: full, contended, or a flag is set.
+ * hint: the message size if known at compile time (ring_copy_hinted). */
+static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, size_t hint)
 {
+    /* The ring's fields are read before the first acquire (which would make
+     * the compiler read them again), in as few loads as the layout allows. */
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint8_t *s = mpmc_slot(r, t);
+    uint8_t *slots = r->slots;
+    uint64_t mask = r->mask;
+    uint32_t stride = r->stride, elem = r->elem;
+    uint8_t *s = slots + ((t / MPMC_STEP) & mask) * stride;
     if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t ||
         !atomic_compare_exchange_strong_explicit(&r->tail, &t, t + MPMC_STEP,
                                                  memory_order_relaxed, memory_order_relaxed))
         return false;
-    ring_copy(s + MPMC_SEQ_BYTES, msg, r->elem);
+    ring_copy_hinted(s + MPMC_SEQ_BYTES, msg, elem, hint);
     atomic_store_explicit(mpmc_seq(s), t + MPMC_FULL, memory_order_seq_cst);
     return true;
 }
 
+static inline bool mpmc_try_push(struct mpmc_ring *r, const void *msg)
+{
+    return mpmc_try_push_hinted(r, msg, 0);
+}
+
 /* Fast pop: true if a message was taken into out (then the caller checks
  * mpmc_head_waiters). False: empty, contended, or a flag is set. */
-static inline bool mpmc_try_pop(struct mpmc_ring *r, void *out)
+static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hint)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint8_t *s = mpmc_slot(r, h);
+    uint8_t *slots = r->slots;
+    uint64_t mask = r->mask;
+    uint32_t stride = r->stride, elem = r->elem;
+    uint8_t *s = slots + ((h / MPMC_STEP) & mask) * stride;
+    uint64_t next = h + MPMC_STEP;
     if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
-        !atomic_compare_exchange_strong_explicit(&r->head, &h, h + MPMC_STEP,
-                                                 memory_order_relaxed, memory_order_relaxed))
+        !atomic_compare_exchange_strong_explicit(&r->head, &h, next, memory_order_relaxed,
+                                                 memory_order_relaxed))
         return false;
-    ring_copy(out, s + MPMC_SEQ_BYTES, r->elem);
-    atomic_store_explicit(mpmc_seq(s), h + r->lap, memory_order_seq_cst);
+    ring_copy_hinted(out, s + MPMC_SEQ_BYTES, elem, hint);
+    /* Free for h + lap, lap = (mask + 1) * MPMC_STEP: from next, no load. */
+    atomic_store_explicit(mpmc_seq(s), next + mask * MPMC_STEP, memory_order_seq_cst);
     return true;
 }
+
+static inline bool mpmc_try_pop(struct mpmc_ring *r, void *out) { return mpmc_try_pop_hinted(r, out, 0); }
 
 /* Is a flag set on the producer / consumer side (a fast operation would
  * fail)? For callers that go to the slow path anyway if it does. */

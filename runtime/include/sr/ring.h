@@ -65,49 +65,79 @@ static inline void ring_copy(void *dst, const void *src, uint32_t size)
         memcpy(dst, src, size);
 }
 #undef RING_COPY_ENDS
+
+/* ring_copy for a caller that may know the message size at compile time:
+ * hint is that size (0 if unknown). When it is a constant equal to size,
+ * the copy is a fixed-size memcpy the compiler inlines (32 bytes: one
+ * q-register load/store pair), with no dispatch on size. */
+static __attribute__((noinline, unused)) void ring_copy_cold_(void *dst, const void *src, uint32_t size)
+{
+    ring_copy(dst, src, size);
+}
+
+static inline void ring_copy_hinted(void *dst, const void *src, uint32_t size, size_t hint)
+{
+    if (!__builtin_constant_p(hint) || hint == 0)
+        ring_copy(dst, src, size);
+    else if (__builtin_expect(size == hint, 1))
+        memcpy(dst, src, hint);
+    else
+        ring_copy_cold_(dst, src, size);   /* a typed caller on a channel of another size */
+}
 #pragma GCC diagnostic pop
+
+/* The size of *p for ring_copy_hinted: 0 for a void pointer. */
+#define RING_SIZE_HINT(p)                                                         \
+    __builtin_choose_expr(__builtin_types_compatible_p(__typeof__(*(p)), void), (size_t)0, \
+                          sizeof(*(p)))
 
 /* Lock-free single-producer single-consumer ring. The producer owns tail
  * (and reads head), the consumer owns head (and reads tail); release/acquire
- * on those publish the slot contents. Each side caches the other's index
- * and re-reads it only when the cached value says full/empty. The index
+ * on those publish the slot contents. The consumer reads tail on every pop
+ * (one load-acquire, as cheap as checking a cached copy first; a consumer
+ * that keeps up would find such a cache used up on every message). The
+ * producer caches its limit (the head it read + cap): it may write up to
+ * there; tail never passes it, so tail == limit is the only "look at head
+ * again"; a limit set to tail with cap 0 stops every push. The index
  * stores are sequentially consistent (on AArch64 a plain STLR, as a release
  * would be), so a side's later seq_cst load of a waiter flag is ordered after
  * them without a separate fence (chan_spsc's lost-wake-up protocol). */
 struct spsc_ring {
     _Atomic uint32_t tail __attribute__((aligned(64)));  /* producer side */
-    uint32_t head_cache;
+    uint32_t limit;
     _Atomic uint32_t head __attribute__((aligned(64)));  /* consumer side */
-    uint32_t tail_cache;
     uint32_t cap, mask, elem;
     uint8_t *slots;
 };
 
-static inline bool spsc_push(struct spsc_ring *r, const void *msg)
+/* hint: see ring_copy_hinted. */
+static inline bool spsc_push_hinted(struct spsc_ring *r, const void *msg, size_t hint)
 {
     uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (t - r->head_cache >= r->cap) {
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-        if (t - r->head_cache >= r->cap)
+    if (t == r->limit) {
+        uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (t - h >= r->cap)
             return false;
+        r->limit = h + r->cap;
     }
-    ring_copy(r->slots + (size_t)(t & r->mask) * r->elem, msg, r->elem);
+    ring_copy_hinted(r->slots + (size_t)(t & r->mask) * r->elem, msg, r->elem, hint);
     atomic_store_explicit(&r->tail, t + 1, memory_order_seq_cst);   /* a release (STLR) */
     return true;
 }
 
-static inline bool spsc_pop(struct spsc_ring *r, void *out)
+static inline bool spsc_push(struct spsc_ring *r, const void *msg) { return spsc_push_hinted(r, msg, 0); }
+
+static inline bool spsc_pop_hinted(struct spsc_ring *r, void *out, size_t hint)
 {
     uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (h == r->tail_cache) {
-        r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (h == r->tail_cache)
-            return false;
-    }
-    ring_copy(out, r->slots + (size_t)(h & r->mask) * r->elem, r->elem);
+    if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
+        return false;
+    ring_copy_hinted(out, r->slots + (size_t)(h & r->mask) * r->elem, r->elem, hint);
     atomic_store_explicit(&r->head, h + 1, memory_order_seq_cst);   /* a release (STLR) */
     return true;
 }
+
+static inline bool spsc_pop(struct spsc_ring *r, void *out) { return spsc_pop_hinted(r, out, 0); }
 
 static inline uint32_t spsc_count(struct spsc_ring *r)
 {

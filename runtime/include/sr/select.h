@@ -67,6 +67,12 @@ void sel_init(struct sel *s, struct sel_case *cases, unsigned n);
 /* Stackful: the case index, or -ETIMEDOUT after timeout_ns (WAIT_FOREVER
  * = 0: no timeout), or -EINVAL. */
 int sel_wait(struct sel *s, uint64_t timeout_ns);
+/* The same, and a cancellation point (like chan_recv_interruptible): if
+ * the calling task is cancelled (task_cancel, e.g. by its scope) while it
+ * waits, or was before it had to wait, it returns -ECANCELED and no case
+ * has completed (no message moved either way). A select that can complete
+ * at once does so as usual. */
+int sel_wait_interruptible(struct sel *s, uint64_t timeout_ns);
 /* Without waiting: the case index, or -EAGAIN if none can complete now. */
 int sel_try(struct sel *s);
 /* Stackless (inside ASYNC_AWAIT): the case index, or -ETIMEDOUT (with
