@@ -3,9 +3,11 @@
  * stress where every task is joined or cancelled and no memory leaks. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <kernel/clock.h>
+#include <kernel/sched_policy.h>
 #include <kernel/waitq.h>
 #include <sr/async.h>
 #include <sr/chan.h>
@@ -337,6 +339,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
 
 static _Atomic int qos_order[4];
 static _Atomic int qos_next;
+static _Atomic uint64_t markers_queued_ns, markers_last_ns;
 
 struct marker {
     struct async_task t;
@@ -347,6 +350,7 @@ static int marker_poll(struct async_task *t)
 {
     struct marker *m = (struct marker *)t;
     atomic_store(&qos_order[atomic_fetch_add(&qos_next, 1)], m->id);
+    atomic_store(&markers_last_ns, clock_ns());
     return ASYNC_DONE;
 }
 
@@ -355,37 +359,54 @@ static int64_t start_markers(void *arg)
     struct async_task **ts = arg;
     /* Queued while this user-interactive task runs: nothing of a lower class
      * can run here before it blocks. */
+    atomic_store(&markers_queued_ns, clock_ns());
     for (int i = 0; i < 4; i++)
         async_start(ts[i]);
     return 0;
 }
 
+/* Strict priority holds while no waiting class is past its starvation bound
+ * (sched_policy_starvation_bound: 10 ms for user-initiated, the shortest
+ * here). Under TCG a descheduled vCPU can make guest time jump past it,
+ * and then the overdue class rightly runs first; such a round is run again
+ * (up to ROUNDS), and the order is checked on a round that stayed within
+ * the bound. */
 TEST(async, higher_class_tasks_run_first_on_a_core)
 {
+    enum { ROUNDS = 10 };
     int cpu = other_core(0);
     static const enum qos q[4] = {QOS_BACKGROUND, QOS_UTILITY, QOS_DEFAULT, QOS_USER_INITIATED};
-    struct async_task *ts[4];
     /* Executors exist already? Make sure (their creation blocks on a mutex). */
     for (int i = 0; i < 4; i++) {
         struct sleeper *s = sleeper_new(0, 0, cpu, q[i]);
         async_start(&s->t);
         async_join(&s->t, NULL);
     }
-    for (int i = 0; i < 4; i++) {
-        struct marker *m = ASYNC_NEW(struct marker, marker_poll,
-                                     &((struct async_attr){.qos = q[i], .cpu = cpu}));
-        m->id = i;
-        ts[i] = &m->t;
+    uint64_t bound = sched_policy_starvation_bound(QOS_USER_INITIATED);
+    for (int round = 0; round < ROUNDS; round++) {
+        struct async_task *ts[4];
+        for (int i = 0; i < 4; i++) {
+            struct marker *m = ASYNC_NEW(struct marker, marker_poll,
+                                         &((struct async_attr){.qos = q[i], .cpu = cpu}));
+            m->id = i;
+            ts[i] = &m->t;
+        }
+        atomic_store(&qos_next, 0);
+        struct task *st = spawn_on(start_markers, ts, cpu, QOS_USER_INTERACTIVE);
+        task_join(st, NULL);
+        for (int i = 0; i < 4; i++)
+            async_join(ts[i], NULL);
+        EXPECT_EQ(atomic_load(&qos_next), 4);
+        if (atomic_load(&markers_last_ns) - atomic_load(&markers_queued_ns) >= bound)
+            continue;   /* a class may have been overdue: not a strict-priority round */
+        EXPECT_EQ(atomic_load(&qos_order[0]), 3);
+        EXPECT_EQ(atomic_load(&qos_order[1]), 2);
+        EXPECT_EQ(atomic_load(&qos_order[2]), 1);
+        EXPECT_EQ(atomic_load(&qos_order[3]), 0);
+        return;
     }
-    atomic_store(&qos_next, 0);
-    struct task *st = spawn_on(start_markers, ts, cpu, QOS_USER_INTERACTIVE);
-    task_join(st, NULL);
-    for (int i = 0; i < 4; i++)
-        async_join(ts[i], NULL);
-    EXPECT_EQ(atomic_load(&qos_order[0]), 3);
-    EXPECT_EQ(atomic_load(&qos_order[1]), 2);
-    EXPECT_EQ(atomic_load(&qos_order[2]), 1);
-    EXPECT_EQ(atomic_load(&qos_order[3]), 0);
+    printf("# no round stayed within the %llu ns bound: order not checked\n",
+           (unsigned long long)bound);
 }
 
 /* --- all-core stress ---------------------------------------------------------------- */
