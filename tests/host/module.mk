@@ -15,6 +15,7 @@ HOST_TEST_SRCS += \
 	kernel/platform/dt_address.c \
 	kernel/platform/dt_memory.c \
 	kernel/platform/dt_cpus.c \
+	kernel/platform/dt_opp.c \
 	kernel/platform/dt_gic.c \
 	kernel/platform/dt_devices.c \
 	kernel/platform/dt_console.c \

@@ -1,0 +1,87 @@
+/* Operating points, the governor and estimated energy (see kernel/sched_policy.h). */
+#include <kernel/sched_policy.h>
+
+static bool opp_fits(const struct sched_opp *o, uint32_t need)
+{
+    return sched_util_fits(need, o->capacity);
+}
+
+int sched_energy_opp_for(const struct sched_core_info *c, uint32_t need)
+{
+    int top = c->nopps > 0 ? c->nopps - 1 : 0;
+    for (int k = 0; k < top; k++) {
+        if (opp_fits(&c->opp[k], need))
+            return k;
+    }
+    return top;
+}
+
+int sched_energy_domain_opp(const struct sched_core_model *m, int d, const uint32_t *need)
+{
+    uint32_t most = 0;
+    for (int c = 0; c < m->ncores; c++) {
+        if (m->core[c].domain == d && need[c] > most)
+            most = need[c];
+    }
+    return d < m->ncores ? sched_energy_opp_for(&m->core[d], most) : 0;
+}
+
+uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, const uint32_t *util,
+                                   const uint32_t *need)
+{
+    int k = sched_energy_domain_opp(m, d, need);
+    uint64_t uw = 0;
+    for (int c = 0; c < m->ncores; c++) {
+        if (m->core[c].domain != d)
+            continue;
+        const struct sched_opp *o = &m->core[c].opp[k];
+        uw += (uint64_t)o->power_uw * util[c] / o->capacity;
+    }
+    return uw;
+}
+
+struct sched_clamp sched_energy_clamp(const struct sched_core_info *c, unsigned qos, bool dl)
+{
+    struct sched_clamp k = {0, SCHED_CAPACITY_MAX};
+    if (dl || qos == QOS_USER_INTERACTIVE)
+        k.floor = SCHED_CAPACITY_MAX;
+    if (qos == QOS_BACKGROUND && !dl) {
+        /* The largest need the efficient OPP still fits (need x 1.25 <= capacity). */
+        k.ceiling = (uint32_t)((uint64_t)c->opp[c->efficient].capacity * 1024 / 1280);
+        if (k.ceiling == 0)
+            k.ceiling = 1;
+    }
+    return k;
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+uint64_t sched_energy_place_cost(const struct sched_core_model *m,
+                                 const struct sched_core_view *v, int cpu,
+                                 const struct sched_task_view *t, bool clamps)
+{
+    int d = m->core[cpu].domain;
+    uint32_t util[PLAT_MAX_CPUS], need[PLAT_MAX_CPUS];
+    for (int c = 0; c < m->ncores; c++) {
+        util[c] = need[c] = 0;
+        if (m->core[c].domain != d || !v[c].online)
+            continue;
+        util[c] = sched_view_util(&v[c], QOS_COUNT - 1);
+        need[c] = sched_energy_need(util[c], v[c].clamp_floor, v[c].clamp_ceiling);
+    }
+    uint64_t before = sched_energy_domain_power(m, d, util, need);
+    const struct sched_core_view *here = &v[cpu];
+    uint32_t floor = here->clamp_floor, ceiling = here->clamp_ceiling;
+    if (clamps) {
+        struct sched_clamp k = sched_energy_clamp(&m->core[cpu], t->qos, false);
+        floor = max_u32(floor, k.floor);
+        ceiling = max_u32(ceiling, k.ceiling);   /* the view's is 0 when idle */
+    }
+    util[cpu] += t->util;
+    need[cpu] = sched_energy_need(util[cpu], floor, ceiling);
+    uint64_t after = sched_energy_domain_power(m, d, util, need);
+    return after > before ? after - before : 0;
+}
