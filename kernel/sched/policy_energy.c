@@ -40,16 +40,23 @@ uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, cons
     return uw;
 }
 
+/* The largest need the efficient OPP still fits (need x 1.25 <= capacity). */
+static uint32_t efficient_need(const struct sched_core_info *c)
+{
+    uint32_t need = (uint32_t)((uint64_t)c->opp[c->efficient].capacity * 1024 / 1280);
+    return need ? need : 1;
+}
+
 struct sched_clamp sched_energy_clamp(const struct sched_core_info *c, unsigned qos, bool dl)
 {
     struct sched_clamp k = {0, SCHED_CAPACITY_MAX};
-    if (dl || qos == QOS_USER_INTERACTIVE)
+    if (dl) {
         k.floor = SCHED_CAPACITY_MAX;
-    if (qos == QOS_BACKGROUND && !dl) {
-        /* The largest need the efficient OPP still fits (need x 1.25 <= capacity). */
-        k.ceiling = (uint32_t)((uint64_t)c->opp[c->efficient].capacity * 1024 / 1280);
-        if (k.ceiling == 0)
-            k.ceiling = 1;
+    } else if (qos == QOS_USER_INTERACTIVE) {
+        uint32_t speed = SCHED_UI_MIN_CAPACITY * 1024 / 1280, efficient = efficient_need(c);
+        k.floor = speed > efficient ? speed : efficient;
+    } else if (qos == QOS_BACKGROUND) {
+        k.ceiling = efficient_need(c);
     }
     return k;
 }

@@ -139,11 +139,11 @@ static void assign_opps(const struct plat_cpu *cpu, uint64_t coeff, uint32_t top
     uint32_t uw = c->opp[c->nopps - 1].power_uw;
     c->power_mw = uw >= 1000 ? (uw + 500) / 1000 : 1;
     c->epw = (uint32_t)(((uint64_t)c->power_mw * SCHED_CAPACITY_MAX) / c->capacity);
-    /* Least power per capacity; on a tie (same voltage) the faster one. */
+    /* Energy per unit of work goes as V^2 (power ~ f V^2, capacity ~ f): the
+     * lowest voltage is the most efficient; at that voltage, the fastest. */
     c->efficient = 0;
-    for (int k = 1; k < c->nopps; k++) {
-        const struct sched_opp *a = &c->opp[k], *b = &c->opp[c->efficient];
-        if ((uint64_t)a->power_uw * b->capacity <= (uint64_t)b->power_uw * a->capacity)
+    for (int k = 1; k < cpu->nopps && c->nopps > 1; k++) {
+        if (cpu->opps[k].uv <= cpu->opps[c->efficient].uv)
             c->efficient = (uint8_t)k;
     }
 }

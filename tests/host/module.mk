@@ -7,6 +7,7 @@ HOST_TEST_SRCS += \
 	tests/host/host_fixture.c \
 	tests/host/test_dt_boards.c \
 	tests/host/test_dt_topology.c \
+	tests/host/test_dt_opp.c \
 	tests/host/test_dt_errors.c \
 	tests/host/test_dt_fuzz.c \
 	tests/host/test_usable_memory.c \
@@ -27,6 +28,7 @@ HOST_TEST_SRCS += \
 	tests/host/test_timerq.c \
 	tests/host/test_sched_policy.c \
 	tests/host/test_sched_model.c \
+	tests/host/test_sched_energy.c \
 	tests/host/test_sched_util.c \
 	tests/host/test_sched_dl.c \
 	tests/host/test_sched_qos.c \

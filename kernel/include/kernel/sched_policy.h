@@ -240,12 +240,20 @@ uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, cons
 
 /*
  * SR's frequency clamps by class, the policy half of the governor (baselines
- * pass none). A deadline task within budget and a user-interactive task ask
- * for the top OPP while runnable (budgets are admitted, and frames are
- * timed, at full speed); background work is capped at the core's most
- * efficient OPP (least energy per work): it runs, but never at a frequency
- * that costs more per unit of work than needed.
+ * pass none). While runnable on a core:
+ *  - a deadline task within budget asks for the top OPP (budgets are
+ *    admitted at full capacity);
+ *  - a user-interactive task asks for at least an OPP of capacity
+ *    SCHED_UI_MIN_CAPACITY (work sized for the largest core takes at most
+ *    1024 / 576 = 1.8x as long: a frame's utilisation alone would let
+ *    schedutil run its chain at ~80 % busy and miss) and never less than the
+ *    core's most efficient OPP (slower saves no energy per unit of work);
+ *  - background work is capped at the core's most efficient OPP (the least
+ *    energy per unit of work): it keeps its share of time, never at a
+ *    frequency that costs more per unit of work.
+ * Other classes are unclamped (utilisation alone).
  */
+#define SCHED_UI_MIN_CAPACITY 576u
 struct sched_clamp {
     uint32_t floor, ceiling;   /* 0 = none */
 };
