@@ -70,7 +70,10 @@ uint64_t sched_energy_place_cost(const struct sched_core_model *m,
                                  const struct sched_core_view *v, int cpu,
                                  const struct sched_task_view *t, bool clamps)
 {
-    int d = m->core[cpu].domain;
+    const struct sched_core_info *ci = &m->core[cpu];
+    if (ci->nopps < 2)   /* one frequency (the image): the task's own work at it */
+        return (uint64_t)ci->opp[0].power_uw * t->util / ci->opp[0].capacity;
+    int d = ci->domain;
     uint32_t util[PLAT_MAX_CPUS], need[PLAT_MAX_CPUS];
     for (int c = 0; c < m->ncores; c++) {
         util[c] = need[c] = 0;
