@@ -53,10 +53,9 @@ static bool efficiency_saturated(const struct sched_core_model *m,
  *   interactive (UI, UIN): at once, fits, level (largest first), idle, queue
  *   others:                at once, fits (with the core's load), the energy
  *                          the placement adds at the OPP it causes
- *                          (sched_energy_place_cost), energy per work at the
- *                          top OPP (a task without utilisation yet), queue
+ *                          (sched_energy_place_cost), queue
  */
-#define COST_KEYS 5
+#define COST_KEYS 4
 struct cost {
     uint64_t k[COST_KEYS];
 };
@@ -67,7 +66,7 @@ static struct cost cost_of(const struct sched_core_model *m, const struct sched_
     const struct sched_core_info *ci = &m->core[cpu];
     const struct sched_core_view *c = &v[cpu];
     uint64_t wait = runs_at_once(c, t->qos) ? 0 : 1;
-    struct cost k = {{0}};
+    struct cost k;
     if (t->qos <= QOS_USER_INITIATED) {
         k.k[0] = wait;
         k.k[1] = sched_util_fits(t->util, ci->capacity) ? 0 : 1;
@@ -77,8 +76,7 @@ static struct cost cost_of(const struct sched_core_model *m, const struct sched_
         k.k[0] = wait;
         k.k[1] = sched_util_fits(sched_view_util(c, t->qos) + t->util, ci->capacity) ? 0 : 1;
         k.k[2] = sched_energy_place_cost(m, v, cpu, t, true);
-        k.k[3] = ci->epw;
-        k.k[4] = c->nr_ready;
+        k.k[3] = c->nr_ready;
     }
     return k;
 }

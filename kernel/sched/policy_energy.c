@@ -71,8 +71,9 @@ uint64_t sched_energy_place_cost(const struct sched_core_model *m,
                                  const struct sched_task_view *t, bool clamps)
 {
     const struct sched_core_info *ci = &m->core[cpu];
+    uint32_t tu = t->util ? t->util : 1;   /* a new task: the least work, not none */
     if (ci->nopps < 2)   /* one frequency (the image): the task's own work at it */
-        return (uint64_t)ci->opp[0].power_uw * t->util / ci->opp[0].capacity;
+        return (uint64_t)ci->opp[0].power_uw * tu / ci->opp[0].capacity;
     int d = ci->domain;
     uint32_t util[PLAT_MAX_CPUS], need[PLAT_MAX_CPUS];
     for (int c = 0; c < m->ncores; c++) {
@@ -90,7 +91,7 @@ uint64_t sched_energy_place_cost(const struct sched_core_model *m,
         floor = max_u32(floor, k.floor);
         ceiling = max_u32(ceiling, k.ceiling);   /* the view's is 0 when idle */
     }
-    util[cpu] += t->util;
+    util[cpu] += tu;
     need[cpu] = sched_energy_need(util[cpu], floor, ceiling);
     uint64_t after = sched_energy_domain_power(m, d, util, need);
     return after > before ? after - before : 0;
