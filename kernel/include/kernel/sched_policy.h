@@ -13,7 +13,7 @@
  *                     preference
  *   user-interactive  runs at once, fits, highest capacity level   none needed (top)
  *   user-initiated    as user-interactive                          10 ms
- *   default           runs at once, fits, least energy per work    20 ms
+ *   default           runs at once, fits, least energy             20 ms
  *   utility           as default                                   50 ms
  *   background        as default, on the lowest capacity level     100 ms
  *                     only, unless every allowed core there has
@@ -24,9 +24,13 @@
  *    (the waking task preempts it at once; an SGI when the core is remote).
  *  - Fit: util * 1280 <= capacity * 1024 (20 % headroom, as Linux's margin);
  *    placement counts the task plus the core's work of its class or higher.
- *  - Energy per work of a core = power_mw * 1024 / capacity; the core model
- *    computes it from the DT (or the fallback table), so "efficiency core"
- *    means "lowest capacity level", never "cluster 0" or "cpu 0".
+ *  - "Least energy": the least estimated power the placement adds to the
+ *    core's frequency domain at the operating point it would cause
+ *    (sched_energy_place_cost; a task without utilisation counts as 1); with
+ *    one OPP per core that orders cores by energy per work = power_mw * 1024
+ *    / capacity. The core model computes it from the DT (or the fallback
+ *    table), so "efficiency core" means "lowest capacity level", never
+ *    "cluster 0" or "cpu 0".
  *  - Preemption: a deadline task within its budget preempts every other task,
  *    earlier absolute deadline first (EDF); otherwise a strictly higher class
  *    preempts at once; equal classes round-robin by time slice.
