@@ -165,6 +165,20 @@ TEST(sched_energy, placement_counts_the_opp_it_causes)
     v[1].clamp_ceiling = 0;
     EXPECT_EQ(sched_energy_place_cost(&m, v, 1, &bg, true), 40838ull * 100 / 162);
 
+    /* A new task (no utilisation yet) counts as the least work: on idle
+     * cores the A53 at 408 MHz (27770 uW / 110) beats the A72 (121075 / 232);
+     * next to the capped hogs it would still lift their ceiling. */
+    struct sched_task_view fresh = {.qos = QOS_DEFAULT, .util = 0, .prev_cpu = -1};
+    struct sched_core_view idle6[6];
+    sched_fixture_idle(idle6, 6);
+    EXPECT_EQ(sched_energy_place_cost(&m, idle6, 0, &fresh, true), 27770 / 110);
+    EXPECT_EQ(sched_energy_place_cost(&m, idle6, 4, &fresh, true), 121075 / 232);
+    cpu = sched_policy_place(&m, idle6, &fresh, 5);
+    EXPECT_TRUE(cpu >= 0 && cpu < 4);
+    hogs_on_littles(&m, v);
+    cpu = sched_policy_place(&m, v, &fresh, 0);
+    EXPECT_TRUE(cpu == 4 || cpu == 5);
+
     /* At one frequency (the image) the same view places by energy per work:
      * the A53 (its epw 179 x 1024 / 382 against the A72's 1130). */
     sched_core_model_fixed_frequency(&m);
