@@ -55,7 +55,8 @@ static int parse_cpu(struct dt_ctx *c, int node, uint32_t ac, struct plat_cpu *c
 
     if (parse_enable(c, node, cpu) < 0 ||
         dt_u32(c, node, "capacity-dmips-mhz", 0, &cpu->dmips_mhz) < 0 ||
-        dt_u32(c, node, "dynamic-power-coefficient", 0, &cpu->power_coeff) < 0)
+        dt_u32(c, node, "dynamic-power-coefficient", 0, &cpu->power_coeff) < 0 ||
+        dt_cpu_opps(c, node, cpu) < 0)
         return -1;
     cpu->has_power_coeff =
         fdt_getprop(c->fdt, node, "dynamic-power-coefficient", NULL) != NULL;

@@ -105,4 +105,7 @@ int dt_timer(struct dt_ctx *c, struct platform *p);
 int dt_console(struct dt_ctx *c, struct platform *p);
 int dt_virtio(struct dt_ctx *c, struct platform *p);
 
+/* The cpu's operating points (kernel/platform/dt_opp.c; see struct plat_cpu). */
+int dt_cpu_opps(struct dt_ctx *c, int cpu_node, struct plat_cpu *cpu);
+
 #endif

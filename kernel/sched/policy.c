@@ -51,16 +51,20 @@ static bool efficiency_saturated(const struct sched_core_model *m,
  * A lexicographic cost per candidate core; the smallest wins, ties to the
  * task's previous core, then the caller's core, then the lowest id.
  *   interactive (UI, UIN): at once, fits, level (largest first), idle, queue
- *   others:                at once, fits (with the core's load), energy, queue
+ *   others:                at once, fits (with the core's load), the energy
+ *                          the placement adds at the OPP it causes
+ *                          (sched_energy_place_cost), queue
  */
+#define COST_KEYS 4
 struct cost {
-    uint64_t k[4];
+    uint64_t k[COST_KEYS];
 };
 
-static struct cost cost_of(const struct sched_core_model *m, const struct sched_core_view *c,
+static struct cost cost_of(const struct sched_core_model *m, const struct sched_core_view *v,
                            int cpu, const struct sched_task_view *t)
 {
     const struct sched_core_info *ci = &m->core[cpu];
+    const struct sched_core_view *c = &v[cpu];
     uint64_t wait = runs_at_once(c, t->qos) ? 0 : 1;
     struct cost k;
     if (t->qos <= QOS_USER_INITIATED) {
@@ -71,7 +75,7 @@ static struct cost cost_of(const struct sched_core_model *m, const struct sched_
     } else {
         k.k[0] = wait;
         k.k[1] = sched_util_fits(sched_view_util(c, t->qos) + t->util, ci->capacity) ? 0 : 1;
-        k.k[2] = ci->epw;
+        k.k[2] = sched_energy_place_cost(m, v, cpu, t, true);
         k.k[3] = c->nr_ready;
     }
     return k;
@@ -79,7 +83,7 @@ static struct cost cost_of(const struct sched_core_model *m, const struct sched_
 
 static int cost_cmp(const struct cost *a, const struct cost *b)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < COST_KEYS; i++) {
         if (a->k[i] != b->k[i])
             return a->k[i] < b->k[i] ? -1 : 1;
     }
@@ -99,7 +103,7 @@ int sched_policy_place(const struct sched_core_model *m, const struct sched_core
             continue;
         if (bg_confined && m->core[c].level != low)
             continue;
-        struct cost k = cost_of(m, &v[c], c, t);
+        struct cost k = cost_of(m, v, c, t);
         int d = best < 0 ? -1 : cost_cmp(&k, &best_cost);
         bool tie_wins = d == 0 && best != t->prev_cpu &&
                         (c == t->prev_cpu || (c == this_cpu && best != this_cpu));

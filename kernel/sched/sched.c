@@ -1234,6 +1234,7 @@ void sched_init(void)
     for (int c = 0; c < PLAT_MAX_CPUS; c++)
         runqueues[c].cpu = c;
     sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
+    sched_core_model_fixed_frequency(&core_model);   /* no cpufreq: every core at its top OPP */
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }

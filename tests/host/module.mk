@@ -7,6 +7,7 @@ HOST_TEST_SRCS += \
 	tests/host/host_fixture.c \
 	tests/host/test_dt_boards.c \
 	tests/host/test_dt_topology.c \
+	tests/host/test_dt_opp.c \
 	tests/host/test_dt_errors.c \
 	tests/host/test_dt_fuzz.c \
 	tests/host/test_usable_memory.c \
@@ -15,6 +16,7 @@ HOST_TEST_SRCS += \
 	kernel/platform/dt_address.c \
 	kernel/platform/dt_memory.c \
 	kernel/platform/dt_cpus.c \
+	kernel/platform/dt_opp.c \
 	kernel/platform/dt_gic.c \
 	kernel/platform/dt_devices.c \
 	kernel/platform/dt_console.c \
@@ -26,6 +28,7 @@ HOST_TEST_SRCS += \
 	tests/host/test_timerq.c \
 	tests/host/test_sched_policy.c \
 	tests/host/test_sched_model.c \
+	tests/host/test_sched_energy.c \
 	tests/host/test_sched_util.c \
 	tests/host/test_sched_dl.c \
 	tests/host/test_sched_qos.c \

@@ -96,13 +96,84 @@ TEST(sim, periodic_frame_exact_accounting)
     for (int i = 0; i < r.wake[QOS_USER_INTERACTIVE].n; i++)
         EXPECT_EQ(r.wake[QOS_USER_INTERACTIVE].v[i], SIM_SWITCH_NS);
     EXPECT_EQ(r.work_ns, 100 * 2 * MS);
-    /* Every frame on a big core (A72: 1130 mW): busy = 100 x (2 ms + switch). */
+    /* Every frame on a big core (A72: 1130.112 mW): busy = 100 x (2 ms + switch). */
     uint64_t busy = 100 * (2 * MS + SIM_SWITCH_NS);
     EXPECT_EQ(r.busy_ns, busy);
     EXPECT_EQ(r.core_busy_ns[4] + r.core_busy_ns[5], busy);
-    EXPECT_EQ((uint64_t)(r.energy_j * 1e12 + 0.5), busy * 1130);
+    EXPECT_EQ((uint64_t)(r.energy_j * 1e15 + 0.5), busy * 1130112);
     EXPECT_EQ(r.migrations, 0);
     sim_result_free(&r);
+}
+
+/* RK3399 with its DT's operating points (Debian's rk3399-rockpro64.dtb). */
+static const char rk3399_dvfs[] =
+    "name rk3399\n"
+    "cpu arm,cortex-a53 dmips=485 power=100 cluster=0 count=4 "
+    "opps=408:825,600:825,816:850,1008:925,1200:1000,1416:1125\n"
+    "cpu arm,cortex-a72 dmips=1024 power=436 cluster=1 count=2 "
+    "opps=408:825,600:825,816:825,1008:875,1200:950,1416:1025,1608:1100,1800:1200\n";
+
+TEST(sim, dvfs_frames_run_at_the_ui_floor_opp)
+{
+    static struct sim_config c;
+    static struct sim_scenario s;
+    if (!load(&c, rk3399_dvfs, &s,
+              "name one\nduration_ms 1000\n"
+              "task ui qos=ui trigger=periodic period_us=10000 frame frame_end ops=run:2000\n"))
+        return;
+    EXPECT_EQ(c.model.core[4].nopps, 8);
+    EXPECT_EQ(c.model.core[5].domain, 4);
+    struct sim_result r;
+    run(&c, &s, "sr", &r);
+    EXPECT_EQ(r.frames, 100);
+    EXPECT_EQ(r.frames_missed, 0);
+    EXPECT_EQ(r.work_ns, 100 * 2 * MS);
+    /* The UI floor (576) puts the A72s at 1200 MHz (capacity 683, 472.188 mW):
+     * 2 ms of work takes 2 ms x 1024 / 683, rounded up, plus the switch. */
+    uint64_t wall = (2 * MS * 1024 + 682) / 683;
+    uint64_t busy = 100 * (wall + SIM_SWITCH_NS);
+    EXPECT_EQ(r.busy_ns, busy);
+    EXPECT_EQ((uint64_t)(r.energy_j * 1e15 + 0.5), busy * 472188);
+    sim_result_free(&r);
+}
+
+TEST(sim, dvfs_background_capped_at_the_efficient_opp_baselines_not)
+{
+    static struct sim_config c;
+    static struct sim_scenario s;
+    if (!load(&c, rk3399_dvfs, &s,
+              "name hog\nduration_ms 1000\ntask hog qos=bg trigger=hog ops=run:10000\n"))
+        return;
+    struct sim_result sr, fifo;
+    run(&c, &s, "sr", &sr);
+    run(&c, &s, "fifo", &fifo);
+    /* sr: on an A53, never above 600 MHz (capacity 162), where 408 and 600 MHz
+     * share 825 mV: every joule buys work at 40838 uW per 162 of capacity. */
+    EXPECT_LE(sr.work_ns, 1000 * MS * 162 / 1024);
+    EXPECT_EQ(sr.busy_ns, 1000 * MS);
+    double jw = sr.energy_j / ((double)sr.work_ns / 1e9);
+    EXPECT_TRUE(jw > 0.99 * 40.838e-3 * 1024 / 162 && jw < 1.01 * 40.838e-3 * 1024 / 162);
+    /* fifo (no clamps): the hog's utilisation drives its core to the top OPP
+     * (where the A53 does 382 and costs 179.213 mW), so it does more work at
+     * a higher price per unit. */
+    EXPECT_GT(fifo.work_ns, 2 * sr.work_ns);
+    EXPECT_TRUE(fifo.energy_j / ((double)fifo.work_ns / 1e9) > 1.5 * jw);
+    sim_result_free(&sr);
+    sim_result_free(&fifo);
+}
+
+TEST(sim, opps_loader_errors)
+{
+    static struct sim_config c;
+    char err[256];
+    const char *p = temp_file(2, "name x\ncpu arm,cortex-a53 opps=600:825,408:825\n");
+    EXPECT_EQ(sim_load_config(p, &c, err, sizeof(err)), -1);
+    EXPECT_CONTAINS(err, ":2: opps: 408 MHz: frequencies must ascend");
+    unlink(p);
+    p = temp_file(2, "name x\ncpu arm,cortex-a53 opps=600-825\n");
+    EXPECT_EQ(sim_load_config(p, &c, err, sizeof(err)), -1);
+    EXPECT_CONTAINS(err, ":2: opps: expected MHZ:MV");
+    unlink(p);
 }
 
 TEST(sim, frame_chain_misses_when_it_cannot_fit)

@@ -5,8 +5,9 @@
  * the baselines live in sim_policies.c. Configurations and scenarios are data
  * files (tools/sim/configs, tools/sim/scenarios), read by sim_load.c.
  *
- * Work is in capacity-invariant ns (time on a capacity-1024 core); a core of
- * capacity c does c/1024 of it per ns. Time is in ns from 0.
+ * Work is in capacity-invariant ns (time on a capacity-1024 core); a core at
+ * an operating point of capacity c does c/1024 of it per ns (the governor in
+ * sim_engine.c picks each frequency domain's OPP). Time is in ns from 0.
  */
 #ifndef SIM_H
 #define SIM_H

@@ -54,9 +54,14 @@ bool sim_allowed(const struct sim_task *t, int cpu)
     return !t->dl || t->dl_cpu == cpu;
 }
 
+uint32_t sim_capacity_now(const struct sim *s, int cpu)
+{
+    return s->m->core[cpu].opp[s->core[cpu].opp].capacity;
+}
+
 static uint32_t cap_of(const struct sim *s, int cpu)
 {
-    return s->m->core[cpu].capacity;
+    return sim_capacity_now(s, cpu);
 }
 
 static uint64_t wall_left(const struct sim *s, const struct sim_core *c)
@@ -101,6 +106,18 @@ void sim_queue_remove(struct sim *s, struct sim_core *c, struct sim_task *t)
     abort();
 }
 
+/* Adds t's class clamps on core i to the view (largest floor and ceiling). */
+static void add_clamps(const struct sim *s, int i, const struct sim_task *t,
+                       struct sched_core_view *v)
+{
+    if (!s->pol->clamps)
+        return;
+    struct sched_clamp k = sched_energy_clamp(&s->m->core[i], sim_eff_qos(s, t),
+                                              t->dl && !t->dls.demoted);
+    v->clamp_floor = k.floor > v->clamp_floor ? k.floor : v->clamp_floor;
+    v->clamp_ceiling = k.ceiling > v->clamp_ceiling ? k.ceiling : v->clamp_ceiling;
+}
+
 void sim_views(struct sim *s, struct sched_core_view *v)
 {
     for (int i = 0; i < s->ncores; i++) {
@@ -112,11 +129,41 @@ void sim_views(struct sim *s, struct sched_core_view *v)
             v[i].cur_dl = c->cur->dl && !c->cur->dls.demoted;
             v[i].cur_util = c->cur->util.avg;
             v[i].util_at[v[i].cur_qos] += c->cur->util.avg;
+            add_clamps(s, i, c->cur, &v[i]);
         }
         for (struct sim_task *t = c->qhead; t; t = t->qnext) {
             v[i].ready_mask |= 1u << sim_eff_qos(s, t);
             v[i].nr_ready++;
             v[i].util_at[sim_eff_qos(s, t)] += t->util.avg;
+            add_clamps(s, i, t, &v[i]);
+        }
+    }
+}
+
+/* The governor, after every scheduling stop: each frequency domain moves to
+ * the OPP its cores' needs choose (sched_energy_domain_opp). A core's
+ * utilisation is the larger of its own busy average (which sees short-lived
+ * tasks that never build one) and its runnable tasks' sum (which sees a task
+ * that just arrived), as Linux's per-CPU signal does; the averages are
+ * current (advance), so the change applies from now on. */
+static void govern(struct sim *s)
+{
+    struct sched_core_view v[PLAT_MAX_CPUS];
+    uint32_t need[PLAT_MAX_CPUS];
+    sim_views(s, v);
+    for (int i = 0; i < s->ncores; i++) {
+        uint32_t util = sched_view_util(&v[i], QOS_COUNT - 1);
+        if (s->core[i].util.avg > util)
+            util = s->core[i].util.avg;
+        need[i] = sched_energy_need(util, v[i].clamp_floor, v[i].clamp_ceiling);
+    }
+    for (int d = 0; d < s->ncores; d++) {
+        if (s->m->core[d].domain != d)
+            continue;
+        int k = sched_energy_domain_opp(s->m, d, need);
+        for (int i = 0; i < s->ncores; i++) {
+            if (s->m->core[i].domain == d)
+                s->core[i].opp = k;
         }
     }
 }
@@ -515,6 +562,7 @@ static void advance(struct sim *s, uint64_t to)
     for (int i = 0; i < s->ncores && dt; i++) {
         struct sim_core *c = &s->core[i];
         struct sim_task *t = c->cur;
+        sched_util_update(&c->util, to, t ? cap_of(s, i) : 0);
         if (!t)
             continue;
         uint32_t cap = cap_of(s, i);
@@ -525,7 +573,8 @@ static void advance(struct sim *s, uint64_t to)
             work = t->left;
         t->left -= work;
         s->r->work_ns += work;
-        sched_energy_add(&c->energy, dt, s->m->core[i].power_mw);
+        c->busy_ns += dt;
+        c->fj += dt * s->m->core[i].opp[c->opp].power_uw;
         if (t->tpl->qos == QOS_BACKGROUND)
             s->r->bg_ns += dt;
         t->vruntime += dt;
@@ -533,6 +582,7 @@ static void advance(struct sim *s, uint64_t to)
             s->r->audio_overruns++;
             c->resched = true;
         }
+        sched_util_update(&t->util, to, cap);   /* at this OPP, before the governor moves it */
     }
     s->now = to;
 }
@@ -648,6 +698,12 @@ static void settle(struct sim *s)
     }
 }
 
+static void settle_and_govern(struct sim *s)
+{
+    settle(s);
+    govern(s);
+}
+
 void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
              const struct sim_policy *pol, uint64_t seed, struct sim_result *r)
 {
@@ -667,14 +723,16 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
     s->r = r;
     s->rng = seed;
     s->ncores = cfg->model.ncores;
-    for (int i = 0; i < s->ncores; i++)
+    for (int i = 0; i < s->ncores; i++) {
         s->core[i].id = i;
+        s->core[i].opp = s->m->core[i].nopps - 1;
+    }
     for (int i = 0; i < sc->napps; i++)
         s->apps[i].foreground = sc->app_fg[i];
     create_tasks(s);
 
     while (s->now < sc->duration) {
-        settle(s);
+        settle_and_govern(s);
         uint64_t next = next_stop(s, sc->duration);
         advance(s, next);
         if (s->now >= sc->duration)
@@ -701,13 +759,13 @@ void sim_run(const struct sim_config *cfg, const struct sim_scenario *sc,
         }
     }
 
-    uint64_t pj = 0;
+    double fj = 0;
     for (int i = 0; i < s->ncores; i++) {
-        pj += s->core[i].energy.pj;
-        r->busy_ns += s->core[i].energy.busy_ns;
-        r->core_busy_ns[i] = s->core[i].energy.busy_ns;
+        fj += (double)s->core[i].fj;
+        r->busy_ns += s->core[i].busy_ns;
+        r->core_busy_ns[i] = s->core[i].busy_ns;
     }
-    r->energy_j = (double)pj / 1e12;
+    r->energy_j = fj / 1e15;
     r->capacity_ns = sc->duration * (uint64_t)s->ncores;
     for (int i = 0; i < sc->ntemplates; i++) {
         const struct sim_template *tpl = &sc->tpl[i];

@@ -47,7 +47,10 @@ struct sim_core {
     int nready;
     bool resched;
     uint64_t served[QOS_COUNT];   /* sr: when each class last ran here (starvation clock) */
-    struct sched_energy energy;
+    int opp;                      /* current operating point (its domain's, set by the governor) */
+    struct sched_util util;       /* the core's own: its busy fraction at the OPP of the moment */
+    uint64_t busy_ns;
+    uint64_t fj;                  /* energy: busy ns x uW at the OPP of the moment */
 };
 
 struct sim_lock {
@@ -86,6 +89,7 @@ struct sim_policy {
     bool inherit;                 /* QoS inheritance through locks */
     bool deadline;                /* admits deadline tasks */
     bool global_queue;            /* one queue for all cores */
+    bool clamps;                  /* the governor honours SR's class clamps (sched_energy_clamp) */
     /* Core for a task becoming ready (spawn or wake). */
     int (*place)(struct sim *s, struct sim_task *t);
     /* Should waking t preempt what core c runs (c->cur != NULL)? */
@@ -104,5 +108,7 @@ void sim_queue_add(struct sim *s, struct sim_core *c, struct sim_task *t);
 /* Moves t (queued on from, or running there) to core to's queue. */
 void sim_migrate(struct sim *s, struct sim_task *t, struct sim_core *to);
 bool sim_allowed(const struct sim_task *t, int cpu);
+/* Capacity of core cpu at its current operating point. */
+uint32_t sim_capacity_now(const struct sim *s, int cpu);
 
 #endif

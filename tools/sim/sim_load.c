@@ -96,7 +96,34 @@ static int load_dtb(struct reader *r, const char *path, struct sim_config *c)
     return 0;
 }
 
-static const char *const config_keys[] = {"dmips", "power", "cluster", "count"};
+static const char *const config_keys[] = {"dmips", "power", "cluster", "count", "opps"};
+#define CONFIG_KEYS 5
+
+/* "opps=MHZ:MV,...": an operating-points-v2 table, ascending, MV with an
+ * optional fraction (712.5); the cpus of one cluster share it. */
+static int parse_opps(struct reader *r, const char *s, struct plat_cpu *cpu)
+{
+    cpu->nopps = 0;
+    while (*s) {
+        char *end;
+        unsigned long mhz = strtoul(s, &end, 10);
+        if (end == s || *end != ':')
+            return fail(r, "opps: expected MHZ:MV at '%s'", s);
+        s = end + 1;
+        double mv = strtod(s, &end);
+        if (end == s || (*end && *end != ','))
+            return fail(r, "opps: expected a voltage in mV at '%s'", s);
+        if (mhz == 0 || mhz > 100000 || !(mv > 0 && mv < 5000))
+            return fail(r, "opps: %lu MHz at %g mV is out of range", mhz, mv);
+        if (cpu->nopps == PLAT_MAX_OPPS)
+            return fail(r, "opps: more than %d operating points", PLAT_MAX_OPPS);
+        if (cpu->nopps && cpu->opps[cpu->nopps - 1].mhz >= mhz)
+            return fail(r, "opps: %lu MHz: frequencies must ascend", mhz);
+        cpu->opps[cpu->nopps++] = (struct plat_opp){(uint32_t)mhz, (uint32_t)(mv * 1000 + 0.5)};
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
 
 int sim_load_config(const char *path, struct sim_config *c, char *err, int errlen)
 {
@@ -120,14 +147,20 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
             rc = load_dtb(&r, w[1], c);
             from_dt = true;
         } else if (strcmp(w[0], "cpu") == 0 && n >= 2 && !from_dt) {
-            uint64_t v[4] = {0, 0, 0, 1};
+            uint64_t v[CONFIG_KEYS] = {0, 0, 0, 1, 0};
+            struct plat_cpu opps = {0};
             for (int i = 2; i < n && rc == 0; i++) {
                 char *eq = strchr(w[i], '=');
                 int k = 0;
-                while (eq && k < 4 && strncmp(w[i], config_keys[k], (size_t)(eq - w[i])) != 0)
+                while (eq && k < CONFIG_KEYS &&
+                       (strlen(config_keys[k]) != (size_t)(eq - w[i]) ||
+                        strncmp(w[i], config_keys[k], (size_t)(eq - w[i])) != 0))
                     k++;
-                if (!eq || k == 4)
-                    rc = fail(&r, "unknown cpu field '%s' (dmips= power= cluster= count=)", w[i]);
+                if (!eq || k == CONFIG_KEYS)
+                    rc = fail(&r, "unknown cpu field '%s' (dmips= power= cluster= count= opps=)",
+                              w[i]);
+                else if (k == 4)
+                    rc = parse_opps(&r, eq + 1, &opps);
                 else
                     rc = number(&r, config_keys[k], eq + 1, &v[k]);
             }
@@ -142,6 +175,9 @@ int sim_load_config(const char *path, struct sim_config *c, char *err, int errle
                 cpu->power_coeff = (uint32_t)v[1];
                 cpu->has_power_coeff = v[1] != 0;
                 cpu->cluster = (int)v[2];
+                cpu->nopps = opps.nopps;
+                memcpy(cpu->opps, opps.opps, sizeof(cpu->opps));
+                cpu->opp_table = opps.nopps ? (uint32_t)v[2] + 1 : 0;   /* one per cluster */
             }
         } else {
             rc = fail(&r, "expected 'name NAME', then 'dtb PATH' or lines of "

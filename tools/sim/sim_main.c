@@ -133,7 +133,8 @@ static void json(FILE *f, struct sim_result *res, int n)
             fprintf(f, "\"audio_misses\": %d, ", r->audio_misses);
         else
             fprintf(f, "\"audio_misses\": null, ");
-        fprintf(f, "\"energy_j\": %.4f, ", r->energy_j);
+        fprintf(f, "\"energy_j\": %.4f, \"work_s\": %.4f, \"frames\": %d, \"frames_missed\": %d, ",
+                r->energy_j, (double)r->work_ns / 1e9, r->frames, r->frames_missed);
         if (r->has_bg)
             fprintf(f, "\"bg_share_pct\": %.2f, ", bg_pct(r));
         else
@@ -364,18 +365,22 @@ static int check(FILE *f, const struct sim_result *res, int n, const struct sim_
          * done (J per second of capacity-1024 work); raw joules are shown too. */
         double sr_jw = sr.energy / sr.work_s, pin_jw = pin.energy / pin.work_s,
                eas_jw = eas.energy / eas.work_s;
-        /* What placement can change at all: J per work-s of the cheapest and
-         * the dearest core (busy power x 1024 / capacity, switches aside). */
-        uint32_t epw_lo = UINT32_MAX, epw_hi = 0;
+        /* What placement and frequency can change at all: J per work-s of
+         * the cheapest and the dearest operating point of any core (busy
+         * power x 1024 / capacity, switches aside). */
+        double epw_lo = 1e30, epw_hi = 0;
         for (int i = 0; i < cfgs[c].model.ncores; i++) {
-            uint32_t e = cfgs[c].model.core[i].epw;
-            epw_lo = e < epw_lo ? e : epw_lo;
-            epw_hi = e > epw_hi ? e : epw_hi;
+            const struct sched_core_info *ci = &cfgs[c].model.core[i];
+            for (int k = 0; k < ci->nopps; k++) {
+                double e = (double)ci->opp[k].power_uw * 1024 / ci->opp[k].capacity / 1e3;
+                epw_lo = e < epw_lo ? e : epw_lo;
+                epw_hi = e > epw_hi ? e : epw_hi;
+            }
         }
         ROW(cn, "energy >= 10% below qos_pinned at equal or better jank",
             sr_jw <= 0.9 * pin_jw && sr.missed <= pin.missed,
             "%.3f vs %.3f J per work-s (%+.1f %%; raw %.2f J vs %.2f J), missed frames %d vs %d; "
-            "cores span %.3f-%.3f J per work-s",
+            "operating points span %.3f-%.3f J per work-s",
             sr_jw, pin_jw, 100.0 * (sr_jw / pin_jw - 1), sr.energy, pin.energy, sr.missed,
             pin.missed, epw_lo / 1000.0, epw_hi / 1000.0);
         ROW(cn, "fewer missed frames than eas_like at <= +5% energy",

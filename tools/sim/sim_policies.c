@@ -12,7 +12,8 @@
  *              with preemption; idle cores steal what they may run.
  *   eas_like   no QoS: CFS-like fairness (least virtual runtime first, waking
  *              sleepers credited up to 3 ms, wake-up preemption beyond 1 ms),
- *              placement by utilisation fit then least energy per work,
+ *              placement by utilisation fit then the least energy the
+ *              placement adds at the OPP it causes (EAS compute_energy),
  *              misfit up-migration and stealing by idle cores.
  */
 #include <stdio.h>
@@ -245,7 +246,9 @@ static int eas_place(struct sim *s, struct sim_task *t)
     struct sched_core_view v[PLAT_MAX_CPUS];
     sim_views(s, v);
     int best = -1, spare_best = -1;
+    uint64_t best_e = 0;
     int64_t most_spare = INT64_MIN;
+    struct sched_task_view tv = {.qos = QOS_DEFAULT, .util = t->util.avg, .prev_cpu = t->last_cpu};
     uint32_t util[PLAT_MAX_CPUS];
     for (int i = 0; i < s->ncores; i++)
         util[i] = sched_view_util(&v[i], QOS_COUNT - 1);   /* no classes: all of it */
@@ -258,10 +261,17 @@ static int eas_place(struct sim *s, struct sim_task *t)
         }
         if (!sched_util_fits(util[i] + t->util.avg, ci->capacity))
             continue;
-        if (best < 0 || ci->epw < s->m->core[best].epw ||
-            (ci->epw == s->m->core[best].epw &&
-             (util[i] < util[best] || (util[i] == util[best] && i == t->last_cpu))))
+        /* EAS: the energy this placement adds at the OPP it causes; ties
+         * (no utilisation yet) to energy per work, then the least loaded. */
+        uint64_t e = sched_energy_place_cost(s->m, v, i, &tv, false);
+        if (best < 0 || e < best_e ||
+            (e == best_e && (ci->epw < s->m->core[best].epw ||
+                             (ci->epw == s->m->core[best].epw &&
+                              (util[i] < util[best] ||
+                               (util[i] == util[best] && i == t->last_cpu)))))) {
             best = i;
+            best_e = e;
+        }
     }
     return best >= 0 ? best : spare_best;
 }
@@ -314,12 +324,14 @@ static void eas_balance(struct sim *s, struct sim_core *c)
 
 /* --- table ---------------------------------------------------------------------------------- */
 
+/* Every policy runs under the same governor (sim_engine.c: govern); only sr
+ * gives it class clamps, the baselines have no notion of them. */
 static const struct sim_policy policies[] = {
-    {"sr", true, true, false, sr_place, sr_preempts, sr_pick, sr_balance},
-    {"fifo", false, false, true, fifo_place, never, fifo_pick, no_balance},
-    {"qos_pinned", false, false, false, pinned_place, pinned_preempts, pinned_pick,
+    {"sr", true, true, false, true, sr_place, sr_preempts, sr_pick, sr_balance},
+    {"fifo", false, false, true, false, fifo_place, never, fifo_pick, no_balance},
+    {"qos_pinned", false, false, false, false, pinned_place, pinned_preempts, pinned_pick,
      pinned_balance},
-    {"eas_like", false, false, false, eas_place, eas_preempts, eas_pick, eas_balance},
+    {"eas_like", false, false, false, false, eas_place, eas_preempts, eas_pick, eas_balance},
 };
 
 const char *const sim_policy_names[] = {"sr", "fifo", "qos_pinned", "eas_like"};

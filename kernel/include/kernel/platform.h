@@ -18,6 +18,7 @@
 #define PLAT_MAX_GICR      8
 #define PLAT_NAME_LEN      48
 #define PLAT_ERR_LEN       160
+#define PLAT_MAX_OPPS      16
 
 /* A physical address range [base, base + size). */
 struct plat_range {
@@ -44,6 +45,12 @@ enum plat_cpu_class {
     PLAT_CLASS_MID,             /* in between */
 };
 
+/* One operating point of a cpu's operating-points-v2 table. */
+struct plat_opp {
+    uint32_t mhz;                    /* opp-hz / 1e6 */
+    uint32_t uv;                     /* first (target) opp-microvolt cell */
+};
+
 struct plat_cpu {
     uint64_t mpidr;                  /* from reg; affinity fields only */
     enum plat_enable_method enable;
@@ -55,6 +62,12 @@ struct plat_cpu {
     int cluster;                     /* index in cpu-map order, 0 when no cpu-map */
     enum plat_cpu_class cls;
     char compatible[PLAT_NAME_LEN];  /* first string of compatible */
+    /* operating-points-v2: the enabled OPPs, ascending frequency (the highest
+     * PLAT_MAX_OPPS when there are more); nopps = 0 when the cpu has no usable
+     * table. Cpus with the same opp_table (its phandle) share a frequency. */
+    uint32_t opp_table;
+    int nopps;
+    struct plat_opp opps[PLAT_MAX_OPPS];
 };
 
 struct plat_gic {

@@ -13,7 +13,7 @@
  *                     preference
  *   user-interactive  runs at once, fits, highest capacity level   none needed (top)
  *   user-initiated    as user-interactive                          10 ms
- *   default           runs at once, fits, least energy per work    20 ms
+ *   default           runs at once, fits, least energy             20 ms
  *   utility           as default                                   50 ms
  *   background        as default, on the lowest capacity level     100 ms
  *                     only, unless every allowed core there has
@@ -24,9 +24,13 @@
  *    (the waking task preempts it at once; an SGI when the core is remote).
  *  - Fit: util * 1280 <= capacity * 1024 (20 % headroom, as Linux's margin);
  *    placement counts the task plus the core's work of its class or higher.
- *  - Energy per work of a core = power_mw * 1024 / capacity; the core model
- *    computes it from the DT (or the fallback table), so "efficiency core"
- *    means "lowest capacity level", never "cluster 0" or "cpu 0".
+ *  - "Least energy": the least estimated power the placement adds to the
+ *    core's frequency domain at the operating point it would cause
+ *    (sched_energy_place_cost; a task without utilisation counts as 1); with
+ *    one OPP per core that orders cores by energy per work = power_mw * 1024
+ *    / capacity. The core model computes it from the DT (or the fallback
+ *    table), so "efficiency core" means "lowest capacity level", never
+ *    "cluster 0" or "cpu 0".
  *  - Preemption: a deadline task within its budget preempts every other task,
  *    earlier absolute deadline first (EDF); otherwise a strictly higher class
  *    preempts at once; equal classes round-robin by time slice.
@@ -77,12 +81,24 @@ uint64_t sched_policy_starvation_bound(unsigned qos);
 
 /* --- core model ---------------------------------------------------------------- */
 
+#define SCHED_MAX_OPPS PLAT_MAX_OPPS
+
+/* One operating point of a core: what it does and costs at that frequency. */
+struct sched_opp {
+    uint32_t capacity;   /* 1..1024, the same scale as the core's capacity */
+    uint32_t power_uw;   /* busy power */
+};
+
 struct sched_core_info {
-    uint32_t capacity;   /* 1..1024 */
-    uint32_t power_mw;   /* busy power at the nominal operating point */
-    uint32_t epw;        /* energy per work: power_mw * 1024 / capacity */
+    uint32_t capacity;   /* 1..1024, at the top operating point */
+    uint32_t power_mw;   /* busy power at the top operating point */
+    uint32_t epw;        /* energy per work there: power_mw * 1024 / capacity */
     uint8_t level;       /* 0 = highest capacity level present */
     uint8_t cluster;
+    uint8_t domain;      /* frequency domain: the lowest core id sharing its OPP table */
+    uint8_t nopps;       /* 1..SCHED_MAX_OPPS; opp[nopps - 1] is the top one */
+    uint8_t efficient;   /* the OPP with the least energy per work (the highest such) */
+    struct sched_opp opp[SCHED_MAX_OPPS];   /* ascending capacity */
 };
 
 struct sched_core_model {
@@ -105,6 +121,15 @@ struct sched_core_model {
 void sched_core_model_build(const struct plat_cpu *cpus, int ncpus,
                             const uint16_t *midr_parts, struct sched_core_model *out);
 
+/*
+ * Operating points: from the cpu's operating-points-v2 table when the DT has
+ * one (capacity scales with frequency, power = coefficient x f x V^2 at each
+ * OPP; the top OPP's frequency is the core's top frequency above), else one
+ * OPP (the top one). Cores sharing a table form a frequency domain.
+ * A system that cannot change frequency (the image: QEMU has no cpufreq)
+ * keeps only the top OPP of every core: */
+void sched_core_model_fixed_frequency(struct sched_core_model *m);
+
 /* --- snapshots the decisions read ----------------------------------------------- */
 
 /* One core, as the mechanism sees it now (a racy snapshot is fine). */
@@ -116,6 +141,10 @@ struct sched_core_view {
     uint32_t ready_mask;  /* bit q: a task of class q is waiting */
     uint32_t nr_ready;    /* waiting tasks */
     uint32_t util_at[QOS_COUNT]; /* summed utilisation of running + waiting tasks, by class */
+    /* Frequency clamps of the running + waiting tasks (sched_energy_clamp),
+     * each the largest of theirs (a task without a ceiling counts as
+     * SCHED_CAPACITY_MAX); 0 = none: no floor, no ceiling (idle, or no clamps). */
+    uint32_t clamp_floor, clamp_ceiling;
 };
 
 /* Utilisation on a core of the tasks of class max_qos or higher: what a task
@@ -184,6 +213,62 @@ static inline bool sched_util_fits(uint32_t util, uint32_t capacity)
 {
     return (uint64_t)util * 1280 <= (uint64_t)capacity * 1024;
 }
+
+/* --- energy model: operating points, the governor, estimated energy ---------------- */
+/*
+ * policy_energy.c. A frequency domain runs at the lowest OPP whose capacity
+ * covers the largest need of its cores with the 20 % margin (schedutil's
+ * util x 1.25); a core's need is its utilisation (running + waiting tasks)
+ * raised to its clamp floor and capped at its clamp ceiling. Work at an OPP
+ * costs its busy power per unit of its capacity, so placements are compared
+ * by the estimated power of the domain they change (Linux EAS compute_energy).
+ */
+
+/* The lowest OPP of c that fits need with the margin; the top one when none does. */
+int sched_energy_opp_for(const struct sched_core_info *c, uint32_t need);
+
+static inline uint32_t sched_energy_need(uint32_t util, uint32_t floor, uint32_t ceiling)
+{
+    if (util < floor)
+        util = floor;
+    return ceiling && util > ceiling ? ceiling : util;
+}
+
+/* The OPP (index into its cores' opp[]) of domain d, need[] per core. */
+int sched_energy_domain_opp(const struct sched_core_model *m, int d, const uint32_t *need);
+
+/* Estimated busy power (uW) of domain d: at the OPP its needs choose, each
+ * core's utilisation x power / capacity there. util[] and need[] per core. */
+uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, const uint32_t *util,
+                                   const uint32_t *need);
+
+/*
+ * SR's frequency clamps by class, the policy half of the governor (baselines
+ * pass none). While runnable on a core:
+ *  - a deadline task within budget asks for the top OPP (budgets are
+ *    admitted at full capacity);
+ *  - a user-interactive task asks for at least an OPP of capacity
+ *    SCHED_UI_MIN_CAPACITY (work sized for the largest core takes at most
+ *    1024 / 576 = 1.8x as long: a frame's utilisation alone would let
+ *    schedutil run its chain at ~80 % busy and miss) and never less than the
+ *    core's most efficient OPP (slower saves no energy per unit of work);
+ *  - background work is capped at the core's most efficient OPP (the least
+ *    energy per unit of work): it keeps its share of time, never at a
+ *    frequency that costs more per unit of work.
+ * Other classes are unclamped (utilisation alone).
+ */
+#define SCHED_UI_MIN_CAPACITY 576u
+struct sched_clamp {
+    uint32_t floor, ceiling;   /* 0 = none */
+};
+struct sched_clamp sched_energy_clamp(const struct sched_core_info *c, unsigned qos, bool dl);
+
+/* What placing t on cpu adds to the estimated power (uW) of cpu's domain,
+ * at the OPP that placement would cause; with clamps, t's class clamps
+ * (sched_energy_clamp) count as the governor will count them. */
+uint64_t sched_energy_place_cost(const struct sched_core_model *m,
+                                 const struct sched_core_view *v, int cpu,
+                                 const struct sched_task_view *t, bool clamps);
 
 /* --- utilisation: a decaying average of the running fraction ----------------------- */
 
