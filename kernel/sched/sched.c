@@ -197,29 +197,44 @@ static inline void core_view_one(struct sched_core_view *v, int c, uint32_t onli
         v->util_at[cur->qos] = v->cur_util;
 }
 
-static void core_view(struct sched_core_view *v)
+/* Views of the cores in mask (online ones); every other core is shown
+ * offline, which the policy skips: callers pass the cores a decision can
+ * involve (the task's allowed cores, the cores with waiting tasks), so the
+ * view costs what those cores cost, not the whole SoC. */
+static void core_view(struct sched_core_view *v, uint32_t mask)
 {
     uint32_t online = smp_online_mask();
-    for (int c = 0; c < platform.ncpus; c++)
-        core_view_one(&v[c], c, online);
+    for (int c = 0; c < platform.ncpus; c++) {
+        if ((mask >> c) & 1)
+            core_view_one(&v[c], c, online);
+        else
+            v[c].online = false;
+    }
 }
 
-/* Does another online core have a task the policy might let this idle core
- * take? Reads only the queues that hold tasks, so an idle core looking for
- * work costs little when there is none. */
-static bool steal_worth_asking(int me)
+/* Views for an idle core's steal (core_view, showing only the other online
+ * cores with waiting tasks); false when none of them has a task the policy
+ * might let this core take, so an idle core looking for work costs little
+ * when there is none. */
+static bool steal_view(struct sched_core_view *v, int me)
 {
     uint32_t online = smp_online_mask();
+    uint32_t queued = 0;
+    bool worth = false;
     for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
         int c = __builtin_ctz(others);
         if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
             continue;
-        struct sched_core_view v;
-        core_view_one(&v, c, online);
-        if (sched_view_may_steal_from(&v))
-            return true;
+        core_view_one(&v[c], c, online);
+        queued |= 1u << c;
+        worth |= sched_view_may_steal_from(&v[c]);
     }
-    return false;
+    if (!worth)
+        return false;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (!((queued >> c) & 1))
+            v[c].online = false;
+    return true;
 }
 
 /* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
@@ -243,7 +258,7 @@ static int place(const struct task *t, int prev_cpu, int this_cpu)
             return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
     }
     struct sched_core_view v[PLAT_MAX_CPUS];
-    core_view(v);
+    core_view(v, allowed);
     struct sched_task_view tv = {.qos = t->qos, .util = util_of(t), .affinity = t->affinity,
                                  .prev_cpu = prev_cpu};
     int cpu = sched_policy_place(&core_model, v, &tv, this_cpu);
@@ -1082,7 +1097,7 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     switch_tls(next);
     sched_set_current(next);
     if (next->sp & TASK_SP_FULL) {
-        memcpy(f, (void *)(next->sp & ~TASK_SP_FULL), sizeof(*f));
+        arch_frame_copy(f, (const struct arch_frame *)(next->sp & ~TASK_SP_FULL));
     } else {
         /* Resume a cooperatively switched task: eret into the pop routine. */
         f->sp = next->sp;
@@ -1110,7 +1125,7 @@ void sched_irq_exit(struct arch_frame *f)
 
     /* Save prev's full state on its own stack. */
     struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
-    memcpy(saved, f, sizeof(*f));
+    arch_frame_copy(saved, f);
     prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
 }
@@ -1158,10 +1173,9 @@ bool sched_timer_cancel(struct timer *t)
 static bool steal(struct runqueue *rq)
 {
     int me = rq_cpu(rq);
-    if (!steal_worth_asking(me))
-        return false;
     struct sched_core_view v[PLAT_MAX_CPUS];
-    core_view(v);
+    if (!steal_view(v, me))
+        return false;
     struct sched_steal s = sched_policy_steal(&core_model, v, me);
     if (s.victim < 0)
         return false;
