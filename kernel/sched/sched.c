@@ -19,6 +19,7 @@
 #include <kernel/smp.h>
 #include <kernel/waitq.h>
 #include "deadline.h"
+#include "migrate.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
 
@@ -38,6 +39,11 @@ static inline void band_filled(struct runqueue *rq, unsigned b)
 static struct task idle_tasks[PLAT_MAX_CPUS];
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
 static _Atomic uint32_t idle_mask;
+
+uint32_t sched_idle_cores(void)
+{
+    return atomic_load_explicit(&idle_mask, memory_order_relaxed);
+}
 
 /* --- run queue ---------------------------------------------------------------- */
 
@@ -201,7 +207,7 @@ static inline void core_view_one(struct sched_core_view *v, int c, uint32_t onli
  * offline, which the policy skips: callers pass the cores a decision can
  * involve (the task's allowed cores, the cores with waiting tasks), so the
  * view costs what those cores cost, not the whole SoC. */
-static void core_view(struct sched_core_view *v, uint32_t mask)
+void sched_core_views(struct sched_core_view *v, uint32_t mask)
 {
     uint32_t online = smp_online_mask();
     for (int c = 0; c < platform.ncpus; c++) {
@@ -258,7 +264,7 @@ static int place(const struct task *t, int prev_cpu, int this_cpu)
             return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
     }
     struct sched_core_view v[PLAT_MAX_CPUS];
-    core_view(v, allowed);
+    sched_core_views(v, allowed);
     struct sched_task_view tv = {.qos = t->qos, .util = util_of(t), .affinity = t->affinity,
                                  .prev_cpu = prev_cpu};
     int cpu = sched_policy_place(&core_model, v, &tv, this_cpu);
@@ -267,21 +273,37 @@ static int place(const struct task *t, int prev_cpu, int this_cpu)
     return cpu;
 }
 
-/* Bring t's utilisation up to now (t not running): it ran for the run time
- * accumulated since the last update, on its core's capacity, and slept the
- * rest. Called where placement needs it (wake-up), not on every switch. */
-static void util_refresh(struct task *t)
+/* Bring t's utilisation up to now: since its last update it ran for
+ * cpu_ticks minus what was counted then, on its core's capacity, and waited
+ * the rest; running (it is current) the run comes last, else first. */
+static void util_advance(struct task *t, uint64_t cpu_ticks, bool running)
 {
     struct task_ext *x = task_ext(t);
     uint64_t now = clock_ns();
-    uint64_t ran = arch_ticks_to_ns(t->cpu_ticks - x->util_ticks);
-    x->util_ticks = t->cpu_ticks;
+    uint64_t ran = arch_ticks_to_ns(cpu_ticks - x->util_ticks);
+    x->util_ticks = cpu_ticks;
     uint64_t since = x->util.stamp_ns;
     if (ran > now - since)
         ran = now - since;
-    sched_util_update(&x->util, since + ran, core_model.core[t->cpu].capacity);
-    sched_util_update(&x->util, now, 0);
+    uint32_t cap = core_model.core[t->cpu].capacity;
+    if (running) {
+        sched_util_update(&x->util, now - ran, 0);
+        sched_util_update(&x->util, now, cap);
+    } else {
+        sched_util_update(&x->util, since + ran, cap);
+        sched_util_update(&x->util, now, 0);
+    }
     t->util = x->util.avg;
+}
+
+/* t not running: called where placement needs it (wake-up), not on every
+ * switch. */
+static void util_refresh(struct task *t) { util_advance(t, t->cpu_ticks, false); }
+
+void sched_util_refresh_current(struct runqueue *rq, uint64_t now)
+{
+    struct task *t = rq->current;
+    util_advance(t, t->cpu_ticks + (now - t->run_start), true);
 }
 
 /* Scheduler time is kept in counter ticks (no division on hot paths);
@@ -336,10 +358,12 @@ static void rq_program_timer(struct runqueue *rq)
 
 /* Start a slice for next, not a deadline task, if others wait (in its
  * band, a lower one whose starvation bound the slice end checks, or after
- * a starvation pick a higher one); tickless otherwise, and for idle. */
+ * a starvation pick a higher one) or it may have to move to a core of
+ * another capacity (migrate_watched: its slice ends ask the policy);
+ * tickless otherwise, and for idle. */
 static inline __attribute__((always_inline)) void start_plain_slice(struct runqueue *rq, struct task *next, uint64_t now)
 {
-    if (!(next->flags & TASK_F_IDLE) && rq->band_mask) {
+    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask || migrate_watched(rq, next))) {
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -761,6 +785,16 @@ static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
+void sched_move_in(struct task *t, int to)
+{
+    struct runqueue *rq = &runqueues[to];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    t->cpu = (int16_t)to;
+    task_ext(t)->migrations++;
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
 /* Under rq->lock, t blocked on rq's core: make it ready where the policy
  * says, then release the lock (restoring flags) and let the caller's core
  * switch if it must. */
@@ -1000,8 +1034,10 @@ static void run_timers(struct runqueue *rq)
                     else if (rq->band_mask && pick_band(rq, rq->band_mask | cur_band,
                                                         cur->qos, now) != cur->qos)
                         rq->need_resched = true;
-                    else if (rq->band_mask)
-                        rq_start_slice(rq, cur, now);
+                    else if (migrate_watched(rq, cur))
+                        migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
+                    if (!rq->need_resched)
+                        rq_start_slice(rq, cur, now);   /* none when alone and not watched */
                 }
             }
             program_local_timer(rq);
@@ -1117,7 +1153,11 @@ void sched_irq_exit(struct arch_frame *f)
         spin_unlock(&rq->lock);
         return;   /* idle reschedules from its own loop */
     }
-    rq_enqueue(rq, prev);
+    int move_to = migrate_take(rq, prev);   /* asked to move: not queued here */
+    if (move_to < 0)
+        rq_enqueue(rq, prev);
+    else
+        prev->state = TASK_MOVING;
     struct task *next = pick_and_set(rq, prev, now_ticks());
     spin_unlock(&rq->lock);
     if (next == prev)
@@ -1128,6 +1168,8 @@ void sched_irq_exit(struct arch_frame *f)
     arch_frame_copy(saved, f);
     prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
+    if (move_to >= 0)
+        migrate_finish(prev, rq_cpu(rq), move_to);   /* its registers are saved */
 }
 
 void sched_switch_from_dead(struct arch_frame *f)
@@ -1209,6 +1251,7 @@ _Noreturn void sched_idle_loop(void)
     for (;;) {
         arch_irq_disable();
         if (!rq->nr_ready && !steal(rq)) {
+            migrate_pull(rq);   /* a running task to move here, if the policy says so */
             uint64_t t = now_ticks();
             atomic_store_explicit(&rq->wfi_since, t, memory_order_relaxed);
             wfi();
@@ -1242,6 +1285,7 @@ void sched_init(void)
     for (int c = 0; c < PLAT_MAX_CPUS; c++)
         runqueues[c].cpu = c;
     sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
+    migrate_init();
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }

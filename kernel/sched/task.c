@@ -343,7 +343,9 @@ bool task_cancelled(void)
 void task_set_affinity(struct task *t, uint32_t affinity)
 {
     __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELAXED);
-    if (t->state == TASK_READY)
+    /* A waiting task may now be stolen, a running one moved (migrate.h):
+     * wake an idle core it may now use to ask. */
+    if (t->state == TASK_READY || t->state == TASK_RUNNING)
         sched_nudge(t);
 }
 int task_set_qos(struct task *t, enum qos qos)
