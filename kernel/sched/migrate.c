@@ -63,24 +63,6 @@ static void request_locked(struct runqueue *rq, struct task *t, int to)
     atomic_fetch_add_explicit(&n_requested, 1, memory_order_relaxed);
 }
 
-void migrate_pull(struct runqueue *rq)
-{
-    int me = rq->cpu;
-    int from = pull_choice(me);
-    if (from < 0)
-        return;
-    struct runqueue *vq = &runqueues[from];
-    spin_lock(&vq->lock);
-    struct task *cur = vq->current;
-    bool ask = !(cur->flags & (TASK_F_IDLE | TASK_F_DL)) && migrate_watched(vq, cur) &&
-               allows(cur, me);
-    if (ask)
-        request_locked(vq, cur, me);
-    spin_unlock(&vq->lock);
-    if (ask)
-        ipi_send(IPI_WAKE, from);
-}
-
 void migrate_tick(struct runqueue *rq, struct task *cur, uint64_t now)
 {
     sched_util_refresh_current(rq, now);

@@ -2,18 +2,23 @@
  * Active migration, the scheduler's side (private to kernel/sched/; the
  * counts are in kernel/migrate.h, the rule is sched_policy_pull_running).
  *
- * In the spirit of Linux's active balance: the policy is asked by an idle
- * core before it sleeps (migrate_pull) and, for a running task that may have
- * to move (migrate_watched), at each of its slice ends (migrate_tick; such a
- * task keeps a slice running even alone, so its utilisation is brought up to
- * date every SCHED_SLICE_NS and a task that turns misfit is noticed). The
- * chosen task is asked to move: its core's move_task/move_to and
- * need_resched, plus an SGI when remote. At its next preemption
- * (sched_irq_exit) migrate_take checks the request is still good and the
- * task leaves as TASK_MOVING instead of being queued; once its registers are
- * saved (on_cpu clear) migrate_finish queues it on the target core.
- * A request the task outlives (it blocked or yielded first) is checked again
- * when taken: same task, target still idle and allowed, else dropped.
+ * In the spirit of Linux's active balance, driven from the busy core's
+ * tick: a running task that may have to move (migrate_watched: its class
+ * may leave this core's capacity level and its affinity allows it) keeps a
+ * slice running even alone, and at each slice end (migrate_tick) its
+ * utilisation is brought up to date and the policy is asked, for each idle
+ * core it may use, whether that core would pull it
+ * (sched_policy_pull_running, which picks among all the running tasks that
+ * could go there). So a task that turns misfit, or a low-class task on a
+ * large core when a small one goes idle, is noticed within one slice
+ * (SCHED_SLICE_NS), and idle cores and unwatched tasks pay nothing. The
+ * chosen task is asked to move (its core's move_task/move_to and
+ * need_resched); the slice-end interrupt's exit (sched_irq_exit) takes the
+ * request (migrate_take) and the task leaves as TASK_MOVING instead of being
+ * queued; once its registers are saved (on_cpu clear) migrate_finish queues
+ * it on the target core, which the enqueue wakes. A request the task
+ * outlives (it blocked first) is checked again when taken: same task, target
+ * still idle and allowed, else dropped.
  */
 #ifndef KERNEL_SCHED_MIGRATE_H
 #define KERNEL_SCHED_MIGRATE_H
@@ -33,10 +38,6 @@ static inline bool migrate_watched(const struct runqueue *rq, const struct task 
 {
     return ((rq->watch_qos >> t->qos) & 1) && (!t->affinity || (t->affinity & rq->watch_cpus));
 }
-
-/* An idle core (rq, IRQs masked) about to sleep: ask the policy for a
- * running task to pull here, and ask it to move. */
-void migrate_pull(struct runqueue *rq);
 
 /* Under rq->lock, this core's, at the end of a slice of cur (watched):
  * bring its utilisation up to date and, if the policy would pull it to an

@@ -82,8 +82,13 @@ int sched_policy_place(const struct sched_core_model *m, const struct sched_core
     int low = lowest_level(m);
     int best = -1;
     uint64_t best_cost = 0;
-    for (int c = 0; c < m->ncores; c++) {
-        if (!v[c].online || !allowed(t->affinity, c))
+    /* The allowed cores (PLAT_MAX_CPUS is 32: a mask holds them all). */
+    uint32_t cand = t->affinity ? t->affinity : ~0u;
+    if (m->ncores < 32)
+        cand &= (1u << m->ncores) - 1;
+    for (; cand; cand &= cand - 1) {
+        int c = __builtin_ctz(cand);
+        if (!v[c].online)
             continue;
         if (bg_confined && m->core[c].level != low)
             continue;

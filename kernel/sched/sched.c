@@ -296,9 +296,29 @@ static void util_advance(struct task *t, uint64_t cpu_ticks, bool running)
     t->util = x->util.avg;
 }
 
+/* Bounds for util_refresh's shortcut (sched_init): the smallest capacity,
+ * and the run time (ticks) that can raise a utilisation by at most 1: it
+ * moves towards at most 1024 at a rate of at most 1024 ln 2 / half-life per
+ * ns (0.7 > ln 2 keeps the bound safe). */
+static uint32_t min_capacity;
+static uint64_t util_unit_ticks;
+
 /* t not running: called where placement needs it (wake-up), not on every
- * switch. */
-static void util_refresh(struct task *t) { util_advance(t, t->cpu_ticks, false); }
+ * switch. Interactive placement reads the utilisation only as "fits the
+ * core" (sched_policy_place); when even an upper bound of it (the last
+ * value plus the most its run time since could add) fits the smallest
+ * core, the refresh cannot change the choice and is left to a later one,
+ * which counts that run time. */
+static void util_refresh(struct task *t)
+{
+    if (t->qos <= QOS_USER_INITIATED) {
+        uint64_t ran = t->cpu_ticks - task_ext(t)->util_ticks;
+        uint64_t most = t->util + ran / util_unit_ticks + 2;   /* +2: rounding */
+        if (most <= SCHED_CAPACITY_MAX && sched_util_fits((uint32_t)most, min_capacity))
+            return;
+    }
+    util_advance(t, t->cpu_ticks, false);
+}
 
 void sched_util_refresh_current(struct runqueue *rq, uint64_t now)
 {
@@ -1251,7 +1271,6 @@ _Noreturn void sched_idle_loop(void)
     for (;;) {
         arch_irq_disable();
         if (!rq->nr_ready && !steal(rq)) {
-            migrate_pull(rq);   /* a running task to move here, if the policy says so */
             uint64_t t = now_ticks();
             atomic_store_explicit(&rq->wfi_since, t, memory_order_relaxed);
             wfi();
@@ -1286,6 +1305,13 @@ void sched_init(void)
         runqueues[c].cpu = c;
     sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
     migrate_init();
+    min_capacity = SCHED_CAPACITY_MAX;
+    for (int c = 0; c < core_model.ncores; c++)
+        if (core_model.core[c].capacity < min_capacity)
+            min_capacity = core_model.core[c].capacity;
+    util_unit_ticks = arch_ns_to_ticks(SCHED_UTIL_HALFLIFE_NS * 10 / (SCHED_CAPACITY_MAX * 7));
+    if (!util_unit_ticks)
+        util_unit_ticks = 1;
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }

@@ -343,9 +343,7 @@ bool task_cancelled(void)
 void task_set_affinity(struct task *t, uint32_t affinity)
 {
     __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELAXED);
-    /* A waiting task may now be stolen, a running one moved (migrate.h):
-     * wake an idle core it may now use to ask. */
-    if (t->state == TASK_READY || t->state == TASK_RUNNING)
+    if (t->state == TASK_READY)
         sched_nudge(t);
 }
 int task_set_qos(struct task *t, enum qos qos)

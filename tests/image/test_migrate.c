@@ -103,9 +103,9 @@ TEST(migrate, misfit_default_task_moves_up_to_an_idle_performance_core)
     EXPECT_EQ(after.down - before.down, 0);
 }
 
-/* A background task spinning on a performance core (it was pinned there,
- * then allowed one efficiency core, busy at the time) moves down, once, when
- * that efficiency core goes idle; not before. */
+/* A background task that spilled onto a performance core (its one allowed
+ * efficiency core had 2 tasks waiting: sched_policy_place) moves down, once,
+ * when that efficiency core goes idle; not before. */
 TEST(migrate, background_task_moves_down_when_an_efficiency_core_goes_idle)
 {
     if (!big_little())
@@ -116,19 +116,22 @@ TEST(migrate, background_task_moves_down_when_an_efficiency_core_goes_idle)
         return;
     struct migrate_stats before, mid, after;
     migrate_get_stats(&before);
-    static struct spinner blocker, bg;
-    struct task *b = start_spinner(&blocker, "blocker", QOS_DEFAULT, 1u << little);
-    struct task *t = start_spinner(&bg, "bg", QOS_BACKGROUND, 1u << big);
-    EXPECT_TRUE(b != NULL && t != NULL);
-    if (!b || !t)
+    enum { FILL = 3 };   /* one runs, two wait: SCHED_BG_SPILL_QUEUE */
+    static struct spinner fill[FILL], bg;
+    struct task *f[FILL];
+    for (int i = 0; i < FILL; i++)
+        f[i] = start_spinner(&fill[i], "fill", QOS_DEFAULT, 1u << little);
+    struct task *t = start_spinner(&bg, "bg", QOS_BACKGROUND, (1u << big) | (1u << little));
+    EXPECT_TRUE(t != NULL);
+    if (!t)
         return;
-    EXPECT_EQ(atomic_load(&bg.where), big);
-    task_set_affinity(t, (1u << big) | (1u << little));
+    EXPECT_EQ(atomic_load(&bg.first), big);
     task_sleep_ns(20 * 1000 * 1000);
     EXPECT_EQ(atomic_load(&bg.where), big);   /* its efficiency core is busy */
     migrate_get_stats(&mid);
     EXPECT_EQ(mid.down - before.down, 0);
-    EXPECT_EQ(stop_spinner(&blocker, b), 0);
+    for (int i = 0; i < FILL; i++)
+        EXPECT_EQ(stop_spinner(&fill[i], f[i]), 0);
     EXPECT_TRUE(wait_at_level(&bg, lowest_level()));
     EXPECT_EQ(atomic_load(&bg.where), little);
     EXPECT_EQ(stop_spinner(&bg, t), 1);
