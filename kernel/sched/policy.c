@@ -48,46 +48,35 @@ static bool efficiency_saturated(const struct sched_core_model *m,
 }
 
 /*
- * A lexicographic cost per candidate core; the smallest wins, ties to the
- * task's previous core, then the caller's core, then the lowest id.
+ * A lexicographic cost per candidate core, packed into one integer (most
+ * significant first); the smallest wins, ties to the task's previous core,
+ * then the caller's core, then the lowest id.
  *   interactive (UI, UIN): at once, fits, level (largest first), idle, queue
- *   others:                at once, fits (with the core's load), the energy
+ *   others:                at once, fits (with the core's load), the power
  *                          the placement adds at the OPP it causes
  *                          (sched_energy_place_cost), queue
+ * Fields: bit 63 waits, bit 62 does not fit; then level (8 bits) and the
+ * idle/queue term (54 bits), or the added power in uW (30 bits, saturated)
+ * and the queue length (32 bits).
  */
-#define COST_KEYS 4
-struct cost {
-    uint64_t k[COST_KEYS];
-};
-
-static struct cost cost_of(const struct sched_core_model *m, const struct sched_core_view *v,
-                           int cpu, const struct sched_task_view *t)
+static uint64_t cost_of(const struct sched_core_model *m, const struct sched_core_view *v,
+                        int cpu, const struct sched_task_view *t)
 {
     const struct sched_core_info *ci = &m->core[cpu];
     const struct sched_core_view *c = &v[cpu];
-    uint64_t wait = runs_at_once(c, t->qos) ? 0 : 1;
-    struct cost k;
+    uint64_t k = runs_at_once(c, t->qos) ? 0 : 1ull << 63;
     if (t->qos <= QOS_USER_INITIATED) {
-        k.k[0] = wait;
-        k.k[1] = sched_util_fits(t->util, ci->capacity) ? 0 : 1;
-        k.k[2] = ci->level;
-        k.k[3] = (idle(c) ? 0 : 1) + (uint64_t)c->nr_ready * 2;
-    } else {
-        k.k[0] = wait;
-        k.k[1] = sched_util_fits(sched_view_util(c, t->qos) + t->util, ci->capacity) ? 0 : 1;
-        k.k[2] = sched_energy_place_cost(m, v, cpu, t, true);
-        k.k[3] = c->nr_ready;
+        if (!sched_util_fits(t->util, ci->capacity))
+            k |= 1ull << 62;
+        uint64_t queue = (idle(c) ? 0 : 1) + (uint64_t)c->nr_ready * 2;   /* < 2^34 */
+        return k | (uint64_t)ci->level << 54 | queue;
     }
-    return k;
-}
-
-static int cost_cmp(const struct cost *a, const struct cost *b)
-{
-    for (int i = 0; i < COST_KEYS; i++) {
-        if (a->k[i] != b->k[i])
-            return a->k[i] < b->k[i] ? -1 : 1;
-    }
-    return 0;
+    if (!sched_util_fits(sched_view_util(c, t->qos) + t->util, ci->capacity))
+        k |= 1ull << 62;
+    uint64_t power = sched_energy_place_cost(m, v, cpu, t, true);
+    if (power > (1u << 30) - 1)
+        power = (1u << 30) - 1;
+    return k | power << 32 | c->nr_ready;
 }
 
 int sched_policy_place(const struct sched_core_model *m, const struct sched_core_view *v,
@@ -97,17 +86,21 @@ int sched_policy_place(const struct sched_core_model *m, const struct sched_core
                        !efficiency_saturated(m, v, t->affinity);
     int low = lowest_level(m);
     int best = -1;
-    struct cost best_cost = {{0}};
-    for (int c = 0; c < m->ncores; c++) {
-        if (!v[c].online || !allowed(t->affinity, c))
+    uint64_t best_cost = 0;
+    /* The allowed cores (PLAT_MAX_CPUS is 32: a mask holds them all). */
+    uint32_t cand = t->affinity ? t->affinity : ~0u;
+    if (m->ncores < 32)
+        cand &= (1u << m->ncores) - 1;
+    for (; cand; cand &= cand - 1) {
+        int c = __builtin_ctz(cand);
+        if (!v[c].online)
             continue;
         if (bg_confined && m->core[c].level != low)
             continue;
-        struct cost k = cost_of(m, v, c, t);
-        int d = best < 0 ? -1 : cost_cmp(&k, &best_cost);
-        bool tie_wins = d == 0 && best != t->prev_cpu &&
+        uint64_t k = cost_of(m, v, c, t);
+        bool tie_wins = best >= 0 && k == best_cost && best != t->prev_cpu &&
                         (c == t->prev_cpu || (c == this_cpu && best != this_cpu));
-        if (d < 0 || tie_wins) {
+        if (best < 0 || k < best_cost || tie_wins) {
             best = c;
             best_cost = k;
         }
@@ -164,8 +157,8 @@ struct sched_steal sched_policy_steal(const struct sched_core_model *m,
          * at once where they are, so they are not taken. */
         if (c == this_cpu || !sched_view_may_steal_from(&v[c]))
             continue;
-        uint32_t pending = v[c].cur_qos < QOS_COUNT ? (1u << v[c].cur_qos) - 1 : 0;
-        uint32_t take = v[c].ready_mask & ~pending & stealable(m, v, this_cpu, c);
+        uint32_t take = v[c].ready_mask & ~sched_view_pending(&v[c]) &
+                        stealable(m, v, this_cpu, c);
         if (!take)
             continue;
         int q = __builtin_ctz(take);

@@ -19,6 +19,7 @@
 #include <kernel/smp.h>
 #include <kernel/waitq.h>
 #include "deadline.h"
+#include "migrate.h"
 #include "sched_internal.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
@@ -39,6 +40,11 @@ static inline void band_filled(struct runqueue *rq, unsigned b)
 static struct task idle_tasks[PLAT_MAX_CPUS];
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
 static _Atomic uint32_t idle_mask;
+
+uint32_t sched_idle_cores(void)
+{
+    return atomic_load_explicit(&idle_mask, memory_order_relaxed);
+}
 
 /* --- run queue ---------------------------------------------------------------- */
 
@@ -198,29 +204,44 @@ static inline void core_view_one(struct sched_core_view *v, int c, uint32_t onli
         v->util_at[cur->qos] = v->cur_util;
 }
 
-static void core_view(struct sched_core_view *v)
+/* Views of the cores in mask (online ones); every other core is shown
+ * offline, which the policy skips: callers pass the cores a decision can
+ * involve (the task's allowed cores, the cores with waiting tasks), so the
+ * view costs what those cores cost, not the whole SoC. */
+void sched_core_views(struct sched_core_view *v, uint32_t mask)
 {
     uint32_t online = smp_online_mask();
-    for (int c = 0; c < platform.ncpus; c++)
-        core_view_one(&v[c], c, online);
+    for (int c = 0; c < platform.ncpus; c++) {
+        if ((mask >> c) & 1)
+            core_view_one(&v[c], c, online);
+        else
+            v[c].online = false;
+    }
 }
 
-/* Does another online core have a task the policy might let this idle core
- * take? Reads only the queues that hold tasks, so an idle core looking for
- * work costs little when there is none. */
-static bool steal_worth_asking(int me)
+/* Views for an idle core's steal (core_view, showing only the other online
+ * cores with waiting tasks); false when none of them has a task the policy
+ * might let this core take, so an idle core looking for work costs little
+ * when there is none. */
+static bool steal_view(struct sched_core_view *v, int me)
 {
     uint32_t online = smp_online_mask();
+    uint32_t queued = 0;
+    bool worth = false;
     for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
         int c = __builtin_ctz(others);
         if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
             continue;
-        struct sched_core_view v;
-        core_view_one(&v, c, online);
-        if (sched_view_may_steal_from(&v))
-            return true;
+        core_view_one(&v[c], c, online);
+        queued |= 1u << c;
+        worth |= sched_view_may_steal_from(&v[c]);
     }
-    return false;
+    if (!worth)
+        return false;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (!((queued >> c) & 1))
+            v[c].online = false;
+    return true;
 }
 
 /* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
@@ -244,7 +265,7 @@ static int place(const struct task *t, int prev_cpu, int this_cpu)
             return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
     }
     struct sched_core_view v[PLAT_MAX_CPUS];
-    core_view(v);
+    sched_core_views(v, allowed);
     struct sched_task_view tv = {.qos = t->qos, .util = util_of(t), .affinity = t->affinity,
                                  .prev_cpu = prev_cpu};
     int cpu = sched_policy_place(&core_model, v, &tv, this_cpu);
@@ -253,21 +274,57 @@ static int place(const struct task *t, int prev_cpu, int this_cpu)
     return cpu;
 }
 
-/* Bring t's utilisation up to now (t not running): it ran for the run time
- * accumulated since the last update, on its core's capacity, and slept the
- * rest. Called where placement needs it (wake-up), not on every switch. */
-static void util_refresh(struct task *t)
+/* Bring t's utilisation up to now: since its last update it ran for
+ * cpu_ticks minus what was counted then, on its core's capacity, and waited
+ * the rest; running (it is current) the run comes last, else first. */
+static void util_advance(struct task *t, uint64_t cpu_ticks, bool running)
 {
     struct task_ext *x = task_ext(t);
     uint64_t now = clock_ns();
-    uint64_t ran = arch_ticks_to_ns(t->cpu_ticks - x->util_ticks);
-    x->util_ticks = t->cpu_ticks;
+    uint64_t ran = arch_ticks_to_ns(cpu_ticks - x->util_ticks);
+    x->util_ticks = cpu_ticks;
     uint64_t since = x->util.stamp_ns;
     if (ran > now - since)
         ran = now - since;
-    sched_util_update(&x->util, since + ran, core_model.core[t->cpu].capacity);
-    sched_util_update(&x->util, now, 0);
+    uint32_t cap = core_model.core[t->cpu].capacity;
+    if (running) {
+        sched_util_update(&x->util, now - ran, 0);
+        sched_util_update(&x->util, now, cap);
+    } else {
+        sched_util_update(&x->util, since + ran, cap);
+        sched_util_update(&x->util, now, 0);
+    }
     t->util = x->util.avg;
+}
+
+/* Bounds for util_refresh's shortcut (sched_init): the smallest capacity,
+ * and the run time (ticks) that can raise a utilisation by at most 1: it
+ * moves towards at most 1024 at a rate of at most 1024 ln 2 / half-life per
+ * ns (0.7 > ln 2 keeps the bound safe). */
+static uint32_t min_capacity;
+static uint64_t util_unit_ticks;
+
+/* t not running: called where placement needs it (wake-up), not on every
+ * switch. Interactive placement reads the utilisation only as "fits the
+ * core" (sched_policy_place); when even an upper bound of it (the last
+ * value plus the most its run time since could add) fits the smallest
+ * core, the refresh cannot change the choice and is left to a later one,
+ * which counts that run time. */
+static void util_refresh(struct task *t)
+{
+    if (t->qos <= QOS_USER_INITIATED) {
+        uint64_t ran = t->cpu_ticks - task_ext(t)->util_ticks;
+        uint64_t most = t->util + ran / util_unit_ticks + 2;   /* +2: rounding */
+        if (most <= SCHED_CAPACITY_MAX && sched_util_fits((uint32_t)most, min_capacity))
+            return;
+    }
+    util_advance(t, t->cpu_ticks, false);
+}
+
+void sched_util_refresh_current(struct runqueue *rq, uint64_t now)
+{
+    struct task *t = rq->current;
+    util_advance(t, t->cpu_ticks + (now - t->run_start), true);
 }
 
 /* Scheduler time is kept in counter ticks (no division on hot paths);
@@ -322,10 +379,12 @@ static void rq_program_timer(struct runqueue *rq)
 
 /* Start a slice for next, not a deadline task, if others wait (in its
  * band, a lower one whose starvation bound the slice end checks, or after
- * a starvation pick a higher one); tickless otherwise, and for idle. */
+ * a starvation pick a higher one) or it may have to move to a core of
+ * another capacity (migrate_watched: its slice ends ask the policy);
+ * tickless otherwise, and for idle. */
 static inline __attribute__((always_inline)) void start_plain_slice(struct runqueue *rq, struct task *next, uint64_t now)
 {
-    if (!(next->flags & TASK_F_IDLE) && rq->band_mask) {
+    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask || migrate_watched(rq, next))) {
         rq->slice_end = now + slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -747,6 +806,16 @@ static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
+void sched_move_in(struct task *t, int to)
+{
+    struct runqueue *rq = &runqueues[to];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    t->cpu = (int16_t)to;
+    task_ext(t)->migrations++;
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
 /* Under rq->lock, t blocked on rq's core: make it ready where the policy
  * says, then release the lock (restoring flags) and let the caller's core
  * switch if it must. */
@@ -991,8 +1060,10 @@ static void run_timers(struct runqueue *rq)
                     else if (rq->band_mask && pick_band(rq, rq->band_mask | cur_band,
                                                         cur->qos, now) != cur->qos)
                         rq->need_resched = true;
-                    else if (rq->band_mask)
-                        rq_start_slice(rq, cur, now);
+                    else if (migrate_watched(rq, cur))
+                        migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
+                    if (!rq->need_resched)
+                        rq_start_slice(rq, cur, now);   /* none when alone and not watched */
                 }
             }
             program_local_timer(rq);
@@ -1088,7 +1159,7 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     switch_tls(next);
     sched_set_current(next);
     if (next->sp & TASK_SP_FULL) {
-        memcpy(f, (void *)(next->sp & ~TASK_SP_FULL), sizeof(*f));
+        arch_frame_copy(f, (const struct arch_frame *)(next->sp & ~TASK_SP_FULL));
     } else {
         /* Resume a cooperatively switched task: eret into the pop routine. */
         f->sp = next->sp;
@@ -1108,7 +1179,11 @@ void sched_irq_exit(struct arch_frame *f)
         spin_unlock(&rq->lock);
         return;   /* idle reschedules from its own loop */
     }
-    rq_enqueue(rq, prev);
+    int move_to = migrate_take(rq, prev);   /* asked to move: not queued here */
+    if (move_to < 0)
+        rq_enqueue(rq, prev);
+    else
+        prev->state = TASK_MOVING;
     struct task *next = pick_and_set(rq, prev, now_ticks());
     spin_unlock(&rq->lock);
     if (next == prev)
@@ -1116,9 +1191,11 @@ void sched_irq_exit(struct arch_frame *f)
 
     /* Save prev's full state on its own stack. */
     struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
-    memcpy(saved, f, sizeof(*f));
+    arch_frame_copy(saved, f);
     prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
+    if (move_to >= 0)
+        migrate_finish(prev, rq_cpu(rq), move_to);   /* its registers are saved */
 }
 
 void sched_switch_from_dead(struct arch_frame *f)
@@ -1164,10 +1241,9 @@ bool sched_timer_cancel(struct timer *t)
 static bool steal(struct runqueue *rq)
 {
     int me = rq_cpu(rq);
-    if (!steal_worth_asking(me))
-        return false;
     struct sched_core_view v[PLAT_MAX_CPUS];
-    core_view(v);
+    if (!steal_view(v, me))
+        return false;
     struct sched_steal s = sched_policy_steal(&core_model, v, me);
     if (s.victim < 0)
         return false;
@@ -1235,6 +1311,14 @@ void sched_init(void)
         runqueues[c].cpu = c;
     sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
     sched_core_model_fixed_frequency(&core_model);   /* no cpufreq: every core at its top OPP */
+    migrate_init();
+    min_capacity = SCHED_CAPACITY_MAX;
+    for (int c = 0; c < core_model.ncores; c++)
+        if (core_model.core[c].capacity < min_capacity)
+            min_capacity = core_model.core[c].capacity;
+    util_unit_ticks = arch_ns_to_ticks(SCHED_UTIL_HALFLIFE_NS * 10 / (SCHED_CAPACITY_MAX * 7));
+    if (!util_unit_ticks)
+        util_unit_ticks = 1;
     if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
         panic("sched: timer interrupt already taken");
 }

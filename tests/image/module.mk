@@ -10,6 +10,7 @@ SR_SRCS += \
 	tests/image/test_libc.c \
 	tests/image/test_sched.c \
 	tests/image/test_qos.c \
+	tests/image/test_migrate.c \
 	tests/image/test_deadline.c \
 	tests/image/test_sync.c \
 	tests/image/test_task_faults.c \

@@ -15,11 +15,15 @@
 
 #define MS (1000ull * 1000)
 
+static uint32_t my_affinity;   /* the caller's own, restored by unpin_me */
+
 /* The largest core other than the caller's, which stays on its own core
  * until the test ends (unpin_me): a test task moved onto the deadline core
  * would wait behind the very tasks it must spawn or release. */
+
 static int big_core_not_mine(void)
 {
+    my_affinity = task_current()->affinity;
     task_set_affinity(task_current(), 1u << cpu_id());
     const struct sched_core_model *m = sched_core_model();
     int best = -1;
@@ -28,11 +32,13 @@ static int big_core_not_mine(void)
             (best < 0 || m->core[c].capacity > m->core[best].capacity))
             best = c;
     if (best < 0)
-        task_set_affinity(task_current(), 0);
+        task_set_affinity(task_current(), my_affinity);
     return best;
 }
 
-static void unpin_me(void) { task_set_affinity(task_current(), 0); }
+/* Back to the caller's own affinity (the test runner is pinned to the boot
+ * core: left unpinned, active migration may move it in a later test). */
+static void unpin_me(void) { task_set_affinity(task_current(), my_affinity); }
 
 static _Atomic bool stop;
 static _Atomic uint64_t hog_spins;

@@ -144,6 +144,12 @@ struct runqueue {
     uint64_t switches;
     uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
     _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
+    /* Active migration (kernel/sched/migrate.h); move_* under lock. */
+    struct task *move_task;      /* the running task asked to move at its next preemption */
+    int move_to;                 /* ... to this core */
+    uint32_t watch_cpus;         /* cores of another capacity (set at boot) */
+    uint8_t watch_qos;           /* bit q: a running task of class q may have to move from
+                                    here: its slices run even alone (set at boot) */
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];

@@ -187,12 +187,21 @@ bool sched_policy_preempts(const struct sched_prio *waking, const struct sched_p
 int sched_policy_pick_class(uint32_t ready_mask, const uint64_t oldest_since[QOS_COUNT],
                             uint64_t now);
 
+/* Waiting classes that outrank the task running on v's core: they are about
+ * to preempt it there, so no idle core takes them. */
+static inline uint32_t sched_view_pending(const struct sched_core_view *v)
+{
+    return v->cur_qos < QOS_COUNT ? (1u << v->cur_qos) - 1 : 0;
+}
+
 /* Whether a core has waiting tasks an idle core may take at all: not the
- * first task queued on an idle core, which is about to run where it is
- * (sched_policy_steal never takes it; callers use this to skip asking). */
+ * first task queued on an idle core, nor classes that preempt the running
+ * one (sched_view_pending): those are about to run where they are
+ * (sched_policy_steal never takes them; callers use this to skip asking). */
 static inline bool sched_view_may_steal_from(const struct sched_core_view *v)
 {
-    return v->online && v->ready_mask && !(v->cur_qos >= QOS_COUNT && v->nr_ready < 2);
+    return v->online && (v->ready_mask & ~sched_view_pending(v)) &&
+           !(v->cur_qos >= QOS_COUNT && v->nr_ready < 2);
 }
 
 /* An idle core's pull of a waiting task: victim core and the class to take. */

@@ -82,7 +82,8 @@ void task_cancel(struct task *t);
 bool task_cancelled(void);
 
 /* Change where t may run (0 = anywhere). Takes effect at its next placement
- * or steal; a running task is not moved off its core. */
+ * or steal (and for active migration, kernel/migrate.h, from its next
+ * switch-in); a running task is not forced off a core it may no longer use. */
 void task_set_affinity(struct task *t, uint32_t affinity);
 /* Change t's QoS class now, whatever it is doing: a waiting task requeues in
  * its new band (and preempts if it now outranks what runs), a running task
