@@ -16,11 +16,12 @@
 extern const struct irqchip *const __start_sr_irqchip_drivers[];
 extern const struct irqchip *const __stop_sr_irqchip_drivers[];
 
+/* 32 bytes (aligned): a slot's address is the intid shifted, not multiplied. */
 struct irq_slot {
     irq_handler_t fn;
     void *arg;
     _Atomic uint64_t count;
-};
+} __attribute__((aligned(32)));
 
 static const struct irqchip *chip;
 static struct irq_slot slots[IRQ_MAX];

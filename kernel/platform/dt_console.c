@@ -81,7 +81,7 @@ static uint32_t fixed_clock_hz(const struct dt_ctx *c, int node)
     const void *clocks = fdt_getprop(c->fdt, node, "clocks", &len);
     if (!clocks || len < 4)
         return 0;
-    int clk = fdt_node_offset_by_phandle(c->fdt, dt_be32(clocks));
+    int clk = dt_node_by_phandle(c, dt_be32(clocks));
     if (clk < 0 || fdt_node_check_compatible(c->fdt, clk, "fixed-clock") != 0)
         return 0;
     const void *hz = fdt_getprop(c->fdt, clk, "clock-frequency", &len);

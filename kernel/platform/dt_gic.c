@@ -41,7 +41,7 @@ static int phandle_target(const struct dt_ctx *c, int node)
     uint32_t ph = dt_be32(v);
     if (ph == 0 || ph == UINT32_MAX)
         return -1;
-    return fdt_node_offset_by_phandle(c->fdt, ph);
+    return dt_node_by_phandle(c, ph);
 }
 
 static int find_gic(const struct dt_ctx *c)

@@ -34,7 +34,9 @@ struct dt_ctx {
     uint32_t icells; /* the GIC's #interrupt-cells (3 or 4) */
     uint32_t gic_phandle; /* the GIC's phandle, 0 if it has none */
     int nparents;         /* entries in node_off/parent_off, by ascending offset */
+    bool indexed_all;     /* the index holds every node but the root */
     int node_off[DT_PARENT_MAX], parent_off[DT_PARENT_MAX];
+    uint32_t phandle_at[DT_PARENT_MAX];   /* node_off[i]'s phandle, 0 if none */
 };
 
 /* Formats err->msg (when err is not NULL) and returns -1. */
@@ -76,6 +78,9 @@ int dt_size_cells(struct dt_ctx *c, int bus, uint32_t *sc);
 void dt_index_parents(struct dt_ctx *c);
 /* Parent of a non-root node; on failure reports and returns -1. */
 int dt_parent(struct dt_ctx *c, int node);
+/* The node with phandle ph (fdt_node_offset_by_phandle's result), from the
+ * index when it holds every node: resolving otherwise walks the tree. */
+int dt_node_by_phandle(const struct dt_ctx *c, uint32_t ph);
 
 /* Number of entries in node's "reg" (0 when absent), -1 when malformed. */
 int dt_reg_count(struct dt_ctx *c, int node);

@@ -38,7 +38,7 @@ int dt_cpu_opps(struct dt_ctx *c, int cpu_node, struct plat_cpu *cpu)
         return -1;
     if (phandle == 0)
         return 0;
-    int table = fdt_node_offset_by_phandle(c->fdt, phandle);
+    int table = dt_node_by_phandle(c, phandle);
     if (table < 0)
         return dt_fail(c, "dt: %s: operating-points-v2 <0x%x> names no node",
                        dt_path(c, cpu_node, path, sizeof(path)), phandle);

@@ -144,16 +144,32 @@ void dt_index_parents(struct dt_ctx *c)
 {
     int stack[DT_MAX_DEPTH + 1], depth = 0;
     c->nparents = 0;
-    for (int node = fdt_next_node(c->fdt, -1, &depth); node >= 0 && c->nparents < DT_PARENT_MAX;
+    c->indexed_all = false;
+    int node;
+    for (node = fdt_next_node(c->fdt, -1, &depth); node >= 0 && c->nparents < DT_PARENT_MAX;
          node = fdt_next_node(c->fdt, node, &depth)) {
         if (depth < 0 || depth > DT_MAX_DEPTH)
-            break;
+            return;
         stack[depth] = node;
         if (depth > 0) {
             c->node_off[c->nparents] = node;
+            c->phandle_at[c->nparents] = fdt_get_phandle(c->fdt, node);
             c->parent_off[c->nparents++] = stack[depth - 1];
         }
     }
+    c->indexed_all = node == -FDT_ERR_NOTFOUND;
+}
+
+int dt_node_by_phandle(const struct dt_ctx *c, uint32_t ph)
+{
+    if (!c->indexed_all)
+        return fdt_node_offset_by_phandle(c->fdt, ph);
+    if (ph == 0 || ph == ~0u)
+        return -FDT_ERR_BADPHANDLE;
+    for (int i = 0; i < c->nparents; i++)
+        if (c->phandle_at[i] == ph)
+            return c->node_off[i];
+    return -FDT_ERR_NOTFOUND;
 }
 
 /* From the index when the node is in it (offsets ascend: binary search). */

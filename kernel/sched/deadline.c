@@ -66,6 +66,7 @@ int dl_task_admit(struct task *t, const struct sched_dl_params *p)
     begin_period(d, clock_ns());
     task_ext(t)->dl = d;
     t->affinity = 1u << cpu;
+    task_pin_note(t);
     t->flags |= TASK_F_DL;
     t->qos = QOS_USER_INTERACTIVE;
     return 0;

@@ -36,7 +36,7 @@ void migrate_init(void);
  * with smaller ones) and its affinity allows a core of another capacity. */
 static inline bool migrate_watched(const struct runqueue *rq, const struct task *t)
 {
-    if (__builtin_expect(!((rq->watch_qos >> t->qos) & 1), 1))
+    if (t->pinned || !((rq->watch_qos >> t->qos) & 1))
         return false;
     uint32_t a = t->affinity;
     return !a || (a & rq->watch_cpus);

@@ -24,7 +24,9 @@
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
 
-static inline uint64_t now_ticks(void) { return arch_counter(); }
+/* Scheduler bookkeeping time (run time, slices, stamps): the relaxed
+ * counter read; run_timers decides expiry with arch_counter. */
+static inline uint64_t now_ticks(void) { return arch_counter_relaxed(); }
 
 /* Starvation bounds count a band's wait from the later of when it last
  * became non-empty and when its class last ran (band_since). A class
@@ -556,13 +558,13 @@ static __attribute__((noinline)) void schedule_general(struct runqueue *rq, stru
         switch_go(prev, next);
 }
 
-/* schedule(), inlined where blocking is hot (sched_block). Every way out
- * ends in the switch, so nothing of the caller's frame need live across it:
- * a caller reads what it needs again afterwards (sched_current()). The
- * inline path is the common one: at most one band waits, plain tasks. */
-static inline __attribute__((always_inline)) void schedule_inline(void)
+/* schedule() on rq, this core's queue, inlined where blocking is hot
+ * (sched_block, the idle loop). Every way out ends in the switch, so nothing
+ * of the caller's frame need live across it: a caller reads what it needs
+ * again afterwards (sched_current()). The inline path is the common one: at
+ * most one band waits, plain tasks. */
+static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq)
 {
-    struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
     if (prev->state == TASK_RUNNING) {
@@ -591,6 +593,11 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
     spin_unlock(&rq->lock);
     switch_go(prev, next);
     /* prev runs again here, possibly on another core. */
+}
+
+static inline __attribute__((always_inline)) void schedule_inline(void)
+{
+    schedule_on(this_rq());
 }
 
 void schedule(void) { schedule_inline(); }
@@ -919,8 +926,7 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     struct task *cur = rq->current;
-    uint32_t allowed = t->affinity;
-    bool pinned = allowed && !(allowed & (allowed - 1));
+    bool pinned = t->pinned;
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
                  (core_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
@@ -1031,7 +1037,7 @@ static void run_timers(struct runqueue *rq)
 {
     for (;;) {
         spin_lock(&rq->lock);
-        uint64_t now = now_ticks();
+        uint64_t now = arch_counter();
         struct timer *t;
         while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
                wake_sleeper_locked(rq, t->arg, t->seq))
@@ -1291,7 +1297,7 @@ _Noreturn void sched_idle_loop(void)
                 irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
-            schedule_inline();
+            schedule_on(rq);
         task_reap();
     }
 }
@@ -1333,6 +1339,7 @@ void sched_init_cpu(void)
     idle->qos = QOS_BACKGROUND;
     idle->cpu = (int16_t)cpu;
     idle->affinity = 1u << cpu;
+    task_pin_note(idle);
     idle->state = TASK_RUNNING;
     atomic_store(&idle->on_cpu, 1);
     idle->tls = this_cpu()->tls;

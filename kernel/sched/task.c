@@ -134,6 +134,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         }
     }
     t->affinity = attr->affinity;
+    task_pin_note(t);
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     const char *name = attr->name ? attr->name : "task";
@@ -343,6 +344,7 @@ bool task_cancelled(void)
 void task_set_affinity(struct task *t, uint32_t affinity)
 {
     __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELAXED);
+    task_pin_note(t);
     if (t->state == TASK_READY)
         sched_nudge(t);
 }

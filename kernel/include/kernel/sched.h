@@ -67,7 +67,11 @@ struct task {
     struct task *next, *prev;    /* run queue or wait queue links */
     uint8_t state;               /* enum task_state */
     uint8_t qos;                 /* band */
-    uint8_t status;              /* enum task_status once dead */
+    union {
+        uint8_t pinned;          /* while alive: its affinity allows exactly one core
+                                    (task_pin_note keeps it with the affinity) */
+        uint8_t status;          /* enum task_status once dead */
+    };
     _Atomic uint8_t on_cpu;      /* registers live on a core */
     uint8_t flags;
     _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
@@ -259,6 +263,12 @@ bool sched_timer_cancel(struct timer *t);
  * task each timeout belongs to), for diagnosing hangs. Task context; one
  * caller at a time. */
 void sched_dump(void);
+/* t->pinned from t->affinity (after every change of the affinity). */
+static inline void task_pin_note(struct task *t)
+{
+    uint32_t a = t->affinity;
+    t->pinned = a && !(a & (a - 1));
+}
 /* Boot CPU, after mm_init: the task object cache. */
 void task_system_init(void);
 
