@@ -41,6 +41,16 @@ apt_update() {
     updated=1
 }
 
+# Debian's arm64 packages (downloaded, or for make compare installed beside
+# the host's) need the arm64 architecture known to dpkg and apt.
+arm64_arch() {
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        "${as_root[@]}" dpkg --add-architecture arm64
+        updated=0
+    fi
+}
+[ $compare -eq 1 ] && arm64_arch
+
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -56,10 +66,7 @@ fi
 # (the static library links into a picolibc image as is).
 if [ ! -f "$fdt_dir/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
     echo "deps: fetching libfdt-dev:arm64"
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        "${as_root[@]}" dpkg --add-architecture arm64
-        updated=0
-    fi
+    arm64_arch
     apt_update
     tmp="$(mktemp -d)"
     chmod 755 "$tmp"
@@ -78,10 +85,7 @@ fetch_arm64() {  # <package> <dir> <tar wildcard>...
     shift 2
     [ -f "$dir/.done" ] && return
     echo "deps: fetching $pkg:arm64"
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        "${as_root[@]}" dpkg --add-architecture arm64
-        updated=0
-    fi
+    arm64_arch
     apt_update
     rm -rf "$dir"
     mkdir -p "$dir"
