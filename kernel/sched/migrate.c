@@ -9,11 +9,6 @@
 
 static _Atomic uint64_t n_requested, n_up, n_down, n_dropped;
 
-static inline bool allows(const struct task *t, int cpu)
-{
-    return !t->affinity || (t->affinity & (1u << cpu));
-}
-
 void migrate_init(void)
 {
     const struct sched_core_model *m = sched_core_model();
@@ -44,7 +39,7 @@ static int pull_choice(int to)
         /* A racy read: a task struct stays mapped, and the request is
          * checked again under that core's lock. */
         const struct task *cur = __atomic_load_n(&runqueues[c].current, __ATOMIC_RELAXED);
-        if (!(cur->flags & TASK_F_IDLE) && migrate_watched(&runqueues[c], cur) && allows(cur, to))
+        if (!(cur->flags & TASK_F_IDLE) && migrate_watched(&runqueues[c], cur) && sched_affinity_allows(cur->affinity, to))
             movable |= 1u << c;
     }
     if (!movable)
@@ -83,7 +78,7 @@ int migrate_take_slow(struct runqueue *rq, struct task *prev)
     struct task *t = rq->move_task;
     int to = rq->move_to;
     rq->move_task = NULL;
-    if (t != prev || (prev->flags & TASK_F_DL) || !allows(prev, to) ||
+    if (t != prev || (prev->flags & TASK_F_DL) || !sched_affinity_allows(prev->affinity, to) ||
         !((sched_idle_cores() & smp_online_mask()) >> to & 1)) {
         atomic_fetch_add_explicit(&n_dropped, 1, memory_order_relaxed);
         return -1;

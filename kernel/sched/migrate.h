@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/sched.h>
+#include "sched_internal.h"
 
 /* sched_init, once the core model is built: each run queue's watch_qos and
  * watch_cpus. */
@@ -59,14 +60,5 @@ static inline int migrate_take(struct runqueue *rq, struct task *prev)
 
 /* t (TASK_MOVING, registers saved) left core from: queue it on core to. */
 void migrate_finish(struct task *t, int from, int to);
-
-/* Provided by sched.c for the above. */
-uint32_t sched_idle_cores(void);
-/* Views of the online cores in mask; the others are shown offline. */
-void sched_core_views(struct sched_core_view *v, uint32_t mask);
-/* Under rq->lock, this core's: bring the running task's utilisation to now. */
-void sched_util_refresh_current(struct runqueue *rq, uint64_t now);
-/* t is TASK_MOVING with its registers saved: make it ready on core to. */
-void sched_move_in(struct task *t, int to);
 
 #endif

@@ -8,11 +8,6 @@ uint64_t sched_policy_starvation_bound(unsigned qos)
     return qos < QOS_COUNT ? starvation_ms[qos] * 1000 * 1000 : 0;
 }
 
-static inline bool allowed(uint32_t affinity, int cpu)
-{
-    return affinity == 0 || (cpu < 32 && (affinity & (1u << cpu)));
-}
-
 static inline bool idle(const struct sched_core_view *c)
 {
     return c->cur_qos >= QOS_COUNT && c->nr_ready == 0;
@@ -40,7 +35,7 @@ static bool efficiency_saturated(const struct sched_core_model *m,
 {
     int low = lowest_level(m);
     for (int c = 0; c < m->ncores; c++) {
-        if (v[c].online && allowed(affinity, c) && m->core[c].level == low &&
+        if (v[c].online && sched_affinity_allows(affinity, c) && m->core[c].level == low &&
             v[c].nr_ready < SCHED_BG_SPILL_QUEUE)
             return false;
     }

@@ -44,7 +44,7 @@ int sched_dl_admit(const struct sched_core_model *m, struct sched_dl_bw *bw,
         return SCHED_DL_EINVAL;
     int best = -1;
     for (int c = 0; c < m->ncores && c < 32; c++) {
-        if (!(online & (1u << c)) || (affinity && !(affinity & (1u << c))))
+        if (!(online & (1u << c)) || !sched_affinity_allows(affinity, c))
             continue;
         uint32_t need = density(p, m->core[c].capacity);
         if (bw->used[c] + need > bw_limit)

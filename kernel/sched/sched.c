@@ -694,9 +694,9 @@ void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
  * so it steals (idle cores otherwise sleep until their next interrupt). */
 static inline void nudge_idle_core(const struct task *t, int busy_cpu)
 {
+    if (t->pinned)
+        return;   /* nobody else may take it */
     uint32_t allowed = t->affinity;
-    if (allowed && !(allowed & (allowed - 1)))
-        return;   /* pinned: nobody else may take it */
     uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
     if (allowed)
         idle &= allowed;
@@ -760,10 +760,7 @@ uint64_t sched_ns_to_ticks(uint64_t ns) { return ns_to_ticks_ceil(ns); }
  * own core (its cache is there). */
 static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq, struct task *t)
 {
-    uint32_t allowed = t->affinity;
-    if (allowed && !(allowed & (allowed - 1)))
-        return rq->cpu;
-    if (atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
+    if (t->pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
         return rq->cpu;
     struct task *cur = rq->current;
     if (core_model.nlevels <= 1 &&
@@ -798,21 +795,6 @@ static bool in_wait(const struct task *t, uint32_t seq)
     return t->wait_seq == seq;
 }
 
-/* wake_locked's way out when the policy chose another core (to != rq's):
- * move t there, then release (restoring flags). */
-static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct task *t, int to,
-                                                     uint64_t flags)
-{
-    t->state = TASK_MOVING;   /* no other waker or mover touches it now */
-    spin_unlock(&rq->lock);
-    rq = &runqueues[to];
-    spin_lock(&rq->lock);
-    t->cpu = (int16_t)to;
-    task_ext(t)->migrations++;
-    make_ready(rq, t);
-    spin_unlock_irqrestore(&rq->lock, flags);
-}
-
 void sched_move_in(struct task *t, int to)
 {
     struct runqueue *rq = &runqueues[to];
@@ -821,6 +803,17 @@ void sched_move_in(struct task *t, int to)
     task_ext(t)->migrations++;
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+/* wake_locked's way out when the policy chose another core (to != rq's):
+ * move t there, then release (restoring flags). */
+static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct task *t, int to,
+                                                     uint64_t flags)
+{
+    t->state = TASK_MOVING;   /* no other waker or mover touches it now */
+    spin_unlock(&rq->lock);
+    sched_move_in(t, to);
+    arch_irq_restore(flags);
 }
 
 /* Under rq->lock, t blocked on rq's core: make it ready where the policy
@@ -964,10 +957,9 @@ void sched_set_qos(struct task *t, unsigned qos)
 void sched_start(struct task *t)
 {
     /* A task pinned to one online core goes there (place's first rule). */
-    uint32_t one = t->affinity;
-    bool pinned = one && !(one & (one - 1)) && (smp_online_mask() & one);
+    bool pinned = t->pinned && (smp_online_mask() & t->affinity);
     if (pinned)
-        t->cpu = (int16_t)__builtin_ctz(one);
+        t->cpu = (int16_t)__builtin_ctz(t->affinity);
     else
         t->cpu = (int16_t)place(t, -1, cpu_id());
     uint64_t flags = arch_irq_save();
@@ -1259,7 +1251,7 @@ static bool steal(struct runqueue *rq)
     for (struct task *t = vq->head[s.qos]; t; t = t->next) {
         if (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
             continue;
-        if (t->affinity && !(t->affinity & (1u << me)))
+        if (!sched_affinity_allows(t->affinity, me))
             continue;
         rq_remove(vq, t);
         t->state = TASK_MOVING;

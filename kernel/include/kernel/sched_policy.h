@@ -66,6 +66,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Does affinity (bit per core, 0 = any core) allow cpu? */
+static inline bool sched_affinity_allows(uint32_t affinity, int cpu)
+{
+    return affinity == 0 || (cpu < 32 && (affinity & (1u << cpu)));
+}
+
 #include <kernel/platform.h>
 #include <kernel/task.h>
 
