@@ -30,6 +30,14 @@ struct fp_regs {
 
 _Static_assert(offsetof(struct fp_regs, fpcr) == 512, "the asm below stores FPCR at 512");
 
+/* Every register from *r, FPCR and FPSR included. */
+#define FP_LOAD FP_ALL(ldp) "msr fpcr, %[fpcr]\n" "msr fpsr, %[fpsr]\n"
+/* After FP_ALL(stp): FPCR/FPSR into *r, then both left at zero for the C
+ * code that follows. */
+#define FP_CTRL_SAVE_CLEAR                                                               \
+    "mrs x9, fpcr\n" "mrs x10, fpsr\n" "str x9, [%[r], #512]\n" "str x10, [%[r], #520]\n" \
+    "msr fpcr, xzr\n" "msr fpsr, xzr\n"
+
 /* The holder counts while it spins; the other task releases it. */
 static _Atomic uint64_t holder_spins, released;
 
@@ -38,20 +46,13 @@ static _Atomic uint64_t holder_spins, released;
  * FPCR/FPSR at zero for the C code that follows. */
 static void hold_until_released(struct fp_regs *r)
 {
-    __asm__ volatile(FP_ALL(ldp)
-                     "msr fpcr, %[fpcr]\n"
-                     "msr fpsr, %[fpsr]\n"
+    __asm__ volatile(FP_LOAD
                      "1: ldr x9, [%[spins]]\n"
                      "add x9, x9, #1\n"
                      "str x9, [%[spins]]\n"
                      "ldr x9, [%[rel]]\n"
                      "cbz x9, 1b\n" FP_ALL(stp)
-                     "mrs x9, fpcr\n"
-                     "mrs x10, fpsr\n"
-                     "str x9, [%[r], #512]\n"
-                     "str x10, [%[r], #520]\n"
-                     "msr fpcr, xzr\n"
-                     "msr fpsr, xzr\n"
+                     FP_CTRL_SAVE_CLEAR
                      :
                      : [r] "r"(r), [fpcr] "r"(r->fpcr), [fpsr] "r"(r->fpsr),
                        [spins] "r"(&holder_spins), [rel] "r"(&released)
@@ -62,21 +63,14 @@ static void hold_until_released(struct fp_regs *r)
  * task was preempted), store the registers back into r. */
 static void release_and_hold(struct fp_regs *r)
 {
-    __asm__ volatile(FP_ALL(ldp)
-                     "msr fpcr, %[fpcr]\n"
-                     "msr fpsr, %[fpsr]\n"
+    __asm__ volatile(FP_LOAD
                      "ldr x10, [%[spins]]\n"
                      "mov x9, #1\n"
                      "str x9, [%[rel]]\n"
                      "1: ldr x9, [%[spins]]\n"
                      "cmp x9, x10\n"
                      "b.eq 1b\n" FP_ALL(stp)
-                     "mrs x9, fpcr\n"
-                     "mrs x10, fpsr\n"
-                     "str x9, [%[r], #512]\n"
-                     "str x10, [%[r], #520]\n"
-                     "msr fpcr, xzr\n"
-                     "msr fpsr, xzr\n"
+                     FP_CTRL_SAVE_CLEAR
                      :
                      : [r] "r"(r), [fpcr] "r"(r->fpcr), [fpsr] "r"(r->fpsr),
                        [spins] "r"(&holder_spins), [rel] "r"(&released)
