@@ -31,6 +31,19 @@ static int core_at(int level, int not)
     return -1;
 }
 
+/* A performance and an efficiency core other than this one: false (the
+ * test has nothing to check) on uniform cores, a failure if either is
+ * missing on big.LITTLE. */
+static bool big_and_little(int *big, int *little)
+{
+    if (!big_little())
+        return false;
+    *big = core_at(0, -1);
+    *little = core_at(-1, -1);
+    EXPECT_TRUE(*big >= 0 && *little >= 0);
+    return *big >= 0 && *little >= 0;
+}
+
 struct spinner {
     _Atomic bool stop;
     _Atomic uint64_t spins;
@@ -108,11 +121,8 @@ TEST(migrate, misfit_default_task_moves_up_to_an_idle_performance_core)
  * when that efficiency core goes idle; not before. */
 TEST(migrate, background_task_moves_down_when_an_efficiency_core_goes_idle)
 {
-    if (!big_little())
-        return;
-    int big = core_at(0, -1), little = core_at(-1, -1);
-    EXPECT_TRUE(big >= 0 && little >= 0);
-    if (big < 0 || little < 0)
+    int big, little;
+    if (!big_and_little(&big, &little))
         return;
     struct migrate_stats before, mid, after;
     migrate_get_stats(&before);
@@ -145,11 +155,8 @@ TEST(migrate, background_task_moves_down_when_an_efficiency_core_goes_idle)
  * core, with idle cores of the other kind all along. */
 TEST(migrate, pinned_tasks_never_move)
 {
-    if (!big_little())
-        return;
-    int big = core_at(0, -1), little = core_at(-1, -1);
-    EXPECT_TRUE(big >= 0 && little >= 0);
-    if (big < 0 || little < 0)
+    int big, little;
+    if (!big_and_little(&big, &little))
         return;
     struct migrate_stats before, after;
     migrate_get_stats(&before);
