@@ -28,16 +28,18 @@ static int64_t select_two(void *arg)
     return i == 0 ? (int64_t)in : i > 0 ? 1000 + i : i;
 }
 
-/* Selects over "receive from wa" only. */
+/* Selects over "receive from wa" only, with sel_wait_interruptible when
+ * arg is INTERRUPTIBLE, else plain sel_wait (not a cancellation point). */
+#define INTERRUPTIBLE ((void *)1)
 static int64_t select_recv(void *arg)
 {
-    (void)arg;
     uint64_t in = 0;
     struct sel_case c;
     struct sel s;
     chan_case_recv(&c, wa, &in);
     sel_init(&s, &c, 1);
-    int i = sel_wait_interruptible(&s, WAIT_FOREVER);
+    int i = arg == INTERRUPTIBLE ? sel_wait_interruptible(&s, WAIT_FOREVER)
+                                 : sel_wait(&s, WAIT_FOREVER);
     return i == 0 ? (int64_t)in : i;
 }
 
@@ -50,7 +52,7 @@ TEST(waitcancel, cancel_ends_a_blocked_select_and_moves_nothing)
     struct task *x = spawn_on(select_two, NULL, other_core(0), QOS_DEFAULT);
     wait_for_waiters(&wa->recvq, 1);
     wait_for_waiters(&wb->sendq, 1);
-    struct task *y = spawn_on(select_recv, NULL, other_core(1), QOS_DEFAULT);
+    struct task *y = spawn_on(select_recv, INTERRUPTIBLE, other_core(1), QOS_DEFAULT);
     wait_for_waiters(&wa->recvq, 2);
     task_cancel(x);
     int64_t vx = 0, vy = 0;
@@ -101,24 +103,11 @@ TEST(waitcancel, a_cancelled_select_fails_only_if_it_has_to_wait)
     chan_destroy(wb);
 }
 
-/* Plain sel_wait over "receive from wa". */
-static int64_t select_plain(void *arg)
-{
-    (void)arg;
-    uint64_t in = 0;
-    struct sel_case c;
-    struct sel s;
-    chan_case_recv(&c, wa, &in);
-    sel_init(&s, &c, 1);
-    int i = sel_wait(&s, WAIT_FOREVER);
-    return i == 0 ? (int64_t)in : i;
-}
-
 /* Plain sel_wait is not a cancellation point. */
 TEST(waitcancel, plain_select_is_not_interrupted)
 {
     wa = chan_create(sizeof(uint64_t), 2);
-    struct task *t = spawn_on(select_plain, NULL, other_core(0), QOS_DEFAULT);
+    struct task *t = spawn_on(select_recv, NULL, other_core(0), QOS_DEFAULT);
     wait_for_waiters(&wa->recvq, 1);
     task_cancel(t);
     task_sleep_ns(2 * MS);
