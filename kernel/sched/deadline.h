@@ -44,7 +44,7 @@ int dl_charge(struct runqueue *rq, struct task *t, uint64_t cpu_ticks);
 /* Counter ticks t may still run in this period on its core (>= 1). */
 uint64_t dl_budget_left_ticks(const struct task *t);
 
-/* Provided by sched.c for deadline.c. */
+/* Provided by sched.c and sched_timer.c for deadline.c. */
 struct runqueue *sched_lock_task(struct task *t, uint64_t *flags);
 /* Under rq->lock: t (on rq) now belongs to band (TASK_F_DL already set or
  * cleared by the caller): requeue or reslice it and preempt as needed. */

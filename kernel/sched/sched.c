@@ -4,6 +4,11 @@
  * path, cross-core wake-ups with an SGI only when the target must
  * reschedule, idle cores in WFI, and work stealing by idle cores.
  * See kernel/sched.h for the locking and switch protocol.
+ *
+ * This file: switching, blocking, wake-ups, preemption from interrupts, the
+ * idle loop and stealing. Run-queue primitives: sched_rq.h; placement and
+ * utilisation: sched_place.c; timers, sleeps and timeouts: sched_timer.c;
+ * per-core statistics and energy: sched_stats.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,97 +26,16 @@
 #include "deadline.h"
 #include "migrate.h"
 #include "sched_internal.h"
+#include "sched_rq.h"
 
 struct runqueue runqueues[PLAT_MAX_CPUS];
-
-/* Scheduler bookkeeping time (run time, slices, stamps): the relaxed
- * counter read; run_timers decides expiry with arch_counter. */
-static inline uint64_t now_ticks(void) { return arch_counter_relaxed(); }
-
-/* Starvation bounds count a band's wait from the later of when it last
- * became non-empty and when its class last ran (band_since). A class
- * stops running when the running class changes (charge_class stamps it).
- * A band filling up while its class runs, or above the running class (it
- * runs next), needs no stamp; one filling up below the running class
- * does: band_filled. */
-static inline void band_filled(struct runqueue *rq, unsigned b)
-{
-    if (b > rq->run_class && !(rq->band_mask & (1u << b)))
-        rq->band_since[b] = now_ticks();
-}
 static struct task idle_tasks[PLAT_MAX_CPUS];
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
-static _Atomic uint32_t idle_mask;
+_Atomic uint32_t sched_idle_mask;
 
 uint32_t sched_idle_cores(void)
 {
-    return atomic_load_explicit(&idle_mask, memory_order_relaxed);
-}
-
-/* --- run queue ---------------------------------------------------------------- */
-
-/* A deadline task within budget goes into band 0 ahead of the plain tasks,
- * after the deadline tasks due no later than it (EDF, FIFO among equals). */
-static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
-{
-    band_filled(rq, 0);
-    struct task *x = rq->head[0];
-    while (x && (x->flags & TASK_F_DL) && !dl_earlier(t, x))
-        x = x->next;
-    t->next = x;
-    t->prev = x ? x->prev : rq->tail[0];
-    if (t->prev)
-        t->prev->next = t;
-    else
-        rq->head[0] = t;
-    if (x)
-        x->prev = t;
-    else
-        rq->tail[0] = t;
-    rq->band_mask |= 1u;
-    rq->nr_ready++;
-    t->state = TASK_READY;
-}
-
-/* A task that is not a deadline task joins the tail of its band. */
-static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
-{
-    unsigned b = t->qos;
-    band_filled(rq, b);
-    t->next = NULL;
-    t->prev = rq->tail[b];
-    if (rq->tail[b])
-        rq->tail[b]->next = t;
-    else
-        rq->head[b] = t;
-    rq->tail[b] = t;
-    rq->band_mask |= 1u << b;
-    rq->nr_ready++;
-    t->state = TASK_READY;
-}
-
-static inline void rq_enqueue(struct runqueue *rq, struct task *t)
-{
-    if (t->flags & TASK_F_DL)
-        rq_enqueue_dl(rq, t);
-    else
-        rq_append(rq, t);
-}
-
-static inline void rq_remove(struct runqueue *rq, struct task *t)
-{
-    unsigned b = t->qos;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        rq->head[b] = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    else
-        rq->tail[b] = t->prev;
-    if (!rq->head[b])
-        rq->band_mask &= ~(1u << b);
-    rq->nr_ready--;
+    return atomic_load_explicit(&sched_idle_mask, memory_order_relaxed);
 }
 
 /* The shortest starvation bound in counter ticks (sched_init). */
@@ -120,7 +44,7 @@ static uint64_t starvation_min_ticks;
 /* With several bands waiting: the band to run next by the policy's
  * starvation bounds (sched_policy_pick_class), b being the highest. A
  * deadline task within budget at the head of band 0 always goes first. */
-static __attribute__((noinline)) unsigned pick_band(struct runqueue *rq, uint32_t mask,
+__attribute__((noinline)) unsigned sched_pick_band(struct runqueue *rq, uint32_t mask,
                                                     unsigned b, uint64_t now)
 {
     if (b == 0 && rq->head[0] && (rq->head[0]->flags & TASK_F_DL))
@@ -144,22 +68,6 @@ static __attribute__((noinline)) unsigned pick_band(struct runqueue *rq, uint32_
     return q < 0 ? b : (unsigned)q;
 }
 
-/* Take the first task of band b (not empty) off the queue. */
-static inline struct task *rq_pop_band(struct runqueue *rq, unsigned b)
-{
-    struct task *t = rq->head[b];
-    struct task *n = t->next;
-    rq->head[b] = n;
-    if (n) {
-        n->prev = NULL;
-    } else {
-        rq->tail[b] = NULL;
-        rq->band_mask &= ~(1u << b);
-    }
-    rq->nr_ready--;
-    return t;
-}
-
 /* Take the first task of the band that runs next off the queue (the highest
  * non-empty one unless a lower one is overdue); NULL if none. (The band's
  * class runs now: charge_class stamps band_since when it stops.) */
@@ -170,268 +78,22 @@ static inline struct task *rq_pop_first(struct runqueue *rq, uint64_t now)
         return NULL;
     unsigned b = __builtin_ctz(mask);
     if (mask & (mask - 1))
-        b = pick_band(rq, mask, b, now);
+        b = sched_pick_band(rq, mask, b, now);
     return rq_pop_band(rq, b);
 }
 
-static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
+/* A time slice in counter ticks (sched_init). */
+uint64_t sched_slice_ticks;
 
-/* The policy's core model (capacities, power, levels), built by sched_init. */
-static struct sched_core_model core_model;
-
-const struct sched_core_model *sched_core_model(void) { return &core_model; }
-
-/* Utilisation of a task as last brought up to date (0 for idle tasks).
- * Never touches the task's stack, so it is safe on a racy current pointer. */
-static inline uint32_t util_of(const struct task *t)
-{
-    return (t->flags & TASK_F_IDLE) ? 0 : t->util;
-}
-
-/* A racy snapshot is fine: policy decisions are hints, queues stay
- * consistent. Utilisation is that of the running task only (waiting tasks
- * are counted by nr_ready and ready_mask). */
-static inline void core_view_one(struct sched_core_view *v, int c, uint32_t online)
-{
-    struct task *cur = runqueues[c].current;
-    bool busy = cur && !(cur->flags & TASK_F_IDLE);
-    *v = (struct sched_core_view){
-        .online = (online >> c) & 1,
-        .cur_qos = busy ? cur->qos : QOS_COUNT,
-        .cur_util = busy ? util_of(cur) : 0,
-        .ready_mask = runqueues[c].band_mask,
-        .nr_ready = runqueues[c].nr_ready,
-    };
-    if (busy)
-        v->util_at[cur->qos] = v->cur_util;
-}
-
-/* Views of the cores in mask (online ones); every other core is shown
- * offline, which the policy skips: callers pass the cores a decision can
- * involve (the task's allowed cores, the cores with waiting tasks), so the
- * view costs what those cores cost, not the whole SoC. */
-void sched_core_views(struct sched_core_view *v, uint32_t mask)
-{
-    uint32_t online = smp_online_mask();
-    for (int c = 0; c < platform.ncpus; c++) {
-        if ((mask >> c) & 1)
-            core_view_one(&v[c], c, online);
-        else
-            v[c].online = false;
-    }
-}
-
-/* Views for an idle core's steal (core_view, showing only the other online
- * cores with waiting tasks); false when none of them has a task the policy
- * might let this core take, so an idle core looking for work costs little
- * when there is none. */
-static bool steal_view(struct sched_core_view *v, int me)
-{
-    uint32_t online = smp_online_mask();
-    uint32_t queued = 0;
-    bool worth = false;
-    for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
-        int c = __builtin_ctz(others);
-        if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
-            continue;
-        core_view_one(&v[c], c, online);
-        queued |= 1u << c;
-        worth |= sched_view_may_steal_from(&v[c]);
-    }
-    if (!worth)
-        return false;
-    for (int c = 0; c < platform.ncpus; c++)
-        if (!((queued >> c) & 1))
-            v[c].online = false;
-    return true;
-}
-
-/* Where t should run (new: prev_cpu -1), by sched_policy_place. Shortcuts
- * that agree with it: a task allowed on one core goes there; on uniform
- * cores an idle allowed core (this one first) is where it runs at once
- * with the least energy. The full view is built otherwise. */
-static int place(const struct task *t, int prev_cpu, int this_cpu)
-{
-    uint32_t allowed = smp_online_mask();
-    if (t->affinity)
-        allowed &= t->affinity;
-    if (!allowed)
-        return prev_cpu >= 0 ? prev_cpu : this_cpu;
-    if (!(allowed & (allowed - 1)))
-        return __builtin_ctz(allowed);
-    if (core_model.nlevels <= 1) {
-        uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & allowed;
-        if (prev_cpu >= 0 && (idle & (1u << prev_cpu)))
-            return prev_cpu;
-        if (idle)
-            return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
-    }
-    struct sched_core_view v[PLAT_MAX_CPUS];
-    sched_core_views(v, allowed);
-    struct sched_task_view tv = {.qos = t->qos, .util = util_of(t), .affinity = t->affinity,
-                                 .prev_cpu = prev_cpu};
-    int cpu = sched_policy_place(&core_model, v, &tv, this_cpu);
-    if (cpu < 0)
-        return prev_cpu >= 0 ? prev_cpu : this_cpu;
-    return cpu;
-}
-
-/* Bring t's utilisation up to now: since its last update it ran for
- * cpu_ticks minus what was counted then, on its core's capacity, and waited
- * the rest; running (it is current) the run comes last, else first. */
-static void util_advance(struct task *t, uint64_t cpu_ticks, bool running)
-{
-    struct task_ext *x = task_ext(t);
-    uint64_t now = clock_ns();
-    uint64_t ran = arch_ticks_to_ns(cpu_ticks - x->util_ticks);
-    x->util_ticks = cpu_ticks;
-    uint64_t since = x->util.stamp_ns;
-    if (ran > now - since)
-        ran = now - since;
-    uint32_t cap = core_model.core[t->cpu].capacity;
-    if (running) {
-        sched_util_update(&x->util, now - ran, 0);
-        sched_util_update(&x->util, now, cap);
-    } else {
-        sched_util_update(&x->util, since + ran, cap);
-        sched_util_update(&x->util, now, 0);
-    }
-    t->util = x->util.avg;
-}
-
-/* Bounds for util_refresh's shortcut (sched_init): the smallest capacity,
- * and the run time (ticks) that can raise a utilisation by at most 1: it
- * moves towards at most 1024 at a rate of at most 1024 ln 2 / half-life per
- * ns (0.7 > ln 2 keeps the bound safe). */
-static uint32_t min_capacity;
-static uint64_t util_unit_ticks;
-
-/* t not running: called where placement needs it (wake-up), not on every
- * switch. Interactive placement reads the utilisation only as "fits the
- * core" (sched_policy_place); when even an upper bound of it (the last
- * value plus the most its run time since could add) fits the smallest
- * core, the refresh cannot change the choice and is left to a later one,
- * which counts that run time. */
-static void util_refresh(struct task *t)
-{
-    if (t->qos <= QOS_USER_INITIATED) {
-        uint64_t ran = t->cpu_ticks - task_ext(t)->util_ticks;
-        uint64_t most = t->util + ran / util_unit_ticks + 2;   /* +2: rounding */
-        if (most <= SCHED_CAPACITY_MAX && sched_util_fits((uint32_t)most, min_capacity))
-            return;
-    }
-    util_advance(t, t->cpu_ticks, false);
-}
-
-void sched_util_refresh_current(struct runqueue *rq, uint64_t now)
-{
-    struct task *t = rq->current;
-    util_advance(t, t->cpu_ticks + (now - t->run_start), true);
-}
-
-/* Scheduler time is kept in counter ticks (no division on hot paths);
- * nanoseconds appear only at the API. */
-static uint64_t slice_ticks;
-
-/* The first tick at or after ns: a deadline is never reached early. */
-static uint64_t ns_to_ticks_ceil(uint64_t ns)
-{
-    uint64_t f = arch_counter_freq();
-    return (uint64_t)(((unsigned __int128)ns * f + 999999999u) / 1000000000u);
-}
-
-/* --- timers: the hardware timer follows the earliest of slice end and timer heap */
-
-/* Invariant: the hardware timer fires no later than the earliest of
- * slice_end and the heap's first deadline. Every new deadline goes through
- * arm_by, which rewrites the timer only when the deadline is earlier than
- * what it holds: a later or vanished deadline just costs one early
- * interrupt, after which run_timers reprograms it (timer_armed is cleared
- * by the interrupt). Local core only. */
-static inline void arm_by(struct runqueue *rq, uint64_t when)
-{
-    if (!rq->timer_armed || when < rq->timer_armed) {
-        rq->timer_armed = when;
-        arch_timer_arm(when);
-    }
-}
-
-/* Under rq->lock, rq this core's: program the timer (rq_program_timer). */
-static inline void program_local_timer(struct runqueue *rq)
-{
-    rq->reprogram = false;
-    struct timer *first = timerq_peek(&rq->timers);
-    uint64_t when = first ? first->deadline : 0;
-    if (rq->slice_end && (!when || rq->slice_end < when))
-        when = rq->slice_end;
-    if (when)
-        arm_by(rq, when);
-}
-
-static void rq_program_timer(struct runqueue *rq)
-{
-    if (rq != this_rq()) {
-        /* Only a core can program its own timer: ask it to. */
-        rq->reprogram = true;
-        ipi_send(IPI_WAKE, rq_cpu(rq));
-        return;
-    }
-    program_local_timer(rq);
-}
-
-/* Start a slice for next, not a deadline task, if others wait (in its
- * band, a lower one whose starvation bound the slice end checks, or after
- * a starvation pick a higher one) or it may have to move to a core of
- * another capacity (migrate_watched: its slice ends ask the policy);
- * tickless otherwise, and for idle. */
-static inline __attribute__((always_inline)) void start_plain_slice(struct runqueue *rq, struct task *next, uint64_t now)
-{
-    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask || migrate_watched(rq, next))) {
-        rq->slice_end = now + slice_ticks;
-        arm_by(rq, rq->slice_end);
-    } else {
-        rq->slice_end = 0;
-    }
-}
-
-/* Start next's slice: a deadline task's is what is left of its budget. */
-static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
-{
-    if (next->flags & TASK_F_DL) {
-        rq->slice_end = now + dl_budget_left_ticks(next);
-        arm_by(rq, rq->slice_end);
-    } else {
-        start_plain_slice(rq, next, now);
-    }
-}
-
-/* Entering or leaving the idle task: the idle_mask hint follows. (Idle time
+/* Entering or leaving the idle task: the sched_idle_mask hint follows. (Idle time
  * is the idle task's cpu_ticks; busy time is the rest.) */
 static inline void note_idle_change(struct runqueue *rq, struct task *next)
 {
     uint32_t bit = 1u << rq_cpu(rq);
     if (next->flags & TASK_F_IDLE)
-        atomic_fetch_or_explicit(&idle_mask, bit, memory_order_relaxed);
+        atomic_fetch_or_explicit(&sched_idle_mask, bit, memory_order_relaxed);
     else
-        atomic_fetch_and_explicit(&idle_mask, ~bit, memory_order_relaxed);
-}
-
-/* Class time is charged lazily: rq->run_class has run since
- * rq->class_since, and class_ticks takes that stretch only when the class
- * that runs changes (switches within a band cost nothing here). */
-static inline void charge_class(struct runqueue *rq, unsigned cls, uint64_t now)
-{
-    if (cls != rq->run_class) {
-        rq->band_since[rq->run_class] = now;   /* that class ran until now */
-        rq->class_ticks[rq->run_class] += now - rq->class_since;
-        rq->class_since = now;
-        rq->run_class = cls;
-    }
-}
-
-static inline unsigned class_of(const struct task *t)
-{
-    return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
+        atomic_fetch_and_explicit(&sched_idle_mask, ~bit, memory_order_relaxed);
 }
 
 /* The flags that take a switch off its common path: a deadline task
@@ -633,7 +295,7 @@ void task_yield(void)
 
     uint64_t now = now_ticks();
     switch_account(rq, prev, next, now);
-    rq->slice_end = now + slice_ticks;
+    rq->slice_end = now + sched_slice_ticks;
     arm_by(rq, rq->slice_end);
     spin_unlock(&rq->lock);
 
@@ -644,36 +306,6 @@ void task_yield(void)
 }
 
 /* --- wake-ups ---------------------------------------------------------------- */
-
-/* Under rq->lock: t just became ready on rq; does the core need to switch? */
-static inline __attribute__((always_inline)) bool should_preempt(struct runqueue *rq, struct task *t)
-{
-    struct task *cur = rq->current;
-    if (cur->flags & TASK_F_IDLE)
-        return true;
-    if (t->flags & TASK_F_DL)
-        return !(cur->flags & TASK_F_DL) || dl_earlier(t, cur);
-    if (t->qos < cur->qos)
-        return true;
-    if (!rq->slice_end) {
-        /* Waiting behind the running task (its band or a lower one): start
-         * the running task's slice. */
-        rq->slice_end = now_ticks() + slice_ticks;
-        if (rq == this_rq())
-            arm_by(rq, rq->slice_end);
-        else
-            rq_program_timer(rq);
-    }
-    return false;
-}
-
-static inline void kick(struct runqueue *rq)
-{
-    int cpu = rq_cpu(rq);
-    rq->need_resched = true;
-    if (cpu != cpu_id())
-        ipi_send(IPI_WAKE, cpu);
-}
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */
 static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_flags)
@@ -689,20 +321,6 @@ static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_fla
 }
 
 void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
-
-/* Work is waiting behind a busy core: wake an idle core that may run it,
- * so it steals (idle cores otherwise sleep until their next interrupt). */
-static inline void nudge_idle_core(const struct task *t, int busy_cpu)
-{
-    if (t->pinned)
-        return;   /* nobody else may take it */
-    uint32_t allowed = t->affinity;
-    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
-    if (allowed)
-        idle &= allowed;
-    if (idle)
-        ipi_send(IPI_WAKE, __builtin_ctz(idle));
-}
 
 void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
 
@@ -742,17 +360,6 @@ void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
     }
 }
 
-int sched_timer_add_locked(struct runqueue *rq, struct timer *tm)
-{
-    tm->cpu = (int16_t)rq_cpu(rq);
-    if (timerq_insert(&rq->timers, tm) != 0)
-        return -1;
-    rq_program_timer(rq);
-    return 0;
-}
-
-uint64_t sched_ns_to_ticks(uint64_t ns) { return ns_to_ticks_ceil(ns); }
-
 /* Where a woken task runs (under its run-queue lock): the policy's choice,
  * with its utilisation brought up to date. Shortcuts: a pinned task stays;
  * a task whose registers are still live on its core (on_cpu: switching out
@@ -763,11 +370,11 @@ static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq
     if (t->pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
         return rq->cpu;
     struct task *cur = rq->current;
-    if (core_model.nlevels <= 1 &&
+    if (sched_model.nlevels <= 1 &&
         ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos))
         return rq->cpu;
-    util_refresh(t);
-    return place(t, rq->cpu, cpu_id());
+    sched_util_refresh(t);
+    return sched_place(t, rq->cpu, cpu_id());
 }
 
 /* Lock the run queue t is on, once it is on one: t->cpu cannot change
@@ -782,17 +389,6 @@ struct runqueue *sched_lock_task(struct task *t, uint64_t *flags)
         spin_unlock_irqrestore(&rq->lock, *flags);
         arch_cpu_relax();
     }
-}
-
-/* Is t still blocked in the wait numbered seq? Read state first: a task
- * bumps wait_seq before it blocks again (sched_block), so a BLOCKED seen
- * here comes with that wait's number. */
-static bool in_wait(const struct task *t, uint32_t seq)
-{
-    if (t->state != TASK_BLOCKED)
-        return false;
-    atomic_thread_fence(memory_order_acquire);
-    return t->wait_seq == seq;
 }
 
 void sched_move_in(struct task *t, int to)
@@ -834,7 +430,7 @@ static inline __attribute__((always_inline)) void wake_locked(struct runqueue *r
 }
 
 /* Under rq->lock (t->cpu's queue): the general wake-up. */
-static __attribute__((noinline)) void wake_general(struct runqueue *rq, struct task *t,
+__attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct task *t,
                                                    int32_t result, uint64_t flags)
 {
     if (t->state != TASK_BLOCKED) {
@@ -861,12 +457,12 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
     if (!rq->slice_end) {
         /* Waiting behind the running task (its band or a lower one, whose
          * starvation bound the slice ends check): start its slice. */
-        rq->slice_end = now_ticks() + slice_ticks;
+        rq->slice_end = now_ticks() + sched_slice_ticks;
         arm_by(rq, rq->slice_end);
     }
     if (pinned)
         return -1;
-    uint32_t idle = atomic_load_explicit(&idle_mask, memory_order_relaxed) & ~(1u << rq->cpu);
+    uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & ~(1u << rq->cpu);
     if (t->affinity)
         idle &= t->affinity;
     return idle ? __builtin_ctz(idle) : -1;
@@ -906,7 +502,7 @@ void sched_wake(struct task *t, int32_t result)
     if (__builtin_expect(t->cpu != rq->cpu, 0)) {
         rq = &runqueues[t->cpu];   /* another core's queue */
         spin_lock(&rq->lock);
-        wake_general(rq, t, result, flags);
+        sched_wake_locked(rq, t, result, flags);
         return;
     }
     spin_lock(&rq->lock);
@@ -915,15 +511,15 @@ void sched_wake(struct task *t, int32_t result)
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
-        wake_general(rq, t, result, flags);
+        sched_wake_locked(rq, t, result, flags);
         return;
     }
     struct task *cur = rq->current;
     bool pinned = t->pinned;
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
-                 (core_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+                 (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
-        wake_general(rq, t, result, flags);
+        sched_wake_locked(rq, t, result, flags);
         return;
     }
     t->wait_result = result;
@@ -961,7 +557,7 @@ void sched_start(struct task *t)
     if (pinned)
         t->cpu = (int16_t)__builtin_ctz(t->affinity);
     else
-        t->cpu = (int16_t)place(t, -1, cpu_id());
+        t->cpu = (int16_t)sched_place(t, -1, cpu_id());
     uint64_t flags = arch_irq_save();
     struct runqueue *rq = this_rq();
     if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
@@ -976,155 +572,6 @@ void sched_start(struct task *t)
     preempt_point(flags);
 }
 
-/* --- timeouts and sleeping ------------------------------------------------------ */
-
-/* A wait's deadline passed. Wait-queue waits are taken off their queue by
- * the wait-queue code (which then wakes them); plain sleeps are woken here. */
-static void block_timeout(void *arg, uint32_t seq)
-{
-    struct task *t = arg;
-    if (t->wait_seq != seq)
-        return;   /* that wait already ended */
-    if (t->waiting_on) {
-        waitq_timeout(t, seq);
-        return;
-    }
-    /* A plain sleep: t may have been woken, run and blocked again since
-     * the checks above, so check again under its queue's lock. */
-    uint64_t flags;
-    struct runqueue *rq = sched_lock_task(t, &flags);
-    if (!in_wait(t, seq) || t->waiting_on) {
-        spin_unlock_irqrestore(&rq->lock, flags);
-        return;
-    }
-    wake_locked(rq, t, WAIT_TIMEOUT, flags);
-}
-
-const struct task *sched_timer_task(const struct timer *tm)
-{
-    return tm->fn == block_timeout ? tm->arg : NULL;
-}
-
-/* Under rq->lock: t's timeout timer (seq) expired on this core. A plain
- * sleep of a task of this core is made ready right here; anything else
- * (a wait-queue wait, or a task whose queue is another core's) needs the
- * callback without the lock. */
-static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t seq)
-{
-    if (t->cpu != rq->cpu || !in_wait(t, seq) || t->waiting_on)
-        return false;
-    t->wait_result = WAIT_TIMEOUT;
-    /* make_ready on this core's queue: no IPI to decide. */
-    rq_enqueue(rq, t);
-    if (should_preempt(rq, t))
-        rq->need_resched = true;
-    else
-        nudge_idle_core(t, rq_cpu(rq));
-    return true;
-}
-
-/* Fire expired timers of this core (in its timer interrupt, IRQs masked);
- * callbacks run without the rq lock. */
-static void run_timers(struct runqueue *rq)
-{
-    for (;;) {
-        spin_lock(&rq->lock);
-        uint64_t now = arch_counter();
-        struct timer *t;
-        while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
-               wake_sleeper_locked(rq, t->arg, t->seq))
-            ;
-        if (!t) {
-            if (rq->slice_end && now >= rq->slice_end) {
-                struct task *cur = rq->current;
-                if (cur->flags & TASK_F_DL) {
-                    /* Budget slice over: charge; an overrun demotes it. */
-                    int q = dl_charge(rq, cur, cur->cpu_ticks + now - cur->run_start);
-                    if (q >= 0) {
-                        charge_class(rq, (unsigned)q, now);   /* it runs on in its own class */
-                        cur->qos = (uint8_t)q;
-                    }
-                }
-                rq->slice_end = 0;
-                if (cur->flags & TASK_F_DL) {
-                    rq_start_slice(rq, cur, now);   /* within budget: runs on (EDF) */
-                } else {
-                    /* Slice over: switch if the band (or a better one) has
-                     * others, or a lower band is overdue; while lower bands
-                     * wait, slices go on so their bounds are checked. */
-                    uint32_t cur_band = 1u << cur->qos;
-                    if (rq->band_mask & (cur_band | (cur_band - 1)))
-                        rq->need_resched = true;
-                    else if (rq->band_mask && pick_band(rq, rq->band_mask | cur_band,
-                                                        cur->qos, now) != cur->qos)
-                        rq->need_resched = true;
-                    else if (migrate_watched(rq, cur))
-                        migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
-                    if (!rq->need_resched)
-                        rq_start_slice(rq, cur, now);   /* none when alone and not watched */
-                }
-            }
-            program_local_timer(rq);
-            spin_unlock(&rq->lock);
-            return;
-        }
-        /* Copied under the lock: once it is released the timer's owner may
-         * arm it again (a new wait, a new seq). */
-        void (*fn)(void *, uint32_t) = t->fn;
-        void *arg = t->arg;
-        uint32_t seq = t->seq;
-        spin_unlock(&rq->lock);
-        fn(arg, seq);
-    }
-}
-
-void sched_ipi(void)
-{
-    struct runqueue *rq = this_rq();
-    if (rq->reprogram) {
-        spin_lock(&rq->lock);
-        rq_program_timer(rq);
-        spin_unlock(&rq->lock);
-    }
-}
-
-static void sched_timer_irq(uint32_t intid, void *arg)
-{
-    (void)intid;
-    (void)arg;
-    struct percpu *p = this_cpu();
-    arch_timer_disarm();
-    p->rq->timer_armed = 0;
-    p->timer_irqs++;
-    run_timers(p->rq);
-}
-
-/* sched_block's timeout: arm cur's timer on this core for this wait. */
-static __attribute__((noinline)) void block_arm_timeout(struct runqueue *rq, struct task *cur,
-                                                        uint64_t deadline_ns)
-{
-    spin_lock(&rq->lock);
-    cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
-    cur->timer.fn = block_timeout;
-    cur->timer.arg = cur;
-    cur->timer.seq = cur->wait_seq;
-    cur->timer.cpu = (int16_t)rq_cpu(rq);
-    if (timerq_insert(&rq->timers, &cur->timer) == 0)
-        rq_program_timer(rq);
-    spin_unlock(&rq->lock);
-}
-
-/* Woken from a wait with a timeout: take the timer off its queue if it has
- * not fired (if it has, or fires now, it no longer finds this wait: see
- * in_wait). */
-static __attribute__((noinline)) void block_cancel_timeout(struct task *cur)
-{
-    struct runqueue *trq = &runqueues[cur->timer.cpu];
-    spin_lock(&trq->lock);
-    timerq_remove(&trq->timers, &cur->timer);
-    spin_unlock(&trq->lock);
-}
-
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
@@ -1136,14 +583,14 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     cur->wait_result = WAIT_PENDING;
     __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
     if (deadline_ns)
-        block_arm_timeout(rq, cur, deadline_ns);
+        sched_block_arm_timeout(rq, cur, deadline_ns);
     if (wq_lock)
         spin_unlock(wq_lock);
     schedule_inline();
     /* Running again: nothing of the above is live across the switch. */
     cur = sched_current_fresh();
     if (__builtin_expect(timer_queued(&cur->timer), 0))
-        block_cancel_timeout(cur);
+        sched_block_cancel_timeout(cur);
     return cur->wait_result;
 }
 
@@ -1206,34 +653,32 @@ void sched_switch_from_dead(struct arch_frame *f)
     resume_from_exception(f, prev, next);
 }
 
-/* --- kernel timers ------------------------------------------------------------- */
-
-void sched_timer_arm(struct timer *t, uint64_t deadline_ns)
-{
-    struct runqueue *rq = this_rq();
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
-    timerq_remove(&rq->timers, t);
-    t->deadline = ns_to_ticks_ceil(deadline_ns);
-    t->cpu = (int16_t)rq_cpu(rq);
-    if (timerq_insert(&rq->timers, t) != 0)
-        panic("timer heap of cpu %d: out of memory", rq_cpu(rq));
-    rq_program_timer(rq);
-    spin_unlock_irqrestore(&rq->lock, flags);
-}
-
-bool sched_timer_cancel(struct timer *t)
-{
-    if (!timer_queued(t))
-        return false;
-    struct runqueue *rq = &runqueues[t->cpu];
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
-    bool queued = timer_queued(t);
-    timerq_remove(&rq->timers, t);
-    spin_unlock_irqrestore(&rq->lock, flags);
-    return queued;
-}
-
 /* --- idle and stealing ---------------------------------------------------------------- */
+
+/* Views for an idle core's steal (core_view, showing only the other online
+ * cores with waiting tasks); false when none of them has a task the policy
+ * might let this core take, so an idle core looking for work costs little
+ * when there is none. */
+static bool steal_view(struct sched_core_view *v, int me)
+{
+    uint32_t online = smp_online_mask();
+    uint32_t queued = 0;
+    bool worth = false;
+    for (uint32_t others = online & ~(1u << me); others; others &= others - 1) {
+        int c = __builtin_ctz(others);
+        if (!__atomic_load_n(&runqueues[c].band_mask, __ATOMIC_RELAXED))
+            continue;
+        core_view_one(&v[c], c, online);
+        queued |= 1u << c;
+        worth |= sched_view_may_steal_from(&v[c]);
+    }
+    if (!worth)
+        return false;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (!((queued >> c) & 1))
+            v[c].online = false;
+    return true;
+}
 
 /* Take one ready task that may run here from the busiest other core. */
 static bool steal(struct runqueue *rq)
@@ -1242,7 +687,7 @@ static bool steal(struct runqueue *rq)
     struct sched_core_view v[PLAT_MAX_CPUS];
     if (!steal_view(v, me))
         return false;
-    struct sched_steal s = sched_policy_steal(&core_model, v, me);
+    struct sched_steal s = sched_policy_steal(&sched_model, v, me);
     if (s.victim < 0)
         return false;
     struct runqueue *vq = &runqueues[s.victim];
@@ -1298,7 +743,7 @@ _Noreturn void sched_idle_loop(void)
 
 void sched_init(void)
 {
-    slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
+    sched_slice_ticks = arch_ns_to_ticks(SCHED_SLICE_NS);
     starvation_min_ticks = UINT64_MAX;
     for (unsigned q = 0; q < QOS_COUNT; q++) {
         uint64_t bound = sched_policy_starvation_bound(q);
@@ -1307,18 +752,9 @@ void sched_init(void)
     }
     for (int c = 0; c < PLAT_MAX_CPUS; c++)
         runqueues[c].cpu = c;
-    sched_core_model_build(platform.cpus, platform.ncpus, NULL, &core_model);
-    sched_core_model_fixed_frequency(&core_model);   /* no cpufreq: every core at its top OPP */
+    sched_place_init();
     migrate_init();
-    min_capacity = SCHED_CAPACITY_MAX;
-    for (int c = 0; c < core_model.ncores; c++)
-        if (core_model.core[c].capacity < min_capacity)
-            min_capacity = core_model.core[c].capacity;
-    util_unit_ticks = arch_ns_to_ticks(SCHED_UTIL_HALFLIFE_NS * 10 / (SCHED_CAPACITY_MAX * 7));
-    if (!util_unit_ticks)
-        util_unit_ticks = 1;
-    if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
-        panic("sched: timer interrupt already taken");
+    sched_timer_init();
 }
 
 void sched_init_cpu(void)
@@ -1348,45 +784,6 @@ void sched_init_cpu(void)
     rq->current = idle;
     this_cpu()->rq = rq;
     sched_set_current(idle);
-    atomic_fetch_or(&idle_mask, 1u << cpu);
+    atomic_fetch_or(&sched_idle_mask, 1u << cpu);
 }
 
-void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
-{
-    struct runqueue *rq = &runqueues[cpu];
-    uint64_t flags = spin_lock_irqsave(&rq->lock);
-    uint64_t now = now_ticks();
-    uint64_t idle = rq->idle->cpu_ticks;
-    if (rq->current == rq->idle)
-        idle += now - rq->idle->run_start;
-    out->busy_ns = arch_ticks_to_ns(now - rq->started - idle);
-    out->idle_ns = arch_ticks_to_ns(idle);
-    out->switches = rq->switches;
-    uint64_t since = atomic_load_explicit(&rq->wfi_since, memory_order_relaxed);
-    out->wfi_ns = arch_ticks_to_ns(rq->wfi_ticks + (since && since < now ? now - since : 0));
-    for (int q = 0; q < QOS_COUNT; q++) {
-        uint64_t ticks = rq->class_ticks[q];
-        if (rq->run_class == (unsigned)q)
-            ticks += now - rq->class_since;
-        out->class_busy_ns[q] = arch_ticks_to_ns(ticks);
-    }
-    out->nr_ready = rq->nr_ready;
-    spin_unlock_irqrestore(&rq->lock, flags);
-}
-
-void sched_energy(struct sched_energy_report *out)
-{
-    *out = (struct sched_energy_report){0};
-    for (int c = 0; c < platform.ncpus; c++) {
-        struct sched_cpu_stats st;
-        sched_cpu_stats(c, &st);
-        uint64_t mw = core_model.core[c].power_mw;
-        for (int q = 0; q < QOS_COUNT; q++) {
-            out->core_busy_ns[c] += st.class_busy_ns[q];
-            out->class_busy_ns[q] += st.class_busy_ns[q];
-            out->class_pj[q] += st.class_busy_ns[q] * mw;
-        }
-        out->core_pj[c] = out->core_busy_ns[c] * mw;
-        out->total_pj += out->core_pj[c];
-    }
-}

@@ -1,0 +1,264 @@
+/*
+ * Run-queue primitives shared by the scheduler files (private to
+ * kernel/sched/): the bands, the hardware timer that follows slice ends and
+ * timer deadlines, class charging, and the wake-up decisions. All inline:
+ * they are on the switch, wake and timer-interrupt paths. Callers hold
+ * rq->lock unless a function says otherwise.
+ */
+#ifndef KERNEL_SCHED_RQ_H
+#define KERNEL_SCHED_RQ_H
+
+#include <stdatomic.h>
+#include <arch/cpu.h>
+#include <arch/timer.h>
+#include <kernel/irq.h>
+#include <kernel/sched.h>
+#include <kernel/smp.h>
+#include "deadline.h"
+#include "migrate.h"
+#include "sched_internal.h"
+
+/* Scheduler bookkeeping time (run time, slices, stamps): the relaxed
+ * counter read; run_timers decides expiry with arch_counter. */
+static inline uint64_t now_ticks(void) { return arch_counter_relaxed(); }
+
+/* Starvation bounds count a band's wait from the later of when it last
+ * became non-empty and when its class last ran (band_since). A class
+ * stops running when the running class changes (charge_class stamps it).
+ * A band filling up while its class runs, or above the running class (it
+ * runs next), needs no stamp; one filling up below the running class
+ * does: band_filled. */
+static inline void band_filled(struct runqueue *rq, unsigned b)
+{
+    if (b > rq->run_class && !(rq->band_mask & (1u << b)))
+        rq->band_since[b] = now_ticks();
+}
+
+/* --- run queue ---------------------------------------------------------------- */
+
+/* A deadline task within budget goes into band 0 ahead of the plain tasks,
+ * after the deadline tasks due no later than it (EDF, FIFO among equals). */
+static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
+{
+    band_filled(rq, 0);
+    struct task *x = rq->head[0];
+    while (x && (x->flags & TASK_F_DL) && !dl_earlier(t, x))
+        x = x->next;
+    t->next = x;
+    t->prev = x ? x->prev : rq->tail[0];
+    if (t->prev)
+        t->prev->next = t;
+    else
+        rq->head[0] = t;
+    if (x)
+        x->prev = t;
+    else
+        rq->tail[0] = t;
+    rq->band_mask |= 1u;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
+/* A task that is not a deadline task joins the tail of its band. */
+static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    t->next = NULL;
+    t->prev = rq->tail[b];
+    if (rq->tail[b])
+        rq->tail[b]->next = t;
+    else
+        rq->head[b] = t;
+    rq->tail[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
+static inline void rq_enqueue(struct runqueue *rq, struct task *t)
+{
+    if (t->flags & TASK_F_DL)
+        rq_enqueue_dl(rq, t);
+    else
+        rq_append(rq, t);
+}
+
+static inline void rq_remove(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        rq->head[b] = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        rq->tail[b] = t->prev;
+    if (!rq->head[b])
+        rq->band_mask &= ~(1u << b);
+    rq->nr_ready--;
+}
+
+/* Take the first task of band b (not empty) off the queue. */
+static inline struct task *rq_pop_band(struct runqueue *rq, unsigned b)
+{
+    struct task *t = rq->head[b];
+    struct task *n = t->next;
+    rq->head[b] = n;
+    if (n) {
+        n->prev = NULL;
+    } else {
+        rq->tail[b] = NULL;
+        rq->band_mask &= ~(1u << b);
+    }
+    rq->nr_ready--;
+    return t;
+}
+
+static inline int rq_cpu(const struct runqueue *rq) { return rq->cpu; }
+
+/* --- timers: the hardware timer follows the earliest of slice end and timer heap */
+
+/* Invariant: the hardware timer fires no later than the earliest of
+ * slice_end and the heap's first deadline. Every new deadline goes through
+ * arm_by, which rewrites the timer only when the deadline is earlier than
+ * what it holds: a later or vanished deadline just costs one early
+ * interrupt, after which run_timers reprograms it (timer_armed is cleared
+ * by the interrupt). Local core only. */
+static inline void arm_by(struct runqueue *rq, uint64_t when)
+{
+    if (!rq->timer_armed || when < rq->timer_armed) {
+        rq->timer_armed = when;
+        arch_timer_arm(when);
+    }
+}
+
+/* Under rq->lock, rq this core's: program the timer (sched_program_timer). */
+static inline void program_local_timer(struct runqueue *rq)
+{
+    rq->reprogram = false;
+    struct timer *first = timerq_peek(&rq->timers);
+    uint64_t when = first ? first->deadline : 0;
+    if (rq->slice_end && (!when || rq->slice_end < when))
+        when = rq->slice_end;
+    if (when)
+        arm_by(rq, when);
+}
+
+/* Start a slice for next, not a deadline task, if others wait (in its
+ * band, a lower one whose starvation bound the slice end checks, or after
+ * a starvation pick a higher one) or it may have to move to a core of
+ * another capacity (migrate_watched: its slice ends ask the policy);
+ * tickless otherwise, and for idle. */
+static inline __attribute__((always_inline)) void start_plain_slice(struct runqueue *rq, struct task *next, uint64_t now)
+{
+    if (!(next->flags & TASK_F_IDLE) && (rq->band_mask || migrate_watched(rq, next))) {
+        rq->slice_end = now + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+}
+
+/* Start next's slice: a deadline task's is what is left of its budget. */
+static inline void rq_start_slice(struct runqueue *rq, struct task *next, uint64_t now)
+{
+    if (next->flags & TASK_F_DL) {
+        rq->slice_end = now + dl_budget_left_ticks(next);
+        arm_by(rq, rq->slice_end);
+    } else {
+        start_plain_slice(rq, next, now);
+    }
+}
+
+/* Class time is charged lazily: rq->run_class has run since
+ * rq->class_since, and class_ticks takes that stretch only when the class
+ * that runs changes (switches within a band cost nothing here). */
+static inline void charge_class(struct runqueue *rq, unsigned cls, uint64_t now)
+{
+    if (cls != rq->run_class) {
+        rq->band_since[rq->run_class] = now;   /* that class ran until now */
+        rq->class_ticks[rq->run_class] += now - rq->class_since;
+        rq->class_since = now;
+        rq->run_class = cls;
+    }
+}
+
+static inline unsigned class_of(const struct task *t)
+{
+    return (t->flags & TASK_F_IDLE) ? QOS_COUNT : t->qos;
+}
+
+/* Under rq->lock: t just became ready on rq; does the core need to switch? */
+static inline __attribute__((always_inline)) bool should_preempt(struct runqueue *rq, struct task *t)
+{
+    struct task *cur = rq->current;
+    if (cur->flags & TASK_F_IDLE)
+        return true;
+    if (t->flags & TASK_F_DL)
+        return !(cur->flags & TASK_F_DL) || dl_earlier(t, cur);
+    if (t->qos < cur->qos)
+        return true;
+    if (!rq->slice_end) {
+        /* Waiting behind the running task (its band or a lower one): start
+         * the running task's slice. */
+        rq->slice_end = now_ticks() + sched_slice_ticks;
+        if (rq == this_rq())
+            arm_by(rq, rq->slice_end);
+        else
+            sched_program_timer(rq);
+    }
+    return false;
+}
+
+static inline void kick(struct runqueue *rq)
+{
+    int cpu = rq_cpu(rq);
+    rq->need_resched = true;
+    if (cpu != cpu_id())
+        ipi_send(IPI_WAKE, cpu);
+}
+
+/* Work is waiting behind a busy core: wake an idle core that may run it,
+ * so it steals (idle cores otherwise sleep until their next interrupt). */
+static inline void nudge_idle_core(const struct task *t, int busy_cpu)
+{
+    if (t->pinned)
+        return;   /* nobody else may take it */
+    uint32_t allowed = t->affinity;
+    uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
+    if (allowed)
+        idle &= allowed;
+    if (idle)
+        ipi_send(IPI_WAKE, __builtin_ctz(idle));
+}
+
+/* --- views for the policy ------------------------------------------------------ */
+
+/* Utilisation of a task as last brought up to date (0 for idle tasks).
+ * Never touches the task's stack, so it is safe on a racy current pointer. */
+static inline uint32_t util_of(const struct task *t)
+{
+    return (t->flags & TASK_F_IDLE) ? 0 : t->util;
+}
+
+/* A racy snapshot is fine: policy decisions are hints, queues stay
+ * consistent. Utilisation is that of the running task only (waiting tasks
+ * are counted by nr_ready and ready_mask). */
+static inline void core_view_one(struct sched_core_view *v, int c, uint32_t online)
+{
+    struct task *cur = runqueues[c].current;
+    bool busy = cur && !(cur->flags & TASK_F_IDLE);
+    *v = (struct sched_core_view){
+        .online = (online >> c) & 1,
+        .cur_qos = busy ? cur->qos : QOS_COUNT,
+        .cur_util = busy ? util_of(cur) : 0,
+        .ready_mask = runqueues[c].band_mask,
+        .nr_ready = runqueues[c].nr_ready,
+    };
+    if (busy)
+        v->util_at[cur->qos] = v->cur_util;
+}
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * Scheduler time: sleeps and wait timeouts, kernel timers, and the per-core
+ * timer interrupt that fires them and ends time slices. Each core's timer
+ * heap is under its run-queue lock; only a core programs its own timer.
+ */
+#include <kernel/irq.h>
+#include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/platform.h>
+#include <kernel/sched.h>
+#include <kernel/waitq.h>
+#include "sched_internal.h"
+#include "sched_rq.h"
+
+/* The first tick at or after ns: a deadline is never reached early. */
+static uint64_t ns_to_ticks_ceil(uint64_t ns)
+{
+    uint64_t f = arch_counter_freq();
+    return (uint64_t)(((unsigned __int128)ns * f + 999999999u) / 1000000000u);
+}
+
+void sched_program_timer(struct runqueue *rq)
+{
+    if (rq != this_rq()) {
+        /* Only a core can program its own timer: ask it to. */
+        rq->reprogram = true;
+        ipi_send(IPI_WAKE, rq_cpu(rq));
+        return;
+    }
+    program_local_timer(rq);
+}
+
+int sched_timer_add_locked(struct runqueue *rq, struct timer *tm)
+{
+    tm->cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, tm) != 0)
+        return -1;
+    sched_program_timer(rq);
+    return 0;
+}
+
+uint64_t sched_ns_to_ticks(uint64_t ns) { return ns_to_ticks_ceil(ns); }
+
+/* Is t still blocked in the wait numbered seq? Read state first: a task
+ * bumps wait_seq before it blocks again (sched_block), so a BLOCKED seen
+ * here comes with that wait's number. */
+static bool in_wait(const struct task *t, uint32_t seq)
+{
+    if (t->state != TASK_BLOCKED)
+        return false;
+    atomic_thread_fence(memory_order_acquire);
+    return t->wait_seq == seq;
+}
+
+/* --- timeouts and sleeping ------------------------------------------------------ */
+
+/* A wait's deadline passed. Wait-queue waits are taken off their queue by
+ * the wait-queue code (which then wakes them); plain sleeps are woken here. */
+static void block_timeout(void *arg, uint32_t seq)
+{
+    struct task *t = arg;
+    if (t->wait_seq != seq)
+        return;   /* that wait already ended */
+    if (t->waiting_on) {
+        waitq_timeout(t, seq);
+        return;
+    }
+    /* A plain sleep: t may have been woken, run and blocked again since
+     * the checks above, so check again under its queue's lock. */
+    uint64_t flags;
+    struct runqueue *rq = sched_lock_task(t, &flags);
+    if (!in_wait(t, seq) || t->waiting_on) {
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
+}
+
+const struct task *sched_timer_task(const struct timer *tm)
+{
+    return tm->fn == block_timeout ? tm->arg : NULL;
+}
+
+/* Under rq->lock: t's timeout timer (seq) expired on this core. A plain
+ * sleep of a task of this core is made ready right here; anything else
+ * (a wait-queue wait, or a task whose queue is another core's) needs the
+ * callback without the lock. */
+static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t seq)
+{
+    if (t->cpu != rq->cpu || !in_wait(t, seq) || t->waiting_on)
+        return false;
+    t->wait_result = WAIT_TIMEOUT;
+    /* make_ready on this core's queue: no IPI to decide. */
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        rq->need_resched = true;
+    else
+        nudge_idle_core(t, rq_cpu(rq));
+    return true;
+}
+
+/* Fire expired timers of this core (in its timer interrupt, IRQs masked);
+ * callbacks run without the rq lock. */
+static void run_timers(struct runqueue *rq)
+{
+    for (;;) {
+        spin_lock(&rq->lock);
+        uint64_t now = arch_counter();
+        struct timer *t;
+        while ((t = timerq_pop_expired(&rq->timers, now)) && t->fn == block_timeout &&
+               wake_sleeper_locked(rq, t->arg, t->seq))
+            ;
+        if (!t) {
+            if (rq->slice_end && now >= rq->slice_end) {
+                struct task *cur = rq->current;
+                if (cur->flags & TASK_F_DL) {
+                    /* Budget slice over: charge; an overrun demotes it. */
+                    int q = dl_charge(rq, cur, cur->cpu_ticks + now - cur->run_start);
+                    if (q >= 0) {
+                        charge_class(rq, (unsigned)q, now);   /* it runs on in its own class */
+                        cur->qos = (uint8_t)q;
+                    }
+                }
+                rq->slice_end = 0;
+                if (cur->flags & TASK_F_DL) {
+                    rq_start_slice(rq, cur, now);   /* within budget: runs on (EDF) */
+                } else {
+                    /* Slice over: switch if the band (or a better one) has
+                     * others, or a lower band is overdue; while lower bands
+                     * wait, slices go on so their bounds are checked. */
+                    uint32_t cur_band = 1u << cur->qos;
+                    if (rq->band_mask & (cur_band | (cur_band - 1)))
+                        rq->need_resched = true;
+                    else if (rq->band_mask && sched_pick_band(rq, rq->band_mask | cur_band,
+                                                        cur->qos, now) != cur->qos)
+                        rq->need_resched = true;
+                    else if (migrate_watched(rq, cur))
+                        migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
+                    if (!rq->need_resched)
+                        rq_start_slice(rq, cur, now);   /* none when alone and not watched */
+                }
+            }
+            program_local_timer(rq);
+            spin_unlock(&rq->lock);
+            return;
+        }
+        /* Copied under the lock: once it is released the timer's owner may
+         * arm it again (a new wait, a new seq). */
+        void (*fn)(void *, uint32_t) = t->fn;
+        void *arg = t->arg;
+        uint32_t seq = t->seq;
+        spin_unlock(&rq->lock);
+        fn(arg, seq);
+    }
+}
+
+void sched_ipi(void)
+{
+    struct runqueue *rq = this_rq();
+    if (rq->reprogram) {
+        spin_lock(&rq->lock);
+        sched_program_timer(rq);
+        spin_unlock(&rq->lock);
+    }
+}
+
+static void sched_timer_irq(uint32_t intid, void *arg)
+{
+    (void)intid;
+    (void)arg;
+    struct percpu *p = this_cpu();
+    arch_timer_disarm();
+    p->rq->timer_armed = 0;
+    p->timer_irqs++;
+    run_timers(p->rq);
+}
+
+/* sched_block's timeout: arm cur's timer on this core for this wait. */
+__attribute__((noinline)) void sched_block_arm_timeout(struct runqueue *rq, struct task *cur,
+                                                        uint64_t deadline_ns)
+{
+    spin_lock(&rq->lock);
+    cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
+    cur->timer.fn = block_timeout;
+    cur->timer.arg = cur;
+    cur->timer.seq = cur->wait_seq;
+    cur->timer.cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, &cur->timer) == 0)
+        sched_program_timer(rq);
+    spin_unlock(&rq->lock);
+}
+
+/* Woken from a wait with a timeout: take the timer off its queue if it has
+ * not fired (if it has, or fires now, it no longer finds this wait: see
+ * in_wait). */
+__attribute__((noinline)) void sched_block_cancel_timeout(struct task *cur)
+{
+    struct runqueue *trq = &runqueues[cur->timer.cpu];
+    spin_lock(&trq->lock);
+    timerq_remove(&trq->timers, &cur->timer);
+    spin_unlock(&trq->lock);
+}
+
+/* --- kernel timers ------------------------------------------------------------- */
+
+void sched_timer_arm(struct timer *t, uint64_t deadline_ns)
+{
+    struct runqueue *rq = this_rq();
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    timerq_remove(&rq->timers, t);
+    t->deadline = ns_to_ticks_ceil(deadline_ns);
+    t->cpu = (int16_t)rq_cpu(rq);
+    if (timerq_insert(&rq->timers, t) != 0)
+        panic("timer heap of cpu %d: out of memory", rq_cpu(rq));
+    sched_program_timer(rq);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+bool sched_timer_cancel(struct timer *t)
+{
+    if (!timer_queued(t))
+        return false;
+    struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    bool queued = timer_queued(t);
+    timerq_remove(&rq->timers, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+    return queued;
+}
+
+void sched_timer_init(void)
+{
+    if (irq_register(platform.timer.virt_irq, sched_timer_irq, NULL) != 0)
+        panic("sched: timer interrupt already taken");
+}
