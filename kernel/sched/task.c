@@ -191,14 +191,19 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     task_set_name(t, attr->name ? attr->name : "task");
 
+    /* Every field of its task_ext (task_new placed it), the QoS part by
+     * sched_qos_init; an app adds the task to its list. */
     struct task_ext *ext = task_ext(t);
-    *ext = (struct task_ext){
-        .util = {.stamp_ns = clock_ns()},
-        .task = t,
-        .on_end = attr->on_end,
-        .on_end_arg = attr->on_end_arg,
-    };
     sched_qos_init(&ext->qos, attr->qos, NULL, attr->qos_exempt);
+    ext->util = (struct sched_util){.stamp_ns = clock_ns()};
+    ext->util_ticks = 0;
+    ext->task = t;
+    ext->app_next = NULL;
+    ext->dl = NULL;
+    ext->on_end = attr->on_end;
+    ext->on_end_arg = attr->on_end_arg;
+    ext->cancel_lock = NULL;
+    ext->migrations = 0;
     if (attr->app)
         qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
