@@ -233,7 +233,9 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 
 /* The current task ends (IRQs masked): release its mutexes, record how it
  * ended, and hand it to its joiner, or to this core's reaper if detached. */
-static void mark_dead(struct task *cur, enum task_status status, int64_t value)
+static inline __attribute__((always_inline)) void mark_dead(struct task *cur,
+                                                         enum task_status status,
+                                                         int64_t value)
 {
     struct task_ext *ext = task_ext(cur);
     if (cur->held)
