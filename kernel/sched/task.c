@@ -66,7 +66,7 @@ static void task_release(struct task *t)
     slab_free(task_cache, t);
 }
 
-static void task_free(struct task *t)
+static inline __attribute__((always_inline)) void task_free(struct task *t)
 {
     if (t->flags & TASK_F_APP)
         qos_leave_app(t);
