@@ -195,7 +195,8 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
      * sched_qos_init; an app adds the task to its list. */
     struct task_ext *ext = task_ext(t);
     sched_qos_init(&ext->qos, attr->qos, NULL, attr->qos_exempt);
-    ext->util = (struct sched_util){.stamp_ns = clock_ns()};
+    /* The bookkeeping counter read (no ISB), as the scheduler stamps. */
+    ext->util = (struct sched_util){.stamp_ns = arch_ticks_to_ns(arch_counter_relaxed())};
     ext->util_ticks = 0;
     ext->task = t;
     ext->app_next = NULL;
