@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <kernel/console.h>
+#include <kernel/libc.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/uart.h>
@@ -87,7 +88,7 @@ static bool may_block(void);
 
 /* A task's partial line is its own (TLS), so a task preempted or moved to
  * another core mid-line keeps it and its line reaches the wire whole. */
-static __thread char task_line[CONSOLE_LINE_MAX];
+static __thread char task_line[CONSOLE_LINE_MAX] TLS_NOINIT;   /* valid up to task_line_len */
 static __thread int task_line_len;
 
 /* Where the caller's line is assembled: a task with IRQs enabled outside

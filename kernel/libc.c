@@ -56,6 +56,7 @@ void _exit(int code)
  * they were addresses, which breaks as soon as the image is loaded elsewhere.
  */
 extern char __tdata_source[], __tdata_size[], __tbss_offset[], __tbss_size[];
+extern char __tbss_zero_offset[];
 extern char __tls_size[], __tls_align[], __arm64_tls_tcb_offset[];
 
 /* Zero n bytes at p, both 16-byte aligned, in 64- then 16-byte steps
@@ -121,3 +122,23 @@ void *libc_tls_block_init(void *block)
 }
 
 size_t libc_tls_size(void) { return (size_t)link_constant(__tls_size); }
+
+void libc_tls_layout_get(struct libc_tls_layout *out)
+{
+    uint64_t tcb = link_constant(__arm64_tls_tcb_offset);
+    uint64_t zero = link_constant(__tbss_zero_offset), end = link_constant(__tls_size);
+    *out = (struct libc_tls_layout){
+        .tdata_off = (uint32_t)tcb,
+        .tdata_size = (uint32_t)link_constant(__tdata_size),
+        .zero_off = (uint32_t)(tcb + zero),
+        .zero_size = (uint32_t)(end - zero),
+    };
+    if (((tcb + zero) | (end - zero)) & 15)
+        panic("picolibc TLS: the zeroed part of .tbss is not 16-byte aligned");
+}
+
+void libc_tls_copy_tdata(void *tp)
+{
+    memcpy((char *)tp + link_constant(__arm64_tls_tcb_offset), __tdata_source,
+           link_constant(__tdata_size));
+}

@@ -34,10 +34,9 @@ struct percpu percpu[PLAT_MAX_CPUS];
 static int boot_cpu;
 static _Atomic int online_count;
 
-static _Atomic uint32_t online_mask;
+_Atomic uint32_t smp_online_bits;   /* smp_online_mask() */
 
 int smp_online_count(void) { return atomic_load(&online_count); }
-uint32_t smp_online_mask(void) { return atomic_load_explicit(&online_mask, memory_order_relaxed); }
 bool smp_cpu_online(int cpu) { return cpu >= 0 && cpu < platform.ncpus && atomic_load(&percpu[cpu].online); }
 int smp_boot_cpu(void) { return boot_cpu; }
 
@@ -101,7 +100,7 @@ int smp_init_boot_cpu(const struct platform *plat)
             percpu_setup(i);
             atomic_store(&percpu[i].online, true);
             atomic_store(&online_count, 1);
-            atomic_fetch_or(&online_mask, 1u << i);
+            atomic_fetch_or(&smp_online_bits, 1u << i);
             return i;
         }
     }
@@ -156,7 +155,7 @@ void kernel_secondary_main(uint64_t cpu)
     irq_enable(IPI_CALL);
     irq_enable(IPI_WAKE);
     atomic_fetch_add(&online_count, 1);
-    atomic_fetch_or(&online_mask, 1u << cpu);
+    atomic_fetch_or(&smp_online_bits, 1u << cpu);
     atomic_store_explicit(&percpu[cpu].online, true, memory_order_release);
     sev();
     sched_idle_loop();

@@ -19,11 +19,24 @@ static void set_up_conversion(void)
     ns_frac = (uint64_t)(scaled / f) + (scaled % f != 0);
 }
 
+static inline uint64_t convert(uint64_t ticks)
+{
+    return ticks * ns_whole + (uint64_t)(((unsigned __int128)ticks * ns_frac) >> 64);
+}
+
+/* The first conversion sets the factors up, out of line, so the common
+ * path stays a leaf with no frame. */
+static __attribute__((noinline, cold)) uint64_t first_conversion(uint64_t ticks)
+{
+    set_up_conversion();
+    return convert(ticks);
+}
+
 uint64_t arch_ticks_to_ns(uint64_t ticks)
 {
     if (__builtin_expect(!ns_whole && !ns_frac, 0))
-        set_up_conversion();
-    return ticks * ns_whole + (uint64_t)(((unsigned __int128)ticks * ns_frac) >> 64);
+        return first_conversion(ticks);
+    return convert(ticks);
 }
 
 uint64_t arch_ns_to_ticks(uint64_t ns)

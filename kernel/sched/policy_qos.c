@@ -5,19 +5,8 @@
  *   h->eff = min(sched_qos_base(h), lowest q with h->lent[q] > 0),
  * and the waits_for chains have no cycles (sched_qos_block refuses one).
  */
-#include <string.h>
 
 #include <kernel/sched_policy.h>
-
-void sched_qos_init(struct sched_qos_task *t, enum qos own, const struct sched_app *app,
-                    bool exempt)
-{
-    memset(t, 0, sizeof(*t));
-    t->own = own < QOS_COUNT ? (uint8_t)own : QOS_DEFAULT;
-    t->app = app;
-    t->exempt = exempt;
-    t->eff = sched_qos_base(t);
-}
 
 uint8_t sched_qos_base(const struct sched_qos_task *t)
 {

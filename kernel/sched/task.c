@@ -29,6 +29,7 @@
 
 static struct slab_cache *task_cache;
 static size_t tls_size;   /* libc_tls_size(), fixed at link time */
+static struct libc_tls_layout tls_layout;
 static void task_cache_drain_cpu(void);
 static _Atomic uint32_t next_id = 1;
 /* Detached tasks that ended, per core: freed by that core's idle loop. */
@@ -39,6 +40,7 @@ _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 
 void task_system_init(void)
 {
     tls_size = libc_tls_size();
+    libc_tls_layout_get(&tls_layout);
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
@@ -46,10 +48,11 @@ void task_system_init(void)
 }
 
 /* Each core keeps a few ended tasks of the default stack size whole (TCB
- * with its stack still mapped) for its next spawns: no slab or stack work
- * on the common spawn/join path. mm_drain_caches empties them (drain hook),
- * so leak checks still see every page. Touched only by its core, IRQs
- * masked. */
+ * with its stack still mapped, TLS block and task_ext in place) for its
+ * next spawns: no slab or stack work on the common spawn/join path, and
+ * only what a task's life changed is reset (task_renew). mm_drain_caches
+ * empties them (drain hook), so leak checks still see every page. Touched
+ * only by its core, IRQs masked. */
 #define TASK_CACHE_CAP 4
 struct task_cache_cpu {
     uint32_t n;
@@ -63,16 +66,16 @@ static void task_release(struct task *t)
     slab_free(task_cache, t);
 }
 
-static void task_free(struct task *t)
+static inline __attribute__((always_inline)) void task_free(struct task *t)
 {
-    struct task_ext *ext = task_ext(t);
-    if (ext->qos.app)
+    if (t->flags & TASK_F_APP)
         qos_leave_app(t);
-    if (ext->dl)
+    if (__builtin_expect(task_ext(t)->dl != NULL, 0))
         dl_task_free(t);
-    if (t->stack.size == TASK_STACK_DEFAULT && this_cpu()) {
+    struct percpu *p = this_cpu();
+    if (t->stack.size == TASK_STACK_DEFAULT && p) {
         uint64_t flags = arch_irq_save();
-        struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
+        struct task_cache_cpu *c = &task_cache_cpu[p->cpu];
         if (c->n < TASK_CACHE_CAP) {
             c->t[c->n++] = t;
             arch_irq_restore(flags);
@@ -84,13 +87,14 @@ static void task_free(struct task *t)
 }
 
 /* A cached task of the default stack size, or NULL. */
-static struct task *task_cached(void)
+static inline struct task *task_cached(void)
 {
-    if (!this_cpu())
+    struct percpu *p = this_cpu();
+    if (!p)
         return NULL;
     struct task *t = NULL;
     uint64_t flags = arch_irq_save();
-    struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
+    struct task_cache_cpu *c = &task_cache_cpu[p->cpu];
     if (c->n)
         t = c->t[--c->n];
     arch_irq_restore(flags);
@@ -105,6 +109,65 @@ static void task_cache_drain_cpu(void)
         task_release(c->t[--c->n]);
 }
 
+/* A cached task starts afresh: what a task's life may change is reset; the
+ * rest holds by the time it was freed (joined or reaped: DEAD, on_cpu 0,
+ * exit_lock free, no mutex held, timer not queued, TLS block and task_ext
+ * where task_new put them). wait_seq keeps counting: a stale timeout can
+ * never match a later wait. */
+static inline void task_renew(struct task *t)
+{
+    atomic_store_explicit(&t->cancel, 0, memory_order_relaxed);
+    t->waiting_on = NULL;
+    t->joiner = NULL;
+    t->cpu_ticks = 0;
+    t->switches = 0;
+    t->util = 0;
+    libc_tls_reset(t->tls, &tls_layout);
+}
+
+/* A task object of stack_size with its stack, TLS block and task_ext
+ * placed, or NULL. */
+static __attribute__((noinline)) struct task *task_new(size_t stack_size)
+{
+    struct task *t = slab_alloc(task_cache);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    if (mm_stack_alloc(stack_size, &t->stack) != 0) {
+        slab_free(task_cache, t);
+        return NULL;
+    }
+    timer_init(&t->timer);
+    t->exit_lock = (spinlock_t)SPINLOCK_INIT;
+    /* The task's cold scheduling state at the very top of the stack, its
+     * TLS block below, 64-byte aligned; TPIDR_EL0 points 16 bytes below the
+     * block (the TCB slot), which the first frame leaves free. */
+    uint64_t top = (uint64_t)task_ext(t);
+    uint64_t tls = (top - tls_size - 64) & ~63ull;
+    t->tls = libc_tls_block_init((void *)tls);
+    return t;
+}
+
+/* t->name = name, truncated to TASK_NAME_LEN - 1. A name in the image's
+ * read-only data (a string literal: the common case) is copied as 16
+ * bytes at once (what follows its NUL is copied too, harmlessly). */
+static inline void task_set_name(struct task *t, const char *name)
+{
+    uintptr_t p = (uintptr_t)name;
+    if (p >= (uintptr_t)__rodata_start && p <= (uintptr_t)__rodata_end - TASK_NAME_LEN) {
+        __builtin_memcpy(t->name, name, TASK_NAME_LEN);
+        t->name[TASK_NAME_LEN - 1] = 0;
+        return;
+    }
+    size_t i = 0;
+    for (; i < TASK_NAME_LEN - 1 && name[i]; i++)
+        t->name[i] = name[i];
+    t->name[i] = 0;
+}
+
+#define COOP_X29 10   /* frame slots (switch.S's cooperative frame) */
+#define COOP_X30 11
+
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
     static const struct task_attr defaults = {.name = "task", .qos = QOS_DEFAULT};
@@ -117,43 +180,33 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     }
     struct task *t = stack_size == TASK_STACK_DEFAULT ? task_cached() : NULL;
     if (t) {
-        struct mm_stack stack = t->stack;
-        memset(t, 0, sizeof(*t));
-        t->stack = stack;
-    } else {
-        t = slab_alloc(task_cache);
-        if (!t) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        memset(t, 0, sizeof(*t));
-        if (mm_stack_alloc(stack_size, &t->stack) != 0) {
-            slab_free(task_cache, t);
-            errno = ENOMEM;
-            return NULL;
-        }
+        task_renew(t);
+    } else if (!(t = task_new(stack_size))) {
+        errno = ENOMEM;
+        return NULL;
     }
     t->affinity = attr->affinity;
     task_pin_note(t);
     t->flags = attr->detached ? TASK_F_DETACHED : 0;
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    const char *name = attr->name ? attr->name : "task";
-    for (size_t i = 0; i < sizeof(t->name) - 1 && name[i]; i++)   /* t is zeroed */
-        t->name[i] = name[i];
-    timer_init(&t->timer);
-    t->exit_lock = (spinlock_t)SPINLOCK_INIT;
+    task_set_name(t, attr->name ? attr->name : "task");
 
-    /* The task's cold scheduling state at the very top of the stack. */
+    /* Every field of its task_ext (task_new placed it), the QoS part by
+     * sched_qos_init; an app adds the task to its list. */
     struct task_ext *ext = task_ext(t);
-    ext->util = (struct sched_util){.stamp_ns = clock_ns()};
+    sched_qos_init(&ext->qos, attr->qos, NULL, attr->qos_exempt);
+    /* The bookkeeping counter read (no ISB), as the scheduler stamps. */
+    ext->util = (struct sched_util){.stamp_ns = arch_ticks_to_ns(arch_counter_relaxed())};
     ext->util_ticks = 0;
     ext->task = t;
+    ext->app_next = NULL;
     ext->dl = NULL;
     ext->on_end = attr->on_end;
     ext->on_end_arg = attr->on_end_arg;
     ext->cancel_lock = NULL;
     ext->migrations = 0;
-    qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
+    if (attr->app)
+        qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
     t->qos = ext->qos.eff;
     if (attr->deadline) {
         int err = dl_task_admit(t, attr->deadline);
@@ -164,19 +217,15 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         }
     }
 
-    /* TLS block below it, 64-byte aligned; TPIDR_EL0 points 16 bytes below
-     * the block (the TCB slot), which the first frame leaves free. */
-    uint64_t top = (uint64_t)ext;
-    uint64_t tls = (top - tls_size - 64) & ~63ull;
-    t->tls = libc_tls_block_init((void *)tls);
-
-    /* First cooperative frame: "return" into arch_task_entry(fn, arg). */
-    uint64_t *frame = (uint64_t *)((tls & ~15ull) - 16 - COOP_FRAME_WORDS * 8);
-    for (int i = 2; i < COOP_FRAME_WORDS; i++)
-        frame[i] = 0;                         /* x21-x29 (x29 = 0 ends the frame chain), d8-d15 */
+    /* First cooperative frame, just below the TCB slot (TPIDR_EL0) under the
+     * TLS block: "return" into arch_task_entry(fn, arg). x29 = 0 ends the
+     * frame chain; the other callee-saved slots are don't-care for a new
+     * task (C code never reads a callee-saved register it did not set). */
+    uint64_t *frame = (uint64_t *)(((uint64_t)t->tls & ~15ull) - COOP_FRAME_WORDS * 8);
     frame[0] = (uint64_t)fn;                  /* x19 */
     frame[1] = (uint64_t)arg;                 /* x20 */
-    frame[11] = (uint64_t)arch_task_entry;    /* x30 */
+    frame[COOP_X29] = 0;
+    frame[COOP_X30] = (uint64_t)arch_task_entry;
     t->sp = (uint64_t)frame;
 
     sched_start(t);
@@ -185,7 +234,9 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 
 /* The current task ends (IRQs masked): release its mutexes, record how it
  * ended, and hand it to its joiner, or to this core's reaper if detached. */
-static void mark_dead(struct task *cur, enum task_status status, int64_t value)
+static inline __attribute__((always_inline)) void mark_dead(struct task *cur,
+                                                         enum task_status status,
+                                                         int64_t value)
 {
     struct task_ext *ext = task_ext(cur);
     if (cur->held)

@@ -367,11 +367,17 @@ struct sched_qos_task {
 #define SCHED_QOS_EDEADLK (-1)
 #define SCHED_QOS_EINVAL  (-2)
 
-/* An out-of-range own class is taken as QOS_DEFAULT. */
-void sched_qos_init(struct sched_qos_task *t, enum qos own, const struct sched_app *app,
-                    bool exempt);
 /* Own class as its app's state allows. */
 uint8_t sched_qos_base(const struct sched_qos_task *t);
+/* An out-of-range own class is taken as QOS_DEFAULT. Inline: a task
+ * spawned outside any app pays a few stores. */
+static inline void sched_qos_init(struct sched_qos_task *t, enum qos own,
+                                  const struct sched_app *app, bool exempt)
+{
+    *t = (struct sched_qos_task){.own = own < QOS_COUNT ? (uint8_t)own : QOS_DEFAULT,
+                                 .exempt = exempt, .app = app};
+    t->eff = app ? sched_qos_base(t) : t->own;
+}
 /* t blocks on holder: lends its class along the chain. SCHED_QOS_EDEADLK (and
  * nothing changed) when holder already waits, directly or not, on t;
  * SCHED_QOS_EINVAL when holder is NULL. */

@@ -6,6 +6,7 @@
 #ifndef KERNEL_SMP_H
 #define KERNEL_SMP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <kernel/platform.h>
@@ -15,7 +16,12 @@
  * the timeout is reported and skipped. */
 int smp_boot(const struct platform *plat);
 int smp_online_count(void);
-uint32_t smp_online_mask(void);   /* bit per online logical CPU */
+/* Bit per online logical CPU (inline: read on every spawn's placement). */
+extern _Atomic uint32_t smp_online_bits;
+static inline uint32_t smp_online_mask(void)
+{
+    return atomic_load_explicit(&smp_online_bits, memory_order_relaxed);
+}
 bool smp_cpu_online(int cpu);
 int smp_boot_cpu(void);
 
