@@ -73,6 +73,9 @@ static int blk_check(struct io_dev *d, const struct io_req *r)
 
 static int blk_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    int rc = blk_check(d, r);
+    if (rc < 0)
+        return rc;
     (void)done;
     struct blk *b = d->priv;
     if (b->nfree == 0)

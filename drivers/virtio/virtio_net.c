@@ -62,6 +62,9 @@ static int tx_check(struct io_dev *d, const struct io_req *r)
 
 static int tx_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    int rc = tx_check(d, r);
+    if (rc < 0)
+        return rc;
     (void)done;
     struct net *n = d->priv;
     if (n->ntx_free == 0)
@@ -125,6 +128,9 @@ static void rx_match(struct net *n, struct io_done_list *done)
 
 static int rx_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    int rc = rx_check(d, r);
+    if (rc < 0)
+        return rc;
     struct net *n = d->priv;
     r->done_next = NULL;
     if (n->recv_tail)

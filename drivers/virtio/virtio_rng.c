@@ -30,6 +30,9 @@ static int rng_check(struct io_dev *d, const struct io_req *r)
 
 static int rng_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    int rc = rng_check(d, r);
+    if (rc < 0)
+        return rc;
     (void)done;
     struct rng *g = d->priv;
     struct virtq_buf buf = {(uintptr_t)r->buf, r->len, true};

@@ -139,16 +139,19 @@ int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool star
                    int start_rc, struct io_done_list *done)
 {
     if (started) {
-        if (start_rc < 0)
-            io_complete_locked(d, r, start_rc, done);
+        if (start_rc < 0)   /* refused: as if r had never come */
+            ioq_unstart(&d->q, &r->q);
         io_dev_unlock(d, flags, done);
-        return 0;
+        return start_rc < 0 ? start_rc : 0;
     }
-    if (io_dev_failed(d)) {
+    int rc = d->ops->check(d, r);
+    if (rc == 0 && io_dev_failed(d))
+        rc = -EIO;
+    if (rc < 0) {
         spin_unlock_irqrestore(&d->lock, flags);
-        return -EIO;
+        return rc;
     }
-    int rc = ioq_push(&d->q, &r->q, r->qos);
+    rc = ioq_push(&d->q, &r->q, r->qos);
     if (rc < 0) {
         if (rc == -EAGAIN)
             d->refused_full++;

@@ -25,6 +25,9 @@ static int hold_check(struct io_dev *d, const struct io_req *r)
 }
 static int hold_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
 {
+    int rc = hold_check(d, r);
+    if (rc < 0)
+        return rc;
     (void)d;
     (void)done;
     held = r;

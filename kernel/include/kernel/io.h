@@ -86,10 +86,15 @@ _Static_assert(offsetof(struct io_req, q) + offsetof(struct ioq_entry, seq) <= 6
 
 /* A device's driver operations; all run with the device lock held, IRQs masked. */
 struct io_dev_ops {
-    /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. No lock. */
+    /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. Pure (it
+     * may run with or without the lock). io_submit calls it only for a
+     * request that must wait; one that starts at once is validated by start. */
     int (*check)(struct io_dev *d, const struct io_req *r);
-    /* Give r to the device (a slot is free). 0, or -errno: r fails with it.
-     * A request the driver can finish at once it completes into done. */
+    /* Give r to the device (a slot is free). First validate r as check does
+     * (a request straight from io_submit skipped check). 0: the device took
+     * r (a request it can finish at once it completes into done). -errno:
+     * r refused, nothing changed: io_submit returns the errno to the
+     * submitter, a request that waited completes with it. */
     int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
     /* Cancel r although it is at the device, if the driver still holds it
      * (e.g. a receive waiting for a frame): complete it with result into
@@ -133,8 +138,9 @@ void io_get_stats(struct io_stats *out);
 /* A fresh request (everything else zero). */
 void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
                  uint32_t len);
-/* Hand r to d. Inline (below): the checks, then one lock round trip around
- * the driver's start when nothing waits and a slot is free. */
+/* Hand r to d. Inline (below): the generic checks, then one lock round trip
+ * around the driver's start (which validates r) when nothing waits and a
+ * slot is free; a request that must wait is validated by ops->check. */
 static inline int io_submit(struct io_dev *d, struct io_req *r);
 /* Block until r completes or timeout_ns passes (WAIT_FOREVER: no limit).
  * On timeout a waiting request is taken out and an active one aborted
@@ -243,9 +249,11 @@ void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *d
  * DONE, then the wake-up of a task asleep on it. Poll-style requests were
  * delivered by io_complete_locked already, so most unlocks have none. */
 void io_deliver_all(struct io_done_list *done);
-/* With d->lock held (flags), r accepted: it did not start at once (queue it;
- * the device failed: -EIO; the queue is full: -EAGAIN, nothing changed), or
- * its start failed (start_rc) or completed at once. Releases the lock. */
+/* With d->lock held (flags): r did not start at once (validate it with
+ * ops->check, then queue it; the device failed: -EIO; the queue is full:
+ * -EAGAIN; nothing changed on an error), or the driver refused it at once
+ * (start_rc < 0: its slot is given back, start_rc returned) or completed
+ * something at once. Releases the lock. */
 int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
                    int start_rc, struct io_done_list *done);
 
@@ -275,9 +283,6 @@ static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, str
         return -EINVAL;
     if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
         return -EFAULT;
-    int rc = d->ops->check(d, r);
-    if (rc < 0)
-        return rc;
     struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&d->lock);
     if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
@@ -286,7 +291,7 @@ static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, str
      * so resetting it here never touches a request still in flight. */
     atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
     r->dev = d;
-    rc = d->ops->start(d, r, &done);
+    int rc = d->ops->start(d, r, &done);   /* validates r */
     if (__builtin_expect(rc < 0 || done.head != NULL, 0))
         return io_submit_slow(d, r, flags, true, rc, &done);
     spin_unlock_irqrestore(&d->lock, flags);

@@ -132,6 +132,15 @@ static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
         q->low_active--;
 }
 
+/* Undo ioq_start_now (its owner refused e before anything else changed
+ * the queue): e IDLE, its slot and dispatch number given back. */
+static inline void ioq_unstart(struct ioq *q, struct ioq_entry *e)
+{
+    ioq_finish(q, e);
+    q->dispatched--;
+    e->dispatch_seq = 0;
+}
+
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
 static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
 static inline void ioq_plug(struct ioq *q) { q->plugged++; }
