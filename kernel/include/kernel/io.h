@@ -59,8 +59,11 @@ struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
 
 struct io_req {
-    /* Set by the requester (io_req_init zeroes the rest). What the submit
-     * and completion fast paths touch comes first: one 64-byte line. */
+    /* What the submit and completion fast paths touch comes first: one
+     * 64-byte line. complete at offset 0: the atomics on it (which take no
+     * offset) and the plain accesses share the request's address. */
+    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
+    /* Set by the requester (io_req_init zeroes the rest). */
     uint8_t op;                  /* enum io_op */
     uint8_t qos;                 /* enum qos of the requester */
     uint32_t len;
@@ -68,7 +71,6 @@ struct io_req {
     io_done_fn done;             /* optional completion callback */
     /* Results. */
     int32_t result;
-    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
     /* Device layer. */
     struct io_dev *dev;
     struct ioq_entry q;          /* its class, state and dispatch order first */
