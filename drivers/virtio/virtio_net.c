@@ -138,8 +138,9 @@ static int rx_start(struct io_dev *d, struct io_req *r, struct io_done_list *don
     else
         n->recv_head = r;
     n->recv_tail = r;
+    struct io_req *listed = done->tail;
     rx_match(n, done);
-    return 0;
+    return done->tail != listed;   /* > 0: frames completed receives at once */
 }
 
 static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done)

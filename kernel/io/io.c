@@ -139,12 +139,19 @@ int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool star
                    int start_rc, struct io_done_list *done)
 {
     if (started) {
-        if (start_rc < 0)   /* refused: as if r had never come */
+        if (start_rc < 0) {
+            /* Refused: as if r had never come. Its poll state back: DONE if
+             * it had completed before (it has a device then), else 0. */
             ioq_unstart(&d->q, &r->q);
+            atomic_store_explicit(&r->complete, r->dev ? IO_REQ_DONE : 0, memory_order_relaxed);
+            spin_unlock_irqrestore(&d->lock, flags);
+            return start_rc;
+        }
+        r->dev = d;
         io_dev_unlock(d, flags, done);
-        return start_rc < 0 ? start_rc : 0;
+        return 0;
     }
-    int rc = d->ops->check(d, r);
+    int rc = r->qos >= IOQ_CLASSES ? -EINVAL : d->ops->check(d, r);
     if (rc == 0 && io_dev_failed(d))
         rc = -EIO;
     if (rc < 0) {

@@ -197,3 +197,45 @@ TEST(iopath, a_failed_device_fails_waiting_and_new_requests)
     EXPECT_EQ(io_dev_submitted(d), 1);
     EXPECT_EQ(io_dev_completed(d), 1);
 }
+
+/* Validation on both paths: a request that would start at once is refused
+ * by the driver's start (its slot given back), one that would wait by the
+ * driver's check, a bad class by the I/O layer; each gets the errno, nothing
+ * is counted, nothing waits, and the same request is accepted once fixed. */
+TEST(iopath, a_bad_request_is_refused_on_either_path_and_nothing_counts)
+{
+    struct io_dev *d = hold_dev();
+    struct io_req r;
+    io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, &word, 0);   /* hold_check: len 0 is bad */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);      /* would start at once */
+    EXPECT_EQ(starts, 0);
+    EXPECT_EQ(ioq_active(&d->q), 0);
+    EXPECT_EQ(r.q.state, IOQ_IDLE);
+    EXPECT_TRUE(r.dev == NULL);
+    io_plug(d);
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);      /* would wait */
+    EXPECT_EQ(ioq_waiting(&d->q), 0);
+    r.len = sizeof(word);
+    r.qos = QOS_COUNT;                         /* no such class, either path */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    io_unplug(d);
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    EXPECT_EQ(ioq_active(&d->q), 0);
+    EXPECT_EQ(io_dev_submitted(d), 0);
+    EXPECT_EQ(d->q.low_active, 0);
+    r.qos = QOS_BACKGROUND;
+    EXPECT_EQ(io_submit(d, &r), 0);            /* fixed: accepted, started */
+    EXPECT_TRUE(held == &r);
+    EXPECT_EQ(d->q.low_active, 1);
+    bool early = false;
+    complete_now(d, &r, &early);
+    EXPECT_TRUE(early && io_poll(&r));
+    EXPECT_EQ(io_dev_submitted(d), 1);
+    EXPECT_EQ(io_dev_completed(d), 1);
+    EXPECT_EQ(d->q.low_active, 0);
+    r.len = 0;                                 /* refused again: still done, still d's */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    EXPECT_TRUE(io_poll(&r) && r.dev == d);
+    EXPECT_EQ(r.result, (int32_t)sizeof(word));
+    EXPECT_EQ(io_dev_submitted(d), 1);
+}

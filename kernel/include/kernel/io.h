@@ -94,9 +94,9 @@ struct io_dev_ops {
     int (*check)(struct io_dev *d, const struct io_req *r);
     /* Give r to the device (a slot is free). First validate r as check does
      * (a request straight from io_submit skipped check). 0: the device took
-     * r (a request it can finish at once it completes into done). -errno:
-     * r refused, nothing changed: io_submit returns the errno to the
-     * submitter, a request that waited completes with it. */
+     * r; > 0: it took r and completed requests into done (one it can finish
+     * at once). -errno: r refused, nothing changed: io_submit returns the
+     * errno to the submitter, a request that waited completes with it. */
     int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
     /* Cancel r although it is at the device, if the driver still holds it
      * (e.g. a receive waiting for a frame): complete it with result into
@@ -251,11 +251,11 @@ void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *d
  * DONE, then the wake-up of a task asleep on it. Poll-style requests were
  * delivered by io_complete_locked already, so most unlocks have none. */
 void io_deliver_all(struct io_done_list *done);
-/* With d->lock held (flags): r did not start at once (validate it with
- * ops->check, then queue it; the device failed: -EIO; the queue is full:
- * -EAGAIN; nothing changed on an error), or the driver refused it at once
- * (start_rc < 0: its slot is given back, start_rc returned) or completed
- * something at once. Releases the lock. */
+/* With d->lock held (flags): r did not start at once (validate it: its
+ * class, then ops->check; then queue it; the device failed: -EIO; the queue
+ * is full: -EAGAIN; nothing changed on an error), or the driver refused it
+ * at once (start_rc < 0: its slot is given back, start_rc returned) or
+ * listed completions (start_rc > 0). Releases the lock. */
 int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
                    int start_rc, struct io_done_list *done);
 
@@ -281,7 +281,7 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_don
 static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
 {
     unsigned qos = r->qos;
-    if (!d || r->op >= IO_OP_COUNT || qos >= IOQ_CLASSES)
+    if (!d || r->op >= IO_OP_COUNT)   /* qos: ioq_start_now, or the slow path */
         return -EINVAL;
     if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
         return -EFAULT;
@@ -290,12 +290,13 @@ static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, str
     if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
         return io_submit_slow(d, r, flags, false, 0, &done);
     /* Nothing waits and a slot is free: straight to the device. r was idle,
-     * so resetting it here never touches a request still in flight. */
+     * so resetting it here never touches a request still in flight; reset
+     * before start, which may complete it at once. */
     atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
-    r->dev = d;
     int rc = d->ops->start(d, r, &done);   /* validates r */
-    if (__builtin_expect(rc < 0 || done.head != NULL, 0))
+    if (__builtin_expect(rc != 0, 0))   /* refused, or completions listed */
         return io_submit_slow(d, r, flags, true, rc, &done);
+    r->dev = d;   /* accepted (a refused request keeps its old device) */
     spin_unlock_irqrestore(&d->lock, flags);
     return 0;
 }

@@ -40,7 +40,9 @@ enum ioq_state {
 struct ioq_entry {
     uint8_t cls;                  /* QoS class, 0 highest */
     uint8_t state;                /* enum ioq_state */
-    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
+    uint64_t dispatch_seq;        /* order ioq_pop_ready handed it out (1, 2, ...; of
+                                   * the queue's dispatches), 0 while waiting; not
+                                   * set by ioq_start_now (nothing waited) */
     uint64_t seq;                 /* push order (requests that waited) */
     struct ioq_entry *next, *prev;
 };
@@ -104,28 +106,27 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
 static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
 {
     uint32_t active = q->active;
-    if ((q->gate & IOQ_GATE_START) || active >= q->depth || cls >= IOQ_CLASSES ||
-        e->state != IOQ_IDLE)
+    if ((q->gate & IOQ_GATE_START) || active >= q->depth || e->state != IOQ_IDLE)
         return false;
-    if (cls >= IOQ_LOW_CLASS) {
-        if (q->low_active >= q->low_limit)
+    if (cls >= IOQ_LOW_CLASS) {   /* the class range is checked here, off the common path */
+        if (cls >= IOQ_CLASSES || q->low_active >= q->low_limit)
             return false;
         q->low_active++;
     }
     e->cls = (uint8_t)cls;
     e->state = IOQ_ACTIVE;
-    e->dispatch_seq = ++q->dispatched;
+    ++q->dispatched;
     q->active = ++active;
     if (active > q->max_active)
         q->max_active = active;
     return true;
 }
 
-/* An ACTIVE request finished: its slot is free (state IDLE). */
+/* An ACTIVE request finished: its slot is free (state IDLE). Only a request
+ * at the device finishes, once (the owner's invariant: its driver completes
+ * what it was given); nothing else may be passed. */
 static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
 {
-    if (e->state != IOQ_ACTIVE)
-        return;
     e->state = IOQ_IDLE;
     q->active--;
     if (e->cls >= IOQ_LOW_CLASS)
@@ -138,7 +139,6 @@ static inline void ioq_unstart(struct ioq *q, struct ioq_entry *e)
 {
     ioq_finish(q, e);
     q->dispatched--;
-    e->dispatch_seq = 0;
 }
 
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
