@@ -54,7 +54,7 @@ static void unlink_entry(struct ioq *q, struct ioq_entry *e)
 
 struct ioq_entry *ioq_pop_ready(struct ioq *q)
 {
-    if (q->plugged || !q->mask || q->active >= q->depth)
+    if (q->plugged || !q->mask || ioq_active(q) >= q->depth)
         return NULL;
     /* Best: the first class (highest) with a request allowed to start.
      * Oldest: the head with the smallest push order among allowed ones. */

@@ -175,7 +175,7 @@ static inline uint64_t io_dev_submitted(const struct io_dev *d)
 }
 static inline uint64_t io_dev_completed(const struct io_dev *d)
 {
-    return d->q.dispatched - d->q.active + d->q.removed;
+    return d->q.finished + d->q.removed;
 }
 
 /* The index-th device of a class (registration order), or NULL. */

@@ -61,10 +61,13 @@ struct ioq {
         };
         uint64_t gate;
     };
-    uint32_t active, depth;       /* slots in use, slots */
+    /* Slots in use: dispatched - finished (ioq_active), so a start counts
+     * once and a finish once, with no separate in-use count to keep. */
+    uint64_t dispatched;          /* requests handed to the device, ever */
+    uint64_t finished;            /* of those, finished */
+    uint32_t depth;               /* slots */
+    uint32_t max_active;          /* high-water mark of ioq_active */
     uint32_t low_active, low_limit;
-    uint64_t dispatched;
-    uint32_t max_active;          /* high-water mark of active */
     uint32_t nwaiting, cap;       /* waiting requests, bound */
     uint32_t bypassed;            /* dispatches in a row past an older lower-class request */
     uint64_t seq;
@@ -93,7 +96,7 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
 {
     e->state = IOQ_ACTIVE;
     e->dispatch_seq = ++q->dispatched;
-    uint32_t active = ++q->active;
+    uint32_t active = (uint32_t)(q->dispatched - q->finished);
     if (active > q->max_active)
         q->max_active = active;
     if (e->cls >= IOQ_LOW_CLASS)
@@ -105,7 +108,7 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
  * else false and nothing changed (push it). */
 static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
 {
-    uint32_t active = q->active;
+    uint32_t active = (uint32_t)(q->dispatched - q->finished);
     if ((q->gate & IOQ_GATE_START) || active >= q->depth || e->state != IOQ_IDLE)
         return false;
     if (cls >= IOQ_LOW_CLASS) {   /* the class range is checked here, off the common path */
@@ -115,8 +118,8 @@ static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cl
     }
     e->cls = (uint8_t)cls;
     e->state = IOQ_ACTIVE;
-    ++q->dispatched;
-    q->active = ++active;
+    q->dispatched++;
+    active++;
     if (active > q->max_active)
         q->max_active = active;
     return true;
@@ -128,7 +131,7 @@ static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cl
 static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
 {
     e->state = IOQ_IDLE;
-    q->active--;
+    q->finished++;
     if (e->cls >= IOQ_LOW_CLASS)
         q->low_active--;
 }
@@ -137,12 +140,17 @@ static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
  * the queue): e IDLE, its slot and dispatch number given back. */
 static inline void ioq_unstart(struct ioq *q, struct ioq_entry *e)
 {
-    ioq_finish(q, e);
+    e->state = IOQ_IDLE;
     q->dispatched--;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active--;
 }
 
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
-static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
+static inline uint32_t ioq_active(const struct ioq *q)
+{
+    return (uint32_t)(q->dispatched - q->finished);
+}
 static inline void ioq_plug(struct ioq *q) { q->plugged++; }
 /* No request starts at once any more (ioq_start_now false, for good);
  * ioq_pop_ready still hands waiting ones out (for the owner to fail them). */
