@@ -23,13 +23,12 @@ static int hold_check(struct io_dev *d, const struct io_req *r)
     (void)d;
     return r->len ? 0 : -EINVAL;
 }
-static int hold_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int hold_start(struct io_dev *d, struct io_req *r)
 {
     int rc = hold_check(d, r);
     if (rc < 0)
         return rc;
     (void)d;
-    (void)done;
     held = r;
     starts++;
     return 0;
@@ -48,16 +47,15 @@ static struct io_dev *hold_dev(void)
 }
 
 /* What an interrupt path does: complete r with len under the lock, then
- * unlock and deliver. Returns whether r sat on the done list at the unlock
+ * unlock and deliver. Returns whether r sat on d's completion list at the unlock
  * (true: delivered after the unlock) and whether it was DONE before it. */
 static bool complete_now(struct io_dev *d, struct io_req *r, bool *done_before_unlock)
 {
-    struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&d->lock);
-    io_complete_locked(d, r, (int32_t)r->len, &done);
-    bool listed = done.head == r && done.tail == r;
+    io_complete_locked(d, r, (int32_t)r->len);
+    bool listed = d->done.head == r && d->done.tail == r && d->q.listed;
     *done_before_unlock = atomic_load(&r->complete) & IO_REQ_DONE;
-    io_dev_unlock(d, flags, &done);
+    io_dev_unlock(d, flags);
     return listed;
 }
 
@@ -78,7 +76,7 @@ TEST(iopath, a_poll_request_is_done_before_the_unlock)
         EXPECT_EQ(ioq_active(&d->q), 1);
         EXPECT_TRUE(!io_poll(&r));
         bool early = false;
-        EXPECT_TRUE(!complete_now(d, &r, &early));   /* never on the done list */
+        EXPECT_TRUE(!complete_now(d, &r, &early));   /* never listed */
         EXPECT_TRUE(early);
         EXPECT_TRUE(io_poll(&r));
         EXPECT_EQ(r.result, (int32_t)sizeof(word));

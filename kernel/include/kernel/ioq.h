@@ -50,14 +50,16 @@ struct ioq_entry {
 struct ioq {
     struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];   /* first: indexed loads */
     /* The fast paths' gate, one load: ioq_start_now needs mask, plugged and
-     * closed zero (IOQ_GATE_START); the owner's unlock needs mask and
-     * refused zero (IOQ_GATE_PUMP), else it pumps. */
+     * closed zero (IOQ_GATE_START); the owner's unlock needs mask, listed
+     * and refused zero (IOQ_GATE_PUMP), else it takes its slow path. */
     union {
-        struct {
-            uint32_t mask;        /* bit c: class c has waiting requests */
-            uint16_t plugged;     /* > 0: hold every request back (batching, tests) */
-            uint8_t closed;       /* ioq_close: nothing starts at once any more */
+        struct {                  /* ordered so both masks are one run of bits */
             uint8_t refused;      /* a push was refused since ioq_take_room said true */
+            uint8_t listed;       /* the owner's: completions wait for its unlock */
+            uint8_t mask;         /* bit c: class c has waiting requests */
+            uint8_t closed;       /* ioq_close: nothing starts at once any more */
+            uint16_t plugged;     /* > 0: hold every request back (batching, tests) */
+            uint16_t unused_;
         };
         uint64_t gate;
     };
@@ -76,9 +78,9 @@ struct ioq {
     uint64_t aged_count;          /* dispatches made by aging */
 };
 
-#define IOQ_GATE_START 0x00ffffffffffffffull   /* mask, plugged, closed */
-#define IOQ_GATE_PUMP  0xff000000ffffffffull   /* mask, refused */
-_Static_assert(sizeof(uint64_t) == 8 && IOQ_CLASSES <= 32, "gate layout");
+#define IOQ_GATE_START 0x0000ffffffff0000ull   /* mask, closed, plugged */
+#define IOQ_GATE_PUMP  0x0000000000ffffffull   /* refused, listed, mask */
+_Static_assert(IOQ_CLASSES <= 8, "gate layout: one mask byte");
 
 /* Empty queue with depth device slots (>= 1) and room for cap waiting. */
 void ioq_init(struct ioq *q, uint32_t depth, uint32_t cap);
