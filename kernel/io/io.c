@@ -139,6 +139,11 @@ void io_dev_unlock_slow(struct io_dev *d, uint64_t flags)
     deliver_all(listed);
 }
 
+int io_submit_refuse(const struct io_dev *d, const struct io_req *r)
+{
+    return !d || r->op >= IO_OP_COUNT ? -EINVAL : -EFAULT;
+}
+
 int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
                    int start_rc)
 {

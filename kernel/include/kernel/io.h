@@ -258,7 +258,7 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags);
  * room. Delivery (no lock held) is per request its callback, then DONE,
  * then the wake-up of a task asleep on it; poll-style requests were
  * delivered by io_complete_locked already, so most unlocks have none. */
-void io_poll_pending(void);
+__attribute__((cold)) void io_poll_pending(void);
 void io_wake_waiter(struct io_req *r);
 void io_dev_unlock_slow(struct io_dev *d, uint64_t flags);
 /* With d->lock held (flags): r did not start at once (validate it: its
@@ -266,8 +266,11 @@ void io_dev_unlock_slow(struct io_dev *d, uint64_t flags);
  * is full: -EAGAIN; nothing changed on an error), or the driver refused it
  * at once (start_rc < 0: its slot is given back, start_rc returned) or
  * listed completions (start_rc > 0). Releases the lock. */
-int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
-                   int start_rc);
+/* The errno of a request io_submit's first checks refuse: -EINVAL (no
+ * device, no such operation) or -EFAULT (a buffer on a task stack). */
+__attribute__((cold)) int io_submit_refuse(const struct io_dev *d, const struct io_req *r);
+__attribute__((cold)) int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags,
+                                         bool started, int start_rc);
 
 static inline bool io_poll(struct io_req *r)
 {
@@ -288,24 +291,27 @@ static inline void io_dev_unlock(struct io_dev *d, uint64_t flags)
 
 static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
 {
-    unsigned qos = r->qos;
-    if (!d || r->op >= IO_OP_COUNT)   /* qos: ioq_start_now, or the slow path */
-        return -EINVAL;
-    if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
-        return -EFAULT;
+    /* Loaded up front so the checks below are one test (the errno is
+     * worked out off the fast path); qos's range: ioq_start_now, or the
+     * slow path. */
+    unsigned op = r->op, qos = r->qos;
+    uintptr_t buf = (uintptr_t)r->buf;
+    if (__builtin_expect(!d || op >= IO_OP_COUNT || buf >= MM_STACK_REGION_BASE, 0))
+        return io_submit_refuse(d, r);
     uint64_t flags = spin_lock_irqsave(&d->lock);
-    if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
-        return io_submit_slow(d, r, flags, false, 0);
-    /* Nothing waits and a slot is free: straight to the device. r was idle,
-     * so resetting it here never touches a request still in flight; reset
-     * before start, which may complete it at once. */
-    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
-    int rc = d->ops->start(d, r);   /* validates r */
-    if (__builtin_expect(rc != 0, 0))   /* refused, or completions listed */
-        return io_submit_slow(d, r, flags, true, rc);
-    r->dev = d;   /* accepted (a refused request keeps its old device) */
-    spin_unlock_irqrestore(&d->lock, flags);
-    return 0;
+    if (__builtin_expect(ioq_start_now(&d->q, &r->q, qos), 1)) {
+        /* Nothing waits and a slot is free: straight to the device. r was
+         * idle, so resetting it here never touches a request still in
+         * flight; reset before start, which may complete it at once. */
+        atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: at completion */
+        int rc = d->ops->start(d, r);   /* validates r */
+        if (__builtin_expect(rc != 0, 0))   /* refused, or completions listed */
+            return io_submit_slow(d, r, flags, true, rc);
+        r->dev = d;   /* accepted (a refused request keeps its old device) */
+        spin_unlock_irqrestore(&d->lock, flags);
+        return 0;
+    }
+    return io_submit_slow(d, r, flags, false, 0);   /* waits, plugged, full, failed, bad class */
 }
 
 #endif

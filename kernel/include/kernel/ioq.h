@@ -38,8 +38,13 @@ enum ioq_state {
 };
 
 struct ioq_entry {
-    uint8_t cls;                  /* QoS class, 0 highest */
-    uint8_t state;                /* enum ioq_state */
+    union {
+        struct {
+            uint8_t cls;          /* QoS class, 0 highest */
+            uint8_t state;        /* enum ioq_state */
+        };
+        uint16_t cls_state;       /* both, for one store: cls | state << 8 */
+    };
     uint64_t dispatch_seq;        /* order ioq_pop_ready handed it out (1, 2, ...; of
                                    * the queue's dispatches), 0 while waiting; not
                                    * set by ioq_start_now (nothing waited) */
@@ -81,6 +86,7 @@ struct ioq {
 #define IOQ_GATE_START 0x0000ffffffff0000ull   /* mask, closed, plugged */
 #define IOQ_GATE_PUMP  0x0000000000ffffffull   /* refused, listed, mask */
 _Static_assert(IOQ_CLASSES <= 8, "gate layout: one mask byte");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "cls_state: cls is the low byte");
 
 /* Empty queue with depth device slots (>= 1) and room for cap waiting. */
 void ioq_init(struct ioq *q, uint32_t depth, uint32_t cap);
@@ -111,18 +117,18 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
 static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
 {
     uint32_t active = (uint32_t)(q->dispatched - q->finished);
-    if ((q->gate & IOQ_GATE_START) || active >= q->depth || e->state != IOQ_IDLE)
+    uint32_t depth = q->depth, max_active = q->max_active;   /* neighbours: one load */
+    if ((q->gate & IOQ_GATE_START) || active >= depth || e->state != IOQ_IDLE)
         return false;
     if (cls >= IOQ_LOW_CLASS) {   /* the class range is checked here, off the common path */
         if (cls >= IOQ_CLASSES || q->low_active >= q->low_limit)
             return false;
         q->low_active++;
     }
-    e->cls = (uint8_t)cls;
-    e->state = IOQ_ACTIVE;
+    e->cls_state = (uint16_t)(cls | IOQ_ACTIVE << 8);
     q->dispatched++;
     active++;
-    if (active > q->max_active)
+    if (active > max_active)
         q->max_active = active;
     return true;
 }
