@@ -71,9 +71,11 @@ static int blk_check(struct io_dev *d, const struct io_req *r)
     }
 }
 
-static int blk_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int blk_start(struct io_dev *d, struct io_req *r)
 {
-    (void)done;
+    int rc = blk_check(d, r);
+    if (rc < 0)
+        return rc;
     struct blk *b = d->priv;
     if (b->nfree == 0)
         return -EIO;   /* cannot happen: the ioq hands out at most depth */
@@ -101,7 +103,6 @@ static int blk_start(struct io_dev *d, struct io_req *r, struct io_done_list *do
 
 struct drain_ctx {
     struct blk *b;
-    struct io_done_list *done;
 };
 
 static void fail_one(void *cookie, void *arg)
@@ -109,29 +110,28 @@ static void fail_one(void *cookie, void *arg)
     struct drain_ctx *c = arg;
     struct io_req *r = cookie;
     c->b->free_slots[c->b->nfree++] = (uint16_t)r->slot;
-    io_complete_locked(&c->b->io, r, -EIO, c->done);
+    io_complete_locked(&c->b->io, r, -EIO);
 }
 
 /* With the lock held: stop the device and fail everything it holds. */
-static void blk_shutdown(struct blk *b, struct io_done_list *done, const char *why)
+static void blk_shutdown(struct blk *b, const char *why)
 {
     virtio_fail(b->vd);
     io_dev_fail(&b->io);
-    struct drain_ctx c = {b, done};
+    struct drain_ctx c = {b};
     virtq_drain(&b->vd->vq[0], fail_one, &c);
     printf("SR: %s: %s; device reset and failed\n", b->io.name, why);
 }
 
-static void blk_abort(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static void blk_abort(struct io_dev *d, struct io_req *r)
 {
     (void)r;
-    blk_shutdown(d->priv, done, "request timed out at the device");
+    blk_shutdown(d->priv, "request timed out at the device");
 }
 
 static void blk_irq(struct virtio_dev *vd)
 {
     struct blk *b = vd->priv;
-    struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&b->io.lock);
     void *cookie;
     uint32_t len;
@@ -150,11 +150,11 @@ static void blk_irq(struct virtio_dev *vd)
             result = -ENOTSUP;
         else
             result = -EIO;            /* BLK_S_IOERR or a value no device may write */
-        io_complete_locked(&b->io, r, result, &done);
+        io_complete_locked(&b->io, r, result);
     }
     if (rc == VIRTQ_BROKEN)
-        blk_shutdown(b, &done, "bad used-ring entry");
-    io_dev_unlock(&b->io, flags, &done);
+        blk_shutdown(b, "bad used-ring entry");
+    io_dev_unlock(&b->io, flags);
 }
 
 static const struct io_dev_ops blk_ops = {

@@ -60,9 +60,11 @@ static int tx_check(struct io_dev *d, const struct io_req *r)
     return r->buf && r->len >= NET_FRAME_MIN && r->len <= NET_FRAME_MAX ? 0 : -EINVAL;
 }
 
-static int tx_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int tx_start(struct io_dev *d, struct io_req *r)
 {
-    (void)done;
+    int rc = tx_check(d, r);
+    if (rc < 0)
+        return rc;
     struct net *n = d->priv;
     if (n->ntx_free == 0)
         return -EIO;   /* cannot happen: the ioq hands out at most NET_TX_DEPTH */
@@ -97,7 +99,7 @@ static void rx_post(struct net *n, unsigned i)
 }
 
 /* With the rx lock held: hand waiting frames to waiting RECV requests. */
-static void rx_match(struct net *n, struct io_done_list *done)
+static void rx_match(struct net *n)
 {
     bool posted = false;
     while (n->ready_count && n->recv_head) {
@@ -111,10 +113,10 @@ static void rx_match(struct net *n, struct io_done_list *done)
         n->ready_count--;
         if (len > r->len) {
             n->rx_too_big++;
-            io_complete_locked(&n->rx, r, -EMSGSIZE, done);
+            io_complete_locked(&n->rx, r, -EMSGSIZE);
         } else {
             memcpy(r->buf, n->rx_mem + i * NET_BUF_SIZE + n->hdr_len, len);
-            io_complete_locked(&n->rx, r, (int32_t)len, done);
+            io_complete_locked(&n->rx, r, (int32_t)len);
         }
         rx_post(n, i);
         posted = true;
@@ -123,8 +125,11 @@ static void rx_match(struct net *n, struct io_done_list *done)
         virtio_notify(n->vd, NET_RXQ);
 }
 
-static int rx_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int rx_start(struct io_dev *d, struct io_req *r)
 {
+    int rc = rx_check(d, r);
+    if (rc < 0)
+        return rc;
     struct net *n = d->priv;
     r->done_next = NULL;
     if (n->recv_tail)
@@ -132,11 +137,12 @@ static int rx_start(struct io_dev *d, struct io_req *r, struct io_done_list *don
     else
         n->recv_head = r;
     n->recv_tail = r;
-    rx_match(n, done);
-    return 0;
+    struct io_req *listed = d->done.tail;
+    rx_match(n);
+    return d->done.tail != listed;   /* > 0: frames completed receives at once */
 }
 
-static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done)
+static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result)
 {
     struct net *n = d->priv;
     for (struct io_req **p = &n->recv_head, *prev = NULL; *p; prev = *p, p = &(*p)->done_next) {
@@ -145,7 +151,7 @@ static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result, struct
         *p = r->done_next;
         if (n->recv_tail == r)
             n->recv_tail = prev;
-        io_complete_locked(d, r, result, done);
+        io_complete_locked(d, r, result);
         return true;
     }
     return false;
@@ -153,7 +159,6 @@ static bool rx_cancel(struct io_dev *d, struct io_req *r, int32_t result, struct
 
 struct drain_ctx {
     struct net *n;
-    struct io_done_list *done;
 };
 
 static void fail_tx(void *cookie, void *arg)
@@ -161,7 +166,7 @@ static void fail_tx(void *cookie, void *arg)
     struct drain_ctx *c = arg;
     struct io_req *r = cookie;
     c->n->tx_free[c->n->ntx_free++] = (uint16_t)r->slot;
-    io_complete_locked(&c->n->tx, r, -EIO, c->done);
+    io_complete_locked(&c->n->tx, r, -EIO);
 }
 
 static void drop_rx(void *cookie, void *arg)
@@ -172,20 +177,20 @@ static void drop_rx(void *cookie, void *arg)
 
 /* With the tx lock held: stop the device, fail what it holds. The rx side
  * is failed by the next rx pass (net_irq). */
-static void net_shutdown(struct net *n, struct io_done_list *done, const char *why)
+static void net_shutdown(struct net *n, const char *why)
 {
     if (!n->vd->failed)
         printf("SR: %s: %s; device reset and failed\n", n->tx.name, why);
     virtio_fail(n->vd);
     io_dev_fail(&n->tx);
-    struct drain_ctx c = {n, done};
+    struct drain_ctx c = {n};
     virtq_drain(&n->vd->vq[NET_TXQ], fail_tx, &c);
 }
 
-static void tx_abort(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static void tx_abort(struct io_dev *d, struct io_req *r)
 {
     (void)r;
-    net_shutdown(d->priv, done, "send timed out at the device");
+    net_shutdown(d->priv, "send timed out at the device");
 }
 
 static void net_irq(struct virtio_dev *vd)
@@ -196,19 +201,17 @@ static void net_irq(struct virtio_dev *vd)
     bool len_ok;
     int rc;
 
-    struct io_done_list tx_done = {0};
     uint64_t flags = spin_lock_irqsave(&n->tx.lock);
     while ((rc = virtq_get(&vd->vq[NET_TXQ], &cookie, &len, &len_ok)) == 1) {
         struct io_req *r = cookie;
         n->tx_free[n->ntx_free++] = (uint16_t)r->slot;
         n->tx_frames += len_ok;
-        io_complete_locked(&n->tx, r, len_ok ? (int32_t)r->len : -EIO, &tx_done);
+        io_complete_locked(&n->tx, r, len_ok ? (int32_t)r->len : -EIO);
     }
     if (rc == VIRTQ_BROKEN)
-        net_shutdown(n, &tx_done, "bad used-ring entry (transmit)");
-    io_dev_unlock(&n->tx, flags, &tx_done);
+        net_shutdown(n, "bad used-ring entry (transmit)");
+    io_dev_unlock(&n->tx, flags);
 
-    struct io_done_list rx_done = {0};
     flags = spin_lock_irqsave(&n->rx.lock);
     while (!vd->failed && (rc = virtq_get(&vd->vq[NET_RXQ], &cookie, &len, &len_ok)) == 1) {
         unsigned i = (unsigned)(((uint8_t *)cookie - n->rx_mem) / NET_BUF_SIZE);
@@ -235,12 +238,12 @@ static void net_irq(struct virtio_dev *vd)
         while (n->recv_head) {
             struct io_req *r = n->recv_head;
             n->recv_head = r->done_next;
-            io_complete_locked(&n->rx, r, -EIO, &rx_done);
+            io_complete_locked(&n->rx, r, -EIO);
         }
         n->recv_tail = NULL;
     }
-    rx_match(n, &rx_done);
-    io_dev_unlock(&n->rx, flags, &rx_done);
+    rx_match(n);
+    io_dev_unlock(&n->rx, flags);
 }
 
 static const struct io_dev_ops tx_ops = {.check = tx_check, .start = tx_start, .abort = tx_abort};

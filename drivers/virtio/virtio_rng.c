@@ -28,9 +28,11 @@ static int rng_check(struct io_dev *d, const struct io_req *r)
     return r->buf && r->len ? 0 : -EINVAL;
 }
 
-static int rng_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int rng_start(struct io_dev *d, struct io_req *r)
 {
-    (void)done;
+    int rc = rng_check(d, r);
+    if (rc < 0)
+        return rc;
     struct rng *g = d->priv;
     struct virtq_buf buf = {(uintptr_t)r->buf, r->len, true};
     if (virtq_add(&g->vd->vq[0], &buf, 1, r) < 0)
@@ -41,44 +43,42 @@ static int rng_start(struct io_dev *d, struct io_req *r, struct io_done_list *do
 
 struct drain_ctx {
     struct rng *g;
-    struct io_done_list *done;
 };
 
 static void fail_one(void *cookie, void *arg)
 {
     struct drain_ctx *c = arg;
-    io_complete_locked(&c->g->io, cookie, -EIO, c->done);
+    io_complete_locked(&c->g->io, cookie, -EIO);
 }
 
-static void rng_shutdown(struct rng *g, struct io_done_list *done, const char *why)
+static void rng_shutdown(struct rng *g, const char *why)
 {
     virtio_fail(g->vd);
     io_dev_fail(&g->io);
-    struct drain_ctx c = {g, done};
+    struct drain_ctx c = {g};
     virtq_drain(&g->vd->vq[0], fail_one, &c);
     printf("SR: %s: %s; device reset and failed\n", g->io.name, why);
 }
 
-static void rng_abort(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static void rng_abort(struct io_dev *d, struct io_req *r)
 {
     (void)r;
-    rng_shutdown(d->priv, done, "request timed out at the device");
+    rng_shutdown(d->priv, "request timed out at the device");
 }
 
 static void rng_irq(struct virtio_dev *vd)
 {
     struct rng *g = vd->priv;
-    struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&g->io.lock);
     void *cookie;
     uint32_t len;
     bool len_ok;
     int rc;
     while ((rc = virtq_get(&vd->vq[0], &cookie, &len, &len_ok)) == 1)
-        io_complete_locked(&g->io, cookie, len_ok ? (int32_t)len : -EIO, &done);
+        io_complete_locked(&g->io, cookie, len_ok ? (int32_t)len : -EIO);
     if (rc == VIRTQ_BROKEN)
-        rng_shutdown(g, &done, "bad used-ring entry");
-    io_dev_unlock(&g->io, flags, &done);
+        rng_shutdown(g, "bad used-ring entry");
+    io_dev_unlock(&g->io, flags);
 }
 
 static const struct io_dev_ops rng_ops = {

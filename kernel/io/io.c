@@ -46,6 +46,7 @@ void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, vo
 void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap)
 {
     d->lock = (spinlock_t)SPINLOCK_INIT;
+    d->done = (struct io_done_list){0};
     waitq_init(&d->space);
     ioq_init(&d->q, depth, cap);
 }
@@ -93,9 +94,9 @@ static void deliver(struct io_req *r)
         io_wake_waiter(r);
 }
 
-void io_deliver_all(struct io_done_list *done)
+static void deliver_all(struct io_req *head)
 {
-    for (struct io_req *r = done->head, *next; r; r = next) {
+    for (struct io_req *r = head, *next; r; r = next) {
         next = r->done_next;   /* before delivery: r may be reused at once */
         deliver(r);
     }
@@ -108,14 +109,14 @@ void io_poll_pending(void)
 
 /* With d->lock held: start every request that may start now. Returns
  * whether room appeared in a queue that refused a request. */
-static bool pump(struct io_dev *d, struct io_done_list *done)
+static bool pump(struct io_dev *d)
 {
     struct ioq_entry *e;
     while (d->q.mask && (e = ioq_pop_ready(&d->q))) {
         struct io_req *r = IO_REQ(e);
-        int rc = io_dev_failed(d) ? -EIO : d->ops->start(d, r, done);
+        int rc = io_dev_failed(d) ? -EIO : d->ops->start(d, r);
         if (rc < 0)
-            io_complete_locked(d, r, rc, done);
+            io_complete_locked(d, r, rc);
     }
     if (!ioq_take_room(&d->q))
         return false;
@@ -123,32 +124,50 @@ static bool pump(struct io_dev *d, struct io_done_list *done)
     return true;
 }
 
-void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done)
+void io_dev_unlock_slow(struct io_dev *d, uint64_t flags)
 {
-    bool room = pump(d, done);
+    bool room = pump(d);
+    struct io_req *listed = d->done.head;   /* taken whole: delivered below, unlocked */
+    d->done.head = d->done.tail = NULL;
+    d->q.listed = 0;
     spin_unlock_irqrestore(&d->lock, flags);
     if (room) {
         uint64_t f = spin_lock_irqsave(&d->space.lock);
         waitq_wake_all(&d->space, WAIT_OK);
         spin_unlock_irqrestore(&d->space.lock, f);
     }
-    io_deliver_all(done);
+    deliver_all(listed);
+}
+
+int io_submit_refuse(const struct io_dev *d, const struct io_req *r)
+{
+    return !d || r->op >= IO_OP_COUNT ? -EINVAL : -EFAULT;
 }
 
 int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
-                   int start_rc, struct io_done_list *done)
+                   int start_rc)
 {
     if (started) {
-        if (start_rc < 0)
-            io_complete_locked(d, r, start_rc, done);
-        io_dev_unlock(d, flags, done);
+        if (start_rc < 0) {
+            /* Refused: as if r had never come. Its poll state back: DONE if
+             * it had completed before (it has a device then), else 0. */
+            ioq_unstart(&d->q, &r->q);
+            atomic_store_explicit(&r->complete, r->dev ? IO_REQ_DONE : 0, memory_order_relaxed);
+            spin_unlock_irqrestore(&d->lock, flags);
+            return start_rc;
+        }
+        r->dev = d;
+        io_dev_unlock(d, flags);
         return 0;
     }
-    if (io_dev_failed(d)) {
+    int rc = r->qos >= IOQ_CLASSES ? -EINVAL : d->ops->check(d, r);
+    if (rc == 0 && io_dev_failed(d))
+        rc = -EIO;
+    if (rc < 0) {
         spin_unlock_irqrestore(&d->lock, flags);
-        return -EIO;
+        return rc;
     }
-    int rc = ioq_push(&d->q, &r->q, r->qos);
+    rc = ioq_push(&d->q, &r->q, r->qos);
     if (rc < 0) {
         if (rc == -EAGAIN)
             d->refused_full++;
@@ -157,7 +176,7 @@ int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool star
     }
     atomic_store_explicit(&r->complete, 0, memory_order_relaxed);
     r->dev = d;
-    io_dev_unlock(d, flags, done);
+    io_dev_unlock(d, flags);
     return 0;
 }
 
@@ -167,23 +186,22 @@ static int withdraw(struct io_req *r, int32_t result, bool abort_active)
 {
     struct io_dev *d = r->dev;
     uint64_t flags = spin_lock_irqsave(&d->lock);
-    struct io_done_list done = {0};
     int rc = ioq_remove(&d->q, &r->q);
     if (rc == 0) {
         r->result = result;
         d->errors++;
-        io_done_add(&done, r);
-    } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, result, &done)) {
+        io_dev_list(d, r);
+    } else if (rc == -EBUSY && d->ops->cancel && d->ops->cancel(d, r, result)) {
         rc = 0;
     } else if (rc == -EBUSY && abort_active && d->ops->abort) {
         /* Completes r (and the rest). r has a waiter (only io_wait aborts),
-         * so it is on done, not delivered yet: its result may still change. */
-        d->ops->abort(d, r, &done);
-        for (struct io_req *x = done.head; x; x = x->done_next)
+         * so it is listed, not delivered yet: its result may still change. */
+        d->ops->abort(d, r);
+        for (struct io_req *x = d->done.head; x; x = x->done_next)
             if (x == r)
                 x->result = result;
     }
-    io_dev_unlock(d, flags, &done);
+    io_dev_unlock(d, flags);
     return rc;
 }
 
@@ -259,6 +277,5 @@ void io_unplug(struct io_dev *d)
 {
     uint64_t flags = spin_lock_irqsave(&d->lock);
     ioq_unplug(&d->q);
-    struct io_done_list done = {0};
-    io_dev_unlock(d, flags, &done);
+    io_dev_unlock(d, flags);
 }

@@ -30,7 +30,7 @@ int ioq_push(struct ioq *q, struct ioq_entry *e, unsigned cls)
     else
         q->head[cls] = e;
     q->tail[cls] = e;
-    q->mask |= 1u << cls;
+    q->mask |= (uint8_t)(1u << cls);
     e->state = IOQ_WAITING;
     q->nwaiting++;
     return 0;
@@ -47,14 +47,14 @@ static void unlink_entry(struct ioq *q, struct ioq_entry *e)
     else
         q->tail[e->cls] = e->prev;
     if (!q->head[e->cls])
-        q->mask &= ~(1u << e->cls);
+        q->mask &= (uint8_t)~(1u << e->cls);
     e->next = e->prev = NULL;
     q->nwaiting--;
 }
 
 struct ioq_entry *ioq_pop_ready(struct ioq *q)
 {
-    if (q->plugged || !q->mask || q->active >= q->depth)
+    if (q->plugged || !q->mask || ioq_active(q) >= q->depth)
         return NULL;
     /* Best: the first class (highest) with a request allowed to start.
      * Oldest: the head with the smallest push order among allowed ones. */

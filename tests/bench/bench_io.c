@@ -30,9 +30,8 @@ static int null_check(struct io_dev *d, const struct io_req *r)
     (void)r;
     return 0;
 }
-static int null_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int null_start(struct io_dev *d, struct io_req *r)
 {
-    (void)done;
     (void)d;
     null_held = r;
     return 0;
@@ -58,10 +57,9 @@ BENCH(ioq_submit_complete, "insn/op", 100, BENCH_AT_MOST)
         if (io_submit(&d, &r) != 0 || null_held != &r)
             break;
         null_held = NULL;
-        struct io_done_list done = {0};
         uint64_t flags = spin_lock_irqsave(&d.lock);
-        io_complete_locked(&d, &r, (int32_t)r.len, &done);
-        io_dev_unlock(&d, flags, &done);
+        io_complete_locked(&d, &r, (int32_t)r.len);
+        io_dev_unlock(&d, flags);
         ok += io_poll(&r) && r.result == sizeof(buf_word);
     }
     uint64_t t1 = clock_ns();

@@ -118,7 +118,8 @@ TEST(ioq, start_now_only_when_nothing_waits)
     ioq_init(&q, 4, 8);   /* reserve 1: background may hold 3 */
     EXPECT_TRUE(ioq_start_now(&q, &a, 2));
     EXPECT_EQ(a.state, IOQ_ACTIVE);
-    EXPECT_EQ(a.dispatch_seq, 1);
+    EXPECT_EQ(q.dispatched, 1);
+    EXPECT_EQ(a.dispatch_seq, 0);                    /* numbers only what waited */
     EXPECT_TRUE(!ioq_start_now(&q, &a, 2));          /* already active */
     EXPECT_EQ(ioq_push(&q, &b, 4), 0);
     ioq_plug(&q);
@@ -137,6 +138,28 @@ TEST(ioq, start_now_only_when_nothing_waits)
     EXPECT_EQ(q.max_active, 4);
     ioq_finish(&q, &c);
     EXPECT_TRUE(!ioq_start_now(&q, &bg[3], IOQ_CLASSES));
+    EXPECT_TRUE(!ioq_start_now(&q, &bg[3], 255));   /* bad classes: never started */
+    EXPECT_EQ(bg[3].state, IOQ_IDLE);
+}
+
+/* A start its owner refused at once is undone: slot, class share and
+ * dispatch count as before, the entry idle and free to come again. */
+TEST(ioq, unstart_gives_everything_back)
+{
+    struct ioq q;
+    struct ioq_entry a = {0}, b = {0};
+    ioq_init(&q, 4, 8);   /* low classes may hold 3 */
+    EXPECT_TRUE(ioq_start_now(&q, &a, 2));
+    EXPECT_TRUE(ioq_start_now(&q, &b, 4));
+    EXPECT_EQ(q.low_active, 1);
+    ioq_unstart(&q, &b);
+    EXPECT_EQ(b.state, IOQ_IDLE);
+    EXPECT_EQ(ioq_active(&q), 1);
+    EXPECT_EQ(q.low_active, 0);
+    EXPECT_EQ(q.dispatched, 1);
+    EXPECT_EQ(q.dispatched + q.nwaiting + q.removed, 1);   /* accepted: a only */
+    EXPECT_TRUE(ioq_start_now(&q, &b, 4));
+    EXPECT_EQ(q.dispatched, 2);
 }
 
 TEST(ioq, remove_waiting_not_active)
@@ -203,7 +226,7 @@ TEST(ioq, random_walk_keeps_invariants)
             low += e[i].state == IOQ_ACTIVE && e[i].cls >= IOQ_LOW_CLASS;
         }
         EXPECT_EQ(waiting, q.nwaiting);
-        EXPECT_EQ(active, q.active);
+        EXPECT_EQ(active, ioq_active(&q));
         EXPECT_EQ(low, q.low_active);
         EXPECT_LE(active, q.depth);
         EXPECT_LE(low, q.low_limit);
@@ -211,7 +234,7 @@ TEST(ioq, random_walk_keeps_invariants)
         /* What the device layer derives its submitted/completed counts
          * from (io_dev_submitted, io_dev_completed). */
         EXPECT_EQ(q.dispatched + q.nwaiting + q.removed, accepted);
-        EXPECT_EQ(q.dispatched - q.active + q.removed, finished);
+        EXPECT_EQ(q.finished + q.removed, finished);
         /* No starvation: every request waiting at a class head has been
          * passed by fewer than cap x (IOQ_AGE_LIMIT + 1) dispatches (each
          * older request ahead of it goes within IOQ_AGE_LIMIT + 1). */

@@ -23,10 +23,12 @@ static int hold_check(struct io_dev *d, const struct io_req *r)
     (void)d;
     return r->len ? 0 : -EINVAL;
 }
-static int hold_start(struct io_dev *d, struct io_req *r, struct io_done_list *done)
+static int hold_start(struct io_dev *d, struct io_req *r)
 {
+    int rc = hold_check(d, r);
+    if (rc < 0)
+        return rc;
     (void)d;
-    (void)done;
     held = r;
     starts++;
     return 0;
@@ -45,16 +47,15 @@ static struct io_dev *hold_dev(void)
 }
 
 /* What an interrupt path does: complete r with len under the lock, then
- * unlock and deliver. Returns whether r sat on the done list at the unlock
+ * unlock and deliver. Returns whether r sat on d's completion list at the unlock
  * (true: delivered after the unlock) and whether it was DONE before it. */
 static bool complete_now(struct io_dev *d, struct io_req *r, bool *done_before_unlock)
 {
-    struct io_done_list done = {0};
     uint64_t flags = spin_lock_irqsave(&d->lock);
-    io_complete_locked(d, r, (int32_t)r->len, &done);
-    bool listed = done.head == r && done.tail == r;
+    io_complete_locked(d, r, (int32_t)r->len);
+    bool listed = d->done.head == r && d->done.tail == r && d->q.listed;
     *done_before_unlock = atomic_load(&r->complete) & IO_REQ_DONE;
-    io_dev_unlock(d, flags, &done);
+    io_dev_unlock(d, flags);
     return listed;
 }
 
@@ -75,7 +76,7 @@ TEST(iopath, a_poll_request_is_done_before_the_unlock)
         EXPECT_EQ(ioq_active(&d->q), 1);
         EXPECT_TRUE(!io_poll(&r));
         bool early = false;
-        EXPECT_TRUE(!complete_now(d, &r, &early));   /* never on the done list */
+        EXPECT_TRUE(!complete_now(d, &r, &early));   /* never listed */
         EXPECT_TRUE(early);
         EXPECT_TRUE(io_poll(&r));
         EXPECT_EQ(r.result, (int32_t)sizeof(word));
@@ -193,4 +194,46 @@ TEST(iopath, a_failed_device_fails_waiting_and_new_requests)
     EXPECT_EQ(d->errors, 1);
     EXPECT_EQ(io_dev_submitted(d), 1);
     EXPECT_EQ(io_dev_completed(d), 1);
+}
+
+/* Validation on both paths: a request that would start at once is refused
+ * by the driver's start (its slot given back), one that would wait by the
+ * driver's check, a bad class by the I/O layer; each gets the errno, nothing
+ * is counted, nothing waits, and the same request is accepted once fixed. */
+TEST(iopath, a_bad_request_is_refused_on_either_path_and_nothing_counts)
+{
+    struct io_dev *d = hold_dev();
+    struct io_req r;
+    io_req_init(&r, IO_OP_READ, QOS_DEFAULT, 0, &word, 0);   /* hold_check: len 0 is bad */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);      /* would start at once */
+    EXPECT_EQ(starts, 0);
+    EXPECT_EQ(ioq_active(&d->q), 0);
+    EXPECT_EQ(r.q.state, IOQ_IDLE);
+    EXPECT_TRUE(r.dev == NULL);
+    io_plug(d);
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);      /* would wait */
+    EXPECT_EQ(ioq_waiting(&d->q), 0);
+    r.len = sizeof(word);
+    r.qos = QOS_COUNT;                         /* no such class, either path */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    io_unplug(d);
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    EXPECT_EQ(ioq_active(&d->q), 0);
+    EXPECT_EQ(io_dev_submitted(d), 0);
+    EXPECT_EQ(d->q.low_active, 0);
+    r.qos = QOS_BACKGROUND;
+    EXPECT_EQ(io_submit(d, &r), 0);            /* fixed: accepted, started */
+    EXPECT_TRUE(held == &r);
+    EXPECT_EQ(d->q.low_active, 1);
+    bool early = false;
+    complete_now(d, &r, &early);
+    EXPECT_TRUE(early && io_poll(&r));
+    EXPECT_EQ(io_dev_submitted(d), 1);
+    EXPECT_EQ(io_dev_completed(d), 1);
+    EXPECT_EQ(d->q.low_active, 0);
+    r.len = 0;                                 /* refused again: still done, still d's */
+    EXPECT_EQ(io_submit(d, &r), -EINVAL);
+    EXPECT_TRUE(io_poll(&r) && r.dev == d);
+    EXPECT_EQ(r.result, (int32_t)sizeof(word));
+    EXPECT_EQ(io_dev_submitted(d), 1);
 }

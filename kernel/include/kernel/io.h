@@ -55,12 +55,19 @@ enum io_class { IO_DEV_BLK = 0, IO_DEV_RNG, IO_DEV_NET_TX, IO_DEV_NET_RX, IO_DEV
 #define IO_REQ_WAITER  2u        /* a task sleeps (or is about to) on wq */
 
 struct io_req;
-struct io_done_list;
 typedef void (*io_done_fn)(struct io_req *r);
 
+/* Completed requests waiting for delivery (FIFO, through done_next). */
+struct io_done_list {
+    struct io_req *head, *tail;
+};
+
 struct io_req {
-    /* Set by the requester (io_req_init zeroes the rest). What the submit
-     * and completion fast paths touch comes first: one 64-byte line. */
+    /* What the submit and completion fast paths touch comes first: one
+     * 64-byte line. complete at offset 0: the atomics on it (which take no
+     * offset) and the plain accesses share the request's address. */
+    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
+    /* Set by the requester (io_req_init zeroes the rest). */
     uint8_t op;                  /* enum io_op */
     uint8_t qos;                 /* enum qos of the requester */
     uint32_t len;
@@ -68,7 +75,6 @@ struct io_req {
     io_done_fn done;             /* optional completion callback */
     /* Results. */
     int32_t result;
-    _Atomic uint32_t complete;   /* IO_REQ_DONE (the poll flag) | IO_REQ_WAITER */
     /* Device layer. */
     struct io_dev *dev;
     struct ioq_entry q;          /* its class, state and dispatch order first */
@@ -84,21 +90,27 @@ struct io_req {
 _Static_assert(offsetof(struct io_req, q) + offsetof(struct ioq_entry, seq) <= 64,
                "the fast paths' fields of a request share one line");
 
-/* A device's driver operations; all run with the device lock held, IRQs masked. */
+/* A device's driver operations; all run with the device lock held, IRQs
+ * masked. What they complete goes through io_complete_locked. */
 struct io_dev_ops {
-    /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. No lock. */
+    /* Is r acceptable (op, range, alignment, buffer)? 0 or -errno. Pure (it
+     * may run with or without the lock). io_submit calls it only for a
+     * request that must wait; one that starts at once is validated by start. */
     int (*check)(struct io_dev *d, const struct io_req *r);
-    /* Give r to the device (a slot is free). 0, or -errno: r fails with it.
-     * A request the driver can finish at once it completes into done. */
-    int (*start)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+    /* Give r to the device (a slot is free). First validate r as check does
+     * (a request straight from io_submit skipped check). 0: the device took
+     * r; > 0: it took r and completed requests (one it can finish at once).
+     * -errno: r refused, nothing changed: io_submit returns the errno to the
+     * submitter, a request that waited completes with it. */
+    int (*start)(struct io_dev *d, struct io_req *r);
     /* Cancel r although it is at the device, if the driver still holds it
-     * (e.g. a receive waiting for a frame): complete it with result into
-     * done, true. NULL or false: it stays (cancel says -EBUSY). */
-    bool (*cancel)(struct io_dev *d, struct io_req *r, int32_t result, struct io_done_list *done);
+     * (e.g. a receive waiting for a frame): complete it with result, true.
+     * NULL or false: it stays (cancel says -EBUSY). */
+    bool (*cancel)(struct io_dev *d, struct io_req *r, int32_t result);
     /* r is at the device and its time is up: stop the device touching any
-     * buffer and complete everything it holds into done (io_complete_locked).
-     * NULL: the device cannot be stopped, r completes when it completes. */
-    void (*abort)(struct io_dev *d, struct io_req *r, struct io_done_list *done);
+     * buffer and complete everything it holds. NULL: the device cannot be
+     * stopped, r completes when it completes. */
+    void (*abort)(struct io_dev *d, struct io_req *r);
 };
 
 struct io_dev {
@@ -110,6 +122,9 @@ struct io_dev {
     uint32_t irq;                /* INTID its completions come from, 0 if none */
     char name[24];
     struct io_dev *next;
+    struct io_done_list done;    /* completions listed under lock; empty whenever the
+                                  * lock is free (every unlock after a listing is
+                                  * io_dev_unlock, which delivers them) */
     struct waitq space;          /* io_sync callers waiting for queue room */
     _Atomic uint32_t room_gen;   /* bumped (under lock) whenever room appears after a refusal */
     /* Block devices: geometry from the device's config. */
@@ -133,8 +148,9 @@ void io_get_stats(struct io_stats *out);
 /* A fresh request (everything else zero). */
 void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
                  uint32_t len);
-/* Hand r to d. Inline (below): the checks, then one lock round trip around
- * the driver's start when nothing waits and a slot is free. */
+/* Hand r to d. Inline (below): the generic checks, then one lock round trip
+ * around the driver's start (which validates r) when nothing waits and a
+ * slot is free; a request that must wait is validated by ops->check. */
 static inline int io_submit(struct io_dev *d, struct io_req *r);
 /* Block until r completes or timeout_ns passes (WAIT_FOREVER: no limit).
  * On timeout a waiting request is taken out and an active one aborted
@@ -167,7 +183,7 @@ static inline uint64_t io_dev_submitted(const struct io_dev *d)
 }
 static inline uint64_t io_dev_completed(const struct io_dev *d)
 {
-    return d->q.dispatched - d->q.active + d->q.removed;
+    return d->q.finished + d->q.removed;
 }
 
 /* The index-th device of a class (registration order), or NULL. */
@@ -179,9 +195,6 @@ struct platform;
 int virtio_init(const struct platform *plat);
 
 /* --- for drivers ------------------------------------------------------------- */
-struct io_done_list {
-    struct io_req *head, *tail;
-};
 /* Set up a device's lock and queue: depth = requests the device takes at
  * once, cap = how many more may wait (ops and priv set by the caller). */
 void io_dev_init(struct io_dev *d, uint32_t depth, uint32_t cap);
@@ -211,12 +224,18 @@ static inline bool io_deliver_polled(struct io_req *r)
     return atomic_compare_exchange_strong_explicit(&r->complete, &idle, IO_REQ_DONE,
                                                    memory_order_release, memory_order_relaxed);
 }
+/* With d->lock held: list r (completed, result set) on d's completions,
+ * which the next io_dev_unlock delivers with no lock held. */
+static inline void io_dev_list(struct io_dev *d, struct io_req *r)
+{
+    io_done_add(&d->done, r);
+    d->q.listed = 1;
+}
 /* With d->lock held: r (at the device) finished with result. A request
  * without a callback and without a task asleep on it is delivered here
  * (io_deliver_polled; resubmitting it needs d->lock, still held); any
- * other goes on done and io_dev_unlock delivers it with no lock held. */
-static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result,
-                                      struct io_done_list *done)
+ * other is listed (io_dev_list) and io_dev_unlock delivers it. */
+static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_t result)
 {
     ioq_finish(&d->q, &r->q);
     r->result = result;
@@ -224,30 +243,34 @@ static inline void io_complete_locked(struct io_dev *d, struct io_req *r, int32_
         d->errors++;
     if (__builtin_expect(!r->done, 1) && io_deliver_polled(r))
         return;
-    io_done_add(done, r);
+    io_dev_list(d, r);
 }
 /* Start what may start, release d->lock (flags from spin_lock_irqsave),
- * then deliver the completions collected in done. Inline (below): with
- * nothing waiting and no refused submitter it is the unlock and delivery. */
-static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done);
+ * then deliver the completions listed. Inline (below): with nothing
+ * waiting, listed or refused it is the lock release. */
+static inline void io_dev_unlock(struct io_dev *d, uint64_t flags);
 
 /* --- inline fast paths (the out-of-line rest is in kernel/io/io.c) -------------- */
 
 /* The slow halves: a poll that found r pending (counted), DONE and the
- * wake-up of a task blocked on r, and an unlock that must start waiting requests or
- * wake io_sync callers waiting for room. */
-void io_poll_pending(void);
-void io_wake_waiter(struct io_req *r);
-void io_dev_unlock_pump(struct io_dev *d, uint64_t flags, struct io_done_list *done);
-/* Deliver a completion list (no lock held): per request its callback, then
- * DONE, then the wake-up of a task asleep on it. Poll-style requests were
+ * wake-up of a task blocked on r, and an unlock that must start waiting
+ * requests, deliver listed completions or wake io_sync callers waiting for
+ * room. Delivery (no lock held) is per request its callback, then DONE,
+ * then the wake-up of a task asleep on it; poll-style requests were
  * delivered by io_complete_locked already, so most unlocks have none. */
-void io_deliver_all(struct io_done_list *done);
-/* With d->lock held (flags), r accepted: it did not start at once (queue it;
- * the device failed: -EIO; the queue is full: -EAGAIN, nothing changed), or
- * its start failed (start_rc) or completed at once. Releases the lock. */
-int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags, bool started,
-                   int start_rc, struct io_done_list *done);
+__attribute__((cold)) void io_poll_pending(void);
+void io_wake_waiter(struct io_req *r);
+void io_dev_unlock_slow(struct io_dev *d, uint64_t flags);
+/* With d->lock held (flags): r did not start at once (validate it: its
+ * class, then ops->check; then queue it; the device failed: -EIO; the queue
+ * is full: -EAGAIN; nothing changed on an error), or the driver refused it
+ * at once (start_rc < 0: its slot is given back, start_rc returned) or
+ * listed completions (start_rc > 0). Releases the lock. */
+/* The errno of a request io_submit's first checks refuse: -EINVAL (no
+ * device, no such operation) or -EFAULT (a buffer on a task stack). */
+__attribute__((cold)) int io_submit_refuse(const struct io_dev *d, const struct io_req *r);
+__attribute__((cold)) int io_submit_slow(struct io_dev *d, struct io_req *r, uint64_t flags,
+                                         bool started, int start_rc);
 
 static inline bool io_poll(struct io_req *r)
 {
@@ -257,40 +280,38 @@ static inline bool io_poll(struct io_req *r)
     return false;
 }
 
-static inline void io_dev_unlock(struct io_dev *d, uint64_t flags, struct io_done_list *done)
+static inline void io_dev_unlock(struct io_dev *d, uint64_t flags)
 {
     if (__builtin_expect(d->q.gate & IOQ_GATE_PUMP, 0)) {
-        io_dev_unlock_pump(d, flags, done);
+        io_dev_unlock_slow(d, flags);
         return;
     }
     spin_unlock_irqrestore(&d->lock, flags);
-    if (__builtin_expect(done->head != NULL, 0))
-        io_deliver_all(done);
 }
 
 static inline __attribute__((always_inline)) int io_submit(struct io_dev *d, struct io_req *r)
 {
-    unsigned qos = r->qos;
-    if (!d || r->op >= IO_OP_COUNT || qos >= IOQ_CLASSES)
-        return -EINVAL;
-    if ((uintptr_t)r->buf >= MM_STACK_REGION_BASE)
-        return -EFAULT;
-    int rc = d->ops->check(d, r);
-    if (rc < 0)
-        return rc;
-    struct io_done_list done = {0};
+    /* Loaded up front so the checks below are one test (the errno is
+     * worked out off the fast path); qos's range: ioq_start_now, or the
+     * slow path. */
+    unsigned op = r->op, qos = r->qos;
+    uintptr_t buf = (uintptr_t)r->buf;
+    if (__builtin_expect(!d || op >= IO_OP_COUNT || buf >= MM_STACK_REGION_BASE, 0))
+        return io_submit_refuse(d, r);
     uint64_t flags = spin_lock_irqsave(&d->lock);
-    if (__builtin_expect(!ioq_start_now(&d->q, &r->q, qos), 0))   /* also: d failed */
-        return io_submit_slow(d, r, flags, false, 0, &done);
-    /* Nothing waits and a slot is free: straight to the device. r was idle,
-     * so resetting it here never touches a request still in flight. */
-    atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: set at completion */
-    r->dev = d;
-    rc = d->ops->start(d, r, &done);
-    if (__builtin_expect(rc < 0 || done.head != NULL, 0))
-        return io_submit_slow(d, r, flags, true, rc, &done);
-    spin_unlock_irqrestore(&d->lock, flags);
-    return 0;
+    if (__builtin_expect(ioq_start_now(&d->q, &r->q, qos), 1)) {
+        /* Nothing waits and a slot is free: straight to the device. r was
+         * idle, so resetting it here never touches a request still in
+         * flight; reset before start, which may complete it at once. */
+        atomic_store_explicit(&r->complete, 0, memory_order_relaxed);   /* result: at completion */
+        int rc = d->ops->start(d, r);   /* validates r */
+        if (__builtin_expect(rc != 0, 0))   /* refused, or completions listed */
+            return io_submit_slow(d, r, flags, true, rc);
+        r->dev = d;   /* accepted (a refused request keeps its old device) */
+        spin_unlock_irqrestore(&d->lock, flags);
+        return 0;
+    }
+    return io_submit_slow(d, r, flags, false, 0);   /* waits, plugged, full, failed, bad class */
 }
 
 #endif

@@ -38,9 +38,16 @@ enum ioq_state {
 };
 
 struct ioq_entry {
-    uint8_t cls;                  /* QoS class, 0 highest */
-    uint8_t state;                /* enum ioq_state */
-    uint64_t dispatch_seq;        /* order handed out (1, 2, ...), 0 before */
+    union {
+        struct {
+            uint8_t cls;          /* QoS class, 0 highest */
+            uint8_t state;        /* enum ioq_state */
+        };
+        uint16_t cls_state;       /* both, for one store: cls | state << 8 */
+    };
+    uint64_t dispatch_seq;        /* order ioq_pop_ready handed it out (1, 2, ...; of
+                                   * the queue's dispatches), 0 while waiting; not
+                                   * set by ioq_start_now (nothing waited) */
     uint64_t seq;                 /* push order (requests that waited) */
     struct ioq_entry *next, *prev;
 };
@@ -48,21 +55,26 @@ struct ioq_entry {
 struct ioq {
     struct ioq_entry *head[IOQ_CLASSES], *tail[IOQ_CLASSES];   /* first: indexed loads */
     /* The fast paths' gate, one load: ioq_start_now needs mask, plugged and
-     * closed zero (IOQ_GATE_START); the owner's unlock needs mask and
-     * refused zero (IOQ_GATE_PUMP), else it pumps. */
+     * closed zero (IOQ_GATE_START); the owner's unlock needs mask, listed
+     * and refused zero (IOQ_GATE_PUMP), else it takes its slow path. */
     union {
-        struct {
-            uint32_t mask;        /* bit c: class c has waiting requests */
-            uint16_t plugged;     /* > 0: hold every request back (batching, tests) */
-            uint8_t closed;       /* ioq_close: nothing starts at once any more */
+        struct {                  /* ordered so both masks are one run of bits */
             uint8_t refused;      /* a push was refused since ioq_take_room said true */
+            uint8_t listed;       /* the owner's: completions wait for its unlock */
+            uint8_t mask;         /* bit c: class c has waiting requests */
+            uint8_t closed;       /* ioq_close: nothing starts at once any more */
+            uint16_t plugged;     /* > 0: hold every request back (batching, tests) */
+            uint16_t unused_;
         };
         uint64_t gate;
     };
-    uint32_t active, depth;       /* slots in use, slots */
+    /* Slots in use: dispatched - finished (ioq_active), so a start counts
+     * once and a finish once, with no separate in-use count to keep. */
+    uint64_t dispatched;          /* requests handed to the device, ever */
+    uint64_t finished;            /* of those, finished */
+    uint32_t depth;               /* slots */
+    uint32_t max_active;          /* high-water mark of ioq_active */
     uint32_t low_active, low_limit;
-    uint64_t dispatched;
-    uint32_t max_active;          /* high-water mark of active */
     uint32_t nwaiting, cap;       /* waiting requests, bound */
     uint32_t bypassed;            /* dispatches in a row past an older lower-class request */
     uint64_t seq;
@@ -71,9 +83,10 @@ struct ioq {
     uint64_t aged_count;          /* dispatches made by aging */
 };
 
-#define IOQ_GATE_START 0x00ffffffffffffffull   /* mask, plugged, closed */
-#define IOQ_GATE_PUMP  0xff000000ffffffffull   /* mask, refused */
-_Static_assert(sizeof(uint64_t) == 8 && IOQ_CLASSES <= 32, "gate layout");
+#define IOQ_GATE_START 0x0000ffffffff0000ull   /* mask, closed, plugged */
+#define IOQ_GATE_PUMP  0x0000000000ffffffull   /* refused, listed, mask */
+_Static_assert(IOQ_CLASSES <= 8, "gate layout: one mask byte");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "cls_state: cls is the low byte");
 
 /* Empty queue with depth device slots (>= 1) and room for cap waiting. */
 void ioq_init(struct ioq *q, uint32_t depth, uint32_t cap);
@@ -91,7 +104,7 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
 {
     e->state = IOQ_ACTIVE;
     e->dispatch_seq = ++q->dispatched;
-    uint32_t active = ++q->active;
+    uint32_t active = (uint32_t)(q->dispatched - q->finished);
     if (active > q->max_active)
         q->max_active = active;
     if (e->cls >= IOQ_LOW_CLASS)
@@ -103,37 +116,49 @@ static inline void ioq_activate_(struct ioq *q, struct ioq_entry *e)
  * else false and nothing changed (push it). */
 static inline bool ioq_start_now(struct ioq *q, struct ioq_entry *e, unsigned cls)
 {
-    uint32_t active = q->active;
-    if ((q->gate & IOQ_GATE_START) || active >= q->depth || cls >= IOQ_CLASSES ||
-        e->state != IOQ_IDLE)
+    uint32_t active = (uint32_t)(q->dispatched - q->finished);
+    uint32_t depth = q->depth, max_active = q->max_active;   /* neighbours: one load */
+    if ((q->gate & IOQ_GATE_START) || active >= depth || e->state != IOQ_IDLE)
         return false;
-    if (cls >= IOQ_LOW_CLASS) {
-        if (q->low_active >= q->low_limit)
+    if (cls >= IOQ_LOW_CLASS) {   /* the class range is checked here, off the common path */
+        if (cls >= IOQ_CLASSES || q->low_active >= q->low_limit)
             return false;
         q->low_active++;
     }
-    e->cls = (uint8_t)cls;
-    e->state = IOQ_ACTIVE;
-    e->dispatch_seq = ++q->dispatched;
-    q->active = ++active;
-    if (active > q->max_active)
+    e->cls_state = (uint16_t)(cls | IOQ_ACTIVE << 8);
+    q->dispatched++;
+    active++;
+    if (active > max_active)
         q->max_active = active;
     return true;
 }
 
-/* An ACTIVE request finished: its slot is free (state IDLE). */
+/* An ACTIVE request finished: its slot is free (state IDLE). Only a request
+ * at the device finishes, once (the owner's invariant: its driver completes
+ * what it was given); nothing else may be passed. */
 static inline void ioq_finish(struct ioq *q, struct ioq_entry *e)
 {
-    if (e->state != IOQ_ACTIVE)
-        return;
     e->state = IOQ_IDLE;
-    q->active--;
+    q->finished++;
+    if (e->cls >= IOQ_LOW_CLASS)
+        q->low_active--;
+}
+
+/* Undo ioq_start_now (its owner refused e before anything else changed
+ * the queue): e IDLE, its slot and dispatch number given back. */
+static inline void ioq_unstart(struct ioq *q, struct ioq_entry *e)
+{
+    e->state = IOQ_IDLE;
+    q->dispatched--;
     if (e->cls >= IOQ_LOW_CLASS)
         q->low_active--;
 }
 
 static inline uint32_t ioq_waiting(const struct ioq *q) { return q->nwaiting; }
-static inline uint32_t ioq_active(const struct ioq *q) { return q->active; }
+static inline uint32_t ioq_active(const struct ioq *q)
+{
+    return (uint32_t)(q->dispatched - q->finished);
+}
 static inline void ioq_plug(struct ioq *q) { q->plugged++; }
 /* No request starts at once any more (ioq_start_now false, for good);
  * ioq_pop_ready still hands waiting ones out (for the owner to fail them). */
