@@ -148,7 +148,8 @@ static void json(FILE *f, struct sim_result *res, int n)
 
 /* --- where the energy went ---------------------------------------------------------- */
 
-static const char *const class_names[QOS_COUNT] = {"ui", "uin", "default", "utility", "bg"};
+static const char *const class_names[] = {"ui", "uin", "default", "utility", "bg"};
+_Static_assert(sizeof(class_names) / sizeof(class_names[0]) == QOS_COUNT, "one name per class");
 
 /* One line per run, core, operating point and own class that was busy. */
 static void breakdown(FILE *f, const struct sim_result *res, int n, const struct sim_config *cfgs,
