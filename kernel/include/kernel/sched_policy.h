@@ -105,8 +105,9 @@ struct sched_core_info {
     uint8_t nopps;       /* 1..SCHED_MAX_OPPS; opp[nopps - 1] is the top one */
     uint8_t efficient;   /* the OPP with the least energy per work (the highest such) */
     uint8_t frugal;      /* the highest OPP whose energy per work is within the fit margin
-                          * (x 1280 / 1024) of the lowest capacity level's top OPP; the
-                          * top one on that level (sched_energy_clamp) */
+                          * (x 1280 / 1024) of the dearest top OPP of the lowest capacity
+                          * level (so the top one on that level), else `efficient`; default
+                          * and utility work is capped there (sched_energy_clamp) */
     struct sched_opp opp[SCHED_MAX_OPPS];   /* ascending capacity */
 };
 
