@@ -40,11 +40,16 @@ uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, cons
     return uw;
 }
 
-/* The largest need the efficient OPP still fits (need x 1.25 <= capacity). */
+/* The largest need OPP k still fits (need x 1.25 <= capacity). */
+static uint32_t opp_need(const struct sched_core_info *c, int k)
+{
+    uint32_t need = (uint32_t)((uint64_t)c->opp[k].capacity * 1024 / 1280);
+    return need ? need : 1;
+}
+
 static uint32_t efficient_need(const struct sched_core_info *c)
 {
-    uint32_t need = (uint32_t)((uint64_t)c->opp[c->efficient].capacity * 1024 / 1280);
-    return need ? need : 1;
+    return opp_need(c, c->efficient);
 }
 
 struct sched_clamp sched_energy_clamp(const struct sched_core_info *c, unsigned qos, bool dl)
@@ -57,6 +62,8 @@ struct sched_clamp sched_energy_clamp(const struct sched_core_info *c, unsigned 
         k.floor = speed > efficient ? speed : efficient;
     } else if (qos == QOS_BACKGROUND) {
         k.ceiling = efficient_need(c);
+    } else if (qos >= QOS_DEFAULT && c->frugal < c->nopps - 1) {
+        k.ceiling = opp_need(c, c->frugal);
     }
     return k;
 }

@@ -188,6 +188,34 @@ static void assign_levels(struct sched_core_model *m)
     }
 }
 
+static uint64_t opp_epw(const struct sched_core_info *c, int k)
+{
+    return (uint64_t)c->opp[k].power_uw * SCHED_CAPACITY_MAX / c->opp[k].capacity;
+}
+
+/* frugal: measured against the dearest top OPP of the lowest capacity level
+ * (what the efficiency cores cost per unit of work when fully driven); the
+ * most efficient OPP when even that one costs more. */
+static void assign_frugal(struct sched_core_model *m)
+{
+    uint64_t ref = 0;
+    for (int i = 0; i < m->ncores; i++) {
+        const struct sched_core_info *c = &m->core[i];
+        if (c->level == m->nlevels - 1 && opp_epw(c, c->nopps - 1) > ref)
+            ref = opp_epw(c, c->nopps - 1);
+    }
+    for (int i = 0; i < m->ncores; i++) {
+        struct sched_core_info *c = &m->core[i];
+        c->frugal = c->efficient;
+        for (int k = c->nopps - 1; k > c->efficient; k--) {
+            if (opp_epw(c, k) * 1024 <= ref * 1280) {
+                c->frugal = (uint8_t)k;
+                break;
+            }
+        }
+    }
+}
+
 void sched_core_model_build(const struct plat_cpu *cpus, int ncpus,
                             const uint16_t *midr_parts, struct sched_core_model *out)
 {
@@ -216,6 +244,7 @@ void sched_core_model_build(const struct plat_cpu *cpus, int ncpus,
     }
     assign_domains(cpus, out);
     assign_levels(out);
+    assign_frugal(out);
 }
 
 void sched_core_model_fixed_frequency(struct sched_core_model *m)
@@ -225,6 +254,7 @@ void sched_core_model_fixed_frequency(struct sched_core_model *m)
         c->opp[0] = c->opp[c->nopps - 1];
         c->nopps = 1;
         c->efficient = 0;
+        c->frugal = 0;
         c->domain = (uint8_t)i;
     }
 }

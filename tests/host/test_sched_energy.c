@@ -131,7 +131,67 @@ TEST(sched_energy, class_clamps)
     EXPECT_EQ(k.floor, SCHED_CAPACITY_MAX);
     k = sched_energy_clamp(&m.core[4], QOS_DEFAULT, false);
     EXPECT_EQ(k.floor, 0);
+    EXPECT_EQ(k.ceiling, 464 * 1024 / 1280);      /* the A72's frugal 816 MHz */
+    k = sched_energy_clamp(&m.core[4], QOS_UTILITY, false);
+    EXPECT_EQ(k.ceiling, 464 * 1024 / 1280);
+    k = sched_energy_clamp(&m.core[0], QOS_DEFAULT, false);
+    EXPECT_EQ(k.ceiling, SCHED_CAPACITY_MAX);     /* an efficiency core: unclamped */
+    k = sched_energy_clamp(&m.core[4], QOS_USER_INITIATED, false);
+    EXPECT_EQ(k.floor, 0);
     EXPECT_EQ(k.ceiling, SCHED_CAPACITY_MAX);
+}
+
+static uint64_t epw(const struct sched_core_info *c, int k)
+{
+    return (uint64_t)c->opp[k].power_uw * 1024 / c->opp[k].capacity;
+}
+
+/* frugal: the highest OPP within the fit margin of the efficiency cores' top
+ * OPP's energy per work. RK3399: the A53 at 1416 MHz costs 179213 uW per 382;
+ * the A72 at 816 MHz 242150 per 464 (within x 1.25), at 1008 MHz 336514 per
+ * 573 (just beyond). */
+TEST(sched_energy, frugal_opp_against_the_efficiency_cores_top)
+{
+    struct sched_core_model m;
+    rk3399_dvfs(&m);
+    EXPECT_EQ(m.core[0].frugal, 5);
+    EXPECT_EQ(m.core[4].frugal, 2);
+    EXPECT_LE(epw(&m.core[4], 2) * 1024, epw(&m.core[0], 5) * 1280);
+    EXPECT_GT(epw(&m.core[4], 3) * 1024, epw(&m.core[0], 5) * 1280);
+    EXPECT_EQ(sched_energy_opp_for(&m.core[4], sched_energy_clamp(&m.core[4], QOS_DEFAULT,
+                                                                  false).ceiling), 2);
+
+    /* RK3588 (rk3588s.dtsi, rk3588-opp.dtsi): the A76 at 2.4 GHz costs about
+     * what the A55 at 1.8 GHz does per unit of work: no cap. */
+    static const struct plat_opp a55[5] = {
+        {1008, 675000}, {1200, 712500}, {1416, 762500}, {1608, 850000}, {1800, 950000}};
+    static const struct plat_opp a76[7] = {
+        {1200, 675000}, {1416, 725000}, {1608, 762500}, {1800, 850000},
+        {2016, 925000}, {2208, 987500}, {2400, 1000000}};
+    struct plat_cpu cpus[8];
+    memset(cpus, 0, sizeof(cpus));
+    for (int i = 0; i < 8; i++) {
+        bool big = i >= 4;
+        strncpy(cpus[i].compatible, big ? "arm,cortex-a76" : "arm,cortex-a55", PLAT_NAME_LEN - 1);
+        cpus[i].dmips_mhz = big ? 1024 : 530;
+        cpus[i].capacity = big ? 1024 : 530;
+        cpus[i].power_coeff = big ? 416 : 228;
+        cpus[i].has_power_coeff = true;
+        cpus[i].cluster = big ? 1 + (i >= 6) : 0;
+        cpus[i].opp_table = (uint32_t)cpus[i].cluster + 1;
+        cpus[i].nopps = big ? 7 : 5;
+        memcpy(cpus[i].opps, big ? a76 : a55, sizeof(a55[0]) * cpus[i].nopps);
+    }
+    sched_core_model_build(cpus, 8, NULL, &m);
+    for (int c = 0; c < 8; c++) {
+        EXPECT_EQ(m.core[c].frugal, m.core[c].nopps - 1);
+        EXPECT_EQ(sched_energy_clamp(&m.core[c], QOS_DEFAULT, false).ceiling, SCHED_CAPACITY_MAX);
+    }
+    /* One OPP per core (the image): nothing to cap. */
+    rk3399_dvfs(&m);
+    sched_core_model_fixed_frequency(&m);
+    EXPECT_EQ(m.core[4].frugal, 0);
+    EXPECT_EQ(sched_energy_clamp(&m.core[4], QOS_DEFAULT, false).ceiling, SCHED_CAPACITY_MAX);
 }
 
 /* Four background hogs on the A53s, capped at 600 MHz; the A72s idle. */

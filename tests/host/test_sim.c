@@ -162,6 +162,43 @@ TEST(sim, dvfs_background_capped_at_the_efficient_opp_baselines_not)
     sim_result_free(&fifo);
 }
 
+/* Default-class hogs, one per core: SR caps them on the A72s at their frugal
+ * OPP (816 MHz: no dearer per unit of work than an A53 at its top, within
+ * the fit margin) while the A53s run at their top; qos_pinned (no clamps)
+ * drives the A72s to 1800 MHz. */
+TEST(sim, dvfs_default_work_on_big_cores_at_most_at_the_frugal_opp)
+{
+    static struct sim_config c;
+    static struct sim_scenario s;
+    if (!load(&c, rk3399_dvfs, &s,
+              "name hogs\nduration_ms 1000\n"
+              "task hog qos=default trigger=hog count=6 ops=run:10000\n"))
+        return;
+    EXPECT_EQ(c.model.core[4].frugal, 2);
+    struct sim_result sr, pinned;
+    run(&c, &s, "sr", &sr);
+    run(&c, &s, "qos_pinned", &pinned);
+    uint64_t sr_above = 0, sr_at = 0, pinned_top = 0, sr_little_top = 0;
+    for (int cpu = 4; cpu < 6; cpu++) {
+        for (int k = 3; k < 8; k++)
+            sr_above += sr.by[cpu][k][QOS_DEFAULT].busy_ns;
+        sr_at += sr.by[cpu][2][QOS_DEFAULT].busy_ns;
+        pinned_top += pinned.by[cpu][7][QOS_DEFAULT].busy_ns;
+    }
+    for (int cpu = 0; cpu < 4; cpu++)
+        sr_little_top += sr.by[cpu][5][QOS_DEFAULT].busy_ns;
+    EXPECT_EQ(sr_above, 0);
+    EXPECT_GT(sr_at, 2 * 800 * MS);           /* there once the utilisation has grown */
+    EXPECT_GT(sr_little_top, 4 * 700 * MS);   /* the A53s are not capped */
+    EXPECT_GT(pinned_top, 2 * 700 * MS);
+    EXPECT_EQ(sr.busy_ns, 6 * 1000 * MS);     /* every core busy all along */
+    /* Less work, each unit of it cheaper. */
+    EXPECT_LT(sr.work_ns, pinned.work_ns);
+    EXPECT_TRUE(sr.energy_j / (double)sr.work_ns < pinned.energy_j / (double)pinned.work_ns);
+    sim_result_free(&sr);
+    sim_result_free(&pinned);
+}
+
 TEST(sim, opps_loader_errors)
 {
     static struct sim_config c;

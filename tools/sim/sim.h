@@ -111,6 +111,12 @@ struct sim_result {
     uint64_t busy_ns, bg_ns, capacity_ns;
     uint64_t work_ns;                    /* work done, in ns of a capacity-1024 core */
     uint64_t core_busy_ns[PLAT_MAX_CPUS];
+    /* Where the energy went: per core, operating point and own class of the
+     * running task (--breakdown). Work in ns of a capacity-1024 core. */
+    struct sim_share {
+        uint64_t busy_ns, work_ns;
+        double energy_j;
+    } by[PLAT_MAX_CPUS][SCHED_MAX_OPPS][QOS_COUNT];
     bool has_bg;
     int migrations;
     bool has_lock;

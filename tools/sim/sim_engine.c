@@ -575,6 +575,10 @@ static void advance(struct sim *s, uint64_t to)
         s->r->work_ns += work;
         c->busy_ns += dt;
         c->fj += dt * s->m->core[i].opp[c->opp].power_uw;
+        struct sim_share *sh = &s->r->by[i][c->opp][t->tpl->qos];
+        sh->busy_ns += dt;
+        sh->work_ns += work;
+        sh->energy_j += (double)dt * s->m->core[i].opp[c->opp].power_uw / 1e15;
         if (t->tpl->qos == QOS_BACKGROUND)
             s->r->bg_ns += dt;
         t->vruntime += dt;

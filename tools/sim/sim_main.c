@@ -4,8 +4,10 @@
  * OUT/chart.svg, then checks SR against the issue's targets.
  *
  *   sim [--configs DIR] [--scenarios DIR] [--out DIR] [--seed N] [--check]
+ *       [--only CONFIG/SCENARIO] [--breakdown]
  *
  * --check: exit status 1 when SR misses a target (default: report only).
+ * --breakdown: also print where each run's energy went (core, OPP, class).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -142,6 +144,42 @@ static void json(FILE *f, struct sim_result *res, int n)
         fprintf(f, "\"migrations\": %d}%s\n", r->migrations, i + 1 < n ? "," : "");
     }
     fprintf(f, "]\n");
+}
+
+/* --- where the energy went ---------------------------------------------------------- */
+
+static const char *const class_names[] = {"ui", "uin", "default", "utility", "bg"};
+_Static_assert(sizeof(class_names) / sizeof(class_names[0]) == QOS_COUNT, "one name per class");
+
+/* One line per run, core, operating point and own class that was busy. */
+static void breakdown(FILE *f, const struct sim_result *res, int n, const struct sim_config *cfgs,
+                      int nc)
+{
+    fprintf(f, "\n| config | scenario | policy | core | MHz | class | busy (ms) | work (s) | "
+               "energy (J) | J per work-s |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < n; i++) {
+        const struct sim_result *r = &res[i];
+        const struct sim_config *cfg = NULL;
+        for (int c = 0; c < nc; c++)
+            cfg = strcmp(cfgs[c].name, r->config) ? cfg : &cfgs[c];
+        if (!cfg)
+            continue;
+        for (int cpu = 0; cpu < cfg->model.ncores; cpu++) {
+            const struct plat_cpu *pc = &cfg->cpus[cpu];
+            for (int k = 0; k < cfg->model.core[cpu].nopps; k++) {
+                for (int q = 0; q < QOS_COUNT; q++) {
+                    const struct sim_share *sh = &r->by[cpu][k][q];
+                    if (!sh->busy_ns)
+                        continue;
+                    unsigned mhz = pc->nopps > k ? pc->opps[k].mhz : 0;
+                    fprintf(f, "| %s | %s | %s | %d | %u | %s | %.1f | %.3f | %.3f | %.3f |\n",
+                            r->config, r->scenario, r->policy, cpu, mhz, class_names[q],
+                            (double)sh->busy_ns / 1e6, (double)sh->work_ns / 1e9, sh->energy_j,
+                            sh->work_ns ? sh->energy_j * 1e9 / (double)sh->work_ns : 0.0);
+                }
+            }
+        }
+    }
 }
 
 /* --- the chart: per configuration, missed frames at 60/120 Hz and total energy --- */
@@ -402,7 +440,7 @@ int main(int argc, char **argv)
 {
     const char *cfg_dir = "tools/sim/configs", *sc_dir = "tools/sim/scenarios", *out = "build/sim";
     uint64_t seed = 1;
-    bool strict = false;
+    bool strict = false, show_breakdown = false;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--configs") && i + 1 < argc)
@@ -415,11 +453,13 @@ int main(int argc, char **argv)
             seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--check"))
             strict = true;
+        else if (!strcmp(argv[i], "--breakdown"))
+            show_breakdown = true;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
         else {
             fprintf(stderr, "usage: sim [--configs DIR] [--scenarios DIR] [--out DIR] [--seed N] "
-                            "[--check] [--only CONFIG/SCENARIO]\n");
+                            "[--check] [--only CONFIG/SCENARIO] [--breakdown]\n");
             return 2;
         }
     }
@@ -512,6 +552,8 @@ int main(int argc, char **argv)
     svg(f, res, n, cfg_names, nc);
     fclose(f);
     int failed = check(stdout, res, n, cfgs, nc, scs, ns);
+    if (show_breakdown)
+        breakdown(stdout, res, n, cfgs, nc);
     printf("\nwrote %s/results.json, %s/results.md, %s/chart.svg\n", out, out, out);
     for (int i = 0; i < n; i++)
         sim_result_free(&res[i]);

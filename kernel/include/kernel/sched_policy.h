@@ -104,6 +104,10 @@ struct sched_core_info {
     uint8_t domain;      /* frequency domain: the lowest core id sharing its OPP table */
     uint8_t nopps;       /* 1..SCHED_MAX_OPPS; opp[nopps - 1] is the top one */
     uint8_t efficient;   /* the OPP with the least energy per work (the highest such) */
+    uint8_t frugal;      /* the highest OPP whose energy per work is within the fit margin
+                          * (x 1280 / 1024) of the dearest top OPP of the lowest capacity
+                          * level (so the top one on that level), else `efficient`; default
+                          * and utility work is capped there (sched_energy_clamp) */
     struct sched_opp opp[SCHED_MAX_OPPS];   /* ascending capacity */
 };
 
@@ -269,8 +273,15 @@ uint64_t sched_energy_domain_power(const struct sched_core_model *m, int d, cons
  *    core's most efficient OPP (slower saves no energy per unit of work);
  *  - background work is capped at the core's most efficient OPP (the least
  *    energy per unit of work): it keeps its share of time, never at a
- *    frequency that costs more per unit of work.
- * Other classes are unclamped (utilisation alone).
+ *    frequency that costs more per unit of work;
+ *  - default and utility work (nobody waits on it) is capped at the core's
+ *    frugal OPP: on a core above the lowest capacity level, never at an OPP
+ *    that costs more per unit of work than the fit margin above what the
+ *    efficiency cores cost at their top (RK3399's A72: 816 of 1800 MHz;
+ *    2P+4E's X1: 2100 of 3000 MHz; none on RK3588, whose A76s at 2.4 GHz
+ *    cost about what its A55s at 1.8 GHz do). A user-interactive task on
+ *    the same core lifts the cap (the largest ceiling counts).
+ * User-initiated work is unclamped (utilisation alone).
  */
 #define SCHED_UI_MIN_CAPACITY 576u
 struct sched_clamp {
