@@ -305,6 +305,29 @@ void task_yield(void)
     arch_irq_restore(flags);
 }
 
+/* task_exit's hand-off to its joiner (see kernel/sched.h). j is BLOCKED on
+ * this core only after its switch-out finished (this task runs here now), so
+ * its registers are saved; the dead task's stack stays mapped until j sees
+ * its on_cpu clear, which arch_switch does after saving into it. */
+_Noreturn void sched_exit_to(struct task *j)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (j->cpu == rq->cpu && j->state == TASK_BLOCKED &&
+        !(rq->band_mask & ((2u << j->qos) - 1))) {
+        j->wait_result = WAIT_OK;
+        switch_to(rq, prev, j, now_ticks());
+        spin_unlock(&rq->lock);
+        switch_go(prev, j);
+    } else {
+        spin_unlock(&rq->lock);
+        sched_wake(j, WAIT_OK);
+        schedule();
+    }
+    panic("sched_exit_to: dead task %s was scheduled again", prev->name);
+}
+
 /* --- wake-ups ---------------------------------------------------------------- */
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */

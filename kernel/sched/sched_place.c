@@ -48,8 +48,18 @@ int sched_place(const struct task *t, int prev_cpu, int this_cpu)
         uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & allowed;
         if (prev_cpu >= 0 && (idle & (1u << prev_cpu)))
             return prev_cpu;
+        if (idle & (1u << this_cpu))
+            return this_cpu;
+        /* A core stays marked idle until it switches to what it was given:
+         * prefer one with nothing queued yet, so a burst of spawns spreads
+         * over the idle cores instead of piling onto the first. */
+        for (uint32_t m = idle; m; m &= m - 1) {
+            int c = __builtin_ctz(m);
+            if (!__atomic_load_n(&runqueues[c].nr_ready, __ATOMIC_RELAXED))
+                return c;
+        }
         if (idle)
-            return (idle & (1u << this_cpu)) ? this_cpu : __builtin_ctz(idle);
+            return __builtin_ctz(idle);
     }
     struct sched_core_view v[PLAT_MAX_CPUS];
     sched_core_views(v, allowed);

@@ -233,10 +233,13 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 }
 
 /* The current task ends (IRQs masked): release its mutexes, record how it
- * ended, and hand it to its joiner, or to this core's reaper if detached. */
-static inline __attribute__((always_inline)) void mark_dead(struct task *cur,
-                                                         enum task_status status,
-                                                         int64_t value)
+ * ended, and hand it to its joiner, or to this core's reaper if detached.
+ * The joiner is woken here, or with wake_joiner false returned unwoken for
+ * the caller to run (sched_exit_to; nobody else wakes it); NULL if none. */
+static inline __attribute__((always_inline)) struct task *mark_dead(struct task *cur,
+                                                                 enum task_status status,
+                                                                 int64_t value,
+                                                                 bool wake_joiner)
 {
     struct task_ext *ext = task_ext(cur);
     if (cur->held)
@@ -254,16 +257,20 @@ static inline __attribute__((always_inline)) void mark_dead(struct task *cur,
         cur->next = zombies[cur->cpu];
         zombies[cur->cpu] = cur;
     }
-    if (cur->joiner)
-        sched_wake(cur->joiner, WAIT_OK);
+    struct task *joiner = cur->joiner;
+    if (joiner && wake_joiner)
+        sched_wake(joiner, WAIT_OK);
     spin_unlock(&cur->exit_lock);
+    return joiner;
 }
 
 _Noreturn void task_exit(int64_t value)
 {
     arch_irq_disable();
     struct task *cur = sched_current();
-    mark_dead(cur, TASK_EXITED, value);
+    struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
+    if (joiner)
+        sched_exit_to(joiner);
     schedule();
     panic("task_exit: dead task %s was scheduled again", cur->name);
 }
@@ -439,7 +446,7 @@ bool sched_kill_current(struct arch_frame *f, const char *why)
                (unsigned long long)(cur->stack.base + cur->stack.size));
     arch_exception_report(f, EXC_FROM_EL1T * 4 + EXC_SYNC);
 
-    mark_dead(cur, TASK_FAULTED, 0);
+    mark_dead(cur, TASK_FAULTED, 0, true);
     sched_switch_from_dead(f);
     return true;
 }

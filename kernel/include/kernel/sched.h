@@ -184,6 +184,12 @@ _Noreturn void sched_idle_loop(void);
 /* Give up the CPU. IRQs must be masked. The caller has set current->state:
  * RUNNING (yield: stays runnable), BLOCKED (will be woken) or DEAD. */
 void schedule(void);
+/* The current task is dead (IRQs masked, its exit lock released) and j,
+ * blocked in task_join and woken by nobody else, waits for it: wake j and
+ * give up the CPU. j runs next on this core at once when nothing of its
+ * band or above waits here (what the wake-up and schedule() would do, in
+ * one step, as Linux's sync wake-up does); else a plain wake and switch. */
+_Noreturn void sched_exit_to(struct task *j);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
