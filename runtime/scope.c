@@ -56,6 +56,12 @@ static void child_ended(struct scope_child *c, enum task_status st, int64_t v)
 {
     struct scope *s = c->scope;
     uint64_t f = spin_lock_irqsave(&s->wq.lock);
+    /* Past the scope's deadline, its timeout has happened whether or not
+     * the timer has run yet: a child that timed out on that same deadline
+     * (a nested scope inherits it) ended by the scope's timeout, not by an
+     * error of its own. */
+    if (s->cause == SCOPE_NOT_CANCELLED && s->deadline_ns && clock_ns() >= s->deadline_ns)
+        cancel_locked(s, SCOPE_BY_DEADLINE);
     bool faulted = st == TASK_FAULTED;
     enum scope_reason why = scope_classify(s->cause, faulted, v);
     c->result = (struct scope_result){why, faulted ? 0 : v};
