@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sr/ring.h>
 
 #define MPMC_WAITERS 1u
@@ -89,9 +90,27 @@ static inline uint8_t *mpmc_slot(const struct mpmc_ring *r, uint64_t word)
 
 static inline _Atomic uint64_t *mpmc_seq(uint8_t *slot) { return (_Atomic uint64_t *)slot; }
 
+/* Does a fast operation with size hint copy (hint: the message size if known
+ * at compile time, else 0) suit a ring of elem-byte messages? A typed caller
+ * on a ring of another size is sent to the slow path (which copies elem
+ * bytes), so the fast copy is a fixed-size one; the test shares the branch
+ * of the sequence check (one conditional compare). */
+static inline bool mpmc_hint_fits(uint32_t elem, size_t hint)
+{
+    return !__builtin_constant_p(hint) || hint == 0 || elem == hint;
+}
+
+static inline void mpmc_copy(void *dst, const void *src, uint32_t elem, size_t hint)
+{
+    if (__builtin_constant_p(hint) && hint != 0)
+        memcpy(dst, src, hint);
+    else
+        ring_copy(dst, src, elem);
+}
+
 /* Fast push: true if msg was queued (then the caller checks
- * mpmc_tail_waiters). False: full, contended, or a flag is set.
- * hint: the message size if known at compile time (ring_copy_hinted). */
+ * mpmc_tail_waiters). False: full, contended, a flag is set, or hint does
+ * not fit (mpmc_hint_fits). */
 static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, size_t hint)
 {
     /* The ring's fields are read before the first acquire (which would make
@@ -101,11 +120,11 @@ static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, si
     uint64_t mask = r->mask;
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((t / MPMC_STEP) & mask) * stride;
-    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t ||
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t || !mpmc_hint_fits(elem, hint) ||
         !atomic_compare_exchange_strong_explicit(&r->tail, &t, t + MPMC_STEP,
                                                  memory_order_relaxed, memory_order_relaxed))
         return false;
-    ring_copy_hinted(s + MPMC_SEQ_BYTES, msg, elem, hint);
+    mpmc_copy(s + MPMC_SEQ_BYTES, msg, elem, hint);
     atomic_store_explicit(mpmc_seq(s), t + MPMC_FULL, memory_order_seq_cst);
     return true;
 }
@@ -116,7 +135,8 @@ static inline bool mpmc_try_push(struct mpmc_ring *r, const void *msg)
 }
 
 /* Fast pop: true if a message was taken into out (then the caller checks
- * mpmc_head_waiters). False: empty, contended, or a flag is set. */
+ * mpmc_head_waiters). False: empty, contended, a flag is set, or hint does
+ * not fit. */
 static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hint)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -126,10 +146,11 @@ static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hi
     uint8_t *s = slots + ((h / MPMC_STEP) & mask) * stride;
     uint64_t next = h + MPMC_STEP;
     if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
+        !mpmc_hint_fits(elem, hint) ||
         !atomic_compare_exchange_strong_explicit(&r->head, &h, next, memory_order_relaxed,
                                                  memory_order_relaxed))
         return false;
-    ring_copy_hinted(out, s + MPMC_SEQ_BYTES, elem, hint);
+    mpmc_copy(out, s + MPMC_SEQ_BYTES, elem, hint);
     /* Free for h + lap, lap = (mask + 1) * MPMC_STEP: from next, no load. */
     atomic_store_explicit(mpmc_seq(s), next + mask * MPMC_STEP, memory_order_seq_cst);
     return true;
