@@ -13,8 +13,9 @@
  * the requester alone; a side that will not reply claims it with -EPIPE
  * or -EFAULT. A box has two owners, the requester and the replying side;
  * each drops its ownership when done (one atomic decrement), and the last
- * one puts the box in the actor's pool (a channel of pointers; destroyed
- * when the pool is full), from which the next request takes it. So a late
+ * one keeps the box for the actor's next request: as its spare (one atomic
+ * exchange each way), else in its pool (a channel of pointers; freed when
+ * the pool is full). So a late
  * reply or a requester waiting on an actor that died is never a use after
  * free nor a hang, and a request allocates nothing in the steady state.
  *
@@ -64,7 +65,8 @@ struct actor {
     struct supervisor *sup;
     struct chan *mailbox;
     struct chan *ended;             /* never carries a message: closed when the actor has ended */
-    struct chan *replies;           /* released reply boxes, for reuse (of struct reply_box *) */
+    struct reply_box *_Atomic spare; /* a released reply box, for the next request */
+    struct chan *replies;           /* more released reply boxes (of struct reply_box *) */
     void *state;
     struct envelope *inbox;         /* the message being handled (actor task only) */
     uint8_t *outbox;                /* reply bytes of a plain send (ignored) */
@@ -121,11 +123,15 @@ static void reply_zero(const struct actor *a, uint8_t *p)
         memset(p, 0, a->spec.reply_size);
 }
 
-/* Nobody owns b any more: keep it for a's next request (or free it if a
- * keeps enough already). */
+/* One owner is done with b; the last one keeps it for a's next request:
+ * as the spare (one exchange), else in the pool, else frees it. */
 static void box_release(struct actor *a, struct reply_box *b)
 {
-    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) == 1 &&
+    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
+        return;
+    struct reply_box *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
+                                                 memory_order_relaxed) &&
         chan_try_send(a->replies, &b) != 0)
         free(b);
 }
@@ -133,8 +139,8 @@ static void box_release(struct actor *a, struct reply_box *b)
 /* A reply box for a request (two owners), its waker armed for the caller. */
 static struct reply_box *box_get(struct actor *a)
 {
-    struct reply_box *b;
-    if (chan_try_recv(a->replies, &b) != 0) {
+    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
+    if (!b && chan_try_recv(a->replies, &b) != 0) {
         b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
         if (!b)
             return NULL;
@@ -388,6 +394,7 @@ static void actor_free(struct actor *a)
 {
     chan_destroy(a->mailbox);
     chan_destroy(a->ended);
+    free(atomic_load(&a->spare));
     replies_free(a->replies);
     free(a->state);
     free(a->inbox);
