@@ -26,7 +26,8 @@
  * wakers do their part under the executor's lock.
  * Inline first polls: async_start called by the executor task itself
  * polls the new task at once (exec_poll, as exec_main would) instead of
- * queueing it; e->inlining keeps that to one level, so the executor's stack
+ * queueing it; e->inline_owner (the executor task, NULL during such a
+ * poll) keeps that to one level, so the executor's stack
  * holds at most one nested poll.
  * Memory: a task's block comes from its heap size class (heap_class_alloc,
  * the heap's per-core slab cache) and goes back the same way, except on
@@ -67,13 +68,13 @@ static struct mutex exec_create_lock = MUTEX_INIT;
 
 static inline struct async_exec *exec_of(const struct async_task *t)
 {
-    return &execs[t->cpu][t->qos];
+    return async_exec_of_(t);
 }
 
 /* Are a and b homed on the same executor (core and class)? */
 static inline bool same_exec(const struct async_task *a, const struct async_task *b)
 {
-    return a->cpu == b->cpu && a->qos == b->qos;
+    return a->exec == b->exec;
 }
 
 static inline void list_push(struct async_list *l, struct async_task *t)
@@ -247,6 +248,7 @@ static void cache_trim(struct async_exec *e)
 static int64_t exec_main(void *arg)
 {
     struct async_exec *e = arg;
+    e->inline_owner = sched_current();
     for (;;) {
         if (atomic_load_explicit(&e->shared_head, memory_order_relaxed) || !e->local.head) {
             uint64_t flags = arch_irq_save();
@@ -271,6 +273,7 @@ static int64_t exec_main(void *arg)
         e->local.head = t->next;
         if (!e->local.head)
             e->local.tail = NULL;
+        set_sched(t, S_RUNNING);
         exec_poll(e, t);
     }
     return 0;
@@ -288,6 +291,7 @@ static __attribute__((noinline)) void exec_create(struct async_exec *e, int cpu,
         async_cache_class_ = (uint8_t)heap_class_of(ASYNC_CACHE_BYTES);
         struct task_attr attr = {.name = name, .qos = (enum qos)qos, .stack_size = EXEC_STACK,
                                  .affinity = 1u << cpu, .detached = true};
+        e->spawn_word = async_spawn_word_((unsigned)cpu * QOS_COUNT + qos, qos, async_cache_class_);
         e->task = task_spawn(exec_main, e, &attr);
         if (!e->task)
             panic("async: cannot create the executor of cpu %d class %u", cpu, qos);
@@ -326,17 +330,20 @@ struct async_task *async_new_slow_(async_poll_fn poll, size_t size, const struct
         errno = ENOMEM;
         return NULL;
     }
-    async_task_init_(t, poll, size, (unsigned)cpu, qos, cls, attr && attr->detached);
+    async_task_init_(t, poll, size,
+                     async_spawn_word_((unsigned)cpu * QOS_COUNT + qos, qos, cls) |
+                     (attr && attr->detached ? ASYNC_WORD_DETACHED : 0));
     return t;
 }
 
 void async_start_slow_(struct async_exec *e, struct async_task *t)
 {
+    set_sched(t, S_IDLE);   /* RUNNING since its spawn (async_spawn_word_); not shared yet */
     if (on_executor(e)) {   /* inside an inline first poll: queue it */
         make_ready(t, false);
         return;
     }
-    exec_get(t->cpu, t->qos);
+    exec_get(t->exec / QOS_COUNT, t->qos);
     make_ready(t, false);
     sched_resched_if_needed();
 }

@@ -71,7 +71,8 @@
 #include <kernel/timerq.h>
 #include <sr/wait.h>
 
-#define ASYNC_PENDING   INT32_MIN   /* from an await op or a poll function: not yet */
+#define ASYNC_PENDING   (-4096)     /* from an await op or a poll function: not yet
+                                       (no errno; one compare with an immediate) */
 #define ASYNC_DONE      0           /* from a poll function: finished (value set) */
 
 struct async_task;
@@ -82,7 +83,8 @@ typedef int (*async_poll_fn)(struct async_task *t);
 struct async_task {
     async_poll_fn poll;
     uint16_t resume;                /* resume point of the poll function */
-    uint8_t cpu, qos;               /* home core and class */
+    uint8_t exec;                   /* its executor: home core * QOS_COUNT + class */
+    uint8_t qos;                    /* class */
     _Atomic uint8_t sched;          /* executor state (runtime/async.c) */
     _Atomic uint8_t flags;          /* ASYNC_F_* */
     uint8_t heap_class;             /* its block's heap size class (kernel/mm.h) */
@@ -221,7 +223,7 @@ int32_t async_wait_end(struct async_task *self);
 #define ASYNC_F_DONE      (1u << 0)
 #define ASYNC_F_CANCEL    (1u << 1)   /* set only while DONE is not */
 #define ASYNC_F_DETACHED  (1u << 2)
-#define ASYNC_F_JOINERS   (1u << 5)   /* somebody looked for DONE under the lock */
+#define ASYNC_F_JOINERS   (1u << 3)   /* somebody looked for DONE under the lock */
 
 enum { ASYNC_S_IDLE, ASYNC_S_QUEUED, ASYNC_S_RUNNING, ASYNC_S_NOTIFIED };
 
@@ -237,7 +239,8 @@ struct async_exec {
     struct async_list local;         /* the executor task's own (no lock) */
     struct task *task;
     struct async_task *cache;        /* free blocks (executor task only), linked by next */
-    bool inlining;                   /* in an inline first poll (executor task only) */
+    uint64_t spawn_word;             /* a cached block's word at `resume` (async_task_reinit_) */
+    struct task *inline_owner;       /* task, NULL while in an inline first poll */
     bool sleeping;                   /* blocked in exec_main: wake it on queueing */
     _Atomic bool created;
     spinlock_t lock;                 /* guards shared and sleeping */
@@ -256,37 +259,61 @@ int async_join_await_slow_(struct async_task *self, struct async_task *t, int64_
 void async_task_free_(struct async_task *t);
 void async_fire_(struct waker *w);
 
+_Static_assert(PLAT_MAX_CPUS * QOS_COUNT <= 256, "an executor index is a byte");
+
 static inline struct async_exec *async_exec_of_(const struct async_task *t)
 {
-    return &async_execs_[t->cpu][t->qos];
+    return &async_execs_[0][0] + t->exec;
 }
 
-/* Set up a fresh block: everything before `next` (the rest is set when used). */
-static inline __attribute__((always_inline)) void
-async_task_init_(struct async_task *t, async_poll_fn poll, size_t size, unsigned cpu, unsigned qos,
-                 unsigned cls, bool detached)
+/* The word at `resume` of a fresh task: resume 0, exec, qos, sched RUNNING
+ * (an unstarted task is never made ready: async_start sets its state), flags,
+ * heap_class, started 0. */
+_Static_assert(offsetof(struct async_task, started) == offsetof(struct async_task, resume) + 7 &&
+               offsetof(struct async_task, exec) == offsetof(struct async_task, resume) + 2 &&
+               __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the byte fields after resume");
+static inline uint64_t async_spawn_word_(unsigned exec, unsigned qos, unsigned cls)
 {
-    /* resume, cpu, qos, sched (IDLE), flags, heap_class, started: one store. */
-    _Static_assert(offsetof(struct async_task, started) == offsetof(struct async_task, resume) + 7 &&
-                   __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the byte fields after resume");
-    uint64_t w = (uint64_t)cpu << 16 | (uint64_t)qos << 24 |
-                 (uint64_t)(detached ? ASYNC_F_DETACHED : 0) << 40 | (uint64_t)cls << 48;
+    return (uint64_t)exec << 16 | (uint64_t)qos << 24 | (uint64_t)ASYNC_S_RUNNING << 32 |
+           (uint64_t)cls << 48;
+}
+#define ASYNC_WORD_DETACHED ((uint64_t)ASYNC_F_DETACHED << 40)
+
+/* Set up what a spawn sets in any block: everything before `next` except
+ * the fields that keep their value while a block sits in an executor's
+ * cache (async_task_init_ sets those). word: async_spawn_word_. */
+static inline __attribute__((always_inline)) void
+async_task_reinit_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
+{
     t->poll = poll;
-    memcpy(&t->resume, &w, sizeof(w));
+    memcpy(&t->resume, &word, sizeof(word));
     t->value = 0;
     t->deadline_ns = 0;
-    t->waker = (struct waker){.which = -1, .fire = async_fire_};
-    t->lock = (spinlock_t)SPINLOCK_INIT;
-    t->joiners = (struct wait_list){.lock = &t->lock};
-    t->timer.index = -1;
+    atomic_init(&t->waker.state, WAKER_IDLE);   /* which, qos, result: set by waker_arm */
+    t->joiners.head = t->joiners.tail = NULL;
     if (size > sizeof(*t))
         memset(t + 1, 0, size - sizeof(*t));   /* the caller's state starts zeroed */
 }
 
-/* On e's executor task: t's block back to e's cache, or to the heap. */
+/* Set up a block from the heap. */
+static inline __attribute__((always_inline)) void
+async_task_init_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
+{
+    t->waker = (struct waker){.which = -1, .fire = async_fire_};
+    t->lock = (spinlock_t)SPINLOCK_INIT;
+    t->joiners.lock = &t->lock;
+    t->timer.index = -1;
+    async_task_reinit_(t, poll, size, word);
+}
+
+/* On e's executor task: t's block back to e's cache, or to the heap. A
+ * cached block is an ended task's: its waker's fire function, its lock
+ * (free), its joiners' lock pointer and its timer (not queued) are as
+ * async_task_init_ left them, so a spawn from the cache sets only the rest
+ * (async_task_reinit_). */
 static inline void async_exec_free_(struct async_exec *e, struct async_task *t)
 {
-    if (t->heap_class != async_cache_class_) {
+    if (t->heap_class != (uint8_t)(e->spawn_word >> 48)) {
         async_task_free_(t);
         return;
     }
@@ -299,7 +326,6 @@ static inline void async_exec_free_(struct async_exec *e, struct async_task *t)
  * path) or park it. Executor task only. */
 static inline void async_exec_poll_(struct async_exec *e, struct async_task *t)
 {
-    atomic_store_explicit(&t->sched, ASYNC_S_RUNNING, memory_order_relaxed);
     if (t->poll(t) == ASYNC_PENDING) {
         async_parked_(e, t);
         return;
@@ -324,8 +350,8 @@ static inline struct async_task *async_new(async_poll_fn poll, size_t size,
         struct async_task *t = e->cache;
         if (t && e->task == sched_current() && !p->in_irq) {
             e->cache = t->next;
-            async_task_init_(t, poll, size, (unsigned)p->cpu, qos, async_cache_class_,
-                             attr && attr->detached);
+            async_task_reinit_(t, poll, size,
+                               e->spawn_word | (attr && attr->detached ? ASYNC_WORD_DETACHED : 0));
             return t;
         }
     }
@@ -337,11 +363,12 @@ static inline void async_start(struct async_task *t)
     /* Started by its own executor task (a stackless parent starting a child
      * homed with it): its first poll runs here, once level deep. */
     struct async_exec *e = async_exec_of_(t);
+    struct task *cur = sched_current();
     t->started = 1;
-    if (e->task == sched_current() && !e->inlining && !this_cpu()->in_irq) {
-        e->inlining = true;
-        async_exec_poll_(e, t);
-        e->inlining = false;
+    if (e->inline_owner == cur && !this_cpu()->in_irq) {
+        e->inline_owner = NULL;   /* one level: a start from this poll queues */
+        async_exec_poll_(e, t);   /* t is RUNNING since its spawn */
+        e->inline_owner = cur;
         return;
     }
     async_start_slow_(e, t);
@@ -353,7 +380,7 @@ static inline int async_join_await(struct async_task *self, struct async_task *t
      * completion has returned: it ran on the executor task, as self's polls
      * do), so t is collected without its lock into that executor's cache. */
     uint8_t f;
-    if (!async_waiting(self) && t->cpu == self->cpu && t->qos == self->qos &&
+    if (!async_waiting(self) && t->exec == self->exec &&
         !(atomic_load(&self->flags) & ASYNC_F_CANCEL) &&
         ((f = atomic_load_explicit(&t->flags, memory_order_acquire)) & ASYNC_F_DONE)) {
         if (value)
