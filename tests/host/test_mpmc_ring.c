@@ -55,20 +55,24 @@ TEST(mpmc_ring, fifo_full_and_empty_at_a_power_of_two_capacity)
     ring_free(r);
 }
 
-/* Capacity 1 (one slot: "holds p" must differ from "free for p + 1") and
- * capacity 3 (gated: pushes only through the locked path, exact bound). */
+/* Capacity 1 (two slots, gated: "holds p" is p + STEP, which must differ
+ * from "free for p + lap") and capacity 3 (gated: pushes only through the
+ * locked path, exact bound). */
 TEST(mpmc_ring, one_slot_and_odd_capacities_are_exact)
 {
     struct mpmc_ring *r = ring_new(1, 8);
     uint64_t v = 7, out = 0;
-    EXPECT_TRUE(mpmc_try_push(r, &v));
-    EXPECT_TRUE(!mpmc_try_push(r, &v));
-    EXPECT_TRUE(!mpmc_push_locked(r, &v));
+    EXPECT_EQ(r->mask, 1);
+    EXPECT_TRUE(!mpmc_try_push(r, &v));              /* gated */
+    EXPECT_TRUE(mpmc_push_locked(r, &v));
+    EXPECT_TRUE(!mpmc_push_locked(r, &v));           /* exactly 1 */
+    EXPECT_TRUE(!mpmc_can_push(r));
     EXPECT_TRUE(mpmc_try_pop(r, &out));
     EXPECT_EQ(out, 7);
     EXPECT_TRUE(!mpmc_try_pop(r, &out));
     for (uint64_t i = 0; i < 100; i++) {
-        EXPECT_TRUE(mpmc_try_push(r, &i));
+        EXPECT_TRUE(mpmc_push_locked(r, &i));
+        EXPECT_TRUE(!mpmc_push_locked(r, &v));
         EXPECT_TRUE(mpmc_try_pop(r, &out));
         EXPECT_EQ(out, i);
     }

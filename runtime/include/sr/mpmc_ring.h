@@ -7,10 +7,12 @@
  * position * MPMC_STEP | flags. Slot i holds a 64-bit seq and then the
  * message; for the position p (encoded p * MPMC_STEP) that maps to it:
  *   seq == p                 free: a producer may claim p
- *   seq == p + MPMC_FULL     holds p's message: a consumer may claim p
+ *   seq == p + MPMC_STEP     holds p's message: a consumer may claim p
  *   seq == p + lap           p's message was taken: free for p + lap
- * (MPMC_FULL is below MPMC_STEP, so even a one-slot ring, where lap is
- * MPMC_STEP, tells "holds p's message" from "free for p + 1".)
+ * ("holds p's message" is the position after p, which both sides compute
+ * anyway for their claim: no extra add. So that it differs from "free for
+ * p + lap", a ring that holds messages has at least two slots: capacity 1
+ * gets two and is gated, see below.)
  * A producer claims p with one compare-and-swap of tail (p -> p + STEP),
  * copies, and publishes with a release store of seq; a consumer likewise on
  * head. The CAS expects a word without flags, so while any flag is set no
@@ -45,7 +47,7 @@
 #define MPMC_GATED   4u
 #define MPMC_FLAGS   7u
 #define MPMC_STEP    8u
-#define MPMC_FULL    1u
+#define MPMC_FULL    MPMC_STEP   /* seq of a slot holding p's message: p + MPMC_FULL */
 #define MPMC_SEQ_BYTES 8u
 
 struct mpmc_ring {
@@ -59,10 +61,17 @@ struct mpmc_ring {
     uint32_t cap;               /* messages queued at most */
 };
 
-/* Slot storage for cap messages of elem bytes (cap 0: one unused slot). */
+/* Slots for capacity cap: a power of two, at least two (see the top);
+ * cap 0 (rendezvous): one, never used. */
+static inline uint32_t mpmc_slots_for(uint32_t cap)
+{
+    return cap == 0 ? 1 : cap == 1 ? 2 : ring_slots_for(cap);
+}
+
+/* Slot storage for cap messages of elem bytes. */
 static inline size_t mpmc_ring_bytes(uint32_t cap, uint32_t elem)
 {
-    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    uint32_t slots = mpmc_slots_for(cap);
     return (size_t)slots * ((MPMC_SEQ_BYTES + elem + 7) & ~7u);
 }
 
@@ -70,7 +79,7 @@ static inline size_t mpmc_ring_bytes(uint32_t cap, uint32_t elem)
  * mpmc_ring_bytes(cap, elem) bytes, 8-byte aligned. */
 static inline void mpmc_ring_init(struct mpmc_ring *r, void *mem, uint32_t cap, uint32_t elem)
 {
-    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    uint32_t slots = mpmc_slots_for(cap);
     r->slots = mem;
     r->mask = slots - 1;
     r->lap = (uint64_t)slots * MPMC_STEP;
@@ -120,12 +129,13 @@ static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, si
     uint64_t mask = r->mask;
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((t / MPMC_STEP) & mask) * stride;
+    uint64_t next = t + MPMC_STEP;   /* also "holds t's message" (MPMC_FULL) */
     if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t || !mpmc_hint_fits(elem, hint) ||
-        !atomic_compare_exchange_strong_explicit(&r->tail, &t, t + MPMC_STEP,
+        !atomic_compare_exchange_strong_explicit(&r->tail, &t, next,
                                                  memory_order_relaxed, memory_order_relaxed))
         return false;
     mpmc_copy(s + MPMC_SEQ_BYTES, msg, elem, hint);
-    atomic_store_explicit(mpmc_seq(s), t + MPMC_FULL, memory_order_seq_cst);
+    atomic_store_explicit(mpmc_seq(s), next, memory_order_seq_cst);
     return true;
 }
 
@@ -145,7 +155,7 @@ static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hi
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((h / MPMC_STEP) & mask) * stride;
     uint64_t next = h + MPMC_STEP;
-    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != next ||   /* h + MPMC_FULL */
         !mpmc_hint_fits(elem, hint) ||
         !atomic_compare_exchange_strong_explicit(&r->head, &h, next, memory_order_relaxed,
                                                  memory_order_relaxed))
