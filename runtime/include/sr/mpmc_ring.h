@@ -4,7 +4,7 @@
  * position words that send a side to its owner's slow path.
  *
  * Words: tail (next position to write) and head (next to read) hold
- * position * MPMC_STEP | flags. Slot i holds a 64-bit seq and then the
+ * position * MPMC_STEP | flags. Slot i holds a 64-bit seq (MPMC_SEQ_BYTES) and the
  * message; for the position p (encoded p * MPMC_STEP) that maps to it:
  *   seq == p                 free: a producer may claim p
  *   seq == p + MPMC_STEP     holds p's message: a consumer may claim p
@@ -48,7 +48,10 @@
 #define MPMC_FLAGS   7u
 #define MPMC_STEP    8u
 #define MPMC_FULL    MPMC_STEP   /* seq of a slot holding p's message: p + MPMC_FULL */
-#define MPMC_SEQ_BYTES 8u
+/* The sequence word, padded: a message at offset 16 in its slot suits the
+ * copy's paired 16-byte loads and stores (whose offsets are multiples of
+ * 16: at 8 every copy would need an extra address computation). */
+#define MPMC_SEQ_BYTES 16u
 
 struct mpmc_ring {
     _Atomic uint64_t tail __attribute__((aligned(64)));
