@@ -16,9 +16,11 @@
  * remote wake-ups are not starved by local ones.
  *
  * A task's sched state (atomic):
- *   IDLE (parked, or never started) -> QUEUED (on a ready list) ->
- *   RUNNING (being polled) -> IDLE, or NOTIFIED (woken while running:
- *   queued again when the poll returns).
+ *   IDLE (parked) -> QUEUED (on a ready list) -> RUNNING (being polled) ->
+ *   IDLE, or NOTIFIED (woken while running: queued again when the poll
+ *   returns). A spawned task is RUNNING until async_start (nothing can
+ *   make an unstarted task ready), which either polls it inline as it is
+ *   or sets IDLE and queues it.
  * Who moves it: a waker that claimed the task's waker (exactly one per
  * wait) or async_start (once) moves IDLE -> QUEUED and RUNNING -> NOTIFIED;
  * the executor moves QUEUED -> RUNNING and RUNNING -> IDLE (a compare-and-
