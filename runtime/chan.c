@@ -122,7 +122,7 @@ static inline void sync_flags(struct chan *c)
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
  * claimed before the flag was set, and it settles right after. */
-static bool recv_locked(struct chan *c, void *buf, int32_t *res)
+static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res)
 {
     struct wait_node *s;
     if (mpmc_pop_locked(&c->ring, buf)) {
@@ -144,7 +144,7 @@ static bool recv_locked(struct chan *c, void *buf, int32_t *res)
     return false;
 }
 
-static bool send_locked(struct chan *c, const void *msg, int32_t *res)
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -172,7 +172,7 @@ static inline uint64_t lock_armed(struct chan *c)
     return flags;
 }
 
-static inline void unlock_synced(struct chan *c, uint64_t flags)
+static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
 {
     sync_flags(c);
     spin_unlock_irqrestore(&c->lock, flags);
