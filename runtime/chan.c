@@ -217,8 +217,9 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
 /* Queue on list and block; returns the wait's result. Entered with the lock
  * held and IRQs masked (flags), returns with both released. interruptible:
  * the wait is a cancellation point (sr/wait_task.h). */
-static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t timeout_ns,
-                    bool interruptible)
+static inline __attribute__((always_inline)) int block_on(struct wait_list *list, void *data,
+                                                         uint64_t flags, uint64_t timeout_ns,
+                                                         bool interruptible)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
     struct task_waker tw;
