@@ -2,19 +2,22 @@
  * Actors and one-for-one supervisors (see sr/actor.h).
  *
  * Shapes: a mailbox message is an envelope (the request's reply box or
- * NULL, then the payload); a reply is (int64 status, payload) sent on the
- * box's capacity-1 channel. A reply box has two owners, the requester and
- * the replying side (the actor, or its supervisor after a fault); each
- * drops its ownership when done (one atomic decrement), and the last one
- * puts the box in the actor's pool (a channel of pointers; destroyed when
- * the pool is full), from which the next request takes it. A replying side
- * that will not reply closes the channel first (the requester wakes with
- * -EPIPE); a requester that leaves without the reply (timeout) marks the
- * box, and the last owner reopens a closed or marked channel before it is
- * reused. So a late reply to a requester that timed out, or a requester
- * waiting on an actor that died, is never a use after free nor a hang, a
- * request allocates nothing in the steady state, and a delivered reply
- * costs no close and no reopen.
+ * NULL, then the payload). A reply box is the reply slot of one request:
+ * the requester's waker (sr/wait_task.h), the handler's status and the
+ * reply bytes, which the handler writes in place. The requester arms the
+ * waker, sends the envelope and waits on the waker alone; the replying
+ * side (the actor, or its supervisor after a fault) claims the waker, sets
+ * the status and fires it (one wake, no reply channel, no copy of the
+ * reply on the actor's side). Whoever claims first wins: a requester that
+ * times out claims it itself, so a late reply finds it claimed and leaves
+ * the requester alone; a side that will not reply claims it with -EPIPE
+ * or -EFAULT. A box has two owners, the requester and the replying side;
+ * each drops its ownership when done (one atomic decrement), and the last
+ * one keeps the box for the actor's next request: as its spare (one atomic
+ * exchange each way), else in its pool (a channel of pointers; freed when
+ * the pool is full). So a late
+ * reply or a requester waiting on an actor that died is never a use after
+ * free nor a hang, and a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -37,21 +40,22 @@
 #include <sr/chan.h>
 #include <sr/ring.h>
 #include <sr/restart_window.h>
+#include <sr/wait_task.h>
 
-/* A request's reply channel and its owners (see above). */
+/* The handler's reply bytes start zeroed; reply buffers hold at least
+ * REPLY_MIN bytes, so a small reply is zeroed with fixed-size stores. */
+#define REPLY_MIN 64
+
+/* A request's reply slot and its owners (see above). */
 struct reply_box {
-    struct chan *ch;
+    struct task_waker tw;           /* the requester's wait; result 0 or -errno */
     _Atomic uint32_t owners;        /* 2 while a request is out */
-    _Atomic bool reopen;            /* closed, or may hold a late reply */
+    int32_t status;                 /* the handler's return value */
+    _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
 };
 
 struct envelope {
     struct reply_box *reply;        /* NULL: a plain send */
-    uint8_t payload[];
-};
-
-struct reply_msg {
-    int64_t status;
     uint8_t payload[];
 };
 
@@ -61,10 +65,11 @@ struct actor {
     struct supervisor *sup;
     struct chan *mailbox;
     struct chan *ended;             /* never carries a message: closed when the actor has ended */
-    struct chan *replies;           /* released reply boxes, for reuse (of struct reply_box *) */
+    struct reply_box *_Atomic spare; /* a released reply box, for the next request */
+    struct chan *replies;           /* more released reply boxes (of struct reply_box *) */
     void *state;
     struct envelope *inbox;         /* the message being handled (actor task only) */
-    struct reply_msg *outbox;
+    uint8_t *outbox;                /* reply bytes of a plain send (ignored) */
     struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
     struct task *task, *watch;
     _Atomic uint32_t discard;       /* ACTOR_DISCARD requested */
@@ -105,84 +110,63 @@ struct supervisor {
 
 /* --- reply boxes ------------------------------------------------------------------- */
 
-static void box_destroy(struct reply_box *b)
+static size_t reply_bytes(const struct actor *a)
 {
-    chan_destroy(b->ch);
-    free(b);
+    return a->spec.reply_size > REPLY_MIN ? a->spec.reply_size : REPLY_MIN;
 }
 
-/* Nobody owns b any more: keep it for a's next request (or destroy it if a
- * keeps enough already). */
-static void box_recycle(struct actor *a, struct reply_box *b)
+static void reply_zero(const struct actor *a, uint8_t *p)
 {
-    if (atomic_load_explicit(&b->reopen, memory_order_relaxed)) {
-        chan_reopen(b->ch);   /* drops a late reply; no owner left to use it */
-        atomic_store_explicit(&b->reopen, false, memory_order_relaxed);
-    }
-    if (chan_try_send(a->replies, &b) != 0)
-        box_destroy(b);
+    if (a->spec.reply_size <= REPLY_MIN)
+        memset(p, 0, REPLY_MIN);
+    else
+        memset(p, 0, a->spec.reply_size);
 }
 
-/* One owner is done with b; the last one recycles it. What an owner did to
- * b before (a close, the reopen mark) is seen by the last one. */
+/* One owner is done with b; the last one keeps it for a's next request:
+ * as the spare (one exchange), else in the pool, else frees it. */
 static void box_release(struct actor *a, struct reply_box *b)
 {
-    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) == 1)
-        box_recycle(a, b);
+    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
+        return;
+    struct reply_box *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
+                                                 memory_order_relaxed) &&
+        chan_try_send(a->replies, &b) != 0)
+        free(b);
 }
 
-/* The replying side will not reply: the requester wakes with -EPIPE. */
-static void box_refuse(struct actor *a, struct reply_box *b)
-{
-    atomic_store_explicit(&b->reopen, true, memory_order_relaxed);
-    chan_close(b->ch);
-    box_release(a, b);
-}
-
-/* A reply box for a request (two owners): a released one, or a new one. */
+/* A reply box for a request (two owners), its waker armed for the caller. */
 static struct reply_box *box_get(struct actor *a)
 {
-    struct reply_box *b;
-    if (chan_try_recv(a->replies, &b) != 0) {
-        b = malloc(sizeof(*b));
+    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
+    if (!b && chan_try_recv(a->replies, &b) != 0) {
+        b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
         if (!b)
             return NULL;
-        b->ch = chan_create(sizeof(struct reply_msg) + (a->spec.reply_size ? a->spec.reply_size : 1), 1);
-        if (!b->ch) {
-            free(b);
-            return NULL;
-        }
-        atomic_init(&b->reopen, false);
     }
     atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
+    task_waker_init(&b->tw);
+    waker_arm(&b->tw.w, b->tw.w.qos);
     return b;
 }
 
-/* The replying side: deliver (the channel has room: one reply per use),
- * release. A requester that left already marked the box. */
-static void reply_post(struct actor *a, struct reply_box *b, const struct reply_msg *r)
+/* The replying side: complete the requester's wait with result (0: the
+ * reply bytes and status are set), unless it ended already (timeout);
+ * then drop this side's ownership. */
+static void reply_post(struct actor *a, struct reply_box *b, int32_t result, int status)
 {
-    (void)chan_try_send(b->ch, r);
+    if (waker_claim(&b->tw.w, 0, result)) {
+        b->status = status;
+        waker_fire(&b->tw.w);
+    }
     box_release(a, b);
 }
 
-/* The handler's reply bytes start zeroed; the outbox payload is at least
- * OUTBOX_MIN bytes, so a small reply is zeroed with fixed-size stores. */
-#define OUTBOX_MIN 64
-
-static void outbox_zero(struct actor *a)
+/* The replying side will not reply: the requester sees err. */
+static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
-    if (a->spec.reply_size <= OUTBOX_MIN)
-        memset(a->outbox->payload, 0, OUTBOX_MIN);
-    else
-        memset(a->outbox->payload, 0, a->spec.reply_size);
-}
-
-static void reply_fail(struct actor *a, struct reply_box *b, int err)
-{
-    a->outbox->status = err;
-    outbox_zero(a);
-    reply_post(a, b, a->outbox);
+    reply_post(a, b, err, 0);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -202,18 +186,19 @@ static int64_t actor_main(void *arg)
         struct reply_box *rc = a->inbox->reply;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
             if (rc)
-                box_refuse(a, rc);                  /* the requester sees -EPIPE */
+                box_refuse(a, rc, -EPIPE);
             continue;
         }
-        outbox_zero(a);
+        /* A request's reply is written in its box (ours until we release
+         * it, even if the requester has timed out). */
+        uint8_t *reply = rc ? rc->payload : a->outbox;
+        reply_zero(a, reply);
         atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, a->inbox->payload, a->outbox->payload);
+        int st = a->spec.handle(a, a->state, a->inbox->payload, reply);
         atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
-        if (rc) {
-            a->outbox->status = st;
-            reply_post(a, rc, a->outbox);
-        }
+        if (rc)
+            reply_post(a, rc, 0, st);
     }
 }
 
@@ -265,7 +250,7 @@ static void child_end(struct supervisor *s, struct actor *a, int result)
     chan_close(a->mailbox);
     while (chan_try_recv(a->mailbox, e) == 0)
         if (e->reply)
-            box_refuse(a, e->reply);
+            box_refuse(a, e->reply, -EPIPE);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -298,7 +283,7 @@ static void sup_on_exit(struct supervisor *s, const struct sup_event *ev)
     a->task = a->watch = NULL;
     struct reply_box *rc = atomic_exchange(&a->in_flight, NULL);
     if (rc)
-        reply_fail(a, rc, -EFAULT);
+        box_refuse(a, rc, -EFAULT);
     bool failed = ev->faulted || ev->value != 0;
     if (!failed || atomic_load(&a->stopping) || a->spec.restart == ACTOR_TEMPORARY ||
         s->state != SUP_RUNNING) {
@@ -401,7 +386,7 @@ static void replies_free(struct chan *pool)
 {
     struct reply_box *b;
     while (chan_try_recv(pool, &b) == 0)
-        box_destroy(b);
+        free(b);
     chan_destroy(pool);
 }
 
@@ -409,6 +394,7 @@ static void actor_free(struct actor *a)
 {
     chan_destroy(a->mailbox);
     chan_destroy(a->ended);
+    free(atomic_load(&a->spare));
     replies_free(a->replies);
     free(a->state);
     free(a->inbox);
@@ -442,8 +428,7 @@ struct actor *sup_start_child(struct supervisor *s, const struct actor_spec *spe
     a->replies = chan_create(sizeof(struct reply_box *), ACTOR_REPLY_POOL);
     a->state = malloc(spec->state_size ? spec->state_size : 1);
     a->inbox = malloc(sizeof(struct envelope) + spec->msg_size);
-    a->outbox = malloc(sizeof(struct reply_msg) +
-                       (spec->reply_size > OUTBOX_MIN ? spec->reply_size : OUTBOX_MIN));
+    a->outbox = malloc(reply_bytes(a));
     if (!a->mailbox || !a->ended || !a->replies || !a->state || !a->inbox || !a->outbox) {
         if (a->mailbox)
             chan_destroy(a->mailbox);
@@ -545,21 +530,16 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
         box_release(a, rc);
         return r;
     }
-    uint64_t left = WAIT_FOREVER;
-    if (deadline) {
-        uint64_t now = clock_ns();
-        left = deadline > now ? deadline - now : 1;
+    /* -ETIMEDOUT (we claimed the waker: a late reply leaves it alone),
+     * -EPIPE / -EFAULT (refused), or 0 with the status and reply set. */
+    r = task_waker_wait(&rc->tw, deadline);
+    if (r == 0) {
+        r = rc->status;
+        if (reply && r >= 0)
+            ring_copy(reply, rc->payload, a->spec.reply_size);
     }
-    struct reply_msg *rm = (struct reply_msg *)buf; /* the envelope was copied out */
-    r = chan_recv(rc->ch, rm, left);
-    if (r != 0)                                     /* -ETIMEDOUT, or -EPIPE: no reply */
-        atomic_store_explicit(&rc->reopen, true, memory_order_relaxed);
     box_release(a, rc);
-    if (r != 0)
-        return r;
-    if (reply && rm->status >= 0)
-        ring_copy(reply, rm->payload, a->spec.reply_size);
-    return (int)rm->status;
+    return r;
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)

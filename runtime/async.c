@@ -16,9 +16,11 @@
  * remote wake-ups are not starved by local ones.
  *
  * A task's sched state (atomic):
- *   IDLE (parked, or never started) -> QUEUED (on a ready list) ->
- *   RUNNING (being polled) -> IDLE, or NOTIFIED (woken while running:
- *   queued again when the poll returns).
+ *   IDLE (parked) -> QUEUED (on a ready list) -> RUNNING (being polled) ->
+ *   IDLE, or NOTIFIED (woken while running: queued again when the poll
+ *   returns). A spawned task is RUNNING until async_start (nothing can
+ *   make an unstarted task ready), which either polls it inline as it is
+ *   or sets IDLE and queues it.
  * Who moves it: a waker that claimed the task's waker (exactly one per
  * wait) or async_start (once) moves IDLE -> QUEUED and RUNNING -> NOTIFIED;
  * the executor moves QUEUED -> RUNNING and RUNNING -> IDLE (a compare-and-
@@ -26,10 +28,19 @@
  * wakers do their part under the executor's lock.
  * Inline first polls: async_start called by the executor task itself
  * polls the new task at once (exec_poll, as exec_main would) instead of
- * queueing it; e->inlining keeps that to one level, so the executor's stack
+ * queueing it; e->inline_owner (the executor task, NULL during such a
+ * poll) keeps that to one level, so the executor's stack
  * holds at most one nested poll.
- * Memory: a task's block comes from its heap size class (heap_class_alloc),
- * which is the heap's per-core slab cache, and goes back the same way.
+ * Memory: a task's block comes from its heap size class (heap_class_alloc,
+ * the heap's per-core slab cache) and goes back the same way, except on
+ * the executor task itself: there a task of at most ASYNC_CACHE_BYTES is
+ * taken from, and a block of that class given back to, the executor's own
+ * cache of free blocks (a plain list: no lock, no IRQ masking, no atomics;
+ * the executor task is pinned). It holds at most what the executor's own
+ * children used at once, and is cut to ASYNC_CACHE_MAX blocks whenever the
+ * executor goes to sleep.
+ * Flags: CANCEL is set only while DONE is not (async_cancel's compare-
+ * and-swap), so a task that ended with CANCEL set was cancelled first.
  * Lock order: list locks (channels, task joiners) -> executor lock -> run
  * queue lock.
  */
@@ -47,45 +58,25 @@
 #include <sr/select.h>
 #include <sr/wait_task.h>
 
-enum { S_IDLE, S_QUEUED, S_RUNNING, S_NOTIFIED };
-
-#define ASYNC_F_DONE      (1u << 0)
-#define ASYNC_F_CANCEL    (1u << 1)
-#define ASYNC_F_DETACHED  (1u << 2)
-#define ASYNC_F_STARTED   (1u << 3)
-#define ASYNC_F_ENDED_CANCELLED (1u << 4)   /* cancel was requested before it ended */
-#define ASYNC_F_JOINERS   (1u << 5)   /* somebody looked for DONE under the lock */
+enum { S_IDLE = ASYNC_S_IDLE, S_QUEUED = ASYNC_S_QUEUED, S_RUNNING = ASYNC_S_RUNNING,
+       S_NOTIFIED = ASYNC_S_NOTIFIED };
 
 #define EXEC_STACK (16 * 1024)
 
-struct async_list {
-    struct async_task *head, *tail;
-};
-
-struct async_exec {
-    struct async_list local;         /* the executor task's own (no lock) */
-    struct task *task;
-    _Atomic uint64_t polls, completed;   /* written by the executor only */
-    spinlock_t lock;                 /* guards shared and sleeping */
-    struct async_task *_Atomic shared_head;   /* read without the lock as a hint */
-    struct async_task *shared_tail;
-    bool sleeping;                   /* blocked in exec_main: wake it on queueing */
-    bool inlining;                   /* in an inline first poll (executor task only) */
-    _Atomic bool created;
-} __attribute__((aligned(64)));
-
-static struct async_exec execs[PLAT_MAX_CPUS][QOS_COUNT];
+struct async_exec async_execs_[PLAT_MAX_CPUS][QOS_COUNT];
+uint8_t async_cache_class_ = HEAP_NO_CLASS;
+#define execs async_execs_
 static struct mutex exec_create_lock = MUTEX_INIT;
 
 static inline struct async_exec *exec_of(const struct async_task *t)
 {
-    return &execs[t->cpu][t->qos];
+    return async_exec_of_(t);
 }
 
 /* Are a and b homed on the same executor (core and class)? */
 static inline bool same_exec(const struct async_task *a, const struct async_task *b)
 {
-    return a->cpu == b->cpu && a->qos == b->qos;
+    return a->exec == b->exec;
 }
 
 static inline void list_push(struct async_list *l, struct async_task *t)
@@ -155,13 +146,13 @@ static void make_ready(struct async_task *t, bool fired)
     spin_unlock_irqrestore(&e->lock, flags);
 }
 
-static void async_fire(struct waker *w)
+void async_fire_(struct waker *w)
 {
     make_ready(container_of(w, struct async_task, waker), true);
 }
 
 /* Give t's block back to the heap. */
-static inline void task_free(struct async_task *t)
+static __attribute__((noinline)) void task_free(struct async_task *t)
 {
     if (t->heap_class != HEAP_NO_CLASS)
         heap_class_free(t->heap_class, t);
@@ -169,16 +160,11 @@ static inline void task_free(struct async_task *t)
         free(t);
 }
 
-static inline void count(_Atomic uint64_t *c)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-}
+static inline unsigned cache_class(void) { return async_cache_class_; }
 
-static inline uint8_t ended_flags(uint8_t f)
-{
-    return f | ASYNC_F_DONE | ((f & ASYNC_F_CANCEL) ? ASYNC_F_ENDED_CANCELLED : 0);
-}
+void async_task_free_(struct async_task *t) { task_free(t); }
+
+static inline void exec_free(struct async_exec *e, struct async_task *t) { async_exec_free_(e, t); }
 
 /* The task's poll returned ASYNC_DONE: publish, wake joiners, maybe free.
  * Whoever looks for DONE under t->lock (joiners, select cases) first sets
@@ -188,34 +174,25 @@ static inline uint8_t ended_flags(uint8_t f)
  * are woken under the lock, so a joiner that sees DONE under the lock
  * knows this is over. The compare-and-swap on the one flags word orders
  * the two cases, and DETACHED likewise (async_detach). */
-static __attribute__((noinline)) void complete_locked(struct async_task *t);
-
-static inline __attribute__((always_inline)) void complete(struct async_exec *e, struct async_task *t)
+void async_complete_slow_(struct async_exec *e, struct async_task *t)
 {
-    count(&e->completed);
     uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
     while (!(f & ASYNC_F_JOINERS)) {
-        if (atomic_compare_exchange_weak_explicit(&t->flags, &f, ended_flags(f), memory_order_release,
+        if (atomic_compare_exchange_weak_explicit(&t->flags, &f, f | ASYNC_F_DONE, memory_order_release,
                                                   memory_order_relaxed)) {
             if (f & ASYNC_F_DETACHED)
-                task_free(t);
+                exec_free(e, t);
             return;
         }
     }
-    complete_locked(t);
-}
-
-static void complete_locked(struct async_task *t)
-{
-    uint8_t f;
     uint64_t flags = spin_lock_irqsave(&t->lock);
-    /* Under t->lock nobody else sets flags but async_cancel (CANCEL, which
-     * may land after this load: then it came too late to count). */
-    f = atomic_fetch_or(&t->flags, ended_flags(atomic_load_explicit(&t->flags, memory_order_relaxed)));
+    /* Under t->lock nobody else sets flags but async_cancel (CANCEL, not
+     * once DONE is set). */
+    f = atomic_fetch_or(&t->flags, ASYNC_F_DONE);
     wait_list_claim_all(&t->joiners, 0);
     spin_unlock_irqrestore(&t->lock, flags);
     if (f & ASYNC_F_DETACHED)
-        task_free(t);
+        exec_free(e, t);
 }
 
 /* Under t->lock, before looking at t's end: has it ended? (Sets
@@ -225,17 +202,8 @@ static bool joiners_set_check_done(struct async_task *t)
     return atomic_fetch_or(&t->flags, ASYNC_F_JOINERS) & ASYNC_F_DONE;
 }
 
-/* Poll t (taken off a ready list, or never queued: an inline first poll),
- * then complete it or park it: back to IDLE, unless woken meanwhile, then
- * straight back on the local list. Executor task only. */
-static inline void exec_poll(struct async_exec *e, struct async_task *t)
+void async_parked_(struct async_exec *e, struct async_task *t)
 {
-    set_sched(t, S_RUNNING);
-    count(&e->polls);
-    if (t->poll(t) != ASYNC_PENDING) {
-        complete(e, t);
-        return;
-    }
     uint8_t s = S_RUNNING;
     if (!atomic_compare_exchange_strong_explicit(&t->sched, &s, S_IDLE, memory_order_relaxed,
                                                  memory_order_relaxed)) {
@@ -243,6 +211,8 @@ static inline void exec_poll(struct async_exec *e, struct async_task *t)
         list_push(&e->local, t);
     }
 }
+
+static inline void exec_poll(struct async_exec *e, struct async_task *t) { async_exec_poll_(e, t); }
 
 /* Move the shared list behind the local one; with IRQs masked. */
 static void take_shared(struct async_exec *e)
@@ -261,14 +231,34 @@ static void take_shared(struct async_exec *e)
     spin_unlock(&e->lock);
 }
 
+/* Before the executor sleeps: keep at most ASYNC_CACHE_MAX cached blocks. */
+static void cache_trim(struct async_exec *e)
+{
+    struct async_task *t = e->cache;
+    for (int n = 1; t && n < ASYNC_CACHE_MAX; n++)
+        t = t->next;
+    if (!t)
+        return;
+    struct async_task *extra = t->next;
+    t->next = NULL;
+    while ((t = extra)) {
+        extra = t->next;
+        task_free(t);
+    }
+}
+
 static int64_t exec_main(void *arg)
 {
     struct async_exec *e = arg;
+    e->inline_owner = sched_current();
     for (;;) {
         if (atomic_load_explicit(&e->shared_head, memory_order_relaxed) || !e->local.head) {
             uint64_t flags = arch_irq_save();
             take_shared(e);
             if (!e->local.head) {
+                arch_irq_restore(flags);
+                cache_trim(e);
+                flags = arch_irq_save();
                 spin_lock(&e->lock);
                 if (!atomic_load_explicit(&e->shared_head, memory_order_relaxed)) {
                     e->sleeping = true;
@@ -285,6 +275,7 @@ static int64_t exec_main(void *arg)
         e->local.head = t->next;
         if (!e->local.head)
             e->local.tail = NULL;
+        set_sched(t, S_RUNNING);
         exec_poll(e, t);
     }
     return 0;
@@ -299,8 +290,10 @@ static __attribute__((noinline)) void exec_create(struct async_exec *e, int cpu,
         char name[TASK_NAME_LEN];
         snprintf(name, sizeof(name), "async%d/%s", cpu, band[qos]);
         e->lock = (spinlock_t)SPINLOCK_INIT;
+        async_cache_class_ = (uint8_t)heap_class_of(ASYNC_CACHE_BYTES);
         struct task_attr attr = {.name = name, .qos = (enum qos)qos, .stack_size = EXEC_STACK,
                                  .affinity = 1u << cpu, .detached = true};
+        e->spawn_word = async_spawn_word_((unsigned)cpu * QOS_COUNT + qos, qos, async_cache_class_);
         e->task = task_spawn(exec_main, e, &attr);
         if (!e->task)
             panic("async: cannot create the executor of cpu %d class %u", cpu, qos);
@@ -320,60 +313,46 @@ static inline struct async_exec *exec_get(int cpu, unsigned qos)
 
 /* --- lifecycle ------------------------------------------------------------- */
 
-struct async_task *async_new(async_poll_fn poll, size_t size, const struct async_attr *attr)
+struct async_task *async_new_slow_(async_poll_fn poll, size_t size, const struct async_attr *attr)
 {
-    static const struct async_attr def = {.qos = QOS_DEFAULT, .cpu = -1};
-    if (!attr)
-        attr = &def;
+    unsigned qos = attr ? (unsigned)attr->qos : QOS_DEFAULT;
     int here = cpu_id();
-    int cpu = attr->cpu < 0 ? here : attr->cpu;
-    if (!poll || size < sizeof(struct async_task) || (unsigned)attr->qos >= QOS_COUNT ||
+    int cpu = attr && attr->cpu >= 0 ? attr->cpu : here;
+    if (!poll || size < sizeof(struct async_task) || qos >= QOS_COUNT ||
         (cpu != here && (cpu >= platform.ncpus || !smp_cpu_online(cpu)))) {
         errno = EINVAL;
         return NULL;
     }
-    unsigned cls = heap_class_of(size);
+    /* On its executor, a small task's block is of the cached class (it
+     * will likely be freed there, into the cache). */
+    unsigned cls = size <= ASYNC_CACHE_BYTES && cpu == here && on_executor(&execs[here][qos])
+                 ? cache_class() : heap_class_of(size);
     struct async_task *t = cls != HEAP_NO_CLASS ? heap_class_alloc(cls) : malloc(size);
     if (!t) {
         errno = ENOMEM;
         return NULL;
     }
-    *t = (struct async_task){
-        .poll = poll,
-        .waker = {.which = -1, .fire = async_fire},
-        .timer = {.index = -1},
-        .cpu = (uint8_t)cpu,
-        .qos = (uint8_t)attr->qos,
-        .flags = attr->detached ? ASYNC_F_DETACHED : 0,
-        .heap_class = (uint8_t)cls,
-    };
-    t->joiners.lock = &t->lock;
-    if (size > sizeof(*t))
-        memset(t + 1, 0, size - sizeof(*t));   /* the caller's state starts zeroed */
+    async_task_init_(t, poll, size,
+                     async_spawn_word_((unsigned)cpu * QOS_COUNT + qos, qos, cls) |
+                     (attr && attr->detached ? ASYNC_WORD_DETACHED : 0));
     return t;
 }
 
-void async_start(struct async_task *t)
+void async_start_slow_(struct async_exec *e, struct async_task *t)
 {
-    /* An executor that runs the caller exists: test that before creation. */
-    struct async_exec *e = &execs[t->cpu][t->qos];
-    bool here = on_executor(e);
-    if (!here)
-        e = exec_get(t->cpu, t->qos);
-    atomic_fetch_or(&t->flags, ASYNC_F_STARTED);
-    if (here && !e->inlining) {
-        e->inlining = true;
-        exec_poll(e, t);
-        e->inlining = false;
-    } else {
+    set_sched(t, S_IDLE);   /* RUNNING since its spawn (async_spawn_word_); not shared yet */
+    if (on_executor(e)) {   /* inside an inline first poll: queue it */
         make_ready(t, false);
+        return;
     }
+    exec_get(t->exec / QOS_COUNT, t->qos);
+    make_ready(t, false);
     sched_resched_if_needed();
 }
 
 void async_free_unstarted(struct async_task *t)
 {
-    if (!(atomic_load(&t->flags) & ASYNC_F_STARTED))
+    if (!t->started)
         task_free(t);
 }
 
@@ -382,14 +361,25 @@ bool async_done(struct async_task *t)
     return atomic_load_explicit(&t->flags, memory_order_acquire) & ASYNC_F_DONE;
 }
 
+/* Of an ended task: CANCEL is never set after DONE (async_cancel). */
+static inline enum async_status status_of_flags(uint8_t f)
+{
+    return (f & ASYNC_F_CANCEL) ? ASYNC_CANCELLED : ASYNC_COMPLETED;
+}
+
 static enum async_status status_of(struct async_task *t)
 {
-    return (atomic_load(&t->flags) & ASYNC_F_ENDED_CANCELLED) ? ASYNC_CANCELLED : ASYNC_COMPLETED;
+    return status_of_flags(atomic_load(&t->flags));
 }
 
 void async_cancel(struct async_task *t)
 {
-    atomic_fetch_or(&t->flags, ASYNC_F_CANCEL);   /* seq_cst: pairs with async_wait_park */
+    /* seq_cst: pairs with async_wait_park. An ended task is not cancelled. */
+    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    do {
+        if (f & ASYNC_F_DONE)
+            return;
+    } while (!atomic_compare_exchange_weak(&t->flags, &f, f | ASYNC_F_CANCEL));
     if (waker_claim(&t->waker, -1, -ECANCELED))
         waker_fire(&t->waker);
     sched_resched_if_needed();
@@ -526,17 +516,9 @@ static void join_wait_done(struct async_task *self, struct async_task *t)
     wait_node_unlink(&self->node);
 }
 
-/* Has t ended on self's own executor? Then its complete() has returned
- * (it runs on the executor task, as self's polls do), so t may be freed
- * without taking its lock. */
-static bool ended_here(struct async_task *self, struct async_task *t)
+int async_join_await_slow_(struct async_task *self, struct async_task *t, int64_t *value)
 {
-    return same_exec(t, self) &&
-           (atomic_load_explicit(&t->flags, memory_order_acquire) & ASYNC_F_DONE);
-}
-
-int async_join_await(struct async_task *self, struct async_task *t, int64_t *value)
-{
+    uint8_t f;
     if (async_waiting(self)) {
         if (!async_wait_over(self))
             return ASYNC_PENDING;
@@ -544,23 +526,32 @@ int async_join_await(struct async_task *self, struct async_task *t, int64_t *val
         int32_t r = async_wait_end(self);
         if (r < 0)
             return r;
+        f = atomic_load_explicit(&t->flags, memory_order_acquire);
     } else {
-        int r = async_cancelled(self);
-        if (r)
-            return r;
-        if (!ended_here(self, t)) {
+        f = atomic_load(&self->flags);
+        if (f & ASYNC_F_CANCEL)
+            return -ECANCELED;
+        /* Ended on self's own executor? Then its complete() has returned
+         * (it ran on the executor task, as self's polls do): no lock. */
+        if (!same_exec(t, self) ||
+            !((f = atomic_load_explicit(&t->flags, memory_order_acquire)) & ASYNC_F_DONE)) {
             uint64_t flags = spin_lock_irqsave(&t->lock);
             bool done = join_or_queue(self, t);
             spin_unlock_irqrestore(&t->lock, flags);
             if (!done)
                 return async_wait_park(self);
+            f = atomic_load_explicit(&t->flags, memory_order_acquire);
         }
     }
-    int s = status_of(t);
     if (value)
         *value = t->value;
-    task_free(t);
-    return s;
+    /* self is polled by its executor task; t is freed to that executor's
+     * cache if it is t's too. */
+    if (same_exec(t, self))
+        exec_free(exec_of(self), t);
+    else
+        task_free(t);
+    return status_of_flags(f);
 }
 
 int async_join_all(struct async_task *self, struct async_task **tasks, int64_t *values, unsigned n)
@@ -592,12 +583,6 @@ int async_join_all(struct async_task *self, struct async_task **tasks, int64_t *
         tasks[i] = NULL;
     }
     return 0;
-}
-
-void async_exec_stats(int cpu, enum qos qos, struct async_exec_stats *out)
-{
-    struct async_exec *e = &execs[cpu][qos];
-    *out = (struct async_exec_stats){atomic_load(&e->polls), atomic_load(&e->completed)};
 }
 
 /* --- select case: a task has ended ------------------------------------------ */

@@ -122,7 +122,7 @@ static inline void sync_flags(struct chan *c)
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
  * claimed before the flag was set, and it settles right after. */
-static bool recv_locked(struct chan *c, void *buf, int32_t *res)
+static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res)
 {
     struct wait_node *s;
     if (mpmc_pop_locked(&c->ring, buf)) {
@@ -144,7 +144,7 @@ static bool recv_locked(struct chan *c, void *buf, int32_t *res)
     return false;
 }
 
-static bool send_locked(struct chan *c, const void *msg, int32_t *res)
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -172,7 +172,7 @@ static inline uint64_t lock_armed(struct chan *c)
     return flags;
 }
 
-static inline void unlock_synced(struct chan *c, uint64_t flags)
+static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
 {
     sync_flags(c);
     spin_unlock_irqrestore(&c->lock, flags);
@@ -217,8 +217,9 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
 /* Queue on list and block; returns the wait's result. Entered with the lock
  * held and IRQs masked (flags), returns with both released. interruptible:
  * the wait is a cancellation point (sr/wait_task.h). */
-static int block_on(struct wait_list *list, void *data, uint64_t flags, uint64_t timeout_ns,
-                    bool interruptible)
+static inline __attribute__((always_inline)) int block_on(struct wait_list *list, void *data,
+                                                         uint64_t flags, uint64_t timeout_ns,
+                                                         bool interruptible)
 {
     uint64_t deadline = waitq_deadline(timeout_ns);
     struct task_waker tw;

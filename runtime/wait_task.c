@@ -5,7 +5,7 @@
 #include <kernel/task.h>
 #include <sr/wait_task.h>
 
-static void task_waker_fire(struct waker *w)
+void task_waker_fire_(struct waker *w)
 {
     struct task_waker *tw = container_of(w, struct task_waker, w);
     struct task *t = tw->task;
@@ -18,16 +18,6 @@ static void task_waker_fire(struct waker *w)
     waker_set_done(w);
     sched_wake(t, WAIT_OK);
     spin_unlock_irqrestore(&tw->lock, flags);
-}
-
-void task_waker_init(struct task_waker *tw)
-{
-    struct task *cur = sched_current();
-    tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire};
-    tw->lock = (spinlock_t)SPINLOCK_INIT;
-    tw->on_list_lock = false;
-    tw->interruptible = false;
-    tw->task = cur;
 }
 
 /* One turn of a wait, under lock (IRQs masked): block unless the deadline

@@ -55,20 +55,24 @@ TEST(mpmc_ring, fifo_full_and_empty_at_a_power_of_two_capacity)
     ring_free(r);
 }
 
-/* Capacity 1 (one slot: "holds p" must differ from "free for p + 1") and
- * capacity 3 (gated: pushes only through the locked path, exact bound). */
+/* Capacity 1 (two slots, gated: "holds p" is p + STEP, which must differ
+ * from "free for p + lap") and capacity 3 (gated: pushes only through the
+ * locked path, exact bound). */
 TEST(mpmc_ring, one_slot_and_odd_capacities_are_exact)
 {
     struct mpmc_ring *r = ring_new(1, 8);
     uint64_t v = 7, out = 0;
-    EXPECT_TRUE(mpmc_try_push(r, &v));
-    EXPECT_TRUE(!mpmc_try_push(r, &v));
-    EXPECT_TRUE(!mpmc_push_locked(r, &v));
+    EXPECT_EQ(r->mask, 1);
+    EXPECT_TRUE(!mpmc_try_push(r, &v));              /* gated */
+    EXPECT_TRUE(mpmc_push_locked(r, &v));
+    EXPECT_TRUE(!mpmc_push_locked(r, &v));           /* exactly 1 */
+    EXPECT_TRUE(!mpmc_can_push(r));
     EXPECT_TRUE(mpmc_try_pop(r, &out));
     EXPECT_EQ(out, 7);
     EXPECT_TRUE(!mpmc_try_pop(r, &out));
     for (uint64_t i = 0; i < 100; i++) {
-        EXPECT_TRUE(mpmc_try_push(r, &i));
+        EXPECT_TRUE(mpmc_push_locked(r, &i));
+        EXPECT_TRUE(!mpmc_push_locked(r, &v));
         EXPECT_TRUE(mpmc_try_pop(r, &out));
         EXPECT_EQ(out, i);
     }
@@ -230,8 +234,10 @@ TEST(mpmc_ring, threads_take_every_message_exactly_once_in_order)
 }
 
 /* Size hints (RING_SIZE_HINT, the typed chan_try_send/recv): a hint equal
- * to the element size copies that fixed size; any other hint, or none,
- * copies exactly the ring's element size, never the hinted one. */
+ * to the element size copies that fixed size; the MPMC fast operations
+ * refuse any other hint (nothing claimed: the channel's slow path, whose
+ * locked operations copy exactly the element size, takes over); the SPSC
+ * ring copies exactly the element size, never the hinted one. */
 TEST(mpmc_ring, size_hints_copy_exactly_the_element_size)
 {
     struct msg32 m = {1, 2, 3, 4}, out;
@@ -246,12 +252,18 @@ TEST(mpmc_ring, size_hints_copy_exactly_the_element_size)
     EXPECT_TRUE(memcmp(&out, &m, sizeof(m)) == 0);
     ring_free(r);
 
-    /* A 24-byte ring fed through 32-byte pointers: 24 bytes move, the
+    /* A 24-byte ring fed through 32-byte pointers: the fast operations
+     * refuse and claim nothing; the locked ones move 24 bytes, the
      * receiver's last 8 bytes stay untouched. */
     r = ring_new(4, 24);
-    EXPECT_TRUE(mpmc_try_push_hinted(r, &m, RING_SIZE_HINT(&m)));
+    EXPECT_TRUE(!mpmc_try_push_hinted(r, &m, RING_SIZE_HINT(&m)));
+    EXPECT_EQ(mpmc_count(r), 0);
+    EXPECT_TRUE(mpmc_push_locked(r, &m));
     memset(&out, 0xaa, sizeof(out));
-    EXPECT_TRUE(mpmc_try_pop_hinted(r, &out, RING_SIZE_HINT(&out)));
+    EXPECT_TRUE(!mpmc_try_pop_hinted(r, &out, RING_SIZE_HINT(&out)));
+    EXPECT_EQ(mpmc_count(r), 1);
+    EXPECT_EQ(out.pad, 0xaaaaaaaaaaaaaaaaull);
+    EXPECT_TRUE(mpmc_pop_locked(r, &out));
     EXPECT_EQ(out.id, 1);
     EXPECT_EQ(out.seq, 2);
     EXPECT_EQ(out.check, 3);

@@ -669,3 +669,96 @@ TEST(async, children_started_on_their_executor_run_their_first_poll_inline)
     EXPECT_EQ(chan_len(s->c), 0);
     chan_destroy(s->c);
 }
+
+/* --- an executor's cache of task blocks ------------------------------------------ */
+
+enum { REUSE_N = 40 };   /* more than an executor keeps once it sleeps */
+
+/* Round 1: waits for a message under a timeout (its waker, node and timer
+ * used), scribbles on its state, ends with 7 (or cancelled).
+ * Round 2: on its first poll, checks that it starts as a new task. */
+struct reuse_kid {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf, scribble[2];
+    bool fresh_ok;
+};
+
+static int reuse_used_poll(struct async_task *t)
+{
+    struct reuse_kid *k = (struct reuse_kid *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    k->scribble[0] = k->scribble[1] = ~0ull;
+    ASYNC_AWAIT_TIMEOUT(t, 10000000000ull, r, chan_recv_await(t, k->c, &k->buf));
+    ASYNC_END(t, r == 0 ? 7 : r);
+}
+
+static int reuse_fresh_poll(struct async_task *t)
+{
+    struct reuse_kid *k = (struct reuse_kid *)t;
+    ASYNC_BEGIN(t);
+    k->fresh_ok = !k->c && !k->buf && !k->scribble[0] && !k->scribble[1] && t->value == 0 &&
+                  t->deadline_ns == 0 && !async_cancelled(t) && !async_waiting(t);
+    ASYNC_SLEEP(t, 100000);   /* its timer works */
+    ASYNC_END(t, k->fresh_ok ? 1 : 0);
+}
+
+struct reuser {
+    struct async_task t;
+    struct chan *c;
+    struct reuse_kid *kids[REUSE_N];
+    int i, r;
+    int64_t v;
+    uint64_t msg;
+    int sevens, cancelled, fresh, completed;
+};
+
+static int reuser_poll(struct async_task *t)
+{
+    struct reuser *s = (struct reuser *)t;
+    ASYNC_BEGIN(t);
+    for (s->i = 0; s->i < REUSE_N; s->i++) {
+        s->kids[s->i] = ASYNC_NEW(struct reuse_kid, reuse_used_poll, NULL);
+        s->kids[s->i]->c = s->c;
+        async_start(&s->kids[s->i]->t);
+        if (s->i % 2)
+            async_cancel(&s->kids[s->i]->t);
+    }
+    for (s->i = 0; s->i < REUSE_N / 2; s->i++)   /* one for each kid not cancelled */
+        ASYNC_AWAIT(t, s->r, chan_send_await(t, s->c, &s->msg));
+    for (s->i = 0; s->i < REUSE_N; s->i++) {
+        ASYNC_AWAIT(t, s->r, async_join_await(t, &s->kids[s->i]->t, &s->v));
+        s->sevens += s->r == ASYNC_COMPLETED && s->v == 7;
+        s->cancelled += s->r == ASYNC_CANCELLED && s->v == -ECANCELED;
+    }
+    for (s->i = 0; s->i < REUSE_N; s->i++) {
+        s->kids[s->i] = ASYNC_NEW(struct reuse_kid, reuse_fresh_poll, NULL);
+        async_start(&s->kids[s->i]->t);
+    }
+    for (s->i = 0; s->i < REUSE_N; s->i++) {
+        ASYNC_AWAIT(t, s->r, async_join_await(t, &s->kids[s->i]->t, &s->v));
+        s->completed += s->r == ASYNC_COMPLETED;
+        s->fresh += s->v == 1;
+    }
+    ASYNC_END(t, 0);
+}
+
+/* Blocks freed on an executor (its children joined there) are reused for
+ * its next children, which start exactly as new ones: zeroed state, no
+ * value, deadline, cancellation or wait; working timer and waker. */
+TEST(async, blocks_reused_on_an_executor_start_like_new_tasks)
+{
+    struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(0)};
+    struct reuser *s = ASYNC_NEW(struct reuser, reuser_poll, &attr);
+    s->c = chan_create(sizeof(uint64_t), 1);
+    async_start(&s->t);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, 0);
+    EXPECT_EQ(s->sevens, REUSE_N / 2);
+    EXPECT_EQ(s->cancelled, REUSE_N / 2);
+    EXPECT_EQ(s->completed, REUSE_N);
+    EXPECT_EQ(s->fresh, REUSE_N);
+    chan_destroy(s->c);
+}

@@ -16,6 +16,31 @@ struct msg32 {
     uint64_t seq, a, b, c;
 };
 
+/* A typed pointer whose size is not the channel's element size: the fast
+ * paths refuse it and the slow path moves exactly the element size. */
+TEST(chan, typed_try_ops_of_another_size_move_the_element_size)
+{
+    struct chan *c = chan_create(24, 2);
+    struct msg32 m, out;
+    memset(&m, 0x11, sizeof(m));
+    memset(&out, 0xaa, sizeof(out));
+    EXPECT_EQ(chan_try_send(c, &m), 0);
+    EXPECT_EQ(chan_try_send(c, &m), 0);
+    EXPECT_EQ(chan_try_send(c, &m), -EAGAIN);
+    EXPECT_EQ(chan_len(c), 2);
+    EXPECT_EQ(chan_try_recv(c, &out), 0);
+    uint8_t *b = (uint8_t *)&out;
+    int moved = 0, kept = 0;
+    for (size_t i = 0; i < sizeof(out); i++) {
+        moved += i < 24 && b[i] == 0x11;
+        kept += i >= 24 && b[i] == 0xaa;
+    }
+    EXPECT_EQ(moved, 24);
+    EXPECT_EQ(kept, 8);
+    EXPECT_EQ(chan_len(c), 1);
+    chan_destroy(c);
+}
+
 TEST(chan, try_variants_report_full_and_empty)
 {
     struct chan *c = chan_create(sizeof(struct msg32), 2);

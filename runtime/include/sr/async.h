@@ -59,35 +59,45 @@
 #ifndef SR_ASYNC_H
 #define SR_ASYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <kernel/mm.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <kernel/spinlock.h>
 #include <kernel/task.h>
 #include <kernel/timerq.h>
 #include <sr/wait.h>
 
-#define ASYNC_PENDING   INT32_MIN   /* from an await op or a poll function: not yet */
+#define ASYNC_PENDING   (-4096)     /* from an await op or a poll function: not yet
+                                       (no errno; one compare with an immediate) */
 #define ASYNC_DONE      0           /* from a poll function: finished (value set) */
 
 struct async_task;
 typedef int (*async_poll_fn)(struct async_task *t);
 
+/* Field order: everything a spawn must set lies in the first 96 bytes
+ * (zeroed in one go, then a few fields set); the rest is set when used. */
 struct async_task {
     async_poll_fn poll;
-    struct async_task *next;        /* executor's ready list */
-    struct waker waker;             /* this task's current wait */
-    struct wait_node node;          /* its node for single-list waits */
-    struct timer timer;             /* sleeps and await deadlines */
-    struct wait_list joiners;       /* who awaits this task's end (under lock) */
-    spinlock_t lock;                /* guards joiners and the DONE flag */
-    int64_t value;                  /* result, once ended */
-    uint64_t deadline_ns;           /* of the next await (ASYNC_AWAIT_TIMEOUT), 0 none */
-    uint32_t episode;               /* bumped per wait: stale timer firings ignore */
     uint16_t resume;                /* resume point of the poll function */
-    uint8_t cpu, qos;               /* home core and class */
+    uint8_t exec;                   /* its executor: home core * QOS_COUNT + class */
+    uint8_t qos;                    /* class */
     _Atomic uint8_t sched;          /* executor state (runtime/async.c) */
     _Atomic uint8_t flags;          /* ASYNC_F_* */
     uint8_t heap_class;             /* its block's heap size class (kernel/mm.h) */
+    uint8_t started;                /* async_start ran (read by async_free_unstarted) */
+    int64_t value;                  /* result, once ended */
+    uint64_t deadline_ns;           /* of the next await (ASYNC_AWAIT_TIMEOUT), 0 none */
+    struct waker waker;             /* this task's current wait */
+    spinlock_t lock;                /* guards joiners and the DONE flag */
+    struct wait_list joiners;       /* who awaits this task's end (under lock) */
+    uint32_t episode;               /* bumped per wait: stale timer firings ignore */
+    struct async_task *next;        /* executor's ready list (set when queued) */
+    struct wait_node node;          /* its node for single-list waits (set when queued) */
+    struct timer timer;             /* sleeps and await deadlines (index set at spawn) */
 };
 
 /* Exit status seen by joiners. */
@@ -104,8 +114,9 @@ struct async_attr {
 
 /* A zeroed task of size bytes (>= sizeof(struct async_task)) with its poll
  * function and attributes set, not yet started; NULL (errno ENOMEM/EINVAL)
- * on failure. Task context. */
-struct async_task *async_new(async_poll_fn poll, size_t size, const struct async_attr *attr);
+ * on failure. Task context. (Inline, below.) */
+static inline struct async_task *async_new(async_poll_fn poll, size_t size,
+                                           const struct async_attr *attr);
 #define ASYNC_NEW(type, poll, attr) ((type *)async_new((poll), sizeof(type), (attr)))
 /* Queue t on its home executor (creating the executor on first use).
  * Called by a task running on that same executor (a stackless parent
@@ -114,7 +125,7 @@ struct async_task *async_new(async_poll_fn poll, size_t size, const struct async
  * poll is never queued, and one that has to wait is parked as usual. Only
  * one level of this inlining: a child started from such an inline poll is
  * queued. */
-void async_start(struct async_task *t);
+static inline void async_start(struct async_task *t);
 /* Free a task that was never started. */
 void async_free_unstarted(struct async_task *t);
 
@@ -131,7 +142,7 @@ bool async_done(struct async_task *t);
 /* Sleep until clock_ns() >= deadline_ns: 0, or -ECANCELED. */
 int async_sleep_until(struct async_task *self, uint64_t deadline_ns);
 /* Wait for t to end, then free it: its status; *value gets its value. */
-int async_join_await(struct async_task *self, struct async_task *t, int64_t *value);
+static inline int async_join_await(struct async_task *self, struct async_task *t, int64_t *value);
 /* Join all n tasks (join-all): 0 once every one ended (each slot then NULL,
  * values[i] its value; values may be NULL), or -ETIMEDOUT / -ECANCELED with
  * the slots of those joined so far NULL and the others still to be joined. */
@@ -204,10 +215,180 @@ static inline bool async_wait_over(const struct async_task *self)
 }
 int32_t async_wait_end(struct async_task *self);
 
-/* Executor statistics of one core and class (tests, benchmarks). */
-struct async_exec_stats {
-    uint64_t polls, completed;       /* polls made, tasks ended */
+/* --- inline fast paths; runtime/async.c has the rest ------------------------------
+ * Internal to the runtime (names ending in _), here so that a stackless
+ * parent's spawn, inline first poll and join of a child on its own
+ * executor compile into the parent's poll function without calls. */
+
+#define ASYNC_F_DONE      (1u << 0)
+#define ASYNC_F_CANCEL    (1u << 1)   /* set only while DONE is not */
+#define ASYNC_F_DETACHED  (1u << 2)
+#define ASYNC_F_JOINERS   (1u << 3)   /* somebody looked for DONE under the lock */
+
+enum { ASYNC_S_IDLE, ASYNC_S_QUEUED, ASYNC_S_RUNNING, ASYNC_S_NOTIFIED };
+
+#define ASYNC_CACHE_BYTES 256   /* tasks up to this size come from an executor's cache */
+#define ASYNC_CACHE_MAX   32    /* free blocks an idle executor keeps (trimmed when it sleeps) */
+
+struct async_list {
+    struct async_task *head, *tail;
 };
-void async_exec_stats(int cpu, enum qos qos, struct async_exec_stats *out);
+
+/* One per core and class (runtime/async.c). */
+struct async_exec {
+    struct async_list local;         /* the executor task's own (no lock) */
+    struct task *task;
+    struct async_task *cache;        /* free blocks (executor task only), linked by next */
+    uint64_t spawn_word;             /* a cached block's word at `resume` (async_task_reinit_) */
+    struct task *inline_owner;       /* task, NULL while in an inline first poll */
+    bool sleeping;                   /* blocked in exec_main: wake it on queueing */
+    _Atomic bool created;
+    spinlock_t lock;                 /* guards shared and sleeping */
+    struct async_task *_Atomic shared_head;   /* read without the lock as a hint */
+    struct async_task *shared_tail;
+} __attribute__((aligned(64)));
+
+extern struct async_exec async_execs_[PLAT_MAX_CPUS][QOS_COUNT];
+extern uint8_t async_cache_class_;   /* heap class of ASYNC_CACHE_BYTES (set with an executor) */
+
+struct async_task *async_new_slow_(async_poll_fn poll, size_t size, const struct async_attr *attr);
+void async_start_slow_(struct async_exec *e, struct async_task *t);
+void async_complete_slow_(struct async_exec *e, struct async_task *t);
+void async_parked_(struct async_exec *e, struct async_task *t);
+int async_join_await_slow_(struct async_task *self, struct async_task *t, int64_t *value);
+void async_task_free_(struct async_task *t);
+void async_fire_(struct waker *w);
+
+_Static_assert(PLAT_MAX_CPUS * QOS_COUNT <= 256, "an executor index is a byte");
+
+static inline struct async_exec *async_exec_of_(const struct async_task *t)
+{
+    return &async_execs_[0][0] + t->exec;
+}
+
+/* The word at `resume` of a fresh task: resume 0, exec, qos, sched RUNNING
+ * (an unstarted task is never made ready: async_start sets its state), flags,
+ * heap_class, started 0. */
+_Static_assert(offsetof(struct async_task, started) == offsetof(struct async_task, resume) + 7 &&
+               offsetof(struct async_task, exec) == offsetof(struct async_task, resume) + 2 &&
+               __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the byte fields after resume");
+static inline uint64_t async_spawn_word_(unsigned exec, unsigned qos, unsigned cls)
+{
+    return (uint64_t)exec << 16 | (uint64_t)qos << 24 | (uint64_t)ASYNC_S_RUNNING << 32 |
+           (uint64_t)cls << 48;
+}
+#define ASYNC_WORD_DETACHED ((uint64_t)ASYNC_F_DETACHED << 40)
+
+/* Set up what a spawn sets in any block: everything before `next` except
+ * the fields that keep their value while a block sits in an executor's
+ * cache (async_task_init_ sets those). word: async_spawn_word_. */
+static inline __attribute__((always_inline)) void
+async_task_reinit_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
+{
+    t->poll = poll;
+    memcpy(&t->resume, &word, sizeof(word));
+    t->value = 0;
+    t->deadline_ns = 0;
+    atomic_init(&t->waker.state, WAKER_IDLE);   /* which, qos, result: set by waker_arm */
+    t->joiners.head = t->joiners.tail = NULL;
+    if (size > sizeof(*t))
+        memset(t + 1, 0, size - sizeof(*t));   /* the caller's state starts zeroed */
+}
+
+/* Set up a block from the heap. */
+static inline __attribute__((always_inline)) void
+async_task_init_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
+{
+    t->waker = (struct waker){.which = -1, .fire = async_fire_};
+    t->lock = (spinlock_t)SPINLOCK_INIT;
+    t->joiners.lock = &t->lock;
+    t->timer.index = -1;
+    async_task_reinit_(t, poll, size, word);
+}
+
+/* On e's executor task: t's block back to e's cache, or to the heap. A
+ * cached block is an ended task's: its waker's fire function, its lock
+ * (free), its joiners' lock pointer and its timer (not queued) are as
+ * async_task_init_ left them, so a spawn from the cache sets only the rest
+ * (async_task_reinit_). */
+static inline void async_exec_free_(struct async_exec *e, struct async_task *t)
+{
+    if (t->heap_class != (uint8_t)(e->spawn_word >> 48)) {
+        async_task_free_(t);
+        return;
+    }
+    t->next = e->cache;
+    e->cache = t;
+}
+
+/* Poll t (off a ready list, or an inline first poll), then complete it
+ * (DONE with one compare-and-swap unless joiners or a detach need the slow
+ * path) or park it. Executor task only. */
+static inline void async_exec_poll_(struct async_exec *e, struct async_task *t)
+{
+    if (t->poll(t) == ASYNC_PENDING) {
+        async_parked_(e, t);
+        return;
+    }
+    uint8_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    if ((f & (ASYNC_F_JOINERS | ASYNC_F_DETACHED)) ||
+        !atomic_compare_exchange_strong_explicit(&t->flags, &f, f | ASYNC_F_DONE, memory_order_release,
+                                                 memory_order_relaxed))
+        async_complete_slow_(e, t);
+}
+
+static inline struct async_task *async_new(async_poll_fn poll, size_t size,
+                                           const struct async_attr *attr)
+{
+    /* Fast: a small task homed on the caller's core, spawned by that core's
+     * executor task of its class, whose cache has a block. */
+    unsigned qos = attr ? (unsigned)attr->qos : QOS_DEFAULT;
+    if (poll && size - sizeof(struct async_task) <= ASYNC_CACHE_BYTES - sizeof(struct async_task) &&
+        qos < QOS_COUNT && (!attr || attr->cpu < 0)) {
+        struct percpu *p = this_cpu();
+        struct async_exec *e = &async_execs_[p->cpu][qos];
+        struct async_task *t = e->cache;
+        if (t && e->task == sched_current() && !p->in_irq) {
+            e->cache = t->next;
+            async_task_reinit_(t, poll, size,
+                               e->spawn_word | (attr && attr->detached ? ASYNC_WORD_DETACHED : 0));
+            return t;
+        }
+    }
+    return async_new_slow_(poll, size, attr);
+}
+
+static inline void async_start(struct async_task *t)
+{
+    /* Started by its own executor task (a stackless parent starting a child
+     * homed with it): its first poll runs here, once level deep. */
+    struct async_exec *e = async_exec_of_(t);
+    struct task *cur = sched_current();
+    t->started = 1;
+    if (e->inline_owner == cur && !this_cpu()->in_irq) {
+        e->inline_owner = NULL;   /* one level: a start from this poll queues */
+        async_exec_poll_(e, t);   /* t is RUNNING since its spawn */
+        e->inline_owner = cur;
+        return;
+    }
+    async_start_slow_(e, t);
+}
+
+static inline int async_join_await(struct async_task *self, struct async_task *t, int64_t *value)
+{
+    /* Fast: not in a wait, not cancelled, t ended on self's executor (its
+     * completion has returned: it ran on the executor task, as self's polls
+     * do), so t is collected without its lock into that executor's cache. */
+    uint8_t f;
+    if (!async_waiting(self) && t->exec == self->exec &&
+        !(atomic_load(&self->flags) & ASYNC_F_CANCEL) &&
+        ((f = atomic_load_explicit(&t->flags, memory_order_acquire)) & ASYNC_F_DONE)) {
+        if (value)
+            *value = t->value;
+        async_exec_free_(async_exec_of_(self), t);
+        return (f & ASYNC_F_CANCEL) ? ASYNC_CANCELLED : ASYNC_COMPLETED;
+    }
+    return async_join_await_slow_(self, t, value);
+}
 
 #endif

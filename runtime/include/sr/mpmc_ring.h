@@ -4,13 +4,15 @@
  * position words that send a side to its owner's slow path.
  *
  * Words: tail (next position to write) and head (next to read) hold
- * position * MPMC_STEP | flags. Slot i holds a 64-bit seq and then the
+ * position * MPMC_STEP | flags. Slot i holds a 64-bit seq (MPMC_SEQ_BYTES) and the
  * message; for the position p (encoded p * MPMC_STEP) that maps to it:
  *   seq == p                 free: a producer may claim p
- *   seq == p + MPMC_FULL     holds p's message: a consumer may claim p
+ *   seq == p + MPMC_STEP     holds p's message: a consumer may claim p
  *   seq == p + lap           p's message was taken: free for p + lap
- * (MPMC_FULL is below MPMC_STEP, so even a one-slot ring, where lap is
- * MPMC_STEP, tells "holds p's message" from "free for p + 1".)
+ * ("holds p's message" is the position after p, which both sides compute
+ * anyway for their claim: no extra add. So that it differs from "free for
+ * p + lap", a ring that holds messages has at least two slots: capacity 1
+ * gets two and is gated, see below.)
  * A producer claims p with one compare-and-swap of tail (p -> p + STEP),
  * copies, and publishes with a release store of seq; a consumer likewise on
  * head. The CAS expects a word without flags, so while any flag is set no
@@ -37,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sr/ring.h>
 
 #define MPMC_WAITERS 1u
@@ -44,8 +47,11 @@
 #define MPMC_GATED   4u
 #define MPMC_FLAGS   7u
 #define MPMC_STEP    8u
-#define MPMC_FULL    1u
-#define MPMC_SEQ_BYTES 8u
+#define MPMC_FULL    MPMC_STEP   /* seq of a slot holding p's message: p + MPMC_FULL */
+/* The sequence word, padded: a message at offset 16 in its slot suits the
+ * copy's paired 16-byte loads and stores (whose offsets are multiples of
+ * 16: at 8 every copy would need an extra address computation). */
+#define MPMC_SEQ_BYTES 16u
 
 struct mpmc_ring {
     _Atomic uint64_t tail __attribute__((aligned(64)));
@@ -58,10 +64,17 @@ struct mpmc_ring {
     uint32_t cap;               /* messages queued at most */
 };
 
-/* Slot storage for cap messages of elem bytes (cap 0: one unused slot). */
+/* Slots for capacity cap: a power of two, at least two (see the top);
+ * cap 0 (rendezvous): one, never used. */
+static inline uint32_t mpmc_slots_for(uint32_t cap)
+{
+    return cap == 0 ? 1 : cap == 1 ? 2 : ring_slots_for(cap);
+}
+
+/* Slot storage for cap messages of elem bytes. */
 static inline size_t mpmc_ring_bytes(uint32_t cap, uint32_t elem)
 {
-    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    uint32_t slots = mpmc_slots_for(cap);
     return (size_t)slots * ((MPMC_SEQ_BYTES + elem + 7) & ~7u);
 }
 
@@ -69,7 +82,7 @@ static inline size_t mpmc_ring_bytes(uint32_t cap, uint32_t elem)
  * mpmc_ring_bytes(cap, elem) bytes, 8-byte aligned. */
 static inline void mpmc_ring_init(struct mpmc_ring *r, void *mem, uint32_t cap, uint32_t elem)
 {
-    uint32_t slots = cap ? ring_slots_for(cap) : 1;
+    uint32_t slots = mpmc_slots_for(cap);
     r->slots = mem;
     r->mask = slots - 1;
     r->lap = (uint64_t)slots * MPMC_STEP;
@@ -89,9 +102,27 @@ static inline uint8_t *mpmc_slot(const struct mpmc_ring *r, uint64_t word)
 
 static inline _Atomic uint64_t *mpmc_seq(uint8_t *slot) { return (_Atomic uint64_t *)slot; }
 
+/* Does a fast operation with size hint copy (hint: the message size if known
+ * at compile time, else 0) suit a ring of elem-byte messages? A typed caller
+ * on a ring of another size is sent to the slow path (which copies elem
+ * bytes), so the fast copy is a fixed-size one; the test shares the branch
+ * of the sequence check (one conditional compare). */
+static inline bool mpmc_hint_fits(uint32_t elem, size_t hint)
+{
+    return !__builtin_constant_p(hint) || hint == 0 || elem == hint;
+}
+
+static inline void mpmc_copy(void *dst, const void *src, uint32_t elem, size_t hint)
+{
+    if (__builtin_constant_p(hint) && hint != 0)
+        memcpy(dst, src, hint);
+    else
+        ring_copy(dst, src, elem);
+}
+
 /* Fast push: true if msg was queued (then the caller checks
- * mpmc_tail_waiters). False: full, contended, or a flag is set.
- * hint: the message size if known at compile time (ring_copy_hinted). */
+ * mpmc_tail_waiters). False: full, contended, a flag is set, or hint does
+ * not fit (mpmc_hint_fits). */
 static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, size_t hint)
 {
     /* The ring's fields are read before the first acquire (which would make
@@ -101,12 +132,13 @@ static inline bool mpmc_try_push_hinted(struct mpmc_ring *r, const void *msg, si
     uint64_t mask = r->mask;
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((t / MPMC_STEP) & mask) * stride;
-    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t ||
-        !atomic_compare_exchange_strong_explicit(&r->tail, &t, t + MPMC_STEP,
+    uint64_t next = t + MPMC_STEP;   /* also "holds t's message" (MPMC_FULL) */
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != t || !mpmc_hint_fits(elem, hint) ||
+        !atomic_compare_exchange_strong_explicit(&r->tail, &t, next,
                                                  memory_order_relaxed, memory_order_relaxed))
         return false;
-    ring_copy_hinted(s + MPMC_SEQ_BYTES, msg, elem, hint);
-    atomic_store_explicit(mpmc_seq(s), t + MPMC_FULL, memory_order_seq_cst);
+    mpmc_copy(s + MPMC_SEQ_BYTES, msg, elem, hint);
+    atomic_store_explicit(mpmc_seq(s), next, memory_order_seq_cst);
     return true;
 }
 
@@ -116,7 +148,8 @@ static inline bool mpmc_try_push(struct mpmc_ring *r, const void *msg)
 }
 
 /* Fast pop: true if a message was taken into out (then the caller checks
- * mpmc_head_waiters). False: empty, contended, or a flag is set. */
+ * mpmc_head_waiters). False: empty, contended, a flag is set, or hint does
+ * not fit. */
 static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hint)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -125,11 +158,12 @@ static inline bool mpmc_try_pop_hinted(struct mpmc_ring *r, void *out, size_t hi
     uint32_t stride = r->stride, elem = r->elem;
     uint8_t *s = slots + ((h / MPMC_STEP) & mask) * stride;
     uint64_t next = h + MPMC_STEP;
-    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != h + MPMC_FULL ||
+    if (atomic_load_explicit(mpmc_seq(s), memory_order_acquire) != next ||   /* h + MPMC_FULL */
+        !mpmc_hint_fits(elem, hint) ||
         !atomic_compare_exchange_strong_explicit(&r->head, &h, next, memory_order_relaxed,
                                                  memory_order_relaxed))
         return false;
-    ring_copy_hinted(out, s + MPMC_SEQ_BYTES, elem, hint);
+    mpmc_copy(out, s + MPMC_SEQ_BYTES, elem, hint);
     /* Free for h + lap, lap = (mask + 1) * MPMC_STEP: from next, no load. */
     atomic_store_explicit(mpmc_seq(s), next + mask * MPMC_STEP, memory_order_seq_cst);
     return true;

@@ -6,7 +6,9 @@
 #ifndef SR_WAIT_TASK_H
 #define SR_WAIT_TASK_H
 
+#include <kernel/sched.h>
 #include <kernel/spinlock.h>
+#include <kernel/task.h>
 #include <sr/wait.h>
 
 struct task;
@@ -24,7 +26,7 @@ struct task_waker {
  * interruptible to make the wait a cancellation point, which task_cancel
  * (or an earlier cancel) ends with -ECANCELED, like a timeout: a waker that
  * fired first wins, so a message is never lost or duplicated. */
-void task_waker_init(struct task_waker *tw);
+static inline void task_waker_init(struct task_waker *tw);
 /* Block until the waker is DONE or until deadline_ns (absolute clock_ns,
  * 0 = none), in which case the task claims it itself with -ETIMEDOUT.
  * Returns waker.result. Nodes that did not fire are still queued: remove
@@ -41,5 +43,19 @@ int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t 
 
 /* Remove n from its list under that list's lock (no-op if not linked). */
 void wait_node_unlink(struct wait_node *n);
+
+/* --- inline ------------------------------------------------------------------ */
+
+void task_waker_fire_(struct waker *w);
+
+static inline void task_waker_init(struct task_waker *tw)
+{
+    struct task *cur = sched_current();
+    tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire_};
+    tw->lock = (spinlock_t)SPINLOCK_INIT;
+    tw->on_list_lock = false;
+    tw->interruptible = false;
+    tw->task = cur;
+}
 
 #endif
