@@ -55,8 +55,10 @@ TEST(sched, ten_thousand_tasks_across_cores_no_leak)
         }
     }
     EXPECT_EQ(atomic_load(&counted), TOTAL);
-    if (smp_online_count() > 1)
-        EXPECT_GT(__builtin_popcount(placed_on), 1);   /* placement spread them */
+    /* Placement spread them over the idle cores. With two cores the
+     * spawner holds one and every task rightly goes to the other. */
+    if (smp_online_count() > 2)
+        EXPECT_GT(__builtin_popcount(placed_on), 1);
     mm_drain_caches();
     EXPECT_EQ(mm_free_pages(), before);
 }
