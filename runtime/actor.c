@@ -4,8 +4,8 @@
  * Shapes: the mailbox (sr/mailbox.h, a lock-free MPSC ring whose one
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
- * box is the reply slot of one request: a wait queue where the requester
- * sleeps, the state (under that queue's lock), the result and the reply
+ * box is the reply slot of one request: a lock, the requester's sleeper
+ * (sr/sleeper.h), the state (under the lock), the result and the reply
  * bytes, which the handler writes in place. The replying side (the actor,
  * or its supervisor after a fault) sets the result and wakes the requester
  * once, if the box is still WAITING; a requester that times out marks it
@@ -42,6 +42,7 @@
 #include <sr/mailbox.h>
 #include <sr/ring.h>
 #include <sr/restart_window.h>
+#include <sr/sleeper.h>
 
 /* The handler's reply bytes start zeroed; reply buffers hold at least
  * REPLY_MIN bytes, so a small reply is zeroed with fixed-size stores. */
@@ -51,10 +52,11 @@ enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
 /* A request's reply slot and its owners (see above). */
 struct reply_box {
-    struct waitq wq;                /* the requester sleeps here; the lock guards state */
+    spinlock_t lock;                /* state, and the requester's sleep */
     uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT */
     _Atomic uint32_t owners;        /* 2 while a request is out */
     int32_t result;                 /* DONE: the handler's value, or -EPIPE / -EFAULT */
+    struct sleeper requester;
     _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
 };
 
@@ -122,17 +124,22 @@ static void reply_zero(const struct actor *a, uint8_t *p)
         memset(p, 0, a->spec.reply_size);
 }
 
-/* One owner is done with b; the last one keeps it for a's next request:
- * as the spare (one exchange), else in the pool, else frees it. */
-static void box_release(struct actor *a, struct reply_box *b)
+/* The last owner is done with b: keep it for a's next request as the
+ * spare (one compare-and-swap), else in the pool, else free it. */
+static __attribute__((noinline)) void box_keep(struct actor *a, struct reply_box *b)
 {
-    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
-        return;
     struct reply_box *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
                                                  memory_order_relaxed) &&
         chan_try_send(a->replies, &b) != 0)
         free(b);
+}
+
+/* One owner is done with b; the last one keeps it. */
+static inline void box_release(struct actor *a, struct reply_box *b)
+{
+    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) == 1)
+        box_keep(a, b);
 }
 
 /* A reply box for a request (two owners), WAITING. */
@@ -143,7 +150,8 @@ static struct reply_box *box_get(struct actor *a)
         b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
         if (!b)
             return NULL;
-        waitq_init(&b->wq);         /* empty and unlocked whenever a box is released */
+        b->lock = (spinlock_t)SPINLOCK_INIT;   /* unlocked, nobody announced, */
+        sleeper_withdraw(&b->requester);       /* whenever a box is released */
     }
     b->state = BOX_WAITING;
     atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
@@ -154,15 +162,15 @@ static struct reply_box *box_get(struct actor *a)
  * if it is the handler's), unless it left (timed out); one wake, under the
  * box's lock, so the requester never misses it nor sees it after leaving.
  * Then drop this side's ownership. */
-static void reply_post(struct actor *a, struct reply_box *b, int32_t result)
+static inline void reply_post(struct actor *a, struct reply_box *b, int32_t result)
 {
-    uint64_t flags = spin_lock_irqsave(&b->wq.lock);
+    uint64_t flags = spin_lock_irqsave(&b->lock);
     if (b->state == BOX_WAITING) {
         b->result = result;
         b->state = BOX_DONE;
-        waitq_wake_one(&b->wq, WAIT_OK);   /* none yet if it has not blocked */
+        sleeper_wake(&b->requester);   /* none yet if it has not blocked */
     }
-    spin_unlock_irqrestore(&b->wq.lock, flags);
+    spin_unlock_irqrestore(&b->lock, flags);
     sched_resched_if_needed();
     box_release(a, b);
 }
@@ -177,19 +185,21 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
  * the box is LEFT: a late reply is dropped). */
 static int box_wait(struct reply_box *b, uint64_t deadline_ns)
 {
-    uint64_t flags = spin_lock_irqsave(&b->wq.lock);
+    uint64_t flags = spin_lock_irqsave(&b->lock);
     if (b->state == BOX_WAITING) {
         /* Only reply_post wakes it with WAIT_OK, after setting DONE. */
-        if (waitq_wait(&b->wq, flags, deadline_ns) == WAIT_OK)
+        sleeper_announce(&b->requester);
+        if (sleeper_block(&b->lock, flags, deadline_ns) == WAIT_OK)
             return b->result;
-        flags = spin_lock_irqsave(&b->wq.lock);
+        flags = spin_lock_irqsave(&b->lock);
+        sleeper_withdraw(&b->requester);
         if (b->state == BOX_WAITING) {
             b->state = BOX_LEFT;
-            spin_unlock_irqrestore(&b->wq.lock, flags);
+            spin_unlock_irqrestore(&b->lock, flags);
             return -ETIMEDOUT;
         }
     }
-    spin_unlock_irqrestore(&b->wq.lock, flags);
+    spin_unlock_irqrestore(&b->lock, flags);
     return b->result;
 }
 

@@ -5,8 +5,8 @@
  * struct mpsc_ring (sr/mpsc_ring.h).
  *
  * The one reader (whoever calls mailbox_recv; one task at a time) sleeps
- * on one flag, `reader_asleep`, in a kernel wait queue: a sender wakes it
- * only when that flag is set (one load after each send otherwise).
+ * on one flag (struct sleeper, sr/sleeper.h): a sender wakes it only when
+ * that flag is set (one load after each send otherwise).
  * Senders that find the mailbox full wait in a wait list (sr/wait.h), so
  * the most important class is served first; the reader takes the lock
  * only when `senders_waiting` is set. A woken sender retries its send
@@ -25,12 +25,13 @@
 #include <kernel/spinlock.h>
 #include <kernel/waitq.h>
 #include <sr/mpsc_ring.h>
+#include <sr/sleeper.h>
 #include <sr/wait.h>
 
 struct mailbox {
     struct mpsc_ring ring;
-    struct waitq reader;            /* its lock also guards sendq and both flags' changes */
-    _Atomic uint32_t reader_asleep; /* the reader waits in `reader` */
+    spinlock_t lock;                /* the reader's sleep, sendq, and both flags' changes */
+    struct sleeper reader;          /* the reader, while it sleeps */
     _Atomic uint32_t senders_waiting; /* sendq is not empty */
     struct wait_list sendq;         /* senders waiting for room */
 };
@@ -58,14 +59,14 @@ static inline uint32_t mailbox_len(struct mailbox *mb) { return mpsc_count(&mb->
 void mailbox_wake_reader_(struct mailbox *mb);
 void mailbox_wake_sender_(struct mailbox *mb);
 int mailbox_send_wait_(struct mailbox *mb, uint64_t word, const void *msg, uint64_t deadline_ns);
-int mailbox_recv_wait_(struct mailbox *mb, uint64_t *word, void *buf);
+int mailbox_sleep_(struct mailbox *mb);
 
 static inline int mailbox_try_send(struct mailbox *mb, uint64_t word, const void *msg)
 {
     enum mpsc_push r = mpsc_try_push(&mb->ring, word, msg);
     if (__builtin_expect(r != MPSC_OK, 0))
         return r == MPSC_FULL ? -EAGAIN : -EPIPE;
-    if (atomic_load_explicit(&mb->reader_asleep, memory_order_seq_cst))
+    if (sleeper_announced(&mb->reader))
         mailbox_wake_reader_(mb);
     return 0;
 }
@@ -81,8 +82,9 @@ static inline int mailbox_send(struct mailbox *mb, uint64_t word, const void *ms
 
 static inline int mailbox_recv(struct mailbox *mb, uint64_t *word, void *buf)
 {
-    if (__builtin_expect(!mpsc_try_pop(&mb->ring, word, buf), 0))
-        return mailbox_recv_wait_(mb, word, buf);
+    while (!mpsc_try_pop(&mb->ring, word, buf))
+        if (mailbox_sleep_(mb) != 0)
+            return -EPIPE;
     if (__builtin_expect(atomic_load_explicit(&mb->senders_waiting, memory_order_seq_cst), 0))
         mailbox_wake_sender_(mb);
     return 0;
