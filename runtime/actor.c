@@ -124,35 +124,45 @@ static void reply_zero(const struct actor *a, uint8_t *p)
         memset(p, 0, a->spec.reply_size);
 }
 
-/* The last owner is done with b: keep it for a's next request as the
- * spare (one compare-and-swap), else in the pool, else free it. */
-static __attribute__((noinline)) void box_keep(struct actor *a, struct reply_box *b)
+/* The spare was taken: keep b in the pool, else free it. */
+static __attribute__((noinline)) void box_keep_more(struct actor *a, struct reply_box *b)
 {
-    struct reply_box *none = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
-                                                 memory_order_relaxed) &&
-        chan_try_send(a->replies, &b) != 0)
+    if (chan_try_send(a->replies, &b) != 0)
         free(b);
 }
 
-/* One owner is done with b; the last one keeps it. */
+/* One owner is done with b; the last one keeps it for a's next request:
+ * as the spare (one compare-and-swap), else in the pool, else frees it. */
 static inline void box_release(struct actor *a, struct reply_box *b)
 {
-    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) == 1)
-        box_keep(a, b);
+    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
+        return;
+    struct reply_box *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
+                                                 memory_order_relaxed))
+        box_keep_more(a, b);
 }
 
-/* A reply box for a request (two owners), WAITING. */
-static struct reply_box *box_get(struct actor *a)
+/* No spare: a box from the pool, else a new one; NULL if out of memory. */
+static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
 {
-    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
-    if (!b && chan_try_recv(a->replies, &b) != 0) {
-        b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
-        if (!b)
-            return NULL;
+    struct reply_box *b;
+    if (chan_try_recv(a->replies, &b) == 0)
+        return b;
+    b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
+    if (b) {
         b->lock = (spinlock_t)SPINLOCK_INIT;   /* unlocked, nobody announced, */
         sleeper_withdraw(&b->requester);       /* whenever a box is released */
     }
+    return b;
+}
+
+/* A reply box for a request (two owners), WAITING. */
+static inline struct reply_box *box_get(struct actor *a)
+{
+    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
+    if (__builtin_expect(!b, 0) && !(b = box_get_more(a)))
+        return NULL;
     b->state = BOX_WAITING;
     atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
     return b;
