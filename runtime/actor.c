@@ -191,23 +191,32 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
     reply_post(a, b, err);
 }
 
+/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT) unless the
+ * reply came meanwhile (its wake found the requester awake). */
+static __attribute__((noinline)) int box_wait_expired(struct reply_box *b)
+{
+    uint64_t flags = spin_lock_irqsave(&b->lock);
+    sleeper_withdraw(&b->requester);
+    int r = b->result;
+    if (b->state == BOX_WAITING) {
+        b->state = BOX_LEFT;
+        r = -ETIMEDOUT;
+    }
+    spin_unlock_irqrestore(&b->lock, flags);
+    return r;
+}
+
 /* The requester: the result once DONE, or -ETIMEDOUT at deadline_ns (then
  * the box is LEFT: a late reply is dropped). */
-static int box_wait(struct reply_box *b, uint64_t deadline_ns)
+static inline int box_wait(struct reply_box *b, uint64_t deadline_ns)
 {
     uint64_t flags = spin_lock_irqsave(&b->lock);
     if (b->state == BOX_WAITING) {
         /* Only reply_post wakes it with WAIT_OK, after setting DONE. */
         sleeper_announce(&b->requester);
-        if (sleeper_block(&b->lock, flags, deadline_ns) == WAIT_OK)
-            return b->result;
-        flags = spin_lock_irqsave(&b->lock);
-        sleeper_withdraw(&b->requester);
-        if (b->state == BOX_WAITING) {
-            b->state = BOX_LEFT;
-            spin_unlock_irqrestore(&b->lock, flags);
-            return -ETIMEDOUT;
-        }
+        if (__builtin_expect(sleeper_block(&b->lock, flags, deadline_ns) != WAIT_OK, 0))
+            return box_wait_expired(b);
+        return b->result;
     }
     spin_unlock_irqrestore(&b->lock, flags);
     return b->result;
@@ -546,6 +555,15 @@ int actor_try_send(struct actor *a, const void *msg)
     return mailbox_try_send(a->mailbox, 0, msg);
 }
 
+/* The request was not delivered (err): its box is the requester's alone. */
+static __attribute__((noinline)) int request_undelivered(struct actor *a, struct reply_box *b,
+                                                         int err)
+{
+    atomic_store_explicit(&b->owners, 1, memory_order_relaxed);
+    box_release(a, b);
+    return err;
+}
+
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
 {
     struct reply_box *b = box_get(a);
@@ -553,11 +571,8 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
         return -ENOMEM;
     uint64_t deadline = waitq_deadline(timeout_ns);
     int r = mailbox_send(a->mailbox, (uintptr_t)b, msg, deadline);
-    if (r != 0) {
-        atomic_store_explicit(&b->owners, 1, memory_order_relaxed);   /* not delivered: ours alone */
-        box_release(a, b);
-        return r;
-    }
+    if (__builtin_expect(r != 0, 0))
+        return request_undelivered(a, b, r);
     /* -ETIMEDOUT (the box is LEFT: a late reply leaves it alone), -EPIPE /
      * -EFAULT (refused), or the handler's value with the reply set. */
     r = box_wait(b, deadline);
