@@ -11,13 +11,12 @@
  * once, if the box is still WAITING; a requester that times out marks it
  * LEFT under the same lock, so a late reply leaves it alone; a side that
  * will not reply sets -EPIPE or -EFAULT. A box has two owners, the
- * requester and the replying side;
- * each drops its ownership when done (one atomic decrement), and the last
- * one keeps the box for the actor's next request: as its spare (one atomic
- * exchange each way), else in its pool (a channel of pointers; freed when
- * the pool is full). So a late
- * reply or a requester waiting on an actor that died is never a use after
- * free nor a hang, and a request allocates nothing in the steady state.
+ * requester and the replying side; each drops its ownership when done (one
+ * atomic decrement), and the last one keeps the box for the actor's next
+ * request: as its spare (one atomic exchange each way), else in its pool
+ * (a channel of pointers; freed when the pool is full). So a late reply or
+ * a requester waiting on an actor that died is never a use after free nor
+ * a hang, and a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -34,10 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <kernel/clock.h>
+#include <kernel/sched.h>
 #include <kernel/spinlock.h>
 #include <kernel/waitq.h>
 #include <sr/actor.h>
-#include <kernel/sched.h>
 #include <sr/chan.h>
 #include <sr/mailbox.h>
 #include <sr/ring.h>

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
-#include <kernel/waitq.h>
 #include <sr/mpsc_ring.h>
 #include <sr/sleeper.h>
 #include <sr/wait.h>

@@ -16,7 +16,7 @@
  * "free" state, and any capacity is exact (the slot count is the next
  * power of two). It copies, then publishes the sequence (seq_cst). The
  * consumer checks the sequence (acquire), copies out and stores head
- * (seq_cst). Closing sets MPMC_CLOSED in tail: no claim succeeds after it;
+ * (seq_cst). Closing sets MPSC_CLOSED in tail: no claim succeeds after it;
  * claims made before it are still published and read.
  *
  * Sleeping sides (the mailbox's concern): after publishing, a producer

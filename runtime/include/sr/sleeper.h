@@ -29,7 +29,6 @@
 #include <arch/cpu.h>
 #include <kernel/sched.h>
 #include <kernel/spinlock.h>
-#include <kernel/waitq.h>
 
 struct sleeper {
     _Atomic uint32_t asleep;    /* announced and not yet woken (changes under the lock) */
