@@ -1,23 +1,22 @@
 /*
  * Actors and one-for-one supervisors (see sr/actor.h).
  *
- * Shapes: a mailbox message is an envelope (the request's reply box or
- * NULL, then the payload). A reply box is the reply slot of one request:
- * the requester's waker (sr/wait_task.h), the handler's status and the
- * reply bytes, which the handler writes in place. The requester arms the
- * waker, sends the envelope and waits on the waker alone; the replying
- * side (the actor, or its supervisor after a fault) claims the waker, sets
- * the status and fires it (one wake, no reply channel, no copy of the
- * reply on the actor's side). Whoever claims first wins: a requester that
- * times out claims it itself, so a late reply finds it claimed and leaves
- * the requester alone; a side that will not reply claims it with -EPIPE
- * or -EFAULT. A box has two owners, the requester and the replying side;
- * each drops its ownership when done (one atomic decrement), and the last
- * one keeps the box for the actor's next request: as its spare (one atomic
- * exchange each way), else in its pool (a channel of pointers; freed when
- * the pool is full). So a late
- * reply or a requester waiting on an actor that died is never a use after
- * free nor a hang, and a request allocates nothing in the steady state.
+ * Shapes: the mailbox (sr/mailbox.h, a lock-free MPSC ring whose one
+ * reader, the actor, sleeps on one flag) carries the payload and, as the
+ * message's word, the request's reply box (0 for a plain send). A reply
+ * box is the reply slot of one request: a lock, the requester's sleeper
+ * (sr/sleeper.h), the state (under the lock), the result and the reply
+ * bytes, which the handler writes in place. The replying side (the actor,
+ * or its supervisor after a fault) sets the result and wakes the requester
+ * once, if the box is still WAITING; a requester that times out marks it
+ * LEFT under the same lock, so a late reply leaves it alone; a side that
+ * will not reply sets -EPIPE or -EFAULT. A box has two owners, the
+ * requester and the replying side; each drops its ownership when done (one
+ * atomic decrement), and the last one keeps the box for the actor's next
+ * request: as its spare (one atomic exchange each way), else in its pool
+ * (a channel of pointers; freed when the pool is full). So a late reply or
+ * a requester waiting on an actor that died is never a use after free nor
+ * a hang, and a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -34,41 +33,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <kernel/clock.h>
+#include <kernel/sched.h>
 #include <kernel/spinlock.h>
 #include <kernel/waitq.h>
 #include <sr/actor.h>
 #include <sr/chan.h>
+#include <sr/mailbox.h>
 #include <sr/ring.h>
 #include <sr/restart_window.h>
-#include <sr/wait_task.h>
+#include <sr/sleeper.h>
 
 /* The handler's reply bytes start zeroed; reply buffers hold at least
  * REPLY_MIN bytes, so a small reply is zeroed with fixed-size stores. */
 #define REPLY_MIN 64
 
+enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
+
 /* A request's reply slot and its owners (see above). */
 struct reply_box {
-    struct task_waker tw;           /* the requester's wait; result 0 or -errno */
+    spinlock_t lock;                /* state, and the requester's sleep */
+    uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT */
     _Atomic uint32_t owners;        /* 2 while a request is out */
-    int32_t status;                 /* the handler's return value */
+    int32_t result;                 /* DONE: the handler's value, or -EPIPE / -EFAULT */
+    struct sleeper requester;
     _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
-};
-
-struct envelope {
-    struct reply_box *reply;        /* NULL: a plain send */
-    uint8_t payload[];
 };
 
 struct actor {
     struct actor_spec spec;
     char name[TASK_NAME_LEN];
     struct supervisor *sup;
-    struct chan *mailbox;
+    struct mailbox *mailbox;        /* payloads; word: the reply box or 0 */
     struct chan *ended;             /* never carries a message: closed when the actor has ended */
     struct reply_box *_Atomic spare; /* a released reply box, for the next request */
     struct chan *replies;           /* more released reply boxes (of struct reply_box *) */
     void *state;
-    struct envelope *inbox;         /* the message being handled (actor task only) */
+    uint8_t *inbox;                 /* the message being handled (actor task only) */
     uint8_t *outbox;                /* reply bytes of a plain send (ignored) */
     struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
     struct task *task, *watch;
@@ -123,50 +123,102 @@ static void reply_zero(const struct actor *a, uint8_t *p)
         memset(p, 0, a->spec.reply_size);
 }
 
+/* The spare was taken: keep b in the pool, else free it. */
+static __attribute__((noinline)) void box_keep_more(struct actor *a, struct reply_box *b)
+{
+    if (chan_try_send(a->replies, &b) != 0)
+        free(b);
+}
+
 /* One owner is done with b; the last one keeps it for a's next request:
- * as the spare (one exchange), else in the pool, else frees it. */
-static void box_release(struct actor *a, struct reply_box *b)
+ * as the spare (one compare-and-swap), else in the pool, else frees it. */
+static inline void box_release(struct actor *a, struct reply_box *b)
 {
     if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
         return;
     struct reply_box *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
-                                                 memory_order_relaxed) &&
-        chan_try_send(a->replies, &b) != 0)
-        free(b);
+                                                 memory_order_relaxed))
+        box_keep_more(a, b);
 }
 
-/* A reply box for a request (two owners), its waker armed for the caller. */
-static struct reply_box *box_get(struct actor *a)
+/* No spare: a box from the pool, else a new one; NULL if out of memory. */
+static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
 {
-    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
-    if (!b && chan_try_recv(a->replies, &b) != 0) {
-        b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
-        if (!b)
-            return NULL;
+    struct reply_box *b;
+    if (chan_try_recv(a->replies, &b) == 0)
+        return b;
+    b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
+    if (b) {
+        b->lock = (spinlock_t)SPINLOCK_INIT;   /* unlocked, nobody announced, */
+        sleeper_withdraw(&b->requester);       /* whenever a box is released */
     }
-    atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
-    task_waker_init(&b->tw);
-    waker_arm(&b->tw.w, b->tw.w.qos);
     return b;
 }
 
-/* The replying side: complete the requester's wait with result (0: the
- * reply bytes and status are set), unless it ended already (timeout);
- * then drop this side's ownership. */
-static void reply_post(struct actor *a, struct reply_box *b, int32_t result, int status)
+/* A reply box for a request (two owners), WAITING. */
+static inline struct reply_box *box_get(struct actor *a)
 {
-    if (waker_claim(&b->tw.w, 0, result)) {
-        b->status = status;
-        waker_fire(&b->tw.w);
+    struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
+    if (__builtin_expect(!b, 0) && !(b = box_get_more(a)))
+        return NULL;
+    b->state = BOX_WAITING;
+    atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
+    return b;
+}
+
+/* The replying side: give the requester result (the reply bytes are set
+ * if it is the handler's), unless it left (timed out); one wake, under the
+ * box's lock, so the requester never misses it nor sees it after leaving.
+ * Then drop this side's ownership. */
+static inline void reply_post(struct actor *a, struct reply_box *b, int32_t result)
+{
+    uint64_t flags = spin_lock_irqsave(&b->lock);
+    if (b->state == BOX_WAITING) {
+        b->result = result;
+        b->state = BOX_DONE;
+        sleeper_wake(&b->requester);   /* none yet if it has not blocked */
     }
+    spin_unlock_irqrestore(&b->lock, flags);
+    sched_resched_if_needed();
     box_release(a, b);
 }
 
 /* The replying side will not reply: the requester sees err. */
 static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
-    reply_post(a, b, err, 0);
+    reply_post(a, b, err);
+}
+
+/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT) unless the
+ * reply came meanwhile (its wake found the requester awake). */
+static __attribute__((noinline)) int box_wait_expired(struct reply_box *b)
+{
+    uint64_t flags = spin_lock_irqsave(&b->lock);
+    sleeper_withdraw(&b->requester);
+    int r = b->result;
+    if (b->state == BOX_WAITING) {
+        b->state = BOX_LEFT;
+        r = -ETIMEDOUT;
+    }
+    spin_unlock_irqrestore(&b->lock, flags);
+    return r;
+}
+
+/* The requester: the result once DONE, or -ETIMEDOUT at deadline_ns (then
+ * the box is LEFT: a late reply is dropped). */
+static inline int box_wait(struct reply_box *b, uint64_t deadline_ns)
+{
+    uint64_t flags = spin_lock_irqsave(&b->lock);
+    if (b->state == BOX_WAITING) {
+        /* Only reply_post wakes it with WAIT_OK, after setting DONE. */
+        sleeper_announce(&b->requester);
+        if (__builtin_expect(sleeper_block(&b->lock, flags, deadline_ns) != WAIT_OK, 0))
+            return box_wait_expired(b);
+        return b->result;
+    }
+    spin_unlock_irqrestore(&b->lock, flags);
+    return b->result;
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -181,9 +233,10 @@ static int64_t actor_main(void *arg)
             return r;
     }
     for (;;) {
-        if (chan_recv(a->mailbox, a->inbox, WAIT_FOREVER) != 0)
+        uint64_t word;
+        if (mailbox_recv(a->mailbox, &word, a->inbox) != 0)
             return 0;                               /* closed and drained */
-        struct reply_box *rc = a->inbox->reply;
+        struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
             if (rc)
                 box_refuse(a, rc, -EPIPE);
@@ -194,11 +247,11 @@ static int64_t actor_main(void *arg)
         uint8_t *reply = rc ? rc->payload : a->outbox;
         reply_zero(a, reply);
         atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, a->inbox->payload, reply);
+        int st = a->spec.handle(a, a->state, a->inbox, reply);
         atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
         if (rc)
-            reply_post(a, rc, 0, st);
+            reply_post(a, rc, st);
     }
 }
 
@@ -227,7 +280,7 @@ static int actor_launch(struct actor *a)
     if (!a->watch) {
         /* Nobody can report this incarnation's end: end it here. */
         atomic_store(&a->discard, 1);
-        chan_close(a->mailbox);
+        mailbox_close(a->mailbox);
         task_join(a->task, NULL);
         a->task = NULL;
         return -ENOMEM;
@@ -246,11 +299,12 @@ static void post_event(struct supervisor *s, uint32_t kind)
 /* The child will not run again: refuse what is queued, wake actor_stop. */
 static void child_end(struct supervisor *s, struct actor *a, int result)
 {
-    struct envelope *e = a->inbox;
-    chan_close(a->mailbox);
-    while (chan_try_recv(a->mailbox, e) == 0)
-        if (e->reply)
-            box_refuse(a, e->reply, -EPIPE);
+    /* The actor's task has ended: this is the mailbox's one reader now. */
+    uint64_t word;
+    mailbox_close(a->mailbox);
+    while (mailbox_recv(a->mailbox, &word, a->inbox) == 0)
+        if (word)
+            box_refuse(a, (struct reply_box *)(uintptr_t)word, -EPIPE);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -272,7 +326,7 @@ static void sup_shutdown(struct supervisor *s, enum actor_stop_mode mode)
         if (mode == ACTOR_DISCARD)
             atomic_store(&a->discard, 1);
         atomic_store(&a->stopping, 1);
-        chan_close(a->mailbox);
+        mailbox_close(a->mailbox);
     }
 }
 
@@ -392,7 +446,7 @@ static void replies_free(struct chan *pool)
 
 static void actor_free(struct actor *a)
 {
-    chan_destroy(a->mailbox);
+    mailbox_destroy(a->mailbox);
     chan_destroy(a->ended);
     free(atomic_load(&a->spare));
     replies_free(a->replies);
@@ -406,7 +460,7 @@ static bool spec_ok(const struct actor_spec *sp)
 {
     return sp && sp->handle && sp->msg_size >= 1 && sp->msg_size <= ACTOR_MSG_MAX &&
            sp->reply_size <= ACTOR_MSG_MAX && sp->mailbox_cap >= 1 && sp->qos < QOS_COUNT &&
-           sp->mailbox_cap <= (1u << 20);
+           sp->mailbox_cap <= MPSC_CAP_MAX;
 }
 
 struct actor *sup_start_child(struct supervisor *s, const struct actor_spec *spec)
@@ -423,15 +477,15 @@ struct actor *sup_start_child(struct supervisor *s, const struct actor_spec *spe
     a->spec = *spec;
     a->sup = s;
     copy_name(a->name, spec->name, "actor");
-    a->mailbox = chan_create(sizeof(struct envelope) + spec->msg_size, spec->mailbox_cap);
+    a->mailbox = mailbox_create(spec->msg_size, spec->mailbox_cap);
     a->ended = chan_create(1, 1);
     a->replies = chan_create(sizeof(struct reply_box *), ACTOR_REPLY_POOL);
     a->state = malloc(spec->state_size ? spec->state_size : 1);
-    a->inbox = malloc(sizeof(struct envelope) + spec->msg_size);
+    a->inbox = malloc(spec->msg_size);
     a->outbox = malloc(reply_bytes(a));
     if (!a->mailbox || !a->ended || !a->replies || !a->state || !a->inbox || !a->outbox) {
         if (a->mailbox)
-            chan_destroy(a->mailbox);
+            mailbox_destroy(a->mailbox);
         if (a->ended)
             chan_destroy(a->ended);
         if (a->replies)
@@ -490,55 +544,40 @@ uint32_t sup_restarts(struct supervisor *s) { return atomic_load(&s->restarts); 
 
 /* --- public: actors ------------------------------------------------------------------ */
 
-#define ENVELOPE_BYTES (sizeof(struct envelope) + ACTOR_MSG_MAX)
-
-static void envelope_fill(struct envelope *e, const struct actor *a, const void *msg,
-                          struct reply_box *rc)
-{
-    e->reply = rc;
-    ring_copy(e->payload, msg, a->spec.msg_size);
-}
-
 int actor_send(struct actor *a, const void *msg, uint64_t timeout_ns)
 {
-    _Alignas(16) uint8_t buf[ENVELOPE_BYTES];
-    struct envelope *e = (struct envelope *)buf;
-    envelope_fill(e, a, msg, NULL);
-    return chan_send(a->mailbox, e, timeout_ns);
+    return mailbox_send(a->mailbox, 0, msg, waitq_deadline(timeout_ns));
 }
 
 int actor_try_send(struct actor *a, const void *msg)
 {
-    _Alignas(16) uint8_t buf[ENVELOPE_BYTES];
-    struct envelope *e = (struct envelope *)buf;
-    envelope_fill(e, a, msg, NULL);
-    return chan_try_send(a->mailbox, e);
+    return mailbox_try_send(a->mailbox, 0, msg);
+}
+
+/* The request was not delivered (err): its box is the requester's alone. */
+static __attribute__((noinline)) int request_undelivered(struct actor *a, struct reply_box *b,
+                                                         int err)
+{
+    atomic_store_explicit(&b->owners, 1, memory_order_relaxed);
+    box_release(a, b);
+    return err;
 }
 
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
 {
-    uint64_t deadline = waitq_deadline(timeout_ns);
-    struct reply_box *rc = box_get(a);
-    if (!rc)
+    struct reply_box *b = box_get(a);
+    if (!b)
         return -ENOMEM;
-    _Alignas(16) uint8_t buf[ENVELOPE_BYTES];
-    struct envelope *e = (struct envelope *)buf;
-    envelope_fill(e, a, msg, rc);
-    int r = chan_send(a->mailbox, e, timeout_ns);
-    if (r != 0) {
-        atomic_store_explicit(&rc->owners, 1, memory_order_relaxed);   /* not delivered: ours alone */
-        box_release(a, rc);
-        return r;
-    }
-    /* -ETIMEDOUT (we claimed the waker: a late reply leaves it alone),
-     * -EPIPE / -EFAULT (refused), or 0 with the status and reply set. */
-    r = task_waker_wait(&rc->tw, deadline);
-    if (r == 0) {
-        r = rc->status;
-        if (reply && r >= 0)
-            ring_copy(reply, rc->payload, a->spec.reply_size);
-    }
-    box_release(a, rc);
+    uint64_t deadline = waitq_deadline(timeout_ns);
+    int r = mailbox_send(a->mailbox, (uintptr_t)b, msg, deadline);
+    if (__builtin_expect(r != 0, 0))
+        return request_undelivered(a, b, r);
+    /* -ETIMEDOUT (the box is LEFT: a late reply leaves it alone), -EPIPE /
+     * -EFAULT (refused), or the handler's value with the reply set. */
+    r = box_wait(b, deadline);
+    if (reply && r >= 0)
+        ring_copy(reply, b->payload, a->spec.reply_size);
+    box_release(a, b);
     return r;
 }
 
@@ -547,13 +586,13 @@ int actor_stop(struct actor *a, enum actor_stop_mode mode)
     if (mode == ACTOR_DISCARD)
         atomic_store(&a->discard, 1);
     atomic_store(&a->stopping, 1);
-    chan_close(a->mailbox);
+    mailbox_close(a->mailbox);
     uint8_t none;
     chan_recv(a->ended, &none, WAIT_FOREVER);       /* -EPIPE once it has ended */
     return a->result;
 }
 
 uint64_t actor_handled(struct actor *a) { return atomic_load(&a->handled); }
-uint32_t actor_queued(struct actor *a) { return chan_len(a->mailbox); }
+uint32_t actor_queued(struct actor *a) { return mailbox_len(a->mailbox); }
 uint32_t actor_restarts(struct actor *a) { return atomic_load(&a->restarts); }
 const char *actor_name(const struct actor *a) { return a->name; }

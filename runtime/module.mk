@@ -11,8 +11,8 @@ SR_SRCS += \
 	runtime/chan_spsc.c \
 	runtime/deque.c \
 	runtime/forkjoin.c
-# Actors with supervision (sr/actor.h).
-SR_SRCS += runtime/actor.c
+# Actors with supervision (sr/actor.h) and their mailboxes (sr/mailbox.h).
+SR_SRCS += runtime/actor.c runtime/mailbox.c
 HOST_TEST_SRCS += tests/host/test_restart_window.c
 # Structured concurrency scopes (sr/scope.h).
 SR_SRCS += runtime/scope.c
@@ -23,6 +23,7 @@ HOST_TEST_SRCS += \
 	tests/host/test_wait_list.c \
 	tests/host/test_ring.c \
 	tests/host/test_mpmc_ring.c \
+	tests/host/test_mpsc_ring.c \
 	runtime/wait_list.c \
 	tests/host/test_deque.c \
 	runtime/deque.c

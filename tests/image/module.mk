@@ -21,7 +21,7 @@ SR_SRCS += \
 	tests/image/test_fp.c
 SR_SRCS += tests/image/test_mm.c
 SR_SRCS += tests/image/test_forkjoin.c
-SR_SRCS += tests/image/test_actor.c
+SR_SRCS += tests/image/test_actor.c tests/image/test_mailbox.c
 # task_cancel and interruptible waits; structured concurrency scopes.
 SR_SRCS += tests/image/test_cancel.c tests/image/test_scope.c tests/image/test_chan_cancel.c \
 	tests/image/test_wait_cancel.c

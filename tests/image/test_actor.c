@@ -223,6 +223,65 @@ TEST(actor, full_mailbox_says_full_and_sends_and_requests_time_out)
     gate_free();
 }
 
+enum { RR_PER_CORE = 400 };
+
+struct rr_arg {
+    struct actor *a;
+    uint32_t id;
+    uint64_t timeout_ns;
+    uint32_t ok, timed_out, wrong;
+};
+
+static int64_t rr_requester(void *arg)
+{
+    struct rr_arg *p = arg;
+    for (uint32_t i = 0; i < RR_PER_CORE; i++) {
+        uint32_t x = p->id << 16 | i;
+        struct areply r = {.value = 0xdead};
+        int v = ask(p->a, K_ECHO, x, &r, p->timeout_ns);
+        if (v == -ETIMEDOUT)
+            p->timed_out++;
+        else if (v == (int)x && r.value == x + 1)
+            p->ok++;
+        else
+            p->wrong++;
+    }
+    return 0;
+}
+
+/* Requesters on every core share one actor; every other one gives up
+ * after 20 us, so late replies land in boxes their requesters left, which
+ * the next requests reuse. Each answered request gets its own reply, and
+ * every request is handled exactly once (the mailbox has room for all:
+ * sends never wait, so only the wait for the reply times out). */
+TEST(actor, requests_from_every_core_get_their_own_replies_even_when_some_time_out)
+{
+    struct supervisor *s = sup_of(0);
+    struct actor_spec sp = spec_of("rr", QOS_DEFAULT, PLAT_MAX_CPUS * RR_PER_CORE, 0);
+    struct actor *a = sup_start_child(s, &sp);
+    static struct rr_arg args[PLAT_MAX_CPUS];
+    struct task *t[PLAT_MAX_CPUS];
+    int n = 0;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (smp_cpu_online(c)) {
+            args[n] = (struct rr_arg){.a = a, .id = (uint32_t)n,
+                                      .timeout_ns = (n & 1) ? 20000 : WAIT_FOREVER};
+            t[n] = spawn_on(rr_requester, &args[n], c, QOS_DEFAULT);
+            n++;
+        }
+    for (int i = 0; i < n; i++) {
+        EXPECT_EQ(task_join(t[i], NULL), TASK_EXITED);
+        EXPECT_EQ(args[i].wrong, 0);
+        EXPECT_EQ(args[i].ok + args[i].timed_out, RR_PER_CORE);
+        if (!(i & 1))
+            EXPECT_EQ(args[i].ok, RR_PER_CORE);
+    }
+    struct areply r = {0};
+    EXPECT_EQ(ask(a, K_ECHO, 1, &r, WAIT_FOREVER), 1);     /* after every late reply */
+    EXPECT_EQ(actor_handled(a), (uint64_t)n * RR_PER_CORE + 1);
+    EXPECT_EQ(sup_stop(s), 0);
+}
+
 /* --- stop ------------------------------------------------------------------------ */
 
 static struct actor *stop_target;

@@ -3,9 +3,10 @@
  *
  * An actor is a stackful task (at the QoS class its spec names) that owns
  * a state and handles the messages of its mailbox one at a time, in the
- * order the mailbox received them. The mailbox is a struct chan (sr/chan.h)
- * of fixed-size messages; it belongs to the actor, not to its task, so it
- * outlives a task that faults.
+ * order the mailbox received them. The mailbox is a struct mailbox
+ * (sr/mailbox.h: bounded, lock-free MPSC, its one reader sleeping on one
+ * flag) of fixed-size messages; it belongs to the actor, not to its task,
+ * so it outlives a task that faults.
  *
  * Every actor runs under a supervisor: a task that starts its children,
  * learns when one faults (the kernel kills a faulting task; the supervisor
