@@ -81,14 +81,14 @@ static void settle_waiters(struct chan *c)
         if (has_live(&c->recvq) && mpmc_can_pop(&c->ring)) {
             if ((n = wait_list_claim(&c->recvq, 0))) {
                 mpmc_pop_locked(&c->ring, n->data);
-                waker_fire(n->waker);
+                async_waker_fire(n->waker);
             }
             continue;
         }
         if (has_live(&c->sendq) && mpmc_can_push(&c->ring)) {
             if ((n = wait_list_claim(&c->sendq, 0))) {
                 mpmc_push_locked(&c->ring, n->data);
-                waker_fire(n->waker);
+                async_waker_fire(n->waker);
             }
             continue;
         }
@@ -111,6 +111,8 @@ static inline void settle(struct chan *c)
  * the operations take the slow path, which is always correct. */
 static inline void sync_flags(struct chan *c)
 {
+    if (c->ring.cap <= 1)
+        return;   /* its count is always 0 or >= cap */
     if ((c->recvq.head && has_live(&c->recvq)) || (c->sendq.head && has_live(&c->sendq)))
         return;
     uint32_t n = mpmc_count(&c->ring);
@@ -133,7 +135,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
         ring_copy(buf, s->data, c->ring.elem);
-        waker_fire(s->waker);
+        async_waker_fire(s->waker);
         *res = 0;
         return true;
     }
@@ -153,7 +155,7 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
         ring_copy(r->data, msg, c->ring.elem);
-        waker_fire(r->waker);
+        async_waker_fire(r->waker);
         *res = 0;
         return true;
     }
@@ -303,15 +305,11 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-static int await_op(struct async_task *self, struct chan *c, void *data, bool send)
+/* An await's first call: complete it at once if it can, else queue
+ * self's node and park. */
+static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
+                                                            void *data, bool send)
 {
-    if (async_waiting(self)) {
-        if (!async_wait_over(self))
-            return ASYNC_PENDING;
-        if (self->waker.which < 0)   /* timeout or cancel: withdraw the node */
-            wait_node_unlink(&self->node);
-        return async_wait_end(self);
-    }
     int32_t r = async_cancelled(self);
     if (r)
         return r;
@@ -333,14 +331,23 @@ static int await_op(struct async_task *self, struct chan *c, void *data, bool se
     return async_wait_park(self);
 }
 
-int chan_send_await(struct async_task *self, struct chan *c, const void *msg)
+int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
-    return await_op(self, c, (void *)msg, true);
+    return await_start(self, c, (void *)msg, true);
 }
 
-int chan_recv_await(struct async_task *self, struct chan *c, void *buf)
+int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
 {
-    return await_op(self, c, buf, false);
+    return await_start(self, c, buf, false);
+}
+
+int chan_await_resume_slow_(struct async_task *self)
+{
+    if (!async_wait_over(self))
+        return ASYNC_PENDING;
+    if (self->waker.which < 0)   /* timeout or cancel: withdraw the node */
+        wait_node_unlink(&self->node);
+    return async_wait_end(self);
 }
 
 /* --- select cases ----------------------------------------------------------------- */
