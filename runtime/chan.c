@@ -124,7 +124,8 @@ static inline void sync_flags(struct chan *c)
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
  * claimed before the flag was set, and it settles right after. */
-static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res)
+static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
+                                                             const struct async_task *self)
 {
     struct wait_node *s;
     if (mpmc_pop_locked(&c->ring, buf)) {
@@ -135,7 +136,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
         ring_copy(buf, s->data, c->ring.elem);
-        async_waker_fire(s->waker);
+        async_waker_fire_from(self, s->waker);
         *res = 0;
         return true;
     }
@@ -146,7 +147,8 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     return false;
 }
 
-static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res)
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
+                                                             const struct async_task *self)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -155,7 +157,7 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
         ring_copy(r->data, msg, c->ring.elem);
-        async_waker_fire(r->waker);
+        async_waker_fire_from(self, r->waker);
         *res = 0;
         return true;
     }
@@ -194,7 +196,7 @@ int chan_try_send_slow_(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    send_locked(c, msg, &r);
+    send_locked(c, msg, &r, NULL);
     unlock_synced(c, flags);
     return r;
 }
@@ -209,7 +211,7 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
         return -EAGAIN;
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    recv_locked(c, buf, &r);
+    recv_locked(c, buf, &r, NULL);
     unlock_synced(c, flags);
     return r;
 }
@@ -244,7 +246,7 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r)) {
+    if (send_locked(c, msg, &r, NULL)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -261,7 +263,7 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (recv_locked(c, buf, &r)) {
+    if (recv_locked(c, buf, &r, NULL)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -320,7 +322,7 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r) : recv_locked(c, data, &r)) {
+    if (send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -361,7 +363,7 @@ static bool recv_ready(struct sel_case *sc)
            (is_closed(c) && mpmc_drained(&c->ring));
 }
 
-static bool recv_perform(struct sel_case *sc, int32_t *res) { return recv_locked(sc->obj, sc->buf, res); }
+static bool recv_perform(struct sel_case *sc, int32_t *res) { return recv_locked(sc->obj, sc->buf, res, NULL); }
 static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->recvq; }
 
 static bool send_ready(struct sel_case *sc)
@@ -370,7 +372,7 @@ static bool send_ready(struct sel_case *sc)
     return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
 }
 
-static bool send_perform(struct sel_case *sc, int32_t *res) { return send_locked(sc->obj, sc->buf, res); }
+static bool send_perform(struct sel_case *sc, int32_t *res) { return send_locked(sc->obj, sc->buf, res, NULL); }
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 
 static void case_arm(struct sel_case *sc) { mpmc_set_waiters(&((struct chan *)sc->obj)->ring); }

@@ -219,6 +219,9 @@ static inline int32_t async_wait_end(struct async_task *self);
 /* Fire w as waker_fire does; a stackless task's waker fired on its own
  * executor is queued inline (no call through w->fire). */
 static inline void async_waker_fire(struct waker *w);
+/* The same from a poll of self (NULL: any context): a stackless waiter of
+ * self's own executor is queued without asking which task runs. */
+static inline void async_waker_fire_from(const struct async_task *self, struct waker *w);
 
 /* --- inline fast paths; runtime/async.c has the rest ------------------------------
  * Internal to the runtime (names ending in _), here so that a stackless
@@ -436,17 +439,12 @@ static inline void async_list_push_(struct async_list *l, struct async_task *t)
     l->tail = t;
 }
 
-/* Make t runnable. fired: publish the waker's DONE too, before t can run.
- * On t's executor task (not an interrupt on top of it) t cannot be polled
- * meanwhile (we are its poller): a few plain stores onto the local list.
- * Anyone else: the shared list, under the executor's lock. */
-static inline void async_make_ready_(struct async_task *t, bool fired)
+/* On e's executor task (not an interrupt on top of it), make t, homed on
+ * e, runnable (fired: publish the waker's DONE too, before t can run): t
+ * cannot be polled meanwhile (we are its poller), so a few plain stores
+ * onto the local list do. */
+static inline __attribute__((always_inline)) void async_make_ready_local_(struct async_exec *e, struct async_task *t, bool fired)
 {
-    struct async_exec *e = async_exec_of_(t);
-    if (e->task != sched_current() || this_cpu()->in_irq) {
-        async_make_ready_shared_(e, t, fired);
-        return;
-    }
     if (fired)
         waker_set_done(&t->waker);
     uint8_t s = atomic_load_explicit(&t->sched, memory_order_relaxed);
@@ -458,12 +456,37 @@ static inline void async_make_ready_(struct async_task *t, bool fired)
     }
 }
 
+/* Make t runnable from any context: its executor task's own wakes are
+ * local, everyone else's go to the shared list under the executor lock. */
+static inline void async_make_ready_(struct async_task *t, bool fired)
+{
+    struct async_exec *e = async_exec_of_(t);
+    if (e->task != sched_current() || this_cpu()->in_irq)
+        async_make_ready_shared_(e, t, fired);
+    else
+        async_make_ready_local_(e, t, fired);
+}
+
 static inline void async_waker_fire(struct waker *w)
 {
     if (w->fire == async_fire_)
         async_make_ready_(container_of(w, struct async_task, waker), true);
     else
         w->fire(w);
+}
+
+static inline __attribute__((always_inline)) void
+async_waker_fire_from(const struct async_task *self, struct waker *w)
+{
+    if (w->fire != async_fire_) {
+        w->fire(w);
+        return;
+    }
+    struct async_task *t = container_of(w, struct async_task, waker);
+    if (self && t->exec == self->exec)   /* self's poll runs on that executor's task */
+        async_make_ready_local_(async_exec_of_(t), t, true);
+    else
+        async_make_ready_(t, true);
 }
 
 #endif

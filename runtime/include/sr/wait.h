@@ -171,7 +171,14 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
 {
     struct wait_node *n;
     while ((n = l->head)) {
-        wait_list_remove(n);
+        struct wait_node *next = n->next;   /* unlink the head (its prev is NULL) */
+        l->head = next;
+        if (next)
+            next->prev = NULL;
+        else
+            l->tail = NULL;
+        n->next = NULL;
+        n->linked = 0;
         if (waker_claim(n->waker, n->index, result))
             return n;
     }
