@@ -281,6 +281,9 @@ static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ri
     for (;;) {
         uint64_t w = atomic_load(&r->head);
         uint64_t h = w & ~(uint64_t)MPMC_FLAGS;
+        if ((atomic_load(&r->tail) & ~(uint64_t)MPMC_FLAGS) == h)
+            return false;                       /* nothing claimed: empty (the usual case
+                                                   of a receiver about to wait) */
         uint8_t *s = mpmc_slot(r, h);
         uint64_t seq = atomic_load(mpmc_seq(s));
         if ((int64_t)(seq - (h + MPMC_FULL)) < 0)
