@@ -123,7 +123,9 @@ static inline void sync_flags(struct chan *c)
 
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
- * claimed before the flag was set, and it settles right after. */
+ * claimed before the flag was set, and it settles right after. self: the
+ * stackless task whose poll calls (NULL: anyone else), so that a waiter of
+ * its own executor is woken on the local list (async_waker_fire_from). */
 static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
                                                              const struct async_task *self)
 {
@@ -363,7 +365,10 @@ static bool recv_ready(struct sel_case *sc)
            (is_closed(c) && mpmc_drained(&c->ring));
 }
 
-static bool recv_perform(struct sel_case *sc, int32_t *res) { return recv_locked(sc->obj, sc->buf, res, NULL); }
+static bool recv_perform(struct sel_case *sc, int32_t *res)
+{
+    return recv_locked(sc->obj, sc->buf, res, NULL);
+}
 static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->recvq; }
 
 static bool send_ready(struct sel_case *sc)
@@ -372,7 +377,10 @@ static bool send_ready(struct sel_case *sc)
     return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
 }
 
-static bool send_perform(struct sel_case *sc, int32_t *res) { return send_locked(sc->obj, sc->buf, res, NULL); }
+static bool send_perform(struct sel_case *sc, int32_t *res)
+{
+    return send_locked(sc->obj, sc->buf, res, NULL);
+}
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 
 static void case_arm(struct sel_case *sc) { mpmc_set_waiters(&((struct chan *)sc->obj)->ring); }
