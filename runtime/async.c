@@ -79,15 +79,7 @@ static inline bool same_exec(const struct async_task *a, const struct async_task
     return a->exec == b->exec;
 }
 
-static inline void list_push(struct async_list *l, struct async_task *t)
-{
-    t->next = NULL;
-    if (l->tail)
-        l->tail->next = t;
-    else
-        l->head = t;
-    l->tail = t;
-}
+static inline void list_push(struct async_list *l, struct async_task *t) { async_list_push_(l, t); }
 
 static inline uint8_t sched_state(const struct async_task *t)
 {
@@ -105,24 +97,12 @@ static inline bool on_executor(const struct async_exec *e)
     return e->task == sched_current() && !this_cpu()->in_irq;
 }
 
-/* Make t runnable. fired: publish the waker's DONE too, before t can run
- * (remote wakers do it under the executor lock, so the task cannot finish
- * and be freed before this returns). */
-static void make_ready(struct async_task *t, bool fired)
+/* Make t runnable (fired: publish the waker's DONE too); the executor
+ * task's own wakes are inline (async_make_ready_, sr/async.h). Everyone
+ * else publishes DONE under the executor lock, so the task cannot finish
+ * and be freed before this returns. */
+void async_make_ready_shared_(struct async_exec *e, struct async_task *t, bool fired)
 {
-    struct async_exec *e = exec_of(t);
-    if (on_executor(e)) {   /* t cannot be polled meanwhile: we are its poller */
-        if (fired)
-            waker_set_done(&t->waker);
-        uint8_t s = sched_state(t);
-        if (s == S_IDLE) {
-            set_sched(t, S_QUEUED);
-            list_push(&e->local, t);
-        } else if (s == S_RUNNING) {
-            set_sched(t, S_NOTIFIED);
-        }
-        return;
-    }
     uint64_t flags = spin_lock_irqsave(&e->lock);
     if (fired)
         waker_set_done(&t->waker);
@@ -145,6 +125,8 @@ static void make_ready(struct async_task *t, bool fired)
     }
     spin_unlock_irqrestore(&e->lock, flags);
 }
+
+static inline void make_ready(struct async_task *t, bool fired) { async_make_ready_(t, fired); }
 
 void async_fire_(struct waker *w)
 {
@@ -419,11 +401,6 @@ enum async_status async_join(struct async_task *t, int64_t *value)
 
 uint64_t async_deadline_after(uint64_t ns) { return clock_ns() + ns; }
 
-int async_cancelled(struct async_task *self)
-{
-    return (atomic_load(&self->flags) & ASYNC_F_CANCEL) ? -ECANCELED : 0;
-}
-
 static void async_timer_fire(void *arg, uint32_t seq)
 {
     struct async_task *t = arg;
@@ -431,7 +408,7 @@ static void async_timer_fire(void *arg, uint32_t seq)
         waker_fire(&t->waker);
 }
 
-int async_wait_park(struct async_task *self)
+int async_wait_park_slow_(struct async_task *self)
 {
     if (self->deadline_ns) {
         self->timer.fn = async_timer_fire;
@@ -446,10 +423,9 @@ int async_wait_park(struct async_task *self)
     return ASYNC_PENDING;
 }
 
-int32_t async_wait_end(struct async_task *self)
+int32_t async_wait_end_slow_(struct async_task *self)
 {
-    if (timer_queued(&self->timer))
-        sched_timer_cancel(&self->timer);
+    sched_timer_cancel(&self->timer);   /* queued (async_wait_end) */
     self->episode++;
     int32_t r = self->waker.result;
     atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);

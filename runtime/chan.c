@@ -81,14 +81,14 @@ static void settle_waiters(struct chan *c)
         if (has_live(&c->recvq) && mpmc_can_pop(&c->ring)) {
             if ((n = wait_list_claim(&c->recvq, 0))) {
                 mpmc_pop_locked(&c->ring, n->data);
-                waker_fire(n->waker);
+                async_waker_fire(n->waker);
             }
             continue;
         }
         if (has_live(&c->sendq) && mpmc_can_push(&c->ring)) {
             if ((n = wait_list_claim(&c->sendq, 0))) {
                 mpmc_push_locked(&c->ring, n->data);
-                waker_fire(n->waker);
+                async_waker_fire(n->waker);
             }
             continue;
         }
@@ -111,6 +111,8 @@ static inline void settle(struct chan *c)
  * the operations take the slow path, which is always correct. */
 static inline void sync_flags(struct chan *c)
 {
+    if (c->ring.cap <= 1)
+        return;   /* its count is always 0 or >= cap */
     if ((c->recvq.head && has_live(&c->recvq)) || (c->sendq.head && has_live(&c->sendq)))
         return;
     uint32_t n = mpmc_count(&c->ring);
@@ -121,8 +123,11 @@ static inline void sync_flags(struct chan *c)
 
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
- * claimed before the flag was set, and it settles right after. */
-static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res)
+ * claimed before the flag was set, and it settles right after. self: the
+ * stackless task whose poll calls (NULL: anyone else), so that a waiter of
+ * its own executor is woken on the local list (async_waker_fire_from). */
+static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
+                                                             const struct async_task *self)
 {
     struct wait_node *s;
     if (mpmc_pop_locked(&c->ring, buf)) {
@@ -133,7 +138,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
         ring_copy(buf, s->data, c->ring.elem);
-        waker_fire(s->waker);
+        async_waker_fire_from(self, s->waker);
         *res = 0;
         return true;
     }
@@ -144,7 +149,8 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     return false;
 }
 
-static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res)
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
+                                                             const struct async_task *self)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -153,7 +159,7 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
         ring_copy(r->data, msg, c->ring.elem);
-        waker_fire(r->waker);
+        async_waker_fire_from(self, r->waker);
         *res = 0;
         return true;
     }
@@ -192,7 +198,7 @@ int chan_try_send_slow_(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    send_locked(c, msg, &r);
+    send_locked(c, msg, &r, NULL);
     unlock_synced(c, flags);
     return r;
 }
@@ -207,7 +213,7 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
         return -EAGAIN;
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    recv_locked(c, buf, &r);
+    recv_locked(c, buf, &r, NULL);
     unlock_synced(c, flags);
     return r;
 }
@@ -242,7 +248,7 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r)) {
+    if (send_locked(c, msg, &r, NULL)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -259,7 +265,7 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (recv_locked(c, buf, &r)) {
+    if (recv_locked(c, buf, &r, NULL)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -303,15 +309,11 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-static int await_op(struct async_task *self, struct chan *c, void *data, bool send)
+/* An await's first call: complete it at once if it can, else queue
+ * self's node and park. */
+static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
+                                                            void *data, bool send)
 {
-    if (async_waiting(self)) {
-        if (!async_wait_over(self))
-            return ASYNC_PENDING;
-        if (self->waker.which < 0)   /* timeout or cancel: withdraw the node */
-            wait_node_unlink(&self->node);
-        return async_wait_end(self);
-    }
     int32_t r = async_cancelled(self);
     if (r)
         return r;
@@ -322,7 +324,7 @@ static int await_op(struct async_task *self, struct chan *c, void *data, bool se
         return 0;
     }
     uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r) : recv_locked(c, data, &r)) {
+    if (send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -333,14 +335,23 @@ static int await_op(struct async_task *self, struct chan *c, void *data, bool se
     return async_wait_park(self);
 }
 
-int chan_send_await(struct async_task *self, struct chan *c, const void *msg)
+int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
-    return await_op(self, c, (void *)msg, true);
+    return await_start(self, c, (void *)msg, true);
 }
 
-int chan_recv_await(struct async_task *self, struct chan *c, void *buf)
+int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
 {
-    return await_op(self, c, buf, false);
+    return await_start(self, c, buf, false);
+}
+
+int chan_await_resume_slow_(struct async_task *self)
+{
+    if (!async_wait_over(self))
+        return ASYNC_PENDING;
+    if (self->waker.which < 0)   /* timeout or cancel: withdraw the node */
+        wait_node_unlink(&self->node);
+    return async_wait_end(self);
 }
 
 /* --- select cases ----------------------------------------------------------------- */
@@ -354,7 +365,10 @@ static bool recv_ready(struct sel_case *sc)
            (is_closed(c) && mpmc_drained(&c->ring));
 }
 
-static bool recv_perform(struct sel_case *sc, int32_t *res) { return recv_locked(sc->obj, sc->buf, res); }
+static bool recv_perform(struct sel_case *sc, int32_t *res)
+{
+    return recv_locked(sc->obj, sc->buf, res, NULL);
+}
 static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->recvq; }
 
 static bool send_ready(struct sel_case *sc)
@@ -363,7 +377,10 @@ static bool send_ready(struct sel_case *sc)
     return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
 }
 
-static bool send_perform(struct sel_case *sc, int32_t *res) { return send_locked(sc->obj, sc->buf, res); }
+static bool send_perform(struct sel_case *sc, int32_t *res)
+{
+    return send_locked(sc->obj, sc->buf, res, NULL);
+}
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 
 static void case_arm(struct sel_case *sc) { mpmc_set_waiters(&((struct chan *)sc->obj)->ring); }

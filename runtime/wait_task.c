@@ -20,25 +20,6 @@ void task_waker_fire_(struct waker *w)
     spin_unlock_irqrestore(&tw->lock, flags);
 }
 
-/* One turn of a wait, under lock (IRQs masked): block unless the deadline
- * has passed or, at a cancellation point, the task is cancelled. Returns
- * with lock held, and what ends the wait other than its waker: -ETIMEDOUT,
- * -ECANCELED, or 0 (woken, or spuriously: look at the waker again). */
-static inline __attribute__((always_inline)) int32_t wait_turn(spinlock_t *lock, uint64_t deadline_ns, bool point)
-{
-    bool expired = deadline_ns && clock_ns() >= deadline_ns;
-    bool cancelled = point && task_cancelled();
-    if (!expired && !cancelled) {
-        /* BLOCKED is set before lock is released: a fire that comes after
-         * finds the task blocked and wakes it. */
-        int32_t r = sched_block(lock, deadline_ns);
-        spin_lock(lock);
-        expired = r == WAIT_TIMEOUT;
-        cancelled = r == WAIT_CANCELLED;
-    }
-    return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
-}
-
 int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
 {
     uint64_t flags = spin_lock_irqsave(&tw->lock);
@@ -50,7 +31,7 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
         if (s == WAKER_DONE)
             break;
         if (s == WAKER_WAITING) {
-            int32_t why = wait_turn(&tw->lock, deadline_ns, point);
+            int32_t why = task_wait_turn_(&tw->lock, deadline_ns, point);
             if (why && waker_claim(&tw->w, -1, why))
                 waker_set_done(&tw->w);
             continue;
@@ -61,30 +42,6 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns)
         spin_lock(&tw->lock);
     }
     spin_unlock_irqrestore(&tw->lock, flags);
-    if (point)
-        task_cancel_point_leave();
-    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
-    return tw->w.result;
-}
-
-int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags,
-                           uint64_t deadline_ns)
-{
-    spinlock_t *lock = n->list->lock;
-    tw->on_list_lock = true;
-    bool point = tw->interruptible;
-    if (point)
-        task_cancel_point_enter(lock);
-    /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
-     * claim, transfer and fire all happen with that lock held. */
-    while (waker_state(&tw->w) == WAKER_WAITING) {
-        int32_t why = wait_turn(lock, deadline_ns, point);
-        if (why && waker_claim(&tw->w, -1, why)) {
-            wait_list_remove(n);
-            waker_set_done(&tw->w);
-        }
-    }
-    spin_unlock_irqrestore(lock, flags);
     if (point)
         task_cancel_point_leave();
     atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);

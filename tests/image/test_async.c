@@ -762,3 +762,145 @@ TEST(async, blocks_reused_on_an_executor_start_like_new_tasks)
     EXPECT_EQ(s->fresh, REUSE_N);
     chan_destroy(s->c);
 }
+
+/* --- wakes inside one executor and across -------------------------------------- */
+
+struct fan {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf, count, sum, timeout_ns;
+    _Atomic int timeouts;
+    int end;                  /* the result that ended it */
+    int foreign_polls;        /* polls not run by its own executor task */
+};
+
+/* Receives until the channel fails; the first receive under timeout_ns
+ * (if set). Notes every poll that runs anywhere but its executor task. */
+static int fan_poll(struct async_task *t)
+{
+    struct fan *f = (struct fan *)t;
+    int r;
+    f->foreign_polls += async_exec_of_(t)->task != sched_current();
+    ASYNC_BEGIN(t);
+    for (;;) {
+        if (f->timeout_ns) {
+            ASYNC_AWAIT_TIMEOUT(t, f->timeout_ns, r, chan_recv_await(t, f->c, &f->buf));
+            f->timeout_ns = 0;
+            if (r == -ETIMEDOUT) {
+                atomic_fetch_add(&f->timeouts, 1);
+                continue;
+            }
+        } else {
+            ASYNC_AWAIT(t, r, chan_recv_await(t, f->c, &f->buf));
+        }
+        if (r < 0) {
+            f->end = r;
+            ASYNC_RETURN(t, 0);
+        }
+        f->count++;
+        f->sum += f->buf;
+    }
+    ASYNC_END(t, 0);
+}
+
+struct feeder {
+    struct async_task t;
+    struct chan *c;
+    uint64_t i, n, buf;
+};
+
+/* Sends 1..n, then closes the channel. */
+static int feeder_poll(struct async_task *t)
+{
+    struct feeder *f = (struct feeder *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    for (f->i = 1; f->i <= f->n; f->i++) {
+        f->buf = f->i;
+        ASYNC_AWAIT(t, r, chan_send_await(t, f->c, &f->buf));
+        if (r < 0)
+            ASYNC_RETURN(t, r);
+    }
+    chan_close(f->c);
+    ASYNC_END(t, 0);
+}
+
+struct sink {
+    struct chan *c;
+    uint64_t count, sum;
+};
+
+static int64_t sink_main(void *arg)
+{
+    struct sink *s = arg;
+    uint64_t x;
+    int r;
+    while ((r = chan_recv(s->c, &x, WAIT_FOREVER)) == 0) {
+        s->count++;
+        s->sum += x;
+    }
+    return r;
+}
+
+/* A stackless sender hands messages to waiters of its own executor
+ * (queued on its local list from its poll), of another executor on the
+ * same core (its shared list) and to a stackful task there; a waiter that
+ * timed out and one cancelled while queued are withdrawn, and every
+ * message arrives exactly once. */
+TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactly_once)
+{
+    enum { N = 3000, FANS = 6, TIMED = 4, CANCELLED = 5 };
+    static const enum qos cls[FANS] = {QOS_DEFAULT, QOS_DEFAULT, QOS_DEFAULT, QOS_UTILITY,
+                                       QOS_DEFAULT, QOS_UTILITY};
+    int cpu = other_core(0);
+    struct chan *c = chan_create(sizeof(uint64_t), 1);
+    struct fan *f[FANS];
+    for (int i = 0; i < FANS; i++) {
+        struct async_attr attr = {.qos = cls[i], .cpu = cpu};
+        f[i] = ASYNC_NEW(struct fan, fan_poll, &attr);
+        f[i]->c = c;
+    }
+    f[TIMED]->timeout_ns = 200000;
+    for (int i = 0; i < FANS; i++)
+        async_start(&f[i]->t);
+    struct sink s = {.c = c};
+    struct task *st = spawn_on(sink_main, &s, cpu, QOS_DEFAULT);
+    while (atomic_load(&f[TIMED]->timeouts) == 0)
+        task_sleep_ns(50000);
+    wait_for_waiters(&c->recvq, FANS + 1);
+
+    async_cancel(&f[CANCELLED]->t);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&f[CANCELLED]->t, &v), ASYNC_CANCELLED);
+    EXPECT_EQ(f[CANCELLED]->end, -ECANCELED);
+    EXPECT_EQ(f[CANCELLED]->count, 0);
+    EXPECT_EQ(list_waiters(&c->recvq), FANS);
+
+    struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = cpu};
+    struct feeder *fd = ASYNC_NEW(struct feeder, feeder_poll, &attr);
+    fd->c = c;
+    fd->n = N;
+    async_start(&fd->t);
+    EXPECT_EQ(async_join(&fd->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(v, 0);
+
+    uint64_t count = 0, sum = 0;
+    for (int i = 0; i < FANS; i++) {
+        if (i == CANCELLED)
+            continue;
+        EXPECT_EQ(async_join(&f[i]->t, &v), ASYNC_COMPLETED);
+        EXPECT_EQ(f[i]->end, -EPIPE);
+        EXPECT_EQ(f[i]->foreign_polls, 0);
+        count += f[i]->count;
+        sum += f[i]->sum;
+    }
+    EXPECT_EQ(atomic_load(&f[TIMED]->timeouts), 1);
+    EXPECT_EQ(task_join(st, &v), TASK_EXITED);
+    EXPECT_EQ(v, -EPIPE);
+    count += s.count;
+    sum += s.sum;
+    EXPECT_EQ(count, N);
+    EXPECT_EQ(sum, (uint64_t)N * (N + 1) / 2);
+    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    chan_destroy(c);
+}

@@ -59,6 +59,7 @@
 #ifndef SR_ASYNC_H
 #define SR_ASYNC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -203,8 +204,9 @@ int async_yield_op(struct async_task *self);
  * again: async_waiting(self) says whether the wait is still on (return
  * ASYNC_PENDING); otherwise remove the nodes that did not fire (under their
  * locks) and take the result with async_wait_end(self). */
-int async_cancelled(struct async_task *self);   /* -ECANCELED or 0 */
-int async_wait_park(struct async_task *self);   /* arms the deadline; ASYNC_PENDING */
+static inline int async_cancelled(struct async_task *self);   /* -ECANCELED or 0 */
+/* Arms the deadline; ASYNC_PENDING. */
+static inline int async_wait_park(struct async_task *self);
 static inline bool async_waiting(const struct async_task *self)
 {
     return waker_state(&self->waker) != WAKER_IDLE;
@@ -213,7 +215,13 @@ static inline bool async_wait_over(const struct async_task *self)
 {
     return waker_state(&self->waker) == WAKER_DONE;
 }
-int32_t async_wait_end(struct async_task *self);
+static inline int32_t async_wait_end(struct async_task *self);
+/* Fire w as waker_fire does; a stackless task's waker fired on its own
+ * executor is queued inline (no call through w->fire). */
+static inline void async_waker_fire(struct waker *w);
+/* The same from a poll of self (NULL: any context): a stackless waiter of
+ * self's own executor is queued without asking which task runs. */
+static inline void async_waker_fire_from(const struct async_task *self, struct waker *w);
 
 /* --- inline fast paths; runtime/async.c has the rest ------------------------------
  * Internal to the runtime (names ending in _), here so that a stackless
@@ -258,6 +266,9 @@ void async_parked_(struct async_exec *e, struct async_task *t);
 int async_join_await_slow_(struct async_task *self, struct async_task *t, int64_t *value);
 void async_task_free_(struct async_task *t);
 void async_fire_(struct waker *w);
+void async_make_ready_shared_(struct async_exec *e, struct async_task *t, bool fired);
+int async_wait_park_slow_(struct async_task *self);
+int32_t async_wait_end_slow_(struct async_task *self);
 
 _Static_assert(PLAT_MAX_CPUS * QOS_COUNT <= 256, "an executor index is a byte");
 
@@ -389,6 +400,93 @@ static inline int async_join_await(struct async_task *self, struct async_task *t
         return (f & ASYNC_F_CANCEL) ? ASYNC_CANCELLED : ASYNC_COMPLETED;
     }
     return async_join_await_slow_(self, t, value);
+}
+
+/* --- waits (see "for await operations of other modules" above) ---------------- */
+
+static inline int async_cancelled(struct async_task *self)
+{
+    return (atomic_load(&self->flags) & ASYNC_F_CANCEL) ? -ECANCELED : 0;
+}
+
+static inline int async_wait_park(struct async_task *self)
+{
+    /* The waker is WAITING and cancel sets its flag before claiming: one of
+     * us sees the other (both seq_cst). With a deadline or a cancel: out of
+     * line. */
+    if (self->deadline_ns || (atomic_load(&self->flags) & ASYNC_F_CANCEL))
+        return async_wait_park_slow_(self);
+    return ASYNC_PENDING;
+}
+
+static inline int32_t async_wait_end(struct async_task *self)
+{
+    if (timer_queued(&self->timer))
+        return async_wait_end_slow_(self);
+    self->episode++;   /* a firing of this wait's timer, if one is in flight, is stale */
+    int32_t r = self->waker.result;
+    atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
+    return r;
+}
+
+static inline void async_list_push_(struct async_list *l, struct async_task *t)
+{
+    t->next = NULL;
+    if (l->tail)
+        l->tail->next = t;
+    else
+        l->head = t;
+    l->tail = t;
+}
+
+/* On e's executor task (not an interrupt on top of it), make t, homed on
+ * e, runnable (fired: publish the waker's DONE too, before t can run): t
+ * cannot be polled meanwhile (we are its poller), so a few plain stores
+ * onto the local list do. */
+static inline __attribute__((always_inline)) void async_make_ready_local_(struct async_exec *e, struct async_task *t, bool fired)
+{
+    if (fired)
+        waker_set_done(&t->waker);
+    uint8_t s = atomic_load_explicit(&t->sched, memory_order_relaxed);
+    if (s == ASYNC_S_IDLE) {
+        atomic_store_explicit(&t->sched, ASYNC_S_QUEUED, memory_order_relaxed);
+        async_list_push_(&e->local, t);
+    } else if (s == ASYNC_S_RUNNING) {
+        atomic_store_explicit(&t->sched, ASYNC_S_NOTIFIED, memory_order_relaxed);
+    }
+}
+
+/* Make t runnable from any context: its executor task's own wakes are
+ * local, everyone else's go to the shared list under the executor lock. */
+static inline void async_make_ready_(struct async_task *t, bool fired)
+{
+    struct async_exec *e = async_exec_of_(t);
+    if (e->task != sched_current() || this_cpu()->in_irq)
+        async_make_ready_shared_(e, t, fired);
+    else
+        async_make_ready_local_(e, t, fired);
+}
+
+static inline void async_waker_fire(struct waker *w)
+{
+    if (w->fire == async_fire_)
+        async_make_ready_(container_of(w, struct async_task, waker), true);
+    else
+        w->fire(w);
+}
+
+static inline __attribute__((always_inline)) void
+async_waker_fire_from(const struct async_task *self, struct waker *w)
+{
+    if (w->fire != async_fire_) {
+        w->fire(w);
+        return;
+    }
+    struct async_task *t = container_of(w, struct async_task, waker);
+    if (self && t->exec == self->exec)   /* self's poll runs on that executor's task */
+        async_make_ready_local_(async_exec_of_(t), t, true);
+    else
+        async_make_ready_(t, true);
 }
 
 #endif

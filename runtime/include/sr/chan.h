@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
+#include <sr/async.h>
 #include <sr/mpmc_ring.h>
 #include <sr/ring.h>
 #include <sr/select.h>
@@ -76,9 +77,10 @@ int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
 
-/* Stackless: msg / buf must stay valid until the await completes. */
-int chan_send_await(struct async_task *self, struct chan *c, const void *msg);
-int chan_recv_await(struct async_task *self, struct chan *c, void *buf);
+/* Stackless: msg / buf must stay valid until the await completes. Inline:
+ * a resumed await whose message a claimer moved returns without a call. */
+static inline int chan_send_await(struct async_task *self, struct chan *c, const void *msg);
+static inline int chan_recv_await(struct async_task *self, struct chan *c, void *buf);
 
 /* Select cases. */
 void chan_case_recv(struct sel_case *sc, struct chan *c, void *buf);
@@ -107,6 +109,34 @@ static inline int chan_try_recv_hinted_(struct chan *c, void *buf, size_t hint)
         return 0;
     }
     return chan_try_recv_slow_(c, buf);
+}
+
+int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg);
+int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf);
+int chan_await_resume_slow_(struct async_task *self);
+
+/* A resumed channel await: a claimer that moved the message (which >= 0)
+ * unlinked self's node, so the wait just ends; a pending wait, a timeout
+ * or a cancel (whose node is withdrawn) go out of line. */
+static inline int chan_await_resume_(struct async_task *self)
+{
+    if (waker_state(&self->waker) == WAKER_DONE && self->waker.which >= 0)
+        return async_wait_end(self);
+    return chan_await_resume_slow_(self);
+}
+
+static inline int chan_send_await(struct async_task *self, struct chan *c, const void *msg)
+{
+    if (async_waiting(self))
+        return chan_await_resume_(self);
+    return chan_send_await_start_(self, c, msg);
+}
+
+static inline int chan_recv_await(struct async_task *self, struct chan *c, void *buf)
+{
+    if (async_waiting(self))
+        return chan_await_resume_(self);
+    return chan_recv_await_start_(self, c, buf);
 }
 
 /* --- single producer, single consumer --------------------------------------- */

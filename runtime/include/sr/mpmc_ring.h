@@ -254,7 +254,7 @@ static inline bool mpmc_can_push(struct mpmc_ring *r)
 }
 
 /* Push keeping the flags; false only when full (capacity or no free slot). */
-static inline bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
+static inline __attribute__((always_inline)) bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
 {
     for (;;) {
         uint64_t w = atomic_load(&r->tail);
@@ -276,11 +276,14 @@ static inline bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
 
 /* Pop keeping the flags; false only when no published message is at the
  * head (empty, or the next one is still being written). */
-static inline bool mpmc_pop_locked(struct mpmc_ring *r, void *out)
+static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ring *r, void *out)
 {
     for (;;) {
         uint64_t w = atomic_load(&r->head);
         uint64_t h = w & ~(uint64_t)MPMC_FLAGS;
+        if ((atomic_load(&r->tail) & ~(uint64_t)MPMC_FLAGS) == h)
+            return false;                       /* nothing claimed: empty (the usual case
+                                                   of a receiver about to wait) */
         uint8_t *s = mpmc_slot(r, h);
         uint64_t seq = atomic_load(mpmc_seq(s));
         if ((int64_t)(seq - (h + MPMC_FULL)) < 0)

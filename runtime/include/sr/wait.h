@@ -124,14 +124,67 @@ static inline void wait_node_init(struct wait_node *n, struct waker *w, int inde
 static inline bool wait_list_empty(const struct wait_list *l) { return !l->head; }
 
 /* With the list's lock held: add n behind every waiter of its class or a
- * higher one. */
-void wait_list_add(struct wait_list *l, struct wait_node *n);
+ * higher one. Inline: a wait is queued on the path that parks it. */
+static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
+{
+    unsigned q = n->waker->qos;
+    struct wait_node *p = l->tail;
+    while (p && p->waker->qos > q)   /* lower class (larger value) waits behind */
+        p = p->prev;
+    n->prev = p;
+    n->next = p ? p->next : l->head;
+    if (n->next)
+        n->next->prev = n;
+    else
+        l->tail = n;
+    if (p)
+        p->next = n;
+    else
+        l->head = n;
+    n->list = l;
+    n->linked = 1;
+}
+
 /* With n->list's lock held: unlink n if it is still linked. */
-void wait_list_remove(struct wait_node *n);
+static inline void wait_list_remove(struct wait_node *n)
+{
+    if (!n->linked)
+        return;
+    struct wait_list *l = n->list;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        l->tail = n->prev;
+    n->next = n->prev = NULL;
+    n->linked = 0;
+}
+
 /* With the lock held: unlink waiters from the head until one can be claimed
  * (with its own index and result); return it, or NULL when none is left.
- * The caller transfers, then calls waker_fire(n->waker). */
-struct wait_node *wait_list_claim(struct wait_list *l, int32_t result);
+ * The caller transfers, then calls waker_fire(n->waker). Inline: it is the
+ * hand-over step of every wake-up. */
+static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t result)
+{
+    struct wait_node *n;
+    while ((n = l->head)) {
+        struct wait_node *next = n->next;   /* unlink the head (its prev is NULL) */
+        l->head = next;
+        if (next)
+            next->prev = NULL;
+        else
+            l->tail = NULL;
+        n->next = NULL;
+        n->linked = 0;
+        if (waker_claim(n->waker, n->index, result))
+            return n;
+    }
+    return NULL;
+}
+
 /* With the lock held: claim and fire every waiter. Returns how many. */
 int wait_list_claim_all(struct wait_list *l, int32_t result);
 
