@@ -33,11 +33,6 @@ static struct task idle_tasks[PLAT_MAX_CPUS];
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
 _Atomic uint32_t sched_idle_mask;
 
-uint32_t sched_idle_cores(void)
-{
-    return atomic_load_explicit(&sched_idle_mask, memory_order_relaxed);
-}
-
 /* The shortest starvation bound in counter ticks (sched_init). */
 static uint64_t starvation_min_ticks;
 
@@ -485,10 +480,7 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
     }
     if (pinned)
         return -1;
-    uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & ~(1u << rq->cpu);
-    if (t->affinity)
-        idle &= t->affinity;
-    return idle ? __builtin_ctz(idle) : -1;
+    return idle_core_for(t, rq->cpu);
 }
 
 /* After a local wake-up, out of line: nudge an idle core (nudge >= 0) to

@@ -2,14 +2,13 @@
 #ifndef KERNEL_SCHED_INTERNAL_H
 #define KERNEL_SCHED_INTERNAL_H
 
+#include <stdatomic.h>
 #include <kernel/sched.h>
 #include <kernel/sched_policy.h>
 
 /* The task whose sleep or wait timeout tm is, or NULL for other timers.
  * Under tm's run-queue lock. */
 const struct task *sched_timer_task(const struct timer *tm);
-/* The idle_mask hint: bit c, core c runs its idle task. */
-uint32_t sched_idle_cores(void);
 /* Views of the online cores in mask; the others are shown offline. */
 void sched_core_views(struct sched_core_view *v, uint32_t mask);
 /* Under rq->lock, this core's: bring the running task's utilisation to now. */
@@ -22,6 +21,10 @@ void sched_move_in(struct task *t, int to);
 
 /* Bit c: core c is running its idle task (a hint for wake-ups to steal). */
 extern _Atomic uint32_t sched_idle_mask;
+static inline uint32_t sched_idle_cores(void)
+{
+    return atomic_load_explicit(&sched_idle_mask, memory_order_relaxed);
+}
 /* A time slice in counter ticks (set by sched_init). */
 extern uint64_t sched_slice_ticks;
 /* The policy's core model (capacities, power, levels), built by sched_place_init. */

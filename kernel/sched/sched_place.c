@@ -45,7 +45,7 @@ int sched_place(const struct task *t, int prev_cpu, int this_cpu)
     if (!(allowed & (allowed - 1)))
         return __builtin_ctz(allowed);
     if (sched_model.nlevels <= 1) {
-        uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & allowed;
+        uint32_t idle = sched_idle_cores() & allowed;
         if (prev_cpu >= 0 && (idle & (1u << prev_cpu)))
             return prev_cpu;
         if (idle & (1u << this_cpu))

@@ -220,18 +220,24 @@ static inline void kick(struct runqueue *rq)
         ipi_send(IPI_WAKE, cpu);
 }
 
+/* An idle core other than busy_cpu that may run t (not pinned), or -1. */
+static inline int idle_core_for(const struct task *t, int busy_cpu)
+{
+    uint32_t idle = sched_idle_cores() & ~(1u << busy_cpu);
+    if (t->affinity)
+        idle &= t->affinity;
+    return idle ? __builtin_ctz(idle) : -1;
+}
+
 /* Work is waiting behind a busy core: wake an idle core that may run it,
  * so it steals (idle cores otherwise sleep until their next interrupt). */
 static inline void nudge_idle_core(const struct task *t, int busy_cpu)
 {
     if (t->pinned)
         return;   /* nobody else may take it */
-    uint32_t allowed = t->affinity;
-    uint32_t idle = atomic_load_explicit(&sched_idle_mask, memory_order_relaxed) & ~(1u << busy_cpu);
-    if (allowed)
-        idle &= allowed;
-    if (idle)
-        ipi_send(IPI_WAKE, __builtin_ctz(idle));
+    int c = idle_core_for(t, busy_cpu);
+    if (c >= 0)
+        ipi_send(IPI_WAKE, c);
 }
 
 /* --- views for the policy ------------------------------------------------------ */
