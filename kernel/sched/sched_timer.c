@@ -184,9 +184,8 @@ __attribute__((noinline)) void sched_block_arm_timeout(struct runqueue *rq, stru
     cur->timer.fn = block_timeout;
     cur->timer.arg = cur;
     cur->timer.seq = cur->wait_seq;
-    cur->timer.cpu = (int16_t)rq_cpu(rq);
-    if (timerq_insert(&rq->timers, &cur->timer) == 0)
-        sched_program_timer(rq);
+    if (sched_timer_add_locked(rq, &cur->timer) != 0)
+        panic("timer heap of cpu %d: out of memory", rq_cpu(rq));   /* as sched_timer_arm */
     spin_unlock(&rq->lock);
 }
 
@@ -209,10 +208,8 @@ void sched_timer_arm(struct timer *t, uint64_t deadline_ns)
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     timerq_remove(&rq->timers, t);
     t->deadline = ns_to_ticks_ceil(deadline_ns);
-    t->cpu = (int16_t)rq_cpu(rq);
-    if (timerq_insert(&rq->timers, t) != 0)
+    if (sched_timer_add_locked(rq, t) != 0)
         panic("timer heap of cpu %d: out of memory", rq_cpu(rq));
-    sched_program_timer(rq);
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
