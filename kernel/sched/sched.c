@@ -68,6 +68,11 @@ __attribute__((noinline)) unsigned sched_pick_band(struct runqueue *rq, uint32_t
  * class runs now: charge_class stamps band_since when it stops.) */
 static inline struct task *rq_pop_first(struct runqueue *rq, uint64_t now)
 {
+    struct task *t = rq->runnext;
+    if (t) {
+        rq_take_runnext(rq);
+        return t;
+    }
     uint32_t mask = rq->band_mask;
     if (!mask)
         return NULL;
@@ -147,6 +152,28 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
     return ran;
 }
 
+/* switch_to's common case for a hand-off (neither task having
+ * SWITCH_RARE_FLAGS; next is not idle): prev gives the core to next while
+ * nothing of next's band or above waits (next came from runnext, or an
+ * exiting task hands over to its joiner). As switch_plain, except that next
+ * inherits the slice that is running, as Go's runnext does, and one starts
+ * only if none runs (start_plain_slice's rule: lower bands wait, or next is
+ * migrate_watched). A slice is what lets band-mates in; none wait now, and
+ * one queued later finds a slice running or starts one (ready_local,
+ * should_preempt). Lower bands' starvation bounds are checked at its end
+ * as at any slice's, only sooner. So a wake -> block chain of tasks on one
+ * core shares one slice and costs the timer nothing per switch. */
+static inline __attribute__((always_inline)) void switch_handoff(struct runqueue *rq,
+                                                                 struct task *prev,
+                                                                 struct task *next, uint64_t now)
+{
+    if (__builtin_expect(prev->flags & TASK_F_IDLE, 0))
+        note_idle_change(rq, next);
+    charge_class(rq, next->qos, now);
+    if (!rq->slice_end)
+        start_plain_slice(rq, next, now);
+}
+
 /* Under rq->lock, next != prev and next off the queue: make next current
  * on this core, account the switch and start next's slice. */
 static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
@@ -218,19 +245,39 @@ static __attribute__((noinline)) void schedule_general(struct runqueue *rq, stru
 /* schedule() on rq, this core's queue, inlined where blocking is hot
  * (sched_block, the idle loop). Every way out ends in the switch, so nothing
  * of the caller's frame need live across it: a caller reads what it needs
- * again afterwards (sched_current()). The inline path is the common one: at
- * most one band waits, plain tasks. */
-static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq)
+ * again afterwards (sched_current()). The inline paths are the common ones:
+ * the runnext task, or at most one band waiting, plain tasks. blocking: the
+ * caller (sched_block) has made the running task BLOCKED, so it is not
+ * queued (a waker may have made it READY since: it is queued then). */
+static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq, bool blocking)
 {
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (prev->state == TASK_RUNNING) {
+    if (!blocking && prev->state == TASK_RUNNING) {
         if (prev->flags & TASK_F_IDLE)
             prev->state = TASK_READY;   /* idle: never queued */
         else
             rq_enqueue(rq, prev);
     }
     uint64_t now = now_ticks();
+    struct task *next = rq->runnext;
+    if (next) {
+        if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
+            schedule_general(rq, prev, now);
+            return;
+        }
+        rq_take_runnext(rq);
+        if (next == prev) {
+            keep_running(rq, prev, now);
+            spin_unlock(&rq->lock);
+            return;
+        }
+        switch_account(rq, prev, next, now);
+        switch_handoff(rq, prev, next, now);
+        spin_unlock(&rq->lock);
+        switch_go(prev, next);
+        return;
+    }
     uint32_t mask = rq->band_mask;
     uint32_t flags = prev->flags;
     if (mask)
@@ -239,7 +286,7 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
         schedule_general(rq, prev, now);
         return;
     }
-    struct task *next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
+    next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
     if (next == prev) {
         keep_running(rq, prev, now);
         spin_unlock(&rq->lock);
@@ -254,7 +301,7 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
 
 static inline __attribute__((always_inline)) void schedule_inline(void)
 {
-    schedule_on(this_rq());
+    schedule_on(this_rq(), false);
 }
 
 void schedule(void) { schedule_inline(); }
@@ -312,7 +359,12 @@ _Noreturn void sched_exit_to(struct task *j)
     if (j->cpu == rq->cpu && j->state == TASK_BLOCKED &&
         !(rq->band_mask & ((2u << j->qos) - 1))) {
         j->wait_result = WAIT_OK;
-        switch_to(rq, prev, j, now_ticks());
+        uint64_t now = now_ticks();
+        uint64_t ran = switch_account(rq, prev, j, now);
+        if (__builtin_expect((prev->flags | j->flags) & SWITCH_RARE_FLAGS, 0))
+            switch_to_rare(rq, prev, j, ran, now);
+        else
+            switch_handoff(rq, prev, j, now);
         spin_unlock(&rq->lock);
         switch_go(prev, j);
     } else {
@@ -601,7 +653,7 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
         sched_block_arm_timeout(rq, cur, deadline_ns);
     if (wq_lock)
         spin_unlock(wq_lock);
-    schedule_inline();
+    schedule_on(rq, true);
     /* Running again: nothing of the above is live across the switch. */
     cur = sched_current_fresh();
     if (__builtin_expect(timer_queued(&cur->timer), 0))
@@ -708,7 +760,7 @@ static bool steal(struct runqueue *rq)
     struct runqueue *vq = &runqueues[s.victim];
     struct task *got = NULL;
     spin_lock(&vq->lock);
-    for (struct task *t = vq->head[s.qos]; t; t = t->next) {
+    for (struct task *t = rq_first_of_band(vq, s.qos); t; t = t == vq->runnext ? NULL : t->next) {
         if (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
             continue;
         if (!sched_affinity_allows(t->affinity, me))
@@ -749,7 +801,7 @@ _Noreturn void sched_idle_loop(void)
                 irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
-            schedule_on(rq);
+            schedule_on(rq, false);
         task_reap();
     }
 }

@@ -58,6 +58,8 @@ static void snapshot(int cpu, struct core_brief *c)
     c->need_resched = rq->need_resched;
     c->nr_ready = rq->nr_ready;
     c->shown = 0;
+    if (rq->runnext)   /* the only ready task (sched_rq.h) */
+        brief(rq->runnext, &c->ready[c->shown++]);
     for (unsigned b = 0; b < QOS_COUNT; b++)
         for (struct task *t = rq->head[b]; t && c->shown < DUMP_READY; t = t->next)
             brief(t, &c->ready[c->shown++]);

@@ -36,11 +36,51 @@ static inline void band_filled(struct runqueue *rq, unsigned b)
 
 /* --- run queue ---------------------------------------------------------------- */
 
+/*
+ * The runnext slot (as Go's scheduler's runnext). Invariant: rq->runnext,
+ * when set, is the core's only ready task: a plain (not deadline) task in
+ * TASK_READY, counted in nr_ready (== 1) and band_mask (== its band's bit,
+ * as if queued, so other cores' views, stealing, preemption and the
+ * starvation bounds see it), linked in no band list (every list is empty).
+ * A plain task made ready on a core with nothing else ready goes there (one
+ * store instead of a list insertion); the next task queued there first
+ * moves it into its band's list (rq_runnext_flush), so the order of the
+ * bands and within each band is exactly the lists' order. The pick takes
+ * it directly; remove and steal know it.
+ */
+
+/* The runnext task joins its band's list (as its only member). */
+static inline void rq_runnext_flush(struct runqueue *rq)
+{
+    struct task *t = rq->runnext;
+    unsigned b = t->qos;
+    t->next = t->prev = NULL;
+    rq->head[b] = rq->tail[b] = t;
+    rq->runnext = NULL;
+}
+
+/* Take the runnext task off the queue (it is the only ready task). */
+static inline void rq_take_runnext(struct runqueue *rq)
+{
+    rq->runnext = NULL;
+    rq->band_mask = 0;
+    rq->nr_ready = 0;
+}
+
+/* The first ready task of band b, runnext included, or NULL. */
+static inline struct task *rq_first_of_band(const struct runqueue *rq, unsigned b)
+{
+    struct task *t = rq->runnext;
+    return t ? (t->qos == b ? t : NULL) : rq->head[b];
+}
+
 /* A deadline task within budget goes into band 0 ahead of the plain tasks,
  * after the deadline tasks due no later than it (EDF, FIFO among equals). */
 static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
 {
     band_filled(rq, 0);
+    if (rq->runnext)
+        rq_runnext_flush(rq);
     struct task *x = rq->head[0];
     while (x && (x->flags & TASK_F_DL) && !dl_earlier(t, x))
         x = x->next;
@@ -59,11 +99,21 @@ static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
-/* A task that is not a deadline task joins the tail of its band. */
+/* A task that is not a deadline task joins the tail of its band: runnext
+ * if nothing else is ready. */
 static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
 {
     unsigned b = t->qos;
     band_filled(rq, b);
+    t->state = TASK_READY;
+    if (!rq->band_mask) {
+        rq->runnext = t;
+        rq->band_mask = 1u << b;
+        rq->nr_ready = 1;
+        return;
+    }
+    if (rq->runnext)
+        rq_runnext_flush(rq);
     t->next = NULL;
     t->prev = rq->tail[b];
     if (rq->tail[b])
@@ -73,7 +123,6 @@ static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq,
     rq->tail[b] = t;
     rq->band_mask |= 1u << b;
     rq->nr_ready++;
-    t->state = TASK_READY;
 }
 
 static inline void rq_enqueue(struct runqueue *rq, struct task *t)
@@ -86,6 +135,10 @@ static inline void rq_enqueue(struct runqueue *rq, struct task *t)
 
 static inline void rq_remove(struct runqueue *rq, struct task *t)
 {
+    if (t == rq->runnext) {
+        rq_take_runnext(rq);
+        return;
+    }
     unsigned b = t->qos;
     if (t->prev)
         t->prev->next = t->next;

@@ -128,8 +128,10 @@ static inline struct task_ext *task_ext(const struct task *t)
 struct runqueue {
     spinlock_t lock;
     struct task *head[QOS_COUNT], *tail[QOS_COUNT];
-    uint32_t band_mask;          /* bit b: band b non-empty */
-    uint32_t nr_ready;
+    struct task *runnext;        /* the only ready task, kept out of its band's list
+                                    (kernel/sched/sched_rq.h), or NULL */
+    uint32_t band_mask;          /* bit b: band b non-empty (runnext counts) */
+    uint32_t nr_ready;           /* ready tasks (runnext counts) */
     struct task *current;
     struct task *idle;
     int cpu;                     /* the core this queue belongs to */
