@@ -566,15 +566,10 @@ void sched_wake(struct task *t, int32_t result)
 {
     uint64_t flags = arch_irq_save();
     struct runqueue *rq = this_rq();
-    if (__builtin_expect(t->cpu != rq->cpu, 0)) {
-        rq = &runqueues[t->cpu];   /* another core's queue */
-        spin_lock(&rq->lock);
-        sched_wake_locked(rq, t, result, flags);
-        return;
-    }
     spin_lock(&rq->lock);
-    /* t->cpu of a BLOCKED task changes only under this lock (MOVING first). */
-    if (__builtin_expect(t->state != TASK_BLOCKED || t->cpu != rq->cpu, 0)) {
+    /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
+     * first): checked under this core's, it is this core's or another's. */
+    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
