@@ -164,10 +164,10 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
  * as at any slice's, only sooner. So a wake -> block chain of tasks on one
  * core shares one slice and costs the timer nothing per switch. */
 static inline __attribute__((always_inline)) void switch_handoff(struct runqueue *rq,
-                                                                 struct task *prev,
+                                                                 uint32_t prev_flags,
                                                                  struct task *next, uint64_t now)
 {
-    if (__builtin_expect(prev->flags & TASK_F_IDLE, 0))
+    if (__builtin_expect(prev_flags & TASK_F_IDLE, 0))
         note_idle_change(rq, next);
     charge_class(rq, next->qos, now);
     if (!rq->slice_end)
@@ -262,7 +262,8 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
     uint64_t now = now_ticks();
     struct task *next = rq->runnext;
     if (next) {
-        if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
+        uint32_t prev_flags = prev->flags;
+        if (__builtin_expect((prev_flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
             schedule_general(rq, prev, now);
             return;
         }
@@ -273,7 +274,7 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
             return;
         }
         switch_account(rq, prev, next, now);
-        switch_handoff(rq, prev, next, now);
+        switch_handoff(rq, prev_flags, next, now);
         spin_unlock(&rq->lock);
         switch_go(prev, next);
         return;
@@ -364,7 +365,7 @@ _Noreturn void sched_exit_to(struct task *j)
         if (__builtin_expect((prev->flags | j->flags) & SWITCH_RARE_FLAGS, 0))
             switch_to_rare(rq, prev, j, ran, now);
         else
-            switch_handoff(rq, prev, j, now);
+            switch_handoff(rq, prev->flags, j, now);
         spin_unlock(&rq->lock);
         switch_go(prev, j);
     } else {
