@@ -307,12 +307,23 @@ static inline __attribute__((always_inline)) void schedule_inline(void)
 
 void schedule(void) { schedule_inline(); }
 
+/* The band-mate a yield in band b gives way to in place (the first of the
+ * band), or NULL when none waits or a higher band does. */
+static inline struct task *yield_target(const struct runqueue *rq, unsigned b)
+{
+    struct task *t = rq->runnext;
+    if (t)
+        return t->qos == b ? t : NULL;   /* the only ready task */
+    return (rq->band_mask & ((1u << b) - 1)) ? NULL : rq->head[b];
+}
+
 /* task_yield: the running task gives way to the next of its band. The
  * common case, a band-mate waiting, nothing better queued and neither task
  * idle, deadline or app-accounted, rotates the band in place (the first
- * waiter runs, the yielder goes to the tail) with a fresh slice for the new
- * task: same band, so no class charge; the queue length and idle hint do
- * not change. Anything else takes schedule(). */
+ * waiter runs; the yielder goes to the tail, or to runnext when it is then
+ * the only ready task, so two yielders just swap places there) with a
+ * fresh slice for the new task: same band, so no class charge; the queue
+ * length and idle hint do not change. Anything else takes schedule(). */
 void task_yield(void)
 {
     uint64_t flags = arch_irq_save();
@@ -320,21 +331,28 @@ void task_yield(void)
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
     unsigned b = prev->qos;
-    struct task *next = rq->head[b];
-    if (!next || (rq->band_mask & ((1u << b) - 1)) ||
-        ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))) {
+    struct task *slot = rq->runnext;
+    struct task *next = yield_target(rq, b);
+    if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))) {
         spin_unlock(&rq->lock);
         schedule();
         arch_irq_restore(flags);
         return;
     }
     prev->state = TASK_READY;
-    prev->next = NULL;
-    prev->prev = rq->tail[b];
-    rq->tail[b]->next = prev;
-    rq->tail[b] = prev;
-    rq->head[b] = next->next;
-    next->next->prev = NULL;   /* next->next is at least prev */
+    if (slot) {
+        rq->runnext = prev;
+    } else if (rq->nr_ready == 1) {
+        rq->head[b] = rq->tail[b] = NULL;   /* next was the only ready task: */
+        rq->runnext = prev;                 /* now prev is */
+    } else {
+        prev->next = NULL;
+        prev->prev = rq->tail[b];
+        rq->tail[b]->next = prev;
+        rq->tail[b] = prev;
+        rq->head[b] = next->next;
+        next->next->prev = NULL;   /* next->next is at least prev */
+    }
 
     uint64_t now = now_ticks();
     switch_account(rq, prev, next, now);

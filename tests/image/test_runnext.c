@@ -183,7 +183,7 @@ static int64_t pair_a(void *arg)
         sem_wait(&to_a, WAIT_FOREVER);
         atomic_fetch_add_explicit(&round_trips, 1, memory_order_relaxed);
     }
-    sem_post(&to_b);   /* let B see the stop */
+    sem_post(&to_b);   /* B may be waiting for one more: it then sees the stop */
     return 0;
 }
 
@@ -192,9 +192,9 @@ static int64_t pair_b(void *arg)
     (void)arg;
     for (;;) {
         sem_wait(&to_b, WAIT_FOREVER);
+        sem_post(&to_a);   /* always answers: A may be waiting */
         if (atomic_load_explicit(&pair_stop, memory_order_relaxed))
             return 0;
-        sem_post(&to_a);
     }
 }
 
