@@ -14,6 +14,7 @@
 #include <arch/backtrace.h>
 #include <arch/boot.h>
 #include <arch/exception.h>
+#include <arch/frame.h>
 #include <arch/timer.h>
 #include <kernel/app.h>
 #include <kernel/clock.h>
@@ -25,7 +26,6 @@
 #include <kernel/waitq.h>
 #include "deadline.h"
 
-#define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
 static struct slab_cache *task_cache;
 static size_t tls_size;   /* libc_tls_size(), fixed at link time */
@@ -165,9 +165,6 @@ static inline void task_set_name(struct task *t, const char *name)
     t->name[i] = 0;
 }
 
-#define COOP_X29 10   /* frame slots (switch.S's cooperative frame) */
-#define COOP_X30 11
-
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
     static const struct task_attr defaults = {.name = "task", .qos = QOS_DEFAULT};
@@ -221,11 +218,12 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
      * TLS block: "return" into arch_task_entry(fn, arg). x29 = 0 ends the
      * frame chain; the other callee-saved slots are don't-care for a new
      * task (C code never reads a callee-saved register it did not set). */
-    uint64_t *frame = (uint64_t *)(((uint64_t)t->tls & ~15ull) - COOP_FRAME_WORDS * 8);
-    frame[0] = (uint64_t)fn;                  /* x19 */
-    frame[1] = (uint64_t)arg;                 /* x20 */
-    frame[COOP_X29] = 0;
-    frame[COOP_X30] = (uint64_t)arch_task_entry;
+    struct arch_coop_frame *frame =
+        (struct arch_coop_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
+    frame->x[0] = (uint64_t)fn;               /* x19 */
+    frame->x[1] = (uint64_t)arg;              /* x20 */
+    frame->fp = 0;
+    frame->lr = (uint64_t)arch_task_entry;
     t->sp = (uint64_t)frame;
 
     sched_start(t);
