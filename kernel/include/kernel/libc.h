@@ -39,7 +39,8 @@ static inline void libc_tls_reset(void *tp, const struct libc_tls_layout *l)
         libc_tls_copy_tdata(tp);
     /* volatile: the loop stays a few stores, not a memset call. */
     volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + l->zero_off);
-    for (uint32_t n = l->zero_size; n; n -= 16)
+    volatile __uint128_t *end = (volatile __uint128_t *)((char *)z + l->zero_size);
+    while (z != end)
         *z++ = 0;
 }
 
