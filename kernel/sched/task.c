@@ -77,8 +77,8 @@ static inline __attribute__((always_inline)) void task_free_masked(struct task *
 {
     if (__builtin_expect(t->flags & (TASK_F_APP | TASK_F_HOOKS), 0))
         task_free_extras(t);
-    struct percpu *p = this_cpu();
-    if (t->stack.size == TASK_STACK_DEFAULT && p && p->ntasks_cached < PERCPU_TASK_CACHE) {
+    struct percpu *p = this_cpu();   /* tasks exist only on cores that have theirs */
+    if (t->stack.size == TASK_STACK_DEFAULT && p->ntasks_cached < PERCPU_TASK_CACHE) {
         p->tasks_cached[p->ntasks_cached++] = t;
         return;
     }
@@ -93,19 +93,20 @@ static void task_free(struct task *t)
 }
 
 /* A cached task of the default stack size, or NULL. */
-static inline struct task *task_cached(void)
+static inline __attribute__((always_inline)) struct task *task_cached(void)
 {
-    struct percpu *p = this_cpu();
-    if (!p)
-        return NULL;
-    struct task *t = NULL;
+    struct percpu *p = this_cpu();   /* set: sched_start needs it too */
     uint64_t flags = arch_irq_save();
     uint32_t n = p->ntasks_cached;
-    if (n) {
-        t = p->tasks_cached[n - 1];
-        p->ntasks_cached = n - 1;
+    if (!n) {
+        arch_irq_restore(flags);
+        return NULL;
     }
+    struct task *t = p->tasks_cached[--n];
+    p->ntasks_cached = n;
     arch_irq_restore(flags);
+    if (!t)
+        __builtin_unreachable();   /* the cache holds tasks [0, n) */
     return t;
 }
 
@@ -124,13 +125,18 @@ static void task_cache_drain_cpu(void)
  * cancel byte is cleared, so the cancel_lock of an old cancellation point
  * is never read. wait_seq keeps counting: a stale timeout can never match
  * a later wait. */
-static inline void task_renew(struct task *t)
+static inline __attribute__((always_inline)) void task_renew_tcb(struct task *t)
 {
     atomic_store_explicit(&t->cancel, 0, memory_order_relaxed);
     t->joiner = NULL;
     t->cpu_ticks = 0;
     t->switches = 0;
     t->util = 0;
+}
+
+static inline void task_renew(struct task *t)
+{
+    task_renew_tcb(t);
     libc_tls_reset(t->tls, &tls_layout);
 }
 
@@ -167,20 +173,17 @@ static void task_new_ext(struct task *t)
     *task_ext(t) = (struct task_ext){.task = t};
 }
 
-/* t->name = name ("task" if NULL), truncated to TASK_NAME_LEN - 1. A name
- * in the image's read-only data (a string literal: the common case) is
- * copied as 16 bytes at once (what follows its NUL is copied too,
- * harmlessly). */
+/* t->name = name (not NULL), truncated to TASK_NAME_LEN - 1. A name
+ * whose first 16 bytes lie in one page (nearly all) is copied as 16 bytes
+ * at once: that page is mapped readable if its first byte is, and what
+ * follows its NUL is copied too, harmlessly. */
 static inline void task_set_name(struct task *t, const char *name)
 {
-    uintptr_t p = (uintptr_t)name;
-    if (p >= (uintptr_t)__rodata_start && p <= (uintptr_t)__rodata_end - TASK_NAME_LEN) {
+    if (((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN) {
         __builtin_memcpy(t->name, name, TASK_NAME_LEN);
         t->name[TASK_NAME_LEN - 1] = 0;
         return;
     }
-    if (!name)
-        name = "task";
     size_t i = 0;
     for (; i < TASK_NAME_LEN - 1 && name[i]; i++)
         t->name[i] = name[i];
@@ -201,8 +204,15 @@ static inline void task_set_name(struct task *t, const char *name)
 static inline __attribute__((always_inline)) void task_begin_life(struct task *t, task_fn fn,
                                                                   void *arg,
                                                                   const struct task_attr *attr,
-                                                                  enum qos qos)
+                                                                  enum qos qos, const char *name,
+                                                                  bool hooks)
 {
+    /* The attributes first: the stores below may alias them. */
+    uint32_t affinity = attr->affinity;
+    bool detached = attr->detached, exempt = attr->qos_exempt;
+    task_end_fn on_end = attr->on_end;
+    void *on_end_arg = attr->on_end_arg;
+
     uint64_t *frame = (uint64_t *)(((uint64_t)t->tls & ~15ull) - COOP_FRAME_WORDS * 8);
     frame[0] = (uint64_t)fn;                  /* x19 */
     frame[1] = (uint64_t)arg;                 /* x20 */
@@ -210,24 +220,24 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     frame[COOP_X30] = (uint64_t)arch_task_entry;
     t->sp = (uint64_t)frame;
 
-    t->affinity = attr->affinity;
+    t->affinity = affinity;
     task_pin_note(t);
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    task_set_name(t, attr->name);
-    uint8_t flags = attr->detached ? TASK_F_DETACHED : 0;
+    task_set_name(t, name);
 
     struct task_ext *ext = task_ext(t);
-    sched_qos_init(&ext->qos, qos, NULL, attr->qos_exempt);
+    sched_qos_init(&ext->qos, qos, NULL, exempt);
     t->qos = ext->qos.eff;   /* task_spawn_general: again once an app has its say */
     ext->util.stamp_ns = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
     ext->util.avg = 0;
     ext->util.fine = 0;
     ext->util_ticks = 0;
     ext->migrations = 0;
-    if (__builtin_expect(attr->on_end || attr->deadline, 0)) {
+    uint8_t flags = detached ? TASK_F_DETACHED : 0;
+    if (__builtin_expect(hooks, 0)) {
         flags |= TASK_F_HOOKS;
-        ext->on_end = attr->on_end;
-        ext->on_end_arg = attr->on_end_arg;
+        ext->on_end = on_end;
+        ext->on_end_arg = on_end_arg;
     }
     t->flags = flags;
 }
@@ -253,7 +263,8 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
         errno = ENOMEM;
         return NULL;
     }
-    task_begin_life(t, fn, arg, attr, qos);
+    task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task",
+                    attr->on_end || attr->deadline);
     if (attr->app)
         qos_join_app(t, attr->app, qos, attr->qos_exempt);
     t->qos = task_ext(t)->qos.eff;
@@ -269,17 +280,22 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     return t;
 }
 
-/* The common spawn, a task of the default stack size outside any app and
- * not a deadline task, from this core's cache: no calls but the
- * scheduler's. Anything else takes task_spawn_general. */
+/* The common spawn, a named task of the default stack size outside any
+ * app and not a deadline task, from this core's cache, with no
+ * thread-local initial values to copy: no calls but the scheduler's.
+ * Anything else takes task_spawn_general. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
-    if (attr && fn && !attr->stack_size && attr->qos < QOS_COUNT && !attr->app &&
-        !attr->deadline) {
-        struct task *t = task_cached();
+    if (attr && fn && attr->name && !attr->stack_size && !attr->app && !attr->deadline &&
+        !tls_layout.tdata_size) {
+        enum qos qos = attr->qos;
+        const char *name = attr->name;
+        bool hooks = attr->on_end != NULL;
+        struct task *t = qos < QOS_COUNT ? task_cached() : NULL;
         if (t) {
-            task_renew(t);
-            task_begin_life(t, fn, arg, attr, attr->qos);
+            task_renew_tcb(t);
+            libc_tls_zero(t->tls, &tls_layout);
+            task_begin_life(t, fn, arg, attr, qos, name, hooks);
             sched_start(t);
             return t;
         }
@@ -364,10 +380,14 @@ void task_reap(void)
 enum task_status task_join(struct task *t, int64_t *value)
 {
     uint64_t flags = arch_irq_save();
-    /* Ended already (DEAD is stored with release after its value and
-     * status): no lock. Else register under exit_lock, which sched_block
-     * releases once this task is BLOCKED, so the exit cannot miss it. */
-    if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != TASK_DEAD) {
+    if (t->state == TASK_DEAD) {
+        /* Ended already: no lock. (A racy byte read: a stale value only
+         * sends it the locked way.) The exit stored DEAD with release after
+         * its value and status; this fence orders what follows after it. */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    } else {
+        /* Register under exit_lock, which sched_block releases once this
+         * task is BLOCKED, so the exit cannot miss it. */
         spin_lock(&t->exit_lock);
         if (t->state != TASK_DEAD) {
             t->joiner = sched_current();

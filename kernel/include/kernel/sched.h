@@ -39,10 +39,10 @@ enum task_state {
 
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
 #define TASK_F_DETACHED  (1u << 1)
-#define TASK_F_HOOKS     (1u << 2)   /* spawned with a deadline or an on_end: its end and
-                                        its release look at its task_ext (task.c) */
 #define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
 #define TASK_F_APP       (1u << 4)   /* belongs to an app: charge its run time there */
+#define TASK_F_HOOKS     (1u << 5)   /* spawned with a deadline or an on_end: its end and
+                                        its release look at its task_ext (task.c) */
 
 /* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
  * INTERRUPTIBLE is set by the task itself, under the lock of the wait queue
