@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <arch/backtrace.h>
-#include <arch/boot.h>
 #include <arch/exception.h>
 #include <arch/timer.h>
 #include <kernel/app.h>
@@ -397,9 +396,15 @@ enum task_status task_join(struct task *t, int64_t *value)
         }
     }
     /* Its registers must be saved before its stack goes away (its exit
-     * cleared on_cpu with release after everything it wrote). */
-    while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
-        arch_cpu_relax();
+     * clears on_cpu with release after everything it wrote). Still
+     * switching out on another core: wait with IRQs as the caller had
+     * them. */
+    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire), 0)) {
+        arch_irq_restore(flags);
+        while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+            arch_cpu_relax();
+        arch_irq_disable();
+    }
     enum task_status st = (enum task_status)t->status;
     if (value)
         *value = st == TASK_EXITED ? t->value : 0;
