@@ -42,6 +42,28 @@ FUNCTION(arch_switch)
     b       arch_switch_resume
 END(arch_switch)
 
+/*
+ * void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
+ *                          uint64_t next_sp, uint64_t restart_sp,
+ *                          void (*restart)(void))
+ * arch_switch for a prev that keeps nothing across the switch (an idle
+ * loop): saves no register. prev's record is a cooperative frame just
+ * below restart_sp whose x30 is restart and x29 0 (the frame chain ends),
+ * so that switching to prev later enters restart with sp = restart_sp.
+ * restart_sp must lie above everything prev still uses: the frame is
+ * written over prev's stack before it is left. Same ordering as
+ * arch_switch: prev->sp published, then prev->on_cpu cleared (release).
+ */
+FUNCTION(arch_switch_restart)
+    sub     x9, x3, #COOP_FRAME
+    stp     xzr, x4, [x9, #80]          // x29, x30 of the frame
+    str     x9, [x0]
+    stlrb   wzr, [x1]
+    tbnz    x2, #0, resume_full_frame
+    mov     sp, x2
+    b       arch_switch_resume
+END(arch_switch_restart)
+
 /* Pop a cooperative frame from sp and return into the code that saved it
  * (or, for a new task, into arch_task_entry). Also an eret target. */
 FUNCTION(arch_switch_resume)

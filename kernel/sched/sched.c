@@ -729,10 +729,82 @@ static bool steal(struct runqueue *rq)
     return true;
 }
 
-_Noreturn void sched_idle_loop(void)
+/* Each core's idle task restarts idle_loop on this stack pointer whenever
+ * it runs again (sched_idle_loop's frame, above it, stays as it was). */
+static uint64_t idle_restart_sp[PLAT_MAX_CPUS];
+
+static _Noreturn void idle_loop(void);
+
+/* Out of the lock (IRQs masked): leave this core's idle task for next (the
+ * current task already), saving nothing: idle restarts idle_loop on its
+ * own stack when something switches back to it. */
+static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct runqueue *rq,
+                                                                      struct task *idle,
+                                                                      struct task *next)
+{
+    switch_tls(next);
+    sched_set_current(next);
+    arch_switch_restart(&idle->sp, &idle->on_cpu, next->sp, idle_restart_sp[rq_cpu(rq)],
+                        idle_loop);
+    __builtin_unreachable();
+}
+
+/* idle_switch's general case (several bands, or a deadline or app task
+ * first): pick_and_set. Returns when idle runs on. */
+static __attribute__((noinline)) void idle_switch_general(struct runqueue *rq, struct task *idle,
+                                                          uint64_t now)
+{
+    struct task *next = pick_and_set(rq, idle, now);
+    spin_unlock(&rq->lock);
+    if (next != idle)
+        idle_leave(rq, idle, next);
+}
+
+/* The idle loop's way to the tasks queued here: schedule_on for prev =
+ * this core's idle task (never queued, nothing kept across the switch).
+ * Returns when idle runs on. Inline: the common case, one band waiting
+ * with a plain task first, which is switch_to for prev idle and next
+ * plain (switch_account, then the idle hint, class charge and slice of
+ * switch_plain). */
+static inline __attribute__((always_inline)) void idle_switch(struct runqueue *rq)
+{
+    spin_lock(&rq->lock);
+    struct task *idle = rq->current;
+    idle->state = TASK_READY;   /* never queued */
+    uint64_t now = now_ticks();
+    uint32_t mask = rq->band_mask;
+    unsigned b = (unsigned)__builtin_ctz(mask | (1u << 31));
+    if (__builtin_expect(!mask || (mask & (mask - 1)) ||
+                         (rq->head[b]->flags & SWITCH_RARE_FLAGS), 0)) {
+        idle_switch_general(rq, idle, now);
+        return;
+    }
+    struct task *next = rq_pop_band(rq, b);
+    switch_account(rq, idle, next, now);
+    atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
+    if (rq->run_class != b) {   /* charge_class(rq, b, now), inline */
+        rq->band_since[rq->run_class] = now;
+        rq->class_ticks[rq->run_class] += now - rq->class_since;
+        rq->class_since = now;
+        rq->run_class = b;
+    }
+    if (rq->band_mask || migrate_watched(rq, next)) {   /* start_plain_slice */
+        rq->slice_end = now + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+    spin_unlock(&rq->lock);
+    idle_leave(rq, idle, next);
+}
+
+/* The idle task's body, entered afresh each time the idle task runs again:
+ * reap, find work (or sleep until an interrupt), run it. */
+static __attribute__((hot)) _Noreturn void idle_loop(void)
 {
     struct runqueue *rq = this_rq();
     for (;;) {
+        task_reap();
         arch_irq_disable();
         if (!rq->nr_ready && !steal(rq)) {
             uint64_t t = now_ticks();
@@ -749,9 +821,16 @@ _Noreturn void sched_idle_loop(void)
                 irq_handle(NULL);
         }
         if (rq->nr_ready || rq->need_resched)
-            schedule_on(rq);
-        task_reap();
+            idle_switch(rq);
     }
+}
+
+_Noreturn void sched_idle_loop(void)
+{
+    uint64_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    idle_restart_sp[cpu_id()] = sp;
+    idle_loop();
 }
 
 /* --- setup and stats --------------------------------------------------------------- */
