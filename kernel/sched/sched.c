@@ -829,19 +829,23 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
     idle_leave(idle, next, restart_sp);
 }
 
-/* A task that an interrupt dispatched here woke became current while the
- * idle task still ran (wake_onto_idle): the task to leave for. Another
- * wake-up after it may have asked for a reschedule: then it is queued
- * again, never having run (its registers are saved: on_cpu clear), and the
- * pick runs with it as prev. */
+/* The idle loop, after a dispatch in which wake_onto_idle made t current
+ * while idle still ran, and another wake-up after it asked for a
+ * reschedule (a better task, a migration request): t goes back to the
+ * queue as if it had never been switched to (its switch uncounted; its
+ * registers were saved all along: on_cpu clear) and the pick runs with it
+ * as prev. Returns the task to leave for (t again if the pick keeps it). */
 static __attribute__((noinline)) struct task *idle_handoff_repick(struct runqueue *rq)
 {
     spin_lock(&rq->lock);
     struct task *t = rq->current;
     rq_enqueue(rq, t);
     struct task *next = pick_and_set(rq, t, now_ticks());
-    if (next != t)
+    if (next != t) {
+        t->switches--;
+        rq->switches--;
         atomic_store_explicit(&t->on_cpu, 0, memory_order_release);
+    }
     spin_unlock(&rq->lock);
     return next;
 }
