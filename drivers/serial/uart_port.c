@@ -217,15 +217,24 @@ static void rx_complete(struct uart *u)
 static void rx_direct(struct uart *u, struct task *w)
 {
     struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t got = uart_service_irq(u->drv, r->buf, r->len, &u->rx, RX_BUDGET, &u->rx_errors);
+    uint32_t len = r->len;
+    uint32_t got = uart_service_irq(u->drv, r->buf, len, &u->rx, RX_BUDGET, &u->rx_errors);
     u->rx_bytes += got;
     if (!got)
         return;
-    r->done = got < r->len ? got : r->len;
-    waitq_wake_one(&u->rxq, WAIT_OK);
+    r->done = got < len ? got : len;
     u->rx_wakeups++;
-    if (got > r->len)
+    waitq_wake_one(&u->rxq, WAIT_OK);
+    if (got > len)
         rx_complete(u);   /* the rest went to the ring */
+}
+
+/* Under rxq.lock, no reader waiting or bytes already in the ring: the
+ * interrupt's service into the ring, then the waiting readers from it. */
+static __attribute__((noinline)) void rx_to_ring(struct uart *u)
+{
+    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
+    rx_complete(u);
 }
 
 static void uart_irq(uint32_t intid, void *arg)
@@ -239,12 +248,10 @@ static void uart_irq(uint32_t intid, void *arg)
 
     spin_lock(&u->rxq.lock);
     struct task *w = u->rxq.head;
-    if (w && uart_ring_empty(&u->rx)) {
+    if (w && uart_ring_empty(&u->rx))
         rx_direct(u, w);
-    } else {
-        u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
-        rx_complete(u);   /* waiting readers, from the ring */
-    }
+    else
+        rx_to_ring(u);
     spin_unlock(&u->rxq.lock);
 
     /* TX is on only while the ring holds bytes; a writer turning it on
