@@ -853,7 +853,9 @@ static __attribute__((noinline)) struct task *idle_handoff_repick(struct runqueu
 /* The idle task's body, entered afresh each time the idle task runs again:
  * reap, find work (or sleep until an interrupt), run it. IRQs stay masked
  * throughout: interrupts reach the idle task only through its own dispatch
- * below, never the exception path (wake_onto_idle relies on it). */
+ * below, never the exception path (wake_onto_idle relies on it). hot: GCC
+ * otherwise treats a noreturn function as run once and keeps spin_lock,
+ * charge_class and migrate_watched out of line here. */
 static __attribute__((hot)) _Noreturn void idle_loop(void)
 {
     struct runqueue *rq = this_rq();
