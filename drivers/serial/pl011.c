@@ -86,19 +86,21 @@ static void pl011_drain(void)
 static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint8_t *dst,
                                                                uint32_t max, uint64_t *errors)
 {
-    uint32_t n = 0, bad = 0;
-    while (!(mmio_read32(b + UART_FR) & FR_RXFE)) {
-        if (n == max) {
-            n |= UART_RX_MORE;
-            break;
-        }
+    if (mmio_read32(b + UART_FR) & FR_RXFE)
+        return 0;
+    /* FR was read before each DR: a byte is waiting on every pass. */
+    uint32_t n = 0, bad = 0, more = 0;
+    do {
         uint32_t dr = mmio_read32(b + UART_DR);
         bad += (dr & DR_ERRORS) != 0;
         dst[n++] = (uint8_t)dr;
-    }
+        if (mmio_read32(b + UART_FR) & FR_RXFE)
+            break;
+        more = n == max ? UART_RX_MORE : 0;
+    } while (!more);
     if (bad)
         *errors += bad;
-    return n;
+    return n | more;
 }
 
 static uint32_t pl011_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
