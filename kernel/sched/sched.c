@@ -535,10 +535,11 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
  * this core's idle loop (idle current, in_irq), nothing is queued here and
  * t, not a deadline task, stays here: the idle loop's pick would choose t,
  * so t becomes the current task at once, switched to as idle_switch would
- * (switch_account, switch_plain), with no trip through the run queue. The
- * idle loop leaves for it once the dispatch returns (idle_handoff); a
- * wake-up after this one sees t as the running task. Under rq->lock, taken
- * with IRQ state flags (masked: the idle loop's). */
+ * (switch_from_idle), with no trip through the run queue. The idle loop
+ * leaves for it once the dispatch returns (it finds rq->current not idle);
+ * a wake-up later in the same dispatch sees t as the running task, and if
+ * it asks for a reschedule, idle_handoff_repick undoes the handoff. Under
+ * rq->lock, taken with IRQ state flags (masked: the idle loop's). */
 static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct task *t,
                                                      uint64_t flags)
 {
@@ -829,17 +830,38 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
     idle_leave(idle, next, restart_sp);
 }
 
+/* Under rq->lock: t (not a deadline task) at the head of its band, ahead
+ * of the tasks queued in it since t was woken. */
+static void rq_push_front(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    t->prev = NULL;
+    t->next = rq->head[b];
+    if (rq->head[b])
+        rq->head[b]->prev = t;
+    else
+        rq->tail[b] = t;
+    rq->head[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
 /* The idle loop, after a dispatch in which wake_onto_idle made t current
  * while idle still ran, and another wake-up after it asked for a
  * reschedule (a better task, a migration request): t goes back to the
- * queue as if it had never been switched to (its switch uncounted; its
- * registers were saved all along: on_cpu clear) and the pick runs with it
- * as prev. Returns the task to leave for (t again if the pick keeps it). */
+ * queue as if it had never been switched to (first in its band, where it
+ * was woken first; its switch uncounted; its registers were saved all
+ * along: on_cpu clear) and the pick runs with it as prev. The handler's
+ * time since the handoff stays charged to t, as interrupt time is charged
+ * to the running task. Returns the task to leave for (t again if the pick
+ * keeps it). */
 static __attribute__((noinline)) struct task *idle_handoff_repick(struct runqueue *rq)
 {
     spin_lock(&rq->lock);
     struct task *t = rq->current;
-    rq_enqueue(rq, t);
+    rq_push_front(rq, t);
     struct task *next = pick_and_set(rq, t, now_ticks());
     if (next != t) {
         t->switches--;

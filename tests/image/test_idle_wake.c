@@ -13,8 +13,8 @@
 #include <kernel/task.h>
 #include <sr_test.h>
 
-static struct semaphore sem_low, sem_high;
-static _Atomic int order[2], order_n;
+static struct semaphore sem_low, sem_low2, sem_high;
+static _Atomic int order[3], order_n;
 
 /* A waiter: blocks on its semaphore, then notes its turn and reports its
  * own accounting as of that moment. */
@@ -41,10 +41,11 @@ static void post_low(void *arg)
     sem_post(&sem_low);
 }
 
-static void post_low_then_high(void *arg)
+static void post_low_low2_high(void *arg)
 {
     (void)arg;
     sem_post(&sem_low);    /* the idle core's handoff goes to this one first */
+    sem_post(&sem_low2);   /* the same band: queued behind it */
     sem_post(&sem_high);   /* then a better task: it must run first */
 }
 
@@ -98,49 +99,59 @@ TEST(idle_wake, woken_task_runs_next_with_exact_counts)
     EXPECT_EQ(s1.nr_ready, 0);
 }
 
-/* Two wake-ups in one dispatch, the better task second: the first was
- * handed the core while idle still ran, so the second asks for a
- * reschedule; the better one runs first, and the first is switched in only
- * when it really runs (its handoff uncounted). */
+/* Three wake-ups in one dispatch, the better task last: the first was
+ * handed the core while idle still ran, the second queued behind it, and
+ * the third asks for a reschedule. The better one runs first, then the
+ * other two in the order they were woken; each is switched in only when
+ * it really runs (the handoff uncounted). */
 TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
 {
     int c = idle_core();
     if (c < 0)
         return;
     sem_init(&sem_low, 0);
+    sem_init(&sem_low2, 0);
     sem_init(&sem_high, 0);
     atomic_store(&order_n, 0);
     struct waiter low = {.sem = &sem_low, .id = 1, .cpu = -1};
+    struct waiter low2 = {.sem = &sem_low2, .id = 3, .cpu = -1};
     struct waiter high = {.sem = &sem_high, .id = 2, .cpu = -1};
     struct task_attr la = {.name = "low", .qos = QOS_UTILITY, .affinity = 1u << c};
     struct task_attr ha = {.name = "high", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << c};
+    /* Each blocks before the next exists: none preempts another. */
     struct task *lt = task_spawn(wait_and_note, &low, &la);
-    EXPECT_TRUE(lt != NULL);
-    if (!lt)
-        return;
-    until_blocked(&sem_low);   /* before high exists: it never preempts low */
+    if (lt)
+        until_blocked(&sem_low);
+    struct task *lt2 = task_spawn(wait_and_note, &low2, &la);
+    if (lt2)
+        until_blocked(&sem_low2);
     struct task *ht = task_spawn(wait_and_note, &high, &ha);
-    EXPECT_TRUE(ht != NULL);
-    if (!ht) {
-        sem_post(&sem_low);
-        task_join(lt, NULL);
-        return;
-    }
-    until_blocked(&sem_high);
+    if (ht)
+        until_blocked(&sem_high);
+    EXPECT_TRUE(lt && lt2 && ht);
     struct sched_cpu_stats s0, s1;
     sched_cpu_stats(c, &s0);
-    smp_call(c, post_low_then_high, NULL);
-    EXPECT_EQ(task_join(ht, NULL), TASK_EXITED);
-    EXPECT_EQ(task_join(lt, NULL), TASK_EXITED);
+    smp_call(c, post_low_low2_high, NULL);
+    if (ht)
+        EXPECT_EQ(task_join(ht, NULL), TASK_EXITED);
+    if (lt)
+        EXPECT_EQ(task_join(lt, NULL), TASK_EXITED);
+    if (lt2)
+        EXPECT_EQ(task_join(lt2, NULL), TASK_EXITED);
+    if (!lt || !lt2 || !ht)
+        return;
     settle(c);
     sched_cpu_stats(c, &s1);
-    EXPECT_EQ(atomic_load(&order_n), 2);
+    EXPECT_EQ(atomic_load(&order_n), 3);
     EXPECT_EQ(atomic_load(&order[0]), 2);   /* high first */
-    EXPECT_EQ(atomic_load(&order[1]), 1);
+    EXPECT_EQ(atomic_load(&order[1]), 1);   /* then the lows, as woken */
+    EXPECT_EQ(atomic_load(&order[2]), 3);
     EXPECT_EQ(high.cpu, c);
     EXPECT_EQ(low.cpu, c);
+    EXPECT_EQ(low2.cpu, c);
     EXPECT_EQ(high.stats.switches, 2);
     EXPECT_EQ(low.stats.switches, 2);
-    EXPECT_EQ(s1.switches - s0.switches, 3);   /* idle -> high -> low -> idle */
+    EXPECT_EQ(low2.stats.switches, 2);
+    EXPECT_EQ(s1.switches - s0.switches, 4);   /* idle -> high -> low -> low2 -> idle */
     EXPECT_EQ(s1.nr_ready, 0);
 }
