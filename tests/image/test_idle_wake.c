@@ -51,9 +51,9 @@ static void post_low_low2_high(void *arg)
 
 static void nothing(void *arg) { (void)arg; }
 
-/* Once a task of core c has exited, c's switch away from it may still be
- * under way: a cross-call runs only when c takes interrupts again, in its
- * idle loop, after that switch was counted. */
+/* Once a task of core c has blocked or exited, c's switch away from it may
+ * still be under way: a cross-call runs only when c takes interrupts
+ * again, in its idle loop, after that switch was counted. */
 static void settle(int c) { smp_call(c, nothing, NULL); }
 
 static int idle_core(void)
@@ -87,6 +87,7 @@ TEST(idle_wake, woken_task_runs_next_with_exact_counts)
     if (!t)
         return;
     until_blocked(&sem_low);
+    settle(c);   /* its switch away, after it joined the wait queue, counted */
     struct sched_cpu_stats s0, s1;
     sched_cpu_stats(c, &s0);
     smp_call(c, post_low, NULL);
@@ -129,6 +130,7 @@ TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
     if (ht)
         until_blocked(&sem_high);
     EXPECT_TRUE(lt && lt2 && ht);
+    settle(c);
     struct sched_cpu_stats s0, s1;
     sched_cpu_stats(c, &s0);
     smp_call(c, post_low_low2_high, NULL);
