@@ -15,6 +15,28 @@
 
     .text
 /*
+ * void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
+ *                          uint64_t next_sp, uint64_t restart_sp,
+ *                          void (*restart)(void))
+ * arch_switch for a prev that keeps nothing across the switch (an idle
+ * loop): saves no register. prev's record is a cooperative frame just
+ * below restart_sp whose x30 is restart and x29 0 (the frame chain ends),
+ * so that switching to prev later enters restart with sp = restart_sp.
+ * restart_sp must lie above everything prev still uses: the frame is
+ * written over prev's stack before it is left. Same ordering as
+ * arch_switch: prev->sp published, then prev->on_cpu cleared (release).
+ */
+FUNCTION(arch_switch_restart)
+    sub     x9, x3, #COOP_FRAME_SIZE
+    stp     xzr, x4, [x9, #COOP_FRAME_FP]   // x29, x30 of the frame
+    str     x9, [x0]
+    stlrb   wzr, [x1]
+    tbnz    x2, #0, resume_full_frame
+    mov     sp, x2
+    b       arch_switch_resume
+END(arch_switch_restart)
+
+/*
  * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
  *                  uint64_t next_sp)   (next_sp | TASK_SP_FULL: a full frame)
  * IRQs masked, in EL1t. Saves the caller's callee-saved state as a struct

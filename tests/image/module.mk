@@ -9,6 +9,7 @@ SR_SRCS += \
 	tests/image/test_smp.c \
 	tests/image/test_libc.c \
 	tests/image/test_sched.c \
+	tests/image/test_idle_wake.c \
 	tests/image/test_spawn.c \
 	tests/image/test_qos.c \
 	tests/image/test_migrate.c \

@@ -295,6 +295,10 @@ void task_reap(void);
  * (preempted by an interrupt) rather than a cooperative frame. */
 #define TASK_SP_FULL 1ull
 void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
+/* arch_switch saving nothing of prev, which restarts at restart with sp =
+ * restart_sp when next switched to (the idle loop's way out). */
+void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp,
+                         uint64_t restart_sp, void (*restart)(void));
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 
