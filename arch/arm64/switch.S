@@ -77,21 +77,11 @@ FUNCTION(arch_switch_resume)
     ret
 END(arch_switch_resume)
 
-/* x2 = a full frame on the next task's stack (| TASK_SP_FULL). Copy it to this core's
- * exception stack (SP_EL1 is at its top whenever code runs in EL1t) and
- * leave through the exception return path, which reloads SP_EL0. */
+/* x2 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
+ * in place (vectors.S). */
 LOCAL_FUNCTION(resume_full_frame)
-    bic     x2, x2, #1                  // TASK_SP_FULL
-    msr     spsel, #1
-    sub     sp, sp, #FRAME_SIZE
-    mov     x9, sp
-    mov     x10, #FRAME_SIZE
-1:  ldp     x11, x12, [x2], #16
-    stp     x11, x12, [x9], #16
-    subs    x10, x10, #16
-    b.ne    1b
-    mov     x19, #(EXC_FROM_EL1T * 4 + EXC_IRQ)
-    b       exception_return
+    bic     x0, x2, #1                  // TASK_SP_FULL
+    b       exception_resume_frame
 END(resume_full_frame)
 
 /* First instructions of every task: x19 = function, x20 = argument. */
