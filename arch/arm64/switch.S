@@ -2,8 +2,9 @@
  * Task context switch.
  *
  * A switched-out task's sp points at one of two records on its own stack:
- *  - a cooperative frame (arch_switch): x19-x30 and d8-d15, 160 bytes, the
- *    callee-saved state of a task that called schedule();
+ *  - a cooperative frame (arch_switch, struct arch_coop_frame): d8-d15 and
+ *    x19-x30, 160 bytes, the callee-saved state of a task that called
+ *    schedule();
  *  - a full struct arch_frame (copied there by sched_irq_exit): a task that
  *    was preempted by an interrupt, every register including q0-q31.
  * Bit 0 of the saved sp tells which (TASK_SP_FULL: a full frame).
@@ -12,68 +13,75 @@
 #include <arch/frame.h>
 #include "asm-offsets.h"
 
-#define COOP_FRAME 160
-
     .text
 /*
- * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
- *                  uint64_t next_sp)   (next_sp | TASK_SP_FULL: a full frame)
- * IRQs masked, in EL1t. Saves the caller's callee-saved state, publishes
- * prev->sp, then clears prev->on_cpu (release: another core may run prev
- * from here on), then resumes next.
+ * void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
+ *                          uint64_t next_sp, uint64_t restart_sp,
+ *                          void (*restart)(void))
+ * arch_switch for a prev that keeps nothing across the switch (an idle
+ * loop): saves no register. prev's record is a cooperative frame just
+ * below restart_sp whose x30 is restart and x29 0 (the frame chain ends),
+ * so that switching to prev later enters restart with sp = restart_sp.
+ * restart_sp must lie above everything prev still uses: the frame is
+ * written over prev's stack before it is left. Same ordering as
+ * arch_switch: prev->sp published, then prev->on_cpu cleared (release).
  */
-FUNCTION(arch_switch)
-    sub     sp, sp, #COOP_FRAME
-    stp     x19, x20, [sp, #0]
-    stp     x21, x22, [sp, #16]
-    stp     x23, x24, [sp, #32]
-    stp     x25, x26, [sp, #48]
-    stp     x27, x28, [sp, #64]
-    stp     x29, x30, [sp, #80]
-    stp     d8, d9, [sp, #96]
-    stp     d10, d11, [sp, #112]
-    stp     d12, d13, [sp, #128]
-    stp     d14, d15, [sp, #144]
-    mov     x9, sp
+FUNCTION(arch_switch_restart)
+    sub     x9, x3, #COOP_FRAME_SIZE
+    stp     xzr, x4, [x9, #COOP_FRAME_FP]   // x29, x30 of the frame
     str     x9, [x0]
     stlrb   wzr, [x1]
     tbnz    x2, #0, resume_full_frame
     mov     sp, x2
     b       arch_switch_resume
+END(arch_switch_restart)
+
+/*
+ * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
+ *                  uint64_t next_sp)   (next_sp | TASK_SP_FULL: a full frame)
+ * IRQs masked, in EL1t. Saves the caller's callee-saved state as a struct
+ * arch_coop_frame (arch/frame.h), publishes prev->sp, then clears
+ * prev->on_cpu (release: another core may run prev from here on), then
+ * resumes next. d8-d15 are consecutive registers, so two ST1s of four
+ * 64-bit lanes move them.
+ */
+FUNCTION(arch_switch)
+    sub     sp, sp, #COOP_FRAME_SIZE
+    mov     x9, sp
+    str     x9, [x0]
+    st1     {v8.1d-v11.1d}, [x9], #32
+    st1     {v12.1d-v15.1d}, [x9], #32
+    stp     x19, x20, [x9, #0]
+    stp     x21, x22, [x9, #16]
+    stp     x23, x24, [x9, #32]
+    stp     x25, x26, [x9, #48]
+    stp     x27, x28, [x9, #64]
+    stp     x29, x30, [x9, #80]
+    stlrb   wzr, [x1]
+    tbnz    x2, #0, resume_full_frame
+    mov     sp, x2
+    /* falls through into arch_switch_resume */
 END(arch_switch)
 
 /* Pop a cooperative frame from sp and return into the code that saved it
  * (or, for a new task, into arch_task_entry). Also an eret target. */
 FUNCTION(arch_switch_resume)
-    ldp     x19, x20, [sp, #0]
+    ld1     {v8.1d-v11.1d}, [sp], #32
+    ld1     {v12.1d-v15.1d}, [sp], #32
     ldp     x21, x22, [sp, #16]
     ldp     x23, x24, [sp, #32]
     ldp     x25, x26, [sp, #48]
     ldp     x27, x28, [sp, #64]
     ldp     x29, x30, [sp, #80]
-    ldp     d8, d9, [sp, #96]
-    ldp     d10, d11, [sp, #112]
-    ldp     d12, d13, [sp, #128]
-    ldp     d14, d15, [sp, #144]
-    add     sp, sp, #COOP_FRAME
+    ldp     x19, x20, [sp], #96
     ret
 END(arch_switch_resume)
 
-/* x2 = a full frame on the next task's stack (| TASK_SP_FULL). Copy it to this core's
- * exception stack (SP_EL1 is at its top whenever code runs in EL1t) and
- * leave through the exception return path, which reloads SP_EL0. */
+/* x2 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
+ * in place (vectors.S). */
 LOCAL_FUNCTION(resume_full_frame)
-    bic     x2, x2, #1                  // TASK_SP_FULL
-    msr     spsel, #1
-    sub     sp, sp, #FRAME_SIZE
-    mov     x9, sp
-    mov     x10, #FRAME_SIZE
-1:  ldp     x11, x12, [x2], #16
-    stp     x11, x12, [x9], #16
-    subs    x10, x10, #16
-    b.ne    1b
-    mov     x19, #(EXC_FROM_EL1T * 4 + EXC_IRQ)
-    b       exception_return
+    bic     x0, x2, #1                  // TASK_SP_FULL
+    b       exception_resume_frame
 END(resume_full_frame)
 
 /* First instructions of every task: x19 = function, x20 = argument. */

@@ -100,12 +100,14 @@ LOCAL_FUNCTION(exception_common)
 END(exception_common)
 
 /*
- * Restore the frame at sp (SP_EL1) and return from the exception.
- * x19 = kind: for EL1t kinds SP_EL0 is reloaded from frame.sp. Also the way
- * into a preempted task from a cooperative switch (switch.S).
+ * Load the context in the frame at \base (a register other than x0-x4 and
+ * x19; x30 is loaded last by the caller, base may be x30): FP/SIMD state,
+ * elr, spsr, x0-x29, and SP_EL0 from frame.sp, either always (sp_el0 = 1)
+ * or when x19 = kind says the exception came from EL1t (sp_el0 = 0).
+ * Needs SPSel = 1 (MSR SP_EL0 is undefined otherwise).
  */
-FUNCTION(exception_return)
-    add     x3, sp, #FRAME_Q
+.macro restore_frame base, sp_el0
+    add     x3, \base, #FRAME_Q
     ldp     q0, q1, [x3, #0]
     ldp     q2, q3, [x3, #32]
     ldp     q4, q5, [x3, #64]
@@ -122,35 +124,63 @@ FUNCTION(exception_return)
     ldp     q26, q27, [x3, #416]
     ldp     q28, q29, [x3, #448]
     ldp     q30, q31, [x3, #480]
-    ldr     x3, [sp, #FRAME_FPCR]
+    ldr     x3, [\base, #FRAME_FPCR]
     msr     fpcr, x3
-    ldr     x3, [sp, #FRAME_FPSR]
+    ldr     x3, [\base, #FRAME_FPSR]
     msr     fpsr, x3
-    ldp     x3, x4, [sp, #FRAME_SP]
+    ldp     x3, x4, [\base, #FRAME_SP]
     msr     elr_el1, x4
+.if \sp_el0
+    msr     sp_el0, x3
+.else
     lsr     x2, x19, #2
     cmp     x2, #EXC_FROM_EL1T
     b.ne    1f
     msr     sp_el0, x3
-1:  ldr     x3, [sp, #FRAME_SPSR]
+1:
+.endif
+    ldr     x3, [\base, #FRAME_SPSR]
     msr     spsr_el1, x3
 
-    ldp     x0, x1, [sp, #FRAME_X]
-    ldp     x2, x3, [sp, #FRAME_X + 16]
-    ldp     x4, x5, [sp, #FRAME_X + 32]
-    ldp     x6, x7, [sp, #FRAME_X + 48]
-    ldp     x8, x9, [sp, #FRAME_X + 64]
-    ldp     x10, x11, [sp, #FRAME_X + 80]
-    ldp     x12, x13, [sp, #FRAME_X + 96]
-    ldp     x14, x15, [sp, #FRAME_X + 112]
-    ldp     x16, x17, [sp, #FRAME_X + 128]
-    ldp     x18, x19, [sp, #FRAME_X + 144]
-    ldp     x20, x21, [sp, #FRAME_X + 160]
-    ldp     x22, x23, [sp, #FRAME_X + 176]
-    ldp     x24, x25, [sp, #FRAME_X + 192]
-    ldp     x26, x27, [sp, #FRAME_X + 208]
-    ldp     x28, x29, [sp, #FRAME_X + 224]
+    ldp     x0, x1, [\base, #FRAME_X]
+    ldp     x2, x3, [\base, #FRAME_X + 16]
+    ldp     x4, x5, [\base, #FRAME_X + 32]
+    ldp     x6, x7, [\base, #FRAME_X + 48]
+    ldp     x8, x9, [\base, #FRAME_X + 64]
+    ldp     x10, x11, [\base, #FRAME_X + 80]
+    ldp     x12, x13, [\base, #FRAME_X + 96]
+    ldp     x14, x15, [\base, #FRAME_X + 112]
+    ldp     x16, x17, [\base, #FRAME_X + 128]
+    ldp     x18, x19, [\base, #FRAME_X + 144]
+    ldp     x20, x21, [\base, #FRAME_X + 160]
+    ldp     x22, x23, [\base, #FRAME_X + 176]
+    ldp     x24, x25, [\base, #FRAME_X + 192]
+    ldp     x26, x27, [\base, #FRAME_X + 208]
+    ldp     x28, x29, [\base, #FRAME_X + 224]
+.endm
+
+/*
+ * Restore the frame at sp (SP_EL1) and return from the exception.
+ * x19 = kind: for EL1t kinds SP_EL0 is reloaded from frame.sp.
+ */
+FUNCTION(exception_return)
+    restore_frame sp, 0
     ldr     x30, [sp, #FRAME_X30]
     add     sp, sp, #FRAME_SIZE
     eret
 END(exception_return)
+
+/*
+ * void exception_resume_frame(const struct arch_frame *f): resume, in EL1t
+ * with IRQs masked, the context a full frame holds where it lies (a
+ * preempted task's frame on its own stack, switch.S), without copying it
+ * to the exception stack. SP_EL1 stays at the top of this core's exception
+ * stack, as whenever code runs in EL1t.
+ */
+FUNCTION(exception_resume_frame)
+    msr     spsel, #1
+    mov     x30, x0
+    restore_frame x30, 1
+    ldr     x30, [x30, #FRAME_X30]
+    eret
+END(exception_resume_frame)

@@ -183,10 +183,11 @@ static void ns16550_irq_mask(unsigned mask)
 /* Reading IIR clears a THR-empty indication; received data and line status
  * clear as RBR and LSR are read (rx_read); DesignWare's busy-detect clears
  * by reading USR. */
-static void ns16550_irq_ack(void)
+static uint32_t ns16550_irq_rx(uint8_t *dst, uint32_t max, uint64_t *errors)
 {
     if ((reg_read(UART_IIR) & IIR_ID_MASK) == IIR_BUSY && uart.dw)
         reg_read(UART_USR);
+    return ns16550_rx_read(dst, max, errors);
 }
 
 static const char *const ns16550_compatible[] = {"snps,dw-apb-uart", "ns16550a", "ns16550",
@@ -202,7 +203,7 @@ static const struct console_driver ns16550 = {
     .tx_room = ns16550_tx_room,
     .tx_byte = ns16550_tx_byte,
     .irq_mask = ns16550_irq_mask,
-    .irq_ack = ns16550_irq_ack,
+    .irq_rx = ns16550_irq_rx,
     .tx_fifo_depth = FIFO_DEPTH,
 };
 CONSOLE_DRIVER(ns16550);

@@ -81,22 +81,31 @@ static void pl011_drain(void)
         ;
 }
 
-static uint32_t pl011_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
+/* rx_read on the UART at b (read once by the callers: the accessors
+ * clobber memory). */
+static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint8_t *dst,
+                                                               uint32_t max, uint64_t *errors)
 {
-    uintptr_t b = base;   /* once: the accessors clobber memory */
-    uint32_t n = 0, bad = 0;
-    while (!(mmio_read32(b + UART_FR) & FR_RXFE)) {
-        if (n == max) {
-            n |= UART_RX_MORE;
-            break;
-        }
+    if (mmio_read32(b + UART_FR) & FR_RXFE)
+        return 0;
+    /* FR was read before each DR: a byte is waiting on every pass. */
+    uint32_t n = 0, bad = 0, more = 0;
+    do {
         uint32_t dr = mmio_read32(b + UART_DR);
         bad += (dr & DR_ERRORS) != 0;
         dst[n++] = (uint8_t)dr;
-    }
+        if (mmio_read32(b + UART_FR) & FR_RXFE)
+            break;
+        more = n == max ? UART_RX_MORE : 0;
+    } while (!more);
     if (bad)
         *errors += bad;
-    return n;
+    return n | more;
+}
+
+static uint32_t pl011_rx_read(uint8_t *dst, uint32_t max, uint64_t *errors)
+{
+    return rx_drain(base, dst, max, errors);
 }
 
 /* TXFE: the whole FIFO is free; else one byte is, unless TXFF. */
@@ -122,12 +131,18 @@ static void pl011_irq_mask(unsigned mask)
     mmio_write32(base + UART_IMSC, imsc);
 }
 
-/* RT, TX and the error sources are latched until cleared here. RX is left
- * alone: it clears itself as the FIFO is read below its level, and if the
- * handler stops early (its byte budget) with bytes still waiting, RX must
- * stay asserted to bring it back (QEMU raises RX only when the FIFO goes
- * from empty to one byte, so an RX cleared here would strand the rest). */
-static void pl011_irq_ack(void) { mmio_write32(base + UART_ICR, INT_ALL & ~INT_RX); }
+/* RT, TX and the error sources are latched until cleared here, before the
+ * FIFO is read. RX is left alone: it clears itself as the FIFO is read
+ * below its level, and if the handler stops early (its byte budget) with
+ * bytes still waiting, RX must stay asserted to bring it back (QEMU raises
+ * RX only when the FIFO goes from empty to one byte, so an RX cleared here
+ * would strand the rest). */
+static uint32_t pl011_irq_rx(uint8_t *dst, uint32_t max, uint64_t *errors)
+{
+    uintptr_t b = base;
+    mmio_write32(b + UART_ICR, INT_ALL & ~INT_RX);
+    return rx_drain(b, dst, max, errors);
+}
 
 static const char *const pl011_compatible[] = {"arm,pl011", NULL};
 
@@ -141,7 +156,7 @@ static const struct console_driver pl011 = {
     .tx_room = pl011_tx_room,
     .tx_byte = pl011_tx_byte,
     .irq_mask = pl011_irq_mask,
-    .irq_ack = pl011_irq_ack,
+    .irq_rx = pl011_irq_rx,
     .tx_fifo_depth = FIFO_DEPTH_MAX,
 };
 CONSOLE_DRIVER(pl011);

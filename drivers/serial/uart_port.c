@@ -211,19 +211,30 @@ static void rx_complete(struct uart *u)
     }
 }
 
-/* Under rxq.lock, the ring empty and a reader waiting: the FIFO straight
- * into the first reader's buffer (the rest into the ring), and that reader
- * woken. Returns the bytes taken from the FIFO. */
-static uint32_t rx_direct(struct uart *u)
+/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
+ * interrupt's service with the FIFO straight into w's buffer (the rest
+ * into the ring, for the readers behind w), and w woken. */
+static void rx_direct(struct uart *u, struct task *w)
 {
-    struct rx_req *r = (struct rx_req *)(uintptr_t)u->rxq.head->wait_arg;
-    uint32_t got = uart_service_rx_to(u->drv, r->buf, r->len, &u->rx, RX_BUDGET, &u->rx_errors);
-    if (got) {
-        r->done = got < r->len ? got : r->len;
-        waitq_wake_one(&u->rxq, WAIT_OK);
-        u->rx_wakeups++;
-    }
-    return got;
+    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    uint32_t len = r->len;
+    uint32_t got = uart_service_irq(u->drv, r->buf, len, &u->rx, RX_BUDGET, &u->rx_errors);
+    u->rx_bytes += got;
+    if (!got)
+        return;
+    r->done = got < len ? got : len;
+    u->rx_wakeups++;
+    waitq_wake_one(&u->rxq, WAIT_OK);
+    if (got > len)
+        rx_complete(u);   /* the rest went to the ring */
+}
+
+/* Under rxq.lock, no reader waiting or bytes already in the ring: the
+ * interrupt's service into the ring, then the waiting readers from it. */
+static __attribute__((noinline)) void rx_to_ring(struct uart *u)
+{
+    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
+    rx_complete(u);
 }
 
 static void uart_irq(uint32_t intid, void *arg)
@@ -234,14 +245,13 @@ static void uart_irq(uint32_t intid, void *arg)
      * first statement, at the cost of one register read. */
     atomic_store_explicit(&u->last_irq_ticks, arch_counter(), memory_order_relaxed);
     atomic_fetch_add_explicit(&u->irqs, 1, memory_order_relaxed);
-    u->drv->irq_ack();
 
     spin_lock(&u->rxq.lock);
-    if (!waitq_empty(&u->rxq) && uart_ring_empty(&u->rx))
-        u->rx_bytes += rx_direct(u);
+    struct task *w = u->rxq.head;
+    if (w && uart_ring_empty(&u->rx))
+        rx_direct(u, w);
     else
-        u->rx_bytes += uart_service_rx(u->drv, &u->rx, RX_BUDGET, &u->rx_errors);
-    rx_complete(u);   /* further readers, from the ring */
+        rx_to_ring(u);
     spin_unlock(&u->rxq.lock);
 
     /* TX is on only while the ring holds bytes; a writer turning it on
@@ -334,7 +344,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
     if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
-        !drv->irq_ack || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
+        !drv->irq_rx || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;
     u->irq = con->irq;

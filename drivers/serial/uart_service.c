@@ -18,19 +18,38 @@ uint32_t uart_service_tx(const struct console_driver *d, struct uart_ring *tx, u
     return n;
 }
 
+/* Up to want bytes of the FIFO through op (irq_rx or rx_read) into rx;
+ * the raw result (count | UART_RX_MORE). */
+static uint32_t rx_chunk(uint32_t (*op)(uint8_t *, uint32_t, uint64_t *), struct uart_ring *rx,
+                         uint32_t want, uint64_t *errors)
+{
+    uint8_t chunk[32];
+    if (want > sizeof(chunk))
+        want = sizeof(chunk);
+    uint32_t r = op(chunk, want, errors), k = r & ~UART_RX_MORE;
+    for (uint32_t i = 0; i < k; i++)
+        uart_ring_put_or_drop(rx, chunk[i]);
+    return r;
+}
+
 uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
                          uint64_t *errors)
 {
     uint32_t got = 0;
     while (got < budget) {
-        uint8_t chunk[32];
-        uint32_t want = budget - got < sizeof(chunk) ? budget - got : (uint32_t)sizeof(chunk);
-        uint32_t r = d->rx_read(chunk, want, errors), k = r & ~UART_RX_MORE;
-        for (uint32_t i = 0; i < k; i++)
-            uart_ring_put_or_drop(rx, chunk[i]);
-        got += k;
+        uint32_t r = rx_chunk(d->rx_read, rx, budget - got, errors);
+        got += r & ~UART_RX_MORE;
         if (!(r & UART_RX_MORE))
             break;
     }
     return got;
+}
+
+uint32_t uart_service_irq_ring(const struct console_driver *d, struct uart_ring *rx,
+                               uint32_t budget, uint64_t *errors)
+{
+    uint32_t r = rx_chunk(d->irq_rx, rx, budget, errors), got = r & ~UART_RX_MORE;
+    if (!(r & UART_RX_MORE))
+        return got;
+    return got + uart_service_rx(d, rx, budget - got, errors);
 }

@@ -14,23 +14,29 @@
 #include "uart_ring.h"
 
 /* The bytes the RX FIFO holds, at most budget (a device that never runs
- * dry cannot hold the core): the first n straight into buf, the rest into
- * rx. buf is a waiting reader's buffer (no ring copy on the way), given
- * only while rx is empty so that order holds; n = 0 fills rx alone
- * (uart_service_rx). When rx is full a byte is read anyway (the device
- * must not stall) and counted in rx->dropped. Bytes that came with a line
- * error still go in and are counted in *errors. Returns the bytes taken
- * from the FIFO; min(that, n) of them are in buf. One driver call when
- * the reader's buffer takes everything (the ring part is out of line). */
+ * dry cannot hold the core), into rx, through the driver's rx_read. When
+ * rx is full a byte is read anyway (the device must not stall) and counted
+ * in rx->dropped. Bytes that came with a line error still go in and are
+ * counted in *errors. Returns the bytes taken from the FIFO. */
 uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, uint32_t budget,
                          uint64_t *errors);
-static inline uint32_t uart_service_rx_to(const struct console_driver *d, uint8_t *buf,
-                                          uint32_t n, struct uart_ring *rx, uint32_t budget,
-                                          uint64_t *errors)
+
+/* What one interrupt does on the RX side: the driver's irq_rx (latched
+ * sources cleared, then the FIFO), at most budget (>= 1) bytes, the first
+ * n straight into buf, the rest into rx as uart_service_rx puts them. buf
+ * is a waiting reader's buffer (no ring copy on the way), given only while
+ * rx is empty so that order holds; n = 0 fills rx alone. Returns the bytes
+ * taken from the FIFO; min(that, n) of them are in buf. One driver call
+ * when the reader's buffer takes everything (the ring part is out of line). */
+uint32_t uart_service_irq_ring(const struct console_driver *d, struct uart_ring *rx,
+                               uint32_t budget, uint64_t *errors);
+static inline uint32_t uart_service_irq(const struct console_driver *d, uint8_t *buf,
+                                        uint32_t n, struct uart_ring *rx, uint32_t budget,
+                                        uint64_t *errors)
 {
-    if (!n || !budget)
-        return uart_service_rx(d, rx, budget, errors);
-    uint32_t r = d->rx_read(buf, n < budget ? n : budget, errors);
+    if (!n)
+        return uart_service_irq_ring(d, rx, budget, errors);
+    uint32_t r = d->irq_rx(buf, n < budget ? n : budget, errors);
     uint32_t got = r & ~UART_RX_MORE;
     if (!(r & UART_RX_MORE))
         return got;

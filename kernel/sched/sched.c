@@ -575,6 +575,49 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
         wake_finish(nudge);
 }
 
+/* Under rq->lock: switch_to for prev = this core's idle task and next a
+ * task off the queue that is neither idle nor a deadline task (switch_to_rare
+ * does for it what switch_plain does): switch_account, then the idle hint,
+ * the class charge and next's slice, without switch_plain's tests. */
+static inline __attribute__((always_inline)) void switch_from_idle(struct runqueue *rq,
+                                                                   struct task *idle,
+                                                                   struct task *next,
+                                                                   uint64_t now)
+{
+    idle->state = TASK_READY;   /* never queued */
+    switch_account(rq, idle, next, now);
+    atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
+    unsigned cls = next->qos;
+    if (rq->run_class != cls) {   /* charge_class */
+        rq->band_since[rq->run_class] = now;
+        rq->class_ticks[rq->run_class] += now - rq->class_since;
+        rq->class_since = now;
+        rq->run_class = cls;
+    }
+    if (rq->band_mask || migrate_watched(rq, next)) {   /* start_plain_slice */
+        rq->slice_end = now + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+}
+
+/* sched_wake's way when the interrupt that wakes t is being dispatched by
+ * this core's idle loop (idle current, in_irq), nothing is queued here and
+ * t, not a deadline task, stays here: the idle loop's pick would choose t,
+ * so t becomes the current task at once, switched to as idle_switch would
+ * (switch_from_idle), with no trip through the run queue. The idle loop
+ * leaves for it once the dispatch returns (it finds rq->current not idle);
+ * a wake-up later in the same dispatch sees t as the running task, and if
+ * it asks for a reschedule, idle_handoff_repick undoes the handoff. Under
+ * rq->lock, taken with IRQ state flags (masked: the idle loop's). */
+static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct task *t,
+                                                     uint64_t flags)
+{
+    switch_from_idle(rq, rq->current, t, now_ticks());
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
 /* The common wake-up is local: t blocked on this core's queue and stays
  * here (pinned, or its registers still live here, or on uniform cores it
  * runs at once). That path is decided under the lock without calls, as
@@ -604,6 +647,10 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     t->wait_result = result;
+    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && this_cpu()->in_irq) {
+        wake_onto_idle(rq, t, flags);   /* uart9: the idle loop's interrupt woke t */
+        return;
+    }
     ready_here(rq, t, pinned, flags);
 }
 
@@ -795,11 +842,131 @@ static bool steal(struct runqueue *rq)
     return true;
 }
 
-_Noreturn void sched_idle_loop(void)
+/* Each core's idle task restarts idle_loop on this stack pointer whenever
+ * it runs again (sched_idle_loop's frame, above it, stays as it was). */
+static uint64_t idle_restart_sp[PLAT_MAX_CPUS];
+
+static _Noreturn void idle_loop(void);
+
+/* Out of the lock (IRQs masked): leave this core's idle task for next (the
+ * current task already), saving nothing: idle restarts idle_loop on its
+ * own stack when something switches back to it. */
+static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct task *idle,
+                                                                      struct task *next,
+                                                                      uint64_t restart_sp)
+{
+    switch_tls(next);
+    sched_set_current(next);
+    arch_switch_restart(&idle->sp, &idle->on_cpu, next->sp, restart_sp, idle_loop);
+    __builtin_unreachable();
+}
+
+/* idle_switch's general case (several bands, or a deadline or app task
+ * first): pick_and_set. Returns when idle runs on. */
+static __attribute__((noinline)) void idle_switch_general(struct runqueue *rq, struct task *idle,
+                                                          uint64_t now, uint64_t restart_sp)
+{
+    idle->state = TASK_READY;   /* never queued */
+    struct task *next = pick_and_set(rq, idle, now);
+    spin_unlock(&rq->lock);
+    if (next != idle)
+        idle_leave(idle, next, restart_sp);
+}
+
+/* The idle loop's way to the tasks queued here: schedule_on for prev =
+ * this core's idle task (never queued, nothing kept across the switch).
+ * Returns when idle runs on. Inline: the common case, one band waiting
+ * with a plain task first (switch_from_idle). */
+static inline __attribute__((always_inline)) void idle_switch(struct runqueue *rq,
+                                                              struct task *idle,
+                                                              uint64_t restart_sp)
+{
+    spin_lock(&rq->lock);
+    uint64_t now = now_ticks();
+    struct task *next = rq->runnext;
+    if (next) {   /* the only ready task */
+        if (__builtin_expect(next->flags & SWITCH_RARE_FLAGS, 0)) {
+            idle_switch_general(rq, idle, now, restart_sp);
+            return;
+        }
+        rq_take_runnext(rq);
+    } else {
+        uint32_t mask = rq->band_mask;
+        unsigned b = (unsigned)__builtin_ctz(mask | (1u << 31));
+        if (__builtin_expect(!mask || (mask & (mask - 1)) ||
+                             (rq->head[b]->flags & SWITCH_RARE_FLAGS), 0)) {
+            idle_switch_general(rq, idle, now, restart_sp);
+            return;
+        }
+        next = rq_pop_band(rq, b);
+    }
+    switch_from_idle(rq, idle, next, now);
+    spin_unlock(&rq->lock);
+    idle_leave(idle, next, restart_sp);
+}
+
+/* Under rq->lock: t (not a deadline task) at the head of its band, ahead
+ * of the tasks queued in it since t was woken (in runnext if nothing else
+ * is ready: see rq_append). */
+static void rq_push_front(struct runqueue *rq, struct task *t)
+{
+    if (!rq->band_mask) {
+        rq_append(rq, t);
+        return;
+    }
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    if (rq->runnext)
+        rq_runnext_flush(rq);
+    t->prev = NULL;
+    t->next = rq->head[b];
+    if (rq->head[b])
+        rq->head[b]->prev = t;
+    else
+        rq->tail[b] = t;
+    rq->head[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
+/* The idle loop, after a dispatch in which wake_onto_idle made t current
+ * while idle still ran, and another wake-up after it asked for a
+ * reschedule (a better task, a migration request): t goes back to the
+ * queue as if it had never been switched to (first in its band, where it
+ * was woken first; its switch uncounted; its registers were saved all
+ * along: on_cpu clear) and the pick runs with it as prev. The handler's
+ * time since the handoff stays charged to t, as interrupt time is charged
+ * to the running task. Returns the task to leave for (t again if the pick
+ * keeps it). */
+static __attribute__((noinline)) struct task *idle_handoff_repick(struct runqueue *rq)
+{
+    spin_lock(&rq->lock);
+    struct task *t = rq->current;
+    rq_push_front(rq, t);
+    struct task *next = pick_and_set(rq, t, now_ticks());
+    if (next != t) {
+        t->switches--;
+        rq->switches--;
+        atomic_store_explicit(&t->on_cpu, 0, memory_order_release);
+    }
+    spin_unlock(&rq->lock);
+    return next;
+}
+
+/* The idle task's body, entered afresh each time the idle task runs again:
+ * reap, find work (or sleep until an interrupt), run it. IRQs stay masked
+ * throughout: interrupts reach the idle task only through its own dispatch
+ * below, never the exception path (wake_onto_idle relies on it). hot: GCC
+ * otherwise treats a noreturn function as run once and keeps spin_lock,
+ * charge_class and migrate_watched out of line here. */
+static __attribute__((hot)) _Noreturn void idle_loop(void)
 {
     struct runqueue *rq = this_rq();
+    struct task *idle = rq->idle;
+    uint64_t restart_sp = idle_restart_sp[rq_cpu(rq)];
     for (;;) {
-        arch_irq_disable();
+        task_reap();
         if (!rq->nr_ready && !steal(rq)) {
             uint64_t t = now_ticks();
             atomic_store_explicit(&rq->wfi_since, t, memory_order_relaxed);
@@ -814,10 +981,21 @@ _Noreturn void sched_idle_loop(void)
             else
                 irq_handle(NULL);
         }
+        if (rq->current != idle)
+            idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,
+                       restart_sp);
         if (rq->nr_ready || rq->need_resched)
-            schedule_on(rq, false);
-        task_reap();
+            idle_switch(rq, idle, restart_sp);
     }
+}
+
+_Noreturn void sched_idle_loop(void)
+{
+    uint64_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    arch_irq_disable();
+    idle_restart_sp[cpu_id()] = sp;
+    idle_loop();
 }
 
 /* --- setup and stats --------------------------------------------------------------- */

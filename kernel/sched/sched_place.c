@@ -80,6 +80,8 @@ static void util_advance(struct task *t, uint64_t cpu_ticks, bool running)
     uint64_t now = clock_ns();
     uint64_t ran = arch_ticks_to_ns(cpu_ticks - x->util_ticks);
     x->util_ticks = cpu_ticks;
+    if (x->util.stamp_ns & TASK_UTIL_STAMP_TICKS)   /* first update: the spawn's counter */
+        x->util.stamp_ns = arch_ticks_to_ns(x->util.stamp_ns & ~TASK_UTIL_STAMP_TICKS);
     uint64_t since = x->util.stamp_ns;
     if (ran > now - since)
         ran = now - since;

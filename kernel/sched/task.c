@@ -6,14 +6,15 @@
  * first cooperative frame just below it, so a new task starts in
  * arch_task_entry(fn, arg) the first time it is switched to.
  * Exit/join handshake: under exit_lock, the exiting task marks itself DEAD
- * and wakes a joiner that registered; a joiner that finds it DEAD returns.
+ * (release) and wakes a joiner that registered; a joiner that finds it DEAD,
+ * with or without the lock, waits for its on_cpu to clear and returns.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arch/backtrace.h>
-#include <arch/boot.h>
 #include <arch/exception.h>
+#include <arch/frame.h>
 #include <arch/timer.h>
 #include <kernel/app.h>
 #include <kernel/clock.h>
@@ -25,12 +26,12 @@
 #include <kernel/waitq.h>
 #include "deadline.h"
 
-#define COOP_FRAME_WORDS 20   /* x19-x30, d8-d15 (switch.S) */
 
 static struct slab_cache *task_cache;
 static size_t tls_size;   /* libc_tls_size(), fixed at link time */
 static struct libc_tls_layout tls_layout;
 static void task_cache_drain_cpu(void);
+static void task_new_ext(struct task *t);
 static _Atomic uint32_t next_id = 1;
 /* Detached tasks that ended, per core: freed by that core's idle loop. */
 static struct task *zombies[PLAT_MAX_CPUS];
@@ -49,16 +50,10 @@ void task_system_init(void)
 
 /* Each core keeps a few ended tasks of the default stack size whole (TCB
  * with its stack still mapped, TLS block and task_ext in place) for its
- * next spawns: no slab or stack work on the common spawn/join path, and
- * only what a task's life changed is reset (task_renew). mm_drain_caches
- * empties them (drain hook), so leak checks still see every page. Touched
- * only by its core, IRQs masked. */
-#define TASK_CACHE_CAP 4
-struct task_cache_cpu {
-    uint32_t n;
-    struct task *t[TASK_CACHE_CAP];
-};
-static struct task_cache_cpu task_cache_cpu[PLAT_MAX_CPUS];
+ * next spawns, in its struct percpu: no slab or stack work on the common
+ * spawn/join path, and only what a task's life changed is reset
+ * (task_renew). mm_drain_caches empties them (drain hook), so leak checks
+ * still see every page. Touched only by its core, IRQs masked. */
 
 static void task_release(struct task *t)
 {
@@ -66,62 +61,81 @@ static void task_release(struct task *t)
     slab_free(task_cache, t);
 }
 
-static inline __attribute__((always_inline)) void task_free(struct task *t)
+/* What a task with TASK_F_APP or TASK_F_HOOKS holds past its end. */
+static __attribute__((noinline)) void task_free_extras(struct task *t)
 {
     if (t->flags & TASK_F_APP)
         qos_leave_app(t);
-    if (__builtin_expect(task_ext(t)->dl != NULL, 0))
+    if (t->flags & TASK_F_HOOKS)
         dl_task_free(t);
-    struct percpu *p = this_cpu();
-    if (t->stack.size == TASK_STACK_DEFAULT && p) {
-        uint64_t flags = arch_irq_save();
-        struct task_cache_cpu *c = &task_cache_cpu[p->cpu];
-        if (c->n < TASK_CACHE_CAP) {
-            c->t[c->n++] = t;
-            arch_irq_restore(flags);
-            return;
-        }
-        arch_irq_restore(flags);
+}
+
+/* Free an ended task whose on_cpu is clear, IRQs masked: into this core's
+ * cache if it has the default stack and there is room, else for good. */
+static inline __attribute__((always_inline)) void task_free_masked(struct task *t)
+{
+    if (__builtin_expect(t->flags & (TASK_F_APP | TASK_F_HOOKS), 0))
+        task_free_extras(t);
+    struct percpu *p = this_cpu();   /* tasks exist only on cores that have theirs */
+    if (t->stack.size == TASK_STACK_DEFAULT && p->ntasks_cached < PERCPU_TASK_CACHE) {
+        p->tasks_cached[p->ntasks_cached++] = t;
+        return;
     }
     task_release(t);
 }
 
-/* A cached task of the default stack size, or NULL. */
-static inline struct task *task_cached(void)
+static void task_free(struct task *t)
 {
-    struct percpu *p = this_cpu();
-    if (!p)
-        return NULL;
-    struct task *t = NULL;
     uint64_t flags = arch_irq_save();
-    struct task_cache_cpu *c = &task_cache_cpu[p->cpu];
-    if (c->n)
-        t = c->t[--c->n];
+    task_free_masked(t);
     arch_irq_restore(flags);
+}
+
+/* A cached task of the default stack size, or NULL. */
+static inline __attribute__((always_inline)) struct task *task_cached(void)
+{
+    struct percpu *p = this_cpu();   /* set: sched_start needs it too */
+    uint64_t flags = arch_irq_save();
+    uint32_t n = p->ntasks_cached;
+    if (!n) {
+        arch_irq_restore(flags);
+        return NULL;
+    }
+    struct task *t = p->tasks_cached[--n];
+    p->ntasks_cached = n;
+    arch_irq_restore(flags);
+    if (!t)
+        __builtin_unreachable();   /* the cache holds tasks [0, n) */
     return t;
 }
 
 /* mm_drain_caches hook (IRQs masked): give this core's cached tasks back. */
 static void task_cache_drain_cpu(void)
 {
-    struct task_cache_cpu *c = &task_cache_cpu[cpu_id()];
-    while (c->n)
-        task_release(c->t[--c->n]);
+    struct percpu *p = this_cpu();
+    while (p->ntasks_cached)
+        task_release(p->tasks_cached[--p->ntasks_cached]);
 }
 
 /* A cached task starts afresh: what a task's life may change is reset; the
  * rest holds by the time it was freed (joined or reaped: DEAD, on_cpu 0,
- * exit_lock free, no mutex held, timer not queued, TLS block and task_ext
- * where task_new put them). wait_seq keeps counting: a stale timeout can
- * never match a later wait. */
-static inline void task_renew(struct task *t)
+ * exit_lock free, no mutex held, timer not queued, waiting_on NULL, TLS
+ * block and task_ext where task_new put them, task_ext's dl NULL). The
+ * cancel byte is cleared, so the cancel_lock of an old cancellation point
+ * is never read. wait_seq keeps counting: a stale timeout can never match
+ * a later wait. */
+static inline __attribute__((always_inline)) void task_renew_tcb(struct task *t)
 {
     atomic_store_explicit(&t->cancel, 0, memory_order_relaxed);
-    t->waiting_on = NULL;
     t->joiner = NULL;
     t->cpu_ticks = 0;
     t->switches = 0;
     t->util = 0;
+}
+
+static inline void task_renew(struct task *t)
+{
+    task_renew_tcb(t);
     libc_tls_reset(t->tls, &tls_layout);
 }
 
@@ -145,16 +159,26 @@ static __attribute__((noinline)) struct task *task_new(size_t stack_size)
     uint64_t top = (uint64_t)task_ext(t);
     uint64_t tls = (top - tls_size - 64) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
+    task_new_ext(t);
     return t;
 }
 
-/* t->name = name, truncated to TASK_NAME_LEN - 1. A name in the image's
- * read-only data (a string literal: the common case) is copied as 16
- * bytes at once (what follows its NUL is copied too, harmlessly). */
+/* A new object's task_ext: the fields no spawn writes (a life leaves them
+ * as they were: the back pointer, dl NULL (dl_task_free), cancel_lock read
+ * only inside a cancellation point, app_next only in an app's list, set
+ * by qos_join_app) and, for a start, the rest. */
+static void task_new_ext(struct task *t)
+{
+    *task_ext(t) = (struct task_ext){.task = t};
+}
+
+/* t->name = name (not NULL), truncated to TASK_NAME_LEN - 1. A name
+ * whose first 16 bytes lie in one page (nearly all) is copied as 16 bytes
+ * at once: that page is mapped readable if its first byte is, and what
+ * follows its NUL is copied too, harmlessly. */
 static inline void task_set_name(struct task *t, const char *name)
 {
-    uintptr_t p = (uintptr_t)name;
-    if (p >= (uintptr_t)__rodata_start && p <= (uintptr_t)__rodata_end - TASK_NAME_LEN) {
+    if (((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN) {
         __builtin_memcpy(t->name, name, TASK_NAME_LEN);
         t->name[TASK_NAME_LEN - 1] = 0;
         return;
@@ -165,16 +189,67 @@ static inline void task_set_name(struct task *t, const char *name)
     t->name[i] = 0;
 }
 
-#define COOP_X29 10   /* frame slots (switch.S's cooperative frame) */
-#define COOP_X30 11
+/* Everything a life starts with, in t (renewed or new) and its task_ext,
+ * written in one pass; the QoS part by sched_qos_init. The utilisation
+ * stamp is the counter, converted to ns by its first update
+ * (TASK_UTIL_STAMP_TICKS). The first cooperative frame sits just below
+ * the TCB slot (TPIDR_EL0) under the TLS block: "return" into
+ * arch_task_entry(fn, arg). x29 = 0 ends the frame chain; the other
+ * callee-saved slots are don't-care for a new task (C code never reads a
+ * callee-saved register it did not set). */
+static inline __attribute__((always_inline)) void task_begin_life(struct task *t, task_fn fn,
+                                                                  void *arg,
+                                                                  const struct task_attr *attr,
+                                                                  enum qos qos, const char *name,
+                                                                  bool hooks)
+{
+    /* The attributes first: the stores below may alias them. */
+    uint32_t affinity = attr->affinity;
+    bool detached = attr->detached, exempt = attr->qos_exempt;
+    task_end_fn on_end = attr->on_end;
+    void *on_end_arg = attr->on_end_arg;
 
-struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
+    struct arch_coop_frame *frame =
+        (struct arch_coop_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
+    frame->x[0] = (uint64_t)fn;               /* x19 */
+    frame->x[1] = (uint64_t)arg;              /* x20 */
+    frame->fp = 0;
+    frame->lr = (uint64_t)arch_task_entry;
+    t->sp = (uint64_t)frame;
+
+    t->affinity = affinity;
+    task_pin_note(t);
+    t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    task_set_name(t, name);
+
+    struct task_ext *ext = task_ext(t);
+    sched_qos_init(&ext->qos, qos, NULL, exempt);
+    t->qos = ext->qos.eff;   /* task_spawn_general: again once an app has its say */
+    ext->util.stamp_ns = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
+    ext->util.avg = 0;
+    ext->util.fine = 0;
+    ext->util_ticks = 0;
+    ext->migrations = 0;
+    uint8_t flags = detached ? TASK_F_DETACHED : 0;
+    if (__builtin_expect(hooks, 0)) {
+        flags |= TASK_F_HOOKS;
+        ext->on_end = on_end;
+        ext->on_end_arg = on_end_arg;
+    }
+    t->flags = flags;
+}
+
+/* task_spawn's general way: any attributes, a new object if the cache
+ * has none. */
+static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, void *arg,
+                                                                 const struct task_attr *attr)
 {
     static const struct task_attr defaults = {.name = "task", .qos = QOS_DEFAULT};
     if (!attr)
         attr = &defaults;
     size_t stack_size = attr->stack_size ? attr->stack_size : TASK_STACK_DEFAULT;
-    if (!fn || attr->qos >= QOS_COUNT || stack_size < TASK_STACK_MIN) {
+    enum qos qos = attr->qos;
+    if (!fn || qos >= QOS_COUNT || stack_size < TASK_STACK_MIN) {
         errno = EINVAL;
         return NULL;
     }
@@ -185,29 +260,11 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         errno = ENOMEM;
         return NULL;
     }
-    t->affinity = attr->affinity;
-    task_pin_note(t);
-    t->flags = attr->detached ? TASK_F_DETACHED : 0;
-    t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-    task_set_name(t, attr->name ? attr->name : "task");
-
-    /* Every field of its task_ext (task_new placed it), the QoS part by
-     * sched_qos_init; an app adds the task to its list. */
-    struct task_ext *ext = task_ext(t);
-    sched_qos_init(&ext->qos, attr->qos, NULL, attr->qos_exempt);
-    /* The bookkeeping counter read (no ISB), as the scheduler stamps. */
-    ext->util = (struct sched_util){.stamp_ns = arch_ticks_to_ns(arch_counter_relaxed())};
-    ext->util_ticks = 0;
-    ext->task = t;
-    ext->app_next = NULL;
-    ext->dl = NULL;
-    ext->on_end = attr->on_end;
-    ext->on_end_arg = attr->on_end_arg;
-    ext->cancel_lock = NULL;
-    ext->migrations = 0;
+    task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task",
+                    attr->on_end || attr->deadline);
     if (attr->app)
-        qos_join_app(t, attr->app, attr->qos, attr->qos_exempt);
-    t->qos = ext->qos.eff;
+        qos_join_app(t, attr->app, qos, attr->qos_exempt);
+    t->qos = task_ext(t)->qos.eff;
     if (attr->deadline) {
         int err = dl_task_admit(t, attr->deadline);
         if (err) {
@@ -216,20 +273,43 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
             return NULL;
         }
     }
-
-    /* First cooperative frame, just below the TCB slot (TPIDR_EL0) under the
-     * TLS block: "return" into arch_task_entry(fn, arg). x29 = 0 ends the
-     * frame chain; the other callee-saved slots are don't-care for a new
-     * task (C code never reads a callee-saved register it did not set). */
-    uint64_t *frame = (uint64_t *)(((uint64_t)t->tls & ~15ull) - COOP_FRAME_WORDS * 8);
-    frame[0] = (uint64_t)fn;                  /* x19 */
-    frame[1] = (uint64_t)arg;                 /* x20 */
-    frame[COOP_X29] = 0;
-    frame[COOP_X30] = (uint64_t)arch_task_entry;
-    t->sp = (uint64_t)frame;
-
     sched_start(t);
     return t;
+}
+
+/* The common spawn, a named task of the default stack size outside any
+ * app and not a deadline task, from this core's cache, with no
+ * thread-local initial values to copy: no calls but the scheduler's.
+ * Anything else takes task_spawn_general. */
+struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
+{
+    if (attr && fn && attr->name && !attr->stack_size && !attr->app && !attr->deadline &&
+        !tls_layout.tdata_size) {
+        enum qos qos = attr->qos;
+        const char *name = attr->name;
+        bool hooks = attr->on_end != NULL;
+        struct task *t = qos < QOS_COUNT ? task_cached() : NULL;
+        if (t) {
+            task_renew_tcb(t);
+            libc_tls_zero(t->tls, &tls_layout);
+            task_begin_life(t, fn, arg, attr, qos, name, hooks);
+            sched_start(t);
+            return t;
+        }
+    }
+    return task_spawn_general(fn, arg, attr);
+}
+
+/* A task with TASK_F_HOOKS ends: its deadline reservation goes, its on_end
+ * is told. */
+static __attribute__((noinline)) void task_end_hooks(struct task *cur, enum task_status status,
+                                                     int64_t value)
+{
+    struct task_ext *ext = task_ext(cur);
+    if (ext->dl)
+        dl_task_end(cur);
+    if (ext->on_end)
+        ext->on_end(ext->on_end_arg, status, value);
 }
 
 /* The current task ends (IRQs masked): release its mutexes, record how it
@@ -241,17 +321,15 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
                                                                  int64_t value,
                                                                  bool wake_joiner)
 {
-    struct task_ext *ext = task_ext(cur);
     if (cur->held)
         mutex_release_all_held(cur);
-    if (ext->dl)
-        dl_task_end(cur);
-    if (ext->on_end)
-        ext->on_end(ext->on_end_arg, status, value);
+    if (__builtin_expect(cur->flags & TASK_F_HOOKS, 0))
+        task_end_hooks(cur, status, value);
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
-    cur->state = TASK_DEAD;
+    /* Release: a joiner that reads DEAD without the lock sees the above. */
+    __atomic_store_n(&cur->state, TASK_DEAD, __ATOMIC_RELEASE);
     if (cur->flags & TASK_F_DETACHED) {
         /* Freed by this core's idle loop once we are off this stack. */
         cur->next = zombies[cur->cpu];
@@ -298,24 +376,38 @@ void task_reap(void)
 
 enum task_status task_join(struct task *t, int64_t *value)
 {
-    uint64_t flags = spin_lock_irqsave(&t->exit_lock);
-    t->flags |= TASK_F_JOINED;
-    if (t->state != TASK_DEAD) {
-        struct task *cur = sched_current();
-        t->joiner = cur;
-        cur->waiting_on = NULL;
-        sched_block(&t->exit_lock, 0);
-        arch_irq_restore(flags);
+    uint64_t flags = arch_irq_save();
+    if (t->state == TASK_DEAD) {
+        /* Ended already: no lock. (A racy byte read: a stale value only
+         * sends it the locked way.) The exit stored DEAD with release after
+         * its value and status; this fence orders what follows after it. */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
     } else {
-        spin_unlock_irqrestore(&t->exit_lock, flags);
+        /* Register under exit_lock, which sched_block releases once this
+         * task is BLOCKED, so the exit cannot miss it. */
+        spin_lock(&t->exit_lock);
+        if (t->state != TASK_DEAD) {
+            t->joiner = sched_current();
+            sched_block(&t->exit_lock, 0);
+        } else {
+            spin_unlock(&t->exit_lock);
+        }
     }
-    /* Its registers must be saved before its stack goes away. */
-    while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
-        arch_cpu_relax();
+    /* Its registers must be saved before its stack goes away (its exit
+     * clears on_cpu with release after everything it wrote). Still
+     * switching out on another core: wait with IRQs as the caller had
+     * them. */
+    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire), 0)) {
+        arch_irq_restore(flags);
+        while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
+            arch_cpu_relax();
+        arch_irq_disable();
+    }
     enum task_status st = (enum task_status)t->status;
     if (value)
         *value = st == TASK_EXITED ? t->value : 0;
-    task_free(t);
+    task_free_masked(t);
+    arch_irq_restore(flags);
     return st;
 }
 
@@ -336,8 +428,6 @@ void task_detach(struct task *t)
 void task_sleep_until(uint64_t deadline_ns)
 {
     uint64_t flags = arch_irq_save();
-    struct task *cur = sched_current();
-    cur->waiting_on = NULL;
     if (deadline_ns > clock_ns())
         sched_block(NULL, deadline_ns);
     arch_irq_restore(flags);

@@ -107,7 +107,7 @@ static const struct console_driver *pl011_ready(void)
     con.baud = 115200;
     const struct console_driver *d = console_driver_for(&con);
     if (!d || strcmp(d->name, "pl011") != 0 || d->init(&con) != 0 || !d->rx_read ||
-        !d->tx_room || !d->tx_byte || !d->irq_mask || !d->irq_ack) {
+        !d->tx_room || !d->tx_byte || !d->irq_mask || !d->irq_rx) {
         test_fail(__FILE__, __LINE__, "pl011 did not bind with interrupt-driven operations");
         return NULL;
     }
@@ -128,7 +128,9 @@ TEST(pl011, irq_mask_selects_rx_timeout_errors_and_tx)
     EXPECT_EQ(m.imsc, 0x7f0);
     d->irq_mask(0);
     EXPECT_EQ(m.imsc, 0);
-    d->irq_ack();
+    uint8_t out[4];
+    uint64_t errors = 0;
+    EXPECT_EQ(d->irq_rx(out, sizeof(out), &errors), 0);   /* the FIFO is empty */
     EXPECT_EQ(m.icr_last, 0x7ef);           /* all latched sources but RX (it clears as the FIFO drains) */
     EXPECT_EQ(m.bad_accesses, 0);
     host_mmio_set_model(NULL);
@@ -169,7 +171,8 @@ TEST(pl011, rx_straight_into_a_waiting_readers_buffer_then_the_ring)
     struct uart_ring r;
     uart_ring_init(&r, ring_buf, sizeof(ring_buf));
     uint64_t errors = 0;
-    EXPECT_EQ(uart_service_rx_to(d, reader, sizeof(reader), &r, 256, &errors), 10);
+    EXPECT_EQ(uart_service_irq(d, reader, sizeof(reader), &r, 256, &errors), 10);
+    EXPECT_EQ(m.icr_writes, 1);             /* acknowledged once, before the FIFO was read */
     EXPECT_TRUE(memcmp(reader, "abc", 3) == 0);
     EXPECT_EQ(errors, 2);
     EXPECT_EQ(uart_ring_count(&r), 4);      /* "defg", then the ring was full */
@@ -183,22 +186,36 @@ TEST(pl011, rx_straight_into_a_waiting_readers_buffer_then_the_ring)
     m.rx_head = m.rx_len = 0;
     m.rx[m.rx_len++] = 'x';
     uint8_t big[16] = {0};
-    EXPECT_EQ(uart_service_rx_to(d, big, sizeof(big), &r, 256, &errors), 1);
+    EXPECT_EQ(uart_service_irq(d, big, sizeof(big), &r, 256, &errors), 1);
     EXPECT_EQ(big[0], 'x');
     EXPECT_EQ(uart_ring_count(&r), 0);
-    EXPECT_EQ(uart_service_rx_to(d, big, sizeof(big), &r, 256, &errors), 0);
+    EXPECT_EQ(uart_service_irq(d, big, sizeof(big), &r, 256, &errors), 0);
 
     /* The budget bounds both parts together. */
     m.rx_head = m.rx_len = 0;
     for (int i = 0; i < 6; i++)
         m.rx[m.rx_len++] = (uint16_t)('0' + i);
-    EXPECT_EQ(uart_service_rx_to(d, reader, sizeof(reader), &r, 5, &errors), 5);
+    EXPECT_EQ(uart_service_irq(d, reader, sizeof(reader), &r, 5, &errors), 5);
     EXPECT_TRUE(memcmp(reader, "012", 3) == 0);
     EXPECT_EQ(uart_ring_count(&r), 2);
     uint8_t left[2] = {0};                  /* '5' left in the FIFO for the next interrupt */
     EXPECT_EQ(d->rx_read(left, 2, &errors), 1);
     EXPECT_EQ(left[0], '5');
     EXPECT_EQ(errors, 2);
+
+    /* No reader waiting (n = 0): acknowledged, everything into the ring. */
+    uart_ring_read(&r, out, sizeof(out));
+    m.rx_head = m.rx_len = 0;
+    m.rx[m.rx_len++] = 'y';
+    m.rx[m.rx_len++] = (uint16_t)('z' | 1u << 9);   /* PE */
+    uint32_t acks = m.icr_writes;
+    EXPECT_EQ(uart_service_irq(d, NULL, 0, &r, 256, &errors), 2);
+    EXPECT_EQ(m.icr_writes, acks + 1);
+    EXPECT_EQ(errors, 3);
+    EXPECT_EQ(uart_ring_read(&r, out, sizeof(out)), 2);
+    EXPECT_TRUE(memcmp(out, "yz", 2) == 0);
+    EXPECT_EQ(uart_service_irq(d, NULL, 0, &r, 256, &errors), 0);   /* empty FIFO: still acked */
+    EXPECT_EQ(m.icr_writes, acks + 2);
     EXPECT_EQ(m.bad_accesses, 0);
     host_mmio_set_model(NULL);
 }

@@ -1,12 +1,15 @@
 /* Spawn from the per-core task cache: a reused task object starts as a new
- * one would (TLS, cancel flag, counters, name, class), names are copied. */
+ * one would (TLS, cancel flag, counters, name, class, no end hook), names
+ * are copied (also at a page's end); joins after the end. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/task.h>
 #include <sr_test.h>
+#include "image_test.h"
 
 static __thread int tls_counter;   /* zero at every task's start */
 
@@ -96,4 +99,105 @@ TEST(spawn, names_are_copied_and_truncated)
     task_join(t, NULL);
     strcpy(buf, "short");
     expect_name(buf, "short");
+}
+
+/* A name whose 16 bytes would cross into the next page is copied byte by
+ * byte: here that page is another stack's guard (unmapped), so a 16-byte
+ * read would fault. One that ends exactly at the page end is read whole.
+ * Of a few one-page stacks, one is followed by another's guard page. */
+TEST(spawn, names_at_a_page_end_are_read_within_the_page)
+{
+    enum { N = 8 };
+    struct mm_stack s[N];
+    int below_guard = -1;
+    for (int i = 0; i < N; i++)
+        EXPECT_EQ(mm_stack_alloc(PAGE_SIZE, &s[i]), 0);
+    for (int i = 0; i < N && below_guard < 0; i++)
+        if (mm_is_stack_guard(s[i].base + s[i].size))
+            below_guard = i;
+    EXPECT_TRUE(below_guard >= 0);
+    if (below_guard >= 0) {
+        uint64_t end = s[below_guard].base + s[below_guard].size;
+        char *edge = (char *)(end - 5);
+        strcpy(edge, "edge");
+        expect_name(edge, "edge");
+        char *last16 = (char *)(end - TASK_NAME_LEN);
+        strcpy(last16, "fifteen-chars..");
+        expect_name(last16, "fifteen-chars..");
+    }
+    for (int i = 0; i < N; i++)
+        mm_stack_free(&s[i]);
+}
+
+static _Atomic int ends_seen;
+static void count_end(void *arg, enum task_status status, int64_t value)
+{
+    (void)arg;
+    (void)status;
+    (void)value;
+    atomic_fetch_add(&ends_seen, 1);
+}
+
+/* on_end belongs to one life: the object's next life, spawned without one,
+ * ends without calling it. */
+TEST(spawn, reused_task_drops_its_last_lifes_end_hook)
+{
+    atomic_store(&ends_seen, 0);
+    struct task_attr a = {.name = "hooked", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id(),
+                          .on_end = count_end};
+    struct task_attr b = {.name = "plain", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+    mm_drain_caches();
+    struct task *ta = task_spawn(idle_task, NULL, &a);
+    EXPECT_EQ(task_join(ta, NULL), TASK_EXITED);
+    EXPECT_EQ(atomic_load(&ends_seen), 1);
+    struct task *tb = task_spawn(idle_task, NULL, &b);
+    EXPECT_TRUE(tb == ta);
+    EXPECT_EQ(task_join(tb, NULL), TASK_EXITED);
+    EXPECT_EQ(atomic_load(&ends_seen), 1);
+}
+
+static _Atomic int bodies_done;
+static int64_t return_arg(void *arg)
+{
+    atomic_fetch_add(&bodies_done, 1);
+    return (int64_t)(intptr_t)arg;
+}
+
+static int64_t fault_now(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&bodies_done, 1);
+    return *(volatile int64_t *)opaque_ptr(0);
+}
+
+/* Joining a task that has already ended (no lock taken, nothing to wait
+ * for): its value, or TASK_FAULTED and 0, exactly as when the joiner
+ * waits. A driver pinned to this core spawns each child pinned here in its
+ * own band, so its one yield runs the child to its end before the join. */
+static int64_t join_after_end_driver(void *arg)
+{
+    (void)arg;
+    struct task_attr a = {.name = "ended", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+    atomic_store(&bodies_done, 0);
+    struct task *t = task_spawn(return_arg, (void *)(intptr_t)4242, &a);
+    task_yield();
+    EXPECT_EQ(atomic_load(&bodies_done), 1);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, 4242);
+
+    a.name = "faulted";
+    t = task_spawn(fault_now, NULL, &a);
+    task_yield();
+    EXPECT_EQ(atomic_load(&bodies_done), 2);
+    v = -1;
+    EXPECT_EQ(task_join(t, &v), TASK_FAULTED);
+    EXPECT_EQ(v, 0);
+    return 0;
+}
+
+TEST(spawn, join_after_the_end_gets_value_and_status)
+{
+    struct task_attr d = {.name = "join-driver", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+    EXPECT_EQ(task_join(task_spawn(join_after_end_driver, NULL, &d), NULL), TASK_EXITED);
 }

@@ -28,7 +28,10 @@ struct console_driver {
     uint32_t (*tx_room)(void);       /* bytes the TX FIFO takes now without waiting */
     void (*tx_byte)(uint8_t b);      /* write one byte; only after tx_room said so */
     void (*irq_mask)(unsigned mask); /* enable exactly the UART_IRQ_* sources in mask */
-    void (*irq_ack)(void);           /* clear latched sources before servicing them */
+    /* An interrupt's service in one call: clear the latched sources (TX
+     * level, timeout, line errors: those that do not clear themselves as
+     * the FIFOs are serviced), then exactly rx_read(dst, max, errors). */
+    uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uint64_t *errors);
     uint32_t tx_fifo_depth;          /* bytes moved per TX interrupt at most */
 };
 

@@ -32,15 +32,22 @@ void libc_tls_copy_tdata(void *tp);
 /* Make the TLS block at tp (a TPIDR_EL0 value that libc_tls_block_init
  * returned) start afresh for a new task: as libc_tls_block_init, except
  * that TLS_NOINIT storage keeps its bytes. Inline: a task reused from a
- * cache pays a few stores. */
+ * cache pays a few stores. libc_tls_zero is all of it when l->tdata_size
+ * is 0 (no thread-local has an initial value). */
+static inline void libc_tls_zero(void *tp, const struct libc_tls_layout *l)
+{
+    /* volatile: the loop stays a few stores, not a memset call. */
+    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + l->zero_off);
+    volatile __uint128_t *end = (volatile __uint128_t *)((char *)z + l->zero_size);
+    while (z != end)
+        *z++ = 0;
+}
+
 static inline void libc_tls_reset(void *tp, const struct libc_tls_layout *l)
 {
     if (__builtin_expect(l->tdata_size != 0, 0))
         libc_tls_copy_tdata(tp);
-    /* volatile: the loop stays a few stores, not a memset call. */
-    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + l->zero_off);
-    for (uint32_t n = l->zero_size; n; n -= 16)
-        *z++ = 0;
+    libc_tls_zero(tp, l);
 }
 
 #endif

@@ -18,6 +18,10 @@ struct fault_catch;
 struct smp_call;
 
 struct runqueue;
+struct task;
+
+/* Ended tasks a core keeps whole for its next spawns (kernel/sched/task.c). */
+#define PERCPU_TASK_CACHE 4
 
 struct percpu {
     int cpu;                          /* logical id */
@@ -36,6 +40,8 @@ struct percpu {
     const void *line_owner;           /* the task whose line it is */
     char line[CONSOLE_LINE_MAX];
     void *tls;                        /* TPIDR_EL0 of this core's boot (idle) context */
+    uint32_t ntasks_cached;           /* task.c's cache: tasks_cached[0, n) */
+    struct task *tasks_cached[PERCPU_TASK_CACHE];
 } __attribute__((aligned(64)));
 
 extern struct percpu percpu[PLAT_MAX_CPUS];

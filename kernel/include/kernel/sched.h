@@ -39,9 +39,10 @@ enum task_state {
 
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
 #define TASK_F_DETACHED  (1u << 1)
-#define TASK_F_JOINED    (1u << 2)   /* task_join has been called */
 #define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
 #define TASK_F_APP       (1u << 4)   /* belongs to an app: charge its run time there */
+#define TASK_F_HOOKS     (1u << 5)   /* spawned with a deadline or an on_end: its end and
+                                        its release look at its task_ext (task.c) */
 
 /* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
  * INTERRUPTIBLE is set by the task itself, under the lock of the wait queue
@@ -81,7 +82,9 @@ struct task {
     uint32_t wait_seq;           /* number of the current or last wait (bumped as each
                                     starts): a timeout armed for another is ignored */
     int32_t wait_result;
-    struct waitq *waiting_on;    /* wait queue it is blocked on, if any */
+    struct waitq *waiting_on;    /* wait queue it is blocked on, if any; NULL whenever it
+                                    is not inside a wait-queue wait (the waiter sets and
+                                    clears it itself) */
     struct task *joiner;         /* blocked in task_join on this task */
     spinlock_t exit_lock;        /* orders exit against join */
     union {
@@ -108,7 +111,9 @@ struct task {
  */
 struct task_ext {
     struct sched_qos_task qos;   /* own class, app, inheritance (effective class = t->qos) */
-    struct sched_util util;      /* decaying average of the running fraction */
+    struct sched_util util;      /* decaying average of the running fraction; until its
+                                    first update, stamp_ns holds the counter at spawn
+                                    | TASK_UTIL_STAMP_TICKS (converted where read) */
     uint64_t util_ticks;         /* cpu_ticks when util was last brought up to date */
     struct task *task;           /* back pointer (inheritance chains hold task_ext) */
     struct task_ext *app_next;   /* next member of its app (kernel/app.h) */
@@ -119,6 +124,7 @@ struct task_ext {
     uint32_t migrations;         /* accounting: times moved to another core */
 };
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
+#define TASK_UTIL_STAMP_TICKS (1ull << 63)
 
 static inline struct task_ext *task_ext(const struct task *t)
 {
@@ -291,6 +297,10 @@ void task_reap(void);
  * (preempted by an interrupt) rather than a cooperative frame. */
 #define TASK_SP_FULL 1ull
 void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
+/* arch_switch saving nothing of prev, which restarts at restart with sp =
+ * restart_sp when next switched to (the idle loop's way out). */
+void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp,
+                         uint64_t restart_sp, void (*restart)(void));
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 

@@ -32,6 +32,17 @@ struct arch_frame {
     __uint128_t q[32];       /* full FP/SIMD state */
 };
 
+/* A cooperative switch's record on the task's stack (switch.S, arch_switch):
+ * d8-d15 first (two ST1s move them), then x19-x28, the frame pointer and
+ * the return address. A new task's first record "returns" into
+ * arch_task_entry with x19 = its function and x20 = its argument. */
+struct arch_coop_frame {
+    uint64_t d[8];           /* d8..d15 (low halves: AAPCS64 preserves only those) */
+    uint64_t x[10];          /* x19..x28 */
+    uint64_t fp;             /* x29 */
+    uint64_t lr;             /* x30: where the switch returns */
+};
+
 /* Copy a whole frame (preemption moves one between the exception stack
  * and a task's stack): fixed 64-byte pieces, the last one overlapping,
  * which GCC inlines as SIMD load/store pairs (a memcpy call of 816 bytes

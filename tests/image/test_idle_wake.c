@@ -1,0 +1,159 @@
+/*
+ * Wake-ups from an idle core's own interrupt dispatch (kernel/sched/sched.c:
+ * wake_onto_idle, idle_handoff_repick, the idle loop's switch that saves
+ * nothing). The interrupt is a cross-call (smp_call) to a core whose only
+ * tasks are blocked, so its idle loop dispatches it; the call posts
+ * semaphores those tasks wait on.
+ */
+#include <stdatomic.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <kernel/sem.h>
+#include <kernel/smp.h>
+#include <kernel/task.h>
+#include <sr_test.h>
+
+static struct semaphore sem_low, sem_low2, sem_high;
+static _Atomic int order[3], order_n;
+
+/* A waiter: blocks on its semaphore, then notes its turn and reports its
+ * own accounting as of that moment. */
+struct waiter {
+    struct semaphore *sem;
+    int id;
+    int cpu;
+    struct task_stats stats;
+};
+
+static int64_t wait_and_note(void *arg)
+{
+    struct waiter *w = arg;
+    sem_wait(w->sem, WAIT_FOREVER);
+    atomic_store(&order[atomic_fetch_add(&order_n, 1)], w->id);
+    w->cpu = cpu_id();
+    task_get_stats(task_current(), &w->stats);
+    return 0;
+}
+
+static void post_low(void *arg)
+{
+    (void)arg;
+    sem_post(&sem_low);
+}
+
+static void post_low_low2_high(void *arg)
+{
+    (void)arg;
+    sem_post(&sem_low);    /* the idle core's handoff goes to this one first */
+    sem_post(&sem_low2);   /* the same band: queued behind it */
+    sem_post(&sem_high);   /* then a better task: it must run first */
+}
+
+static void nothing(void *arg) { (void)arg; }
+
+/* Once a task of core c has blocked or exited, c's switch away from it may
+ * still be under way: a cross-call runs only when c takes interrupts
+ * again, in its idle loop, after that switch was counted. */
+static void settle(int c) { smp_call(c, nothing, NULL); }
+
+static int idle_core(void)
+{
+    for (int c = platform.ncpus - 1; c >= 0; c--)
+        if (smp_cpu_online(c) && c != cpu_id())
+            return c;
+    return -1;
+}
+
+static void until_blocked(struct semaphore *s)
+{
+    while (waitq_empty(&s->wq))
+        task_yield();
+}
+
+/* One wake-up from the dispatch: the task runs on that core at once,
+ * switched in exactly twice (its start, its wake-up); the core counts
+ * exactly the switches to and from it. */
+TEST(idle_wake, woken_task_runs_next_with_exact_counts)
+{
+    int c = idle_core();
+    if (c < 0)
+        return;
+    sem_init(&sem_low, 0);
+    atomic_store(&order_n, 0);
+    struct waiter low = {.sem = &sem_low, .id = 1, .cpu = -1};
+    struct task_attr a = {.name = "low", .qos = QOS_UTILITY, .affinity = 1u << c};
+    struct task *t = task_spawn(wait_and_note, &low, &a);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    until_blocked(&sem_low);
+    settle(c);   /* its switch away, after it joined the wait queue, counted */
+    struct sched_cpu_stats s0, s1;
+    sched_cpu_stats(c, &s0);
+    smp_call(c, post_low, NULL);
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    settle(c);
+    sched_cpu_stats(c, &s1);
+    EXPECT_EQ(low.cpu, c);
+    EXPECT_EQ(low.stats.switches, 2);
+    EXPECT_EQ(s1.switches - s0.switches, 2);   /* idle -> low, low -> idle at its exit */
+    EXPECT_EQ(s1.nr_ready, 0);
+}
+
+/* Three wake-ups in one dispatch, the better task last: the first was
+ * handed the core while idle still ran, the second queued behind it, and
+ * the third asks for a reschedule. The better one runs first, then the
+ * other two in the order they were woken; each is switched in only when
+ * it really runs (the handoff uncounted). */
+TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
+{
+    int c = idle_core();
+    if (c < 0)
+        return;
+    sem_init(&sem_low, 0);
+    sem_init(&sem_low2, 0);
+    sem_init(&sem_high, 0);
+    atomic_store(&order_n, 0);
+    struct waiter low = {.sem = &sem_low, .id = 1, .cpu = -1};
+    struct waiter low2 = {.sem = &sem_low2, .id = 3, .cpu = -1};
+    struct waiter high = {.sem = &sem_high, .id = 2, .cpu = -1};
+    struct task_attr la = {.name = "low", .qos = QOS_UTILITY, .affinity = 1u << c};
+    struct task_attr ha = {.name = "high", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << c};
+    /* Each blocks before the next exists: none preempts another. */
+    struct task *lt = task_spawn(wait_and_note, &low, &la);
+    if (lt)
+        until_blocked(&sem_low);
+    struct task *lt2 = task_spawn(wait_and_note, &low2, &la);
+    if (lt2)
+        until_blocked(&sem_low2);
+    struct task *ht = task_spawn(wait_and_note, &high, &ha);
+    if (ht)
+        until_blocked(&sem_high);
+    EXPECT_TRUE(lt && lt2 && ht);
+    settle(c);
+    struct sched_cpu_stats s0, s1;
+    sched_cpu_stats(c, &s0);
+    smp_call(c, post_low_low2_high, NULL);
+    if (ht)
+        EXPECT_EQ(task_join(ht, NULL), TASK_EXITED);
+    if (lt)
+        EXPECT_EQ(task_join(lt, NULL), TASK_EXITED);
+    if (lt2)
+        EXPECT_EQ(task_join(lt2, NULL), TASK_EXITED);
+    if (!lt || !lt2 || !ht)
+        return;
+    settle(c);
+    sched_cpu_stats(c, &s1);
+    EXPECT_EQ(atomic_load(&order_n), 3);
+    EXPECT_EQ(atomic_load(&order[0]), 2);   /* high first */
+    EXPECT_EQ(atomic_load(&order[1]), 1);   /* then the lows, as woken */
+    EXPECT_EQ(atomic_load(&order[2]), 3);
+    EXPECT_EQ(high.cpu, c);
+    EXPECT_EQ(low.cpu, c);
+    EXPECT_EQ(low2.cpu, c);
+    EXPECT_EQ(high.stats.switches, 2);
+    EXPECT_EQ(low.stats.switches, 2);
+    EXPECT_EQ(low2.stats.switches, 2);
+    EXPECT_EQ(s1.switches - s0.switches, 4);   /* idle -> high -> low -> low2 -> idle */
+    EXPECT_EQ(s1.nr_ready, 0);
+}
