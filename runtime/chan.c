@@ -7,12 +7,17 @@
  * - A wait list is non-empty only while MPMC_WAITERS is set in both ring
  *   words, so no fast operation can start then: with waiters, the ring
  *   changes only through the slow paths here, plus the fast operations
- *   that had claimed a position before the flag was set (they finish, then
- *   see the flag and run chan_settle_).
+ *   that had claimed a position before the flag was set (in flight).
  * - After settle(): a live receiver waits only while no message is
  *   published, a live sender only while the ring is full (a rendezvous
  *   channel is always both); after a close with nothing left in the ring,
  *   no receiver waits.
+ * - Waiters are queued only if what they wait for comes through the lock:
+ *   either no operation is in flight at the position they need, or that
+ *   operation's slot is watched (mpmc_watch_head / _tail) and its publish
+ *   reports to chan_settle_. Whoever queues a waiter and every settle that
+ *   leaves waiters queued watches again (the operation they wait for moves
+ *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
  * it, so it is exactly once. Whoever is about to queue a waiter sets
  * MPMC_WAITERS first and only then looks at the ring (arm); slow paths
@@ -71,9 +76,11 @@ static bool has_live(struct wait_list *l)
 }
 
 /* Serve the waiters from the ring: published messages to waiting receivers,
- * waiting senders' messages into free room; then fail the receivers of a
- * closed, drained channel. The claims cannot come to nothing: with waiters
- * queued (flag set) nobody else takes the message or the room first. */
+ * waiting senders' messages into free room; have the operations in flight
+ * that those left wait for report (a watch that finds the operation done
+ * serves again); then fail the receivers of a closed, drained channel. The
+ * claims cannot come to nothing: with waiters queued (flag set) nobody else
+ * takes the message or the room first. */
 static void settle_waiters(struct chan *c)
 {
     struct wait_node *n;
@@ -92,6 +99,10 @@ static void settle_waiters(struct chan *c)
             }
             continue;
         }
+        /* has_live dropped dead heads: a head now is a live waiter. */
+        if ((c->recvq.head && !mpmc_watch_head(&c->ring)) ||
+            (c->sendq.head && !mpmc_watch_tail(&c->ring)))
+            continue;
         break;
     }
     if (c->recvq.head && is_closed(c) && mpmc_drained(&c->ring))
@@ -123,7 +134,8 @@ static inline void sync_flags(struct chan *c)
 
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
- * claimed before the flag was set, and it settles right after. self: the
+ * claimed before the flag was set, and the waiters watched it (or the one
+ * before it, whose settle watches the next): it settles right after. self: the
  * stackless task whose poll calls (NULL: anyone else), so that a waiter of
  * its own executor is woken on the local list (async_waker_fire_from). */
 static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
@@ -176,6 +188,19 @@ static inline uint64_t lock_armed(struct chan *c)
     uint64_t flags = spin_lock_irqsave(&c->lock);
     mpmc_set_waiters(&c->ring);
     return flags;
+}
+
+/* A receiver / sender whose locked operation found nothing to take / no
+ * room, about to queue: if the operation it would wait for is in flight,
+ * watch it (see top). false: that operation finished meanwhile; the
+ * waiters queued before are served from what it left, and the caller
+ * tries its locked operation again. */
+static bool watch_before_wait(struct chan *c, bool send)
+{
+    if (send ? mpmc_watch_tail(&c->ring) : mpmc_watch_head(&c->ring))
+        return true;
+    settle_waiters(c);
+    return false;
 }
 
 static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
@@ -238,38 +263,40 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
     return task_waker_wait_on(&tw, &n, flags, deadline);
 }
 
+/* A fast operation's result: true if done (settling if it was watched). */
+static inline bool fast_done(struct chan *c, int res)
+{
+    if (res == MPMC_DONE_MARKED)
+        chan_settle_(c);
+    return res != MPMC_REFUSED;
+}
+
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, msg)) {
-        if (mpmc_tail_waiters(&c->ring))
-            chan_settle_(c);
+    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r, NULL)) {
-        unlock_synced(c, flags);
-        return r;
-    }
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
+    while (!send_locked(c, msg, &r, NULL))
+        if (watch_before_wait(c, true))
+            return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
+    unlock_synced(c, flags);
+    return r;
 }
 
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, buf)) {
-        if (mpmc_head_waiters(&c->ring))
-            chan_settle_(c);
+    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (recv_locked(c, buf, &r, NULL)) {
-        unlock_synced(c, flags);
-        return r;
-    }
-    return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
+    while (!recv_locked(c, buf, &r, NULL))
+        if (watch_before_wait(c, false))
+            return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
+    unlock_synced(c, flags);
+    return r;
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -317,22 +344,21 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     int32_t r = async_cancelled(self);
     if (r)
         return r;
-    if (send ? !mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, data)
-             : !mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, data)) {
-        if (send ? mpmc_tail_waiters(&c->ring) : mpmc_head_waiters(&c->ring))
-            chan_settle_(c);
+    if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
+             : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self)) {
-        unlock_synced(c, flags);
-        return r;
+    while (!(send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self))) {
+        if (!watch_before_wait(c, send))
+            continue;
+        waker_arm(&self->waker, self->qos);
+        wait_node_init(&self->node, &self->waker, 0, data);
+        wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
+        spin_unlock_irqrestore(&c->lock, flags);
+        return async_wait_park(self);
     }
-    waker_arm(&self->waker, self->qos);
-    wait_node_init(&self->node, &self->waker, 0, data);
-    wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
-    spin_unlock_irqrestore(&c->lock, flags);
-    return async_wait_park(self);
+    unlock_synced(c, flags);
+    return r;
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
@@ -358,11 +384,14 @@ int chan_await_resume_slow_(struct async_task *self)
 
 static spinlock_t *case_lock(const struct sel_case *sc) { return &((struct chan *)sc->obj)->lock; }
 
+/* Not ready: the operation in flight that the case would wait for, if
+ * any, is watched before the select queues (see top); an operation that
+ * finished meanwhile makes the case ready. */
 static bool recv_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
     return mpmc_can_pop(&c->ring) || has_live(&c->sendq) ||
-           (is_closed(c) && mpmc_drained(&c->ring));
+           (is_closed(c) && mpmc_drained(&c->ring)) || !mpmc_watch_head(&c->ring);
 }
 
 static bool recv_perform(struct sel_case *sc, int32_t *res)
@@ -374,7 +403,8 @@ static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan 
 static bool send_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
-    return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
+    return is_closed(c) || has_live(&c->recvq) ||
+           (!has_live(&c->sendq) && (mpmc_can_push(&c->ring) || !mpmc_watch_tail(&c->ring)));
 }
 
 static bool send_perform(struct sel_case *sc, int32_t *res)
