@@ -137,12 +137,15 @@ static inline void sync_flags(struct chan *c)
  * claimed before the flag was set, and the waiters watched it (or the one
  * before it, whose settle watches the next): it settles right after. self: the
  * stackless task whose poll calls (NULL: anyone else), so that a waiter of
- * its own executor is woken on the local list (async_waker_fire_from). */
+ * its own executor is woken on the local list (async_waker_fire_from).
+ * to_wait: the caller queues itself if they return false, so what it would
+ * wait for in the ring is watched (see top; waiters already queued watched
+ * it before: they need no settle here either). */
 static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
-                                                             const struct async_task *self)
+                                                             const struct async_task *self, bool to_wait)
 {
     struct wait_node *s;
-    if (mpmc_pop_locked(&c->ring, buf)) {
+    if (to_wait ? mpmc_pop_or_watch(&c->ring, buf) : mpmc_pop_locked(&c->ring, buf)) {
         if (c->sendq.head)
             settle_waiters(c);                       /* room now: take a waiting sender's */
         *res = 0;
@@ -162,7 +165,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
 }
 
 static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
-                                                             const struct async_task *self)
+                                                             const struct async_task *self, bool to_wait)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -175,7 +178,8 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
         *res = 0;
         return true;
     }
-    if (!has_live(&c->sendq) && mpmc_push_locked(&c->ring, msg)) {
+    if (!has_live(&c->sendq) &&
+        (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg))) {
         *res = 0;
         return true;
     }
@@ -188,19 +192,6 @@ static inline uint64_t lock_armed(struct chan *c)
     uint64_t flags = spin_lock_irqsave(&c->lock);
     mpmc_set_waiters(&c->ring);
     return flags;
-}
-
-/* A receiver / sender whose locked operation found nothing to take / no
- * room, about to queue: if the operation it would wait for is in flight,
- * watch it (see top). false: that operation finished meanwhile; the
- * waiters queued before are served from what it left, and the caller
- * tries its locked operation again. */
-static bool watch_before_wait(struct chan *c, bool send)
-{
-    if (send ? mpmc_watch_tail(&c->ring) : mpmc_watch_head(&c->ring))
-        return true;
-    settle_waiters(c);
-    return false;
 }
 
 static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
@@ -223,7 +214,7 @@ int chan_try_send_slow_(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    send_locked(c, msg, &r, NULL);
+    send_locked(c, msg, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
 }
@@ -238,7 +229,7 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
         return -EAGAIN;
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    recv_locked(c, buf, &r, NULL);
+    recv_locked(c, buf, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
 }
@@ -278,11 +269,11 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
     uint64_t flags = lock_armed(c);
-    while (!send_locked(c, msg, &r, NULL))
-        if (watch_before_wait(c, true))
-            return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
-    unlock_synced(c, flags);
-    return r;
+    if (send_locked(c, msg, &r, NULL, true)) {
+        unlock_synced(c, flags);
+        return r;
+    }
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
 }
 
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
@@ -292,11 +283,11 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
     if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
     uint64_t flags = lock_armed(c);
-    while (!recv_locked(c, buf, &r, NULL))
-        if (watch_before_wait(c, false))
-            return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
-    unlock_synced(c, flags);
-    return r;
+    if (recv_locked(c, buf, &r, NULL, true)) {
+        unlock_synced(c, flags);
+        return r;
+    }
+    return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -348,17 +339,15 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
     uint64_t flags = lock_armed(c);
-    while (!(send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self))) {
-        if (!watch_before_wait(c, send))
-            continue;
-        waker_arm(&self->waker, self->qos);
-        wait_node_init(&self->node, &self->waker, 0, data);
-        wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
-        spin_unlock_irqrestore(&c->lock, flags);
-        return async_wait_park(self);
+    if (send ? send_locked(c, data, &r, self, true) : recv_locked(c, data, &r, self, true)) {
+        unlock_synced(c, flags);
+        return r;
     }
-    unlock_synced(c, flags);
-    return r;
+    waker_arm(&self->waker, self->qos);
+    wait_node_init(&self->node, &self->waker, 0, data);
+    wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return async_wait_park(self);
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
@@ -396,7 +385,7 @@ static bool recv_ready(struct sel_case *sc)
 
 static bool recv_perform(struct sel_case *sc, int32_t *res)
 {
-    return recv_locked(sc->obj, sc->buf, res, NULL);
+    return recv_locked(sc->obj, sc->buf, res, NULL, false);
 }
 static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->recvq; }
 
@@ -409,7 +398,7 @@ static bool send_ready(struct sel_case *sc)
 
 static bool send_perform(struct sel_case *sc, int32_t *res)
 {
-    return send_locked(sc->obj, sc->buf, res, NULL);
+    return send_locked(sc->obj, sc->buf, res, NULL, false);
 }
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 

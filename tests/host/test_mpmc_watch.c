@@ -146,6 +146,41 @@ TEST(mpmc_watch, a_pop_finished_first_makes_the_watch_fail_and_a_left_mark_is_ig
     ring_free(r);
 }
 
+/* The locked operations of a waiter (mpmc_pop_or_watch, mpmc_push_or_watch)
+ * watch what they could not take, and take it when it lands first. */
+TEST(mpmc_watch, the_locked_operations_of_a_waiter_watch_or_take)
+{
+    struct mpmc_ring *r = ring_new(2, 8);
+    uint64_t a = 5, b = 6, out = 0;
+    struct mpmc_claim c;
+    EXPECT_TRUE(!mpmc_pop_or_watch(r, &out));          /* empty: nothing to watch */
+    EXPECT_EQ(seq_at(r, 0), 0);
+    EXPECT_TRUE(mpmc_push_claim(r, 0, &c));
+    mpmc_set_waiters(r);
+    EXPECT_TRUE(!mpmc_pop_or_watch(r, &out));          /* being written: watched */
+    EXPECT_EQ(seq_at(r, 0), MPMC_MARK);
+    memcpy(c.slot + MPMC_SEQ_BYTES, &a, 8);
+    EXPECT_EQ(mpmc_push_publish(c), MPMC_DONE_MARKED);
+    EXPECT_TRUE(mpmc_pop_or_watch(r, &out));
+    EXPECT_EQ(out, 5);
+    EXPECT_TRUE(mpmc_push_locked(r, &a));
+    EXPECT_TRUE(mpmc_push_locked(r, &b));              /* full */
+    EXPECT_TRUE(!mpmc_push_or_watch(r, &a));           /* by count: nothing to watch */
+    mpmc_clear_waiters(r);
+    EXPECT_TRUE(mpmc_pop_claim(r, 0, &c));             /* position 1, being read */
+    mpmc_set_waiters(r);
+    EXPECT_TRUE(!mpmc_push_or_watch(r, &a));
+    EXPECT_EQ(seq_at(r, 1), MPMC_STEP + MPMC_FULL + MPMC_MARK);
+    EXPECT_EQ(mpmc_pop_publish(c), MPMC_DONE_MARKED);
+    EXPECT_TRUE(mpmc_push_or_watch(r, &a));            /* position 3 */
+    EXPECT_TRUE(mpmc_pop_locked(r, &out));
+    EXPECT_EQ(out, 6);
+    EXPECT_TRUE(mpmc_pop_locked(r, &out));
+    EXPECT_EQ(out, 5);
+    EXPECT_TRUE(mpmc_drained(r));
+    ring_free(r);
+}
+
 /* --- a blocking channel on the ring, two threads --------------------------------- */
 
 enum { MESSAGES = 3000 };
@@ -266,13 +301,10 @@ static void model_send(struct model *m, uint64_t v)
     pthread_mutex_lock(&m->lock);
     m->send_waiting++;
     mpmc_set_waiters(m->r);
-    for (;;) {
-        if (mpmc_push_locked(m->r, &v) || atomic_load(&m->stop))
-            break;
-        if (m->watch && !mpmc_watch_tail(m->r))
-            continue;
+    /* As the channel's sender about to wait: the locked push watches. */
+    while (!(m->watch ? mpmc_push_or_watch(m->r, &v) : mpmc_push_locked(m->r, &v)) &&
+           !atomic_load(&m->stop))
         park(m, &m->send_cv, &m->send_gen, &m->send_parked, can_push);
-    }
     m->send_waiting--;
     settle_locked(m);
     unlock_synced(m);
@@ -296,13 +328,9 @@ static bool model_recv(struct model *m, uint64_t *out)
     m->recv_waiting++;
     mpmc_set_waiters(m->r);
     bool got;
-    for (;;) {
-        if ((got = mpmc_pop_locked(m->r, out)) || atomic_load(&m->stop))
-            break;
-        if (m->watch && !mpmc_watch_head(m->r))
-            continue;
+    while (!(got = m->watch ? mpmc_pop_or_watch(m->r, out) : mpmc_pop_locked(m->r, out)) &&
+           !atomic_load(&m->stop))
         park(m, &m->recv_cv, &m->recv_gen, &m->recv_parked, can_pop);
-    }
     m->recv_waiting--;
     settle_locked(m);
     unlock_synced(m);

@@ -371,8 +371,11 @@ static inline bool mpmc_watch_tail(struct mpmc_ring *r)
     return seq == (held | MPMC_MARK);   /* else freed for t */
 }
 
-/* Push keeping the flags; false only when full (capacity or no free slot). */
-static inline __attribute__((always_inline)) bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
+/* Push keeping the flags; false only when full (capacity or no free slot).
+ * watch: for a sender about to wait, do what mpmc_watch_tail does when
+ * that returns true (mark a slot that a fast pop is still reading). */
+static inline __attribute__((always_inline)) bool mpmc_push_locked_(struct mpmc_ring *r, const void *msg,
+                                                                   bool watch)
 {
     for (;;) {
         uint64_t w = atomic_load(&r->tail);
@@ -381,9 +384,16 @@ static inline __attribute__((always_inline)) bool mpmc_push_locked(struct mpmc_r
         if (t - h >= (uint64_t)r->cap * MPMC_STEP)
             return false;
         uint8_t *s = mpmc_slot(r, t);
-        uint64_t seq = atomic_load(mpmc_seq(s)) & ~(uint64_t)MPMC_MARK;   /* a mark left by a free */
-        if ((int64_t)(seq - t) < 0)
-            return false;                       /* its last message is still being read */
+        uint64_t held = atomic_load(mpmc_seq(s));
+        uint64_t seq = held & ~(uint64_t)MPMC_MARK;   /* a mark left by a free */
+        if ((int64_t)(seq - t) < 0) {
+            /* Its last message (before the head: fewer than cap claimed)
+             * is still being read by a fast pop. */
+            if (!watch || (held & MPMC_MARK) ||
+                atomic_compare_exchange_strong(mpmc_seq(s), &held, held | MPMC_MARK))
+                return false;
+            continue;                           /* freed meanwhile */
+        }
         if (seq != t || !atomic_compare_exchange_weak(&r->tail, &w, (t + MPMC_STEP) | (w & MPMC_FLAGS)))
             continue;                           /* another producer moved on */
         ring_copy(s + MPMC_SEQ_BYTES, msg, r->elem);
@@ -392,9 +402,18 @@ static inline __attribute__((always_inline)) bool mpmc_push_locked(struct mpmc_r
     }
 }
 
+static inline __attribute__((always_inline)) bool mpmc_push_locked(struct mpmc_ring *r, const void *msg)
+{
+    return mpmc_push_locked_(r, msg, false);
+}
+
 /* Pop keeping the flags; false only when no published message is at the
- * head (empty, or the next one is still being written). */
-static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ring *r, void *out)
+ * head (empty, or the next one is still being written). watch: for a
+ * receiver about to wait, do what mpmc_watch_head does when that returns
+ * true (mark the slot of a push still being written); the empty ring of a
+ * receiver that parks costs nothing more. */
+static inline __attribute__((always_inline)) bool mpmc_pop_locked_(struct mpmc_ring *r, void *out,
+                                                                  bool watch)
 {
     for (;;) {
         uint64_t w = atomic_load(&r->head);
@@ -403,9 +422,16 @@ static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ri
             return false;                       /* nothing claimed: empty (the usual case
                                                    of a receiver about to wait) */
         uint8_t *s = mpmc_slot(r, h);
-        uint64_t seq = atomic_load(mpmc_seq(s)) & ~(uint64_t)MPMC_MARK;
-        if ((int64_t)(seq - (h + MPMC_FULL)) < 0)
-            return false;                       /* still being written */
+        uint64_t held = atomic_load(mpmc_seq(s));
+        uint64_t seq = held & ~(uint64_t)MPMC_MARK;
+        if ((int64_t)(seq - (h + MPMC_FULL)) < 0) {
+            /* Claimed by a fast push (locked ones finish under the lock),
+             * still being written. */
+            if (!watch || (held & MPMC_MARK) ||
+                atomic_compare_exchange_strong(mpmc_seq(s), &held, held | MPMC_MARK))
+                return false;
+            continue;                           /* published meanwhile */
+        }
         if (seq != h + MPMC_FULL ||
             !atomic_compare_exchange_weak(&r->head, &w, (h + MPMC_STEP) | (w & MPMC_FLAGS)))
             continue;                           /* another consumer moved on */
@@ -413,6 +439,24 @@ static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ri
         atomic_store(mpmc_seq(s), h + r->lap);
         return true;
     }
+}
+
+static inline __attribute__((always_inline)) bool mpmc_pop_locked(struct mpmc_ring *r, void *out)
+{
+    return mpmc_pop_locked_(r, out, false);
+}
+
+/* The locked operations of a receiver / sender about to wait: as
+ * mpmc_pop_locked / mpmc_push_locked, and false leaves what the caller
+ * waits for watched (mpmc_watch_head / _tail would return true). */
+static inline __attribute__((always_inline)) bool mpmc_pop_or_watch(struct mpmc_ring *r, void *out)
+{
+    return mpmc_pop_locked_(r, out, true);
+}
+
+static inline __attribute__((always_inline)) bool mpmc_push_or_watch(struct mpmc_ring *r, const void *msg)
+{
+    return mpmc_push_locked_(r, msg, true);
 }
 
 #endif
