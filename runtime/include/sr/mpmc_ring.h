@@ -35,7 +35,9 @@
  * lock, mpmc_watch_head (a receiver: a push claimed the head position but
  * has not published) or mpmc_watch_tail (a sender: a pop claimed the
  * message in the slot the tail needs but has not freed it) sets MPMC_MARK
- * in that slot's seq by compare-and-swap. The operation's publish is a
+ * in that slot's seq by compare-and-swap (mpmc_pop_or_watch and
+ * mpmc_push_or_watch do the same on the way, for a waiter's own locked
+ * operation). The operation's publish is a
  * read-modify-write of the same word, so exactly one of the two comes
  * first: the mark (the publish returns MPMC_DONE_MARKED and its caller runs
  * the owner's settle step under the lock) or the publish (the waiter's CAS
