@@ -7,12 +7,17 @@
  * - A wait list is non-empty only while MPMC_WAITERS is set in both ring
  *   words, so no fast operation can start then: with waiters, the ring
  *   changes only through the slow paths here, plus the fast operations
- *   that had claimed a position before the flag was set (they finish, then
- *   see the flag and run chan_settle_).
+ *   that had claimed a position before the flag was set (in flight).
  * - After settle(): a live receiver waits only while no message is
  *   published, a live sender only while the ring is full (a rendezvous
  *   channel is always both); after a close with nothing left in the ring,
  *   no receiver waits.
+ * - Waiters are queued only if what they wait for comes through the lock:
+ *   either no operation is in flight at the position they need, or that
+ *   operation's slot is watched (mpmc_watch_head / _tail) and its publish
+ *   reports to chan_settle_. Whoever queues a waiter and every settle that
+ *   leaves waiters queued watches again (the operation they wait for moves
+ *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
  * it, so it is exactly once. Whoever is about to queue a waiter sets
  * MPMC_WAITERS first and only then looks at the ring (arm); slow paths
@@ -71,9 +76,11 @@ static bool has_live(struct wait_list *l)
 }
 
 /* Serve the waiters from the ring: published messages to waiting receivers,
- * waiting senders' messages into free room; then fail the receivers of a
- * closed, drained channel. The claims cannot come to nothing: with waiters
- * queued (flag set) nobody else takes the message or the room first. */
+ * waiting senders' messages into free room; have the operations in flight
+ * that those left wait for report (a watch that finds the operation done
+ * serves again); then fail the receivers of a closed, drained channel. The
+ * claims cannot come to nothing: with waiters queued (flag set) nobody else
+ * takes the message or the room first. */
 static void settle_waiters(struct chan *c)
 {
     struct wait_node *n;
@@ -92,6 +99,10 @@ static void settle_waiters(struct chan *c)
             }
             continue;
         }
+        /* has_live dropped dead heads: a head now is a live waiter. */
+        if ((c->recvq.head && !mpmc_watch_head(&c->ring)) ||
+            (c->sendq.head && !mpmc_watch_tail(&c->ring)))
+            continue;
         break;
     }
     if (c->recvq.head && is_closed(c) && mpmc_drained(&c->ring))
@@ -123,14 +134,18 @@ static inline void sync_flags(struct chan *c)
 
 /* recv_locked / send_locked need no settle() first: a message or room that
  * appeared while waiters were queued came from a fast operation that had
- * claimed before the flag was set, and it settles right after. self: the
+ * claimed before the flag was set, and the waiters watched it (or the one
+ * before it, whose settle watches the next): it settles right after. self: the
  * stackless task whose poll calls (NULL: anyone else), so that a waiter of
- * its own executor is woken on the local list (async_waker_fire_from). */
+ * its own executor is woken on the local list (async_waker_fire_from).
+ * to_wait: the caller queues itself if they return false, so what it would
+ * wait for in the ring is watched (see top; waiters already queued watched
+ * it before: they need no settle here either). */
 static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *buf, int32_t *res,
-                                                             const struct async_task *self)
+                                                             const struct async_task *self, bool to_wait)
 {
     struct wait_node *s;
-    if (mpmc_pop_locked(&c->ring, buf)) {
+    if (to_wait ? mpmc_pop_or_watch(&c->ring, buf) : mpmc_pop_locked(&c->ring, buf)) {
         if (c->sendq.head)
             settle_waiters(c);                       /* room now: take a waiting sender's */
         *res = 0;
@@ -150,7 +165,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
 }
 
 static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
-                                                             const struct async_task *self)
+                                                             const struct async_task *self, bool to_wait)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
@@ -163,7 +178,8 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
         *res = 0;
         return true;
     }
-    if (!has_live(&c->sendq) && mpmc_push_locked(&c->ring, msg)) {
+    if (!has_live(&c->sendq) &&
+        (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg))) {
         *res = 0;
         return true;
     }
@@ -198,7 +214,7 @@ int chan_try_send_slow_(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    send_locked(c, msg, &r, NULL);
+    send_locked(c, msg, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
 }
@@ -213,7 +229,7 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
         return -EAGAIN;
     int32_t r = -EAGAIN;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    recv_locked(c, buf, &r, NULL);
+    recv_locked(c, buf, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
 }
@@ -238,17 +254,22 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
     return task_waker_wait_on(&tw, &n, flags, deadline);
 }
 
+/* A fast operation's result: true if done (settling if it was watched). */
+static inline bool fast_done(struct chan *c, int res)
+{
+    if (res == MPMC_DONE_MARKED)
+        chan_settle_(c);
+    return res != MPMC_REFUSED;
+}
+
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, msg)) {
-        if (mpmc_tail_waiters(&c->ring))
-            chan_settle_(c);
+    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r, NULL)) {
+    if (send_locked(c, msg, &r, NULL, true)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -259,13 +280,10 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, buf)) {
-        if (mpmc_head_waiters(&c->ring))
-            chan_settle_(c);
+    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (recv_locked(c, buf, &r, NULL)) {
+    if (recv_locked(c, buf, &r, NULL, true)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -317,14 +335,11 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     int32_t r = async_cancelled(self);
     if (r)
         return r;
-    if (send ? !mpmc_tail_flagged(&c->ring) && mpmc_try_push(&c->ring, data)
-             : !mpmc_head_flagged(&c->ring) && mpmc_try_pop(&c->ring, data)) {
-        if (send ? mpmc_tail_waiters(&c->ring) : mpmc_head_waiters(&c->ring))
-            chan_settle_(c);
+    if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
+             : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    }
     uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r, self) : recv_locked(c, data, &r, self)) {
+    if (send ? send_locked(c, data, &r, self, true) : recv_locked(c, data, &r, self, true)) {
         unlock_synced(c, flags);
         return r;
     }
@@ -358,28 +373,32 @@ int chan_await_resume_slow_(struct async_task *self)
 
 static spinlock_t *case_lock(const struct sel_case *sc) { return &((struct chan *)sc->obj)->lock; }
 
+/* Not ready: the operation in flight that the case would wait for, if
+ * any, is watched before the select queues (see top); an operation that
+ * finished meanwhile makes the case ready. */
 static bool recv_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
     return mpmc_can_pop(&c->ring) || has_live(&c->sendq) ||
-           (is_closed(c) && mpmc_drained(&c->ring));
+           (is_closed(c) && mpmc_drained(&c->ring)) || !mpmc_watch_head(&c->ring);
 }
 
 static bool recv_perform(struct sel_case *sc, int32_t *res)
 {
-    return recv_locked(sc->obj, sc->buf, res, NULL);
+    return recv_locked(sc->obj, sc->buf, res, NULL, false);
 }
 static struct wait_list *recv_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->recvq; }
 
 static bool send_ready(struct sel_case *sc)
 {
     struct chan *c = sc->obj;
-    return is_closed(c) || has_live(&c->recvq) || (!has_live(&c->sendq) && mpmc_can_push(&c->ring));
+    return is_closed(c) || has_live(&c->recvq) ||
+           (!has_live(&c->sendq) && (mpmc_can_push(&c->ring) || !mpmc_watch_tail(&c->ring)));
 }
 
 static bool send_perform(struct sel_case *sc, int32_t *res)
 {
-    return send_locked(sc->obj, sc->buf, res, NULL);
+    return send_locked(sc->obj, sc->buf, res, NULL, false);
 }
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 

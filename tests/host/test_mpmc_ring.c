@@ -38,8 +38,7 @@ TEST(mpmc_ring, fifo_full_and_empty_at_a_power_of_two_capacity)
     for (int round = 0; round < 50; round++) {
         for (uint64_t i = 0; i < 4; i++) {
             m.seq = (uint64_t)round * 4 + i;
-            EXPECT_TRUE(mpmc_try_push(r, &m));
-            EXPECT_TRUE(!mpmc_tail_waiters(r));
+            EXPECT_EQ(mpmc_try_push(r, &m), MPMC_DONE);   /* nobody watched */
         }
         EXPECT_TRUE(!mpmc_try_push(r, &m));          /* full */
         EXPECT_TRUE(!mpmc_push_locked(r, &m));
@@ -62,7 +61,7 @@ TEST(mpmc_ring, one_slot_and_odd_capacities_are_exact)
 {
     struct mpmc_ring *r = ring_new(1, 8);
     uint64_t v = 7, out = 0;
-    EXPECT_EQ(r->mask, 1);
+    EXPECT_EQ(r->pos_mask, MPMC_STEP);               /* two slots */
     EXPECT_TRUE(!mpmc_try_push(r, &v));              /* gated */
     EXPECT_TRUE(mpmc_push_locked(r, &v));
     EXPECT_TRUE(!mpmc_push_locked(r, &v));           /* exactly 1 */
@@ -114,8 +113,8 @@ TEST(mpmc_ring, flags_send_fast_operations_away_and_locked_ones_keep_them)
     EXPECT_TRUE(mpmc_push_locked(r, m));
     EXPECT_TRUE(mpmc_pop_locked(r, out));
     EXPECT_EQ(out[0], 1);
-    EXPECT_TRUE(mpmc_tail_waiters(r));               /* kept by the locked operations */
-    EXPECT_TRUE(mpmc_head_waiters(r));
+    EXPECT_TRUE(mpmc_tail_flagged(r));               /* kept by the locked operations */
+    EXPECT_TRUE(mpmc_head_flagged(r));
     EXPECT_EQ(mpmc_count(r), 1);
     mpmc_clear_waiters(r);
     EXPECT_TRUE(mpmc_try_pop(r, out));

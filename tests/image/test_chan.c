@@ -146,6 +146,78 @@ TEST(chan, timeouts_leave_nothing_behind)
     chan_destroy(c);
 }
 
+static int64_t recv_seq(void *arg)
+{
+    (void)arg;
+    struct msg32 out;
+    int r = chan_recv(shared, &out, WAIT_FOREVER);
+    return r ? r : (int64_t)out.seq;
+}
+
+static int64_t send_seq(void *arg)
+{
+    struct msg32 m = {.seq = (uint64_t)(intptr_t)arg};
+    return chan_send(shared, &m, WAIT_FOREVER);
+}
+
+/* The race of the MPMC ring's watch (sr/mpmc_ring.h, "Lost wake-ups") with
+ * real waiters, the fast operation stopped between its steps as a
+ * preempted one would be: a push claimed before a receiver blocks and
+ * published after it queued reports, and its settle (as chan_try_send's)
+ * hands the receiver the message; a pop claimed before a sender blocks on
+ * the full channel and freed after reports, and the sender's message goes
+ * in. Without the report the waiter would sleep for good (the watchdog
+ * fails the test). */
+TEST(chan, a_waiter_blocked_on_a_claimed_slot_is_woken_by_its_publish)
+{
+    for (int round = 0; round < 10; round++) {
+        shared = chan_create(sizeof(struct msg32), 2);
+        struct mpmc_claim cl;
+        bool claimed = mpmc_push_claim(&shared->ring, sizeof(struct msg32), &cl);
+        EXPECT_TRUE(claimed);
+        if (!claimed)
+            return;
+        struct task *t = spawn_on(recv_seq, NULL, other_core(round), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        struct msg32 m = {.seq = 100 + (uint64_t)round}, out;
+        memcpy(cl.slot + MPMC_SEQ_BYTES, &m, sizeof(m));
+        int res = mpmc_push_publish(cl);
+        EXPECT_EQ(res, MPMC_DONE_MARKED);
+        if (res == MPMC_DONE_MARKED)
+            chan_settle_(shared);
+        int64_t v;
+        task_join(t, &v);
+        EXPECT_EQ(v, 100 + round);
+        chan_destroy(shared);
+
+        shared = chan_create(sizeof(struct msg32), 2);
+        for (uint64_t i = 1; i <= 2; i++) {
+            m.seq = i;
+            EXPECT_EQ(chan_try_send(shared, &m), 0);
+        }
+        claimed = mpmc_pop_claim(&shared->ring, sizeof(struct msg32), &cl);
+        EXPECT_TRUE(claimed);
+        if (!claimed)
+            return;
+        t = spawn_on(send_seq, (void *)(intptr_t)3, other_core(round), QOS_DEFAULT);
+        wait_for_waiters(&shared->sendq, 1);
+        memcpy(&out, cl.slot + MPMC_SEQ_BYTES, sizeof(out));
+        res = mpmc_pop_publish(cl);
+        EXPECT_EQ(res, MPMC_DONE_MARKED);
+        if (res == MPMC_DONE_MARKED)
+            chan_settle_(shared);
+        task_join(t, &v);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(out.seq, 1);
+        for (uint64_t i = 2; i <= 3; i++) {
+            EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), 0);
+            EXPECT_EQ(out.seq, i);
+        }
+        EXPECT_EQ(chan_try_recv(shared, &out), -EAGAIN);
+        chan_destroy(shared);
+    }
+}
+
 static _Atomic int wake_rank;
 
 static int64_t recv_rank(void *arg)

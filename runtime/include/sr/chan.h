@@ -3,7 +3,8 @@
  *
  * struct chan is multi-producer multi-consumer: a lock-free ring (sr/mpmc_ring.h)
  * whose uncontended try_send / try_recv take no lock (one compare-and-swap,
- * the copy, one release store, one load to see whether anybody waits), plus
+ * the copy, one release read-modify-write whose old value says whether a
+ * waiter asked to hear of it), plus
  * a spinlock and wait lists for those who wait; struct chan_spsc is
  * single-producer single-consumer and lock-free on its fast path. Both
  * offer, for stackful tasks, blocking send/receive with a timeout
@@ -93,9 +94,11 @@ int chan_try_recv_slow_(struct chan *c, void *buf);
 
 static inline int chan_try_send_hinted_(struct chan *c, const void *msg, size_t hint)
 {
-    if (__builtin_expect(mpmc_try_push_hinted(&c->ring, msg, hint), 1)) {
-        if (__builtin_expect(mpmc_tail_waiters(&c->ring), 0))
-            chan_settle_(c);
+    int r = mpmc_try_push_hinted(&c->ring, msg, hint);
+    if (__builtin_expect(r == MPMC_DONE, 1))
+        return 0;
+    if (r == MPMC_DONE_MARKED) {   /* a receiver waits for this message */
+        chan_settle_(c);
         return 0;
     }
     return chan_try_send_slow_(c, msg);
@@ -103,9 +106,11 @@ static inline int chan_try_send_hinted_(struct chan *c, const void *msg, size_t 
 
 static inline int chan_try_recv_hinted_(struct chan *c, void *buf, size_t hint)
 {
-    if (__builtin_expect(mpmc_try_pop_hinted(&c->ring, buf, hint), 1)) {
-        if (__builtin_expect(mpmc_head_waiters(&c->ring), 0))
-            chan_settle_(c);
+    int r = mpmc_try_pop_hinted(&c->ring, buf, hint);
+    if (__builtin_expect(r == MPMC_DONE, 1))
+        return 0;
+    if (r == MPMC_DONE_MARKED) {   /* a sender waits for this room */
+        chan_settle_(c);
         return 0;
     }
     return chan_try_recv_slow_(c, buf);
