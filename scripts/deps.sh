@@ -34,11 +34,25 @@ fail() {
     exit 1
 }
 
+# apt waits for a lock another apt holds (unattended-upgrades on a fresh
+# machine, another checkout's deps run) instead of failing at once:
+# DPkg::Lock::Timeout covers dpkg's lock; the package lists' lock of
+# "apt-get update" is not covered by it on every apt, so update retries.
+apt_wait=(-o DPkg::Lock::Timeout=600)
 updated=0
 apt_update() {
     [ $updated -eq 1 ] && return
-    "${as_root[@]}" apt-get update >>"$log" 2>&1 || fail "apt-get update"
-    updated=1
+    local try
+    for try in $(seq 1 60); do
+        if "${as_root[@]}" apt-get "${apt_wait[@]}" update >>"$log" 2>&1; then
+            updated=1
+            return
+        fi
+        tail -5 "$log" | grep -q "Could not get lock" || fail "apt-get update"
+        [ "$try" -eq 1 ] && echo "deps: waiting for another apt to release its lock"
+        sleep 10
+    done
+    fail "apt-get update (lock held for 10 minutes)"
 }
 
 # Debian's arm64 packages (downloaded, or for make compare installed beside
@@ -58,7 +72,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
     apt_update
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends \
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get "${apt_wait[@]}" install -y --no-install-recommends \
         "${missing[@]}" >>"$log" 2>&1 || fail "apt-get install"
 fi
 
