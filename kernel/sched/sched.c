@@ -678,7 +678,9 @@ void sched_set_qos(struct task *t, unsigned qos)
     preempt_point(flags);
 }
 
-void sched_start(struct task *t)
+/* sched_start's way for a task not pinned to this core, or a deadline
+ * task: placement, and the queue of the core it chose. */
+static __attribute__((noinline)) struct task *sched_start_general(struct task *t)
 {
     /* A task pinned to one online core goes there (place's first rule). */
     bool pinned = t->pinned && (smp_online_mask() & t->affinity);
@@ -691,13 +693,43 @@ void sched_start(struct task *t)
     if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
         spin_lock(&rq->lock);
         ready_here(rq, t, pinned, flags);
-        return;
+        return t;
     }
     rq = &runqueues[t->cpu];
     spin_lock(&rq->lock);
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
+    return t;
+}
+
+/* sched_start's reschedule owed to the new task, out of line. */
+static __attribute__((noinline)) struct task *sched_start_resched(struct task *t)
+{
+    sched_resched_now();
+    return t;
+}
+
+/* The common start, a plain task pinned to this core (the spawner's: it
+ * is online), is placement's first rule without its calls: queued here
+ * (ready_here), nobody to nudge. Everything else: sched_start_general. */
+struct task *sched_start(struct task *t)
+{
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    int cpu = rq_cpu(rq);
+    if (__builtin_expect(t->affinity != 1u << cpu || (t->flags & TASK_F_DL), 0)) {
+        arch_irq_restore(flags);
+        return sched_start_general(t);
+    }
+    t->cpu = (int16_t)cpu;
+    spin_lock(&rq->lock);
+    ready_local(rq, t, true);   /* pinned: no core to nudge */
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(resched && !(flags & (1u << 7)), 0))
+        return sched_start_resched(t);
+    return t;
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)

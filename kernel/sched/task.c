@@ -293,8 +293,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
             task_renew_tcb(t);
             libc_tls_zero(t->tls, &tls_layout);
             task_begin_life(t, fn, arg, attr, qos, name, hooks);
-            sched_start(t);
-            return t;
+            return sched_start(t);
         }
     }
     return task_spawn_general(fn, arg, attr);

@@ -204,8 +204,9 @@ void sched_wake(struct task *t, int32_t result);
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
 void sched_set_qos(struct task *t, unsigned qos);
-/* Queue a new task (placement policy chooses the core). */
-void sched_start(struct task *t);
+/* Queue a new task (placement policy chooses the core); returns t (so a
+ * spawn can end in a tail call). */
+struct task *sched_start(struct task *t);
 
 /* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
  * current task if a reschedule is pending. */
