@@ -394,6 +394,32 @@ _Noreturn void sched_exit_to(struct task *j)
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
 }
 
+bool sched_join_runnext(struct task *t)
+{
+    struct runqueue *rq = this_rq();
+    if (rq->runnext != t)
+        return false;   /* a racy hint: checked again under the lock */
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (rq->runnext != t || ((prev->flags | t->flags) & SWITCH_RARE_FLAGS)) {
+        spin_unlock(&rq->lock);
+        return false;
+    }
+    /* As sched_block (a new wait number, then BLOCKED) and schedule_on's
+     * runnext hand-off; prev and t are not idle. */
+    t->joiner = prev;
+    prev->wait_seq++;
+    prev->wait_result = WAIT_PENDING;
+    __atomic_store_n(&prev->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    rq_take_runnext(rq);
+    uint64_t now = now_ticks();
+    switch_account(rq, prev, t, now);
+    switch_handoff(rq, 0, t, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, t);
+    return true;
+}
+
 /* --- wake-ups ---------------------------------------------------------------- */
 
 /* In task context with IRQs enabled, act on a reschedule this core owes. */

@@ -403,7 +403,7 @@ enum task_status task_join(struct task *t, int64_t *value)
          * sends it the locked way.) The exit stored DEAD with release after
          * its value and status; this fence orders what follows after it. */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } else {
+    } else if (!sched_join_runnext(t)) {
         /* Register under exit_lock, which sched_block releases once this
          * task is BLOCKED, so the exit cannot miss it. */
         spin_lock(&t->exit_lock);
