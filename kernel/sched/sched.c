@@ -370,20 +370,19 @@ void task_yield(void)
  * this core only after its switch-out finished (this task runs here now), so
  * its registers are saved; the dead task's stack stays mapped until j sees
  * its on_cpu clear, which arch_switch does after saving into it. */
-_Noreturn void sched_exit_to(struct task *j)
+/* sched_exit_to's way under rq->lock when it is not the plain hand-off:
+ * a deadline or app task on either side (switch_to_rare), or the joiner
+ * elsewhere or outranked here (a plain wake and switch). */
+static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *rq,
+                                                               struct task *prev,
+                                                               struct task *j)
 {
-    struct runqueue *rq = this_rq();
-    spin_lock(&rq->lock);
-    struct task *prev = rq->current;
     if (j->cpu == rq->cpu && j->state == TASK_BLOCKED &&
         !(rq->band_mask & ((2u << j->qos) - 1))) {
         j->wait_result = WAIT_OK;
         uint64_t now = now_ticks();
         uint64_t ran = switch_account(rq, prev, j, now);
-        if (__builtin_expect((prev->flags | j->flags) & SWITCH_RARE_FLAGS, 0))
-            switch_to_rare(rq, prev, j, ran, now);
-        else
-            switch_handoff(rq, prev->flags, j, now);
+        switch_to_rare(rq, prev, j, ran, now);
         spin_unlock(&rq->lock);
         switch_go(prev, j);
     } else {
@@ -392,6 +391,25 @@ _Noreturn void sched_exit_to(struct task *j)
         schedule();
     }
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
+}
+
+_Noreturn void sched_exit_to(struct task *j)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (__builtin_expect(j->cpu != rq->cpu || j->state != TASK_BLOCKED ||
+                         (rq->band_mask & ((2u << j->qos) - 1)) ||
+                         ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
+        exit_to_locked(rq, prev, j);
+    /* The plain hand-off: neither task is idle (prev is dying, j blocked). */
+    j->wait_result = WAIT_OK;
+    uint64_t now = now_ticks();
+    switch_account(rq, prev, j, now);
+    switch_handoff(rq, 0, j, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, j);
+    panic("sched_exit_to: dead task %s was scheduled again", sched_current_fresh()->name);
 }
 
 bool sched_join_runnext(struct task *t)
