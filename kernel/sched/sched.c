@@ -141,7 +141,9 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
                                                                      uint64_t now)
 {
     next->state = TASK_RUNNING;
-    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+    /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
+     * atomic store computes the address first). */
+    __asm__ volatile("strb %w1, %0" : "=m"(*(uint8_t *)&next->on_cpu) : "r"(1));
     rq->current = next;
     rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
