@@ -749,6 +749,8 @@ static __attribute__((noinline)) struct task *sched_start_general(struct task *t
     return t;
 }
 
+struct task *sched_start(struct task *t) { return sched_start_masked(t, arch_irq_save()); }
+
 /* sched_start's reschedule owed to the new task, out of line. */
 static __attribute__((noinline)) struct task *sched_start_resched(struct task *t)
 {
@@ -759,9 +761,8 @@ static __attribute__((noinline)) struct task *sched_start_resched(struct task *t
 /* The common start, a plain task pinned to this core (the spawner's: it
  * is online), is placement's first rule without its calls: queued here
  * (ready_here), nobody to nudge. Everything else: sched_start_general. */
-struct task *sched_start(struct task *t)
+struct task *sched_start_masked(struct task *t, uint64_t flags)
 {
-    uint64_t flags = arch_irq_save();
     struct runqueue *rq = this_rq();
     int cpu = rq_cpu(rq);
     if (__builtin_expect(t->affinity != 1u << cpu || (t->flags & TASK_F_DL), 0)) {

@@ -310,13 +310,19 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         enum qos qos = attr->qos;
         const char *name = attr->name;
         bool hooks = attr->on_end != NULL;
-        struct task *t = qos < QOS_COUNT ? task_cached() : NULL;
-        if (t) {
+        /* IRQs stay masked from the cache pop to the queueing. */
+        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
+        uint64_t flags = arch_irq_save();
+        uint32_t n = p->ntasks_cached;
+        if (qos < QOS_COUNT && n) {
+            struct task *t = p->tasks_cached[--n];
+            p->ntasks_cached = n;
             task_renew_tcb(t);
             task_tls_zero_fixed(t->tls);
             task_begin_life(t, fn, arg, attr, qos, name, hooks);
-            return sched_start(t);
+            return sched_start_masked(t, flags);
         }
+        arch_irq_restore(flags);
     }
     return task_spawn_general(fn, arg, attr);
 }

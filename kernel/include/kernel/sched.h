@@ -214,6 +214,9 @@ void sched_set_qos(struct task *t, unsigned qos);
 /* Queue a new task (placement policy chooses the core); returns t (so a
  * spawn can end in a tail call). */
 struct task *sched_start(struct task *t);
+/* sched_start for a caller that has masked IRQs: flags is what its
+ * arch_irq_save returned; restored before returning. */
+struct task *sched_start_masked(struct task *t, uint64_t flags);
 
 /* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
  * current task if a reschedule is pending. */
