@@ -141,7 +141,9 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
                                                                      uint64_t now)
 {
     next->state = TASK_RUNNING;
-    atomic_store_explicit(&next->on_cpu, 1, memory_order_relaxed);
+    /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
+     * atomic store computes the address first). */
+    __asm__ volatile("strb %w1, %0" : "=m"(*(uint8_t *)&next->on_cpu) : "r"(1));
     rq->current = next;
     rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
@@ -370,20 +372,19 @@ void task_yield(void)
  * this core only after its switch-out finished (this task runs here now), so
  * its registers are saved; the dead task's stack stays mapped until j sees
  * its on_cpu clear, which arch_switch does after saving into it. */
-_Noreturn void sched_exit_to(struct task *j)
+/* sched_exit_to's way under rq->lock when it is not the plain hand-off:
+ * a deadline or app task on either side (switch_to_rare), or the joiner
+ * elsewhere or outranked here (a plain wake and switch). */
+static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *rq,
+                                                               struct task *prev,
+                                                               struct task *j)
 {
-    struct runqueue *rq = this_rq();
-    spin_lock(&rq->lock);
-    struct task *prev = rq->current;
     if (j->cpu == rq->cpu && j->state == TASK_BLOCKED &&
         !(rq->band_mask & ((2u << j->qos) - 1))) {
         j->wait_result = WAIT_OK;
         uint64_t now = now_ticks();
         uint64_t ran = switch_account(rq, prev, j, now);
-        if (__builtin_expect((prev->flags | j->flags) & SWITCH_RARE_FLAGS, 0))
-            switch_to_rare(rq, prev, j, ran, now);
-        else
-            switch_handoff(rq, prev->flags, j, now);
+        switch_to_rare(rq, prev, j, ran, now);
         spin_unlock(&rq->lock);
         switch_go(prev, j);
     } else {
@@ -392,6 +393,51 @@ _Noreturn void sched_exit_to(struct task *j)
         schedule();
     }
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
+}
+
+_Noreturn void sched_exit_to(struct task *j)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (__builtin_expect(j->cpu != rq->cpu || j->state != TASK_BLOCKED ||
+                         (rq->band_mask & ((2u << j->qos) - 1)) ||
+                         ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
+        exit_to_locked(rq, prev, j);
+    /* The plain hand-off: neither task is idle (prev is dying, j blocked). */
+    j->wait_result = WAIT_OK;
+    uint64_t now = now_ticks();
+    switch_account(rq, prev, j, now);
+    switch_handoff(rq, 0, j, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, j);
+    panic("sched_exit_to: dead task %s was scheduled again", sched_current_fresh()->name);
+}
+
+bool sched_join_runnext(struct task *t)
+{
+    struct runqueue *rq = this_rq();
+    if (rq->runnext != t)
+        return false;   /* a racy hint: checked again under the lock */
+    spin_lock(&rq->lock);
+    struct task *prev = rq->current;
+    if (rq->runnext != t || ((prev->flags | t->flags) & SWITCH_RARE_FLAGS)) {
+        spin_unlock(&rq->lock);
+        return false;
+    }
+    /* As sched_block (a new wait number, then BLOCKED) and schedule_on's
+     * runnext hand-off; prev and t are not idle. */
+    t->joiner = prev;
+    prev->wait_seq++;
+    prev->wait_result = WAIT_PENDING;
+    __atomic_store_n(&prev->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    rq_take_runnext(rq);
+    uint64_t now = now_ticks();
+    switch_account(rq, prev, t, now);
+    switch_handoff(rq, 0, t, now);
+    spin_unlock(&rq->lock);
+    switch_go(prev, t);
+    return true;
 }
 
 /* --- wake-ups ---------------------------------------------------------------- */
@@ -678,7 +724,9 @@ void sched_set_qos(struct task *t, unsigned qos)
     preempt_point(flags);
 }
 
-void sched_start(struct task *t)
+/* sched_start's way for a task not pinned to this core, or a deadline
+ * task: placement, and the queue of the core it chose. */
+static __attribute__((noinline)) struct task *sched_start_general(struct task *t)
 {
     /* A task pinned to one online core goes there (place's first rule). */
     bool pinned = t->pinned && (smp_online_mask() & t->affinity);
@@ -691,13 +739,44 @@ void sched_start(struct task *t)
     if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
         spin_lock(&rq->lock);
         ready_here(rq, t, pinned, flags);
-        return;
+        return t;
     }
     rq = &runqueues[t->cpu];
     spin_lock(&rq->lock);
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
     preempt_point(flags);
+    return t;
+}
+
+struct task *sched_start(struct task *t) { return sched_start_masked(t, arch_irq_save()); }
+
+/* sched_start's reschedule owed to the new task, out of line. */
+static __attribute__((noinline)) struct task *sched_start_resched(struct task *t)
+{
+    sched_resched_now();
+    return t;
+}
+
+/* The common start, a plain task pinned to this core (the spawner's: it
+ * is online), is placement's first rule without its calls: queued here
+ * (ready_here), nobody to nudge. Everything else: sched_start_general. */
+struct task *sched_start_masked(struct task *t, uint64_t flags)
+{
+    struct runqueue *rq = this_rq();
+    int cpu = rq_cpu(rq);
+    if (__builtin_expect(t->affinity != 1u << cpu || (t->flags & TASK_F_DL), 0)) {
+        arch_irq_restore(flags);
+        return sched_start_general(t);
+    }
+    t->cpu = (int16_t)cpu;
+    spin_lock(&rq->lock);
+    ready_local(rq, t, true);   /* pinned: no core to nudge */
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(resched && !(flags & (1u << 7)), 0))
+        return sched_start_resched(t);
+    return t;
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)

@@ -30,6 +30,13 @@
 static struct slab_cache *task_cache;
 static size_t tls_size;   /* libc_tls_size(), fixed at link time */
 static struct libc_tls_layout tls_layout;
+/* Bytes past a TLS block's end that task_new leaves free below task_ext:
+ * task_tls_zero_fixed may write zeroes there. */
+#define TLS_SLACK 64
+/* The fast spawn's TLS reset is TLS_SLACK bytes of zeroes at zero_off:
+ * set at boot when nothing is copied (.tdata empty) and the zeroed part
+ * is at most TLS_SLACK bytes, so the stores end within the block's slack. */
+static bool tls_zero_fixed;
 static void task_cache_drain_cpu(void);
 static void task_new_ext(struct task *t);
 static _Atomic uint32_t next_id = 1;
@@ -42,6 +49,7 @@ void task_system_init(void)
 {
     tls_size = libc_tls_size();
     libc_tls_layout_get(&tls_layout);
+    tls_zero_fixed = !tls_layout.tdata_size && tls_layout.zero_size <= TLS_SLACK;
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
@@ -157,7 +165,7 @@ static __attribute__((noinline)) struct task *task_new(size_t stack_size)
      * TLS block below, 64-byte aligned; TPIDR_EL0 points 16 bytes below the
      * block (the TCB slot), which the first frame leaves free. */
     uint64_t top = (uint64_t)task_ext(t);
-    uint64_t tls = (top - tls_size - 64) & ~63ull;
+    uint64_t tls = (top - tls_size - TLS_SLACK) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
     task_new_ext(t);
     return t;
@@ -170,6 +178,19 @@ static __attribute__((noinline)) struct task *task_new(size_t stack_size)
 static void task_new_ext(struct task *t)
 {
     *task_ext(t) = (struct task_ext){.task = t};
+}
+
+/* With tls_zero_fixed: reset the TLS block at tp (zero_off .. its end)
+ * with TLS_SLACK bytes of zeroes, a fixed run of stores instead of a loop
+ * (the part past the block's end is task_new's slack, unused). */
+static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
+{
+    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + tls_layout.zero_off);
+    _Static_assert(TLS_SLACK == 4 * sizeof(__uint128_t), "four 16-byte stores");
+    z[0] = 0;
+    z[1] = 0;
+    z[2] = 0;
+    z[3] = 0;
 }
 
 /* t->name = name (not NULL), truncated to TASK_NAME_LEN - 1. A name
@@ -279,23 +300,29 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
 
 /* The common spawn, a named task of the default stack size outside any
  * app and not a deadline task, from this core's cache, with no
- * thread-local initial values to copy: no calls but the scheduler's.
+ * thread-local initial values to copy and a zeroed TLS part that
+ * tls_zero_fixed covers: no calls but the scheduler's.
  * Anything else takes task_spawn_general. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
     if (attr && fn && attr->name && !attr->stack_size && !attr->app && !attr->deadline &&
-        !tls_layout.tdata_size) {
+        tls_zero_fixed) {
         enum qos qos = attr->qos;
         const char *name = attr->name;
         bool hooks = attr->on_end != NULL;
-        struct task *t = qos < QOS_COUNT ? task_cached() : NULL;
-        if (t) {
+        /* IRQs stay masked from the cache pop to the queueing. */
+        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
+        uint64_t flags = arch_irq_save();
+        uint32_t n = p->ntasks_cached;
+        if (qos < QOS_COUNT && n) {
+            struct task *t = p->tasks_cached[--n];
+            p->ntasks_cached = n;
             task_renew_tcb(t);
-            libc_tls_zero(t->tls, &tls_layout);
+            task_tls_zero_fixed(t->tls);
             task_begin_life(t, fn, arg, attr, qos, name, hooks);
-            sched_start(t);
-            return t;
+            return sched_start_masked(t, flags);
         }
+        arch_irq_restore(flags);
     }
     return task_spawn_general(fn, arg, attr);
 }
@@ -382,7 +409,7 @@ enum task_status task_join(struct task *t, int64_t *value)
          * sends it the locked way.) The exit stored DEAD with release after
          * its value and status; this fence orders what follows after it. */
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } else {
+    } else if (!sched_join_runnext(t)) {
         /* Register under exit_lock, which sched_block releases once this
          * task is BLOCKED, so the exit cannot miss it. */
         spin_lock(&t->exit_lock);

@@ -10,6 +10,7 @@ SR_SRCS += \
 	tests/image/test_libc.c \
 	tests/image/test_sched.c \
 	tests/image/test_runnext.c \
+	tests/image/test_join_handoff.c \
 	tests/image/test_idle_wake.c \
 	tests/image/test_spawn.c \
 	tests/image/test_qos.c \

@@ -198,14 +198,25 @@ void schedule(void);
  * band or above waits here (what the wake-up and schedule() would do, in
  * one step, as Linux's sync wake-up does); else a plain wake and switch. */
 _Noreturn void sched_exit_to(struct task *j);
+/* task_join of t, not yet dead (IRQs masked): if t is this core's runnext
+ * task (ready, never run since, the only ready task), register the caller
+ * as t's joiner, block it and switch to t in one step, returning true once
+ * t's exit has woken it; else do nothing and return false (the caller
+ * joins under t's exit_lock). t cannot start anywhere while this core's
+ * queue lock is held (a steal takes it), so no exit_lock is needed. */
+bool sched_join_runnext(struct task *t);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
 void sched_set_qos(struct task *t, unsigned qos);
-/* Queue a new task (placement policy chooses the core). */
-void sched_start(struct task *t);
+/* Queue a new task (placement policy chooses the core); returns t (so a
+ * spawn can end in a tail call). */
+struct task *sched_start(struct task *t);
+/* sched_start for a caller that has masked IRQs: flags is what its
+ * arch_irq_save returned; restored before returning. */
+struct task *sched_start_masked(struct task *t, uint64_t flags);
 
 /* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
  * current task if a reschedule is pending. */
