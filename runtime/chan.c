@@ -64,6 +64,17 @@ void chan_reopen(struct chan *c)
 
 /* --- under the lock ------------------------------------------------------------- */
 
+/* Fire a claimed waiter: a stackless one as async_waker_fire_from does, a
+ * stackful one in a single-list wait (chan_send / chan_recv) inline. */
+static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
+                                                             struct waker *w)
+{
+    if (w->fire != async_fire_ && w->fire == task_waker_fire_listed_)
+        task_waker_wake_listed_(w);
+    else
+        async_waker_fire_from(self, w);
+}
+
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
 
 /* Drop waiters that were completed through another list (a select). */
@@ -88,14 +99,14 @@ static void settle_waiters(struct chan *c)
         if (has_live(&c->recvq) && mpmc_can_pop(&c->ring)) {
             if ((n = wait_list_claim(&c->recvq, 0))) {
                 mpmc_pop_locked(&c->ring, n->data);
-                async_waker_fire(n->waker);
+                fire_waiter(NULL, n->waker);
             }
             continue;
         }
         if (has_live(&c->sendq) && mpmc_can_push(&c->ring)) {
             if ((n = wait_list_claim(&c->sendq, 0))) {
                 mpmc_push_locked(&c->ring, n->data);
-                async_waker_fire(n->waker);
+                fire_waiter(NULL, n->waker);
             }
             continue;
         }
@@ -153,7 +164,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
         ring_copy(buf, s->data, c->ring.elem);
-        async_waker_fire_from(self, s->waker);
+        fire_waiter(self, s->waker);
         *res = 0;
         return true;
     }
@@ -174,7 +185,7 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
         ring_copy(r->data, msg, c->ring.elem);
-        async_waker_fire_from(self, r->waker);
+        fire_waiter(self, r->waker);
         *res = 0;
         return true;
     }
@@ -243,15 +254,7 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
                                                          uint64_t flags, uint64_t timeout_ns,
                                                          bool interruptible)
 {
-    uint64_t deadline = waitq_deadline(timeout_ns);
-    struct task_waker tw;
-    struct wait_node n;
-    task_waker_init(&tw);
-    tw.interruptible = interruptible;
-    waker_arm(&tw.w, tw.w.qos);
-    wait_node_init(&n, &tw.w, 0, data);
-    wait_list_add(list, &n);
-    return task_waker_wait_on(&tw, &n, flags, deadline);
+    return task_wait_listed(list, data, flags, waitq_deadline(timeout_ns), interruptible);
 }
 
 /* A fast operation's result: true if done (settling if it was watched). */
