@@ -93,13 +93,12 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
-/* task_waker_wait_on once tw's fire is task_waker_fire_listed_. */
+/* task_waker_wait_on once tw's fire is task_waker_fire_listed_, on the
+ * lock of n's list; point: tw is interruptible. */
 static inline __attribute__((always_inline)) int32_t
-task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, uint64_t flags,
-                        uint64_t deadline_ns)
+task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *lock,
+                        uint64_t flags, uint64_t deadline_ns, bool point)
 {
-    spinlock_t *lock = n->list->lock;
-    bool point = tw->interruptible;
     if (point)
         task_cancel_point_enter(lock);
     /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
@@ -115,7 +114,6 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, uint64_t fla
     spin_unlock_irqrestore(lock, flags);
     if (point)
         task_cancel_point_leave();
-    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return tw->w.result;
 }
 
@@ -123,7 +121,9 @@ static inline __attribute__((always_inline)) int32_t
 task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, uint64_t deadline_ns)
 {
     tw->w.fire = task_waker_fire_listed_;   /* claimers read it under the list's lock */
-    return task_waker_wait_listed_(tw, n, flags, deadline_ns);
+    int32_t r = task_waker_wait_listed_(tw, n, n->list->lock, flags, deadline_ns, tw->interruptible);
+    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
+    return r;
 }
 
 /* The body of task_waker_fire_listed_, for claimers that fire inline. */
@@ -140,19 +140,19 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
 {
     /* Only the fields a single-list wait reads: under l's lock nobody sees
      * the node before wait_list_add, which links it (next, prev, list,
-     * linked), and tw->lock is task_waker_wait's alone. */
+     * linked); tw->lock and tw->interruptible are task_waker_wait's, and
+     * the waker dies with this frame (left DONE, not IDLE). */
     struct task *cur = sched_current();
     struct task_waker tw;
     struct wait_node n;
     tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
                           .fire = task_waker_fire_listed_};
-    tw.interruptible = interruptible;
     tw.task = cur;
     n.waker = &tw.w;
     n.data = data;
     n.index = 0;
     wait_list_add(l, &n);
-    return task_waker_wait_listed_(&tw, &n, flags, deadline_ns);
+    return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
 }
 
 #endif
