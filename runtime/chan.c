@@ -257,6 +257,15 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
     return task_wait_listed(list, data, flags, waitq_deadline(timeout_ns), interruptible);
 }
 
+/* A sender's wait, out of line: a send that blocks pays a call, one that
+ * completes (the common case: the ring has room or a receiver waits) keeps
+ * fewer registers. */
+static __attribute__((noinline)) int send_block(struct chan *c, const void *msg, uint64_t flags,
+                                                uint64_t timeout_ns, bool interruptible)
+{
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
+}
+
 /* A fast operation's result: true if done (settling if it was watched). */
 static inline bool fast_done(struct chan *c, int res)
 {
@@ -276,7 +285,7 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
         unlock_synced(c, flags);
         return r;
     }
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
+    return send_block(c, msg, flags, timeout_ns, interruptible);
 }
 
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
