@@ -69,10 +69,15 @@ void chan_reopen(struct chan *c)
 static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
                                                              struct waker *w)
 {
-    if (w->fire != async_fire_ && w->fire == task_waker_fire_listed_)
-        task_waker_wake_listed_(w);
-    else
-        async_waker_fire_from(self, w);
+    void (*fire)(struct waker *) = w->fire;
+    if (fire != async_fire_) {
+        if (fire == task_waker_fire_listed_)
+            task_waker_wake_listed_(w);
+        else
+            fire(w);
+        return;
+    }
+    async_waker_fire_from(self, w);   /* its own check of async_fire_ folds into ours */
 }
 
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
