@@ -180,22 +180,41 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     return false;
 }
 
-static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
-                                                             const struct async_task *self, bool to_wait)
+/* The first half of send_locked, which needs no flag set (it looks at no
+ * ring slot; a queued receiver means the flags are set already): closed,
+ * or straight to a waiting receiver. */
+static inline __attribute__((always_inline)) bool send_handoff(struct chan *c, const void *msg,
+                                                              int32_t *res,
+                                                              const struct async_task *self)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
         return true;
     }
     struct wait_node *r;
-    if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
+    if ((r = wait_list_claim(&c->recvq, 0))) {
         ring_copy(r->data, msg, c->ring.elem);
         fire_waiter(self, r->waker);
         *res = 0;
         return true;
     }
-    if (!has_live(&c->sendq) &&
-        (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg))) {
+    return false;
+}
+
+/* The second half: into the ring, unless senders wait before this one. */
+static inline __attribute__((always_inline)) bool send_ring(struct chan *c, const void *msg,
+                                                           bool to_wait)
+{
+    return !has_live(&c->sendq) &&
+           (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg));
+}
+
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
+                                                             const struct async_task *self, bool to_wait)
+{
+    if (send_handoff(c, msg, res, self))
+        return true;
+    if (send_ring(c, msg, to_wait)) {
         *res = 0;
         return true;
     }
@@ -215,6 +234,26 @@ static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, 
     sync_flags(c);
     spin_unlock_irqrestore(&c->lock, flags);
     sched_resched_if_needed();
+}
+
+/* A sender that may wait: under the lock, hand off or fail at once as
+ * send_handoff does, leaving the flags as they are (a hand-off changes no
+ * slot, and a flag left set only sends operations the slow way until a
+ * later unlock_synced clears it); else arm (flag first, see top) and
+ * return false with the lock held (flags in *flags). */
+static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct chan *c, const void *msg,
+                                                                     int32_t *res,
+                                                                     const struct async_task *self,
+                                                                     uint64_t *flags)
+{
+    *flags = spin_lock_irqsave(&c->lock);
+    if (send_handoff(c, msg, res, self)) {
+        spin_unlock_irqrestore(&c->lock, *flags);
+        sched_resched_if_needed();
+        return true;
+    }
+    mpmc_set_waiters(&c->ring);
+    return false;
 }
 
 /* --- slow paths of the inline fast paths -------------------------------------------- */
@@ -285,10 +324,12 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     int32_t r;
     if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
-    uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r, NULL, true)) {
-        unlock_synced(c, flags);
+    uint64_t flags;
+    if (send_handoff_or_arm(c, msg, &r, NULL, &flags))
         return r;
+    if (send_ring(c, msg, true)) {
+        unlock_synced(c, flags);
+        return 0;
     }
     return send_block(c, msg, flags, timeout_ns, interruptible);
 }
@@ -355,10 +396,20 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r, self, true) : recv_locked(c, data, &r, self, true)) {
-        unlock_synced(c, flags);
-        return r;
+    uint64_t flags;
+    if (send) {
+        if (send_handoff_or_arm(c, data, &r, self, &flags))
+            return r;
+        if (send_ring(c, data, true)) {
+            unlock_synced(c, flags);
+            return 0;
+        }
+    } else {
+        flags = lock_armed(c);
+        if (recv_locked(c, data, &r, self, true)) {
+            unlock_synced(c, flags);
+            return r;
+        }
     }
     waker_arm(&self->waker, self->qos);
     wait_node_init(&self->node, &self->waker, 0, data);
