@@ -20,9 +20,11 @@
  *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
  * it, so it is exactly once. Whoever is about to queue a waiter sets
- * MPMC_WAITERS first and only then looks at the ring (arm); slow paths
- * clear it again once both lists are empty and the ring is neither empty
- * nor full (sync_flags).
+ * MPMC_WAITERS first and only then looks at the ring (arm); a sender may
+ * first, without arming, fail on a closed channel or hand its message to
+ * a queued receiver (which looks at no slot: send_handoff_or_arm). Slow
+ * paths clear the flag again once both lists are empty and the ring is
+ * neither empty nor full (sync_flags).
  */
 #include <errno.h>
 #include <stdlib.h>
