@@ -380,13 +380,7 @@ enum async_status async_join(struct async_task *t, int64_t *value)
 {
     uint64_t flags = spin_lock_irqsave(&t->lock);
     if (!joiners_set_check_done(t)) {
-        struct task_waker tw;
-        struct wait_node n;
-        task_waker_init(&tw);
-        waker_arm(&tw.w, tw.w.qos);
-        wait_node_init(&n, &tw.w, 0, NULL);
-        wait_list_add(&t->joiners, &n);
-        task_waker_wait_on(&tw, &n, flags, 0);   /* fired under t->lock by complete() */
+        task_wait_listed(&t->joiners, NULL, flags, 0, false);   /* fired under t->lock by complete() */
     } else {
         spin_unlock_irqrestore(&t->lock, flags);
     }

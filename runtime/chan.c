@@ -20,9 +20,11 @@
  *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
  * it, so it is exactly once. Whoever is about to queue a waiter sets
- * MPMC_WAITERS first and only then looks at the ring (arm); slow paths
- * clear it again once both lists are empty and the ring is neither empty
- * nor full (sync_flags).
+ * MPMC_WAITERS first and only then looks at the ring (arm); a sender may
+ * first, without arming, fail on a closed channel or hand its message to
+ * a queued receiver (which looks at no slot: send_handoff_or_arm). Slow
+ * paths clear the flag again once both lists are empty and the ring is
+ * neither empty nor full (sync_flags).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,6 +66,22 @@ void chan_reopen(struct chan *c)
 
 /* --- under the lock ------------------------------------------------------------- */
 
+/* Fire a claimed waiter: a stackless one as async_waker_fire_from does, a
+ * stackful one in a single-list wait (chan_send / chan_recv) inline. */
+static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
+                                                             struct waker *w)
+{
+    void (*fire)(struct waker *) = w->fire;
+    if (fire != async_fire_) {
+        if (fire == task_waker_fire_listed_)
+            task_waker_wake_listed_(w);
+        else
+            fire(w);
+        return;
+    }
+    async_waker_fire_from(self, w);   /* its own check of async_fire_ folds into ours */
+}
+
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
 
 /* Drop waiters that were completed through another list (a select). */
@@ -88,14 +106,14 @@ static void settle_waiters(struct chan *c)
         if (has_live(&c->recvq) && mpmc_can_pop(&c->ring)) {
             if ((n = wait_list_claim(&c->recvq, 0))) {
                 mpmc_pop_locked(&c->ring, n->data);
-                async_waker_fire(n->waker);
+                fire_waiter(NULL, n->waker);
             }
             continue;
         }
         if (has_live(&c->sendq) && mpmc_can_push(&c->ring)) {
             if ((n = wait_list_claim(&c->sendq, 0))) {
                 mpmc_push_locked(&c->ring, n->data);
-                async_waker_fire(n->waker);
+                fire_waiter(NULL, n->waker);
             }
             continue;
         }
@@ -153,7 +171,7 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
         ring_copy(buf, s->data, c->ring.elem);
-        async_waker_fire_from(self, s->waker);
+        fire_waiter(self, s->waker);
         *res = 0;
         return true;
     }
@@ -164,22 +182,41 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
     return false;
 }
 
-static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
-                                                             const struct async_task *self, bool to_wait)
+/* The first half of send_locked, which needs no flag set (it looks at no
+ * ring slot; a queued receiver means the flags are set already): closed,
+ * or straight to a waiting receiver. */
+static inline __attribute__((always_inline)) bool send_handoff(struct chan *c, const void *msg,
+                                                              int32_t *res,
+                                                              const struct async_task *self)
 {
     if (is_closed(c)) {
         *res = -EPIPE;
         return true;
     }
     struct wait_node *r;
-    if ((r = wait_list_claim(&c->recvq, 0))) {       /* straight to a waiting receiver */
+    if ((r = wait_list_claim(&c->recvq, 0))) {
         ring_copy(r->data, msg, c->ring.elem);
-        async_waker_fire_from(self, r->waker);
+        fire_waiter(self, r->waker);
         *res = 0;
         return true;
     }
-    if (!has_live(&c->sendq) &&
-        (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg))) {
+    return false;
+}
+
+/* The second half: into the ring, unless senders wait before this one. */
+static inline __attribute__((always_inline)) bool send_ring(struct chan *c, const void *msg,
+                                                           bool to_wait)
+{
+    return !has_live(&c->sendq) &&
+           (to_wait ? mpmc_push_or_watch(&c->ring, msg) : mpmc_push_locked(&c->ring, msg));
+}
+
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
+                                                             const struct async_task *self, bool to_wait)
+{
+    if (send_handoff(c, msg, res, self))
+        return true;
+    if (send_ring(c, msg, to_wait)) {
         *res = 0;
         return true;
     }
@@ -199,6 +236,26 @@ static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, 
     sync_flags(c);
     spin_unlock_irqrestore(&c->lock, flags);
     sched_resched_if_needed();
+}
+
+/* A sender that may wait: under the lock, hand off or fail at once as
+ * send_handoff does, leaving the flags as they are (a hand-off changes no
+ * slot, and a flag left set only sends operations the slow way until a
+ * later unlock_synced clears it); else arm (flag first, see top) and
+ * return false with the lock held (flags in *flags). */
+static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct chan *c, const void *msg,
+                                                                     int32_t *res,
+                                                                     const struct async_task *self,
+                                                                     uint64_t *flags)
+{
+    *flags = spin_lock_irqsave(&c->lock);
+    if (send_handoff(c, msg, res, self)) {
+        spin_unlock_irqrestore(&c->lock, *flags);
+        sched_resched_if_needed();
+        return true;
+    }
+    mpmc_set_waiters(&c->ring);
+    return false;
 }
 
 /* --- slow paths of the inline fast paths -------------------------------------------- */
@@ -243,15 +300,16 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
                                                          uint64_t flags, uint64_t timeout_ns,
                                                          bool interruptible)
 {
-    uint64_t deadline = waitq_deadline(timeout_ns);
-    struct task_waker tw;
-    struct wait_node n;
-    task_waker_init(&tw);
-    tw.interruptible = interruptible;
-    waker_arm(&tw.w, tw.w.qos);
-    wait_node_init(&n, &tw.w, 0, data);
-    wait_list_add(list, &n);
-    return task_waker_wait_on(&tw, &n, flags, deadline);
+    return task_wait_listed(list, data, flags, waitq_deadline(timeout_ns), interruptible);
+}
+
+/* A sender's wait, out of line: a send that blocks pays a call, one that
+ * completes (the common case: the ring has room or a receiver waits) keeps
+ * fewer registers. */
+static __attribute__((noinline)) int send_block(struct chan *c, const void *msg, uint64_t flags,
+                                                uint64_t timeout_ns, bool interruptible)
+{
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
 }
 
 /* A fast operation's result: true if done (settling if it was watched). */
@@ -268,12 +326,14 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     int32_t r;
     if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
-    uint64_t flags = lock_armed(c);
-    if (send_locked(c, msg, &r, NULL, true)) {
-        unlock_synced(c, flags);
+    uint64_t flags;
+    if (send_handoff_or_arm(c, msg, &r, NULL, &flags))
         return r;
+    if (send_ring(c, msg, true)) {
+        unlock_synced(c, flags);
+        return 0;
     }
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
+    return send_block(c, msg, flags, timeout_ns, interruptible);
 }
 
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
@@ -338,10 +398,20 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    uint64_t flags = lock_armed(c);
-    if (send ? send_locked(c, data, &r, self, true) : recv_locked(c, data, &r, self, true)) {
-        unlock_synced(c, flags);
-        return r;
+    uint64_t flags;
+    if (send) {
+        if (send_handoff_or_arm(c, data, &r, self, &flags))
+            return r;
+        if (send_ring(c, data, true)) {
+            unlock_synced(c, flags);
+            return 0;
+        }
+    } else {
+        flags = lock_armed(c);
+        if (recv_locked(c, data, &r, self, true)) {
+            unlock_synced(c, flags);
+            return r;
+        }
     }
     waker_arm(&self->waker, self->qos);
     wait_node_init(&self->node, &self->waker, 0, data);

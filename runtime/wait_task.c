@@ -5,15 +5,12 @@
 #include <kernel/task.h>
 #include <sr/wait_task.h>
 
+void task_waker_fire_listed_(struct waker *w) { task_waker_wake_listed_(w); }
+
 void task_waker_fire_(struct waker *w)
 {
     struct task_waker *tw = container_of(w, struct task_waker, w);
     struct task *t = tw->task;
-    if (tw->on_list_lock) {   /* the waiter holds or waits for the list's lock */
-        waker_set_done(w);
-        sched_wake(t, WAIT_OK);
-        return;
-    }
     uint64_t flags = spin_lock_irqsave(&tw->lock);
     waker_set_done(w);
     sched_wake(t, WAIT_OK);

@@ -124,6 +124,32 @@ TEST(mpmc_ring, flags_send_fast_operations_away_and_locked_ones_keep_them)
     ring_free(r);
 }
 
+/* MPMC_WAITERS is set and cleared on both words together (mpmc_set_waiters
+ * looks at one word to tell it is set), around positions the fast
+ * operations have moved. */
+TEST(mpmc_ring, the_waiters_flag_changes_on_both_words_together)
+{
+    struct mpmc_ring *r = ring_new(4, 16);
+    uint8_t m[16] = {3}, out[16];
+    for (int i = 0; i < 5; i++) {
+        EXPECT_TRUE(mpmc_try_push(r, m));
+        EXPECT_TRUE(!mpmc_tail_flagged(r) && !mpmc_head_flagged(r));
+        mpmc_set_waiters(r);
+        EXPECT_TRUE(mpmc_tail_flagged(r) && mpmc_head_flagged(r));
+        uint64_t t = atomic_load(&r->tail), h = atomic_load(&r->head);
+        mpmc_set_waiters(r);                          /* set already: no change */
+        EXPECT_EQ(atomic_load(&r->tail), t);
+        EXPECT_EQ(atomic_load(&r->head), h);
+        EXPECT_TRUE(!mpmc_try_pop(r, out));
+        mpmc_clear_waiters(r);
+        EXPECT_TRUE(!mpmc_tail_flagged(r) && !mpmc_head_flagged(r));
+        EXPECT_TRUE(mpmc_try_pop(r, out));
+        EXPECT_EQ(out[0], 3);
+        EXPECT_EQ(mpmc_count(r), 0);
+    }
+    ring_free(r);
+}
+
 /* --- threads ---------------------------------------------------------------- */
 
 enum { PRODUCERS = 4, CONSUMERS = 4, PER_PRODUCER = 100000, SEEN_BYTES = PRODUCERS * PER_PRODUCER };

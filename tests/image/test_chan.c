@@ -160,6 +160,51 @@ static int64_t send_seq(void *arg)
     return chan_send(shared, &m, WAIT_FOREVER);
 }
 
+/* A blocking send that finds a receiver waiting hands it the message
+ * before arming the ring's flags and leaves them as they are (branch
+ * rt10): the ring stays exact, the next slow operation on the partly
+ * filled ring clears the flags so the fast paths run again, and a closed
+ * channel still fails senders and waiting receivers. */
+TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
+{
+    shared = chan_create(sizeof(struct msg32), 4);
+    struct msg32 m, out;
+    int64_t v;
+    for (uint64_t round = 0; round < 20; round++) {
+        struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        m = (struct msg32){.seq = 100 + round};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);     /* straight to the receiver */
+        task_join(t, &v);
+        EXPECT_EQ(v, (int64_t)(100 + round));
+        EXPECT_EQ(chan_len(shared), 0);
+        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        EXPECT_TRUE(mpmc_head_flagged(&shared->ring));        /* left set by the hand-off */
+        m.seq = 2 * round;
+        EXPECT_EQ(chan_try_send(shared, &m), 0);               /* the slow way, clears them */
+        EXPECT_TRUE(!mpmc_head_flagged(&shared->ring));
+        EXPECT_TRUE(!mpmc_tail_flagged(&shared->ring));
+        m.seq = 2 * round + 1;
+        EXPECT_EQ(chan_try_send(shared, &m), 0);               /* the fast way */
+        EXPECT_EQ(chan_len(shared), 2);
+        EXPECT_EQ(chan_try_recv(shared, &out), 0);
+        EXPECT_EQ(out.seq, 2 * round);
+        EXPECT_EQ(chan_try_recv(shared, &out), 0);
+        EXPECT_EQ(out.seq, 2 * round + 1);
+        EXPECT_EQ(chan_try_recv(shared, &out), -EAGAIN);
+    }
+    struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
+    wait_for_waiters(&shared->recvq, 1);
+    EXPECT_EQ(chan_close(shared), 0);
+    task_join(t, &v);
+    EXPECT_EQ(v, -EPIPE);
+    m.seq = 7;
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);   /* closed, before any arming */
+    EXPECT_EQ(chan_try_send(shared, &m), -EPIPE);
+    EXPECT_EQ(chan_len(shared), 0);
+    chan_destroy(shared);
+}
+
 /* The race of the MPMC ring's watch (sr/mpmc_ring.h, "Lost wake-ups") with
  * real waiters, the fast operation stopped between its steps as a
  * preempted one would be: a push claimed before a receiver blocks and

@@ -286,10 +286,12 @@ static inline uint64_t mpmc_tail_flags(struct mpmc_ring *r)
  * unless already so: flags change only under the owner's lock, so a flag
  * seen set was set by an earlier holder, whose view of the slots the
  * caller inherits through the lock. Once they are set, only operations
- * that claimed before can still change the ring without the lock. */
+ * that claimed before can still change the ring without the lock. Both
+ * words' bits change together within one holder's critical section, so
+ * between holders they are equal: set looks at one word. */
 static inline void mpmc_set_waiters(struct mpmc_ring *r)
 {
-    if (atomic_load(&r->tail) & atomic_load(&r->head) & MPMC_WAITERS)
+    if (atomic_load(&r->head) & MPMC_WAITERS)
         return;
     atomic_fetch_or(&r->tail, MPMC_WAITERS);
     atomic_fetch_or(&r->head, MPMC_WAITERS);

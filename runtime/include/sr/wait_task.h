@@ -17,8 +17,8 @@ struct task;
 
 struct task_waker {
     struct waker w;
-    spinlock_t lock;            /* orders fire's sched_wake against blocking */
-    bool on_list_lock;          /* single-list wait: the list's lock does that */
+    spinlock_t lock;            /* orders fire's sched_wake against blocking (task_waker_wait
+                                   only: a single-list wait has the list's lock do that) */
     bool interruptible;         /* a cancellation point: task_cancel ends the wait */
     struct task *task;
 };
@@ -37,25 +37,36 @@ int32_t task_waker_wait(struct task_waker *tw, uint64_t deadline_ns);
 
 /* The fast form for a wait on one list (node n queued there, waker armed),
  * whose claimers fire under that list's lock: entered with that lock held
- * and IRQs masked (flags from spin_lock_irqsave); blocks until DONE or the
- * deadline (then n is withdrawn and the result is -ETIMEDOUT); returns with
- * the lock released and IRQs restored. tw must come from task_waker_init. */
+ * since n was queued (so the waker is still WAITING) and IRQs masked (flags
+ * from spin_lock_irqsave); blocks until DONE or the deadline (then n is
+ * withdrawn and the result is -ETIMEDOUT; -ECANCELED likewise for an
+ * interruptible wait); returns with the lock released and IRQs restored.
+ * tw must come from task_waker_init. */
 static inline int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags,
                                          uint64_t deadline_ns);
+/* The whole single-list wait of the current task: waker and node on this
+ * stack frame, n queued on l (QoS order) with data, then task_waker_wait_on.
+ * Entered with l's lock held and IRQs masked (flags); returns the result
+ * with both released. */
+static inline int32_t task_wait_listed(struct wait_list *l, void *data, uint64_t flags,
+                                       uint64_t deadline_ns, bool interruptible);
 
 /* Remove n from its list under that list's lock (no-op if not linked). */
 void wait_node_unlink(struct wait_node *n);
 
 /* --- inline ------------------------------------------------------------------ */
 
+/* task_waker_fire_ orders its wake-up against the waiter with tw->lock;
+ * task_waker_fire_listed_ is the fire of a single-list wait, whose waiter
+ * holds or waits for the list's lock that the claimer holds. */
 void task_waker_fire_(struct waker *w);
+void task_waker_fire_listed_(struct waker *w);
 
 static inline void task_waker_init(struct task_waker *tw)
 {
     struct task *cur = sched_current();
     tw->w = (struct waker){.which = -1, .qos = cur->qos, .fire = task_waker_fire_};
     tw->lock = (spinlock_t)SPINLOCK_INIT;
-    tw->on_list_lock = false;
     tw->interruptible = false;
     tw->task = cur;
 }
@@ -74,34 +85,74 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
          * finds the task blocked and wakes it. */
         int32_t r = sched_block(lock, deadline_ns);
         spin_lock(lock);
+        if (__builtin_expect(r == WAIT_OK, 1))
+            return 0;
         expired = r == WAIT_TIMEOUT;
-        cancelled = r == WAIT_CANCELLED;
+        cancelled = point && r == WAIT_CANCELLED;
     }
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
+/* task_waker_wait_on once tw's fire is task_waker_fire_listed_, on the
+ * lock of n's list; point: tw is interruptible. */
 static inline __attribute__((always_inline)) int32_t
-task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, uint64_t deadline_ns)
+task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *lock,
+                        uint64_t flags, uint64_t deadline_ns, bool point)
 {
-    spinlock_t *lock = n->list->lock;
-    tw->on_list_lock = true;
-    bool point = tw->interruptible;
     if (point)
         task_cancel_point_enter(lock);
     /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
-     * claim, transfer and fire all happen with that lock held. */
-    while (waker_state(&tw->w) == WAKER_WAITING) {
+     * claim, transfer and fire all happen with that lock held. WAITING on
+     * entry (lock held since n was queued): the first turn needs no look. */
+    do {
         int32_t why = task_wait_turn_(lock, deadline_ns, point);
         if (why && waker_claim(&tw->w, -1, why)) {
             wait_list_remove(n);
             waker_set_done(&tw->w);
         }
-    }
+    } while (waker_state(&tw->w) == WAKER_WAITING);
     spin_unlock_irqrestore(lock, flags);
     if (point)
         task_cancel_point_leave();
-    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return tw->w.result;
+}
+
+static inline __attribute__((always_inline)) int32_t
+task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, uint64_t deadline_ns)
+{
+    tw->w.fire = task_waker_fire_listed_;   /* claimers read it under the list's lock */
+    int32_t r = task_waker_wait_listed_(tw, n, n->list->lock, flags, deadline_ns, tw->interruptible);
+    atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
+    return r;
+}
+
+/* The body of task_waker_fire_listed_, for claimers that fire inline. */
+static inline void task_waker_wake_listed_(struct waker *w)
+{
+    struct task *t = container_of(w, struct task_waker, w)->task;   /* read before DONE */
+    waker_set_done(w);
+    sched_wake(t, WAIT_OK);
+}
+
+static inline __attribute__((always_inline)) int32_t
+task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadline_ns,
+                 bool interruptible)
+{
+    /* Only the fields a single-list wait reads: under l's lock nobody sees
+     * the node before wait_list_add, which links it (next, prev, list,
+     * linked); tw->lock and tw->interruptible are task_waker_wait's, and
+     * the waker dies with this frame (left DONE, not IDLE). */
+    struct task *cur = sched_current();
+    struct task_waker tw;
+    struct wait_node n;
+    tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
+                          .fire = task_waker_fire_listed_};
+    tw.task = cur;
+    n.waker = &tw.w;
+    n.data = data;
+    n.index = 0;
+    wait_list_add(l, &n);
+    return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
 }
 
 #endif
