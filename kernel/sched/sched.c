@@ -984,31 +984,6 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
     idle_leave(idle, next, restart_sp);
 }
 
-/* Under rq->lock: t (not a deadline task) at the head of its band, ahead
- * of the tasks queued in it since t was woken (in runnext if nothing else
- * is ready: see rq_append). */
-static void rq_push_front(struct runqueue *rq, struct task *t)
-{
-    if (!rq->band_mask) {
-        rq_append(rq, t);
-        return;
-    }
-    unsigned b = t->qos;
-    band_filled(rq, b);
-    if (rq->runnext)
-        rq_runnext_flush(rq);
-    t->prev = NULL;
-    t->next = rq->head[b];
-    if (rq->head[b])
-        rq->head[b]->prev = t;
-    else
-        rq->tail[b] = t;
-    rq->head[b] = t;
-    rq->band_mask |= 1u << b;
-    rq->nr_ready++;
-    t->state = TASK_READY;
-}
-
 /* The idle loop, after a dispatch in which wake_onto_idle made t current
  * while idle still ran, and another wake-up after it asked for a
  * reschedule (a better task, a migration request): t goes back to the

@@ -125,6 +125,31 @@ static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq,
     rq->nr_ready++;
 }
 
+/* Under rq->lock: t (not a deadline task) at the head of its band, ahead
+ * of the tasks queued in it since t was woken (in runnext if nothing else
+ * is ready: see rq_append). */
+static inline void rq_push_front(struct runqueue *rq, struct task *t)
+{
+    if (!rq->band_mask) {
+        rq_append(rq, t);
+        return;
+    }
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    if (rq->runnext)
+        rq_runnext_flush(rq);
+    t->prev = NULL;
+    t->next = rq->head[b];
+    if (rq->head[b])
+        rq->head[b]->prev = t;
+    else
+        rq->tail[b] = t;
+    rq->head[b] = t;
+    rq->band_mask |= 1u << b;
+    rq->nr_ready++;
+    t->state = TASK_READY;
+}
+
 static inline void rq_enqueue(struct runqueue *rq, struct task *t)
 {
     if (t->flags & TASK_F_DL)

@@ -12,24 +12,11 @@
 #include <string.h>
 #include <sr/mpmc_ring.h>
 #include <sr_test.h>
+#include "mpmc_fixture.h"
 
 struct msg32 {
     uint64_t id, seq, check, pad;
 };
-
-static struct mpmc_ring *ring_new(uint32_t cap, uint32_t elem)
-{
-    struct mpmc_ring *r = aligned_alloc(64, sizeof(*r));
-    void *mem = aligned_alloc(64, (mpmc_ring_bytes(cap, elem) + 63) & ~(size_t)63);
-    mpmc_ring_init(r, mem, cap, elem);
-    return r;
-}
-
-static void ring_free(struct mpmc_ring *r)
-{
-    free(r->slots);
-    free(r);
-}
 
 TEST(mpmc_ring, fifo_full_and_empty_at_a_power_of_two_capacity)
 {

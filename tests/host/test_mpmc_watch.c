@@ -18,20 +18,7 @@
 #include <time.h>
 #include <sr/mpmc_ring.h>
 #include <sr_test.h>
-
-static struct mpmc_ring *ring_new(uint32_t cap, uint32_t elem)
-{
-    struct mpmc_ring *r = aligned_alloc(64, sizeof(*r));
-    void *mem = aligned_alloc(64, (mpmc_ring_bytes(cap, elem) + 63) & ~(size_t)63);
-    mpmc_ring_init(r, mem, cap, elem);
-    return r;
-}
-
-static void ring_free(struct mpmc_ring *r)
-{
-    free(r->slots);
-    free(r);
-}
+#include "mpmc_fixture.h"
 
 static uint64_t seq_at(struct mpmc_ring *r, uint64_t pos)
 {
