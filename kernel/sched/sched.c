@@ -163,8 +163,9 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
  * migrate_watched). A slice is what lets band-mates in; none wait now, and
  * one queued later finds a slice running or starts one (ready_local,
  * should_preempt). Lower bands' starvation bounds are checked at its end
- * as at any slice's, only sooner. So a wake -> block chain of tasks on one
- * core shares one slice and costs the timer nothing per switch. */
+ * as at any slice's. So a wake -> block chain of tasks on one core shares
+ * one slice and costs the timer nothing per switch; whoever runs when it
+ * ends gets a whole slice from its own start (run_timers, slice_inherited). */
 static inline __attribute__((always_inline)) void switch_handoff(struct runqueue *rq,
                                                                  uint32_t prev_flags,
                                                                  struct task *next, uint64_t now)
@@ -326,9 +327,12 @@ static inline struct task *yield_target(const struct runqueue *rq, unsigned b)
  * common case, a band-mate waiting, nothing better queued and neither task
  * idle, deadline or app-accounted, rotates the band in place (the first
  * waiter runs; the yielder goes to the tail, or to runnext when it is then
- * the only ready task, so two yielders just swap places there) with a
- * fresh slice for the new task: same band, so no class charge; the queue
- * length and idle hint do not change. Anything else takes schedule(). */
+ * the only ready task, so two yielders just swap places there): same band,
+ * so no class charge; the queue length and idle hint do not change. The new
+ * task inherits the running slice (one starts if none runs); when that
+ * slice ends, run_timers lengthens it to a whole slice from the new task's
+ * start (slice_over), so the yield costs the timer nothing and the new task
+ * still gets a full slice. Anything else takes schedule(). */
 void task_yield(void)
 {
     uint64_t flags = arch_irq_save();
@@ -361,8 +365,10 @@ void task_yield(void)
 
     uint64_t now = now_ticks();
     switch_account(rq, prev, next, now);
-    rq->slice_end = now + sched_slice_ticks;
-    arm_by(rq, rq->slice_end);
+    if (!rq->slice_end) {
+        rq->slice_end = now + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    }
     spin_unlock(&rq->lock);
 
     switch_tls(next);

@@ -99,6 +99,19 @@ static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t se
     return true;
 }
 
+/* Under rq->lock, at the end of the slice plain task cur ran in, others
+ * waiting: did cur start after the slice did (it inherited it: a yield, a
+ * wake -> block or exit hand-off) and has it run less than a whole slice,
+ * nothing of a higher band waiting? Then it runs on to a whole slice from
+ * its start: every task gets a whole slice per turn, however it got the
+ * core. */
+static inline bool slice_inherited(const struct runqueue *rq, const struct task *cur,
+                                   uint64_t now, uint32_t cur_band)
+{
+    return rq->band_mask && !(rq->band_mask & (cur_band - 1)) &&
+           now - cur->run_start < sched_slice_ticks;
+}
+
 /* Fire expired timers of this core (in its timer interrupt, IRQs masked);
  * callbacks run without the rq lock. */
 static void run_timers(struct runqueue *rq)
@@ -129,15 +142,19 @@ static void run_timers(struct runqueue *rq)
                      * others, or a lower band is overdue; while lower bands
                      * wait, slices go on so their bounds are checked. */
                     uint32_t cur_band = 1u << cur->qos;
-                    if (rq->band_mask & (cur_band | (cur_band - 1)))
-                        rq->need_resched = true;
-                    else if (rq->band_mask && sched_pick_band(rq, rq->band_mask | cur_band,
-                                                        cur->qos, now) != cur->qos)
-                        rq->need_resched = true;
-                    else if (migrate_watched(rq, cur))
-                        migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
-                    if (!rq->need_resched)
-                        rq_start_slice(rq, cur, now);   /* none when alone and not watched */
+                    if (slice_inherited(rq, cur, now, cur_band)) {
+                        rq->slice_end = cur->run_start + sched_slice_ticks;
+                    } else {
+                        if (rq->band_mask & (cur_band | (cur_band - 1)))
+                            rq->need_resched = true;
+                        else if (rq->band_mask && sched_pick_band(rq, rq->band_mask | cur_band,
+                                                                  cur->qos, now) != cur->qos)
+                            rq->need_resched = true;
+                        else if (migrate_watched(rq, cur))
+                            migrate_tick(rq, cur, now);   /* may ask it to move: need_resched */
+                        if (!rq->need_resched)
+                            rq_start_slice(rq, cur, now);   /* none when alone and not watched */
+                    }
                 }
             }
             program_local_timer(rq);

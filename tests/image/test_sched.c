@@ -128,6 +128,48 @@ TEST(sched, round_robin_is_fair_within_a_band)
     EXPECT_LE(hi - lo, 2);
 }
 
+/* A task that gets the core by a yield late in the yielder's slice still
+ * runs a whole slice from its own start before its band-mate runs again: it
+ * inherits the running slice, and run_timers lengthens that to a whole one.
+ * (Guest counter time, the scheduler's own clock: a host stall makes the
+ * counter jump for both alike.) */
+static _Atomic uint64_t taker_start_ns;
+static int64_t take_and_spin(void *arg)
+{
+    (void)arg;
+    atomic_store(&taker_start_ns, clock_ns());
+    while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
+        ;
+    return 0;
+}
+
+static int64_t spin_then_yield(void *arg)
+{
+    (void)arg;
+    struct task_attr attr = {.name = "taker", .affinity = 1u << cpu_id()};
+    struct task *taker = task_spawn(take_and_spin, NULL, &attr);   /* a slice starts now */
+    if (!taker)
+        return -1;
+    uint64_t until = clock_ns() + SCHED_SLICE_NS * 3 / 4;
+    while (clock_ns() < until)
+        ;
+    task_yield();
+    uint64_t back = clock_ns();
+    atomic_store(&stop_spinning, true);
+    task_join(taker, NULL);
+    return (int64_t)(back - atomic_load(&taker_start_ns));
+}
+
+TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
+{
+    atomic_store(&stop_spinning, false);
+    atomic_store(&taker_start_ns, 0);
+    struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
+    int64_t ran = -1;
+    EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
+    EXPECT_GE(ran, (int64_t)SCHED_SLICE_NS);
+}
+
 /* Spinners on cpu: a background one, and once it runs a user-initiated
  * one (counting into spins_low / spins_high until stop_spinning). */
 static volatile uint64_t spins_low, spins_high;
