@@ -37,11 +37,13 @@ enum task_state {
                            until the mover enqueues it under the new lock */
 };
 
+/* IDLE, DL and APP, the flags the switch paths test, are adjacent low bits:
+ * one AND with an immediate tests any of them. */
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
-#define TASK_F_DETACHED  (1u << 1)
-#define TASK_F_DL        (1u << 3)   /* deadline task within budget (kernel/sched/deadline.h) */
-#define TASK_F_APP       (1u << 4)   /* belongs to an app: charge its run time there */
-#define TASK_F_HOOKS     (1u << 5)   /* spawned with a deadline or an on_end: its end and
+#define TASK_F_DL        (1u << 1)   /* deadline task within budget (kernel/sched/deadline.h) */
+#define TASK_F_APP       (1u << 2)   /* belongs to an app: charge its run time there */
+#define TASK_F_DETACHED  (1u << 3)
+#define TASK_F_HOOKS     (1u << 4)   /* spawned with a deadline or an on_end: its end and
                                         its release look at its task_ext (task.c) */
 
 /* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
