@@ -44,10 +44,12 @@ endif
 
 WARN := -Wall -Wextra -Werror
 # Image code: position independent (the image relocates itself to wherever a
-# loader put it), frame pointers for backtraces, TPIDR_EL1 = per-CPU pointer.
+# loader put it), frame pointers for backtraces (not in leaf functions: the
+# backtrace finds their caller in x30, arch/arm64/backtrace.c), TPIDR_EL1 =
+# per-CPU pointer.
 SR_CFLAGS := -std=gnu11 -O2 -g $(WARN) --specs=picolibc.specs \
 	-march=$(BOARD_MARCH) $(BOARD_CFLAGS) -fpie -fno-omit-frame-pointer \
-	-mno-omit-leaf-frame-pointer -fno-stack-protector -ffunction-sections \
+	-momit-leaf-frame-pointer -fno-stack-protector -ffunction-sections \
 	-fdata-sections -MMD -MP -I$(FDT_DIR)/usr/include -include arch/arm64/include/arch/hidden.h
 SR_ASFLAGS := -march=$(BOARD_MARCH) -g -MMD -MP -D__ASSEMBLY__
 SR_LDFLAGS := --specs=picolibc.specs -nostartfiles -static-pie -Wl,--no-dynamic-linker \

@@ -93,10 +93,10 @@ void arch_exception_report(const struct arch_frame *f, unsigned kind)
                    i + 1, (unsigned long long)f->x[i + 1]);
     }
     printf("  backtrace (link addresses; sr.elf has the same):\n");
-    arch_backtrace_print(f->elr, f->x[29], f->sp);
+    arch_backtrace_print(f->elr, f->x[30], f->x[29], f->sp);
     /* If the PC itself was bad, the caller is in x30. */
     if (ec == EC_IABT_CUR || ec == EC_PC_ALIGN)
-        arch_backtrace_print(f->x[30], 0, 0);
+        arch_backtrace_print(f->x[30], 0, 0, 0);
 }
 
 /* The semihosting probe trapped as UNDEFINED: no semihosting here. */
