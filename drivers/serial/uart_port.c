@@ -44,7 +44,7 @@ struct uart {
     uint64_t rx_wakeups;            /* under rxq.lock */
     uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    _Atomic uint64_t irqs, last_irq_ticks;
+    _Atomic uint64_t last_irq_ticks;   /* handler runs: irq_count(irq) */
     uint8_t rx_buf[UART_RX_RING];
     uint8_t tx_buf[UART_TX_RING];
 };
@@ -211,22 +211,41 @@ static void rx_complete(struct uart *u)
     }
 }
 
-/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
- * interrupt's service with the FIFO straight into w's buffer (the rest
- * into the ring, for the readers behind w), and w woken. */
-static void rx_direct(struct uart *u, struct task *w)
+/* rx_direct's end when the FIFO held more than r's buffer or the first
+ * step's budget took (raw has UART_RX_MORE): the rest into the ring, r's
+ * reader (w) woken, then the readers behind it from the ring. */
+static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task *w,
+                                                     uint32_t raw)
 {
     struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t len = r->len;
-    uint32_t got = uart_service_irq(u->drv, r->buf, len, &u->rx, RX_BUDGET, &u->rx_errors);
+    uint32_t got = uart_service_irq_rest(u->drv, &u->rx, RX_BUDGET, &u->rx_errors, raw);
     u->rx_bytes += got;
-    if (!got)
-        return;
-    r->done = got < len ? got : len;
+    r->done = got < r->len ? got : r->len;
     u->rx_wakeups++;
-    waitq_wake_one(&u->rxq, WAIT_OK);
-    if (got > len)
-        rx_complete(u);   /* the rest went to the ring */
+    waitq_take(&u->rxq, w, WAIT_OK);
+    rx_complete(u);
+}
+
+/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
+ * interrupt's service with the FIFO straight into w's buffer (the rest
+ * into the ring, for the readers behind w), and w woken. (uart_service_irq
+ * in two steps: what stays live across the driver call is u and w.) */
+static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
+{
+    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    uint32_t raw = uart_service_irq_first(u->drv, r->buf, r->len, RX_BUDGET, &u->rx_errors);
+    if (__builtin_expect(raw & UART_RX_MORE, 0)) {
+        rx_direct_more(u, w, raw);
+        return;
+    }
+    if (!raw)
+        return;   /* an error or timeout source with the FIFO empty */
+    /* raw <= min(r->len, RX_BUDGET): every byte is in r's buffer. */
+    u->rx_bytes += raw;
+    r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    r->done = raw;
+    u->rx_wakeups++;
+    waitq_take(&u->rxq, w, WAIT_OK);
 }
 
 /* Under rxq.lock, no reader waiting or bytes already in the ring: the
@@ -244,7 +263,6 @@ static void uart_irq(uint32_t intid, void *arg)
     /* The stamp is the raw counter (uart_stats converts it): the handler's
      * first statement, at the cost of one register read. */
     atomic_store_explicit(&u->last_irq_ticks, arch_counter(), memory_order_relaxed);
-    atomic_fetch_add_explicit(&u->irqs, 1, memory_order_relaxed);
 
     spin_lock(&u->rxq.lock);
     struct task *w = u->rxq.head;
@@ -329,7 +347,7 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     out->tx_waits = u->tx_waits;
     tx_unlock(u, taken);
     arch_irq_restore(flags);
-    out->irqs = atomic_load_explicit(&u->irqs, memory_order_relaxed);
+    out->irqs = irq_count(u->irq);   /* each dispatch runs uart_irq once */
     out->last_irq_ns = arch_ticks_to_ns(atomic_load_explicit(&u->last_irq_ticks, memory_order_relaxed));
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
