@@ -659,11 +659,13 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
  * leaves for it once the dispatch returns (it finds rq->current not idle);
  * a wake-up later in the same dispatch sees t as the running task, and if
  * it asks for a reschedule, idle_handoff_repick undoes the handoff. Under
- * rq->lock, taken with IRQ state flags (masked: the idle loop's). */
-static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct task *t,
-                                                     uint64_t flags)
+ * rq->lock, taken with IRQ state flags (masked: the idle loop's). Inline:
+ * sched_wake's tail, in its frame. */
+static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue *rq,
+                                                                 struct task *idle,
+                                                                 struct task *t, uint64_t flags)
 {
-    switch_from_idle(rq, rq->current, t, now_ticks());
+    switch_from_idle(rq, idle, t, now_ticks());
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
@@ -676,7 +678,8 @@ static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct
 void sched_wake(struct task *t, int32_t result)
 {
     uint64_t flags = arch_irq_save();
-    struct runqueue *rq = this_rq();
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
     spin_lock(&rq->lock);
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
@@ -696,8 +699,8 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     t->wait_result = result;
-    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && this_cpu()->in_irq) {
-        wake_onto_idle(rq, t, flags);   /* uart9: the idle loop's interrupt woke t */
+    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
+        wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
         return;
     }
     ready_here(rq, t, pinned, flags);
