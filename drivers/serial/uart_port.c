@@ -21,6 +21,7 @@
 #include <kernel/sched.h>
 #include <kernel/uart.h>
 #include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
 
 #include "uart_ring.h"
 #include "uart_service.h"
@@ -44,7 +45,8 @@ struct uart {
     uint64_t rx_wakeups;            /* under rxq.lock */
     uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    _Atomic uint64_t last_irq_ticks;   /* handler runs: irq_count(irq) */
+    uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
+                                     * store, atomic loads (handler runs: irq_count(irq)) */
     uint8_t rx_buf[UART_RX_RING];
     uint8_t tx_buf[UART_TX_RING];
 };
@@ -245,7 +247,7 @@ static inline __attribute__((always_inline)) void rx_direct(struct uart *u, stru
     r = (struct rx_req *)(uintptr_t)w->wait_arg;
     r->done = raw;
     u->rx_wakeups++;
-    waitq_take(&u->rxq, w, WAIT_OK);
+    waitq_take_first_inline(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
 }
 
 /* Under rxq.lock, no reader waiting or bytes already in the ring: the
@@ -262,11 +264,11 @@ static void uart_irq(uint32_t intid, void *arg)
     struct uart *u = arg;
     /* The stamp is the raw counter (uart_stats converts it): the handler's
      * first statement, at the cost of one register read. */
-    atomic_store_explicit(&u->last_irq_ticks, arch_counter(), memory_order_relaxed);
+    *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
 
     spin_lock(&u->rxq.lock);
     struct task *w = u->rxq.head;
-    if (w && uart_ring_empty(&u->rx))
+    if (__builtin_expect(w && uart_ring_empty(&u->rx), 1))   /* a reader waits for this byte */
         rx_direct(u, w);
     else
         rx_to_ring(u);
@@ -274,7 +276,7 @@ static void uart_irq(uint32_t intid, void *arg)
 
     /* TX is on only while the ring holds bytes; a writer turning it on
      * has already filled the FIFO itself, and the level interrupt returns. */
-    if (!(__atomic_load_n(&u->irq_mask, __ATOMIC_RELAXED) & UART_IRQ_TX))
+    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* one LDR; set_irq_mask stores */
         return;
     bool taken = tx_lock(u);
     if (taken)
@@ -348,7 +350,7 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     tx_unlock(u, taken);
     arch_irq_restore(flags);
     out->irqs = irq_count(u->irq);   /* each dispatch runs uart_irq once */
-    out->last_irq_ns = arch_ticks_to_ns(atomic_load_explicit(&u->last_irq_ticks, memory_order_relaxed));
+    out->last_irq_ns = arch_ticks_to_ns(__atomic_load_n(&u->last_irq_ticks, __ATOMIC_RELAXED));
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
     out->irq = u->irq;

@@ -627,12 +627,16 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
 /* Under rq->lock: switch_to for prev = this core's idle task and next a
  * task off the queue that is neither idle nor a deadline task (switch_to_rare
  * does for it what switch_plain does): switch_account, then the idle hint,
- * the class charge and next's slice, without switch_plain's tests. */
+ * the class charge and next's slice, without switch_plain's tests.
+ * band_mask: rq->band_mask now (the caller's copy; its slice rule). */
 static inline __attribute__((always_inline)) void switch_from_idle(struct runqueue *rq,
                                                                    struct task *idle,
                                                                    struct task *next,
-                                                                   uint64_t now)
+                                                                   uint64_t now,
+                                                                   uint32_t band_mask)
 {
+    /* start_plain_slice's rule, decided before the stores below. */
+    bool slice = band_mask || migrate_watched(rq, next);
     idle->state = TASK_READY;   /* never queued */
     switch_account(rq, idle, next, now);
     atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
@@ -643,7 +647,7 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
         rq->class_since = now;
         rq->run_class = cls;
     }
-    if (rq->band_mask || migrate_watched(rq, next)) {   /* start_plain_slice */
+    if (slice) {   /* start_plain_slice */
         rq->slice_end = now + sched_slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -665,7 +669,7 @@ static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue
                                                                  struct task *idle,
                                                                  struct task *t, uint64_t flags)
 {
-    switch_from_idle(rq, idle, t, now_ticks());
+    switch_from_idle(rq, idle, t, now_ticks(), 0);   /* nothing queued: sched_wake checked */
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
@@ -985,7 +989,7 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
         }
         next = rq_pop_band(rq, b);
     }
-    switch_from_idle(rq, idle, next, now);
+    switch_from_idle(rq, idle, next, now, rq->band_mask);
     spin_unlock(&rq->lock);
     idle_leave(idle, next, restart_sp);
 }
