@@ -317,7 +317,7 @@ long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
     }
     struct rx_req req = {buf, clamp_len(len), 0};
     sched_current()->wait_arg = (uintptr_t)&req;
-    waitq_wait(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
+    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
     /* Completed by the interrupt (done > 0), or timed out off the queue
      * before any byte came (done == 0: nobody touches req any more). */
     return req.done ? (long)req.done : -ETIMEDOUT;
