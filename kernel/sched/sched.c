@@ -640,13 +640,12 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
     idle->state = TASK_READY;   /* never queued */
     switch_account(rq, idle, next, now);
     atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
-    unsigned cls = next->qos;
-    if (rq->run_class != cls) {   /* charge_class */
-        rq->band_since[rq->run_class] = now;
-        rq->class_ticks[rq->run_class] += now - rq->class_since;
-        rq->class_since = now;
-        rq->run_class = cls;
-    }
+    /* charge_class from idle's class: run_class is QOS_COUNT while the idle
+     * task is current (every other charge is for a current task that is
+     * not idle), and nothing reads band_since[QOS_COUNT]. */
+    rq->class_ticks[QOS_COUNT] += now - rq->class_since;
+    rq->class_since = now;
+    rq->run_class = next->qos;
     if (slice) {   /* start_plain_slice */
         rq->slice_end = now + sched_slice_ticks;
         arm_by(rq, rq->slice_end);
