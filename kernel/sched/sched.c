@@ -1042,7 +1042,7 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
             if (arch_timer_fired())
                 irq_run_asserted(platform.timer.virt_irq);
             else
-                irq_handle(NULL);
+                irq_dispatch_idle();
         }
         if (rq->current != idle)
             idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,
