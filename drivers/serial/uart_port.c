@@ -231,11 +231,13 @@ static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task
 /* Under rxq.lock, the ring empty and w, the first reader, waiting: the
  * interrupt's service with the FIFO straight into w's buffer (the rest
  * into the ring, for the readers behind w), and w woken. (uart_service_irq
- * in two steps: what stays live across the driver call is u and w.) */
+ * in two steps; only u stays live across the driver call: w is still
+ * rxq.head after it, the lock held.) */
 static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
 {
     struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
     uint32_t raw = uart_service_irq_first(u->drv, r->buf, r->len, RX_BUDGET, &u->rx_errors);
+    w = u->rxq.head;
     if (__builtin_expect(raw & UART_RX_MORE, 0)) {
         rx_direct_more(u, w, raw);
         return;
