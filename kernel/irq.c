@@ -1,10 +1,10 @@
 /*
  * Interrupt handler table and dispatch. irq_handle() is called from the
  * assembly IRQ entry with IRQs masked; it drains every pending interrupt
- * (ack, handler, EOI) before returning. The idle loop calls it with no
- * frame after WFI: it then handles one interrupt (the idle loop's next WFI
- * returns at once while another is pending), which spares the ack that
- * would only find nothing more pending.
+ * (ack, handler, EOI) before returning. The idle loop calls
+ * irq_dispatch_idle() after WFI: it handles one interrupt (the idle loop's
+ * next WFI returns at once while another is pending), which spares the ack
+ * that would only find nothing more pending.
  */
 #include <stdatomic.h>
 #include <stddef.h>
@@ -85,15 +85,21 @@ static inline __attribute__((always_inline)) bool dispatch_one(struct percpu *p)
 
 void irq_handle(struct arch_frame *f)
 {
+    (void)f;
     struct percpu *p = this_cpu();
     p->in_irq++;
-    if (f) {
-        while (dispatch_one(p))
-            ;
-    } else {
-        dispatch_one(p);   /* idle: one at a time (see above) */
-    }
+    while (dispatch_one(p))
+        ;
     p->in_irq--;
+}
+
+void irq_dispatch_idle(void)
+{
+    struct percpu *p = this_cpu();
+    uint32_t depth = p->in_irq;   /* kept in a register across the handler */
+    p->in_irq = depth + 1;
+    dispatch_one(p);   /* one at a time (see above) */
+    p->in_irq = depth;
 }
 
 void irq_run_asserted(uint32_t intid)

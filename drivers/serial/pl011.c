@@ -88,16 +88,25 @@ static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint
 {
     if (mmio_read32(b + UART_FR) & FR_RXFE)
         return 0;
-    /* FR was read before each DR: a byte is waiting on every pass. */
-    uint32_t n = 0, bad = 0, more = 0;
+    /* FR was read before each DR: a byte is waiting on every read. The
+     * first byte is read before the loop (most interrupts bring one). */
+    uint32_t dr = mmio_read32(b + UART_DR);
+    dst[0] = (uint8_t)dr;
+    if (mmio_read32(b + UART_FR) & FR_RXFE) {   /* the one byte */
+        if (dr & DR_ERRORS)
+            (*errors)++;
+        return 1;
+    }
+    uint32_t bad = (dr & DR_ERRORS) != 0, n = 1, more = 0;
     do {
-        uint32_t dr = mmio_read32(b + UART_DR);
+        if (n == max) {
+            more = UART_RX_MORE;
+            break;
+        }
+        dr = mmio_read32(b + UART_DR);
         bad += (dr & DR_ERRORS) != 0;
         dst[n++] = (uint8_t)dr;
-        if (mmio_read32(b + UART_FR) & FR_RXFE)
-            break;
-        more = n == max ? UART_RX_MORE : 0;
-    } while (!more);
+    } while (!(mmio_read32(b + UART_FR) & FR_RXFE));
     if (bad)
         *errors += bad;
     return n | more;

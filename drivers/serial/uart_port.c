@@ -21,6 +21,7 @@
 #include <kernel/sched.h>
 #include <kernel/uart.h>
 #include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
 
 #include "uart_ring.h"
 #include "uart_service.h"
@@ -44,7 +45,8 @@ struct uart {
     uint64_t rx_wakeups;            /* under rxq.lock */
     uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    _Atomic uint64_t irqs, last_irq_ticks;
+    uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
+                                     * store, atomic loads (handler runs: irq_count(irq)) */
     uint8_t rx_buf[UART_RX_RING];
     uint8_t tx_buf[UART_TX_RING];
 };
@@ -211,22 +213,43 @@ static void rx_complete(struct uart *u)
     }
 }
 
-/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
- * interrupt's service with the FIFO straight into w's buffer (the rest
- * into the ring, for the readers behind w), and w woken. */
-static void rx_direct(struct uart *u, struct task *w)
+/* rx_direct's end when the FIFO held more than r's buffer or the first
+ * step's budget took (raw has UART_RX_MORE): the rest into the ring, r's
+ * reader (w) woken, then the readers behind it from the ring. */
+static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task *w,
+                                                     uint32_t raw)
 {
     struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t len = r->len;
-    uint32_t got = uart_service_irq(u->drv, r->buf, len, &u->rx, RX_BUDGET, &u->rx_errors);
+    uint32_t got = uart_service_irq_rest(u->drv, &u->rx, RX_BUDGET, &u->rx_errors, raw);
     u->rx_bytes += got;
-    if (!got)
-        return;
-    r->done = got < len ? got : len;
+    r->done = got < r->len ? got : r->len;
     u->rx_wakeups++;
-    waitq_wake_one(&u->rxq, WAIT_OK);
-    if (got > len)
-        rx_complete(u);   /* the rest went to the ring */
+    waitq_take(&u->rxq, w, WAIT_OK);
+    rx_complete(u);
+}
+
+/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
+ * interrupt's service with the FIFO straight into w's buffer (the rest
+ * into the ring, for the readers behind w), and w woken. (uart_service_irq
+ * in two steps; only u stays live across the driver call: w is still
+ * rxq.head after it, the lock held.) */
+static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
+{
+    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    uint32_t raw = uart_service_irq_first(u->drv, r->buf, r->len, RX_BUDGET, &u->rx_errors);
+    w = u->rxq.head;
+    if (__builtin_expect(raw & UART_RX_MORE, 0)) {
+        rx_direct_more(u, w, raw);
+        return;
+    }
+    if (!raw)
+        return;   /* an error or timeout source with the FIFO empty */
+    /* raw <= min(r->len, RX_BUDGET): every byte is in r's buffer. */
+    u->rx_bytes += raw;
+    r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    r->done = raw;
+    u->rx_wakeups++;
+    waitq_take_first_inline(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
 }
 
 /* Under rxq.lock, no reader waiting or bytes already in the ring: the
@@ -243,12 +266,11 @@ static void uart_irq(uint32_t intid, void *arg)
     struct uart *u = arg;
     /* The stamp is the raw counter (uart_stats converts it): the handler's
      * first statement, at the cost of one register read. */
-    atomic_store_explicit(&u->last_irq_ticks, arch_counter(), memory_order_relaxed);
-    atomic_fetch_add_explicit(&u->irqs, 1, memory_order_relaxed);
+    *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
 
     spin_lock(&u->rxq.lock);
     struct task *w = u->rxq.head;
-    if (w && uart_ring_empty(&u->rx))
+    if (__builtin_expect(w && uart_ring_empty(&u->rx), 1))   /* a reader waits for this byte */
         rx_direct(u, w);
     else
         rx_to_ring(u);
@@ -256,7 +278,7 @@ static void uart_irq(uint32_t intid, void *arg)
 
     /* TX is on only while the ring holds bytes; a writer turning it on
      * has already filled the FIFO itself, and the level interrupt returns. */
-    if (!(__atomic_load_n(&u->irq_mask, __ATOMIC_RELAXED) & UART_IRQ_TX))
+    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* one LDR; set_irq_mask stores */
         return;
     bool taken = tx_lock(u);
     if (taken)
@@ -297,7 +319,7 @@ long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
     }
     struct rx_req req = {buf, clamp_len(len), 0};
     sched_current()->wait_arg = (uintptr_t)&req;
-    waitq_wait(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
+    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
     /* Completed by the interrupt (done > 0), or timed out off the queue
      * before any byte came (done == 0: nobody touches req any more). */
     return req.done ? (long)req.done : -ETIMEDOUT;
@@ -329,8 +351,8 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     out->tx_waits = u->tx_waits;
     tx_unlock(u, taken);
     arch_irq_restore(flags);
-    out->irqs = atomic_load_explicit(&u->irqs, memory_order_relaxed);
-    out->last_irq_ns = arch_ticks_to_ns(atomic_load_explicit(&u->last_irq_ticks, memory_order_relaxed));
+    out->irqs = irq_count(u->irq);   /* each dispatch runs uart_irq once */
+    out->last_irq_ns = arch_ticks_to_ns(__atomic_load_n(&u->last_irq_ticks, __ATOMIC_RELAXED));
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
     out->irq = u->irq;

@@ -48,8 +48,15 @@ uint32_t uart_service_rx(const struct console_driver *d, struct uart_ring *rx, u
 uint32_t uart_service_irq_ring(const struct console_driver *d, struct uart_ring *rx,
                                uint32_t budget, uint64_t *errors)
 {
-    uint32_t r = rx_chunk(d->irq_rx, rx, budget, errors), got = r & ~UART_RX_MORE;
+    uint32_t r = rx_chunk(d->irq_rx, rx, budget, errors);
     if (!(r & UART_RX_MORE))
-        return got;
+        return r;
+    return uart_service_irq_rest(d, rx, budget, errors, r);
+}
+
+uint32_t uart_service_irq_rest(const struct console_driver *d, struct uart_ring *rx,
+                               uint32_t budget, uint64_t *errors, uint32_t first_raw)
+{
+    uint32_t got = first_raw & ~UART_RX_MORE;
     return got + uart_service_rx(d, rx, budget - got, errors);
 }

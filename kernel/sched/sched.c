@@ -633,23 +633,26 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
 /* Under rq->lock: switch_to for prev = this core's idle task and next a
  * task off the queue that is neither idle nor a deadline task (switch_to_rare
  * does for it what switch_plain does): switch_account, then the idle hint,
- * the class charge and next's slice, without switch_plain's tests. */
+ * the class charge and next's slice, without switch_plain's tests.
+ * band_mask: rq->band_mask now (the caller's copy; its slice rule). */
 static inline __attribute__((always_inline)) void switch_from_idle(struct runqueue *rq,
                                                                    struct task *idle,
                                                                    struct task *next,
-                                                                   uint64_t now)
+                                                                   uint64_t now,
+                                                                   uint32_t band_mask)
 {
+    /* start_plain_slice's rule, decided before the stores below. */
+    bool slice = band_mask || migrate_watched(rq, next);
     idle->state = TASK_READY;   /* never queued */
     switch_account(rq, idle, next, now);
     atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
-    unsigned cls = next->qos;
-    if (rq->run_class != cls) {   /* charge_class */
-        rq->band_since[rq->run_class] = now;
-        rq->class_ticks[rq->run_class] += now - rq->class_since;
-        rq->class_since = now;
-        rq->run_class = cls;
-    }
-    if (rq->band_mask || migrate_watched(rq, next)) {   /* start_plain_slice */
+    /* charge_class from idle's class: run_class is QOS_COUNT while the idle
+     * task is current (every other charge is for a current task that is
+     * not idle), and nothing reads band_since[QOS_COUNT]. */
+    rq->class_ticks[QOS_COUNT] += now - rq->class_since;
+    rq->class_since = now;
+    rq->run_class = next->qos;
+    if (slice) {   /* start_plain_slice */
         rq->slice_end = now + sched_slice_ticks;
         arm_by(rq, rq->slice_end);
     } else {
@@ -665,11 +668,13 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
  * leaves for it once the dispatch returns (it finds rq->current not idle);
  * a wake-up later in the same dispatch sees t as the running task, and if
  * it asks for a reschedule, idle_handoff_repick undoes the handoff. Under
- * rq->lock, taken with IRQ state flags (masked: the idle loop's). */
-static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct task *t,
-                                                     uint64_t flags)
+ * rq->lock, taken with IRQ state flags (masked: the idle loop's). Inline:
+ * sched_wake's tail, in its frame. */
+static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue *rq,
+                                                                 struct task *idle,
+                                                                 struct task *t, uint64_t flags)
 {
-    switch_from_idle(rq, rq->current, t, now_ticks());
+    switch_from_idle(rq, idle, t, now_ticks(), 0);   /* nothing queued: sched_wake checked */
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
@@ -682,7 +687,8 @@ static __attribute__((noinline)) void wake_onto_idle(struct runqueue *rq, struct
 void sched_wake(struct task *t, int32_t result)
 {
     uint64_t flags = arch_irq_save();
-    struct runqueue *rq = this_rq();
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
     spin_lock(&rq->lock);
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
@@ -702,8 +708,8 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     t->wait_result = result;
-    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && this_cpu()->in_irq) {
-        wake_onto_idle(rq, t, flags);   /* uart9: the idle loop's interrupt woke t */
+    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
+        wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
         return;
     }
     ready_here(rq, t, pinned, flags);
@@ -988,7 +994,7 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
         }
         next = rq_pop_band(rq, b);
     }
-    switch_from_idle(rq, idle, next, now);
+    switch_from_idle(rq, idle, next, now, rq->band_mask);
     spin_unlock(&rq->lock);
     idle_leave(idle, next, restart_sp);
 }
@@ -1042,7 +1048,7 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
             if (arch_timer_fired())
                 irq_run_asserted(platform.timer.virt_irq);
             else
-                irq_handle(NULL);
+                irq_dispatch_idle();
         }
         if (rq->current != idle)
             idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,

@@ -3,7 +3,7 @@
 #include <kernel/sched.h>
 #include <kernel/sem.h>
 #include <kernel/task.h>
-#include "waitq_inline.h"
+#include <kernel/waitq_inline.h>
 
 void sem_post(struct semaphore *s)
 {

@@ -2,7 +2,7 @@
 #include <kernel/clock.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
-#include "waitq_inline.h"
+#include <kernel/waitq_inline.h>
 
 void waitq_take(struct waitq *wq, struct task *t, int32_t result)
 {

@@ -309,3 +309,28 @@ TEST(pl011, rx_read_says_more_at_max)
     EXPECT_EQ(m.bad_accesses, 0);
     host_mmio_set_model(NULL);
 }
+
+/* The first byte is read before the drain's loop: max 1 with more waiting
+ * says so, and a lone byte's error is counted once. */
+TEST(pl011, rx_read_of_one_byte_says_more_or_counts_its_error)
+{
+    const struct console_driver *d = pl011_ready();
+    if (!d)
+        return;
+    m.rx[m.rx_len++] = (uint16_t)('p' | 1u << 8);   /* FE */
+    m.rx[m.rx_len++] = (uint16_t)'q';
+    uint8_t out[2] = {0};
+    uint64_t errors = 0;
+    EXPECT_EQ(d->rx_read(out, 1, &errors), 1 | UART_RX_MORE);
+    EXPECT_EQ(out[0], 'p');
+    EXPECT_EQ(errors, 1);
+    EXPECT_EQ(d->irq_rx(out, 2, &errors), 1);        /* 'q' alone, no error */
+    EXPECT_EQ(out[0], 'q');
+    EXPECT_EQ(errors, 1);
+    m.rx[m.rx_len++] = (uint16_t)('r' | 1u << 10);  /* BE, alone */
+    EXPECT_EQ(d->irq_rx(out, 2, &errors), 1);
+    EXPECT_EQ(out[0], 'r');
+    EXPECT_EQ(errors, 2);
+    EXPECT_EQ(m.bad_accesses, 0);
+    host_mmio_set_model(NULL);
+}

@@ -1,7 +1,7 @@
 /*
- * Wait-queue operations as inline functions, for the primitives whose fast
- * paths are hot (semaphores); waitq.c exports the same operations. Private
- * to kernel/sync.
+ * Wait-queue operations as inline functions, for the fast paths that are
+ * hot (semaphores, the UART's RX interrupt); waitq.c exports the same
+ * operations (kernel/waitq.h), which everything else uses.
  */
 #ifndef KERNEL_SYNC_WAITQ_INLINE_H
 #define KERNEL_SYNC_WAITQ_INLINE_H
@@ -57,11 +57,24 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
     return r;
 }
 
+/* waitq_take_inline for t = wq->head (no predecessor to unlink from). */
+static inline void waitq_take_first_inline(struct waitq *wq, struct task *t, int32_t result)
+{
+    struct task *n = t->next;
+    wq->head = n;
+    if (n)
+        n->prev = NULL;
+    else
+        wq->tail = NULL;
+    t->wait_result = result;
+    sched_wake(t, result);
+}
+
 static inline struct task *waitq_wake_one_inline(struct waitq *wq, int32_t result)
 {
     struct task *t = wq->head;
     if (t)
-        waitq_take_inline(wq, t, result);
+        waitq_take_first_inline(wq, t, result);
     return t;
 }
 
