@@ -66,20 +66,16 @@ void chan_reopen(struct chan *c)
 
 /* --- under the lock ------------------------------------------------------------- */
 
-/* Fire a claimed waiter: a stackless one as async_waker_fire_from does, a
- * stackful one in a single-list wait (chan_send / chan_recv) inline. */
+/* Fire a claimed waiter: a stackful one in a single-list wait (chan_send /
+ * chan_recv) inline, a stackless one as async_waker_fire_from does, any
+ * other through its fire. */
 static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
                                                              struct waker *w)
 {
-    void (*fire)(struct waker *) = w->fire;
-    if (fire != async_fire_) {
-        if (fire == task_waker_fire_listed_)
-            task_waker_wake_listed_(w);
-        else
-            fire(w);
-        return;
-    }
-    async_waker_fire_from(self, w);   /* its own check of async_fire_ folds into ours */
+    if (w->kind & WAKER_KIND_TASK_LISTED)
+        task_waker_wake_listed_(w);
+    else
+        async_waker_fire_from(self, w);
 }
 
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }

@@ -49,10 +49,19 @@ struct waker {
     int32_t result;             /* set by the claimer: 0 or a negative errno */
     int16_t which;              /* index of the node that fired, -1 for none */
     uint8_t qos;                /* the waiter's QoS class (0 = highest) */
-    uint8_t reserved;
+    uint8_t kind;               /* enum waker_kind: which fire this is, for inline dispatch */
     /* Called by the claimer after the transfer, with the list's lock held:
      * store WAKER_DONE (release) and make the owner run. Must not block. */
     void (*fire)(struct waker *w);
+};
+
+/* What a claimer may do in place of calling fire (one byte test on the
+ * wake path instead of comparing function pointers). Set together with
+ * fire by the waker's initialiser; 0 (any other fire) is always correct. */
+enum waker_kind {
+    WAKER_KIND_FN = 0,              /* call fire */
+    WAKER_KIND_TASK_LISTED = 1,     /* fire is task_waker_fire_listed_ (sr/wait_task.h) */
+    WAKER_KIND_ASYNC = 2,           /* fire is async_fire_ (sr/async.h) */
 };
 
 struct wait_list;
@@ -177,8 +186,7 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
             next->prev = NULL;
         else
             l->tail = NULL;
-        n->next = NULL;
-        n->linked = 0;
+        n->linked = 0;   /* next is stale: read only while linked */
         if (waker_claim(n->waker, n->index, result))
             return n;
     }
