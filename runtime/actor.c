@@ -272,7 +272,7 @@ static int64_t actor_main(void *arg)
         struct mailbox *mb = a->mailbox;
         uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
         if (__builtin_expect(!reply_post_locked(rc, st), 1)) {
-            mailbox_sleep_locked_(mb, flags);   /* -EPIPE: mailbox_recv sees it too */
+            mailbox_sleep_locked(mb, flags);   /* -EPIPE: mailbox_recv sees it too */
             continue;
         }
         spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */

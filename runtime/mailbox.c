@@ -60,25 +60,7 @@ void mailbox_wake_sender_(struct mailbox *mb)
  * published meanwhile is seen here or sees the flag. */
 int mailbox_sleep_(struct mailbox *mb)
 {
-    return mailbox_sleep_locked_(mb, spin_lock_irqsave(&mb->lock));
-}
-
-int mailbox_sleep_locked_(struct mailbox *mb, uint64_t flags)
-{
-    sleeper_announce(&mb->reader);
-    int r = 0;
-    if (!mpsc_can_pop(&mb->ring)) {
-        if (!mpsc_finished(&mb->ring)) {
-            /* Only a sender's or the closer's wake ends it (no deadline). */
-            sleeper_block(&mb->lock, flags, 0);
-            return 0;
-        }
-        r = -EPIPE;
-    }
-    sleeper_withdraw(&mb->reader);
-    spin_unlock_irqrestore(&mb->lock, flags);
-    sched_resched_if_needed();   /* the caller may have woken someone under the lock */
-    return r;
+    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock));
 }
 
 /* The ring was full: wait in sendq (QoS order) until the reader makes room,

@@ -17,7 +17,7 @@
  * then wakes the reader and sleeps for its reply in one critical section
  * (mailbox_try_push, mailbox_wake_reader_locked), and the reader posts a
  * reply and sleeps for the next message in another
- * (mailbox_sleep_locked_).
+ * (mailbox_sleep_locked).
  *
  * Results: 0; -EAGAIN (try: full); -ETIMEDOUT; -EPIPE (closed; the reader
  * gets it once the mailbox is closed and everything sent before is read).
@@ -78,8 +78,25 @@ int mailbox_send_wait_(struct mailbox *mb, uint64_t word, const void *msg, uint6
 int mailbox_sleep_(struct mailbox *mb);
 /* The reader, lock held and IRQs masked (flags): sleep as mailbox_sleep_
  * does; returns with the lock released and IRQs restored (after a
- * reschedule check if it did not block): 0 (look again) or -EPIPE. */
-int mailbox_sleep_locked_(struct mailbox *mb, uint64_t flags);
+ * reschedule check if it did not block): 0 (look again) or -EPIPE.
+ * Inline: the actor's loop sleeps here after posting a reply. */
+static inline int mailbox_sleep_locked(struct mailbox *mb, uint64_t flags)
+{
+    sleeper_announce(&mb->reader);
+    int r = 0;
+    if (!mpsc_can_pop(&mb->ring)) {
+        if (__builtin_expect(!mpsc_finished(&mb->ring), 1)) {
+            /* Only a sender's or the closer's wake ends it (no deadline). */
+            sleeper_block(&mb->lock, flags, 0);
+            return 0;
+        }
+        r = -EPIPE;
+    }
+    sleeper_withdraw(&mb->reader);
+    spin_unlock_irqrestore(&mb->lock, flags);
+    sched_resched_if_needed();   /* the caller may have woken someone under the lock */
+    return r;
+}
 
 static inline int mailbox_try_push(struct mailbox *mb, uint64_t word, const void *msg)
 {
