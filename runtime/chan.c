@@ -410,8 +410,7 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
         }
     }
     waker_arm(&self->waker, self->qos);
-    wait_node_init(&self->node, &self->waker, 0, data);
-    wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
+    wait_list_add_new(send ? &c->sendq : &c->recvq, &self->node, &self->waker, 0, data);
     spin_unlock_irqrestore(&c->lock, flags);
     return async_wait_park(self);
 }

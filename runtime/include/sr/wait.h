@@ -136,8 +136,15 @@ static inline bool wait_list_empty(const struct wait_list *l) { return !l->head;
  * higher one. Inline: a wait is queued on the path that parks it. */
 static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
 {
-    unsigned q = n->waker->qos;
     struct wait_node *p = l->tail;
+    if (!p) {                        /* empty (the usual case of a one-waiter hand-off) */
+        n->next = n->prev = NULL;
+        l->head = l->tail = n;
+        n->list = l;
+        n->linked = 1;
+        return;
+    }
+    unsigned q = n->waker->qos;
     while (p && p->waker->qos > q)   /* lower class (larger value) waits behind */
         p = p->prev;
     n->prev = p;
@@ -152,6 +159,17 @@ static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
         l->head = n;
     n->list = l;
     n->linked = 1;
+}
+
+/* wait_node_init and wait_list_add in one, each field stored once (the
+ * links, list and linked are wait_list_add's). */
+static inline void wait_list_add_new(struct wait_list *l, struct wait_node *n, struct waker *w,
+                                     int index, void *data)
+{
+    n->waker = w;
+    n->data = data;
+    n->index = (int16_t)index;
+    wait_list_add(l, n);
 }
 
 /* With n->list's lock held: unlink n if it is still linked. */

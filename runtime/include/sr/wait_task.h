@@ -149,10 +149,7 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
                           .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
     tw.task = cur;
-    n.waker = &tw.w;
-    n.data = data;
-    n.index = 0;
-    wait_list_add(l, &n);
+    wait_list_add_new(l, &n, &tw.w, 0, data);
     return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
 }
 
