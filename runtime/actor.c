@@ -197,30 +197,10 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
         box_keep(a, b);
 }
 
-/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT, *left set:
- * the box is no longer the requester's) unless the reply came meanwhile
- * (its wake found the requester awake). */
-static __attribute__((noinline)) int box_wait_expired(spinlock_t *lock, struct reply_box *b,
-                                                      bool *left)
-{
-    uint64_t flags = spin_lock_irqsave(lock);
-    sleeper_withdraw(&b->requester);
-    int r = b->result;
-    if (b->state == BOX_WAITING) {
-        b->state = BOX_LEFT;
-        r = -ETIMEDOUT;
-        *left = true;
-    }
-    spin_unlock_irqrestore(lock, flags);
-    return r;
-}
-
 /* The requester, after its request was pushed to mb: wake the reader if it
- * sleeps, then the result once DONE, or -ETIMEDOUT at deadline_ns (then
- * the box is LEFT, *left is set: a late reply is dropped and the replying
- * side keeps the box). */
-static inline int box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns,
-                           bool *left)
+ * sleeps, then wait until the box is DONE (true) or deadline_ns passes
+ * (false: see request_expired). */
+static inline bool box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns)
 {
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
@@ -228,13 +208,38 @@ static inline int box_wait(struct mailbox *mb, struct reply_box *b, uint64_t dea
     if (b->state == BOX_WAITING) {
         /* Only reply_post_locked wakes it with WAIT_OK, after setting DONE. */
         sleeper_announce(&b->requester);
-        if (__builtin_expect(sleeper_block(lock, flags, deadline_ns) != WAIT_OK, 0))
-            return box_wait_expired(lock, b, left);
-        return b->result;
+        return sleeper_block(lock, flags, deadline_ns) == WAIT_OK;
     }
     spin_unlock_irqrestore(lock, flags);
     sched_resched_if_needed();
-    return b->result;
+    return true;
+}
+
+/* The box is DONE: the result, the reply bytes if it is the handler's
+ * value; the box is the requester's now, kept for the next request. */
+static inline int request_answered(struct actor *a, struct reply_box *b, void *reply)
+{
+    int r = b->result;
+    if (reply && r >= 0)
+        ring_copy(reply, b->payload, a->spec.reply_size);
+    box_keep(a, b);
+    return r;
+}
+
+/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT; the replying
+ * side keeps the box and its late reply is dropped) unless the reply came
+ * meanwhile (its wake found the requester awake). */
+static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b,
+                                                     void *reply)
+{
+    spinlock_t *lock = mailbox_lock(a->mailbox);
+    uint64_t flags = spin_lock_irqsave(lock);
+    sleeper_withdraw(&b->requester);
+    bool left = b->state == BOX_WAITING;
+    if (left)
+        b->state = BOX_LEFT;
+    spin_unlock_irqrestore(lock, flags);
+    return left ? -ETIMEDOUT : request_answered(a, b, reply);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -600,16 +605,11 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
         r = mailbox_send_wait_(mb, (uintptr_t)b, msg, deadline);
     if (__builtin_expect(r != 0, 0))
         return request_undelivered(a, b, r);
-    /* -ETIMEDOUT (the box is LEFT: a late reply leaves it alone), -EPIPE /
-     * -EFAULT (refused), or the handler's value with the reply set. */
-    bool left = false;
-    r = box_wait(mb, b, deadline, &left);
-    if (__builtin_expect(left, 0))
-        return r;   /* the replying side keeps the box */
-    if (reply && r >= 0)
-        ring_copy(reply, b->payload, a->spec.reply_size);
-    box_keep(a, b);   /* DONE: the replying side is done with it */
-    return r;
+    /* -ETIMEDOUT, -EPIPE / -EFAULT (refused), or the handler's value with
+     * the reply set. */
+    if (__builtin_expect(!box_wait(mb, b, deadline), 0))
+        return request_expired(a, b, reply);
+    return request_answered(a, b, reply);
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)

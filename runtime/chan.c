@@ -166,8 +166,9 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
         return true;
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
+        struct waker *w = s->waker;                  /* loaded before the copy's stores */
         ring_copy(buf, s->data, c->ring.elem);
-        fire_waiter(self, s->waker);
+        fire_waiter(self, w);
         *res = 0;
         return true;
     }
@@ -191,8 +192,9 @@ static inline __attribute__((always_inline)) bool send_handoff(struct chan *c, c
     }
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {
+        struct waker *w = r->waker;                  /* loaded before the copy's stores */
         ring_copy(r->data, msg, c->ring.elem);
-        fire_waiter(self, r->waker);
+        fire_waiter(self, w);
         *res = 0;
         return true;
     }
