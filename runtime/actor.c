@@ -253,9 +253,11 @@ static int64_t actor_main(void *arg)
         if (r < 0)
             return r;
     }
+    struct mailbox *mb = a->mailbox;                /* fixed for the actor's life */
+    uint8_t *inbox = a->inbox;
     for (;;) {
         uint64_t word;
-        if (mailbox_recv(a->mailbox, &word, a->inbox) != 0)
+        if (mailbox_recv(mb, &word, inbox) != 0)
             return 0;                               /* closed and drained */
         struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
@@ -263,18 +265,17 @@ static int64_t actor_main(void *arg)
                 box_refuse(a, rc, -EPIPE);
             continue;
         }
-        /* A request's reply is written in its box (ours until we release
-         * it, even if the requester has timed out). */
+        /* A request's reply is written in its box, which stays valid until
+         * we post (and is ours to keep if the requester has left). */
         uint8_t *reply = rc ? rc->payload : a->outbox;
         reply_zero(a, reply);
         atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, a->inbox, reply);
+        int st = a->spec.handle(a, a->state, inbox, reply);
         atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
         if (!rc)
             continue;
         /* Post the reply and, if nothing is queued, sleep, under one lock. */
-        struct mailbox *mb = a->mailbox;
         uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
         if (__builtin_expect(!reply_post_locked(rc, st), 1)) {
             mailbox_sleep_locked(mb, flags);   /* -EPIPE: mailbox_recv sees it too */
