@@ -199,3 +199,30 @@ TEST(mpsc_ring, producers_on_threads_deliver_every_message_once_in_order)
     EXPECT_EQ(mpsc_count(st.r), 0);
     ring_free(st.r);
 }
+
+/* What a reader about to sleep finds (mpsc_look): nothing claimed, a
+ * claimed but unpublished message (it may sleep: the publish follows), a
+ * published one, and the closed ring before and after it is drained. */
+TEST(mpsc_ring, look_tells_empty_claimed_published_and_ended_apart)
+{
+    struct mpsc_ring *r = ring_new(2, 8);
+    uint64_t v = 5, out, word;
+    for (int lap = 0; lap < 5; lap++) {                     /* head on later laps too */
+        EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);
+        EXPECT_EQ(mpsc_try_push(r, 1, &v), MPSC_OK);
+        EXPECT_EQ(mpsc_look(r), MPSC_READY);
+        EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
+    }
+    uint64_t t = atomic_load(&r->tail);
+    atomic_store(&r->tail, t + MPSC_STEP);                  /* a producer claimed, not yet published */
+    EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);
+    mpsc_close(r);
+    EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);                    /* closed, but it will still arrive */
+    uint8_t *s = mpsc_slot(r, t);
+    memcpy(s + MPSC_HDR, &v, 8);
+    atomic_store(mpsc_seq(s), t + MPSC_STEP);
+    EXPECT_EQ(mpsc_look(r), MPSC_READY);
+    EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
+    EXPECT_EQ(mpsc_look(r), MPSC_ENDED);
+    ring_free(r);
+}

@@ -83,19 +83,16 @@ int mailbox_sleep_(struct mailbox *mb);
 static inline int mailbox_sleep_locked(struct mailbox *mb, uint64_t flags)
 {
     sleeper_announce(&mb->reader);
-    int r = 0;
-    if (!mpsc_can_pop(&mb->ring)) {
-        if (__builtin_expect(!mpsc_finished(&mb->ring), 1)) {
-            /* Only a sender's or the closer's wake ends it (no deadline). */
-            sleeper_block(&mb->lock, flags, 0);
-            return 0;
-        }
-        r = -EPIPE;
+    enum mpsc_look look = mpsc_look(&mb->ring);
+    if (__builtin_expect(look == MPSC_EMPTY, 1)) {
+        /* Only a sender's or the closer's wake ends it (no deadline). */
+        sleeper_block(&mb->lock, flags, 0);
+        return 0;
     }
     sleeper_withdraw(&mb->reader);
     spin_unlock_irqrestore(&mb->lock, flags);
     sched_resched_if_needed();   /* the caller may have woken someone under the lock */
-    return r;
+    return look == MPSC_ENDED ? -EPIPE : 0;
 }
 
 static inline int mailbox_try_push(struct mailbox *mb, uint64_t word, const void *msg)
