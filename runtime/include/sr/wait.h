@@ -84,12 +84,11 @@ struct wait_list {
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #endif
 
-/* Start a wait: result 0, which -1, state WAITING (sequentially consistent,
- * so a canceller that sets a flag and then claims cannot be missed). */
+/* Start a wait: state WAITING (sequentially consistent, so a canceller
+ * that sets a flag and then claims cannot be missed). which and result are
+ * not reset: a waker becomes DONE only through a claim, which sets both. */
 static inline void waker_arm(struct waker *w, unsigned qos)
 {
-    w->result = 0;
-    w->which = -1;
     w->qos = (uint8_t)qos;
     atomic_store(&w->state, WAKER_WAITING);
 }
