@@ -123,14 +123,6 @@ static inline bool mpsc_try_pop(struct mpsc_ring *r, uint64_t *word, void *out)
     return true;
 }
 
-/* Consumer only, seq_cst (after storing its asleep flag): is a message
- * published at the head? */
-static inline bool mpsc_can_pop(struct mpsc_ring *r)
-{
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    return atomic_load(mpsc_seq(mpsc_slot(r, h))) == h + MPSC_STEP;
-}
-
 enum mpsc_look { MPSC_READY, MPSC_EMPTY, MPSC_ENDED };
 
 /* Consumer only, seq_cst (after storing its asleep flag): what a reader
@@ -175,13 +167,6 @@ static inline uint32_t mpsc_count(struct mpsc_ring *r)
     uint64_t h = atomic_load(&r->head);
     uint64_t t = atomic_load(&r->tail) & ~(uint64_t)MPSC_CLOSED;
     return (uint32_t)((t - h) / MPSC_STEP);
-}
-
-/* Closed and every claimed message read: nothing will ever arrive. */
-static inline bool mpsc_finished(struct mpsc_ring *r)
-{
-    uint64_t t = atomic_load(&r->tail);
-    return (t & MPSC_CLOSED) && (t & ~(uint64_t)MPSC_CLOSED) == atomic_load(&r->head);
 }
 
 #endif
