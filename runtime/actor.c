@@ -4,19 +4,26 @@
  * Shapes: the mailbox (sr/mailbox.h, a lock-free MPSC ring whose one
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
- * box is the reply slot of one request: a lock, the requester's sleeper
- * (sr/sleeper.h), the state (under the lock), the result and the reply
- * bytes, which the handler writes in place. The replying side (the actor,
- * or its supervisor after a fault) sets the result and wakes the requester
- * once, if the box is still WAITING; a requester that times out marks it
- * LEFT under the same lock, so a late reply leaves it alone; a side that
- * will not reply sets -EPIPE or -EFAULT. A box has two owners, the
- * requester and the replying side; each drops its ownership when done (one
- * atomic decrement), and the last one keeps the box for the actor's next
- * request: as its spare (one atomic exchange each way), else in its pool
- * (a channel of pointers; freed when the pool is full). So a late reply or
- * a requester waiting on an actor that died is never a use after free nor
- * a hang, and a request allocates nothing in the steady state.
+ * box is the reply slot of one request: the requester's sleeper
+ * (sr/sleeper.h), the state, the result and the reply bytes, which the
+ * handler writes in place. The box's state and sleeper are guarded by the
+ * mailbox's lock (sr/mailbox.h), so a requester wakes the reader and
+ * sleeps for its reply in one critical section, and the actor posts a
+ * reply and sleeps for its next message in one. The replying side (the
+ * actor, or its supervisor after a fault) sets the result and wakes the
+ * requester once, if the box is still WAITING; a requester that times out
+ * marks it LEFT under the same lock, so a late reply leaves it alone; a
+ * side that will not reply sets -EPIPE or -EFAULT. Who keeps the box
+ * afterwards is decided by that state change, under the lock, without a
+ * count of owners: the replying side that finds it WAITING makes it DONE
+ * and never touches it again, so the requester, which reads the reply
+ * after DONE, is its last user; a requester that leaves has let go of it,
+ * so the replying side that finds it LEFT is the last. The last user keeps
+ * the box for the actor's next request: as its spare (one atomic exchange
+ * each way), else in its pool (a channel of pointers; freed when the pool
+ * is full). So a late reply or a requester waiting on an actor that died
+ * is never a use after free nor a hang, and a request allocates nothing in
+ * the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -49,11 +56,10 @@
 
 enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
-/* A request's reply slot and its owners (see above). */
+/* A request's reply slot (see above). */
 struct reply_box {
-    spinlock_t lock;                /* state, and the requester's sleep */
-    uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT */
-    _Atomic uint32_t owners;        /* 2 while a request is out */
+    uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT;
+                                       under the mailbox's lock, as is requester */
     int32_t result;                 /* DONE: the handler's value, or -EPIPE / -EFAULT */
     struct sleeper requester;
     _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
@@ -130,12 +136,11 @@ static __attribute__((noinline)) void box_keep_more(struct actor *a, struct repl
         free(b);
 }
 
-/* One owner is done with b; the last one keeps it for a's next request:
- * as the spare (one compare-and-swap), else in the pool, else frees it. */
-static inline void box_release(struct actor *a, struct reply_box *b)
+/* b's last user is done with it: keep it for a's next request as the
+ * spare (one compare-and-swap), else in the pool, else free it. No lock
+ * held (freeing may block). */
+static inline void box_keep(struct actor *a, struct reply_box *b)
 {
-    if (atomic_fetch_sub_explicit(&b->owners, 1, memory_order_acq_rel) != 1)
-        return;
     struct reply_box *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&a->spare, &none, b, memory_order_release,
                                                  memory_order_relaxed))
@@ -149,76 +154,92 @@ static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
     if (chan_try_recv(a->replies, &b) == 0)
         return b;
     b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
-    if (b) {
-        b->lock = (spinlock_t)SPINLOCK_INIT;   /* unlocked, nobody announced, */
-        sleeper_withdraw(&b->requester);       /* whenever a box is released */
-    }
+    if (b)
+        sleeper_withdraw(&b->requester);   /* nobody announced, whenever a box is released */
     return b;
 }
 
-/* A reply box for a request (two owners), WAITING. */
+/* A reply box for a request, WAITING. */
 static inline struct reply_box *box_get(struct actor *a)
 {
     struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
     if (__builtin_expect(!b, 0) && !(b = box_get_more(a)))
         return NULL;
     b->state = BOX_WAITING;
-    atomic_store_explicit(&b->owners, 2, memory_order_relaxed);
     return b;
 }
 
-/* The replying side: give the requester result (the reply bytes are set
- * if it is the handler's), unless it left (timed out); one wake, under the
- * box's lock, so the requester never misses it nor sees it after leaving.
- * Then drop this side's ownership. */
-static inline void reply_post(struct actor *a, struct reply_box *b, int32_t result)
+/* The replying side, under the mailbox's lock: give the requester result
+ * (the reply bytes are set if it is the handler's), unless it left (timed
+ * out); one wake, so the requester never misses it nor sees it after
+ * leaving. After DONE the box is the requester's: not touched again here.
+ * True if the requester left: the caller is the box's last user and
+ * box_keeps it once the lock is released. */
+static inline bool reply_post_locked(struct reply_box *b, int32_t result)
 {
-    uint64_t flags = spin_lock_irqsave(&b->lock);
-    if (b->state == BOX_WAITING) {
-        b->result = result;
-        b->state = BOX_DONE;
-        sleeper_wake(&b->requester);   /* none yet if it has not blocked */
-    }
-    spin_unlock_irqrestore(&b->lock, flags);
-    sched_resched_if_needed();
-    box_release(a, b);
+    if (__builtin_expect(b->state != BOX_WAITING, 0))
+        return true;
+    b->result = result;
+    b->state = BOX_DONE;
+    sleeper_wake(&b->requester);   /* none yet if it has not blocked */
+    return false;
 }
 
 /* The replying side will not reply: the requester sees err. */
 static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
-    reply_post(a, b, err);
+    spinlock_t *lock = mailbox_lock(a->mailbox);
+    uint64_t flags = spin_lock_irqsave(lock);
+    bool last = reply_post_locked(b, err);
+    spin_unlock_irqrestore(lock, flags);
+    sched_resched_if_needed();
+    if (last)
+        box_keep(a, b);
 }
 
-/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT) unless the
- * reply came meanwhile (its wake found the requester awake). */
-static __attribute__((noinline)) int box_wait_expired(struct reply_box *b)
+/* The requester, after its request was pushed to mb: wake the reader if it
+ * sleeps, then wait until the box is DONE (true) or deadline_ns passes
+ * (false: see request_expired). */
+static inline bool box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns)
 {
-    uint64_t flags = spin_lock_irqsave(&b->lock);
-    sleeper_withdraw(&b->requester);
-    int r = b->result;
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    mailbox_wake_reader_locked(mb);
     if (b->state == BOX_WAITING) {
-        b->state = BOX_LEFT;
-        r = -ETIMEDOUT;
+        /* Only reply_post_locked wakes it with WAIT_OK, after setting DONE. */
+        sleeper_announce(&b->requester);
+        return sleeper_block(lock, flags, deadline_ns) == WAIT_OK;
     }
-    spin_unlock_irqrestore(&b->lock, flags);
+    spin_unlock_irqrestore(lock, flags);
+    sched_resched_if_needed();
+    return true;
+}
+
+/* The box is DONE: the result, the reply bytes if it is the handler's
+ * value; the box is the requester's now, kept for the next request. */
+static inline int request_answered(struct actor *a, struct reply_box *b, void *reply)
+{
+    int r = b->result;
+    if (reply && r >= 0)
+        ring_copy(reply, b->payload, a->spec.reply_size);
+    box_keep(a, b);
     return r;
 }
 
-/* The requester: the result once DONE, or -ETIMEDOUT at deadline_ns (then
- * the box is LEFT: a late reply is dropped). */
-static inline int box_wait(struct reply_box *b, uint64_t deadline_ns)
+/* The requester's deadline passed: leave (LEFT, -ETIMEDOUT; the replying
+ * side keeps the box and its late reply is dropped) unless the reply came
+ * meanwhile (its wake found the requester awake). */
+static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b,
+                                                     void *reply)
 {
-    uint64_t flags = spin_lock_irqsave(&b->lock);
-    if (b->state == BOX_WAITING) {
-        /* Only reply_post wakes it with WAIT_OK, after setting DONE. */
-        sleeper_announce(&b->requester);
-        if (__builtin_expect(sleeper_block(&b->lock, flags, deadline_ns) != WAIT_OK, 0))
-            return box_wait_expired(b);
-        return b->result;
-    }
-    spin_unlock_irqrestore(&b->lock, flags);
-    return b->result;
+    spinlock_t *lock = mailbox_lock(a->mailbox);
+    uint64_t flags = spin_lock_irqsave(lock);
+    sleeper_withdraw(&b->requester);
+    bool left = b->state == BOX_WAITING;
+    if (left)
+        b->state = BOX_LEFT;
+    spin_unlock_irqrestore(lock, flags);
+    return left ? -ETIMEDOUT : request_answered(a, b, reply);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -232,9 +253,11 @@ static int64_t actor_main(void *arg)
         if (r < 0)
             return r;
     }
+    struct mailbox *mb = a->mailbox;                /* fixed for the actor's life */
+    uint8_t *inbox = a->inbox;
     for (;;) {
         uint64_t word;
-        if (mailbox_recv(a->mailbox, &word, a->inbox) != 0)
+        if (mailbox_recv(mb, &word, inbox) != 0)
             return 0;                               /* closed and drained */
         struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
         if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
@@ -242,16 +265,25 @@ static int64_t actor_main(void *arg)
                 box_refuse(a, rc, -EPIPE);
             continue;
         }
-        /* A request's reply is written in its box (ours until we release
-         * it, even if the requester has timed out). */
+        /* A request's reply is written in its box, which stays valid until
+         * we post (and is ours to keep if the requester has left). */
         uint8_t *reply = rc ? rc->payload : a->outbox;
         reply_zero(a, reply);
         atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, a->inbox, reply);
+        int st = a->spec.handle(a, a->state, inbox, reply);
         atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
-        if (rc)
-            reply_post(a, rc, st);
+        if (!rc)
+            continue;
+        /* Post the reply and, if nothing is queued, sleep, under one lock. */
+        uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
+        if (__builtin_expect(!reply_post_locked(rc, st), 1)) {
+            mailbox_sleep_locked(mb, flags);   /* -EPIPE: mailbox_recv sees it too */
+            continue;
+        }
+        spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
+        sched_resched_if_needed();
+        box_keep(a, rc);
     }
 }
 
@@ -558,8 +590,7 @@ int actor_try_send(struct actor *a, const void *msg)
 static __attribute__((noinline)) int request_undelivered(struct actor *a, struct reply_box *b,
                                                          int err)
 {
-    atomic_store_explicit(&b->owners, 1, memory_order_relaxed);
-    box_release(a, b);
+    box_keep(a, b);
     return err;
 }
 
@@ -569,16 +600,17 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
     if (!b)
         return -ENOMEM;
     uint64_t deadline = waitq_deadline(timeout_ns);
-    int r = mailbox_send(a->mailbox, (uintptr_t)b, msg, deadline);
+    struct mailbox *mb = a->mailbox;
+    int r = mailbox_try_push(mb, (uintptr_t)b, msg);   /* box_wait wakes the reader */
+    if (__builtin_expect(r == -EAGAIN, 0))
+        r = mailbox_send_wait_(mb, (uintptr_t)b, msg, deadline);
     if (__builtin_expect(r != 0, 0))
         return request_undelivered(a, b, r);
-    /* -ETIMEDOUT (the box is LEFT: a late reply leaves it alone), -EPIPE /
-     * -EFAULT (refused), or the handler's value with the reply set. */
-    r = box_wait(b, deadline);
-    if (reply && r >= 0)
-        ring_copy(reply, b->payload, a->spec.reply_size);
-    box_release(a, b);
-    return r;
+    /* -ETIMEDOUT, -EPIPE / -EFAULT (refused), or the handler's value with
+     * the reply set. */
+    if (__builtin_expect(!box_wait(mb, b, deadline), 0))
+        return request_expired(a, b, reply);
+    return request_answered(a, b, reply);
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)

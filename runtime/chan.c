@@ -66,20 +66,16 @@ void chan_reopen(struct chan *c)
 
 /* --- under the lock ------------------------------------------------------------- */
 
-/* Fire a claimed waiter: a stackless one as async_waker_fire_from does, a
- * stackful one in a single-list wait (chan_send / chan_recv) inline. */
+/* Fire a claimed waiter: a stackful one in a single-list wait (chan_send /
+ * chan_recv) inline, a stackless one as async_waker_fire_from does, any
+ * other through its fire. */
 static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
                                                              struct waker *w)
 {
-    void (*fire)(struct waker *) = w->fire;
-    if (fire != async_fire_) {
-        if (fire == task_waker_fire_listed_)
-            task_waker_wake_listed_(w);
-        else
-            fire(w);
-        return;
-    }
-    async_waker_fire_from(self, w);   /* its own check of async_fire_ folds into ours */
+    if (w->kind & WAKER_KIND_TASK_LISTED)
+        task_waker_wake_listed_(w);
+    else
+        async_waker_fire_from(self, w);
 }
 
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
@@ -170,8 +166,9 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
         return true;
     }
     if ((s = wait_list_claim(&c->sendq, 0))) {       /* rendezvous */
+        struct waker *w = s->waker;                  /* loaded before the copy's stores */
         ring_copy(buf, s->data, c->ring.elem);
-        fire_waiter(self, s->waker);
+        fire_waiter(self, w);
         *res = 0;
         return true;
     }
@@ -195,8 +192,9 @@ static inline __attribute__((always_inline)) bool send_handoff(struct chan *c, c
     }
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {
+        struct waker *w = r->waker;                  /* loaded before the copy's stores */
         ring_copy(r->data, msg, c->ring.elem);
-        fire_waiter(self, r->waker);
+        fire_waiter(self, w);
         *res = 0;
         return true;
     }
@@ -414,8 +412,7 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
         }
     }
     waker_arm(&self->waker, self->qos);
-    wait_node_init(&self->node, &self->waker, 0, data);
-    wait_list_add(send ? &c->sendq : &c->recvq, &self->node);
+    wait_list_add_new(send ? &c->sendq : &c->recvq, &self->node, &self->waker, 0, data);
     spin_unlock_irqrestore(&c->lock, flags);
     return async_wait_park(self);
 }

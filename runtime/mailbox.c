@@ -60,21 +60,7 @@ void mailbox_wake_sender_(struct mailbox *mb)
  * published meanwhile is seen here or sees the flag. */
 int mailbox_sleep_(struct mailbox *mb)
 {
-    uint64_t flags = spin_lock_irqsave(&mb->lock);
-    sleeper_announce(&mb->reader);
-    if (!mpsc_can_pop(&mb->ring)) {
-        if (mpsc_finished(&mb->ring)) {
-            sleeper_withdraw(&mb->reader);
-            spin_unlock_irqrestore(&mb->lock, flags);
-            return -EPIPE;
-        }
-        /* Only a sender's or the closer's wake ends it (no deadline). */
-        sleeper_block(&mb->lock, flags, 0);
-        return 0;
-    }
-    sleeper_withdraw(&mb->reader);
-    spin_unlock_irqrestore(&mb->lock, flags);
-    return 0;
+    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock));
 }
 
 /* The ring was full: wait in sendq (QoS order) until the reader makes room,

@@ -1,7 +1,7 @@
 /*
  * The lock-free MPSC ring (sr/mpsc_ring.h): FIFO with each message's word,
  * exact capacities (one, odd, power of two) over many laps, close (no
- * push after it, what was queued still read, "finished" once drained),
+ * push after it, what was queued still read, MPSC_ENDED once drained),
  * the room and message checks the mailbox's sleepers use, and a pthread
  * stress where every message arrives exactly once and each producer's
  * messages arrive in order.
@@ -57,12 +57,12 @@ TEST(mpsc_ring, capacities_are_exact_over_many_laps_and_words_travel)
             EXPECT_EQ(mpsc_try_push(r, 1000 + next + cap, &m), MPSC_OK);
             EXPECT_EQ(mpsc_try_push(r, 0, &m), MPSC_FULL);
             for (uint32_t i = 1; i <= cap; i++) {
-                EXPECT_TRUE(mpsc_can_pop(r));
+                EXPECT_EQ(mpsc_look(r), MPSC_READY);
                 EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
                 EXPECT_EQ(out.seq, next + i);
                 EXPECT_EQ(word, 1000 + next + i);
             }
-            EXPECT_TRUE(!mpsc_can_pop(r));
+            EXPECT_TRUE(mpsc_look(r) != MPSC_READY);
             EXPECT_TRUE(!mpsc_try_pop(r, &word, &out));     /* empty */
             EXPECT_EQ(mpsc_count(r), 0);
             next += cap + 1;
@@ -101,7 +101,7 @@ TEST(mpsc_ring, close_refuses_pushes_and_keeps_what_was_queued)
     EXPECT_EQ(mpsc_try_push(r, 30, &v), MPSC_SHUT);
     EXPECT_TRUE(mpsc_can_push(r));                          /* a sender would not wait */
     EXPECT_EQ(mpsc_count(r), 2);
-    EXPECT_TRUE(!mpsc_finished(r));
+    EXPECT_TRUE(mpsc_look(r) != MPSC_ENDED);
     EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
     EXPECT_EQ(out, 1);
     EXPECT_EQ(word, 10);
@@ -109,7 +109,7 @@ TEST(mpsc_ring, close_refuses_pushes_and_keeps_what_was_queued)
     EXPECT_EQ(out, 2);
     EXPECT_EQ(word, 20);
     EXPECT_TRUE(!mpsc_try_pop(r, &word, &out));
-    EXPECT_TRUE(mpsc_finished(r));
+    EXPECT_EQ(mpsc_look(r), MPSC_ENDED);
     ring_free(r);
 }
 
@@ -120,11 +120,11 @@ TEST(mpsc_ring, a_claimed_slot_is_not_read_before_it_is_published)
     struct mpsc_ring *r = ring_new(2, 8);
     uint64_t v = 9, out, word;
     atomic_store(&r->tail, MPSC_STEP);                      /* a producer claimed position 0 */
-    EXPECT_TRUE(!mpsc_can_pop(r));
+    EXPECT_TRUE(mpsc_look(r) != MPSC_READY);
     EXPECT_TRUE(!mpsc_try_pop(r, &word, &out));
     EXPECT_EQ(mpsc_count(r), 1);
     mpsc_close(r);
-    EXPECT_TRUE(!mpsc_finished(r));                         /* it will still arrive */
+    EXPECT_TRUE(mpsc_look(r) != MPSC_ENDED);                         /* it will still arrive */
     uint8_t *s = mpsc_slot(r, 0);                           /* ...and now it does */
     *(uint64_t *)(s + 8) = 4;
     memcpy(s + MPSC_HDR, &v, 8);
@@ -132,7 +132,7 @@ TEST(mpsc_ring, a_claimed_slot_is_not_read_before_it_is_published)
     EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
     EXPECT_EQ(out, 9);
     EXPECT_EQ(word, 4);
-    EXPECT_TRUE(mpsc_finished(r));
+    EXPECT_EQ(mpsc_look(r), MPSC_ENDED);
     ring_free(r);
 }
 
@@ -198,4 +198,31 @@ TEST(mpsc_ring, producers_on_threads_deliver_every_message_once_in_order)
     EXPECT_TRUE(!mpsc_try_pop(st.r, &word, &m));
     EXPECT_EQ(mpsc_count(st.r), 0);
     ring_free(st.r);
+}
+
+/* What a reader about to sleep finds (mpsc_look): nothing claimed, a
+ * claimed but unpublished message (it may sleep: the publish follows), a
+ * published one, and the closed ring before and after it is drained. */
+TEST(mpsc_ring, look_tells_empty_claimed_published_and_ended_apart)
+{
+    struct mpsc_ring *r = ring_new(2, 8);
+    uint64_t v = 5, out, word;
+    for (int lap = 0; lap < 5; lap++) {                     /* head on later laps too */
+        EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);
+        EXPECT_EQ(mpsc_try_push(r, 1, &v), MPSC_OK);
+        EXPECT_EQ(mpsc_look(r), MPSC_READY);
+        EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
+    }
+    uint64_t t = atomic_load(&r->tail);
+    atomic_store(&r->tail, t + MPSC_STEP);                  /* a producer claimed, not yet published */
+    EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);
+    mpsc_close(r);
+    EXPECT_EQ(mpsc_look(r), MPSC_EMPTY);                    /* closed, but it will still arrive */
+    uint8_t *s = mpsc_slot(r, t);
+    memcpy(s + MPSC_HDR, &v, 8);
+    atomic_store(mpsc_seq(s), t + MPSC_STEP);
+    EXPECT_EQ(mpsc_look(r), MPSC_READY);
+    EXPECT_TRUE(mpsc_try_pop(r, &word, &out));
+    EXPECT_EQ(mpsc_look(r), MPSC_ENDED);
+    ring_free(r);
 }

@@ -310,7 +310,7 @@ async_task_reinit_(struct async_task *t, async_poll_fn poll, size_t size, uint64
 static inline __attribute__((always_inline)) void
 async_task_init_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
 {
-    t->waker = (struct waker){.which = -1, .fire = async_fire_};
+    t->waker = (struct waker){.which = -1, .kind = WAKER_KIND_ASYNC, .fire = async_fire_};
     t->lock = (spinlock_t)SPINLOCK_INIT;
     t->joiners.lock = &t->lock;
     t->timer.index = -1;
@@ -469,7 +469,7 @@ static inline void async_make_ready_(struct async_task *t, bool fired)
 
 static inline void async_waker_fire(struct waker *w)
 {
-    if (w->fire == async_fire_)
+    if (w->kind & WAKER_KIND_ASYNC)
         async_make_ready_(container_of(w, struct async_task, waker), true);
     else
         w->fire(w);
@@ -478,7 +478,7 @@ static inline void async_waker_fire(struct waker *w)
 static inline __attribute__((always_inline)) void
 async_waker_fire_from(const struct async_task *self, struct waker *w)
 {
-    if (w->fire != async_fire_) {
+    if (!(w->kind & WAKER_KIND_ASYNC)) {
         w->fire(w);
         return;
     }

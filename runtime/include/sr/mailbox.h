@@ -12,6 +12,13 @@
  * only when `senders_waiting` is set. A woken sender retries its send
  * (notification, not hand-off: whoever sends first gets the room).
  *
+ * The lock is also there for sleepers its owner keeps beside the reader
+ * (the actor's requesters, each on its reply: sr/sleeper.h): a requester
+ * then wakes the reader and sleeps for its reply in one critical section
+ * (mailbox_try_push, mailbox_wake_reader_locked), and the reader posts a
+ * reply and sleeps for the next message in another
+ * (mailbox_sleep_locked).
+ *
  * Results: 0; -EAGAIN (try: full); -ETIMEDOUT; -EPIPE (closed; the reader
  * gets it once the mailbox is closed and everything sent before is read).
  * Close: later sends fail with -EPIPE, waiting senders fail with -EPIPE,
@@ -50,6 +57,16 @@ static inline int mailbox_try_send(struct mailbox *mb, uint64_t word, const void
 static inline int mailbox_recv(struct mailbox *mb, uint64_t *word, void *buf);
 /* 0 if it closed it, -EPIPE if it was closed already. */
 int mailbox_close(struct mailbox *mb);
+/* The lock (see top). */
+static inline spinlock_t *mailbox_lock(struct mailbox *mb) { return &mb->lock; }
+/* mailbox_try_send without the wake: after a 0, the caller takes the lock
+ * and calls mailbox_wake_reader_locked before it releases it. */
+static inline int mailbox_try_push(struct mailbox *mb, uint64_t word, const void *msg);
+/* Lock held: wake the reader if it sleeps (the caller calls
+ * sched_resched_if_needed() once it has released the lock, unless it
+ * blocks). Under the lock no flag race is left: the reader announces and
+ * looks at the ring under it. */
+static inline void mailbox_wake_reader_locked(struct mailbox *mb) { sleeper_wake(&mb->reader); }
 /* Messages queued now (a snapshot). */
 static inline uint32_t mailbox_len(struct mailbox *mb) { return mpsc_count(&mb->ring); }
 
@@ -59,12 +76,38 @@ void mailbox_wake_reader_(struct mailbox *mb);
 void mailbox_wake_sender_(struct mailbox *mb);
 int mailbox_send_wait_(struct mailbox *mb, uint64_t word, const void *msg, uint64_t deadline_ns);
 int mailbox_sleep_(struct mailbox *mb);
+/* The reader, lock held and IRQs masked (flags): sleep as mailbox_sleep_
+ * does; returns with the lock released and IRQs restored (after a
+ * reschedule check if it did not block): 0 (look again) or -EPIPE.
+ * Inline: the actor's loop sleeps here after posting a reply. */
+static inline int mailbox_sleep_locked(struct mailbox *mb, uint64_t flags)
+{
+    sleeper_announce(&mb->reader);
+    enum mpsc_look look = mpsc_look(&mb->ring);
+    if (__builtin_expect(look == MPSC_EMPTY, 1)) {
+        /* Only a sender's or the closer's wake ends it (no deadline). */
+        sleeper_block(&mb->lock, flags, 0);
+        return 0;
+    }
+    sleeper_withdraw(&mb->reader);
+    spin_unlock_irqrestore(&mb->lock, flags);
+    sched_resched_if_needed();   /* the caller may have woken someone under the lock */
+    return look == MPSC_ENDED ? -EPIPE : 0;
+}
 
-static inline int mailbox_try_send(struct mailbox *mb, uint64_t word, const void *msg)
+static inline int mailbox_try_push(struct mailbox *mb, uint64_t word, const void *msg)
 {
     enum mpsc_push r = mpsc_try_push(&mb->ring, word, msg);
     if (__builtin_expect(r != MPSC_OK, 0))
         return r == MPSC_FULL ? -EAGAIN : -EPIPE;
+    return 0;
+}
+
+static inline int mailbox_try_send(struct mailbox *mb, uint64_t word, const void *msg)
+{
+    int r = mailbox_try_push(mb, word, msg);
+    if (__builtin_expect(r != 0, 0))
+        return r;
     if (sleeper_announced(&mb->reader))
         mailbox_wake_reader_(mb);
     return 0;

@@ -21,8 +21,10 @@
  *
  * Sleeping sides (the mailbox's concern): after publishing, a producer
  * loads the consumer's "asleep" flag (seq_cst); the consumer stores that
- * flag (seq_cst) before it looks at the slot again. Likewise for senders
- * waiting for room against head. One of each pair sees the other.
+ * flag (seq_cst) before it looks at the ring again (mpsc_look: tail, then
+ * the head slot only if something is claimed; the claim is a seq_cst
+ * read-modify-write for that). Likewise for senders waiting for room
+ * against head. One of each pair sees the other.
  *
  * Pure code (C11 atomics): built into the image and the host tests.
  */
@@ -94,8 +96,9 @@ static inline enum mpsc_push mpsc_try_push(struct mpsc_ring *r, uint64_t word, c
         uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
         if (__builtin_expect(t - h >= limit, 0))
             return MPSC_FULL;
+        /* seq_cst: mpsc_look tells "nothing claimed" from tail alone. */
         if (__builtin_expect(atomic_compare_exchange_weak_explicit(&r->tail, &t, t + MPSC_STEP,
-                                                                   memory_order_relaxed,
+                                                                   memory_order_seq_cst,
                                                                    memory_order_relaxed), 1))
             break;
     }
@@ -120,12 +123,23 @@ static inline bool mpsc_try_pop(struct mpsc_ring *r, uint64_t *word, void *out)
     return true;
 }
 
-/* Consumer only, seq_cst (after storing its asleep flag): is a message
- * published at the head? */
-static inline bool mpsc_can_pop(struct mpsc_ring *r)
+enum mpsc_look { MPSC_READY, MPSC_EMPTY, MPSC_ENDED };
+
+/* Consumer only, seq_cst (after storing its asleep flag): what a reader
+ * about to sleep finds: a message published at the head (MPSC_READY), none
+ * yet (MPSC_EMPTY: it may sleep), or the ring closed and drained
+ * (MPSC_ENDED). "Nothing claimed" is told from tail alone, without the
+ * head slot: every claim is a seq_cst read-modify-write of tail, so a
+ * claim this load misses comes after it in the seq_cst order, and so does
+ * its producer's load of the flag, which then sees the reader. A claimed,
+ * unpublished message is MPSC_EMPTY: its publish and flag load follow. */
+static inline enum mpsc_look mpsc_look(struct mpsc_ring *r)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    return atomic_load(mpsc_seq(mpsc_slot(r, h))) == h + MPSC_STEP;
+    uint64_t t = atomic_load(&r->tail);
+    if ((t & ~(uint64_t)MPSC_CLOSED) == h)
+        return (t & MPSC_CLOSED) ? MPSC_ENDED : MPSC_EMPTY;
+    return atomic_load(mpsc_seq(mpsc_slot(r, h))) == h + MPSC_STEP ? MPSC_READY : MPSC_EMPTY;
 }
 
 /* seq_cst (after a waiting sender stored its flag): would a push find room
@@ -153,13 +167,6 @@ static inline uint32_t mpsc_count(struct mpsc_ring *r)
     uint64_t h = atomic_load(&r->head);
     uint64_t t = atomic_load(&r->tail) & ~(uint64_t)MPSC_CLOSED;
     return (uint32_t)((t - h) / MPSC_STEP);
-}
-
-/* Closed and every claimed message read: nothing will ever arrive. */
-static inline bool mpsc_finished(struct mpsc_ring *r)
-{
-    uint64_t t = atomic_load(&r->tail);
-    return (t & MPSC_CLOSED) && (t & ~(uint64_t)MPSC_CLOSED) == atomic_load(&r->head);
 }
 
 #endif

@@ -49,10 +49,19 @@ struct waker {
     int32_t result;             /* set by the claimer: 0 or a negative errno */
     int16_t which;              /* index of the node that fired, -1 for none */
     uint8_t qos;                /* the waiter's QoS class (0 = highest) */
-    uint8_t reserved;
+    uint8_t kind;               /* enum waker_kind: which fire this is, for inline dispatch */
     /* Called by the claimer after the transfer, with the list's lock held:
      * store WAKER_DONE (release) and make the owner run. Must not block. */
     void (*fire)(struct waker *w);
+};
+
+/* What a claimer may do in place of calling fire (one byte test on the
+ * wake path instead of comparing function pointers). Set together with
+ * fire by the waker's initialiser; 0 (any other fire) is always correct. */
+enum waker_kind {
+    WAKER_KIND_FN = 0,              /* call fire */
+    WAKER_KIND_TASK_LISTED = 1,     /* fire is task_waker_fire_listed_ (sr/wait_task.h) */
+    WAKER_KIND_ASYNC = 2,           /* fire is async_fire_ (sr/async.h) */
 };
 
 struct wait_list;
@@ -75,12 +84,11 @@ struct wait_list {
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
 #endif
 
-/* Start a wait: result 0, which -1, state WAITING (sequentially consistent,
- * so a canceller that sets a flag and then claims cannot be missed). */
+/* Start a wait: state WAITING (sequentially consistent, so a canceller
+ * that sets a flag and then claims cannot be missed). which and result are
+ * not reset: a waker becomes DONE only through a claim, which sets both. */
 static inline void waker_arm(struct waker *w, unsigned qos)
 {
-    w->result = 0;
-    w->which = -1;
     w->qos = (uint8_t)qos;
     atomic_store(&w->state, WAKER_WAITING);
 }
@@ -127,8 +135,15 @@ static inline bool wait_list_empty(const struct wait_list *l) { return !l->head;
  * higher one. Inline: a wait is queued on the path that parks it. */
 static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
 {
-    unsigned q = n->waker->qos;
     struct wait_node *p = l->tail;
+    if (!p) {                        /* empty (the usual case of a one-waiter hand-off) */
+        n->next = n->prev = NULL;
+        l->head = l->tail = n;
+        n->list = l;
+        n->linked = 1;
+        return;
+    }
+    unsigned q = n->waker->qos;
     while (p && p->waker->qos > q)   /* lower class (larger value) waits behind */
         p = p->prev;
     n->prev = p;
@@ -143,6 +158,17 @@ static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
         l->head = n;
     n->list = l;
     n->linked = 1;
+}
+
+/* wait_node_init and wait_list_add in one, each field stored once (the
+ * links, list and linked are wait_list_add's). */
+static inline void wait_list_add_new(struct wait_list *l, struct wait_node *n, struct waker *w,
+                                     int index, void *data)
+{
+    n->waker = w;
+    n->data = data;
+    n->index = (int16_t)index;
+    wait_list_add(l, n);
 }
 
 /* With n->list's lock held: unlink n if it is still linked. */
@@ -177,8 +203,7 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
             next->prev = NULL;
         else
             l->tail = NULL;
-        n->next = NULL;
-        n->linked = 0;
+        n->linked = 0;   /* next is stale: read only while linked */
         if (waker_claim(n->waker, n->index, result))
             return n;
     }

@@ -120,7 +120,8 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
 static inline __attribute__((always_inline)) int32_t
 task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, uint64_t deadline_ns)
 {
-    tw->w.fire = task_waker_fire_listed_;   /* claimers read it under the list's lock */
+    tw->w.fire = task_waker_fire_listed_;   /* claimers read both under the list's lock */
+    tw->w.kind = WAKER_KIND_TASK_LISTED;
     int32_t r = task_waker_wait_listed_(tw, n, n->list->lock, flags, deadline_ns, tw->interruptible);
     atomic_store_explicit(&tw->w.state, WAKER_IDLE, memory_order_relaxed);
     return r;
@@ -146,12 +147,9 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     struct task_waker tw;
     struct wait_node n;
     tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
-                          .fire = task_waker_fire_listed_};
+                          .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
     tw.task = cur;
-    n.waker = &tw.w;
-    n.data = data;
-    n.index = 0;
-    wait_list_add(l, &n);
+    wait_list_add_new(l, &n, &tw.w, 0, data);
     return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
 }
 
