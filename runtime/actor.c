@@ -185,6 +185,17 @@ static inline bool reply_post_locked(struct reply_box *b, int32_t result)
     return false;
 }
 
+/* reply_post_locked without the wake: the caller wakes b->requester under
+ * the same lock hold (the actor's loop, as it goes to sleep). */
+static inline bool reply_set_locked(struct reply_box *b, int32_t result)
+{
+    if (__builtin_expect(b->state != BOX_WAITING, 0))
+        return true;
+    b->result = result;
+    b->state = BOX_DONE;
+    return false;
+}
+
 /* The replying side will not reply: the requester sees err. */
 static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
@@ -199,17 +210,18 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
 
 /* The requester, after its request was pushed to mb: wake the reader if it
  * sleeps, then wait until the box is DONE (true) or deadline_ns passes
- * (false: see request_expired). */
+ * (false: see request_expired). The wake and the wait are one step: a
+ * reader asleep on this core gets the core at once. */
 static inline bool box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns)
 {
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
-    mailbox_wake_reader_locked(mb);
     if (b->state == BOX_WAITING) {
         /* Only reply_post_locked wakes it with WAIT_OK, after setting DONE. */
         sleeper_announce(&b->requester);
-        return sleeper_block(lock, flags, deadline_ns) == WAIT_OK;
+        return sleeper_wake_block(&mb->reader, lock, flags, deadline_ns) == WAIT_OK;
     }
+    mailbox_wake_reader_locked(mb);
     spin_unlock_irqrestore(lock, flags);
     sched_resched_if_needed();
     return true;
@@ -275,10 +287,12 @@ static int64_t actor_main(void *arg)
         atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
         if (!rc)
             continue;
-        /* Post the reply and, if nothing is queued, sleep, under one lock. */
+        /* Post the reply and, if nothing is queued, sleep, under one lock:
+         * the requester's wake and the sleep are one step. */
         uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
-        if (__builtin_expect(!reply_post_locked(rc, st), 1)) {
-            mailbox_sleep_locked(mb, flags);   /* -EPIPE: mailbox_recv sees it too */
+        if (__builtin_expect(!reply_set_locked(rc, st), 1)) {
+            /* -EPIPE: mailbox_recv sees it too */
+            mailbox_sleep_locked(mb, flags, &rc->requester);
             continue;
         }
         spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */

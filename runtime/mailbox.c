@@ -60,7 +60,7 @@ void mailbox_wake_sender_(struct mailbox *mb)
  * published meanwhile is seen here or sees the flag. */
 int mailbox_sleep_(struct mailbox *mb)
 {
-    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock));
+    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock), NULL);
 }
 
 /* The ring was full: wait in sendq (QoS order) until the reader makes room,

@@ -816,6 +816,74 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     return cur->wait_result;
 }
 
+
+/* sched_wake_block when it is not the hand-off: the two calls, rq->lock
+ * released first. */
+static __attribute__((noinline)) int32_t wake_then_block(struct runqueue *rq, struct task *t,
+                                                         int32_t result, spinlock_t *wq_lock,
+                                                         uint64_t deadline_ns)
+{
+    spin_unlock(&rq->lock);
+    sched_wake(t, result);
+    return sched_block(wq_lock, deadline_ns);
+}
+
+/* sched_wake_block's hand-off, cur BLOCKED (and its timeout armed), under
+ * rq->lock: release wq_lock, make t current, switch. */
+static inline __attribute__((always_inline)) int32_t
+wake_block_handoff(struct runqueue *rq, struct task *cur, struct task *t, int32_t result,
+                   spinlock_t *wq_lock)
+{
+    /* A waker of cur that gets wq_lock now finds it BLOCKED with its
+     * registers live (on_cpu) and queues it here once rq->lock is free. */
+    if (wq_lock)
+        spin_unlock(wq_lock);
+    t->wait_result = result;
+    uint64_t now = now_ticks();
+    switch_account(rq, cur, t, now);
+    switch_handoff(rq, cur->flags, t, now);
+    spin_unlock(&rq->lock);
+    switch_go(cur, t);
+    /* Running again: as sched_block's end. */
+    cur = sched_current_fresh();
+    if (__builtin_expect(timer_queued(&cur->timer), 0))
+        sched_block_cancel_timeout(cur);
+    return cur->wait_result;
+}
+
+/* The hand-off of a wait with a timeout (out of line: the call to arm it
+ * would make the common way save registers). */
+static __attribute__((noinline)) int32_t wake_block_timed(struct runqueue *rq, struct task *cur,
+                                                          struct task *t, int32_t result,
+                                                          spinlock_t *wq_lock,
+                                                          uint64_t deadline_ns)
+{
+    sched_block_arm_timeout_locked(rq, cur, deadline_ns);
+    return wake_block_handoff(rq, cur, t, result, wq_lock);
+}
+
+int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
+                         uint64_t deadline_ns)
+{
+    struct runqueue *rq = this_rq();
+    spin_lock(&rq->lock);
+    struct task *cur = rq->current;
+    /* t's state and cpu change only under this lock when t is ours (as in
+     * sched_wake); a BLOCKED task of this core is switched out, since cur
+     * runs here. */
+    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED ||
+                         (rq->band_mask & ((2u << t->qos) - 1)) ||
+                         ((cur->flags | t->flags) & SWITCH_RARE_FLAGS), 0))
+        return wake_then_block(rq, t, result, wq_lock, deadline_ns);
+    /* As sched_block: a new wait number, then BLOCKED with release. */
+    cur->wait_seq++;
+    cur->wait_result = WAIT_PENDING;
+    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    if (__builtin_expect(deadline_ns != 0, 0))
+        return wake_block_timed(rq, cur, t, result, wq_lock, deadline_ns);
+    return wake_block_handoff(rq, cur, t, result, wq_lock);
+}
+
 /* --- preemption from interrupts ----------------------------------------------------- */
 
 /* In an exception taken from prev (whose state is saved or no longer

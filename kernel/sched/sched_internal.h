@@ -51,6 +51,8 @@ void sched_wake_locked(struct runqueue *rq, struct task *t, int32_t result, uint
 /* sched_block's timeout: arm cur's timer on rq (this core) for its wait; and
  * take it off again once woken before it fired. */
 void sched_block_arm_timeout(struct runqueue *rq, struct task *cur, uint64_t deadline_ns);
+/* The same under rq->lock (rq this core's). */
+void sched_block_arm_timeout_locked(struct runqueue *rq, struct task *cur, uint64_t deadline_ns);
 void sched_block_cancel_timeout(struct task *cur);
 
 #endif

@@ -193,16 +193,21 @@ static void sched_timer_irq(uint32_t intid, void *arg)
 }
 
 /* sched_block's timeout: arm cur's timer on this core for this wait. */
-__attribute__((noinline)) void sched_block_arm_timeout(struct runqueue *rq, struct task *cur,
-                                                        uint64_t deadline_ns)
+void sched_block_arm_timeout_locked(struct runqueue *rq, struct task *cur, uint64_t deadline_ns)
 {
-    spin_lock(&rq->lock);
     cur->timer.deadline = ns_to_ticks_ceil(deadline_ns);
     cur->timer.fn = block_timeout;
     cur->timer.arg = cur;
     cur->timer.seq = cur->wait_seq;
     if (sched_timer_add_locked(rq, &cur->timer) != 0)
         panic("timer heap of cpu %d: out of memory", rq_cpu(rq));   /* as sched_timer_arm */
+}
+
+__attribute__((noinline)) void sched_block_arm_timeout(struct runqueue *rq, struct task *cur,
+                                                        uint64_t deadline_ns)
+{
+    spin_lock(&rq->lock);
+    sched_block_arm_timeout_locked(rq, cur, deadline_ns);
     spin_unlock(&rq->lock);
 }
 

@@ -11,6 +11,7 @@ SR_SRCS += \
 	tests/image/test_sched.c \
 	tests/image/test_runnext.c \
 	tests/image/test_join_handoff.c \
+	tests/image/test_wake_block.c \
 	tests/image/test_idle_wake.c \
 	tests/image/test_spawn.c \
 	tests/image/test_qos.c \

@@ -257,6 +257,17 @@ const struct sched_core_model *sched_core_model(void);
  * released before switching). Returns the wait result. */
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
 
+/* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step
+ * (a request that wakes its server and waits for the reply, a reply that
+ * wakes the requester and waits for the next request). Called as
+ * sched_block is, the caller having taken t's wake-up as sched_wake's
+ * callers do. When t is blocked on this core and would run next (nothing of
+ * its band or above ready here, neither task a deadline or app task), the
+ * core is handed straight to t, as an exiting task hands it to its joiner;
+ * otherwise it is the two calls. Returns the current task's wait result. */
+int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
+                         uint64_t deadline_ns);
+
 /* Cancellation points for waits that are not on a wait queue (the runtime's
  * wakers: channels, select, async joins). The waiter calls enter with
  * lock held (IRQs masked) before it first blocks with sched_block(lock),

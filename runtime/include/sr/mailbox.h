@@ -77,19 +77,26 @@ void mailbox_wake_sender_(struct mailbox *mb);
 int mailbox_send_wait_(struct mailbox *mb, uint64_t word, const void *msg, uint64_t deadline_ns);
 int mailbox_sleep_(struct mailbox *mb);
 /* The reader, lock held and IRQs masked (flags): sleep as mailbox_sleep_
- * does; returns with the lock released and IRQs restored (after a
- * reschedule check if it did not block): 0 (look again) or -EPIPE.
- * Inline: the actor's loop sleeps here after posting a reply. */
-static inline int mailbox_sleep_locked(struct mailbox *mb, uint64_t flags)
+ * does, first waking wake (a sleeper under this lock, or NULL): if the
+ * reader sleeps, the wake and the sleep are one step (sleeper_wake_block).
+ * Returns with the lock released and IRQs restored (after a reschedule
+ * check if it did not block): 0 (look again) or -EPIPE. Inline: the
+ * actor's loop sleeps here after posting a reply, waking the requester. */
+static inline int mailbox_sleep_locked(struct mailbox *mb, uint64_t flags, struct sleeper *wake)
 {
     sleeper_announce(&mb->reader);
     enum mpsc_look look = mpsc_look(&mb->ring);
     if (__builtin_expect(look == MPSC_EMPTY, 1)) {
         /* Only a sender's or the closer's wake ends it (no deadline). */
-        sleeper_block(&mb->lock, flags, 0);
+        if (wake)
+            sleeper_wake_block(wake, &mb->lock, flags, 0);
+        else
+            sleeper_block(&mb->lock, flags, 0);
         return 0;
     }
     sleeper_withdraw(&mb->reader);
+    if (wake)
+        sleeper_wake(wake);
     spin_unlock_irqrestore(&mb->lock, flags);
     sched_resched_if_needed();   /* the caller may have woken someone under the lock */
     return look == MPSC_ENDED ? -EPIPE : 0;

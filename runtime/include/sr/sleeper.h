@@ -56,6 +56,24 @@ static inline int32_t sleeper_block(spinlock_t *lock, uint64_t flags, uint64_t d
     return r;
 }
 
+/* Lock held, IRQs masked with flags, the caller announced on its own
+ * sleeper: sleeper_wake(w), then sleeper_block, in one step: a task woken
+ * on this core that would run next gets the core straight away
+ * (sched_wake_block). Returns as sleeper_block does. */
+static inline int32_t sleeper_wake_block(struct sleeper *w, spinlock_t *lock, uint64_t flags,
+                                         uint64_t deadline_ns)
+{
+    int32_t r;
+    if (atomic_load_explicit(&w->asleep, memory_order_relaxed)) {
+        atomic_store_explicit(&w->asleep, 0, memory_order_relaxed);
+        r = sched_wake_block(w->task, WAIT_OK, lock, deadline_ns);
+    } else {
+        r = sched_block(lock, deadline_ns);
+    }
+    arch_irq_restore(flags);
+    return r;
+}
+
 /* Lock-free hint (seq_cst): is a task announced? */
 static inline bool sleeper_announced(struct sleeper *s) { return atomic_load(&s->asleep); }
 
