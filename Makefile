@@ -87,9 +87,10 @@ SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
 # handlers run with it trapped and need not save it (arch/arm64/vectors.S).
 # Not runtime/, apps/, tests/: their SIMD copies matter (chan_send_recv).
 SR_NOFP_CFLAGS := -mgeneral-regs-only
-SR_NOFP_DIRS ?= arch kernel drivers
-SR_NOFP_OBJS := $(filter-out $(SR_NOFP_SKIP),$(filter $(patsubst %,$(BUILD)/obj/%/%.c.o,$(SR_NOFP_DIRS)),$(SR_OBJS)))
+SR_NOFP_OBJS := $(filter $(BUILD)/obj/arch/%.c.o $(BUILD)/obj/kernel/%.c.o \
+	$(BUILD)/obj/drivers/%.c.o,$(SR_OBJS))
 $(SR_NOFP_OBJS): SR_CFLAGS += $(SR_NOFP_CFLAGS)
+
 DTB := $(BUILD)/$(BOARD).dtb
 
 .PHONY: all image run test bench compare print-qemu host-tests host-tools deps clean sdcard flash stress-async
@@ -102,7 +103,7 @@ image: $(BUILD)/sr.elf $(BUILD)/Image $(DTB)
 
 # Objects depend on the flags too: changing a flag rebuilds what it affects.
 FLAGS_FILE := $(BUILD)/flags.txt
-SR_ALL_FLAGS := $(SR_CFLAGS) | $(SR_NOFP_CFLAGS) $(SR_NOFP_DIRS) $(SR_NOFP_SKIP) | $(SR_ASFLAGS) | $(SR_LDFLAGS)
+SR_ALL_FLAGS := $(SR_CFLAGS) | $(SR_NOFP_CFLAGS) | $(SR_ASFLAGS) | $(SR_LDFLAGS)
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(SR_ALL_FLAGS)' | cmp -s - $@ || echo '$(SR_ALL_FLAGS)' > $@
