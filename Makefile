@@ -84,6 +84,15 @@ SR_ASFLAGS += $(addprefix -I,$(SR_INCLUDES)) -I$(BUILD)/gen
 HOST_CFLAGS += $(addprefix -I,$(HOST_INCLUDES))
 
 SR_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SR_SRCS))
+
+# irqfp: arch/, kernel/ and drivers/ never touch FP/SIMD, so interrupt
+# handlers run with it trapped and need not save it (arch/arm64/vectors.S).
+# Not runtime/, apps/, tests/: their SIMD copies matter (chan_send_recv).
+SR_NOFP_CFLAGS := -mgeneral-regs-only
+SR_NOFP_OBJS := $(filter $(BUILD)/obj/arch/%.c.o $(BUILD)/obj/kernel/%.c.o \
+	$(BUILD)/obj/drivers/%.c.o,$(SR_OBJS))
+$(SR_NOFP_OBJS): SR_CFLAGS += $(SR_NOFP_CFLAGS)
+
 DTB := $(BUILD)/$(BOARD).dtb
 
 .PHONY: all image run test bench compare print-qemu host-tests host-tools deps clean sdcard flash stress-async
@@ -96,7 +105,7 @@ image: $(BUILD)/sr.elf $(BUILD)/Image $(DTB)
 
 # Objects depend on the flags too: changing a flag rebuilds what it affects.
 FLAGS_FILE := $(BUILD)/flags.txt
-SR_ALL_FLAGS := $(SR_CFLAGS) | $(SR_ASFLAGS) | $(SR_LDFLAGS)
+SR_ALL_FLAGS := $(SR_CFLAGS) | $(SR_NOFP_CFLAGS) | $(SR_ASFLAGS) | $(SR_LDFLAGS)
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(SR_ALL_FLAGS)' | cmp -s - $@ || echo '$(SR_ALL_FLAGS)' > $@

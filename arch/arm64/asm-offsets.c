@@ -13,6 +13,7 @@ void asm_offsets(void)
 {
     DEFINE(FRAME_X, offsetof(struct arch_frame, x));
     DEFINE(FRAME_X30, offsetof(struct arch_frame, x[30]));
+    DEFINE(FRAME_FP_SAVED, offsetof(struct arch_frame, fp_saved));
     DEFINE(FRAME_SP, offsetof(struct arch_frame, sp));
     DEFINE(FRAME_ELR, offsetof(struct arch_frame, elr));
     DEFINE(FRAME_SPSR, offsetof(struct arch_frame, spsr));
@@ -31,4 +32,9 @@ void asm_offsets(void)
     _Static_assert(sizeof(struct arch_frame) % 16 == 0, "frame keeps SP 16-byte aligned");
     _Static_assert(offsetof(struct arch_frame, elr) == offsetof(struct arch_frame, sp) + 8,
                    "sp/elr stored as a pair");
+    _Static_assert(offsetof(struct arch_frame, fp_saved) == offsetof(struct arch_frame, x[30]) + 8,
+                   "x30/fp_saved stored as a pair");
+    _Static_assert(offsetof(struct arch_frame, fpcr) == offsetof(struct arch_frame, fpsr) + 4,
+                   "fpsr/fpcr stored as a pair of words");
+    _Static_assert(offsetof(struct arch_frame, q) % 16 == 0, "q stored with 16-byte alignment");
 }

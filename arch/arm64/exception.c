@@ -1,9 +1,12 @@
 /*
- * Exception dispatch and reporting. IRQs go to the kernel's irq_handle();
- * synchronous exceptions first get a chance to be recovered (semihosting
- * probe, then the kernel's fault_recover()); anything else is reported in
- * full and ends in panic_exception().
+ * Exception dispatch and reporting. IRQs go to the kernel's irq_handle()
+ * (then, from EL1t, sched_irq_exit()); an interrupt handler's FP/SIMD trap
+ * is counted and resumed (vectors.S did the work); other synchronous
+ * exceptions first get a chance to be recovered (semihosting probe, then
+ * the kernel's fault_recover()); anything else is reported in full and ends
+ * in panic_exception().
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <arch/backtrace.h>
 #include <arch/boot.h>
@@ -109,14 +112,28 @@ static bool semihost_probe_fixup(struct arch_frame *f)
     return true;
 }
 
+/* FP/SIMD traps from interrupt handlers (vectors.S has stored the state
+ * they would have clobbered): counted, then resumed with FP/SIMD on. */
+static _Atomic uint64_t fp_irq_traps;
+
+uint64_t arch_fp_irq_traps(void) { return atomic_load_explicit(&fp_irq_traps, memory_order_relaxed); }
+
+void arch_irq_dispatch(struct arch_frame *f)
+{
+    irq_handle(f);
+    sched_irq_exit(f);
+}
+
 void arch_exception_dispatch(struct arch_frame *f, unsigned kind)
 {
     unsigned type = kind & 3, group = kind >> 2;
 
     if (type == EXC_IRQ) {
-        irq_handle(f);
-        if (group == EXC_FROM_EL1T)
-            sched_irq_exit(f);
+        irq_handle(f);   /* from EL1h: never preempts (EL1t has arch_irq_dispatch) */
+        return;
+    }
+    if (type == EXC_SYNC && group == EXC_FROM_EL1H && ESR_EC(f->esr) == EC_FP_ACCESS) {
+        atomic_fetch_add_explicit(&fp_irq_traps, 1, memory_order_relaxed);
         return;
     }
     if (type == EXC_SYNC && (semihost_probe_fixup(f) || fault_recover(f, kind)))

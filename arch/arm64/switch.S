@@ -5,8 +5,9 @@
  *  - a cooperative frame (arch_switch, struct arch_coop_frame): d8-d15 and
  *    x19-x30, 160 bytes, the callee-saved state of a task that called
  *    schedule();
- *  - a full struct arch_frame (copied there by sched_irq_exit): a task that
- *    was preempted by an interrupt, every register including q0-q31.
+ *  - a full struct arch_frame (written there by sched_irq_exit through
+ *    arch_frame_save_preempted): a task that was preempted by an interrupt,
+ *    every register including q0-q31 (fp_saved set).
  * Bit 0 of the saved sp tells which (TASK_SP_FULL: a full frame).
  */
 #include <arch/asm.h>

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <kernel/io.h>
+#include <kernel/memzero.h>
 #include <kernel/sched.h>
 
 _Static_assert(IOQ_CLASSES == QOS_COUNT, "one ioq class per QoS class");
@@ -34,7 +35,7 @@ void io_get_stats(struct io_stats *out)
 void io_req_init(struct io_req *r, enum io_op op, enum qos qos, uint64_t pos, void *buf,
                  uint32_t len)
 {
-    memset(r, 0, sizeof(*r));
+    memzero_inline(r, sizeof(*r));   /* per request: not a memset call */
     r->op = (uint8_t)op;
     r->qos = (uint8_t)qos;
     r->pos = pos;

@@ -894,13 +894,16 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     switch_tls(next);
     sched_set_current(next);
     if (next->sp & TASK_SP_FULL) {
-        arch_frame_copy(f, (const struct arch_frame *)(next->sp & ~TASK_SP_FULL));
+        /* Resume a preempted task: eret into the routine that loads its frame in place. */
+        f->x[0] = next->sp & ~TASK_SP_FULL;
+        f->elr = (uint64_t)exception_resume_frame;
     } else {
         /* Resume a cooperatively switched task: eret into the pop routine. */
         f->sp = next->sp;
         f->elr = (uint64_t)arch_switch_resume;
-        f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed schedule() restores them */
     }
+    f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed frame or schedule() restores them */
+    f->fp_saved = 0;   /* prev's FP/SIMD state is saved or dead: not loaded on the way out */
 }
 
 void sched_irq_exit(struct arch_frame *f)
@@ -924,9 +927,9 @@ void sched_irq_exit(struct arch_frame *f)
     if (next == prev)
         return;
 
-    /* Save prev's full state on its own stack. */
+    /* Save prev's full state (FP/SIMD included) on its own stack. */
     struct arch_frame *saved = (struct arch_frame *)((f->sp - sizeof(*f)) & ~15ull);
-    arch_frame_copy(saved, f);
+    arch_frame_save_preempted(saved, f);
     prev->sp = (uint64_t)saved | TASK_SP_FULL;
     resume_from_exception(f, prev, next);
     if (move_to >= 0)

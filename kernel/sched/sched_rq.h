@@ -334,13 +334,17 @@ static inline void core_view_one(struct sched_core_view *v, int c, uint32_t onli
 {
     struct task *cur = runqueues[c].current;
     bool busy = cur && !(cur->flags & TASK_F_IDLE);
-    *v = (struct sched_core_view){
-        .online = (online >> c) & 1,
-        .cur_qos = busy ? cur->qos : QOS_COUNT,
-        .cur_util = busy ? util_of(cur) : 0,
-        .ready_mask = runqueues[c].band_mask,
-        .nr_ready = runqueues[c].nr_ready,
-    };
+    /* Field by field: built -mgeneral-regs-only, GCC makes a compound
+     * literal of this size a memset call (irqfp). */
+    v->online = (online >> c) & 1;
+    v->cur_qos = busy ? cur->qos : QOS_COUNT;
+    v->cur_dl = false;
+    v->cur_util = busy ? util_of(cur) : 0;
+    v->ready_mask = runqueues[c].band_mask;
+    v->nr_ready = runqueues[c].nr_ready;
+    _Static_assert(QOS_COUNT == 5, "util_at cleared element by element");
+    v->util_at[0] = v->util_at[1] = v->util_at[2] = v->util_at[3] = v->util_at[4] = 0;
+    v->clamp_floor = v->clamp_ceiling = 0;
     if (busy)
         v->util_at[cur->qos] = v->cur_util;
 }

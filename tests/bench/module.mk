@@ -10,3 +10,5 @@ SR_SRCS += \
 	tests/bench/bench_forkjoin.c
 # Actors (runtime/actor.c).
 SR_SRCS += tests/bench/bench_actor.c
+# Interrupt entry/exit (irqfp).
+SR_SRCS += tests/bench/bench_irq.c

@@ -2,10 +2,17 @@
  * the timer come back intact whether it resumes from an interrupt exit
  * (another preempted task gave way) or from a cooperative switch (another
  * task ended), while the task that ran meanwhile loaded values of its own
- * into every one of those registers. */
+ * into every one of those registers. Interrupts do not save FP/SIMD
+ * (arch/arm64/vectors.S): a handler that uses it traps, and the trap saves
+ * the interrupted task's state first; preemption, migration and plain
+ * interrupts keep every register too. */
 #include <stdatomic.h>
 #include <string.h>
+#include <arch/frame.h>
+#include <kernel/clock.h>
+#include <kernel/irq.h>
 #include <kernel/percpu.h>
+#include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
 #include <sr_test.h>
@@ -151,4 +158,273 @@ TEST(fp, preempted_tasks_keep_every_fp_simd_register_fpcr_and_fpsr)
     EXPECT_EQ(other_got.fpsr, 0);
     EXPECT_GE(h_switches, 2);   /* switched in at start and after preemption */
     EXPECT_GE(o_switches, 2);
+}
+
+/* --- interrupts without the FP/SIMD save (irqfp) ------------------------------------ */
+
+/* Load *r, count `spins` iterations down in registers, store the registers
+ * back into *r (FPCR/FPSR left at zero). */
+static void load_spin_store(struct fp_regs *r, uint64_t spins)
+{
+    __asm__ volatile(FP_LOAD
+                     "mov x9, %[n]\n"
+                     "1: subs x9, x9, #1\n"
+                     "b.ne 1b\n" FP_ALL(stp)
+                     FP_CTRL_SAVE_CLEAR
+                     :
+                     : [r] "r"(r), [fpcr] "r"(r->fpcr), [fpsr] "r"(r->fpsr), [n] "r"(spins)
+                     : "x9", "x10", "memory", FP_CLOBBERS);
+}
+
+/* What an interrupt handler built with SIMD may do: write every vector
+ * register, FPCR and FPSR, and leave them so. */
+static __attribute__((noinline)) void clobber_fp_simd(void)
+{
+    __asm__ volatile("movi v0.16b, #0xa5\n" "movi v1.16b, #0xa5\n" "movi v2.16b, #0xa5\n" "movi v3.16b, #0xa5\n"
+                     "movi v4.16b, #0xa5\n" "movi v5.16b, #0xa5\n" "movi v6.16b, #0xa5\n" "movi v7.16b, #0xa5\n"
+                     "movi v8.16b, #0xa5\n" "movi v9.16b, #0xa5\n" "movi v10.16b, #0xa5\n" "movi v11.16b, #0xa5\n"
+                     "movi v12.16b, #0xa5\n" "movi v13.16b, #0xa5\n" "movi v14.16b, #0xa5\n" "movi v15.16b, #0xa5\n"
+                     "movi v16.16b, #0xa5\n" "movi v17.16b, #0xa5\n" "movi v18.16b, #0xa5\n" "movi v19.16b, #0xa5\n"
+                     "movi v20.16b, #0xa5\n" "movi v21.16b, #0xa5\n" "movi v22.16b, #0xa5\n" "movi v23.16b, #0xa5\n"
+                     "movi v24.16b, #0xa5\n" "movi v25.16b, #0xa5\n" "movi v26.16b, #0xa5\n" "movi v27.16b, #0xa5\n"
+                     "movi v28.16b, #0xa5\n" "movi v29.16b, #0xa5\n" "movi v30.16b, #0xa5\n" "movi v31.16b, #0xa5\n"
+                     "mov x9, #(3 << 22)\n"   /* round towards zero */
+                     "msr fpcr, x9\n"
+                     "mov x9, #1\n"           /* IOC */
+                     "msr fpsr, x9\n"
+                     :
+                     :
+                     : "x9", FP_CLOBBERS);
+}
+
+#define CB_ROUNDS      24
+#define CB_INTERVAL_NS (300 * 1000)
+
+static _Atomic int cb_left;
+static _Atomic uint64_t cb_traps;
+static bool cb_wake_ui;
+static struct semaphore ui_sem;
+static _Atomic int ui_rounds, ui_bad;
+static struct fp_regs ui_want;
+
+/* Runs in IRQ context on the holder's core, CB_ROUNDS times in a row: uses
+ * SIMD (trapped: the interrupted task's registers are saved first) and
+ * counts the trap it took (none if an earlier callback already took it in
+ * the same interrupt: a host that stalls the vCPU may run two in one),
+ * maybe wakes the higher-band ui task there (the interrupt then ends in a
+ * preemption), re-arms itself, and on its last round releases the holder.
+ * Itself uses no FP/SIMD register: the trap is clobber_fp_simd's. */
+static void simd_callback(void *arg)
+{
+    (void)arg;
+    uint64_t traps = arch_fp_irq_traps();
+    clobber_fp_simd();
+    atomic_fetch_add(&cb_traps, arch_fp_irq_traps() - traps);
+    if (cb_wake_ui)
+        sem_post(&ui_sem);
+    if (atomic_fetch_sub(&cb_left, 1) > 1)
+        clock_oneshot(CB_INTERVAL_NS, simd_callback, NULL);
+    else
+        atomic_store(&released, 1);
+}
+
+/* Higher band on the holder's core: on each wake-up fills every register
+ * with its own values and checks they stay while it runs. */
+static int64_t ui_task(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < CB_ROUNDS; i++) {
+        sem_wait(&ui_sem, WAIT_FOREVER);
+        struct fp_regs got = ui_want;
+        load_spin_store(&got, 2000);
+        if (!regs_equal(&got, &ui_want))
+            atomic_fetch_add(&ui_bad, 1);
+        atomic_fetch_add(&ui_rounds, 1);
+    }
+    return 0;
+}
+
+/* Arms the callback chain on its own core, then holds its registers
+ * until the last callback releases it. */
+static int64_t callback_holder(void *arg)
+{
+    (void)arg;
+    holder_got = holder_want;
+    clock_oneshot(CB_INTERVAL_NS, simd_callback, NULL);
+    hold_until_released(&holder_got);
+    return 0;
+}
+
+static int other_online_cpu(int not1, int not2)
+{
+    for (int c = platform.ncpus - 1; c >= 0; c--)
+        if (smp_cpu_online(c) && c != not1 && c != not2)
+            return c;
+    return -1;
+}
+
+static void run_simd_callbacks(bool wake_ui)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        cpu = cpu_id();
+    atomic_store(&released, 0);
+    atomic_store(&holder_spins, 0);
+    atomic_store(&cb_left, CB_ROUNDS);
+    atomic_store(&cb_traps, 0);
+    atomic_store(&ui_rounds, 0);
+    atomic_store(&ui_bad, 0);
+    cb_wake_ui = wake_ui;
+    sem_init(&ui_sem, 0);
+    fill(&holder_want, 0x6b, FPCR_RMODE_PLUS, FPSR_QC);
+    fill(&ui_want, 0x94, FPCR_RMODE_MINUS, 0);
+    uint64_t traps = arch_fp_irq_traps();
+    struct task *ui = NULL;
+    if (wake_ui) {
+        struct task_attr ua = {.name = "fp-ui", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+        ui = task_spawn(ui_task, NULL, &ua);
+        EXPECT_TRUE(ui != NULL);
+    }
+    struct task_attr ha = {.name = "fp-cb", .qos = QOS_UTILITY, .affinity = 1u << cpu};
+    struct task *h = task_spawn(callback_holder, NULL, &ha);
+    EXPECT_TRUE(h != NULL);
+    if (!h)
+        return;
+    EXPECT_EQ(task_join(h, NULL), TASK_EXITED);
+    if (ui) {
+        EXPECT_EQ(task_join(ui, NULL), TASK_EXITED);
+        EXPECT_EQ(atomic_load(&ui_rounds), CB_ROUNDS);
+        EXPECT_EQ(atomic_load(&ui_bad), 0);
+    }
+    /* Every callback interrupted a running task (the holder spins until
+     * the last one), and each interrupt that ran one trapped once, at its
+     * first SIMD instruction: at least one trap, at most one per callback,
+     * and every trap is one a callback took (the kernel's own paths never
+     * trap). Under icount (no stalls) all CB_ROUNDS trap. */
+    uint64_t taken = atomic_load(&cb_traps);
+    EXPECT_EQ(arch_fp_irq_traps() - traps, taken);
+    EXPECT_GE(taken, 1);
+    EXPECT_LE(taken, CB_ROUNDS);
+    EXPECT_EQ(atomic_load(&cb_left), 0);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    EXPECT_EQ(holder_got.fpcr, FPCR_RMODE_PLUS);
+    EXPECT_EQ(holder_got.fpsr, FPSR_QC);
+}
+
+TEST(fp, irq_handler_using_simd_traps_once_and_leaves_the_task_registers)
+{
+    run_simd_callbacks(false);
+}
+
+/* The trap saved the holder's state into the interrupt's frame; the same
+ * interrupt then switches the holder out: the preemption takes it from
+ * there, not from the (clobbered) registers. */
+TEST(fp, irq_handler_using_simd_then_preempting_keeps_both_tasks_registers)
+{
+    run_simd_callbacks(true);
+}
+
+#define PREEMPTS 6
+#define SGIS     40
+
+static struct fp_regs pre_want;
+static _Atomic int pre_bad;
+
+/* The last preemptor's job: hold the holder's core until the holder, which
+ * may no longer run there, has been taken by the core it may run on. */
+struct move_wait {
+    struct task *holder;
+    int to;
+};
+
+/* Higher band than the holder, pinned to its core: its own values in every
+ * register while it runs; then, if asked, waits (wake-up SGIs) for the
+ * other core to take the queued holder. */
+static int64_t preemptor(void *arg)
+{
+    struct move_wait *mw = arg;
+    struct fp_regs got = pre_want;
+    load_spin_store(&got, 20000);
+    if (!regs_equal(&got, &pre_want))
+        atomic_fetch_add(&pre_bad, 1);
+    uint64_t deadline = clock_ns() + 1000ull * 1000 * 1000;
+    while (mw && task_cpu(mw->holder) != mw->to && clock_ns() < deadline) {
+        ipi_send(IPI_WAKE, mw->to);   /* its idle loop steals the holder */
+        for (volatile int i = 0; i < 1000; i++)
+            ;
+    }
+    return 0;
+}
+
+static int64_t spinning_holder(void *arg)
+{
+    (void)arg;
+    holder_got = holder_want;
+    hold_until_released(&holder_got);
+    struct task_stats st;
+    task_get_stats(task_current(), &st);
+    return st.migrations;
+}
+
+static void send_sgis(int cpu)
+{
+    for (int i = 0; i < SGIS; i++)
+        ipi_send(IPI_WAKE, cpu);
+}
+
+/* A task holding its values in every register is interrupted by SGIs and
+ * its core's timer, preempted PREEMPTS times by a higher-band task that
+ * uses every register, then migrated to another core (it may no longer run
+ * on its own; preempted there, the idle core takes it) and interrupted
+ * there: it keeps every register, FPCR and FPSR exactly, and nothing
+ * traps (no handler used FP/SIMD). */
+TEST(fp, preempted_interrupted_and_migrated_task_keeps_every_register)
+{
+    int c1 = other_online_cpu(cpu_id(), -1);
+    if (c1 < 0)
+        return;   /* one core: the callback tests cover what it can check */
+    int c2 = other_online_cpu(cpu_id(), c1);
+    atomic_store(&released, 0);
+    atomic_store(&holder_spins, 0);
+    atomic_store(&pre_bad, 0);
+    fill(&holder_want, 0x2d, FPCR_RMODE_PLUS, FPSR_QC);
+    fill(&pre_want, 0xe1, FPCR_RMODE_MINUS, 0);
+    uint64_t traps = arch_fp_irq_traps();
+    uint64_t irqs = atomic_load(&percpu[c1].irqs);
+    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << c1};
+    struct task *h = task_spawn(spinning_holder, NULL, &ha);
+    EXPECT_TRUE(h != NULL);
+    if (!h)
+        return;
+    while (atomic_load(&holder_spins) == 0)
+        task_yield();
+    struct task_attr pa = {.name = "fp-pre", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << c1};
+    struct move_wait mw = {.holder = h, .to = c2};
+    for (int i = 0; i < PREEMPTS; i++) {
+        send_sgis(c1);
+        bool last = i == PREEMPTS - 1 && c2 >= 0;
+        if (last)
+            task_set_affinity(h, 1u << c2);   /* the last preemption makes it move */
+        struct task *p = task_spawn(preemptor, last ? &mw : NULL, &pa);
+        EXPECT_TRUE(p != NULL);
+        if (p)
+            EXPECT_EQ(task_join(p, NULL), TASK_EXITED);
+    }
+    if (c2 >= 0) {
+        EXPECT_EQ(task_cpu(h), c2);
+        uint64_t spins = atomic_load(&holder_spins);
+        while (atomic_load(&holder_spins) == spins)
+            task_yield();   /* it runs there */
+        send_sgis(c2);
+    }
+    atomic_store(&released, 1);
+    int64_t migrations = -1;
+    EXPECT_EQ(task_join(h, &migrations), TASK_EXITED);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    EXPECT_EQ(holder_got.fpcr, FPCR_RMODE_PLUS);
+    EXPECT_EQ(holder_got.fpsr, FPSR_QC);
+    EXPECT_EQ(atomic_load(&pre_bad), 0);
+    EXPECT_EQ(migrations, c2 >= 0 ? 1 : 0);
+    EXPECT_GE(atomic_load(&percpu[c1].irqs) - irqs, PREEMPTS);   /* at least the wake-ups' SGIs */
+    EXPECT_EQ(arch_fp_irq_traps() - traps, 0);
 }

@@ -3,6 +3,14 @@
  * Built on the per-core exception stack (SP_EL1) by vectors.S on every
  * exception and restored from it on return, so a handler may edit it (resume
  * elsewhere, change x0, ...). Layout offsets reach assembly via asm-offsets.
+ *
+ * The FP/SIMD part (q0-q31, FPSR, FPCR) is valid only when fp_saved is set.
+ * Synchronous exceptions (and SErrors, FIQs) save it on entry. An IRQ from
+ * EL1t does not: the interrupted context's FP/SIMD state stays in the
+ * registers while FP/SIMD traps at EL1 (CPACR_EL1.FPEN), and is stored into
+ * the frame only when it must be: by the trap, when a handler touches
+ * FP/SIMD first, or by arch_frame_save_preempted, when the interrupt
+ * switches the task out. Every return loads the FP/SIMD part iff fp_saved.
  */
 #ifndef ARCH_FRAME_H
 #define ARCH_FRAME_H
@@ -22,14 +30,16 @@
 
 struct arch_frame {
     uint64_t x[31];          /* x0..x30 (x29 = frame pointer, x30 = link) */
+    uint64_t fp_saved;       /* nonzero: fpsr, fpcr and q hold the context's FP/SIMD state
+                              * (after x30: the IRQ entry clears it with the same store) */
     uint64_t sp;             /* the interrupted context's stack pointer */
     uint64_t elr;            /* where it resumes */
     uint64_t spsr;
-    uint64_t esr;            /* syndrome (sync exceptions and SErrors) */
-    uint64_t far;            /* fault address (aborts) */
-    uint64_t fpsr;
-    uint64_t fpcr;
-    __uint128_t q[32];       /* full FP/SIMD state */
+    uint64_t esr;            /* syndrome (sync exceptions and SErrors; not written for IRQs) */
+    uint64_t far;            /* fault address (aborts; not written for IRQs) */
+    uint32_t fpsr;           /* FP/SIMD state, valid iff fp_saved */
+    uint32_t fpcr;
+    __uint128_t q[32];
 };
 
 /* A cooperative switch's record on the task's stack (switch.S, arch_switch):
@@ -43,26 +53,30 @@ struct arch_coop_frame {
     uint64_t lr;             /* x30: where the switch returns */
 };
 
-/* Copy a whole frame (preemption moves one between the exception stack
- * and a task's stack): fixed 64-byte pieces, the last one overlapping,
- * which GCC inlines as SIMD load/store pairs (a memcpy call of 816 bytes
- * costs about four times as many instructions). dst and src do not overlap. */
-static inline void arch_frame_copy(struct arch_frame *restrict dst,
-                                   const struct arch_frame *restrict src)
-{
-    _Static_assert(sizeof(struct arch_frame) > 64 && sizeof(struct arch_frame) % 16 == 0,
-                   "arch_frame_copy assumes a 16-byte multiple above 64 bytes");
-    char *d = (char *)dst;
-    const char *s = (const char *)src;
-    const unsigned long n = sizeof(struct arch_frame);
-#pragma GCC unroll 16
-    for (unsigned long off = 0; off < n - 64; off += 64)
-        __builtin_memcpy(d + off, s + off, 64);
-    __builtin_memcpy(d + n - 64, s + n - 64, 64);
-}
+/*
+ * In an IRQ taken from EL1t whose exit will switch the interrupted task out
+ * (kernel/sched, sched_irq_exit): store the task's whole context into dst
+ * (on its own stack): x0-x30, sp, elr and spsr from f, and its FP/SIMD
+ * state, from f if f->fp_saved else from the registers; dst->fp_saved = 1.
+ * Leaves FP/SIMD usable for the rest of the exception (the registers no
+ * longer hold anything the task needs). dst and f do not overlap.
+ */
+void arch_frame_save_preempted(struct arch_frame *dst, const struct arch_frame *f);
 
-/* Called by vectors.S for every exception; may edit *frame. */
+/*
+ * eret target (EL1t, DAIF masked) with x0 = a full frame, e.g. one that
+ * arch_frame_save_preempted wrote: resume the context it holds where it
+ * lies, without copying it to the exception stack (vectors.S).
+ */
+void exception_resume_frame(const struct arch_frame *f);
+
+/* Called by vectors.S for every exception but an IRQ from EL1t; may edit *frame. */
 void arch_exception_dispatch(struct arch_frame *frame, unsigned kind);
+/* Called by vectors.S for an IRQ from EL1t; may edit *frame. */
+void arch_irq_dispatch(struct arch_frame *frame);
+
+/* FP/SIMD traps taken by interrupt handlers (the lazy save), all cores. */
+uint64_t arch_fp_irq_traps(void);
 #endif
 
 #endif
