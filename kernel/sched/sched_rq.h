@@ -150,7 +150,7 @@ static inline void rq_push_front(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
-static inline void rq_enqueue(struct runqueue *rq, struct task *t)
+static inline __attribute__((always_inline)) void rq_enqueue(struct runqueue *rq, struct task *t)
 {
     if (t->flags & TASK_F_DL)
         rq_enqueue_dl(rq, t);

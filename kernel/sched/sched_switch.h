@@ -1,0 +1,203 @@
+/*
+ * Switching primitives shared by the scheduler files that switch tasks
+ * (private to kernel/sched/): sched.c (schedule, yield, block, the
+ * hand-offs, preemption from interrupts), sched_wake.c (wake-ups, the
+ * wake onto an idle core) and sched_idle.c (the idle loop). The pick, the
+ * accounting every switch does, and the switch itself. All inline: they
+ * are the hot paths. Callers hold rq->lock, IRQs masked, unless a function
+ * says otherwise.
+ */
+#ifndef KERNEL_SCHED_SWITCH_H
+#define KERNEL_SCHED_SWITCH_H
+
+#include <arch/cpu.h>
+#include <kernel/sched.h>
+#include "migrate.h"
+#include "sched_internal.h"
+#include "sched_rq.h"
+
+/* Take the first task of the band that runs next off the queue (the highest
+ * non-empty one unless a lower one is overdue); NULL if none. (The band's
+ * class runs now: charge_class stamps band_since when it stops.) */
+static inline struct task *rq_pop_first(struct runqueue *rq, uint64_t now)
+{
+    struct task *t = rq->runnext;
+    if (t) {
+        rq_take_runnext(rq);
+        return t;
+    }
+    uint32_t mask = rq->band_mask;
+    if (!mask)
+        return NULL;
+    unsigned b = __builtin_ctz(mask);
+    if (mask & (mask - 1))
+        b = sched_pick_band(rq, mask, b, now);
+    return rq_pop_band(rq, b);
+}
+
+/* Entering or leaving the idle task: the sched_idle_mask hint follows. (Idle time
+ * is the idle task's cpu_ticks; busy time is the rest.) */
+static inline void note_idle_change(struct runqueue *rq, struct task *next)
+{
+    uint32_t bit = 1u << rq_cpu(rq);
+    if (next->flags & TASK_F_IDLE)
+        atomic_fetch_or_explicit(&sched_idle_mask, bit, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(&sched_idle_mask, ~bit, memory_order_relaxed);
+}
+
+/* The flags that take a switch off its common path: a deadline task
+ * (budget), an app member (its run time is charged to the app). */
+#define SWITCH_RARE_FLAGS (TASK_F_DL | TASK_F_APP)
+
+/* switch_to's uncommon work, out of line (sched.c): prev ran for ran ticks. */
+void sched_switch_rare(struct runqueue *rq, struct task *prev, struct task *next, uint64_t ran,
+                       uint64_t now);
+
+/* switch_to's common case, neither task having SWITCH_RARE_FLAGS: the idle
+ * hint when the idle task comes or goes, the class charge, next's slice. */
+static inline __attribute__((always_inline)) void switch_plain(struct runqueue *rq,
+                                                               struct task *prev,
+                                                               struct task *next, uint64_t now)
+{
+    if (__builtin_expect((prev->flags | next->flags) & TASK_F_IDLE, 0)) {
+        note_idle_change(rq, next);
+        charge_class(rq, class_of(next), now);
+    } else {
+        charge_class(rq, next->qos, now);
+    }
+    start_plain_slice(rq, next, now);
+}
+
+/* The part of every switch under rq->lock: next (off the queue, != prev)
+ * becomes current; run time and counters. Returns how long prev ran. */
+static inline __attribute__((always_inline)) uint64_t switch_account(struct runqueue *rq,
+                                                                     struct task *prev,
+                                                                     struct task *next,
+                                                                     uint64_t now)
+{
+    next->state = TASK_RUNNING;
+    /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
+     * atomic store computes the address first). */
+    __asm__ volatile("strb %w1, %0" : "=m"(*(uint8_t *)&next->on_cpu) : "r"(1));
+    rq->current = next;
+    rq->need_resched = false;
+    uint64_t ran = now - prev->run_start;
+    prev->cpu_ticks += ran;
+    next->run_start = now;
+    next->switches++;
+    rq->switches++;
+    return ran;
+}
+
+/* switch_to's common case for a hand-off (neither task having
+ * SWITCH_RARE_FLAGS; next is not idle): prev gives the core to next while
+ * nothing of next's band or above waits (next came from runnext, or an
+ * exiting task hands over to its joiner). As switch_plain, except that next
+ * inherits the slice that is running, as Go's runnext does, and one starts
+ * only if none runs (start_plain_slice's rule: lower bands wait, or next is
+ * migrate_watched). A slice is what lets band-mates in; none wait now, and
+ * one queued later finds a slice running or starts one (ready_local,
+ * should_preempt). Lower bands' starvation bounds are checked at its end
+ * as at any slice's. So a wake -> block chain of tasks on one core shares
+ * one slice and costs the timer nothing per switch; whoever runs when it
+ * ends gets a whole slice from its own start (run_timers, slice_inherited). */
+static inline __attribute__((always_inline)) void switch_handoff(struct runqueue *rq,
+                                                                 uint32_t prev_flags,
+                                                                 struct task *next, uint64_t now)
+{
+    if (__builtin_expect(prev_flags & TASK_F_IDLE, 0))
+        note_idle_change(rq, next);
+    charge_class(rq, next->qos, now);
+    if (!rq->slice_end)
+        start_plain_slice(rq, next, now);
+}
+
+/* Under rq->lock, next != prev and next off the queue: make next current
+ * on this core, account the switch and start next's slice. */
+static inline __attribute__((always_inline)) void switch_to(struct runqueue *rq,
+                                                            struct task *prev,
+                                                            struct task *next, uint64_t now)
+{
+    uint64_t ran = switch_account(rq, prev, next, now);
+    if (__builtin_expect((prev->flags | next->flags) & SWITCH_RARE_FLAGS, 0))
+        sched_switch_rare(rq, prev, next, ran, now);
+    else
+        switch_plain(rq, prev, next, now);
+}
+
+/* Under rq->lock: the pick chose the task that was running; it runs on. */
+static inline __attribute__((always_inline)) void keep_running(struct runqueue *rq, struct task *t, uint64_t now)
+{
+    t->state = TASK_RUNNING;
+    rq->need_resched = false;
+    if (!rq->slice_end)
+        rq_start_slice(rq, t, now);
+}
+
+/* Under rq->lock: choose what runs next on this core and make it current.
+ * prev stays queued/blocked as its state says. */
+static inline __attribute__((always_inline)) struct task *
+pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
+{
+    struct task *next = rq_pop_first(rq, now);
+    if (!next)
+        next = rq->idle;
+    if (next != prev)
+        switch_to(rq, prev, next, now);
+    else
+        keep_running(rq, prev, now);
+    return next;
+}
+
+static inline void switch_tls(struct task *next)
+{
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
+}
+
+/* The running task, read afresh (sched_current() may be reused from before
+ * a switch, which would keep it live across the switch for nothing). */
+static inline struct task *sched_current_fresh(void)
+{
+    return (struct task *)read_sysreg(tpidrro_el0);
+}
+
+/* Out of the lock: run next in place of prev (this core's current task). */
+static inline __attribute__((always_inline)) void switch_go(struct task *prev, struct task *next)
+{
+    switch_tls(next);
+    sched_set_current(next);
+    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
+}
+
+/* Under rq->lock: switch_to for prev = this core's idle task and next a
+ * task off the queue that is neither idle nor a deadline task (sched_switch_rare
+ * does for it what switch_plain does): switch_account, then the idle hint,
+ * the class charge and next's slice, without switch_plain's tests.
+ * band_mask: rq->band_mask now (the caller's copy; its slice rule). */
+static inline __attribute__((always_inline)) void switch_from_idle(struct runqueue *rq,
+                                                                   struct task *idle,
+                                                                   struct task *next,
+                                                                   uint64_t now,
+                                                                   uint32_t band_mask)
+{
+    /* start_plain_slice's rule, decided before the stores below. */
+    bool slice = band_mask || migrate_watched(rq, next);
+    idle->state = TASK_READY;   /* never queued */
+    switch_account(rq, idle, next, now);
+    atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
+    /* charge_class from idle's class: run_class is QOS_COUNT while the idle
+     * task is current (every other charge is for a current task that is
+     * not idle), and nothing reads band_since[QOS_COUNT]. */
+    rq->class_ticks[QOS_COUNT] += now - rq->class_since;
+    rq->class_since = now;
+    rq->run_class = next->qos;
+    if (slice) {   /* start_plain_slice */
+        rq->slice_end = now + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    } else {
+        rq->slice_end = 0;
+    }
+}
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * Wake-ups (see kernel/sched.h): a blocked task made ready on the core the
+ * policy places it on, with an SGI only when that core must reschedule and
+ * a nudge to an idle core that could steal it; the local common case
+ * decided without calls; a wake from the idle loop's own interrupt making
+ * the task current at once; QoS changes and task starts. The blocking side
+ * and the switches: sched.c.
+ */
+#include <arch/cpu.h>
+#include <arch/timer.h>
+#include <kernel/app.h>
+#include <kernel/clock.h>
+#include <kernel/irq.h>
+#include <kernel/panic.h>
+#include <kernel/sched.h>
+#include <kernel/sched_policy.h>
+#include <kernel/smp.h>
+#include "deadline.h"
+#include "migrate.h"
+#include "sched_internal.h"
+#include "sched_rq.h"
+#include "sched_switch.h"
+
+/* In task context with IRQs enabled, act on a reschedule this core owes. */
+static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_flags)
+{
+    if (irq_flags & (1u << 7))
+        return;   /* the caller's caller is in a masked section: it acts later */
+    struct runqueue *rq = this_rq();
+    if (!rq->need_resched || this_cpu()->in_irq || (rq->current->flags & TASK_F_IDLE))
+        return;
+    arch_irq_disable();
+    schedule();
+    arch_irq_restore(irq_flags);
+}
+
+void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
+
+void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
+
+/* Under rq->lock: queue t and tell whoever must act (rq's core if t should
+ * run now, else an idle core that could steal it). */
+static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq, struct task *t)
+{
+    rq_enqueue(rq, t);
+    if (should_preempt(rq, t))
+        kick(rq);
+    else
+        nudge_idle_core(t, rq_cpu(rq));
+}
+
+void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
+{
+    if (t->state == TASK_READY) {
+        rq_remove(rq, t);   /* from the band it was queued in */
+        t->qos = (uint8_t)band;
+        make_ready(rq, t);
+        return;
+    }
+    if (t->state == TASK_RUNNING && rq->current == t)
+        charge_class(rq, band, now_ticks());   /* the running class changes */
+    t->qos = (uint8_t)band;
+    if (t->state != TASK_RUNNING || rq->current != t)
+        return;   /* a blocked task is queued by its wake-up */
+    if (t->flags & TASK_F_DL) {
+        /* A fresh budget while running: run on unless an earlier deadline waits. */
+        struct task *x = rq->head[0];
+        if (x && (x->flags & TASK_F_DL) && dl_earlier(x, t))
+            kick(rq);
+        else if (rq == this_rq())
+            rq_start_slice(rq, t, now_ticks());
+    } else if (rq->band_mask & ((2u << band) - 1)) {
+        kick(rq);   /* out of budget: whatever waits in its band or above goes first */
+    }
+}
+
+/* Where a woken task runs (under its run-queue lock): the policy's choice,
+ * with its utilisation brought up to date. Shortcuts: a pinned task stays;
+ * a task whose registers are still live on its core (on_cpu: switching out
+ * right now) stays; on uniform cores, so does one that runs at once on its
+ * own core (its cache is there). */
+static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq, struct task *t)
+{
+    if (t->pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
+        return rq->cpu;
+    struct task *cur = rq->current;
+    if (sched_model.nlevels <= 1 &&
+        ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos))
+        return rq->cpu;
+    sched_util_refresh(t);
+    return sched_place(t, rq->cpu, cpu_id());
+}
+
+/* Lock the run queue t is on, once it is on one: t->cpu cannot change
+ * under that lock unless t is MOVING (then its mover holds it). */
+struct runqueue *sched_lock_task(struct task *t, uint64_t *flags)
+{
+    for (;;) {
+        struct runqueue *rq = &runqueues[t->cpu];
+        *flags = spin_lock_irqsave(&rq->lock);
+        if (rq == &runqueues[t->cpu] && t->state != TASK_MOVING)
+            return rq;
+        spin_unlock_irqrestore(&rq->lock, *flags);
+        arch_cpu_relax();
+    }
+}
+
+void sched_move_in(struct task *t, int to)
+{
+    struct runqueue *rq = &runqueues[to];
+    uint64_t flags = spin_lock_irqsave(&rq->lock);
+    t->cpu = (int16_t)to;
+    task_ext(t)->migrations++;
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+/* wake_locked's way out when the policy chose another core (to != rq's):
+ * move t there, then release (restoring flags). */
+static __attribute__((noinline)) void wake_elsewhere(struct runqueue *rq, struct task *t, int to,
+                                                     uint64_t flags)
+{
+    t->state = TASK_MOVING;   /* no other waker or mover touches it now */
+    spin_unlock(&rq->lock);
+    sched_move_in(t, to);
+    arch_irq_restore(flags);
+}
+
+/* Under rq->lock, t blocked on rq's core: make it ready where the policy
+ * says, then release the lock (restoring flags) and let the caller's core
+ * switch if it must. */
+static inline __attribute__((always_inline)) void wake_locked(struct runqueue *rq, struct task *t,
+                                                              int32_t result, uint64_t flags)
+{
+    t->wait_result = result;
+    int to = place_woken(rq, t);
+    if (to == rq->cpu) {
+        make_ready(rq, t);
+        spin_unlock_irqrestore(&rq->lock, flags);
+    } else {
+        wake_elsewhere(rq, t, to, flags);
+    }
+    preempt_point(flags);
+}
+
+/* Under rq->lock (t->cpu's queue): the general wake-up. */
+__attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct task *t,
+                                                   int32_t result, uint64_t flags)
+{
+    if (t->state != TASK_BLOCKED) {
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    wake_locked(rq, t, result, flags);
+}
+
+/* Under this core's rq->lock: queue t (not a deadline task) here and
+ * decide what make_ready would, without calls: a reschedule of this core
+ * (need_resched), a slice for the running task if t joins its band, or
+ * the idle core to nudge (returned; -1 if none) so it steals t. */
+static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq, struct task *t,
+                                                             bool pinned)
+{
+    rq_append(rq, t);
+    unsigned b = t->qos;
+    struct task *cur = rq->current;
+    if ((cur->flags & TASK_F_IDLE) || b < cur->qos) {
+        rq->need_resched = true;
+        return -1;
+    }
+    if (!rq->slice_end) {
+        /* Waiting behind the running task (its band or a lower one, whose
+         * starvation bound the slice ends check): start its slice. */
+        rq->slice_end = now_ticks() + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    }
+    if (pinned)
+        return -1;
+    return idle_core_for(t, rq->cpu);
+}
+
+/* After a local wake-up, out of line: nudge an idle core (nudge >= 0) to
+ * steal, then act on a reschedule this core owes. */
+static __attribute__((noinline)) void wake_finish(int nudge)
+{
+    if (nudge >= 0)
+        ipi_send(IPI_WAKE, nudge);
+    sched_resched_now();
+}
+
+/* Under this core's rq->lock (taken with IRQ state flags): make t ready
+ * here (ready_local), release, then nudge or reschedule if needed. */
+static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq, struct task *t,
+                                                             bool pinned, uint64_t flags)
+{
+    int nudge = ready_local(rq, t, pinned);
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+        wake_finish(nudge);
+}
+
+/* sched_wake's way when the interrupt that wakes t is being dispatched by
+ * this core's idle loop (idle current, in_irq), nothing is queued here and
+ * t, not a deadline task, stays here: the idle loop's pick would choose t,
+ * so t becomes the current task at once, switched to as idle_switch would
+ * (switch_from_idle), with no trip through the run queue. The idle loop
+ * leaves for it once the dispatch returns (it finds rq->current not idle);
+ * a wake-up later in the same dispatch sees t as the running task, and if
+ * it asks for a reschedule, idle_handoff_repick undoes the handoff. Under
+ * rq->lock, taken with IRQ state flags (masked: the idle loop's). Inline:
+ * sched_wake's tail, in its frame. */
+static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue *rq,
+                                                                 struct task *idle,
+                                                                 struct task *t, uint64_t flags)
+{
+    switch_from_idle(rq, idle, t, now_ticks(), 0);   /* nothing queued: sched_wake checked */
+    spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+/* The common wake-up is local: t blocked on this core's queue and stays
+ * here (pinned, or its registers still live here, or on uniform cores it
+ * runs at once). That path is decided under the lock without calls, as
+ * make_ready and preempt_point would decide it; everything else (another
+ * core's queue, a deadline task, a placement the policy must choose) takes
+ * wake_locked. */
+void sched_wake(struct task *t, int32_t result)
+{
+    uint64_t flags = arch_irq_save();
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
+    spin_lock(&rq->lock);
+    /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
+     * first): checked under this core's, it is this core's or another's. */
+    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
+        spin_unlock(&rq->lock);
+        rq = &runqueues[t->cpu];
+        spin_lock(&rq->lock);
+        sched_wake_locked(rq, t, result, flags);
+        return;
+    }
+    struct task *cur = rq->current;
+    bool pinned = t->pinned;
+    bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
+                 (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+    if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
+        sched_wake_locked(rq, t, result, flags);
+        return;
+    }
+    t->wait_result = result;
+    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
+        wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
+        return;
+    }
+    ready_here(rq, t, pinned, flags);
+}
+
+void sched_set_qos(struct task *t, unsigned qos)
+{
+    uint64_t flags;
+    struct runqueue *rq = sched_lock_task(t, &flags);
+    /* A deadline task within budget stays in band 0; when it overruns it
+     * takes its effective class, which the QoS code keeps up to date. */
+    if (t->qos != qos && !(t->flags & TASK_F_DL)) {
+        if (t->state == TASK_READY) {
+            rq_remove(rq, t);
+            t->qos = (uint8_t)qos;
+            make_ready(rq, t);
+        } else {
+            if (t->state == TASK_RUNNING && rq->current == t)
+                charge_class(rq, qos, now_ticks());
+            t->qos = (uint8_t)qos;
+            /* Running and now outranked by a waiting band: switch soon. */
+            if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))
+                kick(rq);
+        }
+    }
+    spin_unlock_irqrestore(&rq->lock, flags);
+    preempt_point(flags);
+}
+
+/* sched_start's way for a task not pinned to this core, or a deadline
+ * task: placement, and the queue of the core it chose. */
+static __attribute__((noinline)) struct task *sched_start_general(struct task *t)
+{
+    /* A task pinned to one online core goes there (place's first rule). */
+    bool pinned = t->pinned && (smp_online_mask() & t->affinity);
+    if (pinned)
+        t->cpu = (int16_t)__builtin_ctz(t->affinity);
+    else
+        t->cpu = (int16_t)sched_place(t, -1, cpu_id());
+    uint64_t flags = arch_irq_save();
+    struct runqueue *rq = this_rq();
+    if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
+        spin_lock(&rq->lock);
+        ready_here(rq, t, pinned, flags);
+        return t;
+    }
+    rq = &runqueues[t->cpu];
+    spin_lock(&rq->lock);
+    make_ready(rq, t);
+    spin_unlock_irqrestore(&rq->lock, flags);
+    preempt_point(flags);
+    return t;
+}
+
+struct task *sched_start(struct task *t) { return sched_start_masked(t, arch_irq_save()); }
+
+/* sched_start's reschedule owed to the new task, out of line. */
+static __attribute__((noinline)) struct task *sched_start_resched(struct task *t)
+{
+    sched_resched_now();
+    return t;
+}
+
+/* The common start, a plain task pinned to this core (the spawner's: it
+ * is online), is placement's first rule without its calls: queued here
+ * (ready_here), nobody to nudge. Everything else: sched_start_general. */
+struct task *sched_start_masked(struct task *t, uint64_t flags)
+{
+    struct runqueue *rq = this_rq();
+    int cpu = rq_cpu(rq);
+    if (__builtin_expect(t->affinity != 1u << cpu || (t->flags & TASK_F_DL), 0)) {
+        arch_irq_restore(flags);
+        return sched_start_general(t);
+    }
+    t->cpu = (int16_t)cpu;
+    spin_lock(&rq->lock);
+    ready_local(rq, t, true);   /* pinned: no core to nudge */
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(resched && !(flags & (1u << 7)), 0))
+        return sched_start_resched(t);
+    return t;
+}
+
