@@ -169,22 +169,6 @@ static inline struct reply_box *box_get(struct actor *a)
     return b;
 }
 
-/* The replying side, under the mailbox's lock: give the requester result
- * (the reply bytes are set if it is the handler's), unless it left (timed
- * out); one wake, so the requester never misses it nor sees it after
- * leaving. After DONE the box is the requester's: not touched again here.
- * True if the requester left: the caller is the box's last user and
- * box_keeps it once the lock is released. */
-static inline bool reply_post_locked(struct reply_box *b, int32_t result)
-{
-    if (__builtin_expect(b->state != BOX_WAITING, 0))
-        return true;
-    b->result = result;
-    b->state = BOX_DONE;
-    sleeper_wake(&b->requester);   /* none yet if it has not blocked */
-    return false;
-}
-
 /* reply_post_locked without the wake: the caller wakes b->requester under
  * the same lock hold (the actor's loop, as it goes to sleep). */
 static inline bool reply_set_locked(struct reply_box *b, int32_t result)
@@ -193,6 +177,20 @@ static inline bool reply_set_locked(struct reply_box *b, int32_t result)
         return true;
     b->result = result;
     b->state = BOX_DONE;
+    return false;
+}
+
+/* The replying side, under the mailbox's lock: give the requester result
+ * (the reply bytes are set if it is the handler's), unless it left (timed
+ * out); one wake, so the requester never misses it nor sees it after
+ * leaving. After DONE the box is the requester's: not touched again here.
+ * True if the requester left: the caller is the box's last user and
+ * box_keeps it once the lock is released. */
+static inline bool reply_post_locked(struct reply_box *b, int32_t result)
+{
+    if (reply_set_locked(b, result))
+        return true;
+    sleeper_wake(&b->requester);   /* none yet if it has not blocked */
     return false;
 }
 

@@ -276,6 +276,27 @@ _Noreturn void sched_exit_to(struct task *j)
     panic("sched_exit_to: dead task %s was scheduled again", sched_current_fresh()->name);
 }
 
+/* A wait of the current task begins: a new wait number first, then
+ * BLOCKED with release (in_wait reads them in the other order), so a
+ * timeout armed for an earlier wait can no longer match, however late it
+ * runs. */
+static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
+{
+    cur->wait_seq++;
+    cur->wait_result = WAIT_PENDING;
+    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+}
+
+/* Running again after a wait: its timeout off the queue if it did not fire;
+ * the wait's result. Nothing from before the switch is live here. */
+static inline __attribute__((always_inline)) int32_t wait_end(void)
+{
+    struct task *cur = sched_current_fresh();
+    if (__builtin_expect(timer_queued(&cur->timer), 0))
+        sched_block_cancel_timeout(cur);
+    return cur->wait_result;
+}
+
 bool sched_join_runnext(struct task *t)
 {
     struct runqueue *rq = this_rq();
@@ -287,12 +308,10 @@ bool sched_join_runnext(struct task *t)
         spin_unlock(&rq->lock);
         return false;
     }
-    /* As sched_block (a new wait number, then BLOCKED) and schedule_on's
-     * runnext hand-off; prev and t are not idle. */
+    /* As sched_block and schedule_on's runnext hand-off; prev and t are
+     * not idle. */
     t->joiner = prev;
-    prev->wait_seq++;
-    prev->wait_result = WAIT_PENDING;
-    __atomic_store_n(&prev->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    wait_begin(prev);
     rq_take_runnext(rq);
     uint64_t now = now_ticks();
     switch_account(rq, prev, t, now);
@@ -306,22 +325,13 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
     struct task *cur = rq->current;
-    /* A new wait number first, then BLOCKED with release (in_wait reads them
-     * in the other order): a timeout armed for an earlier wait can no longer
-     * match, however late it runs. */
-    cur->wait_seq++;
-    cur->wait_result = WAIT_PENDING;
-    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    wait_begin(cur);
     if (deadline_ns)
         sched_block_arm_timeout(rq, cur, deadline_ns);
     if (wq_lock)
         spin_unlock(wq_lock);
     schedule_on(rq, true);
-    /* Running again: nothing of the above is live across the switch. */
-    cur = sched_current_fresh();
-    if (__builtin_expect(timer_queued(&cur->timer), 0))
-        sched_block_cancel_timeout(cur);
-    return cur->wait_result;
+    return wait_end();
 }
 
 
@@ -352,11 +362,7 @@ wake_block_handoff(struct runqueue *rq, struct task *cur, struct task *t, int32_
     switch_handoff(rq, cur->flags, t, now);
     spin_unlock(&rq->lock);
     switch_go(cur, t);
-    /* Running again: as sched_block's end. */
-    cur = sched_current_fresh();
-    if (__builtin_expect(timer_queued(&cur->timer), 0))
-        sched_block_cancel_timeout(cur);
-    return cur->wait_result;
+    return wait_end();
 }
 
 /* The hand-off of a wait with a timeout (out of line: the call to arm it
@@ -383,10 +389,7 @@ int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
                          (rq->band_mask & ((2u << t->qos) - 1)) ||
                          ((cur->flags | t->flags) & SWITCH_RARE_FLAGS), 0))
         return wake_then_block(rq, t, result, wq_lock, deadline_ns);
-    /* As sched_block: a new wait number, then BLOCKED with release. */
-    cur->wait_seq++;
-    cur->wait_result = WAIT_PENDING;
-    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    wait_begin(cur);
     if (__builtin_expect(deadline_ns != 0, 0))
         return wake_block_timed(rq, cur, t, result, wq_lock, deadline_ns);
     return wake_block_handoff(rq, cur, t, result, wq_lock);

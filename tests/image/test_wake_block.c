@@ -98,6 +98,20 @@ static int64_t client(void *arg)
     return 0;
 }
 
+/* Until the server (or the woken task) has blocked under lk (a harness
+ * sleep, not a measurement). */
+static void wait_for_server(void)
+{
+    for (;;) {
+        uint64_t flags = spin_lock_irqsave(&lk);
+        bool waiting = server_waiting;
+        spin_unlock_irqrestore(&lk, flags);
+        if (waiting)
+            return;
+        task_sleep_ns(100 * 1000);
+    }
+}
+
 /* Server on server_cpu (it blocks first), then the client on client_cpu;
  * ROUNDS round trips. Returns how often the server was switched in. */
 static uint64_t ping_pong(int server_cpu, int client_cpu)
@@ -108,14 +122,7 @@ static uint64_t ping_pong(int server_cpu, int client_cpu)
     struct task_attr ca = {.name = "wb-client", .affinity = 1u << client_cpu};
     struct task *s = task_spawn(server, NULL, &sa);
     EXPECT_TRUE(s != NULL);
-    for (;;) {   /* until it waits (a test harness sleep, not a measurement) */
-        uint64_t flags = spin_lock_irqsave(&lk);
-        bool w = server_waiting;
-        spin_unlock_irqrestore(&lk, flags);
-        if (w)
-            break;
-        task_sleep_ns(100 * 1000);
-    }
+    wait_for_server();
     uint64_t s0 = switches_of(s);
     struct task *c = task_spawn(client, NULL, &ca);
     EXPECT_TRUE(c != NULL);
@@ -184,26 +191,25 @@ static int64_t waker_with_a_better_task_ready(void *arg)
     return r;
 }
 
-TEST(wake_block, a_better_task_ready_here_runs_before_the_woken_one)
+/* On core x: `woken` blocks under lk, then waker(&woken) runs; both
+ * joined, their values in *rc (the waker's) and *rw. */
+static void woken_then_waker(int x, task_fn waker, int64_t *rc, int64_t *rw)
 {
-    int x = core_other_than(cpu_id(), -1);
     atomic_store(&order_n, 0);
     server_waiting = client_waiting = false;
     struct task_attr a = {.name = "wb-woken", .affinity = 1u << x};
     struct task *w = task_spawn(woken, NULL, &a);
-    for (;;) {
-        uint64_t flags = spin_lock_irqsave(&lk);
-        bool waiting = server_waiting;
-        spin_unlock_irqrestore(&lk, flags);
-        if (waiting)
-            break;
-        task_sleep_ns(100 * 1000);
-    }
+    wait_for_server();
     struct task_attr ca = {.name = "wb-waker", .affinity = 1u << x};
+    struct task *c = task_spawn(waker, &w, &ca);
+    EXPECT_EQ(task_join(c, rc), TASK_EXITED);
+    EXPECT_EQ(task_join(w, rw), TASK_EXITED);
+}
+
+TEST(wake_block, a_better_task_ready_here_runs_before_the_woken_one)
+{
     int64_t rc = 0, rw = 0;
-    struct task *c = task_spawn(waker_with_a_better_task_ready, &w, &ca);
-    EXPECT_EQ(task_join(c, &rc), TASK_EXITED);
-    EXPECT_EQ(task_join(w, &rw), TASK_EXITED);
+    woken_then_waker(core_other_than(cpu_id(), -1), waker_with_a_better_task_ready, &rc, &rw);
     EXPECT_EQ(rw, 55);             /* the woken task got the result passed */
     EXPECT_EQ(rc, WAIT_TIMEOUT);   /* nobody woke the waker: its 1 ms ran out */
     EXPECT_EQ(atomic_load(&order_n), 3);
@@ -227,24 +233,8 @@ static int64_t timed_waker(void *arg)
 
 TEST(wake_block, a_timed_wait_ends_at_its_deadline_when_nobody_answers)
 {
-    int x = core_other_than(cpu_id(), -1);
-    atomic_store(&order_n, 0);
-    server_waiting = client_waiting = false;
-    struct task_attr a = {.name = "wb-woken", .affinity = 1u << x};
-    struct task *w = task_spawn(woken, NULL, &a);
-    for (;;) {
-        uint64_t flags = spin_lock_irqsave(&lk);
-        bool waiting = server_waiting;
-        spin_unlock_irqrestore(&lk, flags);
-        if (waiting)
-            break;
-        task_sleep_ns(100 * 1000);
-    }
-    struct task_attr ca = {.name = "wb-timed", .affinity = 1u << x};
     int64_t rc = 0, rw = 0;
-    struct task *c = task_spawn(timed_waker, &w, &ca);
-    EXPECT_EQ(task_join(c, &rc), TASK_EXITED);
-    EXPECT_EQ(task_join(w, &rw), TASK_EXITED);
+    woken_then_waker(core_other_than(cpu_id(), -1), timed_waker, &rc, &rw);
     EXPECT_EQ(rc, 1);
     EXPECT_EQ(rw, 77);
 }
