@@ -64,6 +64,44 @@ FUNCTION(arch_switch)
     /* falls through into arch_switch_resume */
 END(arch_switch)
 
+/*
+ * Eret target in place of arch_switch_resume when an exception switches
+ * from one task to a cooperatively switched (or new) one (kernel/sched,
+ * resume_from_exception): the FP/SIMD registers still hold the state of
+ * the task the exception left, preempted (kept in its frame) or killed.
+ * Zero every part of it the pop does not overwrite: q0-q7, q16-q31, FPSR
+ * and FPCR (the pop's 64-bit loads of d8-d15 zero their upper halves).
+ * FP/SIMD is on (every exception return turns it on). Falls through.
+ */
+FUNCTION(arch_switch_resume_clean)
+    movi    v0.2d, #0
+    movi    v1.2d, #0
+    movi    v2.2d, #0
+    movi    v3.2d, #0
+    movi    v4.2d, #0
+    movi    v5.2d, #0
+    movi    v6.2d, #0
+    movi    v7.2d, #0
+    movi    v16.2d, #0
+    movi    v17.2d, #0
+    movi    v18.2d, #0
+    movi    v19.2d, #0
+    movi    v20.2d, #0
+    movi    v21.2d, #0
+    movi    v22.2d, #0
+    movi    v23.2d, #0
+    movi    v24.2d, #0
+    movi    v25.2d, #0
+    movi    v26.2d, #0
+    movi    v27.2d, #0
+    movi    v28.2d, #0
+    movi    v29.2d, #0
+    movi    v30.2d, #0
+    movi    v31.2d, #0
+    msr     fpsr, xzr
+    msr     fpcr, xzr
+END(arch_switch_resume_clean)
+
 /* Pop a cooperative frame from sp and return into the code that saved it
  * (or, for a new task, into arch_task_entry). Also an eret target. */
 FUNCTION(arch_switch_resume)

@@ -409,9 +409,10 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
         f->x[0] = next->sp & ~TASK_SP_FULL;
         f->elr = (uint64_t)exception_resume_frame;
     } else {
-        /* Resume a cooperatively switched task: eret into the pop routine. */
+        /* Resume a cooperatively switched task: eret into the pop routine,
+         * which first clears what prev left in the FP/SIMD registers. */
         f->sp = next->sp;
-        f->elr = (uint64_t)arch_switch_resume;
+        f->elr = (uint64_t)arch_switch_resume_clean;
     }
     f->spsr = 0x3c4;   /* EL1t, DAIF masked: the resumed frame or schedule() restores them */
     f->fp_saved = 0;   /* prev's FP/SIMD state is saved or dead: not loaded on the way out */

@@ -428,3 +428,155 @@ TEST(fp, preempted_interrupted_and_migrated_task_keeps_every_register)
     EXPECT_GE(atomic_load(&percpu[c1].irqs) - irqs, PREEMPTS);   /* at least the wake-ups' SGIs */
     EXPECT_EQ(arch_fp_irq_traps() - traps, 0);
 }
+
+/* --- what a task finds in the registers (fprev) ------------------------------------- */
+
+/* Every register, FPCR and FPSR, as they are, into *r. */
+static inline __attribute__((always_inline)) void read_fp(struct fp_regs *r)
+{
+    __asm__ volatile(FP_ALL(stp) "mrs x9, fpcr\n" "mrs x10, fpsr\n"
+                     "str x9, [%[r], #512]\n" "str x10, [%[r], #520]\n"
+                     :
+                     : [r] "r"(r)
+                     : "x9", "x10", "memory");
+}
+
+/* How many of got's vector registers hold any of secret's values. */
+static int secrets_seen(const struct fp_regs *got, const struct fp_regs *secret)
+{
+    int seen = 0;
+    for (int i = 0; i < 32; i++)
+        for (int j = 0; j < 32; j++)
+            seen += got->v[i] == secret->v[j];
+    return seen;
+}
+
+/* CPACR_EL1.FPEN == 0b11: FP/SIMD usable at EL1 (a trap from EL1t would kill). */
+static bool fp_enabled(void)
+{
+    uint64_t cpacr;
+    __asm__ volatile("mrs %0, cpacr_el1" : "=r"(cpacr));
+    return ((cpacr >> 20) & 3) == 3;
+}
+
+static struct fp_regs secret, seen_regs[2];
+static _Atomic int seen_fp_on;
+
+/* Loads the secret into every register, FPCR and FPSR, then faults. */
+static int64_t fault_with_fp_live(void *arg)
+{
+    (void)arg;
+    __asm__ volatile(FP_LOAD "mov x9, #0\n" "ldr x9, [x9]\n"
+                     :
+                     : [r] "r"(&secret), [fpcr] "r"(secret.fpcr), [fpsr] "r"(secret.fpsr)
+                     : "x9", "memory", FP_CLOBBERS);
+    return 0;
+}
+
+/* On the victim's core: joins it (the kill resumes this task from the
+ * fault's exception) and records the registers it finds right away. */
+static int64_t join_victim(void *arg)
+{
+    struct task_attr *va = arg;
+    struct task *v = task_spawn(fault_with_fp_live, NULL, va);
+    if (!v)
+        return -1;
+    enum task_status how = task_join(v, NULL);
+    read_fp(&seen_regs[0]);
+    atomic_store(&seen_fp_on, fp_enabled());
+    return how;
+}
+
+/* A task killed with its own values live in every FP/SIMD register: the
+ * task its core resumes in its place (here: its joiner, switched in from
+ * the fault's exception) finds none of them, FPCR/FPSR at zero, and
+ * FP/SIMD usable. */
+TEST(fp, task_killed_with_fp_live_leaves_nothing_to_the_next_task)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        cpu = cpu_id();
+    fill(&secret, 0x77, FPCR_RMODE_PLUS, FPSR_QC);
+    memset(seen_regs, 0, sizeof(seen_regs));
+    atomic_store(&seen_fp_on, 0);
+    struct task_attr va = {.name = "fp-dies", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task_attr ja = {.name = "fp-joins", .qos = QOS_DEFAULT, .affinity = 1u << cpu};
+    struct task *j = task_spawn(join_victim, &va, &ja);
+    EXPECT_TRUE(j != NULL);
+    if (!j)
+        return;
+    int64_t how = -1;
+    EXPECT_EQ(task_join(j, &how), TASK_EXITED);
+    EXPECT_EQ(how, TASK_FAULTED);
+    EXPECT_EQ(secrets_seen(&seen_regs[0], &secret), 0);
+    EXPECT_EQ(seen_regs[0].fpcr, 0);
+    EXPECT_EQ(seen_regs[0].fpsr, 0);
+    EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}
+
+static struct semaphore peek_sem;
+static _Atomic int peek_waits;
+
+/* Higher band than the spinning holder on its core: switched in by an
+ * interrupt that preempts the holder, first as a new task, then waking
+ * from a semaphore. Records the registers it finds each time, first
+ * thing, then releases the holder. */
+static int64_t peek_after_preemption(void *arg)
+{
+    (void)arg;
+    read_fp(&seen_regs[0]);
+    atomic_store(&seen_fp_on, fp_enabled());
+    atomic_store(&peek_waits, 1);
+    sem_wait(&peek_sem, WAIT_FOREVER);
+    read_fp(&seen_regs[1]);
+    atomic_store(&released, 1);
+    return 0;
+}
+
+/* A task preempted with its values in every register (kept for it in its
+ * frame): the task the interrupt switches to, new or woken, finds none of
+ * them and FPCR/FPSR at zero; the holder gets all of its own back. */
+TEST(fp, preempted_task_values_never_reach_the_task_switched_in)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        return;   /* the holder would spin on the test's own core */
+    atomic_store(&released, 0);
+    atomic_store(&holder_spins, 0);
+    atomic_store(&seen_fp_on, 0);
+    atomic_store(&peek_waits, 0);
+    memset(seen_regs, 0, sizeof(seen_regs));
+    sem_init(&peek_sem, 0);
+    fill(&holder_want, 0x3c, FPCR_RMODE_PLUS, FPSR_QC);
+    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
+    struct task *h = task_spawn(holder, NULL, &ha);
+    EXPECT_TRUE(h != NULL);
+    if (!h)
+        return;
+    while (atomic_load(&holder_spins) == 0)
+        task_yield();
+    struct task_attr pa = {.name = "fp-peek", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+    struct task *p = task_spawn(peek_after_preemption, NULL, &pa);
+    EXPECT_TRUE(p != NULL);
+    if (p) {
+        /* The peeker blocks (the holder spins again only then), then
+         * the wake-up preempts the holder. */
+        while (!atomic_load(&peek_waits))
+            task_yield();
+        uint64_t spins = atomic_load(&holder_spins);
+        while (atomic_load(&holder_spins) == spins)
+            task_yield();
+        sem_post(&peek_sem);
+        EXPECT_EQ(task_join(p, NULL), TASK_EXITED);
+    } else {
+        atomic_store(&released, 1);
+    }
+    EXPECT_EQ(task_join(h, NULL), TASK_EXITED);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    for (int k = 0; k < 2; k++) {
+        EXPECT_EQ(secrets_seen(&seen_regs[k], &holder_want), 0);
+        EXPECT_EQ(seen_regs[k].fpcr, 0);
+        EXPECT_EQ(seen_regs[k].fpsr, 0);
+    }
+    EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}

@@ -327,5 +327,6 @@ void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64
                          uint64_t restart_sp, void (*restart)(void));
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
+void arch_switch_resume_clean(void); /* the same, after zeroing the FP/SIMD state it does not load */
 
 #endif
