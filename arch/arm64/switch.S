@@ -64,6 +64,20 @@ FUNCTION(arch_switch)
     /* falls through into arch_switch_resume */
 END(arch_switch)
 
+/* Pop a cooperative frame from sp and return into the code that saved it
+ * (or, for a new task, into arch_task_entry). Also an eret target. */
+FUNCTION(arch_switch_resume)
+    ld1     {v8.1d-v11.1d}, [sp], #32
+    ld1     {v12.1d-v15.1d}, [sp], #32
+    ldp     x21, x22, [sp, #16]
+    ldp     x23, x24, [sp, #32]
+    ldp     x25, x26, [sp, #48]
+    ldp     x27, x28, [sp, #64]
+    ldp     x29, x30, [sp, #80]
+    ldp     x19, x20, [sp], #96
+    ret
+END(arch_switch_resume)
+
 /*
  * Eret target in place of arch_switch_resume when an exception switches
  * from one task to a cooperatively switched (or new) one (kernel/sched,
@@ -71,7 +85,7 @@ END(arch_switch)
  * the task the exception left, preempted (kept in its frame) or killed.
  * Zero every part of it the pop does not overwrite: q0-q7, q16-q31, FPSR
  * and FPCR (the pop's 64-bit loads of d8-d15 zero their upper halves).
- * FP/SIMD is on (every exception return turns it on). Falls through.
+ * FP/SIMD is on (every exception return turns it on).
  */
 FUNCTION(arch_switch_resume_clean)
     movi    v0.2d, #0
@@ -100,21 +114,8 @@ FUNCTION(arch_switch_resume_clean)
     movi    v31.2d, #0
     msr     fpsr, xzr
     msr     fpcr, xzr
+    b       arch_switch_resume
 END(arch_switch_resume_clean)
-
-/* Pop a cooperative frame from sp and return into the code that saved it
- * (or, for a new task, into arch_task_entry). Also an eret target. */
-FUNCTION(arch_switch_resume)
-    ld1     {v8.1d-v11.1d}, [sp], #32
-    ld1     {v12.1d-v15.1d}, [sp], #32
-    ldp     x21, x22, [sp, #16]
-    ldp     x23, x24, [sp, #32]
-    ldp     x25, x26, [sp, #48]
-    ldp     x27, x28, [sp, #64]
-    ldp     x29, x30, [sp, #80]
-    ldp     x19, x20, [sp], #96
-    ret
-END(arch_switch_resume)
 
 /* x2 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
  * in place (vectors.S). */
