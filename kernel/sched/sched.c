@@ -429,6 +429,13 @@ void sched_irq_exit(struct arch_frame *f)
         spin_unlock(&rq->lock);
         return;   /* idle reschedules from its own loop */
     }
+    /* prev's frame goes below its stack pointer: with no room for it above
+     * the guard page, the store would fault here and take the system down. */
+    if (__builtin_expect(f->sp - prev->stack.base < sizeof(*f) + 16, 0)) {
+        spin_unlock(&rq->lock);
+        sched_kill_current_no_room(f, sizeof(*f));
+        return;
+    }
     int move_to = migrate_take(rq, prev);   /* asked to move: not queued here */
     if (move_to < 0)
         rq_enqueue(rq, prev);

@@ -567,3 +567,17 @@ bool sched_kill_current(struct arch_frame *f, const char *why)
     sched_switch_from_dead(f);
     return true;
 }
+
+void sched_kill_current_no_room(struct arch_frame *f, uint64_t frame_bytes)
+{
+    struct task *cur = sched_current();
+    console_flush();
+    printf("SR: task \"%s\" (id %u) killed on cpu %d: stack overflow: %llu bytes left above "
+           "its guard page at SP 0x%llx, its preemption frame needs %llu\n",
+           cur->name, (unsigned)cur->id, cpu_id(), (unsigned long long)(f->sp - cur->stack.base),
+           (unsigned long long)f->sp, (unsigned long long)frame_bytes);
+    printf("  backtrace (link addresses; sr.elf has the same):\n");
+    arch_backtrace_print(f->elr, f->x[30], f->x[29], f->sp);
+    mark_dead(cur, TASK_FAULTED, 0, true);
+    sched_switch_from_dead(f);
+}

@@ -59,6 +59,51 @@ TEST(fault, stack_overflow_kills_only_that_task)
     EXPECT_EQ(atomic_load(&survivors), 4);
 }
 
+/* A task spinning with less stack left than its preemption frame needs
+ * (816 bytes) is preempted: it is killed as a stack overflow, the task that
+ * preempted it runs, the system goes on (saving the frame would have
+ * faulted inside the interrupt). */
+#define DEEP_KEEP 320   /* bytes left above the guard page, about */
+static _Atomic bool deep_spinning;
+static int64_t spin_near_the_guard(void *arg)
+{
+    (void)arg;
+    struct task *self = task_current();
+    uint64_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    volatile char *low = __builtin_alloca(sp - self->stack.base - DEEP_KEEP);
+    low[0] = 1;
+    atomic_store(&deep_spinning, true);
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+    return 0;
+}
+
+static int64_t return_five(void *arg)
+{
+    (void)arg;
+    return 5;
+}
+
+TEST(fault, a_task_preempted_without_room_for_its_frame_is_killed_alone)
+{
+    int x = platform.ncpus - 1;
+    while (x > 0 && (!smp_cpu_online(x) || x == cpu_id()))
+        x--;
+    atomic_store(&deep_spinning, false);
+    struct task_attr da = {.name = "deep", .stack_size = 4096, .affinity = 1u << x};
+    struct task *d = task_spawn(spin_near_the_guard, NULL, &da);
+    while (!atomic_load(&deep_spinning))
+        task_sleep_ns(100 * 1000);
+    struct task_attr ua = {.name = "preempter", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << x};
+    struct task *u = task_spawn(return_five, NULL, &ua);
+    int64_t v = -1;
+    EXPECT_EQ(task_join(u, &v), TASK_EXITED);
+    EXPECT_EQ(v, 5);
+    EXPECT_EQ(task_join(d, &v), TASK_FAULTED);
+    EXPECT_EQ(v, 0);
+}
+
 TEST(fault, null_dereference_kills_only_that_task_on_every_core)
 {
     for (int c = 0; c < platform.ncpus; c++) {

@@ -226,6 +226,11 @@ void sched_irq_exit(struct arch_frame *f);
 /* The current task faulted: report, kill it, resume another in its place
  * by rewriting *f. false if there is no task to kill (idle/boot context). */
 bool sched_kill_current(struct arch_frame *f, const char *why);
+/* In sched_irq_exit: the current task, interrupted with less stack left
+ * above its guard page than its preemption frame needs, is killed as a
+ * stack overflow (saving the frame would fault there, inside the
+ * interrupt), reported with the room it had and a backtrace. */
+void sched_kill_current_no_room(struct arch_frame *f, uint64_t frame_bytes);
 
 /* IPI_WAKE arrived: reprogram this core's timer if another core asked. */
 void sched_ipi(void);
