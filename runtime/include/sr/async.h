@@ -220,8 +220,10 @@ static inline int32_t async_wait_end(struct async_task *self);
  * executor is queued inline (no call through w->fire). */
 static inline void async_waker_fire(struct waker *w);
 /* The same from a poll of self (NULL: any context): a stackless waiter of
- * self's own executor is queued without asking which task runs. */
-static inline void async_waker_fire_from(const struct async_task *self, struct waker *w);
+ * self's own executor is queued without asking which task runs. Returns
+ * true if it was (then nobody was woken through the scheduler, so this
+ * core owes no reschedule for it), false if w was fired any other way. */
+static inline bool async_waker_fire_from(const struct async_task *self, struct waker *w);
 
 /* --- inline fast paths; runtime/async.c has the rest ------------------------------
  * Internal to the runtime (names ending in _), here so that a stackless
@@ -475,18 +477,20 @@ static inline void async_waker_fire(struct waker *w)
         w->fire(w);
 }
 
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) bool
 async_waker_fire_from(const struct async_task *self, struct waker *w)
 {
     if (!(w->kind & WAKER_KIND_ASYNC)) {
         w->fire(w);
-        return;
+        return false;
     }
     struct async_task *t = container_of(w, struct async_task, waker);
-    if (self && t->exec == self->exec)   /* self's poll runs on that executor's task */
+    if (self && t->exec == self->exec) {   /* self's poll runs on that executor's task */
         async_make_ready_local_(async_exec_of_(t), t, true);
-    else
-        async_make_ready_(t, true);
+        return true;
+    }
+    async_make_ready_(t, true);
+    return false;
 }
 
 #endif
