@@ -300,11 +300,22 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
 /* Queue on list and block; returns the wait's result. Entered with the lock
  * held and IRQs masked (flags), returns with both released. interruptible:
  * the wait is a cancellation point (sr/wait_task.h). */
+static __attribute__((noinline)) int block_timed(struct wait_list *list, void *data,
+                                                 uint64_t flags, uint64_t timeout_ns,
+                                                 bool interruptible)
+{
+    return task_wait_listed(list, data, flags, waitq_deadline_after(timeout_ns), interruptible);
+}
+
+/* A wait without a deadline inline (no clock look, no timeout way: fewer
+ * registers kept across the block), one with a deadline out of line. */
 static inline __attribute__((always_inline)) int block_on(struct wait_list *list, void *data,
                                                          uint64_t flags, uint64_t timeout_ns,
                                                          bool interruptible)
 {
-    return task_wait_listed(list, data, flags, waitq_deadline(timeout_ns), interruptible);
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+        return block_timed(list, data, flags, timeout_ns, interruptible);
+    return task_wait_listed(list, data, flags, 0, interruptible);
 }
 
 /* A sender's wait, out of line: a send that blocks pays a call, one that
