@@ -136,7 +136,7 @@ static inline bool wait_list_empty(const struct wait_list *l) { return !l->head;
 static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
 {
     struct wait_node *p = l->tail;
-    if (!p) {                        /* empty (the usual case of a one-waiter hand-off) */
+    if (__builtin_expect(!p, 1)) {   /* empty (the usual case of a one-waiter hand-off) */
         n->next = n->prev = NULL;
         l->head = l->tail = n;
         n->list = l;
