@@ -73,7 +73,7 @@ void chan_reopen(struct chan *c)
 static inline __attribute__((always_inline)) bool fire_waiter(const struct async_task *self,
                                                              struct waker *w)
 {
-    if (w->kind & WAKER_KIND_TASK_LISTED) {
+    if (__builtin_expect(w->kind & WAKER_KIND_TASK_LISTED, !self)) {   /* self: a poll's peer */
         task_waker_wake_listed_(w);
         return false;
     }
