@@ -450,7 +450,7 @@ static inline __attribute__((always_inline)) void async_make_ready_local_(struct
     if (fired)
         waker_set_done(&t->waker);
     uint8_t s = atomic_load_explicit(&t->sched, memory_order_relaxed);
-    if (s == ASYNC_S_IDLE) {
+    if (__builtin_expect(s == ASYNC_S_IDLE, 1)) {   /* parked: the usual wake */
         atomic_store_explicit(&t->sched, ASYNC_S_QUEUED, memory_order_relaxed);
         async_list_push_(&e->local, t);
     } else if (s == ASYNC_S_RUNNING) {
@@ -485,7 +485,7 @@ async_waker_fire_from(const struct async_task *self, struct waker *w)
         return false;
     }
     struct async_task *t = container_of(w, struct async_task, waker);
-    if (self && t->exec == self->exec) {   /* self's poll runs on that executor's task */
+    if (__builtin_expect(self && t->exec == self->exec, 1)) {   /* self's poll runs on that executor's task */
         async_make_ready_local_(async_exec_of_(t), t, true);
         return true;
     }
