@@ -423,9 +423,12 @@ static inline int async_wait_park(struct async_task *self)
 
 static inline int32_t async_wait_end(struct async_task *self)
 {
-    if (timer_queued(&self->timer))
+    /* A wait that armed the timer (its seq is this episode: arming sets it,
+     * ending such a wait bumps the episode) ends out of line, where the
+     * timer is cancelled and the episode bumped, so that a firing of it in
+     * flight is stale. Any other wait has no firing to outdate. */
+    if (self->timer.seq == self->episode)
         return async_wait_end_slow_(self);
-    self->episode++;   /* a firing of this wait's timer, if one is in flight, is stale */
     int32_t r = self->waker.result;
     atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
     return r;
