@@ -419,8 +419,8 @@ int async_wait_park_slow_(struct async_task *self)
 
 int32_t async_wait_end_slow_(struct async_task *self)
 {
-    sched_timer_cancel(&self->timer);   /* queued (async_wait_end) */
-    self->episode++;
+    sched_timer_cancel(&self->timer);   /* if still queued */
+    self->episode++;                    /* a firing in flight is stale */
     int32_t r = self->waker.result;
     atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
     return r;

@@ -68,14 +68,16 @@ void chan_reopen(struct chan *c)
 
 /* Fire a claimed waiter: a stackful one in a single-list wait (chan_send /
  * chan_recv) inline, a stackless one as async_waker_fire_from does, any
- * other through its fire. */
-static inline __attribute__((always_inline)) void fire_waiter(const struct async_task *self,
+ * other through its fire. Returns true if it only queued a stackless
+ * waiter on self's executor (no reschedule can be owed for it). */
+static inline __attribute__((always_inline)) bool fire_waiter(const struct async_task *self,
                                                              struct waker *w)
 {
-    if (w->kind & WAKER_KIND_TASK_LISTED)
+    if (__builtin_expect(w->kind & WAKER_KIND_TASK_LISTED, !self)) {   /* self: a poll's peer */
         task_waker_wake_listed_(w);
-    else
-        async_waker_fire_from(self, w);
+        return false;
+    }
+    return async_waker_fire_from(self, w);
 }
 
 static bool is_closed(struct chan *c) { return mpmc_tail_flags(&c->ring) & MPMC_CLOSED; }
@@ -181,24 +183,26 @@ static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, vo
 
 /* The first half of send_locked, which needs no flag set (it looks at no
  * ring slot; a queued receiver means the flags are set already): closed,
- * or straight to a waiting receiver. */
-static inline __attribute__((always_inline)) bool send_handoff(struct chan *c, const void *msg,
-                                                              int32_t *res,
-                                                              const struct async_task *self)
+ * or straight to a waiting receiver. Returns SEND_LATER if neither, else
+ * SEND_DONE, or SEND_DONE_LOCAL if the receiver was only queued on self's
+ * executor (fire_waiter: no reschedule to look for after the unlock). */
+enum { SEND_LATER, SEND_DONE, SEND_DONE_LOCAL };
+static inline __attribute__((always_inline)) int send_handoff(struct chan *c, const void *msg,
+                                                             int32_t *res,
+                                                             const struct async_task *self)
 {
-    if (is_closed(c)) {
+    if (__builtin_expect(is_closed(c), 0)) {
         *res = -EPIPE;
-        return true;
+        return SEND_DONE;
     }
     struct wait_node *r;
     if ((r = wait_list_claim(&c->recvq, 0))) {
         struct waker *w = r->waker;                  /* loaded before the copy's stores */
         ring_copy(r->data, msg, c->ring.elem);
-        fire_waiter(self, w);
         *res = 0;
-        return true;
+        return fire_waiter(self, w) ? SEND_DONE_LOCAL : SEND_DONE;
     }
-    return false;
+    return SEND_LATER;
 }
 
 /* The second half: into the ring, unless senders wait before this one. */
@@ -212,7 +216,7 @@ static inline __attribute__((always_inline)) bool send_ring(struct chan *c, cons
 static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *msg, int32_t *res,
                                                              const struct async_task *self, bool to_wait)
 {
-    if (send_handoff(c, msg, res, self))
+    if (send_handoff(c, msg, res, self) != SEND_LATER)
         return true;
     if (send_ring(c, msg, to_wait)) {
         *res = 0;
@@ -247,9 +251,11 @@ static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct cha
                                                                      uint64_t *flags)
 {
     *flags = spin_lock_irqsave(&c->lock);
-    if (send_handoff(c, msg, res, self)) {
+    int done = send_handoff(c, msg, res, self);
+    if (done != SEND_LATER) {
         spin_unlock_irqrestore(&c->lock, *flags);
-        sched_resched_if_needed();
+        if (done != SEND_DONE_LOCAL)
+            sched_resched_if_needed();
         return true;
     }
     mpmc_set_waiters(&c->ring);
@@ -294,11 +300,22 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
 /* Queue on list and block; returns the wait's result. Entered with the lock
  * held and IRQs masked (flags), returns with both released. interruptible:
  * the wait is a cancellation point (sr/wait_task.h). */
+static __attribute__((noinline)) int block_timed(struct wait_list *list, void *data,
+                                                 uint64_t flags, uint64_t timeout_ns,
+                                                 bool interruptible)
+{
+    return task_wait_listed(list, data, flags, waitq_deadline_after(timeout_ns), interruptible);
+}
+
+/* A wait without a deadline inline (no clock look, no timeout way: fewer
+ * registers kept across the block), one with a deadline out of line. */
 static inline __attribute__((always_inline)) int block_on(struct wait_list *list, void *data,
                                                          uint64_t flags, uint64_t timeout_ns,
                                                          bool interruptible)
 {
-    return task_wait_listed(list, data, flags, waitq_deadline(timeout_ns), interruptible);
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+        return block_timed(list, data, flags, timeout_ns, interruptible);
+    return task_wait_listed(list, data, flags, 0, interruptible);
 }
 
 /* A sender's wait, out of line: a send that blocks pays a call, one that

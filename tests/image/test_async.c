@@ -904,3 +904,66 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     EXPECT_EQ(list_waiters(&c->recvq), 0);
     chan_destroy(c);
 }
+
+/* --- a timed await, then untimed ones --------------------------------------------- */
+
+struct timed_then_plain {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf;
+    int r[4];
+};
+
+static int timed_then_plain_poll(struct async_task *t)
+{
+    struct timed_then_plain *p = (struct timed_then_plain *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT_TIMEOUT(t, 20 * MS, p->r[0], chan_recv_await(t, p->c, &p->buf));   /* answered */
+    ASYNC_AWAIT(t, p->r[1], chan_recv_await(t, p->c, &p->buf));   /* answered after 20 ms */
+    ASYNC_AWAIT_TIMEOUT(t, 5 * MS, p->r[2], chan_recv_await(t, p->c, &p->buf));    /* times out */
+    ASYNC_AWAIT(t, p->r[3], chan_recv_await(t, p->c, &p->buf));   /* answered after 5 ms */
+    ASYNC_END(t, 0);
+}
+
+/* wait_for_waiters(&c->recvq, 1), but giving up after 2 s (a receiver that
+ * ended its awaits early leaves none: the test then fails, not hangs). */
+static void wait_one_waiter(struct chan *c)
+{
+    uint64_t end = clock_ns() + 2000 * MS;
+    while (list_waiters(&c->recvq) < 1 && clock_ns() < end)
+        task_sleep_ns(50000);
+}
+
+/* A wait that armed its timer and ended by its message leaves nothing behind
+ * (its timer is cancelled, a firing of it would be stale): the untimed
+ * await after it outlasts its deadline and still gets its message; so does
+ * the one after a timed await that timed out. */
+TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
+{
+    struct timed_then_plain *p = ASYNC_NEW(struct timed_then_plain, timed_then_plain_poll, NULL);
+    EXPECT_TRUE(p != NULL);
+    if (!p)
+        return;
+    p->c = chan_create(sizeof(uint64_t), 1);
+    async_start(&p->t);
+    uint64_t x = 1;
+    wait_one_waiter(p->c);                    /* parked, timer armed */
+    EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
+    wait_one_waiter(p->c);                    /* the untimed await */
+    task_sleep_ns(40 * MS);                               /* past the first deadline */
+    x = 2;
+    EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
+    task_sleep_ns(15 * MS);                               /* the third times out */
+    wait_one_waiter(p->c);                    /* the fourth */
+    task_sleep_ns(10 * MS);                               /* past the third's deadline */
+    x = 3;
+    EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
+    int64_t v = -1;
+    EXPECT_EQ(async_join(&p->t, &v), ASYNC_COMPLETED);
+    EXPECT_EQ(p->r[0], 0);
+    EXPECT_EQ(p->r[1], 0);
+    EXPECT_EQ(p->r[2], -ETIMEDOUT);
+    EXPECT_EQ(p->r[3], 0);
+    EXPECT_EQ(p->buf, 3);
+    chan_destroy(p->c);
+}

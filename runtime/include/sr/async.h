@@ -220,8 +220,10 @@ static inline int32_t async_wait_end(struct async_task *self);
  * executor is queued inline (no call through w->fire). */
 static inline void async_waker_fire(struct waker *w);
 /* The same from a poll of self (NULL: any context): a stackless waiter of
- * self's own executor is queued without asking which task runs. */
-static inline void async_waker_fire_from(const struct async_task *self, struct waker *w);
+ * self's own executor is queued without asking which task runs. Returns
+ * true if it was (then nobody was woken through the scheduler, so this
+ * core owes no reschedule for it), false if w was fired any other way. */
+static inline bool async_waker_fire_from(const struct async_task *self, struct waker *w);
 
 /* --- inline fast paths; runtime/async.c has the rest ------------------------------
  * Internal to the runtime (names ending in _), here so that a stackless
@@ -421,9 +423,12 @@ static inline int async_wait_park(struct async_task *self)
 
 static inline int32_t async_wait_end(struct async_task *self)
 {
-    if (timer_queued(&self->timer))
+    /* A wait that armed the timer (its seq is this episode: arming sets it,
+     * ending such a wait bumps the episode) ends out of line, where the
+     * timer is cancelled and the episode bumped, so that a firing of it in
+     * flight is stale. Any other wait has no firing to outdate. */
+    if (self->timer.seq == self->episode)
         return async_wait_end_slow_(self);
-    self->episode++;   /* a firing of this wait's timer, if one is in flight, is stale */
     int32_t r = self->waker.result;
     atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
     return r;
@@ -448,7 +453,7 @@ static inline __attribute__((always_inline)) void async_make_ready_local_(struct
     if (fired)
         waker_set_done(&t->waker);
     uint8_t s = atomic_load_explicit(&t->sched, memory_order_relaxed);
-    if (s == ASYNC_S_IDLE) {
+    if (__builtin_expect(s == ASYNC_S_IDLE, 1)) {   /* parked: the usual wake */
         atomic_store_explicit(&t->sched, ASYNC_S_QUEUED, memory_order_relaxed);
         async_list_push_(&e->local, t);
     } else if (s == ASYNC_S_RUNNING) {
@@ -475,18 +480,20 @@ static inline void async_waker_fire(struct waker *w)
         w->fire(w);
 }
 
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) bool
 async_waker_fire_from(const struct async_task *self, struct waker *w)
 {
     if (!(w->kind & WAKER_KIND_ASYNC)) {
         w->fire(w);
-        return;
+        return false;
     }
     struct async_task *t = container_of(w, struct async_task, waker);
-    if (self && t->exec == self->exec)   /* self's poll runs on that executor's task */
+    if (__builtin_expect(self && t->exec == self->exec, 1)) {   /* self's poll runs on that executor's task */
         async_make_ready_local_(async_exec_of_(t), t, true);
-    else
-        async_make_ready_(t, true);
+        return true;
+    }
+    async_make_ready_(t, true);
+    return false;
 }
 
 #endif

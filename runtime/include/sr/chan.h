@@ -123,24 +123,28 @@ int chan_await_resume_slow_(struct async_task *self);
 /* A resumed channel await: a claimer that moved the message (which >= 0)
  * unlinked self's node, so the wait just ends; a pending wait, a timeout
  * or a cancel (whose node is withdrawn) go out of line. */
-static inline int chan_await_resume_(struct async_task *self)
+static inline int chan_await_resume_(struct async_task *self, uint32_t state)
 {
-    if (waker_state(&self->waker) == WAKER_DONE && self->waker.which >= 0)
+    if (state == WAKER_DONE && self->waker.which >= 0)
         return async_wait_end(self);
     return chan_await_resume_slow_(self);
 }
 
+/* The waker's state is loaded once: IDLE, not in a wait (start one); else
+ * a resumed wait, which the state tells ended or not. */
 static inline int chan_send_await(struct async_task *self, struct chan *c, const void *msg)
 {
-    if (async_waiting(self))
-        return chan_await_resume_(self);
+    uint32_t s = waker_state(&self->waker);
+    if (s != WAKER_IDLE)
+        return chan_await_resume_(self, s);
     return chan_send_await_start_(self, c, msg);
 }
 
 static inline int chan_recv_await(struct async_task *self, struct chan *c, void *buf)
 {
-    if (async_waiting(self))
-        return chan_await_resume_(self);
+    uint32_t s = waker_state(&self->waker);
+    if (s != WAKER_IDLE)
+        return chan_await_resume_(self, s);
     return chan_recv_await_start_(self, c, buf);
 }
 

@@ -136,7 +136,7 @@ static inline bool wait_list_empty(const struct wait_list *l) { return !l->head;
 static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
 {
     struct wait_node *p = l->tail;
-    if (!p) {                        /* empty (the usual case of a one-waiter hand-off) */
+    if (__builtin_expect(!p, 1)) {   /* empty (the usual case of a one-waiter hand-off) */
         n->next = n->prev = NULL;
         l->head = l->tail = n;
         n->list = l;
@@ -199,10 +199,10 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
     while ((n = l->head)) {
         struct wait_node *next = n->next;   /* unlink the head (its prev is NULL) */
         l->head = next;
-        if (next)
-            next->prev = NULL;
-        else
+        if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
             l->tail = NULL;
+        else
+            next->prev = NULL;
         n->linked = 0;   /* next is stale: read only while linked */
         if (waker_claim(n->waker, n->index, result))
             return n;

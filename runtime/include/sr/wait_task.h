@@ -87,7 +87,9 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
         spin_lock(lock);
         if (__builtin_expect(r == WAIT_OK, 1))
             return 0;
-        expired = r == WAIT_TIMEOUT;
+        /* Only a deadline times out, only a point is cancelled: a wait with
+         * neither (constants when inlined) tests no result. */
+        expired = deadline_ns && r == WAIT_TIMEOUT;
         cancelled = point && r == WAIT_CANCELLED;
     }
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
