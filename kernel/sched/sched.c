@@ -230,6 +230,18 @@ void task_yield(void)
     arch_irq_restore(flags);
 }
 
+/* Under rq->lock, this core's: may t, a task blocked waiting for cur, get
+ * the core from cur in place (the exit hand-off to a joiner, a wake and a
+ * block in one step)? t must be blocked on this core (switched out: cur
+ * runs here) and would run next (nothing of its band or above ready): the
+ * pick would choose it. */
+static inline __attribute__((always_inline)) bool handoff_would_pick(const struct runqueue *rq,
+                                                                     const struct task *t)
+{
+    return t->cpu == rq->cpu && t->state == TASK_BLOCKED &&
+           !(rq->band_mask & ((2u << t->qos) - 1));
+}
+
 /* task_exit's hand-off to its joiner (see kernel/sched.h). j is BLOCKED on
  * this core only after its switch-out finished (this task runs here now), so
  * its registers are saved; the dead task's stack stays mapped until j sees
@@ -241,8 +253,7 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
                                                                struct task *prev,
                                                                struct task *j)
 {
-    if (j->cpu == rq->cpu && j->state == TASK_BLOCKED &&
-        !(rq->band_mask & ((2u << j->qos) - 1))) {
+    if (handoff_would_pick(rq, j)) {
         j->wait_result = WAIT_OK;
         uint64_t now = now_ticks();
         uint64_t ran = switch_account(rq, prev, j, now);
@@ -262,8 +273,7 @@ _Noreturn void sched_exit_to(struct task *j)
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (__builtin_expect(j->cpu != rq->cpu || j->state != TASK_BLOCKED ||
-                         (rq->band_mask & ((2u << j->qos) - 1)) ||
+    if (__builtin_expect(!handoff_would_pick(rq, j) ||
                          ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
         exit_to_locked(rq, prev, j);
     /* The plain hand-off: neither task is idle (prev is dying, j blocked). */
@@ -383,10 +393,8 @@ int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
     spin_lock(&rq->lock);
     struct task *cur = rq->current;
     /* t's state and cpu change only under this lock when t is ours (as in
-     * sched_wake); a BLOCKED task of this core is switched out, since cur
-     * runs here. */
-    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED ||
-                         (rq->band_mask & ((2u << t->qos) - 1)) ||
+     * sched_wake). */
+    if (__builtin_expect(!handoff_would_pick(rq, t) ||
                          ((cur->flags | t->flags) & SWITCH_RARE_FLAGS), 0))
         return wake_then_block(rq, t, result, wq_lock, deadline_ns);
     wait_begin(cur);

@@ -125,17 +125,27 @@ static int64_t rx_reader(void *arg)
     return 0;
 }
 
-TEST(uart, rx_from_the_host_wakes_a_reader_on_another_core)
+/* A reader test's start: the console UART (NULL, reported, if there is
+ * none) with its RX ring emptied, job reset for it, the stats before in *s0. */
+static struct uart *rx_job_begin(struct rx_job *job, struct uart_stats *s0)
 {
     struct uart *u = console_uart_or_fail();
     if (!u)
-        return;
+        return NULL;
     rx_discard(u);
+    memset(job, 0, sizeof(*job));
+    job->u = u;
+    uart_stats(u, s0);
+    return u;
+}
+
+TEST(uart, rx_from_the_host_wakes_a_reader_on_another_core)
+{
     static struct rx_job job;
-    memset(&job, 0, sizeof(job));
-    job.u = u;
     struct uart_stats s0, s1;
-    uart_stats(u, &s0);
+    struct uart *u = rx_job_begin(&job, &s0);
+    if (!u)
+        return;
     struct task_attr attr = {.name = "uart-reader", .qos = QOS_DEFAULT,
                              .affinity = 1u << other_cpu(s0.irq_cpu)};
     int64_t rc = -1;
@@ -196,15 +206,11 @@ static int64_t short_starter(void *arg)
 /* Short reads take a burst whole, in order, each byte counted once. */
 TEST(uart, short_reads_on_the_interrupt_core_take_a_burst_in_order)
 {
-    struct uart *u = console_uart_or_fail();
+    static struct rx_job job;
+    struct uart_stats s0, s1;
+    struct uart *u = rx_job_begin(&job, &s0);
     if (!u)
         return;
-    rx_discard(u);
-    static struct rx_job job;
-    memset(&job, 0, sizeof(job));
-    job.u = u;
-    struct uart_stats s0, s1;
-    uart_stats(u, &s0);
     struct task_attr attr = {.name = "uart-short-start", .qos = QOS_DEFAULT,
                              .affinity = 1u << s0.irq_cpu};
     int64_t rc = -1;

@@ -56,6 +56,16 @@ static inline int32_t sleeper_block(spinlock_t *lock, uint64_t flags, uint64_t d
     return r;
 }
 
+/* Lock held: the announced task, its announcement cleared (one wake per
+ * wait), or NULL if none is announced. */
+static inline struct task *sleeper_take(struct sleeper *s)
+{
+    if (!atomic_load_explicit(&s->asleep, memory_order_relaxed))
+        return NULL;
+    atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
+    return s->task;
+}
+
 /* Lock held, IRQs masked with flags, the caller announced on its own
  * sleeper: sleeper_wake(w), then sleeper_block, in one step: a task woken
  * on this core that would run next gets the core straight away
@@ -63,13 +73,8 @@ static inline int32_t sleeper_block(spinlock_t *lock, uint64_t flags, uint64_t d
 static inline int32_t sleeper_wake_block(struct sleeper *w, spinlock_t *lock, uint64_t flags,
                                          uint64_t deadline_ns)
 {
-    int32_t r;
-    if (atomic_load_explicit(&w->asleep, memory_order_relaxed)) {
-        atomic_store_explicit(&w->asleep, 0, memory_order_relaxed);
-        r = sched_wake_block(w->task, WAIT_OK, lock, deadline_ns);
-    } else {
-        r = sched_block(lock, deadline_ns);
-    }
+    struct task *t = sleeper_take(w);
+    int32_t r = t ? sched_wake_block(t, WAIT_OK, lock, deadline_ns) : sched_block(lock, deadline_ns);
     arch_irq_restore(flags);
     return r;
 }
@@ -81,11 +86,10 @@ static inline bool sleeper_announced(struct sleeper *s) { return atomic_load(&s-
  * sched_resched_if_needed() once it has released the lock and restored IRQs. */
 static inline bool sleeper_wake(struct sleeper *s)
 {
-    if (!atomic_load_explicit(&s->asleep, memory_order_relaxed))
-        return false;
-    atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
-    sched_wake(s->task, WAIT_OK);
-    return true;
+    struct task *t = sleeper_take(s);
+    if (t)
+        sched_wake(t, WAIT_OK);
+    return t != NULL;
 }
 
 #endif
