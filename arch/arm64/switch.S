@@ -117,6 +117,22 @@ FUNCTION(arch_switch_resume_clean)
     b       arch_switch_resume
 END(arch_switch_resume_clean)
 
+/*
+ * void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp)
+ * arch_switch for a prev that never runs again (a task that has ended and
+ * is handing the core over): saves nothing and publishes no sp. Clearing
+ * prev->on_cpu (release) lets prev's stack be reused at once, so it is the
+ * last access to that stack; then next resumes as in arch_switch.
+ */
+FUNCTION(arch_switch_final)
+    stlrb   wzr, [x0]
+    tbnz    x1, #0, 1f
+    mov     sp, x1
+    b       arch_switch_resume
+1:  mov     x2, x1
+    b       resume_full_frame
+END(arch_switch_final)
+
 /* x2 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
  * in place (vectors.S). */
 LOCAL_FUNCTION(resume_full_frame)

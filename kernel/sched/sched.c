@@ -244,8 +244,8 @@ static inline __attribute__((always_inline)) bool handoff_would_pick(const struc
 
 /* task_exit's hand-off to its joiner (see kernel/sched.h). j is BLOCKED on
  * this core only after its switch-out finished (this task runs here now), so
- * its registers are saved; the dead task's stack stays mapped until j sees
- * its on_cpu clear, which arch_switch does after saving into it. */
+ * its registers are saved; the dead task's stack stays in use until j sees
+ * its on_cpu clear, which arch_switch_final does as its last access to it. */
 /* sched_exit_to's way under rq->lock when it is not the plain hand-off:
  * a deadline or app task on either side (sched_switch_rare), or the joiner
  * elsewhere or outranked here (a plain wake and switch). */
@@ -259,7 +259,7 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
         uint64_t ran = switch_account(rq, prev, j, now);
         sched_switch_rare(rq, prev, j, ran, now);
         spin_unlock(&rq->lock);
-        switch_go(prev, j);
+        switch_go_final(prev, j);
     } else {
         spin_unlock(&rq->lock);
         sched_wake(j, WAIT_OK);
@@ -282,8 +282,7 @@ _Noreturn void sched_exit_to(struct task *j)
     switch_account(rq, prev, j, now);
     switch_handoff(rq, 0, j, now);
     spin_unlock(&rq->lock);
-    switch_go(prev, j);
-    panic("sched_exit_to: dead task %s was scheduled again", sched_current_fresh()->name);
+    switch_go_final(prev, j);
 }
 
 /* A wait of the current task begins: a new wait number first, then

@@ -170,6 +170,16 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
     arch_switch(&prev->sp, &prev->on_cpu, next->sp);
 }
 
+/* switch_go for a prev that has ended and never runs again (the exit
+ * hand-offs): nothing of it is saved. */
+static inline __attribute__((always_inline)) _Noreturn void switch_go_final(struct task *prev,
+                                                                            struct task *next)
+{
+    switch_tls(next);
+    sched_set_current(next);
+    arch_switch_final(&prev->on_cpu, next->sp);
+}
+
 /* Under rq->lock: switch_to for prev = this core's idle task and next a
  * task off the queue that is neither idle nor a deadline task (sched_switch_rare
  * does for it what switch_plain does): switch_account, then the idle hint,

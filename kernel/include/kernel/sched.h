@@ -330,6 +330,8 @@ void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_
  * restart_sp when next switched to (the idle loop's way out). */
 void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp,
                          uint64_t restart_sp, void (*restart)(void));
+/* arch_switch for a prev that never runs again: saves nothing (switch.S). */
+_Noreturn void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 void arch_switch_resume_clean(void); /* the same, after zeroing the FP/SIMD state it does not load */
