@@ -249,7 +249,7 @@ static inline __attribute__((always_inline)) void rx_direct(struct uart *u, stru
     r = (struct rx_req *)(uintptr_t)w->wait_arg;
     r->done = raw;
     u->rx_wakeups++;
-    waitq_take_first_inline(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
+    waitq_take_first_irq(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
 }
 
 /* Under rxq.lock, no reader waiting or bytes already in the ring: the
