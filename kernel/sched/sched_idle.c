@@ -10,6 +10,7 @@
 #include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
+#include <kernel/irq_inline.h>
 #include <kernel/panic.h>
 #include <kernel/sched.h>
 #include <kernel/sched_policy.h>
@@ -191,7 +192,7 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
             if (arch_timer_fired())
                 irq_run_asserted(platform.timer.virt_irq);
             else
-                irq_dispatch_idle();
+                irq_dispatch_idle(this_cpu());
         }
         if (rq->current != idle)
             idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,
