@@ -244,8 +244,9 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     }
     struct task *cur = rq->current;
     bool pinned = t->pinned;
-    if (masked && (cur->flags & TASK_F_IDLE) && !rq->band_mask && !(t->flags & TASK_F_DL) &&
-        (pinned || sched_model.nlevels <= 1)) {
+    if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
+                                   !(t->flags & TASK_F_DL) &&
+                                   (pinned || sched_model.nlevels <= 1), 1)) {
         /* uart13: the common case of an interrupt dispatched by the idle
          * loop, tested first (on_cpu is clear: idle runs here). */
         switch_from_idle(rq, cur, t, now_ticks(), 0);
