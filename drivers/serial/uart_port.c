@@ -194,14 +194,14 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 /* --- RX and the interrupt --------------------------------------------------------- */
 
 /* A blocked reader's request (its task's wait_arg points here): the RX
- * interrupt fills buf and sets done, then wakes the task. first is
+ * interrupt fills buf and sets done (> 0), then wakes the task. first is
  * min(len, RX_BUDGET), what the interrupt's first step may put in buf
  * (worked out by the reader, off the interrupt's path). */
 struct rx_req {
     uint8_t *buf;
     uint32_t len;
-    uint32_t done;
     uint32_t first;
+    long done;      /* uart_read's result: -ETIMEDOUT until completed */
 };
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
@@ -252,9 +252,9 @@ static inline __attribute__((always_inline)) void rx_direct(struct uart *u, stru
         return;   /* an error or timeout source with the FIFO empty */
     /* raw <= r->first: every byte is in r's buffer. */
     u->rx_bytes += raw;
+    u->rx_wakeups++;
     r = (struct rx_req *)(uintptr_t)w->wait_arg;
     r->done = raw;
-    u->rx_wakeups++;
     waitq_take_first_irq(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
 }
 
@@ -317,12 +317,12 @@ static void rx_report(uint64_t lost)
 static __attribute__((noinline)) long rx_wait(struct uart *u, uint8_t *buf, uint32_t n,
                                               uint64_t flags, uint64_t deadline)
 {
-    struct rx_req req = {buf, n, 0, n < RX_BUDGET ? n : RX_BUDGET};
+    struct rx_req req = {buf, n, n < RX_BUDGET ? n : RX_BUDGET, -ETIMEDOUT};
     sched_current()->wait_arg = (uintptr_t)&req;
     waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
     /* Completed by the interrupt (done > 0), or timed out off the queue
-     * before any byte came (done == 0: nobody touches req any more). */
-    return req.done ? (long)req.done : -ETIMEDOUT;
+     * before any byte came (nobody touches req any more). */
+    return req.done;
 }
 
 static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
