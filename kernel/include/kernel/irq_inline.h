@@ -28,9 +28,8 @@ extern struct irq_slot irq_slots[IRQ_MAX];
  * In IRQ context (p->in_irq raised), IRQs masked. */
 static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu *p)
 {
-    const struct irqchip *chip = irq_chip;
     uint32_t raw;
-    uint32_t intid = chip->ack(&raw);
+    uint32_t intid = irq_chip->ack(&raw);
     if (intid >= IRQ_MAX)
         return false;   /* spurious: nothing (more) pending */
     struct irq_slot *s = &irq_slots[intid];
@@ -39,11 +38,10 @@ static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu
     irq_handler_t fn = s->fn;
     if (fn)
         fn(intid, s->arg);
-    chip = irq_chip;   /* read afresh: one register less across the handler */
-    chip->eoi(raw);
+    irq_chip->eoi(raw);
     if (!fn && intid >= IRQ_PPI_BASE) {
         /* Nobody wants it: silence it rather than storm. */
-        chip->disable(intid);
+        irq_chip->disable(intid);
     }
     return true;
 }
