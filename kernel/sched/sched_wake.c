@@ -3,8 +3,10 @@
  * policy places it on, with an SGI only when that core must reschedule and
  * a nudge to an idle core that could steal it; the local common case
  * decided without calls; a wake from the idle loop's own interrupt making
- * the task current at once; QoS changes and task starts. The blocking side
- * and the switches: sched.c.
+ * the task current at once; the same wake-up for interrupt handlers
+ * (sched_wake_irq: IRQs already masked, the result stored by the taker,
+ * the idle loop's hand-off tested first); QoS changes and task starts.
+ * The blocking side and the switches: sched.c.
  */
 #include <arch/cpu.h>
 #include <arch/timer.h>
