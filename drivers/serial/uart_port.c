@@ -41,8 +41,8 @@ struct uart {
     struct waitq rxq, txq;
     _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
     struct uart_ring rx, tx;
-    uint64_t rx_bytes, rx_errors;   /* under rxq.lock */
-    uint64_t rx_wakeups;            /* under rxq.lock */
+    uint64_t rx_bytes, rx_wakeups;  /* under rxq.lock (side by side: one LDP/STP) */
+    uint64_t rx_errors;             /* under rxq.lock */
     uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
     uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
@@ -194,11 +194,14 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 /* --- RX and the interrupt --------------------------------------------------------- */
 
 /* A blocked reader's request (its task's wait_arg points here): the RX
- * interrupt fills buf and sets done, then wakes the task. */
+ * interrupt fills buf and sets done (> 0), then wakes the task. first is
+ * min(len, RX_BUDGET), what the interrupt's first step may put in buf
+ * (worked out by the reader, off the interrupt's path). */
 struct rx_req {
     uint8_t *buf;
     uint32_t len;
-    uint32_t done;
+    uint32_t first;
+    long done;      /* uart_read's result: -ETIMEDOUT until completed */
 };
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
@@ -228,7 +231,7 @@ static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task
     rx_complete(u);
 }
 
-/* Under rxq.lock, the ring empty and w, the first reader, waiting: the
+/* Under rxq.lock, w, the first reader, waiting (so the ring is empty): the
  * interrupt's service with the FIFO straight into w's buffer (the rest
  * into the ring, for the readers behind w), and w woken. (uart_service_irq
  * in two steps; only u stays live across the driver call: w is still
@@ -236,7 +239,10 @@ static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task
 static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
 {
     struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t raw = uart_service_irq_first(u->drv, r->buf, r->len, RX_BUDGET, &u->rx_errors);
+    uint32_t first = r->first;
+    if (first > RX_BUDGET)
+        __builtin_unreachable();   /* uart_read's min: uart_service_irq_first's is folded */
+    uint32_t raw = uart_service_irq_first(u->drv, r->buf, first, RX_BUDGET, &u->rx_errors);
     w = u->rxq.head;
     if (__builtin_expect(raw & UART_RX_MORE, 0)) {
         rx_direct_more(u, w, raw);
@@ -244,20 +250,19 @@ static inline __attribute__((always_inline)) void rx_direct(struct uart *u, stru
     }
     if (!raw)
         return;   /* an error or timeout source with the FIFO empty */
-    /* raw <= min(r->len, RX_BUDGET): every byte is in r's buffer. */
+    /* raw <= r->first: every byte is in r's buffer. */
     u->rx_bytes += raw;
+    u->rx_wakeups++;
     r = (struct rx_req *)(uintptr_t)w->wait_arg;
     r->done = raw;
-    u->rx_wakeups++;
-    waitq_take_first_inline(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
+    waitq_take_first_irq(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
 }
 
-/* Under rxq.lock, no reader waiting or bytes already in the ring: the
- * interrupt's service into the ring, then the waiting readers from it. */
+/* Under rxq.lock, no reader waiting: the interrupt's service into the
+ * ring, for the next reader. */
 static __attribute__((noinline)) void rx_to_ring(struct uart *u)
 {
     u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
-    rx_complete(u);
 }
 
 static void uart_irq(uint32_t intid, void *arg)
@@ -269,8 +274,11 @@ static void uart_irq(uint32_t intid, void *arg)
     *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
 
     spin_lock(&u->rxq.lock);
+    /* Readers wait only while the ring is empty: one finding bytes takes
+     * them, and every path that fills the ring then completes the waiting
+     * readers until either runs out (rx_complete). */
     struct task *w = u->rxq.head;
-    if (__builtin_expect(w && uart_ring_empty(&u->rx), 1))   /* a reader waits for this byte */
+    if (__builtin_expect(w != NULL, 1))   /* a reader waits for this byte */
         rx_direct(u, w);
     else
         rx_to_ring(u);
@@ -302,6 +310,21 @@ static void rx_report(uint64_t lost)
                (unsigned long long)lost);
 }
 
+/* uart_read's wait, the ring empty, under rxq.lock taken with IRQ state
+ * flags (released, flags restored): a request for n bytes into buf, done
+ * by the interrupt. Out of line, with only what is live after the wait in
+ * its frame (uart_read's own frame is gone by then: a tail call). */
+static __attribute__((noinline)) long rx_wait(struct uart *u, uint8_t *buf, uint32_t n,
+                                              uint64_t flags, uint64_t deadline)
+{
+    struct rx_req req = {buf, n, n < RX_BUDGET ? n : RX_BUDGET, -ETIMEDOUT};
+    sched_current()->wait_arg = (uintptr_t)&req;
+    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
+    /* Completed by the interrupt (done > 0), or timed out off the queue
+     * before any byte came (nobody touches req any more). */
+    return req.done;
+}
+
 static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
 
 long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
@@ -317,12 +340,7 @@ long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
         rx_report(lost);
         return n;
     }
-    struct rx_req req = {buf, clamp_len(len), 0};
-    sched_current()->wait_arg = (uintptr_t)&req;
-    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
-    /* Completed by the interrupt (done > 0), or timed out off the queue
-     * before any byte came (done == 0: nobody touches req any more). */
-    return req.done ? (long)req.done : -ETIMEDOUT;
+    return rx_wait(u, buf, clamp_len(len), flags, deadline);
 }
 
 long uart_try_read(struct uart *u, void *buf, size_t len)

@@ -10,6 +10,7 @@
 #include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
+#include <kernel/irq_inline.h>
 #include <kernel/panic.h>
 #include <kernel/sched.h>
 #include <kernel/sched_policy.h>
@@ -188,10 +189,15 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
             /* IRQs stay masked in idle: dispatch here. Our own timer needs
              * no controller round trip: its handler disarms it, which
              * lowers its line (see irq_run_asserted). */
-            if (arch_timer_fired())
+            if (arch_timer_fired()) {
                 irq_run_asserted(platform.timer.virt_irq);
-            else
-                irq_dispatch_idle();
+            } else {
+                irq_dispatch_idle(this_cpu());
+                /* The hand-off's way out (wake_onto_idle), straight after
+                 * the dispatch (no branch back to the test below). */
+                if (__builtin_expect(rq->current != idle && !rq->need_resched, 1))
+                    idle_leave(idle, rq->current, restart_sp);
+            }
         }
         if (rq->current != idle)
             idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,

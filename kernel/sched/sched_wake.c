@@ -3,8 +3,10 @@
  * policy places it on, with an SGI only when that core must reschedule and
  * a nudge to an idle core that could steal it; the local common case
  * decided without calls; a wake from the idle loop's own interrupt making
- * the task current at once; QoS changes and task starts. The blocking side
- * and the switches: sched.c.
+ * the task current at once; the same wake-up for interrupt handlers
+ * (sched_wake_irq: IRQs already masked, the result stored by the taker,
+ * the idle loop's hand-off tested first); QoS changes and task starts.
+ * The blocking side and the switches: sched.c.
  */
 #include <arch/cpu.h>
 #include <arch/timer.h>
@@ -218,31 +220,47 @@ static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
-/* The common wake-up is local: t blocked on this core's queue and stays
- * here (pinned, or its registers still live here, or on uniform cores it
- * runs at once). That path is decided under the lock without calls, as
- * make_ready and preempt_point would decide it; everything else (another
- * core's queue, a deadline task, a placement the policy must choose) takes
- * wake_locked. */
-void sched_wake(struct task *t, int32_t result)
+/* sched_wake's body once this core's rq->lock is held (IRQs masked; flags
+ * the state to restore, or 0 with masked set: the caller's IRQs stay
+ * masked and it is in an interrupt handler, t's wait_result stored by its
+ * taker). The common wake-up is local: t blocked on this core's queue and
+ * stays here (pinned, or its registers still live here, or on uniform
+ * cores it runs at once). That path is decided under the lock without
+ * calls, as make_ready and preempt_point would decide it; everything else
+ * (another core's queue, a deadline task, a placement the policy must
+ * choose) takes wake_locked. */
+static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
+                                                            struct runqueue *rq,
+                                                            struct task *t, int32_t result,
+                                                            uint64_t flags, bool masked)
 {
-    uint64_t flags = arch_irq_save();
-    struct percpu *p = this_cpu();
-    struct runqueue *rq = p->rq;
-    spin_lock(&rq->lock);
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
     if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
-        sched_wake_locked(rq, t, result, flags);
+        sched_wake_locked(rq, t, masked ? t->wait_result : result,
+                          masked ? read_sysreg(daif) : flags);
         return;
     }
     struct task *cur = rq->current;
     bool pinned = t->pinned;
+    if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
+                                   !(t->flags & TASK_F_DL) &&
+                                   (pinned || sched_model.nlevels <= 1), 1)) {
+        /* uart13: the common case of an interrupt dispatched by the idle
+         * loop, tested first (on_cpu is clear: idle runs here). */
+        switch_from_idle(rq, cur, t, now_ticks(), 0);
+        spin_unlock(&rq->lock);
+        return;
+    }
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
                  (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+    if (masked) {
+        flags = read_sysreg(daif);
+        result = t->wait_result;
+    }
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
         sched_wake_locked(rq, t, result, flags);
         return;
@@ -253,6 +271,23 @@ void sched_wake(struct task *t, int32_t result)
         return;
     }
     ready_here(rq, t, pinned, flags);
+}
+
+void sched_wake(struct task *t, int32_t result)
+{
+    uint64_t flags = arch_irq_save();
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
+    spin_lock(&rq->lock);
+    wake_here(p, rq, t, result, flags, false);
+}
+
+void sched_wake_irq(struct task *t)
+{
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
+    spin_lock(&rq->lock);
+    wake_here(p, rq, t, 0, 0, true);
 }
 
 void sched_set_qos(struct task *t, unsigned qos)

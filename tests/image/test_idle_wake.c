@@ -11,6 +11,7 @@
 #include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <kernel/waitq_inline.h>
 #include <sr_test.h>
 
 static struct semaphore sem_low, sem_low2, sem_high;
@@ -156,4 +157,154 @@ TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
     EXPECT_EQ(low2.stats.switches, 2);
     EXPECT_EQ(s1.switches - s0.switches, 4);   /* idle -> high -> low -> low2 -> idle */
     EXPECT_EQ(s1.nr_ready, 0);
+}
+
+/* --- sched_wake_irq: the wake-up an interrupt handler uses, the waiter
+ * taken off a plain wait queue with its result (waitq_take_first_irq). --- */
+
+static struct waitq irq_wq;
+static _Atomic int spin_stop;
+
+/* A waiter on irq_wq: notes its turn, core, result and accounting. */
+struct irq_waiter {
+    int id;
+    int cpu;
+    int32_t result;
+    struct task_stats stats;
+};
+
+static int64_t irq_wait_and_note(void *arg)
+{
+    struct irq_waiter *w = arg;
+    uint64_t flags = spin_lock_irqsave(&irq_wq.lock);
+    w->result = waitq_wait(&irq_wq, flags, WAIT_FOREVER);
+    atomic_store(&order[atomic_fetch_add(&order_n, 1)], w->id);
+    w->cpu = cpu_id();
+    task_get_stats(task_current(), &w->stats);
+    atomic_store(&spin_stop, 1);
+    return 0;
+}
+
+/* The cross-call (an interrupt handler): wake irq_wq's first waiter with
+ * result arg through sched_wake_irq. */
+static void take_first_irq(void *arg)
+{
+    spin_lock(&irq_wq.lock);
+    struct task *t = irq_wq.head;
+    if (t)
+        waitq_take_first_irq(&irq_wq, t, (int32_t)(intptr_t)arg);
+    spin_unlock(&irq_wq.lock);
+}
+
+static void until_queued(void)
+{
+    while (waitq_empty(&irq_wq))
+        task_yield();
+}
+
+static struct task *spawn_irq_waiter(struct irq_waiter *w, int cpu, unsigned qos)
+{
+    struct task_attr a = {.name = "irq-waiter", .qos = qos, .affinity = 1u << cpu};
+    struct task *t = task_spawn(irq_wait_and_note, w, &a);
+    if (t)
+        until_queued();
+    return t;
+}
+
+/* The handler runs in c's idle loop, its waiter blocked on c: c is handed
+ * to it at once (its result the taker's, switched in exactly twice, the
+ * core counting exactly the switches to and from it). */
+TEST(idle_wake, irq_wake_hands_the_idle_core_over_with_the_takers_result)
+{
+    int c = idle_core();
+    if (c < 0)
+        return;
+    waitq_init(&irq_wq);
+    atomic_store(&order_n, 0);
+    struct irq_waiter w = {.id = 1, .cpu = -1, .result = -1};
+    struct task *t = spawn_irq_waiter(&w, c, QOS_UTILITY);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    settle(c);
+    struct sched_cpu_stats s0, s1;
+    sched_cpu_stats(c, &s0);
+    smp_call(c, take_first_irq, (void *)(intptr_t)42);
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    settle(c);
+    sched_cpu_stats(c, &s1);
+    EXPECT_EQ(w.result, 42);
+    EXPECT_EQ(w.cpu, c);
+    EXPECT_EQ(w.stats.switches, 2);
+    EXPECT_EQ(s1.switches - s0.switches, 2);
+    EXPECT_EQ(s1.nr_ready, 0);
+}
+
+/* The handler runs on c, its waiter is blocked on another core d: the
+ * general wake-up (d's queue), with the taker's result. */
+TEST(idle_wake, irq_wake_reaches_a_task_blocked_on_another_core)
+{
+    int c = idle_core(), d = -1;
+    for (int i = 0; i < platform.ncpus && c >= 0; i++)
+        if (smp_cpu_online(i) && i != c && i != cpu_id())
+            d = i;
+    if (d < 0)
+        return;
+    waitq_init(&irq_wq);
+    atomic_store(&order_n, 0);
+    struct irq_waiter w = {.id = 1, .cpu = -1, .result = -1};
+    struct task *t = spawn_irq_waiter(&w, d, QOS_UTILITY);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    settle(d);
+    smp_call(c, take_first_irq, (void *)(intptr_t)43);
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    EXPECT_EQ(w.result, 43);
+    EXPECT_EQ(w.cpu, d);
+    EXPECT_EQ(w.stats.switches, 2);
+}
+
+static int64_t spin_until_stopped(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&spin_stop))
+        ;
+    atomic_store(&order[atomic_fetch_add(&order_n, 1)], 2);
+    return 0;
+}
+
+/* The handler interrupts a utility task spinning on c (IRQs enabled) and
+ * wakes a user-interactive task blocked there: it is queued, the interrupt's
+ * exit preempts the spinner for it, and it runs (with the taker's result)
+ * before the spinner sees it and stops. */
+TEST(idle_wake, irq_wake_on_a_busy_core_preempts_for_a_better_task)
+{
+    int c = idle_core();
+    if (c < 0)
+        return;
+    waitq_init(&irq_wq);
+    atomic_store(&order_n, 0);
+    atomic_store(&spin_stop, 0);
+    struct irq_waiter w = {.id = 1, .cpu = -1, .result = -1};
+    struct task *t = spawn_irq_waiter(&w, c, QOS_USER_INTERACTIVE);
+    struct task_attr a = {.name = "spinner", .qos = QOS_UTILITY, .affinity = 1u << c};
+    struct task *s = t ? task_spawn(spin_until_stopped, NULL, &a) : NULL;
+    EXPECT_TRUE(t && s);
+    if (!s) {
+        if (t) {
+            smp_call(c, take_first_irq, (void *)(intptr_t)0);
+            task_join(t, NULL);
+        }
+        return;
+    }
+    settle(c);   /* the spinner runs: c's dispatch is from the exception path */
+    smp_call(c, take_first_irq, (void *)(intptr_t)44);
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    EXPECT_EQ(task_join(s, NULL), TASK_EXITED);
+    EXPECT_EQ(w.result, 44);
+    EXPECT_EQ(w.cpu, c);
+    EXPECT_EQ(atomic_load(&order_n), 2);
+    EXPECT_EQ(atomic_load(&order[0]), 1);   /* the woken task first */
+    EXPECT_EQ(atomic_load(&order[1]), 2);
 }

@@ -65,11 +65,6 @@ void ipi_send(enum ipi ipi, int cpu);
  * acknowledged and nothing stays pending. (The idle loop's fired timer.) */
 void irq_run_asserted(uint32_t intid);
 
-/* The idle loop's dispatch after WFI (IRQs masked): one pending interrupt,
- * if any, acknowledged, handled and ended as irq_handle does (the next WFI
- * returns at once while another is pending). */
-void irq_dispatch_idle(void);
-
 /* Count of interrupts taken for intid on all cores. */
 uint64_t irq_count(uint32_t intid);
 

@@ -209,6 +209,12 @@ _Noreturn void sched_exit_to(struct task *j);
 bool sched_join_runnext(struct task *t);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
+/* sched_wake for an interrupt handler (IRQs masked, in IRQ context) whose
+ * t was taken off its wait queue with its wait_result stored: the same
+ * wake-up, without the IRQ state's save and restore or the result's
+ * store, and the wake that hands an idle core to t at once (the handler
+ * running in the idle loop's dispatch) decided first. */
+void sched_wake_irq(struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */

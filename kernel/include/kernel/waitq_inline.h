@@ -57,8 +57,8 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
     return r;
 }
 
-/* waitq_take_inline for t = wq->head (no predecessor to unlink from). */
-static inline void waitq_take_first_inline(struct waitq *wq, struct task *t, int32_t result)
+/* waitq_unlink for t = wq->head (no predecessor to unlink from). */
+static inline void waitq_unlink_first(struct waitq *wq, struct task *t)
 {
     struct task *n = t->next;
     wq->head = n;
@@ -66,8 +66,22 @@ static inline void waitq_take_first_inline(struct waitq *wq, struct task *t, int
         n->prev = NULL;
     else
         wq->tail = NULL;
+}
+
+/* waitq_take_inline for t = wq->head. */
+static inline void waitq_take_first_inline(struct waitq *wq, struct task *t, int32_t result)
+{
+    waitq_unlink_first(wq, t);
     t->wait_result = result;
     sched_wake(t, result);
+}
+
+/* waitq_take_first_inline from an interrupt handler (sched_wake_irq). */
+static inline void waitq_take_first_irq(struct waitq *wq, struct task *t, int32_t result)
+{
+    waitq_unlink_first(wq, t);
+    t->wait_result = result;
+    sched_wake_irq(t);
 }
 
 static inline struct task *waitq_wake_one_inline(struct waitq *wq, int32_t result)

@@ -1,0 +1,61 @@
+/*
+ * Interrupt dispatch as inline functions, for the paths that are hot: the
+ * exception entry's drain (kernel/irq.c) and the idle loop's dispatch after
+ * WFI (kernel/sched/sched_idle.c), which inlines it so that it leaves for a
+ * task the handler woke straight after the EOI, without returning through
+ * a dispatch function first. Everything else uses kernel/irq.h.
+ */
+#ifndef KERNEL_IRQ_INLINE_H
+#define KERNEL_IRQ_INLINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <kernel/irq.h>
+#include <kernel/percpu.h>
+
+/* 32 bytes (aligned): a slot's address is the intid shifted, not multiplied. */
+struct irq_slot {
+    irq_handler_t fn;
+    void *arg;
+    _Atomic uint64_t count;
+} __attribute__((aligned(32)));
+
+/* kernel/irq.c's: the bound controller and the handler table. */
+extern const struct irqchip *irq_chip;
+extern struct irq_slot irq_slots[IRQ_MAX];
+
+/* Take one pending interrupt and run its handler; false if none was pending.
+ * In IRQ context (p->in_irq raised), IRQs masked. */
+static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu *p)
+{
+    uint32_t raw;
+    uint32_t intid = irq_chip->ack(&raw);
+    if (intid >= IRQ_MAX)
+        return false;   /* spurious: nothing (more) pending */
+    struct irq_slot *s = &irq_slots[intid];
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    p->irqs++;
+    irq_handler_t fn = s->fn;
+    if (fn)
+        fn(intid, s->arg);
+    irq_chip->eoi(raw);
+    if (!fn && intid >= IRQ_PPI_BASE) {
+        /* Nobody wants it: silence it rather than storm. */
+        irq_chip->disable(intid);
+    }
+    return true;
+}
+
+/* The idle loop's dispatch after WFI (IRQs masked, not in IRQ context): one
+ * pending interrupt, if any, acknowledged, handled and ended as irq_handle
+ * does. One at a time: the idle loop's next WFI returns at once while
+ * another is pending, which spares the ack that would only find nothing
+ * more pending. */
+static inline __attribute__((always_inline)) void irq_dispatch_idle(struct percpu *p)
+{
+    p->in_irq = 1;
+    irq_dispatch_one(p);
+    p->in_irq = 0;
+}
+
+#endif
