@@ -4,26 +4,35 @@
  * Shapes: the mailbox (sr/mailbox.h, a lock-free MPSC ring whose one
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
- * box is the reply slot of one request: the requester's sleeper
- * (sr/sleeper.h), the state, the result and the reply bytes, which the
- * handler writes in place. The box's state and sleeper are guarded by the
- * mailbox's lock (sr/mailbox.h), so a requester wakes the reader and
- * sleeps for its reply in one critical section, and the actor posts a
- * reply and sleeps for its next message in one. The replying side (the
- * actor, or its supervisor after a fault) sets the result and wakes the
- * requester once, if the box is still WAITING; a requester that times out
- * marks it LEFT under the same lock, so a late reply leaves it alone; a
- * side that will not reply sets -EPIPE or -EFAULT. Who keeps the box
- * afterwards is decided by that state change, under the lock, without a
- * count of owners: the replying side that finds it WAITING makes it DONE
- * and never touches it again, so the requester, which reads the reply
- * after DONE, is its last user; a requester that leaves has let go of it,
- * so the replying side that finds it LEFT is the last. The last user keeps
- * the box for the actor's next request: as its spare (one atomic exchange
- * each way), else in its pool (a channel of pointers; freed when the pool
- * is full). So a late reply or a requester waiting on an actor that died
- * is never a use after free nor a hang, and a request allocates nothing in
- * the steady state.
+ * box is the reply slot of one request: the requester's task, the state,
+ * the result and the reply bytes, which the handler writes in place. The
+ * box's state is guarded by the mailbox's lock (sr/mailbox.h), and a
+ * requester delivers its request and blocks for the reply in one hold of
+ * that lock (request_send_wait), so whoever sees the box finds its
+ * requester blocked on it (or timed out): the post wakes it without a
+ * flag. A request to a reader asleep on an empty mailbox is handed over
+ * (mailbox_hand_locked: no ring slot) and the reader woken in the same
+ * step; the actor posts a reply and sleeps for its next message in one
+ * hold too, waking the requester, and a request handed over meanwhile is
+ * handled without a look at the ring.
+ *
+ * The replying side (the actor, or its supervisor after a fault) sets the
+ * result and wakes the requester once, if the box is still WAITING; a
+ * requester that times out marks it LEFT under the same lock, so a late
+ * reply leaves it alone; a side that will not reply sets -EPIPE or
+ * -EFAULT. Who keeps the box afterwards is decided by that state change,
+ * under the lock, without a count of owners: the replying side that finds
+ * it WAITING makes it DONE and never touches it again, so the requester,
+ * which reads the reply after DONE, is its last user; a requester that
+ * leaves has let go of it, so the replying side that finds it LEFT is the
+ * last. Where a box lives: a request without a timeout cannot leave, so
+ * its box (for replies of up to REPLY_MIN bytes) is in the requester's
+ * frame; any other's is the actor's, and its last user keeps it for the
+ * actor's next request: as its spare (one atomic exchange each way), else
+ * in its pool (a channel of pointers; freed when the pool is full). So a
+ * late reply or a requester waiting on an actor that died is never a use
+ * after free nor a hang, and a request allocates nothing in the steady
+ * state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -36,6 +45,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,14 +66,25 @@
 
 enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
-/* A request's reply slot (see above). */
+/* A request's reply slot (see above); its reply bytes follow it
+ * (box_payload: max(reply_size, REPLY_MIN) bytes). */
 struct reply_box {
-    uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT;
-                                       under the mailbox's lock, as is requester */
-    int32_t result;                 /* DONE: the handler's value, or -EPIPE / -EFAULT */
-    struct sleeper requester;
-    _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
+    uint32_t state;                 /* BOX_WAITING -> DONE (answered, refused or not
+                                       delivered) or LEFT; under the mailbox's lock */
+    int32_t result;                 /* DONE: the handler's value, or an error */
+    struct task *requester;         /* blocked on the box from its delivery until DONE or
+                                       its timeout */
 };
+
+/* The box of a request without a timeout, in the requester's frame. */
+struct stack_box {
+    struct reply_box box;
+    _Alignas(16) uint8_t payload[REPLY_MIN];
+};
+_Static_assert(offsetof(struct stack_box, payload) == sizeof(struct reply_box),
+               "the reply bytes follow the box");
+
+static inline uint8_t *box_payload(struct reply_box *b) { return (uint8_t *)(b + 1); }
 
 struct actor {
     struct actor_spec spec;
@@ -153,24 +174,21 @@ static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
     struct reply_box *b;
     if (chan_try_recv(a->replies, &b) == 0)
         return b;
-    b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
-    if (b)
-        sleeper_withdraw(&b->requester);   /* nobody announced, whenever a box is released */
-    return b;
+    return aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
 }
 
-/* A reply box for a request, WAITING. */
+/* A reply box of the actor's for a request. */
 static inline struct reply_box *box_get(struct actor *a)
 {
     struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
-    if (__builtin_expect(!b, 0) && !(b = box_get_more(a)))
-        return NULL;
-    b->state = BOX_WAITING;
+    if (__builtin_expect(!b, 0))
+        b = box_get_more(a);
     return b;
 }
 
-/* reply_post_locked without the wake: the caller wakes b->requester under
- * the same lock hold (the actor's loop, as it goes to sleep). */
+/* reply_post_locked without the wake: the caller wakes the requester
+ * (read before) under the same lock hold (the actor's loop, as it goes to
+ * sleep). */
 static inline bool reply_set_locked(struct reply_box *b, int32_t result)
 {
     if (__builtin_expect(b->state != BOX_WAITING, 0))
@@ -188,9 +206,10 @@ static inline bool reply_set_locked(struct reply_box *b, int32_t result)
  * box_keeps it once the lock is released. */
 static inline bool reply_post_locked(struct reply_box *b, int32_t result)
 {
+    struct task *requester = b->requester;
     if (reply_set_locked(b, result))
         return true;
-    sleeper_wake(&b->requester);   /* none yet if it has not blocked */
+    sched_wake(requester, WAIT_OK);   /* blocked on b, unless it timed out: then a no-op */
     return false;
 }
 
@@ -206,23 +225,78 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
         box_keep(a, b);
 }
 
-/* The requester, after its request was pushed to mb: wake the reader if it
- * sleeps, then wait until the box is DONE (true) or deadline_ns passes
- * (false: see request_expired). The wake and the wait are one step: a
- * reader asleep on this core gets the core at once. */
-static inline bool box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns)
+/* request_send_wait without a hand-off, lock held (IRQs masked with
+ * flags): push to the ring (if it is full, wait for room with the lock
+ * released, then try both again), wake the reader if it sleeps, and
+ * block. A request that cannot be delivered (-EPIPE, or -ETIMEDOUT waiting
+ * for room) is DONE with that result at once (WAIT_OK). */
+static __attribute__((noinline)) int32_t request_push_wait(struct mailbox *mb,
+                                                           struct reply_box *b,
+                                                           const void *msg,
+                                                           uint64_t deadline_ns,
+                                                           uint64_t flags)
+{
+    spinlock_t *lock = mailbox_lock(mb);
+    struct task *reader;
+    for (;;) {
+        int r = mailbox_try_push(mb, (uintptr_t)b, msg);
+        if (r == 0) {
+            reader = sleeper_take(&mb->reader);
+            break;
+        }
+        spin_unlock_irqrestore(lock, flags);
+        if (r == -EAGAIN)
+            r = mailbox_wait_room_(mb, deadline_ns);
+        if (r != 0) {
+            b->state = BOX_DONE;   /* nobody else has seen it */
+            b->result = r;
+            return WAIT_OK;
+        }
+        flags = spin_lock_irqsave(lock);
+        if ((reader = mailbox_hand_locked(mb, (uintptr_t)b, msg)))
+            break;
+    }
+    int32_t w = reader ? sched_wake_block(reader, WAIT_OK, lock, deadline_ns)
+                       : sched_block(lock, deadline_ns);
+    arch_irq_restore(flags);
+    return w;
+}
+
+/* The requester: deliver msg with its box b to mb and block until b is
+ * posted or deadline_ns (0: none) passes. The lock is held from the
+ * delivery to the block (sched_block releases it once the task is
+ * BLOCKED), so nobody can post before the requester waits. A reader asleep
+ * on an empty mailbox gets the message handed over and the core, if it is
+ * here, at once (sched_wake_block). Returns the wait's result: WAIT_OK
+ * once b is DONE (its result says what), else (WAIT_TIMEOUT) b may still
+ * be WAITING. */
+static inline int32_t request_send_wait(struct mailbox *mb, struct reply_box *b,
+                                        const void *msg, uint64_t deadline_ns)
+{
+    b->state = BOX_WAITING;
+    b->requester = sched_current();
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)b, msg);
+    if (__builtin_expect(!reader, 0))
+        return request_push_wait(mb, b, msg, deadline_ns, flags);
+    int32_t w = sched_wake_block(reader, WAIT_OK, lock, deadline_ns);
+    arch_irq_restore(flags);
+    return w;
+}
+
+/* A wait for b's post ended otherwise than by the post (nothing else wakes
+ * it; should something): wait on until b is DONE. */
+static __attribute__((noinline)) void request_wait_posted(struct mailbox *mb,
+                                                          struct reply_box *b)
 {
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
-    if (b->state == BOX_WAITING) {
-        /* Only reply_post_locked wakes it with WAIT_OK, after setting DONE. */
-        sleeper_announce(&b->requester);
-        return sleeper_wake_block(&mb->reader, lock, flags, deadline_ns) == WAIT_OK;
+    while (b->state == BOX_WAITING) {
+        sched_block(lock, 0);
+        spin_lock(lock);
     }
-    mailbox_wake_reader_locked(mb);
     spin_unlock_irqrestore(lock, flags);
-    sched_resched_if_needed();
-    return true;
 }
 
 /* The box is DONE: the result, the reply bytes if it is the handler's
@@ -231,7 +305,7 @@ static inline int request_answered(struct actor *a, struct reply_box *b, void *r
 {
     int r = b->result;
     if (reply && r >= 0)
-        ring_copy(reply, b->payload, a->spec.reply_size);
+        ring_copy(reply, box_payload(b), a->spec.reply_size);
     box_keep(a, b);
     return r;
 }
@@ -244,7 +318,6 @@ static __attribute__((noinline)) int request_expired(struct actor *a, struct rep
 {
     spinlock_t *lock = mailbox_lock(a->mailbox);
     uint64_t flags = spin_lock_irqsave(lock);
-    sleeper_withdraw(&b->requester);
     bool left = b->state == BOX_WAITING;
     if (left)
         b->state = BOX_LEFT;
@@ -253,6 +326,47 @@ static __attribute__((noinline)) int request_expired(struct actor *a, struct rep
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
+
+/* Handle the message in inbox whose word is word; for a request, post
+ * its reply and sleep for the next message in the same lock hold. Returns
+ * the word of that next message if it was handed over (it is in inbox),
+ * else 0. */
+static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor *a,
+                                                                  struct mailbox *mb,
+                                                                  uint8_t *inbox, uint64_t word)
+{
+    struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
+    if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
+        if (rc)
+            box_refuse(a, rc, -EPIPE);
+        return 0;
+    }
+    /* A request's reply is written in its box, which stays valid until we
+     * post (and is ours to keep if the requester has left). */
+    uint8_t *reply = rc ? box_payload(rc) : a->outbox;
+    reply_zero(a, reply);
+    atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
+    int st = a->spec.handle(a, a->state, inbox, reply);
+    atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
+    atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
+    if (!rc)
+        return 0;
+    /* Post the reply and, if nothing is queued, sleep, under one lock:
+     * the requester's wake and the sleep are one step. */
+    uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
+    struct task *requester = rc->requester;
+    if (__builtin_expect(reply_set_locked(rc, st), 0)) {
+        spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
+        sched_resched_if_needed();
+        box_keep(a, rc);
+        return 0;
+    }
+    if (!requester)
+        __builtin_unreachable();   /* set before the box was delivered */
+    /* -EPIPE: mailbox_recv sees it too */
+    uint64_t next;
+    return mailbox_sleep_locked(mb, flags, requester, inbox, &next) > 0 ? next : 0;
+}
 
 static int64_t actor_main(void *arg)
 {
@@ -269,33 +383,8 @@ static int64_t actor_main(void *arg)
         uint64_t word;
         if (mailbox_recv(mb, &word, inbox) != 0)
             return 0;                               /* closed and drained */
-        struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
-        if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
-            if (rc)
-                box_refuse(a, rc, -EPIPE);
-            continue;
-        }
-        /* A request's reply is written in its box, which stays valid until
-         * we post (and is ours to keep if the requester has left). */
-        uint8_t *reply = rc ? rc->payload : a->outbox;
-        reply_zero(a, reply);
-        atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, inbox, reply);
-        atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
-        atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
-        if (!rc)
-            continue;
-        /* Post the reply and, if nothing is queued, sleep, under one lock:
-         * the requester's wake and the sleep are one step. */
-        uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
-        if (__builtin_expect(!reply_set_locked(rc, st), 1)) {
-            /* -EPIPE: mailbox_recv sees it too */
-            mailbox_sleep_locked(mb, flags, &rc->requester);
-            continue;
-        }
-        spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
-        sched_resched_if_needed();
-        box_keep(a, rc);
+        while ((word = actor_handle(a, mb, inbox, word)) != 0)
+            ;
     }
 }
 
@@ -598,31 +687,40 @@ int actor_try_send(struct actor *a, const void *msg)
     return mailbox_try_send(a->mailbox, 0, msg);
 }
 
-/* The request was not delivered (err): its box is the requester's alone. */
-static __attribute__((noinline)) int request_undelivered(struct actor *a, struct reply_box *b,
-                                                         int err)
-{
-    box_keep(a, b);
-    return err;
-}
-
-int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
+/* actor_request with a timeout, or a reply larger than a stack box holds:
+ * in a box of the actor's (see top). */
+static __attribute__((noinline)) int request_boxed(struct actor *a, const void *msg,
+                                                   void *reply, uint64_t timeout_ns)
 {
     struct reply_box *b = box_get(a);
     if (!b)
         return -ENOMEM;
     uint64_t deadline = waitq_deadline(timeout_ns);
-    struct mailbox *mb = a->mailbox;
-    int r = mailbox_try_push(mb, (uintptr_t)b, msg);   /* box_wait wakes the reader */
-    if (__builtin_expect(r == -EAGAIN, 0))
-        r = mailbox_send_wait_(mb, (uintptr_t)b, msg, deadline);
-    if (__builtin_expect(r != 0, 0))
-        return request_undelivered(a, b, r);
-    /* -ETIMEDOUT, -EPIPE / -EFAULT (refused), or the handler's value with
-     * the reply set. */
-    if (__builtin_expect(!box_wait(mb, b, deadline), 0))
-        return request_expired(a, b, reply);
+    if (__builtin_expect(request_send_wait(a->mailbox, b, msg, deadline) != WAIT_OK, 0)) {
+        if (deadline)
+            return request_expired(a, b, reply);
+        request_wait_posted(a->mailbox, b);
+    }
     return request_answered(a, b, reply);
+}
+
+int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
+{
+    uint32_t reply_size = a->spec.reply_size;
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER || reply_size > REPLY_MIN, 0))
+        return request_boxed(a, msg, reply, timeout_ns);
+    /* No timeout: the requester waits until its box is posted, so the box
+     * can be in this frame. */
+    struct mailbox *mb = a->mailbox;
+    struct stack_box sb;
+    if (__builtin_expect(request_send_wait(mb, &sb.box, msg, 0) != WAIT_OK, 0))
+        request_wait_posted(mb, &sb.box);
+    /* -EPIPE / -EFAULT (refused, or not delivered), or the handler's value
+     * with the reply set. */
+    int r = sb.box.result;
+    if (reply && r >= 0)
+        ring_copy(reply, sb.payload, reply_size);
+    return r;
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)
