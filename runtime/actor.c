@@ -5,14 +5,19 @@
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
  * box is the reply slot of one request: the requester's task, the state,
- * the result and the reply bytes, which the handler writes in place. The
- * box's state is guarded by the mailbox's lock (sr/mailbox.h), and a
+ * the result and where the reply goes (the requester's buffer). The
+ * handler writes its reply into the actor's outbox; the post copies it to
+ * the requester's buffer under the lock, while the requester is still
+ * there (WAITING), so the requester finds it in place. The box's state is
+ * guarded by the mailbox's lock (sr/mailbox.h), and a
  * requester delivers its request and blocks for the reply in one hold of
  * that lock (request_send_wait), so whoever sees the box finds its
  * requester blocked on it (or timed out): the post wakes it without a
- * flag. A request to a reader asleep on an empty mailbox is handed over
- * (mailbox_hand_locked: no ring slot) and the reader woken in the same
- * step; the actor posts a reply and sleeps for its next message in one
+ * flag. A request without a timeout to a reader asleep on an empty
+ * mailbox is handed over (mailbox_hand_locked: no ring slot) and the
+ * reader woken in the same step: its word alone, tagged BOX_MSG_BY_REF,
+ * the actor reading the message where the requester has it (it waits
+ * until the post); the actor posts a reply and sleeps for its next message in one
  * hold too, waking the requester, and a request handed over meanwhile is
  * handled without a look at the ring.
  *
@@ -26,8 +31,7 @@
  * which reads the reply after DONE, is its last user; a requester that
  * leaves has let go of it, so the replying side that finds it LEFT is the
  * last. Where a box lives: a request without a timeout cannot leave, so
- * its box (for replies of up to REPLY_MIN bytes) is in the requester's
- * frame; any other's is the actor's, and its last user keeps it for the
+ * its box is in the requester's frame; a timed request's is the actor's, and its last user keeps it for the
  * actor's next request: as its spare (one atomic exchange each way), else
  * in its pool (a channel of pointers; freed when the pool is full). So a
  * late reply or a requester waiting on an actor that died is never a use
@@ -45,7 +49,6 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,25 +69,26 @@
 
 enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
-/* A request's reply slot (see above); its reply bytes follow it
- * (box_payload: max(reply_size, REPLY_MIN) bytes). */
+/* In a request's word: the message is at its box's msg, not in the inbox. */
+#define BOX_MSG_BY_REF 1u
+
+/* A request's reply slot (see above). */
 struct reply_box {
     uint32_t state;                 /* BOX_WAITING -> DONE (answered, refused or not
                                        delivered) or LEFT; under the mailbox's lock */
     int32_t result;                 /* DONE: the handler's value, or an error */
     struct task *requester;         /* blocked on the box from its delivery until DONE or
                                        its timeout */
+    void *reply;                    /* the requester's reply_size bytes, or NULL: written
+                                       by the post of a value >= 0 while WAITING */
+    const void *msg;                /* the message, if handed over BOX_MSG_BY_REF */
 };
 
-/* The box of a request without a timeout, in the requester's frame. */
-struct stack_box {
-    struct reply_box box;
-    _Alignas(16) uint8_t payload[REPLY_MIN];
-};
-_Static_assert(offsetof(struct stack_box, payload) == sizeof(struct reply_box),
-               "the reply bytes follow the box");
-
-static inline uint8_t *box_payload(struct reply_box *b) { return (uint8_t *)(b + 1); }
+/* The box of a message's word (NULL for a plain send). */
+static inline struct reply_box *box_of(uint64_t word)
+{
+    return (struct reply_box *)(uintptr_t)(word & ~(uint64_t)BOX_MSG_BY_REF);
+}
 
 struct actor {
     struct actor_spec spec;
@@ -96,7 +100,8 @@ struct actor {
     struct chan *replies;           /* more released reply boxes (of struct reply_box *) */
     void *state;
     uint8_t *inbox;                 /* the message being handled (actor task only) */
-    uint8_t *outbox;                /* reply bytes of a plain send (ignored) */
+    uint8_t *outbox;                /* the reply being written (actor task only): the post
+                                       copies it to the requester */
     struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
     struct task *task, *watch;
     _Atomic uint32_t discard;       /* ACTOR_DISCARD requested */
@@ -174,7 +179,7 @@ static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
     struct reply_box *b;
     if (chan_try_recv(a->replies, &b) == 0)
         return b;
-    return aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
+    return malloc(sizeof(*b));
 }
 
 /* A reply box of the actor's for a request. */
@@ -188,11 +193,15 @@ static inline struct reply_box *box_get(struct actor *a)
 
 /* reply_post_locked without the wake: the caller wakes the requester
  * (read before) under the same lock hold (the actor's loop, as it goes to
- * sleep). */
-static inline bool reply_set_locked(struct reply_box *b, int32_t result)
+ * sleep). A result >= 0 is the handler's: its reply, in a's outbox, goes
+ * to the requester's buffer. */
+static inline bool reply_set_locked(const struct actor *a, struct reply_box *b, int32_t result)
 {
     if (__builtin_expect(b->state != BOX_WAITING, 0))
         return true;
+    void *reply = b->reply;
+    if (reply && result >= 0)
+        ring_copy(reply, a->outbox, a->spec.reply_size);
     b->result = result;
     b->state = BOX_DONE;
     return false;
@@ -204,10 +213,10 @@ static inline bool reply_set_locked(struct reply_box *b, int32_t result)
  * leaving. After DONE the box is the requester's: not touched again here.
  * True if the requester left: the caller is the box's last user and
  * box_keeps it once the lock is released. */
-static inline bool reply_post_locked(struct reply_box *b, int32_t result)
+static inline bool reply_post_locked(const struct actor *a, struct reply_box *b, int32_t result)
 {
     struct task *requester = b->requester;
-    if (reply_set_locked(b, result))
+    if (reply_set_locked(a, b, result))
         return true;
     sched_wake(requester, WAIT_OK);   /* blocked on b, unless it timed out: then a no-op */
     return false;
@@ -218,7 +227,7 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
     spinlock_t *lock = mailbox_lock(a->mailbox);
     uint64_t flags = spin_lock_irqsave(lock);
-    bool last = reply_post_locked(b, err);
+    bool last = reply_post_locked(a, b, err);
     spin_unlock_irqrestore(lock, flags);
     sched_resched_if_needed();
     if (last)
@@ -271,10 +280,11 @@ static __attribute__((noinline)) int32_t request_push_wait(struct mailbox *mb,
  * once b is DONE (its result says what), else (WAIT_TIMEOUT) b may still
  * be WAITING. */
 static inline int32_t request_send_wait(struct mailbox *mb, struct reply_box *b,
-                                        const void *msg, uint64_t deadline_ns)
+                                        const void *msg, void *reply, uint64_t deadline_ns)
 {
     b->state = BOX_WAITING;
     b->requester = sched_current();
+    b->reply = reply;
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
     struct task *reader = mailbox_hand_locked(mb, (uintptr_t)b, msg);
@@ -299,13 +309,12 @@ static __attribute__((noinline)) void request_wait_posted(struct mailbox *mb,
     spin_unlock_irqrestore(lock, flags);
 }
 
-/* The box is DONE: the result, the reply bytes if it is the handler's
- * value; the box is the requester's now, kept for the next request. */
-static inline int request_answered(struct actor *a, struct reply_box *b, void *reply)
+/* The box is DONE: its result (with the reply in place if it is the
+ * handler's value); the box is the requester's now, kept for the next
+ * request. */
+static inline int request_answered(struct actor *a, struct reply_box *b)
 {
     int r = b->result;
-    if (reply && r >= 0)
-        ring_copy(reply, box_payload(b), a->spec.reply_size);
     box_keep(a, b);
     return r;
 }
@@ -313,8 +322,7 @@ static inline int request_answered(struct actor *a, struct reply_box *b, void *r
 /* The requester's deadline passed: leave (LEFT, -ETIMEDOUT; the replying
  * side keeps the box and its late reply is dropped) unless the reply came
  * meanwhile (its wake found the requester awake). */
-static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b,
-                                                     void *reply)
+static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b)
 {
     spinlock_t *lock = mailbox_lock(a->mailbox);
     uint64_t flags = spin_lock_irqsave(lock);
@@ -322,7 +330,7 @@ static __attribute__((noinline)) int request_expired(struct actor *a, struct rep
     if (left)
         b->state = BOX_LEFT;
     spin_unlock_irqrestore(lock, flags);
-    return left ? -ETIMEDOUT : request_answered(a, b, reply);
+    return left ? -ETIMEDOUT : request_answered(a, b);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
@@ -335,18 +343,19 @@ static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor 
                                                                   struct mailbox *mb,
                                                                   uint8_t *inbox, uint64_t word)
 {
-    struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
+    struct reply_box *rc = box_of(word);
+    const void *msg = (word & BOX_MSG_BY_REF) ? rc->msg : inbox;
     if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
         if (rc)
             box_refuse(a, rc, -EPIPE);
         return 0;
     }
-    /* A request's reply is written in its box, which stays valid until we
-     * post (and is ours to keep if the requester has left). */
-    uint8_t *reply = rc ? box_payload(rc) : a->outbox;
+    /* A request's box stays valid until we post (and is ours to keep if
+     * the requester has left). */
+    uint8_t *reply = a->outbox;
     reply_zero(a, reply);
     atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-    int st = a->spec.handle(a, a->state, inbox, reply);
+    int st = a->spec.handle(a, a->state, msg, reply);
     atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
     atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
     if (!rc)
@@ -355,7 +364,7 @@ static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor 
      * the requester's wake and the sleep are one step. */
     uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
     struct task *requester = rc->requester;
-    if (__builtin_expect(reply_set_locked(rc, st), 0)) {
+    if (__builtin_expect(reply_set_locked(a, rc, st), 0)) {
         spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
         sched_resched_if_needed();
         box_keep(a, rc);
@@ -383,8 +392,11 @@ static int64_t actor_main(void *arg)
         uint64_t word;
         if (mailbox_recv(mb, &word, inbox) != 0)
             return 0;                               /* closed and drained */
-        while ((word = actor_handle(a, mb, inbox, word)) != 0)
-            ;
+        /* The words handed over stay in registers (word's address is taken). */
+        uint64_t w = word;
+        do
+            w = actor_handle(a, mb, inbox, w);
+        while (w != 0);
     }
 }
 
@@ -437,7 +449,7 @@ static void child_end(struct supervisor *s, struct actor *a, int result)
     mailbox_close(a->mailbox);
     while (mailbox_recv(a->mailbox, &word, a->inbox) == 0)
         if (word)
-            box_refuse(a, (struct reply_box *)(uintptr_t)word, -EPIPE);
+            box_refuse(a, box_of(word), -EPIPE);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -687,8 +699,8 @@ int actor_try_send(struct actor *a, const void *msg)
     return mailbox_try_send(a->mailbox, 0, msg);
 }
 
-/* actor_request with a timeout, or a reply larger than a stack box holds:
- * in a box of the actor's (see top). */
+/* actor_request with a timeout (or without one, 0, when it cannot be handed
+ * over): in a box of the actor's (see top). */
 static __attribute__((noinline)) int request_boxed(struct actor *a, const void *msg,
                                                    void *reply, uint64_t timeout_ns)
 {
@@ -696,31 +708,40 @@ static __attribute__((noinline)) int request_boxed(struct actor *a, const void *
     if (!b)
         return -ENOMEM;
     uint64_t deadline = waitq_deadline(timeout_ns);
-    if (__builtin_expect(request_send_wait(a->mailbox, b, msg, deadline) != WAIT_OK, 0)) {
+    if (__builtin_expect(request_send_wait(a->mailbox, b, msg, reply, deadline) != WAIT_OK, 0)) {
         if (deadline)
-            return request_expired(a, b, reply);
+            return request_expired(a, b);
         request_wait_posted(a->mailbox, b);
     }
-    return request_answered(a, b, reply);
+    return request_answered(a, b);
 }
 
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
 {
-    uint32_t reply_size = a->spec.reply_size;
-    if (__builtin_expect(timeout_ns != WAIT_FOREVER || reply_size > REPLY_MIN, 0))
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
         return request_boxed(a, msg, reply, timeout_ns);
     /* No timeout: the requester waits until its box is posted, so the box
-     * can be in this frame. */
+     * can be in this frame. This way is the hand-off's (request_send_wait
+     * inline): the one to a reader that is not asleep or has messages
+     * queued, with its push and maybe a wait for room, takes a box of the
+     * actor's (request_boxed). */
     struct mailbox *mb = a->mailbox;
-    struct stack_box sb;
-    if (__builtin_expect(request_send_wait(mb, &sb.box, msg, 0) != WAIT_OK, 0))
-        request_wait_posted(mb, &sb.box);
-    /* -EPIPE / -EFAULT (refused, or not delivered), or the handler's value
-     * with the reply set. */
-    int r = sb.box.result;
-    if (reply && r >= 0)
-        ring_copy(reply, sb.payload, reply_size);
-    return r;
+    struct reply_box b = {.state = BOX_WAITING, .requester = sched_current(), .reply = reply,
+                          .msg = msg};
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)&b | BOX_MSG_BY_REF, NULL);
+    if (__builtin_expect(!reader, 0)) {
+        spin_unlock_irqrestore(lock, flags);   /* nothing published */
+        return request_boxed(a, msg, reply, WAIT_FOREVER);
+    }
+    int32_t w = sched_wake_block(reader, WAIT_OK, lock, 0);
+    arch_irq_restore(flags);
+    if (__builtin_expect(w != WAIT_OK, 0))
+        request_wait_posted(mb, &b);
+    /* -EPIPE / -EFAULT (refused), or the handler's value with the reply in
+     * place. */
+    return b.result;
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)

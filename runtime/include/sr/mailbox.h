@@ -77,7 +77,9 @@ static inline int mailbox_try_push(struct mailbox *mb, uint64_t word, const void
  * nothing is claimed in the ring (see top); returns the reader's task, its
  * announcement taken, for the caller to wake (sched_wake or
  * sched_wake_block, before releasing the lock). NULL if it did not: the
- * caller pushes instead. A closed mailbox has its bit in tail: never. */
+ * caller pushes instead. A closed mailbox has its bit in tail: never.
+ * msg NULL: the word alone is handed over (the caller's protocol tells the
+ * reader where the bytes are). */
 static inline struct task *mailbox_hand_locked(struct mailbox *mb, uint64_t word,
                                                const void *msg)
 {
@@ -89,7 +91,8 @@ static inline struct task *mailbox_hand_locked(struct mailbox *mb, uint64_t word
     uint64_t h = atomic_load_explicit(&mb->ring.head, memory_order_relaxed);
     if (__builtin_expect(atomic_load_explicit(&mb->ring.tail, memory_order_relaxed) != h, 0))
         return NULL;
-    ring_copy(mb->reader_buf, msg, mb->ring.elem);
+    if (msg)
+        ring_copy(mb->reader_buf, msg, mb->ring.elem);
     atomic_store_explicit(&mb->handed, word, memory_order_release);   /* see mailbox_woken */
     return sleeper_take_announced(&mb->reader);
 }

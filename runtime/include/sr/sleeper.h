@@ -76,7 +76,10 @@ static inline bool sleeper_announced_locked(struct sleeper *s)
 static inline struct task *sleeper_take_announced(struct sleeper *s)
 {
     atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
-    return s->task;
+    struct task *t = s->task;
+    if (!t)
+        __builtin_unreachable();   /* set by every announcement */
+    return t;
 }
 
 /* Lock-free hint (seq_cst): is a task announced? */
