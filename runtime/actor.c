@@ -63,7 +63,7 @@
 #include <sr/restart_window.h>
 #include <sr/sleeper.h>
 
-/* The handler's reply bytes start zeroed; reply buffers hold at least
+/* The handler's reply bytes start zeroed; the outbox holds at least
  * REPLY_MIN bytes, so a small reply is zeroed with fixed-size stores. */
 #define REPLY_MIN 64
 
