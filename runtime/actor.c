@@ -15,9 +15,9 @@
  * requester blocked on it (or timed out): the post wakes it without a
  * flag. A request without a timeout to a reader asleep on an empty
  * mailbox is handed over (mailbox_hand_locked: no ring slot) and the
- * reader woken in the same step: its word alone, tagged BOX_MSG_BY_REF,
- * the actor reading the message where the requester has it (it waits
- * until the post); the actor posts a reply and sleeps for its next message in one
+ * reader woken in the same step: its word alone, the actor reading the
+ * message where the requester has it (the box says where: it waits until
+ * the post); the actor posts a reply and sleeps for its next message in one
  * hold too, waking the requester, and a request handed over meanwhile is
  * handled without a look at the ring.
  *
@@ -69,9 +69,6 @@
 
 enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
-/* In a request's word: the message is at its box's msg, not in the inbox. */
-#define BOX_MSG_BY_REF 1u
-
 /* A request's reply slot (see above). */
 struct reply_box {
     uint32_t state;                 /* BOX_WAITING -> DONE (answered, refused or not
@@ -81,14 +78,10 @@ struct reply_box {
                                        its timeout */
     void *reply;                    /* the requester's reply_size bytes, or NULL: written
                                        by the post of a value >= 0 while WAITING */
-    const void *msg;                /* the message, if handed over BOX_MSG_BY_REF */
+    const void *msg;                /* where the handler reads the message: the actor's inbox
+                                       (copied there from the ring or by the hand-off), or the
+                                       requester's own buffer (handed over without a copy) */
 };
-
-/* The box of a message's word (NULL for a plain send). */
-static inline struct reply_box *box_of(uint64_t word)
-{
-    return (struct reply_box *)(uintptr_t)(word & ~(uint64_t)BOX_MSG_BY_REF);
-}
 
 struct actor {
     struct actor_spec spec;
@@ -343,8 +336,8 @@ static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor 
                                                                   struct mailbox *mb,
                                                                   uint8_t *inbox, uint64_t word)
 {
-    struct reply_box *rc = box_of(word);
-    const void *msg = (word & BOX_MSG_BY_REF) ? rc->msg : inbox;
+    struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
+    const void *msg = rc ? rc->msg : inbox;
     if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
         if (rc)
             box_refuse(a, rc, -EPIPE);
@@ -449,7 +442,7 @@ static void child_end(struct supervisor *s, struct actor *a, int result)
     mailbox_close(a->mailbox);
     while (mailbox_recv(a->mailbox, &word, a->inbox) == 0)
         if (word)
-            box_refuse(a, box_of(word), -EPIPE);
+            box_refuse(a, (struct reply_box *)(uintptr_t)word, -EPIPE);
     a->result = result;
     a->done = true;
     chan_close(a->ended);
@@ -707,6 +700,7 @@ static __attribute__((noinline)) int request_boxed(struct actor *a, const void *
     struct reply_box *b = box_get(a);
     if (!b)
         return -ENOMEM;
+    b->msg = a->inbox;   /* copied: the requester may leave */
     uint64_t deadline = waitq_deadline(timeout_ns);
     if (__builtin_expect(request_send_wait(a->mailbox, b, msg, reply, deadline) != WAIT_OK, 0)) {
         if (deadline)
@@ -730,7 +724,7 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
                           .msg = msg};
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
-    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)&b | BOX_MSG_BY_REF, NULL);
+    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)&b, NULL);   /* b.msg: in place */
     if (__builtin_expect(!reader, 0)) {
         spin_unlock_irqrestore(lock, flags);   /* nothing published */
         return request_boxed(a, msg, reply, WAIT_FOREVER);
