@@ -95,7 +95,9 @@ struct actor {
     uint8_t *inbox;                 /* the message being handled (actor task only) */
     uint8_t *outbox;                /* the reply being written (actor task only): the post
                                        copies it to the requester */
-    struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
+    struct reply_box *in_flight;    /* reply box of the request being handled: written by
+                                       the actor's task, read by the supervisor once it has
+                                       joined that task (the join orders them) */
     struct task *task, *watch;
     _Atomic uint32_t discard;       /* ACTOR_DISCARD requested */
     _Atomic uint32_t stopping;
@@ -347,9 +349,9 @@ static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor 
      * the requester has left). */
     uint8_t *reply = a->outbox;
     reply_zero(a, reply);
-    atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
+    a->in_flight = rc;
     int st = a->spec.handle(a, a->state, msg, reply);
-    atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
+    a->in_flight = NULL;
     atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
     if (!rc)
         return 0;
@@ -473,7 +475,8 @@ static void sup_on_exit(struct supervisor *s, const struct sup_event *ev)
     struct actor *a = ev->child;
     task_join(a->watch, NULL);
     a->task = a->watch = NULL;
-    struct reply_box *rc = atomic_exchange(&a->in_flight, NULL);
+    struct reply_box *rc = a->in_flight;   /* its task is joined (see struct actor) */
+    a->in_flight = NULL;
     if (rc)
         box_refuse(a, rc, -EFAULT);
     bool failed = ev->faulted || ev->value != 0;
