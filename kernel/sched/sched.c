@@ -398,8 +398,9 @@ static __attribute__((noinline)) int32_t wake_block_timed(struct runqueue *rq, s
     return wait_end();
 }
 
-int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
-                         uint64_t deadline_ns)
+/* sched_wake_block (kernel/sched.h), inlined into its two entries. */
+static inline __attribute__((always_inline)) int32_t
+wake_block(struct task *t, int32_t result, spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
@@ -414,6 +415,19 @@ int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
         return wake_block_timed(rq, cur, t, result, wq_lock, deadline_ns);
     wake_block_handoff(rq, cur, t, result, wq_lock);
     return wait_end_untimed();
+}
+
+int32_t sched_wake_block_(struct task *t, int32_t result, spinlock_t *wq_lock,
+                          uint64_t deadline_ns)
+{
+    return wake_block(t, result, wq_lock, deadline_ns);
+}
+
+int32_t sched_wake_block_ok_(struct task *t, spinlock_t *wq_lock)
+{
+    if (!wq_lock)
+        __builtin_unreachable();   /* the entry's condition (kernel/sched.h) */
+    return wake_block(t, WAIT_OK, wq_lock, 0);
 }
 
 /* --- preemption from interrupts ----------------------------------------------------- */
