@@ -81,6 +81,7 @@ struct reply_box {
     const void *msg;                /* where the handler reads the message: the actor's inbox
                                        (copied there from the ring or by the hand-off), or the
                                        requester's own buffer (handed over without a copy) */
+    struct mailbox *mb;             /* the actor's (for the requester's own use) */
 };
 
 struct actor {
@@ -292,9 +293,9 @@ static inline int32_t request_send_wait(struct mailbox *mb, struct reply_box *b,
 
 /* A wait for b's post ended otherwise than by the post (nothing else wakes
  * it; should something): wait on until b is DONE. */
-static __attribute__((noinline)) void request_wait_posted(struct mailbox *mb,
-                                                          struct reply_box *b)
+static __attribute__((noinline)) void request_wait_posted(struct reply_box *b)
 {
+    struct mailbox *mb = b->mb;
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
     while (b->state == BOX_WAITING) {
@@ -704,11 +705,12 @@ static __attribute__((noinline)) int request_boxed(struct actor *a, const void *
     if (!b)
         return -ENOMEM;
     b->msg = a->inbox;   /* copied: the requester may leave */
+    b->mb = a->mailbox;
     uint64_t deadline = waitq_deadline(timeout_ns);
     if (__builtin_expect(request_send_wait(a->mailbox, b, msg, reply, deadline) != WAIT_OK, 0)) {
         if (deadline)
             return request_expired(a, b);
-        request_wait_posted(a->mailbox, b);
+        request_wait_posted(b);
     }
     return request_answered(a, b);
 }
@@ -724,7 +726,7 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
      * actor's (request_boxed). */
     struct mailbox *mb = a->mailbox;
     struct reply_box b = {.state = BOX_WAITING, .requester = sched_current(), .reply = reply,
-                          .msg = msg};
+                          .msg = msg, .mb = mb};
     spinlock_t *lock = mailbox_lock(mb);
     uint64_t flags = spin_lock_irqsave(lock);
     struct task *reader = mailbox_hand_locked(mb, (uintptr_t)&b, NULL);   /* b.msg: in place */
@@ -735,7 +737,7 @@ int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeou
     int32_t w = sched_wake_block(reader, WAIT_OK, lock, 0);
     arch_irq_restore(flags);
     if (__builtin_expect(w != WAIT_OK, 0))
-        request_wait_posted(mb, &b);
+        request_wait_posted(&b);
     /* -EPIPE / -EFAULT (refused), or the handler's value with the reply in
      * place. */
     return b.result;
