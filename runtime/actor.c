@@ -95,7 +95,9 @@ struct actor {
     void *state;
     uint8_t *inbox;                 /* the message being handled (actor task only) */
     uint8_t *outbox;                /* the reply being written (actor task only): the post
-                                       copies it to the requester */
+                                       copies it to the requester; zeroed whenever no
+                                       handler runs (zeroed again after each, and as each
+                                       incarnation starts: a fault may leave it written) */
     struct reply_box *in_flight;    /* reply box of the request being handled: written by
                                        the actor's task, read by the supervisor once it has
                                        joined that task (the join orders them) */
@@ -143,12 +145,14 @@ static size_t reply_bytes(const struct actor *a)
     return a->spec.reply_size > REPLY_MIN ? a->spec.reply_size : REPLY_MIN;
 }
 
-static void reply_zero(const struct actor *a, uint8_t *p)
+/* The outbox's reply_size bytes zeroed (REPLY_MIN with fixed-size stores
+ * if that covers them). */
+static inline void outbox_zero(uint8_t *out, uint32_t reply_size)
 {
-    if (a->spec.reply_size <= REPLY_MIN)
-        memset(p, 0, REPLY_MIN);
+    if (reply_size <= REPLY_MIN)
+        memset(out, 0, REPLY_MIN);
     else
-        memset(p, 0, a->spec.reply_size);
+        memset(out, 0, reply_size);
 }
 
 /* The spare was taken: keep b in the pool, else free it. */
@@ -187,32 +191,44 @@ static inline struct reply_box *box_get(struct actor *a)
     return b;
 }
 
-/* reply_post_locked without the wake: the caller wakes the requester
- * (read before) under the same lock hold (the actor's loop, as it goes to
- * sleep). A result >= 0 is the handler's: its reply, in a's outbox, goes
- * to the requester's buffer. */
-static inline bool reply_set_locked(const struct actor *a, struct reply_box *b, int32_t result)
+/* Lock held: the requester gets result (DONE), unless it left (true: the
+ * caller is the box's last user and box_keeps it once the lock is
+ * released). After DONE the box is the requester's: nothing of it is read
+ * once the requester is woken (the caller wakes it, read before, under
+ * the same lock hold). */
+static inline bool reply_set_locked(struct reply_box *b, int32_t result)
 {
     if (__builtin_expect(b->state != BOX_WAITING, 0))
         return true;
-    void *reply = b->reply;
-    if (reply && result >= 0)
-        ring_copy(reply, a->outbox, a->spec.reply_size);
     b->result = result;
     b->state = BOX_DONE;
     return false;
 }
 
-/* The replying side, under the mailbox's lock: give the requester result
- * (the reply bytes are set if it is the handler's), unless it left (timed
- * out); one wake, so the requester never misses it nor sees it after
- * leaving. After DONE the box is the requester's: not touched again here.
- * True if the requester left: the caller is the box's last user and
- * box_keeps it once the lock is released. */
-static inline bool reply_post_locked(const struct actor *a, struct reply_box *b, int32_t result)
+/* The actor's post of its handler's value st, lock held (reply_set_locked):
+ * a value >= 0 brings the reply, in the outbox, to the requester's buffer
+ * (still there: it was WAITING); then the outbox is zeroed again for the
+ * next message (see struct actor). */
+static inline bool reply_post_handled_locked(const struct actor *a, struct reply_box *b,
+                                             int32_t st)
+{
+    uint8_t *out = a->outbox;   /* read once: the copy's stores may alias anything */
+    uint32_t reply_size = a->spec.reply_size;
+    bool left = reply_set_locked(b, st);
+    void *reply = b->reply;
+    if (__builtin_expect(!left, 1) && reply && st >= 0)
+        ring_copy(reply, out, reply_size);
+    outbox_zero(out, reply_size);
+    return left;
+}
+
+/* A side that will not reply (refusals: result < 0), under the mailbox's
+ * lock: reply_set_locked and the wake; one wake, so the requester never
+ * misses it nor sees it after leaving. True as reply_set_locked. */
+static inline bool reply_post_locked(struct reply_box *b, int32_t result)
 {
     struct task *requester = b->requester;
-    if (reply_set_locked(a, b, result))
+    if (reply_set_locked(b, result))
         return true;
     sched_wake(requester, WAIT_OK);   /* blocked on b, unless it timed out: then a no-op */
     return false;
@@ -223,7 +239,7 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
 {
     spinlock_t *lock = mailbox_lock(a->mailbox);
     uint64_t flags = spin_lock_irqsave(lock);
-    bool last = reply_post_locked(a, b, err);
+    bool last = reply_post_locked(b, err);
     spin_unlock_irqrestore(lock, flags);
     sched_resched_if_needed();
     if (last)
@@ -347,20 +363,20 @@ static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor 
         return 0;
     }
     /* A request's box stays valid until we post (and is ours to keep if
-     * the requester has left). */
-    uint8_t *reply = a->outbox;
-    reply_zero(a, reply);
+     * the requester has left). The outbox is zeroed (see struct actor). */
     a->in_flight = rc;
-    int st = a->spec.handle(a, a->state, msg, reply);
+    int st = a->spec.handle(a, a->state, msg, a->outbox);
     a->in_flight = NULL;
     atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
-    if (!rc)
+    if (!rc) {
+        outbox_zero(a->outbox, a->spec.reply_size);
         return 0;
+    }
     /* Post the reply and, if nothing is queued, sleep, under one lock:
      * the requester's wake and the sleep are one step. */
     uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
     struct task *requester = rc->requester;
-    if (__builtin_expect(reply_set_locked(a, rc, st), 0)) {
+    if (__builtin_expect(reply_post_handled_locked(a, rc, st), 0)) {
         spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
         sched_resched_if_needed();
         box_keep(a, rc);
@@ -377,6 +393,7 @@ static int64_t actor_main(void *arg)
 {
     struct actor *a = arg;
     memset(a->state, 0, a->spec.state_size);
+    outbox_zero(a->outbox, a->spec.reply_size);
     if (a->spec.init) {
         int r = a->spec.init(a->state, a->spec.arg);
         if (r < 0)

@@ -10,7 +10,10 @@
 #include "image_test.h"
 #include "rt_test.h"
 
-enum kind { K_DATA, K_TOTALS, K_ADD, K_GET, K_POISON, K_GATE, K_SLOW, K_ECHO, K_SEEN };
+enum kind {
+    K_DATA, K_TOTALS, K_ADD, K_GET, K_POISON, K_GATE, K_SLOW, K_ECHO, K_SEEN, K_SCRIBBLE,
+    K_ZEROED, K_SCRIBBLE_POISON
+};
 
 struct amsg {
     uint32_t kind, sender, seq, x;
@@ -80,6 +83,20 @@ static int ahandle(struct actor *self, void *state, const void *msg, void *reply
     case K_ECHO:
         r->value = m->x + 1;
         return (int)m->x;
+    case K_SCRIBBLE:          /* every reply byte written; returns x */
+    case K_SCRIBBLE_POISON:   /* the same, then a fault */
+        memset(reply, 0xa5, sizeof(struct areply));
+        if (m->kind == K_SCRIBBLE_POISON)
+            return (int)*(volatile int *)opaque_ptr(0);
+        return (int)m->x;
+    case K_ZEROED: {          /* value: were the reply bytes all zero on entry? */
+        const uint8_t *b = reply;
+        uint32_t zero = 1;
+        for (size_t i = 0; i < sizeof(struct areply); i++)
+            zero &= b[i] == 0;
+        r->value = zero;
+        return 0;
+    }
     case K_SEEN:   /* K_DATA handled from this sender so far; order errors */
         if (m->sender >= PLAT_MAX_CPUS)
             return -EINVAL;
@@ -334,6 +351,42 @@ TEST(actor, requests_from_every_core_get_their_own_replies_even_when_some_time_o
     struct areply r = {0};
     EXPECT_EQ(ask(a, K_ECHO, 1, &r, WAIT_FOREVER), 1);     /* after every late reply */
     EXPECT_EQ(actor_handled(a), (uint64_t)n * RR_PER_CORE + 1);
+    EXPECT_EQ(sup_stop(s), 0);
+}
+
+/* A handler's reply bytes start zeroed whatever the one before did with
+ * them: a plain send's, a refused value's, an answer's (untimed and timed)
+ * and a faulted one's (the outbox is zeroed again after each and as each
+ * incarnation starts). A negative value leaves the requester's buffer as
+ * it was. */
+TEST(actor, every_handler_finds_its_reply_bytes_zeroed)
+{
+    struct supervisor *s = sup_of(1);
+    struct actor_spec sp = spec_of("zeroed", QOS_DEFAULT, 4, 0);
+    struct actor *a = sup_start_child(s, &sp);
+    struct areply r = {.value = 77};
+    EXPECT_EQ(send_kind(a, K_SCRIBBLE, 0), 0);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 1u);
+    r.value = 77;
+    EXPECT_EQ(ask(a, K_SCRIBBLE, (uint32_t)-EINVAL, &r, WAIT_FOREVER), -EINVAL);
+    EXPECT_EQ(r.value, 77u);                             /* no reply bytes */
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(ask(a, K_SCRIBBLE, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 0xa5a5a5a5u);                     /* the reply, copied */
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(ask(a, K_SCRIBBLE, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 0xa5a5a5a5u);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 1u);
+    r.value = 77;
+    EXPECT_EQ(ask(a, K_SCRIBBLE_POISON, 0, &r, WAIT_FOREVER), -EFAULT);
+    EXPECT_EQ(r.value, 77u);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);   /* the restarted incarnation */
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(actor_restarts(a), 1);
     EXPECT_EQ(sup_stop(s), 0);
 }
 
