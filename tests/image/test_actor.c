@@ -563,7 +563,7 @@ TEST(actor, supervisors_restarts_and_requests_leak_nothing)
  * the requester gets it without the reply bytes, and the reply box of a
  * timed request goes back to the actor as after any answer (which side
  * keeps a box follows from its state alone). Were it left to nobody, the
- * 4000 requests after the warm-up would hold 4000 boxes (about 125 KiB)
+ * 4000 requests after the warm-up would hold 4000 boxes (about 160 KiB)
  * and take pages. */
 TEST(actor, a_handler_value_of_minus_etimedout_is_an_answer_and_its_box_is_reused)
 {
