@@ -5,21 +5,21 @@
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
  * box is the reply slot of one request: the requester's task, the state,
- * the result and where the reply goes (the requester's buffer). The
- * handler writes its reply into the actor's outbox; the post copies it to
- * the requester's buffer under the lock, while the requester is still
- * there (WAITING), so the requester finds it in place. The box's state is
- * guarded by the mailbox's lock (sr/mailbox.h), and a
- * requester delivers its request and blocks for the reply in one hold of
- * that lock (request_send_wait), so whoever sees the box finds its
- * requester blocked on it (or timed out): the post wakes it without a
- * flag. A request without a timeout to a reader asleep on an empty
- * mailbox is handed over (mailbox_hand_locked: no ring slot) and the
- * reader woken in the same step: its word alone, the actor reading the
- * message where the requester has it (the box says where: it waits until
- * the post); the actor posts a reply and sleeps for its next message in one
- * hold too, waking the requester, and a request handed over meanwhile is
- * handled without a look at the ring.
+ * the result, where the reply goes (the requester's buffer) and where the
+ * message is. The handler writes its reply into the actor's outbox; the
+ * post copies it to the requester's buffer under the lock, while the
+ * requester is still there (WAITING). The box's state is guarded by the
+ * mailbox's lock (sr/mailbox.h), and a requester delivers its request and
+ * blocks for the reply in one hold of that lock (actor_request,
+ * request_send_wait), so whoever sees the box finds its requester blocked
+ * on it (or timed out): the post wakes it without a flag. A request
+ * without a timeout to a reader asleep on an empty mailbox is handed over
+ * (mailbox_hand_locked: no ring slot) and the reader woken in the same
+ * step: its word alone, the actor reading the message where the requester
+ * has it (the box says where; the requester waits until the post). The
+ * actor posts a reply and sleeps for its next message in one hold too,
+ * waking the requester, and a request handed over meanwhile is handled
+ * without a look at the ring.
  *
  * The replying side (the actor, or its supervisor after a fault) sets the
  * result and wakes the requester once, if the box is still WAITING; a
@@ -28,15 +28,15 @@
  * -EFAULT. Who keeps the box afterwards is decided by that state change,
  * under the lock, without a count of owners: the replying side that finds
  * it WAITING makes it DONE and never touches it again, so the requester,
- * which reads the reply after DONE, is its last user; a requester that
+ * which reads the result after DONE, is its last user; a requester that
  * leaves has let go of it, so the replying side that finds it LEFT is the
  * last. Where a box lives: a request without a timeout cannot leave, so
- * its box is in the requester's frame; a timed request's is the actor's, and its last user keeps it for the
- * actor's next request: as its spare (one atomic exchange each way), else
- * in its pool (a channel of pointers; freed when the pool is full). So a
- * late reply or a requester waiting on an actor that died is never a use
- * after free nor a hang, and a request allocates nothing in the steady
- * state.
+ * its box is in the requester's frame; a timed request's is the actor's,
+ * and its last user keeps it for the actor's next request: as its spare
+ * (one atomic exchange each way), else in its pool (a channel of
+ * pointers; freed when the pool is full). So a late reply or a requester
+ * waiting on an actor that died is never a use after free nor a hang, and
+ * a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
