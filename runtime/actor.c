@@ -4,26 +4,39 @@
  * Shapes: the mailbox (sr/mailbox.h, a lock-free MPSC ring whose one
  * reader, the actor, sleeps on one flag) carries the payload and, as the
  * message's word, the request's reply box (0 for a plain send). A reply
- * box is the reply slot of one request: the requester's sleeper
- * (sr/sleeper.h), the state, the result and the reply bytes, which the
- * handler writes in place. The box's state and sleeper are guarded by the
- * mailbox's lock (sr/mailbox.h), so a requester wakes the reader and
- * sleeps for its reply in one critical section, and the actor posts a
- * reply and sleeps for its next message in one. The replying side (the
- * actor, or its supervisor after a fault) sets the result and wakes the
- * requester once, if the box is still WAITING; a requester that times out
- * marks it LEFT under the same lock, so a late reply leaves it alone; a
- * side that will not reply sets -EPIPE or -EFAULT. Who keeps the box
- * afterwards is decided by that state change, under the lock, without a
- * count of owners: the replying side that finds it WAITING makes it DONE
- * and never touches it again, so the requester, which reads the reply
- * after DONE, is its last user; a requester that leaves has let go of it,
- * so the replying side that finds it LEFT is the last. The last user keeps
- * the box for the actor's next request: as its spare (one atomic exchange
- * each way), else in its pool (a channel of pointers; freed when the pool
- * is full). So a late reply or a requester waiting on an actor that died
- * is never a use after free nor a hang, and a request allocates nothing in
- * the steady state.
+ * box is the reply slot of one request: the requester's task, the state,
+ * the result, where the reply goes (the requester's buffer) and where the
+ * message is. The handler writes its reply into the actor's outbox; the
+ * post copies it to the requester's buffer under the lock, while the
+ * requester is still there (WAITING). The box's state is guarded by the
+ * mailbox's lock (sr/mailbox.h), and a requester delivers its request and
+ * blocks for the reply in one hold of that lock (actor_request,
+ * request_send_wait), so whoever sees the box finds its requester blocked
+ * on it (or timed out): the post wakes it without a flag. A request
+ * without a timeout to a reader asleep on an empty mailbox is handed over
+ * (mailbox_hand_locked: no ring slot) and the reader woken in the same
+ * step: its word alone, the actor reading the message where the requester
+ * has it (the box says where; the requester waits until the post). The
+ * actor posts a reply and sleeps for its next message in one hold too,
+ * waking the requester, and a request handed over meanwhile is handled
+ * without a look at the ring.
+ *
+ * The replying side (the actor, or its supervisor after a fault) sets the
+ * result and wakes the requester once, if the box is still WAITING; a
+ * requester that times out marks it LEFT under the same lock, so a late
+ * reply leaves it alone; a side that will not reply sets -EPIPE or
+ * -EFAULT. Who keeps the box afterwards is decided by that state change,
+ * under the lock, without a count of owners: the replying side that finds
+ * it WAITING makes it DONE and never touches it again, so the requester,
+ * which reads the result after DONE, is its last user; a requester that
+ * leaves has let go of it, so the replying side that finds it LEFT is the
+ * last. Where a box lives: a request without a timeout cannot leave, so
+ * its box is in the requester's frame; a timed request's is the actor's,
+ * and its last user keeps it for the actor's next request: as its spare
+ * (one atomic exchange each way), else in its pool (a channel of
+ * pointers; freed when the pool is full). So a late reply or a requester
+ * waiting on an actor that died is never a use after free nor a hang, and
+ * a request allocates nothing in the steady state.
  *
  * Supervision: an actor's task cannot clean up after its own fault, so
  * each incarnation gets a watch task that joins it and posts the exit on
@@ -50,7 +63,7 @@
 #include <sr/restart_window.h>
 #include <sr/sleeper.h>
 
-/* The handler's reply bytes start zeroed; reply buffers hold at least
+/* The handler's reply bytes start zeroed; the outbox holds at least
  * REPLY_MIN bytes, so a small reply is zeroed with fixed-size stores. */
 #define REPLY_MIN 64
 
@@ -58,11 +71,17 @@ enum { BOX_WAITING, BOX_DONE, BOX_LEFT };
 
 /* A request's reply slot (see above). */
 struct reply_box {
-    uint32_t state;                 /* BOX_WAITING -> DONE (answered or refused) or LEFT;
-                                       under the mailbox's lock, as is requester */
-    int32_t result;                 /* DONE: the handler's value, or -EPIPE / -EFAULT */
-    struct sleeper requester;
-    _Alignas(16) uint8_t payload[]; /* max(reply_size, REPLY_MIN) bytes */
+    uint32_t state;                 /* BOX_WAITING -> DONE (answered, refused or not
+                                       delivered) or LEFT; under the mailbox's lock */
+    int32_t result;                 /* DONE: the handler's value, or an error */
+    struct task *requester;         /* blocked on the box from its delivery until DONE or
+                                       its timeout */
+    void *reply;                    /* the requester's reply_size bytes, or NULL: written
+                                       by the post of a value >= 0 while WAITING */
+    const void *msg;                /* where the handler reads the message: the actor's inbox
+                                       (copied there from the ring or by the hand-off), or the
+                                       requester's own buffer (handed over without a copy) */
+    struct mailbox *mb;             /* the actor's (for the requester's own use) */
 };
 
 struct actor {
@@ -75,8 +94,13 @@ struct actor {
     struct chan *replies;           /* more released reply boxes (of struct reply_box *) */
     void *state;
     uint8_t *inbox;                 /* the message being handled (actor task only) */
-    uint8_t *outbox;                /* reply bytes of a plain send (ignored) */
-    struct reply_box *_Atomic in_flight; /* reply box of the request being handled */
+    uint8_t *outbox;                /* the reply being written (actor task only): the post
+                                       copies it to the requester; zeroed whenever no
+                                       handler runs (zeroed again after each, and as each
+                                       incarnation starts: a fault may leave it written) */
+    struct reply_box *in_flight;    /* reply box of the request being handled: written by
+                                       the actor's task, read by the supervisor once it has
+                                       joined that task (the join orders them) */
     struct task *task, *watch;
     _Atomic uint32_t discard;       /* ACTOR_DISCARD requested */
     _Atomic uint32_t stopping;
@@ -121,12 +145,14 @@ static size_t reply_bytes(const struct actor *a)
     return a->spec.reply_size > REPLY_MIN ? a->spec.reply_size : REPLY_MIN;
 }
 
-static void reply_zero(const struct actor *a, uint8_t *p)
+/* The outbox's reply_size bytes zeroed (REPLY_MIN with fixed-size stores
+ * if that covers them). */
+static inline void outbox_zero(uint8_t *out, uint32_t reply_size)
 {
-    if (a->spec.reply_size <= REPLY_MIN)
-        memset(p, 0, REPLY_MIN);
+    if (reply_size <= REPLY_MIN)
+        memset(out, 0, REPLY_MIN);
     else
-        memset(p, 0, a->spec.reply_size);
+        memset(out, 0, reply_size);
 }
 
 /* The spare was taken: keep b in the pool, else free it. */
@@ -153,24 +179,23 @@ static __attribute__((noinline)) struct reply_box *box_get_more(struct actor *a)
     struct reply_box *b;
     if (chan_try_recv(a->replies, &b) == 0)
         return b;
-    b = aligned_alloc(16, (sizeof(*b) + reply_bytes(a) + 15) & ~(size_t)15);
-    if (b)
-        sleeper_withdraw(&b->requester);   /* nobody announced, whenever a box is released */
-    return b;
+    return malloc(sizeof(*b));
 }
 
-/* A reply box for a request, WAITING. */
+/* A reply box of the actor's for a request. */
 static inline struct reply_box *box_get(struct actor *a)
 {
     struct reply_box *b = atomic_exchange_explicit(&a->spare, NULL, memory_order_acquire);
-    if (__builtin_expect(!b, 0) && !(b = box_get_more(a)))
-        return NULL;
-    b->state = BOX_WAITING;
+    if (__builtin_expect(!b, 0))
+        b = box_get_more(a);
     return b;
 }
 
-/* reply_post_locked without the wake: the caller wakes b->requester under
- * the same lock hold (the actor's loop, as it goes to sleep). */
+/* Lock held: the requester gets result (DONE), unless it left (true: the
+ * caller is the box's last user and box_keeps it once the lock is
+ * released). After DONE the box is the requester's: nothing of it is read
+ * once the requester is woken (the caller wakes it, read before, under
+ * the same lock hold). */
 static inline bool reply_set_locked(struct reply_box *b, int32_t result)
 {
     if (__builtin_expect(b->state != BOX_WAITING, 0))
@@ -180,17 +205,32 @@ static inline bool reply_set_locked(struct reply_box *b, int32_t result)
     return false;
 }
 
-/* The replying side, under the mailbox's lock: give the requester result
- * (the reply bytes are set if it is the handler's), unless it left (timed
- * out); one wake, so the requester never misses it nor sees it after
- * leaving. After DONE the box is the requester's: not touched again here.
- * True if the requester left: the caller is the box's last user and
- * box_keeps it once the lock is released. */
+/* The actor's post of its handler's value st, lock held (reply_set_locked):
+ * a value >= 0 brings the reply, in the outbox, to the requester's buffer
+ * (still there: it was WAITING); then the outbox is zeroed again for the
+ * next message (see struct actor). */
+static inline bool reply_post_handled_locked(const struct actor *a, struct reply_box *b,
+                                             int32_t st)
+{
+    uint8_t *out = a->outbox;   /* read once: the copy's stores may alias anything */
+    uint32_t reply_size = a->spec.reply_size;
+    bool left = reply_set_locked(b, st);
+    void *reply = b->reply;
+    if (__builtin_expect(!left, 1) && reply && st >= 0)
+        ring_copy(reply, out, reply_size);
+    outbox_zero(out, reply_size);
+    return left;
+}
+
+/* A side that will not reply (refusals: result < 0), under the mailbox's
+ * lock: reply_set_locked and the wake; one wake, so the requester never
+ * misses it nor sees it after leaving. True as reply_set_locked. */
 static inline bool reply_post_locked(struct reply_box *b, int32_t result)
 {
+    struct task *requester = b->requester;
     if (reply_set_locked(b, result))
         return true;
-    sleeper_wake(&b->requester);   /* none yet if it has not blocked */
+    sched_wake(requester, WAIT_OK);   /* blocked on b, unless it timed out: then a no-op */
     return false;
 }
 
@@ -206,32 +246,87 @@ static void box_refuse(struct actor *a, struct reply_box *b, int err)
         box_keep(a, b);
 }
 
-/* The requester, after its request was pushed to mb: wake the reader if it
- * sleeps, then wait until the box is DONE (true) or deadline_ns passes
- * (false: see request_expired). The wake and the wait are one step: a
- * reader asleep on this core gets the core at once. */
-static inline bool box_wait(struct mailbox *mb, struct reply_box *b, uint64_t deadline_ns)
+/* request_send_wait without a hand-off, lock held (IRQs masked with
+ * flags): push to the ring (if it is full, wait for room with the lock
+ * released, then try both again), wake the reader if it sleeps, and
+ * block. A request that cannot be delivered (-EPIPE, or -ETIMEDOUT waiting
+ * for room) is DONE with that result at once (WAIT_OK). */
+static __attribute__((noinline)) int32_t request_push_wait(struct mailbox *mb,
+                                                           struct reply_box *b,
+                                                           const void *msg,
+                                                           uint64_t deadline_ns,
+                                                           uint64_t flags)
 {
     spinlock_t *lock = mailbox_lock(mb);
-    uint64_t flags = spin_lock_irqsave(lock);
-    if (b->state == BOX_WAITING) {
-        /* Only reply_post_locked wakes it with WAIT_OK, after setting DONE. */
-        sleeper_announce(&b->requester);
-        return sleeper_wake_block(&mb->reader, lock, flags, deadline_ns) == WAIT_OK;
+    struct task *reader;
+    for (;;) {
+        int r = mailbox_try_push(mb, (uintptr_t)b, msg);
+        if (r == 0) {
+            reader = sleeper_take(&mb->reader);
+            break;
+        }
+        spin_unlock_irqrestore(lock, flags);
+        if (r == -EAGAIN)
+            r = mailbox_wait_room_(mb, deadline_ns);
+        if (r != 0) {
+            b->state = BOX_DONE;   /* nobody else has seen it */
+            b->result = r;
+            return WAIT_OK;
+        }
+        flags = spin_lock_irqsave(lock);
+        if ((reader = mailbox_hand_locked(mb, (uintptr_t)b, msg)))
+            break;
     }
-    mailbox_wake_reader_locked(mb);
-    spin_unlock_irqrestore(lock, flags);
-    sched_resched_if_needed();
-    return true;
+    int32_t w = reader ? sched_wake_block(reader, WAIT_OK, lock, deadline_ns)
+                       : sched_block(lock, deadline_ns);
+    arch_irq_restore(flags);
+    return w;
 }
 
-/* The box is DONE: the result, the reply bytes if it is the handler's
- * value; the box is the requester's now, kept for the next request. */
-static inline int request_answered(struct actor *a, struct reply_box *b, void *reply)
+/* The requester: deliver msg with its box b to mb and block until b is
+ * posted or deadline_ns (0: none) passes. The lock is held from the
+ * delivery to the block (sched_block releases it once the task is
+ * BLOCKED), so nobody can post before the requester waits. A reader asleep
+ * on an empty mailbox gets the message handed over and the core, if it is
+ * here, at once (sched_wake_block). Returns the wait's result: WAIT_OK
+ * once b is DONE (its result says what), else (WAIT_TIMEOUT) b may still
+ * be WAITING. */
+static inline int32_t request_send_wait(struct mailbox *mb, struct reply_box *b,
+                                        const void *msg, void *reply, uint64_t deadline_ns)
+{
+    b->state = BOX_WAITING;
+    b->requester = sched_current();
+    b->reply = reply;
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)b, msg);
+    if (__builtin_expect(!reader, 0))
+        return request_push_wait(mb, b, msg, deadline_ns, flags);
+    int32_t w = sched_wake_block(reader, WAIT_OK, lock, deadline_ns);
+    arch_irq_restore(flags);
+    return w;
+}
+
+/* A wait for b's post ended otherwise than by the post (nothing else wakes
+ * it; should something): wait on until b is DONE. */
+static __attribute__((noinline)) void request_wait_posted(struct reply_box *b)
+{
+    struct mailbox *mb = b->mb;
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    while (b->state == BOX_WAITING) {
+        sched_block(lock, 0);
+        spin_lock(lock);
+    }
+    spin_unlock_irqrestore(lock, flags);
+}
+
+/* The box is DONE: its result (with the reply in place if it is the
+ * handler's value); the box is the requester's now, kept for the next
+ * request. */
+static inline int request_answered(struct actor *a, struct reply_box *b)
 {
     int r = b->result;
-    if (reply && r >= 0)
-        ring_copy(reply, b->payload, a->spec.reply_size);
     box_keep(a, b);
     return r;
 }
@@ -239,25 +334,66 @@ static inline int request_answered(struct actor *a, struct reply_box *b, void *r
 /* The requester's deadline passed: leave (LEFT, -ETIMEDOUT; the replying
  * side keeps the box and its late reply is dropped) unless the reply came
  * meanwhile (its wake found the requester awake). */
-static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b,
-                                                     void *reply)
+static __attribute__((noinline)) int request_expired(struct actor *a, struct reply_box *b)
 {
     spinlock_t *lock = mailbox_lock(a->mailbox);
     uint64_t flags = spin_lock_irqsave(lock);
-    sleeper_withdraw(&b->requester);
     bool left = b->state == BOX_WAITING;
     if (left)
         b->state = BOX_LEFT;
     spin_unlock_irqrestore(lock, flags);
-    return left ? -ETIMEDOUT : request_answered(a, b, reply);
+    return left ? -ETIMEDOUT : request_answered(a, b);
 }
 
 /* --- the actor's task -------------------------------------------------------------- */
+
+/* Handle the message in inbox whose word is word; for a request, post
+ * its reply and sleep for the next message in the same lock hold. Returns
+ * the word of that next message if it was handed over (it is in inbox),
+ * else 0. */
+static inline __attribute__((always_inline)) uint64_t actor_handle(struct actor *a,
+                                                                  struct mailbox *mb,
+                                                                  uint8_t *inbox, uint64_t word)
+{
+    struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
+    const void *msg = rc ? rc->msg : inbox;
+    if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
+        if (rc)
+            box_refuse(a, rc, -EPIPE);
+        return 0;
+    }
+    /* A request's box stays valid until we post (and is ours to keep if
+     * the requester has left). The outbox is zeroed (see struct actor). */
+    a->in_flight = rc;
+    int st = a->spec.handle(a, a->state, msg, a->outbox);
+    a->in_flight = NULL;
+    atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
+    if (!rc) {
+        outbox_zero(a->outbox, a->spec.reply_size);
+        return 0;
+    }
+    /* Post the reply and, if nothing is queued, sleep, under one lock:
+     * the requester's wake and the sleep are one step. */
+    uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
+    struct task *requester = rc->requester;
+    if (__builtin_expect(reply_post_handled_locked(a, rc, st), 0)) {
+        spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
+        sched_resched_if_needed();
+        box_keep(a, rc);
+        return 0;
+    }
+    if (!requester)
+        __builtin_unreachable();   /* set before the box was delivered */
+    /* -EPIPE: mailbox_recv sees it too */
+    uint64_t next;
+    return mailbox_sleep_locked(mb, flags, requester, inbox, &next) > 0 ? next : 0;
+}
 
 static int64_t actor_main(void *arg)
 {
     struct actor *a = arg;
     memset(a->state, 0, a->spec.state_size);
+    outbox_zero(a->outbox, a->spec.reply_size);
     if (a->spec.init) {
         int r = a->spec.init(a->state, a->spec.arg);
         if (r < 0)
@@ -269,33 +405,11 @@ static int64_t actor_main(void *arg)
         uint64_t word;
         if (mailbox_recv(mb, &word, inbox) != 0)
             return 0;                               /* closed and drained */
-        struct reply_box *rc = (struct reply_box *)(uintptr_t)word;
-        if (atomic_load_explicit(&a->discard, memory_order_relaxed)) {
-            if (rc)
-                box_refuse(a, rc, -EPIPE);
-            continue;
-        }
-        /* A request's reply is written in its box, which stays valid until
-         * we post (and is ours to keep if the requester has left). */
-        uint8_t *reply = rc ? rc->payload : a->outbox;
-        reply_zero(a, reply);
-        atomic_store_explicit(&a->in_flight, rc, memory_order_relaxed);
-        int st = a->spec.handle(a, a->state, inbox, reply);
-        atomic_store_explicit(&a->in_flight, NULL, memory_order_relaxed);
-        atomic_fetch_add_explicit(&a->handled, 1, memory_order_relaxed);
-        if (!rc)
-            continue;
-        /* Post the reply and, if nothing is queued, sleep, under one lock:
-         * the requester's wake and the sleep are one step. */
-        uint64_t flags = spin_lock_irqsave(mailbox_lock(mb));
-        if (__builtin_expect(!reply_set_locked(rc, st), 1)) {
-            /* -EPIPE: mailbox_recv sees it too */
-            mailbox_sleep_locked(mb, flags, &rc->requester);
-            continue;
-        }
-        spin_unlock_irqrestore(mailbox_lock(mb), flags);   /* the requester left */
-        sched_resched_if_needed();
-        box_keep(a, rc);
+        /* The words handed over stay in registers (word's address is taken). */
+        uint64_t w = word;
+        do
+            w = actor_handle(a, mb, inbox, w);
+        while (w != 0);
     }
 }
 
@@ -379,7 +493,8 @@ static void sup_on_exit(struct supervisor *s, const struct sup_event *ev)
     struct actor *a = ev->child;
     task_join(a->watch, NULL);
     a->task = a->watch = NULL;
-    struct reply_box *rc = atomic_exchange(&a->in_flight, NULL);
+    struct reply_box *rc = a->in_flight;   /* its task is joined (see struct actor) */
+    a->in_flight = NULL;
     if (rc)
         box_refuse(a, rc, -EFAULT);
     bool failed = ev->faulted || ev->value != 0;
@@ -598,31 +713,51 @@ int actor_try_send(struct actor *a, const void *msg)
     return mailbox_try_send(a->mailbox, 0, msg);
 }
 
-/* The request was not delivered (err): its box is the requester's alone. */
-static __attribute__((noinline)) int request_undelivered(struct actor *a, struct reply_box *b,
-                                                         int err)
-{
-    box_keep(a, b);
-    return err;
-}
-
-int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
+/* actor_request with a timeout (or without one, 0, when it cannot be handed
+ * over): in a box of the actor's (see top). */
+static __attribute__((noinline)) int request_boxed(struct actor *a, const void *msg,
+                                                   void *reply, uint64_t timeout_ns)
 {
     struct reply_box *b = box_get(a);
     if (!b)
         return -ENOMEM;
+    b->msg = a->inbox;   /* copied: the requester may leave */
+    b->mb = a->mailbox;
     uint64_t deadline = waitq_deadline(timeout_ns);
+    if (__builtin_expect(request_send_wait(a->mailbox, b, msg, reply, deadline) != WAIT_OK, 0)) {
+        if (deadline)
+            return request_expired(a, b);
+        request_wait_posted(b);
+    }
+    return request_answered(a, b);
+}
+
+int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns)
+{
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+        return request_boxed(a, msg, reply, timeout_ns);
+    /* No timeout: the requester waits until its box is posted, so the box
+     * can be in this frame. This way is the hand-off's (request_send_wait
+     * inline): the one to a reader that is not asleep or has messages
+     * queued, with its push and maybe a wait for room, takes a box of the
+     * actor's (request_boxed). */
     struct mailbox *mb = a->mailbox;
-    int r = mailbox_try_push(mb, (uintptr_t)b, msg);   /* box_wait wakes the reader */
-    if (__builtin_expect(r == -EAGAIN, 0))
-        r = mailbox_send_wait_(mb, (uintptr_t)b, msg, deadline);
-    if (__builtin_expect(r != 0, 0))
-        return request_undelivered(a, b, r);
-    /* -ETIMEDOUT, -EPIPE / -EFAULT (refused), or the handler's value with
-     * the reply set. */
-    if (__builtin_expect(!box_wait(mb, b, deadline), 0))
-        return request_expired(a, b, reply);
-    return request_answered(a, b, reply);
+    struct reply_box b = {.state = BOX_WAITING, .requester = sched_current(), .reply = reply,
+                          .msg = msg, .mb = mb};
+    spinlock_t *lock = mailbox_lock(mb);
+    uint64_t flags = spin_lock_irqsave(lock);
+    struct task *reader = mailbox_hand_locked(mb, (uintptr_t)&b, NULL);   /* b.msg: in place */
+    if (__builtin_expect(!reader, 0)) {
+        spin_unlock_irqrestore(lock, flags);   /* nothing published */
+        return request_boxed(a, msg, reply, WAIT_FOREVER);
+    }
+    int32_t w = sched_wake_block(reader, WAIT_OK, lock, 0);
+    arch_irq_restore(flags);
+    if (__builtin_expect(w != WAIT_OK, 0))
+        request_wait_posted(&b);
+    /* -EPIPE / -EFAULT (refused), or the handler's value with the reply in
+     * place. */
+    return b.result;
 }
 
 int actor_stop(struct actor *a, enum actor_stop_mode mode)

@@ -54,37 +54,55 @@ void mailbox_wake_sender_(struct mailbox *mb)
     sched_resched_if_needed();
 }
 
-/* The reader found the ring empty: sleep until a sender publishes or the
- * mailbox closes; 0 (look again) or -EPIPE (closed and drained). The flag
- * is stored (seq_cst) before the ring is looked at again, so a sender that
- * published meanwhile is seen here or sees the flag. */
-int mailbox_sleep_(struct mailbox *mb)
+/* mailbox_woken found nothing handed over (a sender's or the closer's
+ * wake, or one from elsewhere): withdraw under the lock, then look again. */
+uint64_t mailbox_woken_slow_(struct mailbox *mb)
 {
-    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock), NULL);
+    uint64_t flags = spin_lock_irqsave(&mb->lock);
+    sleeper_withdraw(&mb->reader);
+    uint64_t w = atomic_load_explicit(&mb->handed, memory_order_relaxed);
+    atomic_store_explicit(&mb->handed, 0, memory_order_relaxed);
+    spin_unlock_irqrestore(&mb->lock, flags);
+    return w;
 }
 
-/* The ring was full: wait in sendq (QoS order) until the reader makes room,
- * the mailbox closes or the deadline passes; then try again. */
+/* The reader found the ring empty: mailbox_sleep_locked (no wake). */
+int mailbox_sleep_(struct mailbox *mb, void *buf, uint64_t *word)
+{
+    return mailbox_sleep_locked(mb, spin_lock_irqsave(&mb->lock), NULL, buf, word);
+}
+
+/* A push found the ring full: wait in sendq (QoS order) until the reader
+ * makes room or the mailbox closes (0: try again) or the deadline passes
+ * (-ETIMEDOUT). */
+int mailbox_wait_room_(struct mailbox *mb, uint64_t deadline_ns)
+{
+    struct task_waker tw;
+    struct wait_node n;
+    task_waker_init(&tw);
+    waker_arm(&tw.w, tw.w.qos);
+    wait_node_init(&n, &tw.w, 0, NULL);
+    uint64_t flags = spin_lock_irqsave(&mb->lock);
+    wait_list_add(&mb->sendq, &n);
+    atomic_store(&mb->senders_waiting, 1);
+    if (mpsc_can_push(&mb->ring)) {
+        wait_list_remove(&n);
+        if (wait_list_empty(&mb->sendq))
+            atomic_store_explicit(&mb->senders_waiting, 0, memory_order_relaxed);
+        spin_unlock_irqrestore(&mb->lock, flags);
+        return 0;
+    }
+    return task_waker_wait_on(&tw, &n, flags, deadline_ns) == -ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+/* The ring was full: wait for room, then try again. */
 int mailbox_send_wait_(struct mailbox *mb, uint64_t word, const void *msg, uint64_t deadline_ns)
 {
     for (;;) {
-        struct task_waker tw;
-        struct wait_node n;
-        task_waker_init(&tw);
-        waker_arm(&tw.w, tw.w.qos);
-        wait_node_init(&n, &tw.w, 0, NULL);
-        uint64_t flags = spin_lock_irqsave(&mb->lock);
-        wait_list_add(&mb->sendq, &n);
-        atomic_store(&mb->senders_waiting, 1);
-        if (mpsc_can_push(&mb->ring)) {
-            wait_list_remove(&n);
-            if (wait_list_empty(&mb->sendq))
-                atomic_store_explicit(&mb->senders_waiting, 0, memory_order_relaxed);
-            spin_unlock_irqrestore(&mb->lock, flags);
-        } else if (task_waker_wait_on(&tw, &n, flags, deadline_ns) == -ETIMEDOUT) {
-            return -ETIMEDOUT;
-        }
-        int r = mailbox_try_send(mb, word, msg);
+        int r = mailbox_wait_room_(mb, deadline_ns);
+        if (r != 0)
+            return r;
+        r = mailbox_try_send(mb, word, msg);
         if (r != -EAGAIN)
             return r;
     }

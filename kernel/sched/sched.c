@@ -238,8 +238,9 @@ void task_yield(void)
 static inline __attribute__((always_inline)) bool handoff_would_pick(const struct runqueue *rq,
                                                                      const struct task *t)
 {
+    uint32_t ready = rq->band_mask;
     return t->cpu == rq->cpu && t->state == TASK_BLOCKED &&
-           !(rq->band_mask & ((2u << t->qos) - 1));
+           (__builtin_expect(!ready, 1) || !(ready & ((2u << t->qos) - 1)));
 }
 
 /* task_exit's hand-off to its joiner (see kernel/sched.h). j is BLOCKED on
@@ -355,9 +356,20 @@ static __attribute__((noinline)) int32_t wake_then_block(struct runqueue *rq, st
     return sched_block(wq_lock, deadline_ns);
 }
 
-/* sched_wake_block's hand-off, cur BLOCKED (and its timeout armed), under
- * rq->lock: release wq_lock, make t current, switch. */
-static inline __attribute__((always_inline)) int32_t
+/* wait_end of a wait without a deadline: its result. Such a wait armed no
+ * timer, and no timer of cur's is queued outside a timed wait (every wait
+ * that armed one takes it off its queue as it ends, wait_end; only cur
+ * arms it), so there is none to cancel. */
+static inline __attribute__((always_inline)) int32_t wait_end_untimed(void)
+{
+    return sched_current_fresh()->wait_result;
+}
+
+/* sched_wake_block's hand-off, cur BLOCKED (and its timeout armed if
+ * timed), under rq->lock: release wq_lock, make t current, switch. cur is
+ * not the idle task (it blocks), so switch_handoff's idle hint never
+ * changes here. */
+static inline __attribute__((always_inline)) void
 wake_block_handoff(struct runqueue *rq, struct task *cur, struct task *t, int32_t result,
                    spinlock_t *wq_lock)
 {
@@ -368,10 +380,9 @@ wake_block_handoff(struct runqueue *rq, struct task *cur, struct task *t, int32_
     t->wait_result = result;
     uint64_t now = now_ticks();
     switch_account(rq, cur, t, now);
-    switch_handoff(rq, cur->flags, t, now);
+    switch_handoff(rq, 0, t, now);
     spin_unlock(&rq->lock);
     switch_go(cur, t);
-    return wait_end();
 }
 
 /* The hand-off of a wait with a timeout (out of line: the call to arm it
@@ -382,11 +393,13 @@ static __attribute__((noinline)) int32_t wake_block_timed(struct runqueue *rq, s
                                                           uint64_t deadline_ns)
 {
     sched_block_arm_timeout_locked(rq, cur, deadline_ns);
-    return wake_block_handoff(rq, cur, t, result, wq_lock);
+    wake_block_handoff(rq, cur, t, result, wq_lock);
+    return wait_end();
 }
 
-int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
-                         uint64_t deadline_ns)
+/* sched_wake_block (kernel/sched.h), inlined into its two entries. */
+static inline __attribute__((always_inline)) int32_t
+wake_block(struct task *t, int32_t result, spinlock_t *wq_lock, uint64_t deadline_ns)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
@@ -399,7 +412,21 @@ int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
     wait_begin(cur);
     if (__builtin_expect(deadline_ns != 0, 0))
         return wake_block_timed(rq, cur, t, result, wq_lock, deadline_ns);
-    return wake_block_handoff(rq, cur, t, result, wq_lock);
+    wake_block_handoff(rq, cur, t, result, wq_lock);
+    return wait_end_untimed();
+}
+
+int32_t sched_wake_block_(struct task *t, int32_t result, spinlock_t *wq_lock,
+                          uint64_t deadline_ns)
+{
+    return wake_block(t, result, wq_lock, deadline_ns);
+}
+
+int32_t sched_wake_block_ok_(struct task *t, spinlock_t *wq_lock)
+{
+    if (!wq_lock)
+        __builtin_unreachable();   /* the entry's condition (kernel/sched.h) */
+    return wake_block(t, WAIT_OK, wq_lock, 0);
 }
 
 /* --- preemption from interrupts ----------------------------------------------------- */

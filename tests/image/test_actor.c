@@ -10,7 +10,10 @@
 #include "image_test.h"
 #include "rt_test.h"
 
-enum kind { K_DATA, K_TOTALS, K_ADD, K_GET, K_POISON, K_GATE, K_SLOW, K_ECHO };
+enum kind {
+    K_DATA, K_TOTALS, K_ADD, K_GET, K_POISON, K_GATE, K_SLOW, K_ECHO, K_SEEN, K_SCRIBBLE,
+    K_ZEROED, K_SCRIBBLE_POISON
+};
 
 struct amsg {
     uint32_t kind, sender, seq, x;
@@ -80,6 +83,26 @@ static int ahandle(struct actor *self, void *state, const void *msg, void *reply
     case K_ECHO:
         r->value = m->x + 1;
         return (int)m->x;
+    case K_SCRIBBLE:          /* every reply byte written; returns x */
+    case K_SCRIBBLE_POISON:   /* the same, then a fault */
+        memset(reply, 0xa5, sizeof(struct areply));
+        if (m->kind == K_SCRIBBLE_POISON)
+            return (int)*(volatile int *)opaque_ptr(0);
+        return (int)m->x;
+    case K_ZEROED: {          /* value: were the reply bytes all zero on entry? */
+        const uint8_t *b = reply;
+        uint32_t zero = 1;
+        for (size_t i = 0; i < sizeof(struct areply); i++)
+            zero &= b[i] == 0;
+        r->value = zero;
+        return 0;
+    }
+    case K_SEEN:   /* K_DATA handled from this sender so far; order errors */
+        if (m->sender >= PLAT_MAX_CPUS)
+            return -EINVAL;
+        r->value = st->next[m->sender];
+        r->order_errors = st->order_errors;
+        return (int)m->seq;
     }
     return -EINVAL;
 }
@@ -171,6 +194,55 @@ TEST(actor, order_and_exactly_once_from_senders_on_every_core)
     EXPECT_EQ(r.order_errors, 0);
     EXPECT_EQ(r.value, (uint32_t)n);          /* every sender's last seq arrived */
     EXPECT_EQ(actor_handled(order_actor), (uint64_t)n * PER_SENDER + 1);
+    EXPECT_EQ(sup_stop(s), 0);
+}
+
+/* Clients on every core (one on the actor's own core, where a request to
+ * the sleeping actor is handed over and the core handed with it) each
+ * alternate a send of their next K_DATA and a request (with and without a
+ * timeout: handed over by reference or copied) asking how many of theirs
+ * the actor has handled: always all of them, the request after its
+ * sender's sends, whichever way each went (ring or hand-off). */
+enum { SEEN_ROUNDS = 300 };
+static struct actor *seen_actor;
+
+static int64_t seen_client(void *arg)
+{
+    uint32_t id = (uint32_t)(uintptr_t)arg;
+    for (uint32_t i = 0; i < SEEN_ROUNDS; i++) {
+        struct amsg m = {.kind = K_DATA, .sender = id, .seq = i};
+        if (actor_send(seen_actor, &m, WAIT_FOREVER) != 0)
+            return -1;
+        struct amsg q = {.kind = K_SEEN, .sender = id, .seq = i};
+        struct areply r = {.value = 0xdead};
+        int v = actor_request(seen_actor, &q, &r, (i & 1) ? 10000 * MS : WAIT_FOREVER);
+        if (v != (int)i || r.value != i + 1 || r.order_errors != 0)
+            return -2 - (int64_t)i;
+    }
+    return SEEN_ROUNDS;
+}
+
+TEST(actor, a_request_sees_every_send_before_it_whether_queued_or_handed_over)
+{
+    struct supervisor *s = sup_of(0);
+    struct actor_spec sp = spec_of("seen", QOS_DEFAULT, 8, 0);
+    sp.affinity = 1u << other_core(0);
+    seen_actor = sup_start_child(s, &sp);
+    EXPECT_TRUE(seen_actor != NULL);
+    struct task *t[PLAT_MAX_CPUS];
+    int n = 0;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (smp_cpu_online(c)) {
+            t[n] = spawn_on(seen_client, (void *)(uintptr_t)n, c, QOS_DEFAULT);
+            n++;
+        }
+    for (int i = 0; i < n; i++) {
+        int64_t v = 0;
+        EXPECT_EQ(task_join(t[i], &v), TASK_EXITED);
+        EXPECT_EQ(v, SEEN_ROUNDS);
+    }
+    EXPECT_EQ(actor_handled(seen_actor), (uint64_t)n * SEEN_ROUNDS * 2);
+    EXPECT_EQ(actor_queued(seen_actor), 0);
     EXPECT_EQ(sup_stop(s), 0);
 }
 
@@ -279,6 +351,42 @@ TEST(actor, requests_from_every_core_get_their_own_replies_even_when_some_time_o
     struct areply r = {0};
     EXPECT_EQ(ask(a, K_ECHO, 1, &r, WAIT_FOREVER), 1);     /* after every late reply */
     EXPECT_EQ(actor_handled(a), (uint64_t)n * RR_PER_CORE + 1);
+    EXPECT_EQ(sup_stop(s), 0);
+}
+
+/* A handler's reply bytes start zeroed whatever the one before did with
+ * them: a plain send's, a refused value's, an answer's (untimed and timed)
+ * and a faulted one's (the outbox is zeroed again after each and as each
+ * incarnation starts). A negative value leaves the requester's buffer as
+ * it was. */
+TEST(actor, every_handler_finds_its_reply_bytes_zeroed)
+{
+    struct supervisor *s = sup_of(1);
+    struct actor_spec sp = spec_of("zeroed", QOS_DEFAULT, 4, 0);
+    struct actor *a = sup_start_child(s, &sp);
+    struct areply r = {.value = 77};
+    EXPECT_EQ(send_kind(a, K_SCRIBBLE, 0), 0);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 1u);
+    r.value = 77;
+    EXPECT_EQ(ask(a, K_SCRIBBLE, (uint32_t)-EINVAL, &r, WAIT_FOREVER), -EINVAL);
+    EXPECT_EQ(r.value, 77u);                             /* no reply bytes */
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(ask(a, K_SCRIBBLE, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 0xa5a5a5a5u);                     /* the reply, copied */
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(ask(a, K_SCRIBBLE, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 0xa5a5a5a5u);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, 10000 * MS), 0);
+    EXPECT_EQ(r.value, 1u);
+    r.value = 77;
+    EXPECT_EQ(ask(a, K_SCRIBBLE_POISON, 0, &r, WAIT_FOREVER), -EFAULT);
+    EXPECT_EQ(r.value, 77u);
+    EXPECT_EQ(ask(a, K_ZEROED, 0, &r, WAIT_FOREVER), 0);   /* the restarted incarnation */
+    EXPECT_EQ(r.value, 1u);
+    EXPECT_EQ(actor_restarts(a), 1);
     EXPECT_EQ(sup_stop(s), 0);
 }
 
@@ -452,27 +560,35 @@ TEST(actor, supervisors_restarts_and_requests_leak_nothing)
 }
 
 /* A handler's own -ETIMEDOUT is its value, not the requester's timeout:
- * the requester gets it without the reply bytes, and the reply box goes
- * back to the actor as after any answer (which side keeps a box follows
- * from its state alone). Were it left to nobody, the 4000 requests after
- * the warm-up would hold about 380 KiB of boxes and take pages. */
+ * the requester gets it without the reply bytes, and the reply box of a
+ * timed request goes back to the actor as after any answer (which side
+ * keeps a box follows from its state alone). Were it left to nobody, the
+ * 4000 requests after the warm-up would hold 4000 boxes (about 160 KiB)
+ * and take pages. */
 TEST(actor, a_handler_value_of_minus_etimedout_is_an_answer_and_its_box_is_reused)
 {
     struct supervisor *s = sup_of(0);
     struct actor_spec sp = spec_of("etimedout", QOS_DEFAULT, 4, 0);
     struct actor *a = sup_start_child(s, &sp);
     struct areply r = {.value = 12345};
+    /* Timed requests take the actor's boxes (untimed ones are in the
+     * requester's frame: the same answer, nothing to keep). */
+    uint64_t timeout = 10000 * MS;
     for (int i = 0; i < 100; i++)
-        EXPECT_EQ(ask(a, K_ECHO, (uint32_t)-ETIMEDOUT, &r, WAIT_FOREVER), -ETIMEDOUT);
+        EXPECT_EQ(ask(a, K_ECHO, (uint32_t)-ETIMEDOUT, &r, timeout), -ETIMEDOUT);
     uint64_t before = free_pages_settled();
     int answered = 0;
     for (int i = 0; i < 4000; i++)
-        answered += ask(a, K_ECHO, (uint32_t)-ETIMEDOUT, &r, WAIT_FOREVER) == -ETIMEDOUT;
+        answered += ask(a, K_ECHO, (uint32_t)-ETIMEDOUT, &r, timeout) == -ETIMEDOUT;
     EXPECT_EQ(answered, 4000);
     EXPECT_EQ(r.value, 12345u);                            /* no reply bytes for a negative value */
     EXPECT_EQ(free_pages_settled(), before);
+    EXPECT_EQ(ask(a, K_ECHO, (uint32_t)-ETIMEDOUT, &r, WAIT_FOREVER), -ETIMEDOUT);
+    EXPECT_EQ(r.value, 12345u);
     EXPECT_EQ(ask(a, K_ECHO, 3, &r, WAIT_FOREVER), 3);
     EXPECT_EQ(r.value, 4u);
-    EXPECT_EQ(actor_handled(a), 4101u);
+    EXPECT_EQ(ask(a, K_ECHO, 5, &r, timeout), 5);
+    EXPECT_EQ(r.value, 6u);
+    EXPECT_EQ(actor_handled(a), 4103u);
     EXPECT_EQ(sup_stop(s), 0);
 }

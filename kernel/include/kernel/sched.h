@@ -276,8 +276,19 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
  * its band or above ready here, neither task a deadline or app task), the
  * core is handed straight to t, as an exiting task hands it to its joiner;
  * otherwise it is the two calls. Returns the current task's wait result. */
-int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
-                         uint64_t deadline_ns);
+int32_t sched_wake_block_(struct task *t, int32_t result, spinlock_t *wq_lock,
+                          uint64_t deadline_ns);
+int32_t sched_wake_block_ok_(struct task *t, spinlock_t *wq_lock);
+static inline int32_t sched_wake_block(struct task *t, int32_t result, spinlock_t *wq_lock,
+                                       uint64_t deadline_ns)
+{
+    /* The usual call (WAIT_OK, a lock, no deadline, known at compile time)
+     * has an entry of its own that tests none of them. */
+    if (__builtin_constant_p(result) && result == WAIT_OK && __builtin_constant_p(deadline_ns) &&
+        deadline_ns == 0 && __builtin_constant_p(wq_lock != NULL) && wq_lock != NULL)
+        return sched_wake_block_ok_(t, wq_lock);
+    return sched_wake_block_(t, result, wq_lock, deadline_ns);
+}
 
 /* Cancellation points for waits that are not on a wait queue (the runtime's
  * wakers: channels, select, async joins). The waiter calls enter with

@@ -112,11 +112,13 @@ uint32_t sup_restarts(struct supervisor *s);
 int actor_send(struct actor *a, const void *msg, uint64_t timeout_ns);
 int actor_try_send(struct actor *a, const void *msg);
 /* Send msg and wait for the handler's reply (reply_size bytes into reply,
- * which may be NULL), all within timeout_ns. Returns the handler's value.
- * The handler writes the reply in place, in a reply slot that travels with
- * the request, and wakes the requester directly; a timed-out requester's
- * late reply is dropped. A handler must not request its own
- * actor (it would wait for itself until the timeout). */
+ * which may be NULL, written only for a value >= 0), all within
+ * timeout_ns. Returns the handler's value. A reply slot travels with the
+ * request: the actor copies the reply into reply and wakes the requester
+ * directly; a timed-out requester's late reply is dropped. Without a
+ * timeout, the handler may read msg where the caller has it (it must stay
+ * unchanged until this returns). A handler must not request its own actor
+ * (it would wait for itself until the timeout). */
 int actor_request(struct actor *a, const void *msg, void *reply, uint64_t timeout_ns);
 /* See "Stop rule". Returns 0, or -EFAULT if it faulted while stopping. */
 int actor_stop(struct actor *a, enum actor_stop_mode mode);

@@ -137,8 +137,10 @@ static inline enum mpsc_look mpsc_look(struct mpsc_ring *r)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t t = atomic_load(&r->tail);
-    if ((t & ~(uint64_t)MPSC_CLOSED) == h)
-        return (t & MPSC_CLOSED) ? MPSC_ENDED : MPSC_EMPTY;
+    if (__builtin_expect(t == h, 1))   /* open, nothing claimed: the sleeping reader's case */
+        return MPSC_EMPTY;
+    if (t == (h | MPSC_CLOSED))        /* h is a multiple of MPSC_STEP */
+        return MPSC_ENDED;
     return atomic_load(mpsc_seq(mpsc_slot(r, h))) == h + MPSC_STEP ? MPSC_READY : MPSC_EMPTY;
 }
 

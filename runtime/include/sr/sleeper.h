@@ -2,9 +2,8 @@
  * A sleeper: one stackful task waits for one kind of event whose state its
  * owner keeps beside it under a spinlock of the owner's. Lighter than a
  * waker (sr/wait_task.h: claims, several sources, cancellation) and than a
- * kernel wait queue (a list of waiters): the mailbox's one reader and a
- * request's reply (sr/mailbox.h, runtime/actor.c) each have exactly one
- * waiting task and one event.
+ * kernel wait queue (a list of waiters): the mailbox's one reader
+ * (sr/mailbox.h) is exactly one waiting task for one event.
  *
  * Protocol, all under the owner's lock (IRQs masked): the waiter announces
  * (sleeper_announce), checks the event, and either withdraws
@@ -66,17 +65,21 @@ static inline struct task *sleeper_take(struct sleeper *s)
     return s->task;
 }
 
-/* Lock held, IRQs masked with flags, the caller announced on its own
- * sleeper: sleeper_wake(w), then sleeper_block, in one step: a task woken
- * on this core that would run next gets the core straight away
- * (sched_wake_block). Returns as sleeper_block does. */
-static inline int32_t sleeper_wake_block(struct sleeper *w, spinlock_t *lock, uint64_t flags,
-                                         uint64_t deadline_ns)
+/* Lock held: is a task announced? (sleeper_take's test, for a caller that
+ * decides more before it takes.) */
+static inline bool sleeper_announced_locked(struct sleeper *s)
 {
-    struct task *t = sleeper_take(w);
-    int32_t r = t ? sched_wake_block(t, WAIT_OK, lock, deadline_ns) : sched_block(lock, deadline_ns);
-    arch_irq_restore(flags);
-    return r;
+    return atomic_load_explicit(&s->asleep, memory_order_relaxed);
+}
+
+/* Lock held, sleeper_announced_locked(s) seen under it: sleeper_take. */
+static inline struct task *sleeper_take_announced(struct sleeper *s)
+{
+    atomic_store_explicit(&s->asleep, 0, memory_order_relaxed);
+    struct task *t = s->task;
+    if (!t)
+        __builtin_unreachable();   /* set by every announcement */
+    return t;
 }
 
 /* Lock-free hint (seq_cst): is a task announced? */
