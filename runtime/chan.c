@@ -240,20 +240,19 @@ static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, 
     sched_resched_if_needed();
 }
 
-/* A sender that may wait: under the lock, hand off or fail at once as
- * send_handoff does, leaving the flags as they are (a hand-off changes no
- * slot, and a flag left set only sends operations the slow way until a
- * later unlock_synced clears it); else arm (flag first, see top) and
- * return false with the lock held (flags in *flags). */
+/* A sender that may wait, with the lock held (IRQ state flags): hand off
+ * or fail at once as send_handoff does, releasing the lock and leaving the
+ * flags as they are (a hand-off changes no slot, and a flag left set only
+ * sends operations the slow way until a later unlock_synced clears it);
+ * else arm (flag first, see top) and return false with the lock held. */
 static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct chan *c, const void *msg,
                                                                      int32_t *res,
                                                                      const struct async_task *self,
-                                                                     uint64_t *flags)
+                                                                     uint64_t flags)
 {
-    *flags = spin_lock_irqsave(&c->lock);
     int done = send_handoff(c, msg, res, self);
     if (done != SEND_LATER) {
-        spin_unlock_irqrestore(&c->lock, *flags);
+        spin_unlock_irqrestore(&c->lock, flags);
         if (done != SEND_DONE_LOCAL)
             sched_resched_if_needed();
         return true;
@@ -318,15 +317,6 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
     return task_wait_listed(list, data, flags, 0, interruptible);
 }
 
-/* A sender's wait, out of line: a send that blocks pays a call, one that
- * completes (the common case: the ring has room or a receiver waits) keeps
- * fewer registers. */
-static __attribute__((noinline)) int send_block(struct chan *c, const void *msg, uint64_t flags,
-                                                uint64_t timeout_ns, bool interruptible)
-{
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
-}
-
 /* A fast operation's result: true if done (settling if it was watched). */
 static inline bool fast_done(struct chan *c, int res)
 {
@@ -335,34 +325,87 @@ static inline bool fast_done(struct chan *c, int res)
     return res != MPMC_REFUSED;
 }
 
-static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
-                                                         uint64_t timeout_ns, bool interruptible)
+/* The general blocking send, out of line, entered with the lock held (IRQ
+ * state flags): hand off, fail, queue in the ring, or wait. */
+static __attribute__((noinline)) int send_locked_or_wait(struct chan *c, const void *msg,
+                                                         uint64_t flags, uint64_t timeout_ns,
+                                                         bool interruptible)
 {
     int32_t r;
-    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
-        return 0;
-    uint64_t flags;
-    if (send_handoff_or_arm(c, msg, &r, NULL, &flags))
+    if (send_handoff_or_arm(c, msg, &r, NULL, flags))
         return r;
     if (send_ring(c, msg, true)) {
         unlock_synced(c, flags);
         return 0;
     }
-    return send_block(c, msg, flags, timeout_ns, interruptible);
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
 }
 
-static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+/* The general blocking receive, likewise (the lock armed). */
+static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *buf, uint64_t flags,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
-        return 0;
-    uint64_t flags = lock_armed(c);
     if (recv_locked(c, buf, &r, NULL, true)) {
         unlock_synced(c, flags);
         return r;
     }
     return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
+}
+
+/* A blocking send. Inline here only what the common ways need, so that the
+ * frame keeps just the lock and the IRQ state across its one call: the
+ * fast push, and the hand-off to a stackful receiver waiting at the head
+ * of an open channel (task_wait_take_listed_: its claim is taking it off;
+ * the copy; its wake under the lock, as send_handoff does it). Anything
+ * else, a stackless or select waiter at the head included, goes to
+ * send_locked_or_wait with the lock held. */
+static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
+        return 0;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    struct wait_node *n = c->recvq.head;
+    if (__builtin_expect(n && !is_closed(c), 1)) {
+        struct waker *w = n->waker;
+        if (__builtin_expect((w->kind & WAKER_KIND_TASK_LISTED), 1)) {
+            task_wait_take_listed_(&c->recvq, n);
+            ring_copy(n->data, msg, c->ring.elem);
+            task_waker_wake_listed_(w);
+            spin_unlock_irqrestore(&c->lock, flags);
+            sched_resched_if_needed();
+            return 0;
+        }
+    }
+    return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
+}
+
+/* Nothing to receive and nobody to take it from, under the armed lock:
+ * no position claimed (equal words, with MPMC_WAITERS on both: a push
+ * that comes now takes the lock), the channel open (MPMC_CLOSED, on tail
+ * only, would make them differ; MPMC_GATED, also on tail only, is
+ * ignored) and no sender waiting. A receiver that finds this waits
+ * without looking at a slot (what recv_locked would conclude). */
+static inline bool recv_must_wait(struct chan *c)
+{
+    uint64_t h = atomic_load(&c->ring.head);
+    uint64_t t = atomic_load(&c->ring.tail);
+    return !((h ^ t) & ~(uint64_t)MPMC_GATED) && !c->sendq.head;
+}
+
+/* A blocking receive: the fast pop, and a wait without deadline or
+ * cancellation on an empty channel, inline (task_wait_listed, which does
+ * not take the lock again after the wake); anything else out of line. */
+static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
+        return 0;
+    uint64_t flags = lock_armed(c);
+    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_must_wait(c), 1))
+        return task_wait_listed(&c->recvq, buf, flags, 0, false);
+    return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -415,7 +458,8 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
         return 0;
     uint64_t flags;
     if (send) {
-        if (send_handoff_or_arm(c, data, &r, self, &flags))
+        flags = spin_lock_irqsave(&c->lock);
+        if (send_handoff_or_arm(c, data, &r, self, flags))
             return r;
         if (send_ring(c, data, true)) {
             unlock_synced(c, flags);

@@ -189,6 +189,18 @@ static inline void wait_list_remove(struct wait_node *n)
     n->linked = 0;
 }
 
+/* With the lock held: unlink n, the list's head (its prev is NULL). */
+static inline void wait_list_unlink_head(struct wait_list *l, struct wait_node *n)
+{
+    struct wait_node *next = n->next;
+    l->head = next;
+    if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
+        l->tail = NULL;
+    else
+        next->prev = NULL;
+    n->linked = 0;   /* next is stale: read only while linked */
+}
+
 /* With the lock held: unlink waiters from the head until one can be claimed
  * (with its own index and result); return it, or NULL when none is left.
  * The caller transfers, then calls waker_fire(n->waker). Inline: it is the
@@ -197,13 +209,7 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
 {
     struct wait_node *n;
     while ((n = l->head)) {
-        struct wait_node *next = n->next;   /* unlink the head (its prev is NULL) */
-        l->head = next;
-        if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
-            l->tail = NULL;
-        else
-            next->prev = NULL;
-        n->linked = 0;   /* next is stale: read only while linked */
+        wait_list_unlink_head(l, n);
         if (waker_claim(n->waker, n->index, result))
             return n;
     }
