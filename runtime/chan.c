@@ -381,30 +381,33 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
 }
 
-/* Nothing to receive and nobody to take it from, under the armed lock:
- * no position claimed (equal words, with MPMC_WAITERS on both: a push
- * that comes now takes the lock), the channel open (MPMC_CLOSED, on tail
- * only, would make them differ; MPMC_GATED, also on tail only, is
- * ignored) and no sender waiting. A receiver that finds this waits
- * without looking at a slot (what recv_locked would conclude). */
-static inline bool recv_must_wait(struct chan *c)
+/* Under the lock: armed already, and nothing to receive and nobody to
+ * take it from. Armed: MPMC_WAITERS in head (so in tail too, see top), and
+ * then head cannot move (no fast pop starts, locked ones wait for the
+ * lock): one load serves both tests. Nothing: no position claimed (equal
+ * words: a push that comes now takes the lock), the channel open
+ * (MPMC_CLOSED, on tail only, would make them differ; MPMC_GATED, also on
+ * tail only, is ignored) and no sender waiting. A receiver that finds this
+ * waits without looking at a slot (what recv_locked would conclude). */
+static inline bool recv_armed_must_wait(struct chan *c)
 {
     uint64_t h = atomic_load(&c->ring.head);
-    uint64_t t = atomic_load(&c->ring.tail);
-    return !((h ^ t) & ~(uint64_t)MPMC_GATED) && !c->sendq.head;
+    return (h & MPMC_WAITERS) && !((h ^ atomic_load(&c->ring.tail)) & ~(uint64_t)MPMC_GATED) &&
+           !c->sendq.head;
 }
 
 /* A blocking receive: the fast pop, and a wait without deadline or
- * cancellation on an empty channel, inline (task_wait_listed, which does
- * not take the lock again after the wake); anything else out of line. */
+ * cancellation on an empty, armed channel, inline (task_wait_listed, which
+ * does not take the lock again after the wake); anything else out of line. */
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
-    uint64_t flags = lock_armed(c);
-    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_must_wait(c), 1))
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_armed_must_wait(c), 1))
         return task_wait_listed(&c->recvq, buf, flags, 0, false);
+    mpmc_set_waiters(&c->ring);
     return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
 }
 
