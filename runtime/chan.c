@@ -448,8 +448,48 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-/* An await's first call: complete it at once if it can, else queue
- * self's node and park. */
+/* Queue self's node on list and park (the lock held, IRQ state flags). */
+static inline __attribute__((always_inline)) int await_park(struct async_task *self, struct chan *c,
+                                                           struct wait_list *list, void *data,
+                                                           uint64_t flags)
+{
+    waker_arm(&self->waker, self->qos);
+    wait_list_add_new(list, &self->node, &self->waker, 0, data);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return async_wait_park(self);
+}
+
+/* The rest of an await's first call, out of line, with the lock held (IRQ
+ * state flags): a send that neither handed off nor failed (arm, the
+ * ring, or park); a receive that is not a plain park (arm, the ring or a
+ * waiting sender, or park). */
+static __attribute__((noinline)) int send_await_locked(struct async_task *self, struct chan *c,
+                                                       void *data, uint64_t flags)
+{
+    mpmc_set_waiters(&c->ring);
+    if (send_ring(c, data, true)) {
+        unlock_synced(c, flags);
+        return 0;
+    }
+    return await_park(self, c, &c->sendq, data, flags);
+}
+
+static __attribute__((noinline)) int recv_await_locked(struct async_task *self, struct chan *c,
+                                                       void *data, uint64_t flags)
+{
+    int32_t r;
+    mpmc_set_waiters(&c->ring);
+    if (recv_locked(c, data, &r, self, true)) {
+        unlock_synced(c, flags);
+        return r;
+    }
+    return await_park(self, c, &c->recvq, data, flags);
+}
+
+/* An await's first call: complete it at once if it can, else queue self's
+ * node and park. Inline only the common ways (the fast operation, the
+ * hand-off to a waiting receiver, the park of a receiver on an empty armed
+ * channel), as chan_send / chan_recv do, so the frame stays small. */
 static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
                                                             void *data, bool send)
 {
@@ -459,26 +499,19 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    uint64_t flags;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
     if (send) {
-        flags = spin_lock_irqsave(&c->lock);
-        if (send_handoff_or_arm(c, data, &r, self, flags))
-            return r;
-        if (send_ring(c, data, true)) {
-            unlock_synced(c, flags);
-            return 0;
-        }
-    } else {
-        flags = lock_armed(c);
-        if (recv_locked(c, data, &r, self, true)) {
-            unlock_synced(c, flags);
-            return r;
-        }
+        int done = send_handoff(c, data, &r, self);
+        if (__builtin_expect(done == SEND_LATER, 0))
+            return send_await_locked(self, c, data, flags);
+        spin_unlock_irqrestore(&c->lock, flags);
+        if (done != SEND_DONE_LOCAL)
+            sched_resched_if_needed();
+        return r;
     }
-    waker_arm(&self->waker, self->qos);
-    wait_list_add_new(send ? &c->sendq : &c->recvq, &self->node, &self->waker, 0, data);
-    spin_unlock_irqrestore(&c->lock, flags);
-    return async_wait_park(self);
+    if (__builtin_expect(!recv_armed_must_wait(c), 0))
+        return recv_await_locked(self, c, data, flags);
+    return await_park(self, c, &c->recvq, data, flags);
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
