@@ -205,6 +205,58 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
     chan_destroy(shared);
 }
 
+static _Atomic int claimer_left;   /* the test's claimer has released the lock */
+
+static int64_t recv_then_look(void *arg)
+{
+    (void)arg;
+    struct msg32 out;
+    int r = chan_recv(shared, &out, WAIT_FOREVER);
+    bool left = atomic_load(&claimer_left);
+    if (r != 0)
+        return -1;
+    return left ? (int64_t)out.seq : -2;
+}
+
+/* A receiver whose claimer fires it under the channel's lock and keeps
+ * the lock a while after (as a close, a settle or a select's perform
+ * may) returns only once the lock is released, so its caller may destroy
+ * the channel at once (branch chan13: a wait without deadline or
+ * cancellation no longer takes the lock again after its wake; it waits
+ * for the lock word to read free). The claimer here holds the lock until
+ * the receiver runs again on its core, then 1 ms more; a receiver that
+ * returned meanwhile reports -2. */
+TEST(chan, a_woken_receiver_returns_only_after_its_claimer_leaves)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&claimer_left, 0);
+        struct task *t = spawn_on(recv_then_look, NULL, other_core(round), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        struct wait_node *n = wait_list_claim(&shared->recvq, 0);
+        EXPECT_TRUE(n != NULL);
+        if (n) {
+            struct msg32 m = {.seq = 100 + (uint64_t)round};
+            memcpy(n->data, &m, sizeof(m));
+            waker_fire(n->waker);
+        }
+        uint64_t until = clock_ns() + 20 * MS;
+        while (*(volatile uint8_t *)&t->state != TASK_RUNNING && clock_ns() < until)
+            arch_cpu_relax();
+        until = clock_ns() + MS;
+        while (clock_ns() < until)
+            arch_cpu_relax();
+        atomic_store(&claimer_left, 1);
+        spin_unlock_irqrestore(&shared->lock, flags);
+        int64_t v;
+        task_join(t, &v);
+        EXPECT_EQ(v, 100 + round);
+    }
+    EXPECT_EQ(chan_len(shared), 0);
+    chan_destroy(shared);
+}
+
 /* The race of the MPMC ring's watch (sr/mpmc_ring.h, "Lost wake-ups") with
  * real waiters, the fast operation stopped between its steps as a
  * preempted one would be: a push claimed before a receiver blocks and
