@@ -161,12 +161,13 @@ task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, u
 }
 
 /* With l's lock held, n = l->head a node that task_wait_listed queued
- * (waker kind WAKER_KIND_TASK_LISTED): take n off as its claim. Such a
- * waker changes state only under that lock (its claimers fire there; its
- * own timeout or cancellation claims there and unlinks n at once), so while
- * n is linked it is WAITING, with the result 0 that task_wait_listed set
- * and a which that nobody reads: no compare-and-swap, no result to store.
- * The caller transfers, then task_waker_wake_listed_ (DONE, the wake). */
+ * (waker kind WAKER_KIND_TASK_LISTED): take n off as its claim with
+ * result 0. Such a waker changes state only under that lock (its claimers
+ * fire there; its own timeout or cancellation claims there and unlinks n
+ * at once), so while n is linked it is WAITING, with the result and which
+ * (0, 0) that such a claim would store: no compare-and-swap, no stores
+ * but the unlink. The caller transfers, then task_waker_wake_listed_
+ * (DONE, the wake). */
 static inline void task_wait_take_listed_(struct wait_list *l, struct wait_node *n)
 {
     wait_list_unlink_head(l, n);
@@ -187,11 +188,13 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     /* Only the fields a single-list wait reads: under l's lock nobody sees
      * the node before wait_list_add, which links it (next, prev, list,
      * linked); tw->lock and tw->interruptible are task_waker_wait's, and
-     * the waker dies with this frame (left DONE, not IDLE). */
+     * the waker dies with this frame (left DONE, not IDLE). result 0 and
+     * which 0 (its one node's index) are what a claim that moves a message
+     * would set: a take (task_wait_take_listed_) leaves them so. */
     struct task *cur = sched_current();
     struct task_waker tw;
     struct wait_node n;
-    tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
+    tw.w = (struct waker){.state = WAKER_WAITING, .which = 0, .qos = cur->qos,
                           .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
     tw.task = cur;
     wait_list_add_new(l, &n, &tw.w, 0, data);
