@@ -19,12 +19,19 @@
  *   leaves waiters queued watches again (the operation they wait for moves
  *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
- * it, so it is exactly once. Whoever is about to queue a waiter sets
- * MPMC_WAITERS first and only then looks at the ring (arm); a sender may
- * first, without arming, fail on a closed channel or hand its message to
- * a queued receiver (which looks at no slot: send_handoff_or_arm). Slow
- * paths clear the flag again once both lists are empty and the ring is
- * neither empty nor full (sync_flags).
+ * it, so it is exactly once (a stackful single-list waiter is claimed by
+ * taking it off its list: task_wait_take_listed_). Whoever is about to
+ * queue a waiter sets MPMC_WAITERS first, or finds it set, and only then
+ * looks at the ring (arm); a sender may first, without arming, fail on a
+ * closed channel or hand its message to a queued receiver (which looks at
+ * no slot: send_op, send_handoff_or_arm). Slow paths clear the flag again
+ * once both lists are empty and the ring is neither empty nor full
+ * (sync_flags).
+ *
+ * The blocking calls inline only their common ways (the fast operation,
+ * the hand-off to a parked receiver, the park on an empty armed channel)
+ * and leave the rest, with the lock held, to out-of-line functions: small
+ * frames on the paths a ping-pong takes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -225,14 +232,6 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     return false;
 }
 
-/* Lock for an operation that may queue a waiter: flag first (see top). */
-static inline uint64_t lock_armed(struct chan *c)
-{
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    mpmc_set_waiters(&c->ring);
-    return flags;
-}
-
 static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
 {
     sync_flags(c);
@@ -353,13 +352,12 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
     return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
 }
 
-/* A blocking send. Inline here only what the common ways need, so that the
- * frame keeps just the lock and the IRQ state across its one call: the
- * fast push, and the hand-off to a stackful receiver waiting at the head
- * of an open channel (task_wait_take_listed_: its claim is taking it off;
- * the copy; its wake under the lock, as send_handoff does it). Anything
- * else, a stackless or select waiter at the head included, goes to
- * send_locked_or_wait with the lock held. */
+/* A blocking send. Inline only the common ways: the fast push, and the
+ * hand-off to a stackful receiver waiting at the head of an open channel
+ * (task_wait_take_listed_: taking it off is its claim; the copy; its wake
+ * under the lock, as send_handoff does it). Anything else, a stackless or
+ * select waiter at the head included, goes to send_locked_or_wait with
+ * the lock held. */
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
@@ -369,7 +367,7 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     struct wait_node *n = c->recvq.head;
     if (__builtin_expect(n && !is_closed(c), 1)) {
         struct waker *w = n->waker;
-        if (__builtin_expect((w->kind & WAKER_KIND_TASK_LISTED), 1)) {
+        if (__builtin_expect(w->kind & WAKER_KIND_TASK_LISTED, 1)) {
             task_wait_take_listed_(&c->recvq, n);
             ring_copy(n->data, msg, c->ring.elem);
             task_waker_wake_listed_(w);

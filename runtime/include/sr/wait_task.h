@@ -47,7 +47,9 @@ static inline int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node
 /* The whole single-list wait of the current task: waker and node on this
  * stack frame, n queued on l (QoS order) with data, then task_waker_wait_on.
  * Entered with l's lock held and IRQs masked (flags); returns the result
- * with both released. */
+ * with both released. Either way, it returns only once whoever ended the
+ * wait has released l's lock (a wait without deadline or cancellation
+ * point sees that by the lock word reading free, without taking it). */
 static inline int32_t task_wait_listed(struct wait_list *l, void *data, uint64_t flags,
                                        uint64_t deadline_ns, bool interruptible);
 
