@@ -19,12 +19,19 @@
  *   leaves waiters queued watches again (the operation they wait for moves
  *   on as they are served).
  * Every transfer to or from a waiter happens under the lock after claiming
- * it, so it is exactly once. Whoever is about to queue a waiter sets
- * MPMC_WAITERS first and only then looks at the ring (arm); a sender may
- * first, without arming, fail on a closed channel or hand its message to
- * a queued receiver (which looks at no slot: send_handoff_or_arm). Slow
- * paths clear the flag again once both lists are empty and the ring is
- * neither empty nor full (sync_flags).
+ * it, so it is exactly once (a stackful single-list waiter is claimed by
+ * taking it off its list: task_wait_take_listed_). Whoever is about to
+ * queue a waiter sets MPMC_WAITERS first, or finds it set, and only then
+ * looks at the ring (arm); a sender may first, without arming, fail on a
+ * closed channel or hand its message to a queued receiver (which looks at
+ * no slot: send_op, send_handoff_or_arm). Slow paths clear the flag again
+ * once both lists are empty and the ring is neither empty nor full
+ * (sync_flags).
+ *
+ * The blocking calls inline only their common ways (the fast operation,
+ * the hand-off to a parked receiver, the park on an empty armed channel)
+ * and leave the rest, with the lock held, to out-of-line functions: small
+ * frames on the paths a ping-pong takes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -225,14 +232,6 @@ static inline __attribute__((always_inline)) bool send_locked(struct chan *c, co
     return false;
 }
 
-/* Lock for an operation that may queue a waiter: flag first (see top). */
-static inline uint64_t lock_armed(struct chan *c)
-{
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    mpmc_set_waiters(&c->ring);
-    return flags;
-}
-
 static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, uint64_t flags)
 {
     sync_flags(c);
@@ -240,20 +239,19 @@ static inline __attribute__((always_inline)) void unlock_synced(struct chan *c, 
     sched_resched_if_needed();
 }
 
-/* A sender that may wait: under the lock, hand off or fail at once as
- * send_handoff does, leaving the flags as they are (a hand-off changes no
- * slot, and a flag left set only sends operations the slow way until a
- * later unlock_synced clears it); else arm (flag first, see top) and
- * return false with the lock held (flags in *flags). */
+/* A sender that may wait, with the lock held (IRQ state flags): hand off
+ * or fail at once as send_handoff does, releasing the lock and leaving the
+ * flags as they are (a hand-off changes no slot, and a flag left set only
+ * sends operations the slow way until a later unlock_synced clears it);
+ * else arm (flag first, see top) and return false with the lock held. */
 static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct chan *c, const void *msg,
                                                                      int32_t *res,
                                                                      const struct async_task *self,
-                                                                     uint64_t *flags)
+                                                                     uint64_t flags)
 {
-    *flags = spin_lock_irqsave(&c->lock);
     int done = send_handoff(c, msg, res, self);
     if (done != SEND_LATER) {
-        spin_unlock_irqrestore(&c->lock, *flags);
+        spin_unlock_irqrestore(&c->lock, flags);
         if (done != SEND_DONE_LOCAL)
             sched_resched_if_needed();
         return true;
@@ -318,15 +316,6 @@ static inline __attribute__((always_inline)) int block_on(struct wait_list *list
     return task_wait_listed(list, data, flags, 0, interruptible);
 }
 
-/* A sender's wait, out of line: a send that blocks pays a call, one that
- * completes (the common case: the ring has room or a receiver waits) keeps
- * fewer registers. */
-static __attribute__((noinline)) int send_block(struct chan *c, const void *msg, uint64_t flags,
-                                                uint64_t timeout_ns, bool interruptible)
-{
-    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
-}
-
 /* A fast operation's result: true if done (settling if it was watched). */
 static inline bool fast_done(struct chan *c, int res)
 {
@@ -335,34 +324,89 @@ static inline bool fast_done(struct chan *c, int res)
     return res != MPMC_REFUSED;
 }
 
-static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
-                                                         uint64_t timeout_ns, bool interruptible)
+/* The general blocking send, out of line, entered with the lock held (IRQ
+ * state flags): hand off, fail, queue in the ring, or wait. */
+static __attribute__((noinline)) int send_locked_or_wait(struct chan *c, const void *msg,
+                                                         uint64_t flags, uint64_t timeout_ns,
+                                                         bool interruptible)
 {
     int32_t r;
-    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
-        return 0;
-    uint64_t flags;
-    if (send_handoff_or_arm(c, msg, &r, NULL, &flags))
+    if (send_handoff_or_arm(c, msg, &r, NULL, flags))
         return r;
     if (send_ring(c, msg, true)) {
         unlock_synced(c, flags);
         return 0;
     }
-    return send_block(c, msg, flags, timeout_ns, interruptible);
+    return block_on(&c->sendq, (void *)msg, flags, timeout_ns, interruptible);
 }
 
-static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+/* The general blocking receive, likewise (the lock armed). */
+static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *buf, uint64_t flags,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     int32_t r;
-    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
-        return 0;
-    uint64_t flags = lock_armed(c);
     if (recv_locked(c, buf, &r, NULL, true)) {
         unlock_synced(c, flags);
         return r;
     }
     return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
+}
+
+/* A blocking send. Inline only the common ways: the fast push, and the
+ * hand-off to a stackful receiver waiting at the head of an open channel
+ * (task_wait_take_listed_: taking it off is its claim; the copy; its wake
+ * under the lock, as send_handoff does it). Anything else, a stackless or
+ * select waiter at the head included, goes to send_locked_or_wait with
+ * the lock held. */
+static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
+        return 0;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    struct wait_node *n = c->recvq.head;
+    if (__builtin_expect(n && !is_closed(c), 1)) {
+        struct waker *w = n->waker;
+        if (__builtin_expect(w->kind & WAKER_KIND_TASK_LISTED, 1)) {
+            task_wait_take_listed_(&c->recvq, n);
+            ring_copy(n->data, msg, c->ring.elem);
+            task_waker_wake_listed_(w);
+            spin_unlock_irqrestore(&c->lock, flags);
+            sched_resched_if_needed();
+            return 0;
+        }
+    }
+    return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
+}
+
+/* Under the lock: armed already, and nothing to receive and nobody to
+ * take it from. Armed: MPMC_WAITERS in head (so in tail too, see top), and
+ * then head cannot move (no fast pop starts, locked ones wait for the
+ * lock): one load serves both tests. Nothing: no position claimed (equal
+ * words: a push that comes now takes the lock), the channel open
+ * (MPMC_CLOSED, on tail only, would make them differ; MPMC_GATED, also on
+ * tail only, is ignored) and no sender waiting. A receiver that finds this
+ * waits without looking at a slot (what recv_locked would conclude). */
+static inline bool recv_armed_must_wait(struct chan *c)
+{
+    uint64_t h = atomic_load(&c->ring.head);
+    return (h & MPMC_WAITERS) && !((h ^ atomic_load(&c->ring.tail)) & ~(uint64_t)MPMC_GATED) &&
+           !c->sendq.head;
+}
+
+/* A blocking receive: the fast pop, and a wait without deadline or
+ * cancellation on an empty, armed channel, inline (task_wait_listed, which
+ * does not take the lock again after the wake); anything else out of line. */
+static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
+        return 0;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_armed_must_wait(c), 1))
+        return task_wait_listed(&c->recvq, buf, flags, 0, false);
+    mpmc_set_waiters(&c->ring);
+    return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -402,8 +446,48 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-/* An await's first call: complete it at once if it can, else queue
- * self's node and park. */
+/* Queue self's node on list and park (the lock held, IRQ state flags). */
+static inline __attribute__((always_inline)) int await_park(struct async_task *self, struct chan *c,
+                                                           struct wait_list *list, void *data,
+                                                           uint64_t flags)
+{
+    waker_arm(&self->waker, self->qos);
+    wait_list_add_new(list, &self->node, &self->waker, 0, data);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return async_wait_park(self);
+}
+
+/* The rest of an await's first call, out of line, with the lock held (IRQ
+ * state flags): a send that neither handed off nor failed (arm, the
+ * ring, or park); a receive that is not a plain park (arm, the ring or a
+ * waiting sender, or park). */
+static __attribute__((noinline)) int send_await_locked(struct async_task *self, struct chan *c,
+                                                       void *data, uint64_t flags)
+{
+    mpmc_set_waiters(&c->ring);
+    if (send_ring(c, data, true)) {
+        unlock_synced(c, flags);
+        return 0;
+    }
+    return await_park(self, c, &c->sendq, data, flags);
+}
+
+static __attribute__((noinline)) int recv_await_locked(struct async_task *self, struct chan *c,
+                                                       void *data, uint64_t flags)
+{
+    int32_t r;
+    mpmc_set_waiters(&c->ring);
+    if (recv_locked(c, data, &r, self, true)) {
+        unlock_synced(c, flags);
+        return r;
+    }
+    return await_park(self, c, &c->recvq, data, flags);
+}
+
+/* An await's first call: complete it at once if it can, else queue self's
+ * node and park. Inline only the common ways (the fast operation, the
+ * hand-off to a waiting receiver, the park of a receiver on an empty armed
+ * channel), as chan_send / chan_recv do, so the frame stays small. */
 static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
                                                             void *data, bool send)
 {
@@ -413,25 +497,19 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    uint64_t flags;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
     if (send) {
-        if (send_handoff_or_arm(c, data, &r, self, &flags))
-            return r;
-        if (send_ring(c, data, true)) {
-            unlock_synced(c, flags);
-            return 0;
-        }
-    } else {
-        flags = lock_armed(c);
-        if (recv_locked(c, data, &r, self, true)) {
-            unlock_synced(c, flags);
-            return r;
-        }
+        int done = send_handoff(c, data, &r, self);
+        if (__builtin_expect(done == SEND_LATER, 0))
+            return send_await_locked(self, c, data, flags);
+        spin_unlock_irqrestore(&c->lock, flags);
+        if (done != SEND_DONE_LOCAL)
+            sched_resched_if_needed();
+        return r;
     }
-    waker_arm(&self->waker, self->qos);
-    wait_list_add_new(send ? &c->sendq : &c->recvq, &self->node, &self->waker, 0, data);
-    spin_unlock_irqrestore(&c->lock, flags);
-    return async_wait_park(self);
+    if (__builtin_expect(!recv_armed_must_wait(c), 0))
+        return recv_await_locked(self, c, data, flags);
+    return await_park(self, c, &c->recvq, data, flags);
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)

@@ -205,6 +205,129 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
     chan_destroy(shared);
 }
 
+static _Atomic int claimer_left;   /* the test's claimer has released the lock */
+
+static int64_t recv_then_look(void *arg)
+{
+    (void)arg;
+    struct msg32 out;
+    int r = chan_recv(shared, &out, WAIT_FOREVER);
+    bool left = atomic_load(&claimer_left);
+    if (r != 0)
+        return -1;
+    return left ? (int64_t)out.seq : -2;
+}
+
+/* A receiver whose claimer fires it under the channel's lock and keeps
+ * the lock a while after (as a close, a settle or a select's perform
+ * may) returns only once the lock is released, so its caller may destroy
+ * the channel at once (branch chan13: a wait without deadline or
+ * cancellation no longer takes the lock again after its wake; it waits
+ * for the lock word to read free). The claimer here holds the lock until
+ * the receiver runs again on its core, then 1 ms more; a receiver that
+ * returned meanwhile reports -2. */
+TEST(chan, a_woken_receiver_returns_only_after_its_claimer_leaves)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&claimer_left, 0);
+        struct task *t = spawn_on(recv_then_look, NULL, other_core(round), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        struct wait_node *n = wait_list_claim(&shared->recvq, 0);
+        EXPECT_TRUE(n != NULL);
+        if (n) {
+            struct msg32 m = {.seq = 100 + (uint64_t)round};
+            memcpy(n->data, &m, sizeof(m));
+            waker_fire(n->waker);
+        }
+        uint64_t until = clock_ns() + 20 * MS;
+        while (*(volatile uint8_t *)&t->state != TASK_RUNNING && clock_ns() < until)
+            arch_cpu_relax();
+        until = clock_ns() + MS;
+        while (clock_ns() < until)
+            arch_cpu_relax();
+        atomic_store(&claimer_left, 1);
+        spin_unlock_irqrestore(&shared->lock, flags);
+        int64_t v;
+        task_join(t, &v);
+        EXPECT_EQ(v, 100 + round);
+    }
+    EXPECT_EQ(chan_len(shared), 0);
+    chan_destroy(shared);
+}
+
+static _Atomic int recv_done;
+
+static int64_t recv_seq_flagged(void *arg)
+{
+    int64_t v = recv_seq(arg);
+    atomic_store(&recv_done, 1);
+    return v;
+}
+
+/* A blocking receive of shared's, on another core, that must complete
+ * without waiting for anybody: its result (or seq), or -1000 if it was
+ * still waiting after 200 ms (then its wait and any sender's are ended
+ * from here, so that the test goes on). */
+static int64_t recv_at_once(int i)
+{
+    atomic_store(&recv_done, 0);
+    struct task *t = spawn_on(recv_seq_flagged, NULL, other_core(i), QOS_DEFAULT);
+    uint64_t until = clock_ns() + 200 * MS;
+    while (!atomic_load(&recv_done) && clock_ns() < until)
+        task_sleep_ns(100000);
+    bool parked = !atomic_load(&recv_done);
+    if (parked) {
+        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        wait_list_claim_all(&shared->recvq, -ECANCELED);
+        wait_list_claim_all(&shared->sendq, -ECANCELED);
+        spin_unlock_irqrestore(&shared->lock, flags);
+    }
+    int64_t v;
+    task_join(t, &v);
+    return parked ? -1000 : v;
+}
+
+/* A blocking receive on an armed channel (MPMC_WAITERS left set, as a
+ * one-slot ping-pong leaves it) parks inline only when nothing is queued,
+ * nothing is claimed, no sender waits and the channel is open (branch
+ * chan13, recv_armed_must_wait): a queued message, a waiting sender of a
+ * rendezvous and a close are each answered at once (-1000: it parked). */
+TEST(chan, a_receive_on_an_armed_channel_parks_only_when_it_must)
+{
+    struct msg32 m;
+    int64_t v;
+    shared = chan_create(sizeof(struct msg32), 1);
+    struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
+    wait_for_waiters(&shared->recvq, 1);                  /* parked inline: empty */
+    m = (struct msg32){.seq = 1};
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* the hand-off, flags left set */
+    task_join(t, &v);
+    EXPECT_EQ(v, 1);
+    EXPECT_TRUE(mpmc_head_flagged(&shared->ring));
+    m.seq = 2;
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* into the ring */
+    EXPECT_EQ(chan_len(shared), 1);
+    EXPECT_EQ(recv_at_once(1), 2);                        /* queued */
+    EXPECT_TRUE(mpmc_head_flagged(&shared->ring));
+    EXPECT_EQ(chan_close(shared), 0);
+    EXPECT_EQ(recv_at_once(2), -EPIPE);                   /* closed and drained */
+    chan_destroy(shared);
+
+    shared = chan_create(sizeof(struct msg32), 0);      /* rendezvous */
+    for (uint64_t i = 0; i < 3; i++) {
+        t = spawn_on(send_seq, (void *)(intptr_t)(10 + i), other_core((int)i), QOS_DEFAULT);
+        wait_for_waiters(&shared->sendq, 1);
+        EXPECT_TRUE(mpmc_head_flagged(&shared->ring));
+        EXPECT_EQ(recv_at_once((int)i + 1), (int64_t)(10 + i));   /* a sender waits */
+        task_join(t, &v);
+        EXPECT_EQ(v, 0);
+    }
+    EXPECT_EQ(list_waiters(&shared->sendq), 0);
+    chan_destroy(shared);
+}
+
 /* The race of the MPMC ring's watch (sr/mpmc_ring.h, "Lost wake-ups") with
  * real waiters, the fast operation stopped between its steps as a
  * preempted one would be: a push claimed before a receiver blocks and

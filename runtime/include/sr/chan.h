@@ -116,8 +116,10 @@ static inline int chan_try_recv_hinted_(struct chan *c, void *buf, size_t hint)
     return chan_try_recv_slow_(c, buf);
 }
 
-int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg);
-int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf);
+int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
+    __attribute__((nonnull(1)));
+int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
+    __attribute__((nonnull(1)));
 int chan_await_resume_slow_(struct async_task *self);
 
 /* A resumed channel await: a claimer that moved the message (which >= 0)

@@ -86,7 +86,9 @@ struct wait_list {
 
 /* Start a wait: state WAITING (sequentially consistent, so a canceller
  * that sets a flag and then claims cannot be missed). which and result are
- * not reset: a waker becomes DONE only through a claim, which sets both. */
+ * not reset: a waker becomes DONE only through a claim, which sets both
+ * (or, for a single-list stackful wait, a take that finds them set as the
+ * claim would set them: task_wait_take_listed_, sr/wait_task.h). */
 static inline void waker_arm(struct waker *w, unsigned qos)
 {
     w->qos = (uint8_t)qos;
@@ -136,11 +138,11 @@ static inline bool wait_list_empty(const struct wait_list *l) { return !l->head;
 static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
 {
     struct wait_node *p = l->tail;
+    n->list = l;
+    n->linked = 1;
     if (__builtin_expect(!p, 1)) {   /* empty (the usual case of a one-waiter hand-off) */
         n->next = n->prev = NULL;
         l->head = l->tail = n;
-        n->list = l;
-        n->linked = 1;
         return;
     }
     unsigned q = n->waker->qos;
@@ -156,8 +158,6 @@ static inline void wait_list_add(struct wait_list *l, struct wait_node *n)
         p->next = n;
     else
         l->head = n;
-    n->list = l;
-    n->linked = 1;
 }
 
 /* wait_node_init and wait_list_add in one, each field stored once (the
@@ -189,6 +189,18 @@ static inline void wait_list_remove(struct wait_node *n)
     n->linked = 0;
 }
 
+/* With the lock held: unlink n, the list's head (its prev is NULL). */
+static inline void wait_list_unlink_head(struct wait_list *l, struct wait_node *n)
+{
+    struct wait_node *next = n->next;
+    l->head = next;
+    if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
+        l->tail = NULL;
+    else
+        next->prev = NULL;
+    n->linked = 0;   /* next is stale: read only while linked */
+}
+
 /* With the lock held: unlink waiters from the head until one can be claimed
  * (with its own index and result); return it, or NULL when none is left.
  * The caller transfers, then calls waker_fire(n->waker). Inline: it is the
@@ -197,13 +209,7 @@ static inline struct wait_node *wait_list_claim(struct wait_list *l, int32_t res
 {
     struct wait_node *n;
     while ((n = l->head)) {
-        struct wait_node *next = n->next;   /* unlink the head (its prev is NULL) */
-        l->head = next;
-        if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
-            l->tail = NULL;
-        else
-            next->prev = NULL;
-        n->linked = 0;   /* next is stale: read only while linked */
+        wait_list_unlink_head(l, n);
         if (waker_claim(n->waker, n->index, result))
             return n;
     }

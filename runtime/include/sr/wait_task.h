@@ -47,7 +47,9 @@ static inline int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node
 /* The whole single-list wait of the current task: waker and node on this
  * stack frame, n queued on l (QoS order) with data, then task_waker_wait_on.
  * Entered with l's lock held and IRQs masked (flags); returns the result
- * with both released. */
+ * with both released. Either way, it returns only once whoever ended the
+ * wait has released l's lock (a wait without deadline or cancellation
+ * point sees that by the lock word reading free, without taking it). */
 static inline int32_t task_wait_listed(struct wait_list *l, void *data, uint64_t flags,
                                        uint64_t deadline_ns, bool interruptible);
 
@@ -95,12 +97,43 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
+/* Wait until lock reads free (IRQs masked): whoever held it when this was
+ * called has released it since. */
+static inline void task_wait_lock_released_(spinlock_t *lock)
+{
+    while (__builtin_expect(atomic_load_explicit(&lock->locked, memory_order_acquire), 0))
+        arch_cpu_relax();
+}
+
 /* task_waker_wait_on once tw's fire is task_waker_fire_listed_, on the
  * lock of n's list; point: tw is interruptible. */
 static inline __attribute__((always_inline)) int32_t
 task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *lock,
                         uint64_t flags, uint64_t deadline_ns, bool point)
 {
+    if (!deadline_ns && !point) {
+        /* Only a claimer ends this wait, and it makes the waker DONE and
+         * wakes the task with lock held. So once DONE is seen, lock reading
+         * free means that claimer has released it: it has made its wake-up
+         * and left what the lock guards (which the caller may destroy
+         * next), and the lock need not be taken again. (DONE was stored
+         * after the claimer took the lock, and read here before the lock
+         * word: that read cannot see the word from before that taking.) A
+         * spurious wake-up (still WAITING) looks again under the lock. */
+        for (;;) {
+            sched_block(lock, 0);
+            if (__builtin_expect(waker_state(&tw->w) == WAKER_DONE, 1))
+                break;
+            spin_lock(lock);
+            if (waker_state(&tw->w) != WAKER_WAITING) {
+                spin_unlock(lock);
+                break;
+            }
+        }
+        task_wait_lock_released_(lock);
+        arch_irq_restore(flags);
+        return tw->w.result;
+    }
     if (point)
         task_cancel_point_enter(lock);
     /* Under the list's lock the waker is WAITING or DONE, never CLAIMED:
@@ -129,6 +162,19 @@ task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, u
     return r;
 }
 
+/* With l's lock held, n = l->head a node that task_wait_listed queued
+ * (waker kind WAKER_KIND_TASK_LISTED): take n off as its claim with
+ * result 0. Such a waker changes state only under that lock (its claimers
+ * fire there; its own timeout or cancellation claims there and unlinks n
+ * at once), so while n is linked it is WAITING, with the result and which
+ * (0, 0) that such a claim would store: no compare-and-swap, no stores
+ * but the unlink. The caller transfers, then task_waker_wake_listed_
+ * (DONE, the wake). */
+static inline void task_wait_take_listed_(struct wait_list *l, struct wait_node *n)
+{
+    wait_list_unlink_head(l, n);
+}
+
 /* The body of task_waker_fire_listed_, for claimers that fire inline. */
 static inline void task_waker_wake_listed_(struct waker *w)
 {
@@ -144,11 +190,13 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     /* Only the fields a single-list wait reads: under l's lock nobody sees
      * the node before wait_list_add, which links it (next, prev, list,
      * linked); tw->lock and tw->interruptible are task_waker_wait's, and
-     * the waker dies with this frame (left DONE, not IDLE). */
+     * the waker dies with this frame (left DONE, not IDLE). result 0 and
+     * which 0 (its one node's index) are what a claim that moves a message
+     * would set: a take (task_wait_take_listed_) leaves them so. */
     struct task *cur = sched_current();
     struct task_waker tw;
     struct wait_node n;
-    tw.w = (struct waker){.state = WAKER_WAITING, .which = -1, .qos = cur->qos,
+    tw.w = (struct waker){.state = WAKER_WAITING, .which = 0, .qos = cur->qos,
                           .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
     tw.task = cur;
     wait_list_add_new(l, &n, &tw.w, 0, data);
