@@ -16,8 +16,8 @@
 
     .text
 /*
- * void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
- *                          uint64_t next_sp, uint64_t restart_sp,
+ * void arch_switch_restart(uint64_t *prev_sp, uint64_t next_sp,
+ *                          _Atomic uint8_t *prev_on_cpu, uint64_t restart_sp,
  *                          void (*restart)(void))
  * arch_switch for a prev that keeps nothing across the switch (an idle
  * loop): saves no register. prev's record is a cooperative frame just
@@ -31,15 +31,13 @@ FUNCTION(arch_switch_restart)
     sub     x9, x3, #COOP_FRAME_SIZE
     stp     xzr, x4, [x9, #COOP_FRAME_FP]   // x29, x30 of the frame
     str     x9, [x0]
-    stlrb   wzr, [x1]
-    tbnz    x2, #0, resume_full_frame
-    mov     sp, x2
-    b       arch_switch_resume
+    stlrb   wzr, [x2]
+    b       arch_switch_resume_any
 END(arch_switch_restart)
 
 /*
- * void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu,
- *                  uint64_t next_sp)   (next_sp | TASK_SP_FULL: a full frame)
+ * void arch_switch(uint64_t *prev_sp, uint64_t next_sp,
+ *                  _Atomic uint8_t *prev_on_cpu)
  * IRQs masked, in EL1t. Saves the caller's callee-saved state as a struct
  * arch_coop_frame (arch/frame.h), publishes prev->sp, then clears
  * prev->on_cpu (release: another core may run prev from here on), then
@@ -58,11 +56,18 @@ FUNCTION(arch_switch)
     stp     x25, x26, [x9, #48]
     stp     x27, x28, [x9, #64]
     stp     x29, x30, [x9, #80]
-    stlrb   wzr, [x1]
-    tbnz    x2, #0, resume_full_frame
-    mov     sp, x2
-    /* falls through into arch_switch_resume */
+    stlrb   wzr, [x2]
+    /* falls through into arch_switch_resume_any */
 END(arch_switch)
+
+/* x1 = a switched-out task's saved sp, whatever its record (a cooperative
+ * frame; | TASK_SP_FULL a full frame; | TASK_SP_MIN_TAG a min frame):
+ * resume it. (arch_switch_min, arch/switch_min.h, branches here.) */
+FUNCTION(arch_switch_resume_any)
+    tbnz    x1, #0, resume_tagged
+    mov     sp, x1
+    /* falls through into arch_switch_resume */
+END(arch_switch_resume_any)
 
 /* Pop a cooperative frame from sp and return into the code that saved it
  * (or, for a new task, into arch_task_entry). Also an eret target. */
@@ -88,6 +93,12 @@ END(arch_switch_resume)
  * FP/SIMD is on (every exception return turns it on).
  */
 FUNCTION(arch_switch_resume_clean)
+    adr     x30, arch_switch_resume
+    /* falls through into fp_zero_rest */
+END(arch_switch_resume_clean)
+
+/* Zero q0-q7, q16-q31, FPSR and FPCR, then return to x30. */
+LOCAL_FUNCTION(fp_zero_rest)
     movi    v0.2d, #0
     movi    v1.2d, #0
     movi    v2.2d, #0
@@ -114,8 +125,8 @@ FUNCTION(arch_switch_resume_clean)
     movi    v31.2d, #0
     msr     fpsr, xzr
     msr     fpcr, xzr
-    b       arch_switch_resume
-END(arch_switch_resume_clean)
+    ret
+END(fp_zero_rest)
 
 /*
  * void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp)
@@ -126,17 +137,39 @@ END(arch_switch_resume_clean)
  */
 FUNCTION(arch_switch_final)
     stlrb   wzr, [x0]
-    tbnz    x1, #0, 1f
-    mov     sp, x1
-    b       arch_switch_resume
-1:  mov     x2, x1
-    b       resume_full_frame
+    b       arch_switch_resume_any
 END(arch_switch_final)
 
-/* x2 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
+/* x1 = a tagged saved sp: a min frame (| 3: pop x29 and the resume
+ * address) or a full frame (| TASK_SP_FULL). */
+LOCAL_FUNCTION(resume_tagged)
+    tbz     x1, #1, resume_full_frame
+    and     sp, x1, #~3
+    ldp     x29, x30, [sp], #16
+    ret
+END(resume_tagged)
+
+/* Eret target for a min frame at sp after an exception (resume_from_exception):
+ * clear all of the FP/SIMD state first (the frame keeps none of it). */
+FUNCTION(arch_switch_resume_min_clean)
+    movi    v8.2d, #0
+    movi    v9.2d, #0
+    movi    v10.2d, #0
+    movi    v11.2d, #0
+    movi    v12.2d, #0
+    movi    v13.2d, #0
+    movi    v14.2d, #0
+    movi    v15.2d, #0
+    adr     x30, 1f
+    b       fp_zero_rest
+1:  ldp     x29, x30, [sp], #16
+    ret
+END(arch_switch_resume_min_clean)
+
+/* x1 = a full frame on the next task's stack (| TASK_SP_FULL): resume it
  * in place (vectors.S). */
 LOCAL_FUNCTION(resume_full_frame)
-    bic     x0, x2, #1                  // TASK_SP_FULL
+    bic     x0, x1, #1                  // TASK_SP_FULL
     b       exception_resume_frame
 END(resume_full_frame)
 

@@ -186,35 +186,46 @@ static inline struct task *yield_target(const struct runqueue *rq, unsigned b)
  * slice ends, run_timers lengthens it to a whole slice from the new task's
  * start (slice_over), so the yield costs the timer nothing and the new task
  * still gets a full slice. Anything else takes schedule(). */
-void task_yield(void)
+/* sched_yield_begin's general way, out of line (its frame stays off the
+ * fast path): rq->lock held; the whole yield through schedule(). */
+static __attribute__((noinline)) struct sched_yield_switch yield_general(struct runqueue *rq,
+                                                                         uint64_t flags)
 {
-    uint64_t flags = arch_irq_save();
+    spin_unlock(&rq->lock);
+    schedule();
+    arch_irq_restore(flags);
+    return (struct sched_yield_switch){NULL, 0};
+}
+
+struct sched_yield_switch sched_yield_begin(uint64_t flags)
+{
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
     unsigned b = prev->qos;
-    struct task *slot = rq->runnext;
-    struct task *next = yield_target(rq, b);
-    if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))) {
-        spin_unlock(&rq->lock);
-        schedule();
-        arch_irq_restore(flags);
-        return;
+    struct task *next = rq->runnext;
+    if (__builtin_expect(next && next->qos == b, 1)) {
+        if ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE) || (flags & (1u << 7)))
+            return yield_general(rq, flags);
+        rq->runnext = prev;   /* the two swap places */
+    } else {
+        next = yield_target(rq, b);
+        if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE)) ||
+            (flags & (1u << 7)))
+            return yield_general(rq, flags);
+        if (rq->nr_ready == 1) {
+            rq->head[b] = rq->tail[b] = NULL;   /* next was the only ready task: */
+            rq->runnext = prev;                 /* now prev is */
+        } else {
+            prev->next = NULL;
+            prev->prev = rq->tail[b];
+            rq->tail[b]->next = prev;
+            rq->tail[b] = prev;
+            rq->head[b] = next->next;
+            next->next->prev = NULL;   /* next->next is at least prev */
+        }
     }
     prev->state = TASK_READY;
-    if (slot) {
-        rq->runnext = prev;
-    } else if (rq->nr_ready == 1) {
-        rq->head[b] = rq->tail[b] = NULL;   /* next was the only ready task: */
-        rq->runnext = prev;                 /* now prev is */
-    } else {
-        prev->next = NULL;
-        prev->prev = rq->tail[b];
-        rq->tail[b]->next = prev;
-        rq->tail[b] = prev;
-        rq->head[b] = next->next;
-        next->next->prev = NULL;   /* next->next is at least prev */
-    }
 
     uint64_t now = now_ticks();
     switch_account(rq, prev, next, now);
@@ -226,8 +237,7 @@ void task_yield(void)
 
     switch_tls(next);
     sched_set_current(next);
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
-    arch_irq_restore(flags);
+    return (struct sched_yield_switch){&prev->sp, next->sp};
 }
 
 /* Under rq->lock, this core's: may t, a task blocked waiting for cur, get
@@ -438,7 +448,12 @@ static void resume_from_exception(struct arch_frame *f, struct task *prev, struc
     atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
     switch_tls(next);
     sched_set_current(next);
-    if (next->sp & TASK_SP_FULL) {
+    if ((next->sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG) {
+        /* A min frame (arch_switch_min): eret into its pop, which clears
+         * all of the FP/SIMD state first. */
+        f->sp = next->sp & ~TASK_SP_MIN_TAG;
+        f->elr = (uint64_t)arch_switch_resume_min_clean;
+    } else if (next->sp & TASK_SP_FULL) {
         /* Resume a preempted task: eret into the routine that loads its frame in place. */
         f->x[0] = next->sp & ~TASK_SP_FULL;
         f->elr = (uint64_t)exception_resume_frame;

@@ -95,7 +95,7 @@ static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct ta
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_restart(&idle->sp, &idle->on_cpu, next->sp, restart_sp, idle_loop);
+    arch_switch_restart(&idle->sp, next->sp, &idle->on_cpu, restart_sp, idle_loop);
     __builtin_unreachable();
 }
 

@@ -167,7 +167,7 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch(&prev->sp, &prev->on_cpu, next->sp);
+    arch_switch(&prev->sp, next->sp, &prev->on_cpu);
 }
 
 /* switch_go for a prev that has ended and never runs again (the exit

@@ -12,6 +12,7 @@
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <kernel/percpu.h>
+#include <kernel/sched.h>
 #include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
@@ -578,5 +579,78 @@ TEST(fp, preempted_task_values_never_reach_the_task_switched_in)
         EXPECT_EQ(seen_regs[k].fpcr, 0);
         EXPECT_EQ(seen_regs[k].fpsr, 0);
     }
+    EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}
+
+/* --- a yield's min frame (arch_switch_min) resumed by an interrupt ------------------ */
+
+static _Atomic int yield_live_bad, yield_min_seen;
+
+/* The holder's band-mate on its core: keeps an integer and a double live
+ * across a yield to the holder (a min frame: the compiler keeps them in
+ * this frame), which runs on until its slice ends, so this task comes back
+ * through the interrupt's switch. Records the registers it finds first
+ * thing, then releases the holder. Returns how often the holder spun
+ * meanwhile. */
+static int64_t yield_to_holder(void *arg)
+{
+    uint64_t keep_x = 0x5eed0000u + (uint64_t)(uintptr_t)arg;
+    double keep_d = 1.25 * (double)(uintptr_t)arg;
+    uint64_t spins = atomic_load(&holder_spins);
+    task_yield();
+    read_fp(&seen_regs[0]);
+    atomic_store(&seen_fp_on, fp_enabled());
+    /* A task's saved sp stays as its last switch-out left it. */
+    uint64_t saved_sp = __atomic_load_n(&task_current()->sp, __ATOMIC_RELAXED);
+    atomic_store(&yield_min_seen, (saved_sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG);
+    uint64_t after = atomic_load(&holder_spins);
+    if (keep_x != 0x5eed0000u + (uint64_t)(uintptr_t)arg || keep_d != 1.25 * (double)(uintptr_t)arg)
+        atomic_fetch_add(&yield_live_bad, 1);
+    atomic_store(&released, 1);
+    return (int64_t)(after - spins);
+}
+
+/* A task that yields to a band-mate spinning with its values in every
+ * register, and gets the core back when the timer preempts it (its saved
+ * sp was a min frame); it finds none of the holder's values,
+ * FPCR/FPSR at zero, FP/SIMD usable, and its own live values intact; the
+ * holder keeps all of its registers. */
+TEST(fp, a_yield_resumed_by_a_preemption_finds_its_values_and_none_of_the_preempted)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        return;   /* the holder would spin on the test's own core */
+    atomic_store(&released, 0);
+    atomic_store(&holder_spins, 0);
+    atomic_store(&seen_fp_on, 0);
+    atomic_store(&yield_live_bad, 0);
+    atomic_store(&yield_min_seen, 0);
+    memset(seen_regs, 0, sizeof(seen_regs));
+    fill(&holder_want, 0x5a, FPCR_RMODE_MINUS, FPSR_QC);
+    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
+    struct task *h = task_spawn(holder, NULL, &ha);
+    EXPECT_TRUE(h != NULL);
+    if (!h)
+        return;
+    while (atomic_load(&holder_spins) == 0)
+        task_yield();
+    /* Its band-mate runs when the holder's slice ends, then yields back. */
+    struct task *y = task_spawn(yield_to_holder, (void *)(uintptr_t)7, &ha);
+    EXPECT_TRUE(y != NULL);
+    if (!y) {
+        atomic_store(&released, 1);
+        task_join(h, NULL);
+        return;
+    }
+    int64_t holder_ran = 0;
+    EXPECT_EQ(task_join(y, &holder_ran), TASK_EXITED);
+    EXPECT_EQ(task_join(h, NULL), TASK_EXITED);
+    EXPECT_EQ(atomic_load(&yield_min_seen), 1);
+    EXPECT_GT(holder_ran, 0);
+    EXPECT_EQ(atomic_load(&yield_live_bad), 0);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    EXPECT_EQ(secrets_seen(&seen_regs[0], &holder_want), 0);
+    EXPECT_EQ(seen_regs[0].fpcr, 0);
+    EXPECT_EQ(seen_regs[0].fpsr, 0);
     EXPECT_EQ(atomic_load(&seen_fp_on), 1);
 }

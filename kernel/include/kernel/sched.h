@@ -125,6 +125,8 @@ struct task_ext {
     spinlock_t *cancel_lock;     /* the lock of its cancellation point, while in one */
     uint32_t migrations;         /* accounting: times moved to another core */
 };
+_Static_assert(offsetof(struct task, sp) == 0 && offsetof(struct task, on_cpu) == TASK_ON_CPU_OFFSET,
+               "task_yield's arch_switch_min finds them there");
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 #define TASK_UTIL_STAMP_TICKS (1ull << 63)
 
@@ -342,15 +344,16 @@ void task_reap(void);
 /* Bit 0 of a switched-out task's sp: it points at a full struct arch_frame
  * (preempted by an interrupt) rather than a cooperative frame. */
 #define TASK_SP_FULL 1ull
-void arch_switch(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
+void arch_switch(uint64_t *prev_sp, uint64_t next_sp, _Atomic uint8_t *prev_on_cpu);
 /* arch_switch saving nothing of prev, which restarts at restart with sp =
  * restart_sp when next switched to (the idle loop's way out). */
-void arch_switch_restart(uint64_t *prev_sp, _Atomic uint8_t *prev_on_cpu, uint64_t next_sp,
+void arch_switch_restart(uint64_t *prev_sp, uint64_t next_sp, _Atomic uint8_t *prev_on_cpu,
                          uint64_t restart_sp, void (*restart)(void));
 /* arch_switch for a prev that never runs again: saves nothing (switch.S). */
 _Noreturn void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 void arch_switch_resume_clean(void); /* the same, after zeroing the FP/SIMD state it does not load */
+void arch_switch_resume_min_clean(void); /* pop a min frame after zeroing all FP/SIMD state */
 
 #endif

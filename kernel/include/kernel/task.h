@@ -66,7 +66,32 @@ enum task_status task_join(struct task *t, int64_t *value);
 /* Nobody will join t: it is freed when it ends. */
 void task_detach(struct task *t);
 _Noreturn void task_exit(int64_t value);
-void task_yield(void);
+#ifndef SR_HOST   /* host builds use this header's types only */
+#include <arch/cpu.h>
+#include <arch/switch_min.h>
+/* task_yield's scheduler part (kernel/sched/sched.c), IRQs masked with the
+ * caller's state flags: when the yield switches in place (IRQs were
+ * enabled), the task to switch out and the saved sp of the one now
+ * current; otherwise it did the whole yield itself: {NULL, 0}. */
+struct sched_yield_switch {
+    uint64_t *prev_sp;   /* &prev->sp */
+    uint64_t next_sp;
+};
+#define TASK_ON_CPU_OFFSET 27   /* offsetof(struct task, on_cpu), checked in sched.h */
+struct sched_yield_switch sched_yield_begin(uint64_t flags);
+/* Give way to the next ready task of the caller's band, if any. Inline, so
+ * that the switch saves only what the caller keeps live across it
+ * (arch_switch_min). */
+static inline void task_yield(void)
+{
+    uint64_t flags = arch_irq_save();
+    struct sched_yield_switch y = sched_yield_begin(flags);
+    if (y.prev_sp) {
+        arch_switch_min(y.prev_sp, TASK_ON_CPU_OFFSET, y.next_sp);
+        arch_irq_enable();
+    }
+}
+#endif
 /* Sleep at least ns nanoseconds (never wakes early). */
 void task_sleep_ns(uint64_t ns);
 /* Sleep until the monotonic clock (clock_ns) reaches deadline_ns. */
