@@ -5,13 +5,15 @@
 #include <kernel/task.h>
 #include <kernel/waitq_inline.h>
 
+/* A post to a waiter releases the lock in the wake-up (a tail call, which
+ * also acts on the reschedule the wake may owe). */
 void sem_post(struct semaphore *s)
 {
     uint64_t flags = spin_lock_irqsave(&s->wq.lock);
-    if (!waitq_wake_one_inline(&s->wq, WAIT_OK))
-        s->count++;
+    if (waitq_wake_one_unlock(&s->wq, WAIT_OK, flags))
+        return;
+    s->count++;
     spin_unlock_irqrestore(&s->wq.lock, flags);
-    sched_resched_if_needed();
 }
 
 bool sem_trywait(struct semaphore *s)
