@@ -163,10 +163,12 @@ __attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct tas
 static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq, struct task *t,
                                                              bool pinned)
 {
-    rq_append(rq, t);
+    /* Read before rq_append's stores (a byte store may alias anything). */
     unsigned b = t->qos;
     struct task *cur = rq->current;
-    if ((cur->flags & TASK_F_IDLE) || b < cur->qos) {
+    bool runs_now = (cur->flags & TASK_F_IDLE) || b < cur->qos;
+    rq_append(rq, t);
+    if (runs_now) {
         rq->need_resched = true;
         return -1;
     }
