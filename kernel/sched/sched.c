@@ -133,7 +133,7 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
             return;
         }
         switch_account(rq, prev, next, now);
-        switch_handoff(rq, prev_flags, next, now);
+        switch_handoff(rq, blocking ? 0 : prev_flags, next, now);   /* idle never blocks */
         spin_unlock(&rq->lock);
         switch_go(prev, next);
         return;
