@@ -163,12 +163,10 @@ __attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct tas
 static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq, struct task *t,
                                                              bool pinned)
 {
-    /* Read before rq_append's stores (a byte store may alias anything). */
+    rq_append(rq, t);
     unsigned b = t->qos;
     struct task *cur = rq->current;
-    bool runs_now = (cur->flags & TASK_F_IDLE) || b < cur->qos;
-    rq_append(rq, t);
-    if (runs_now) {
+    if ((cur->flags & TASK_F_IDLE) || b < cur->qos) {
         rq->need_resched = true;
         return -1;
     }
