@@ -294,7 +294,7 @@ void sched_wake(struct task *t, int32_t result)
  * second save; wq_lock is released before rq->lock is taken (t is off its
  * queue with its result: no other waker, timeout or cancel can end its
  * wait, see waitq_inline.h), so the two locks are never held together. */
-void sched_wake_unlock(struct task *t, spinlock_t *wq_lock, uint64_t flags)
+void sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
 {
     struct percpu *p = this_cpu();
     struct runqueue *rq = p->rq;

@@ -218,8 +218,9 @@ void sched_wake_irq(struct task *t);
 /* sem13: sched_wake for a waker holding wq_lock with IRQs masked
  * (irq_flags: what spin_lock_irqsave returned), t taken off that wait
  * queue with its wait_result stored: releases wq_lock, wakes t as
- * sched_wake does, restores irq_flags and acts on a reschedule owed. */
-void sched_wake_unlock(struct task *t, spinlock_t *wq_lock, uint64_t irq_flags);
+ * sched_wake does, restores irq_flags and acts on a reschedule owed.
+ * (t last: the register order that spares the wake-up two moves.) */
+void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */

@@ -99,7 +99,7 @@ static inline bool waitq_wake_one_unlock(struct waitq *wq, int32_t result, uint6
         return false;
     waitq_unlink_first(wq, t);
     t->wait_result = result;
-    sched_wake_unlock(t, &wq->lock, irq_flags);
+    sched_wake_unlock(&wq->lock, irq_flags, t);
     return true;
 }
 
