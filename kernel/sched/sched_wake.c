@@ -271,12 +271,9 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     }
     if (mode == WAKE_PLAIN)
         t->wait_result = result;
-    /* Nested, so that ready_here's own test of cur's flags folds into it. */
-    if (cur->flags & TASK_F_IDLE) {
-        if (!rq->band_mask && p->in_irq) {
-            wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
-            return;
-        }
+    if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
+        wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
+        return;
     }
     ready_here(rq, t, pinned, flags);
 }
