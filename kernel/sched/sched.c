@@ -133,7 +133,7 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
             return;
         }
         switch_account(rq, prev, next, now);
-        switch_handoff(rq, prev_flags, next, now);
+        switch_handoff(rq, blocking ? 0 : prev_flags, next, now);   /* idle never blocks */
         spin_unlock(&rq->lock);
         switch_go(prev, next);
         return;
@@ -354,6 +354,21 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     return wait_end();
 }
 
+/* No timer to arm, and none to take off afterwards: every wait's end
+ * (wait_end, or the timeout firing) leaves the task's timer unqueued, so an
+ * untimed wait finds none. waiting_on is cleared here, as waitq_wait does
+ * after sched_block, so the waiter's whole wait takes one frame. */
+int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
+{
+    struct runqueue *rq = this_rq();
+    wait_begin(rq->current);
+    spin_unlock(wq_lock);
+    schedule_on(rq, true);
+    struct task *cur = sched_current_fresh();
+    cur->waiting_on = NULL;
+    arch_irq_restore(irq_flags);
+    return cur->wait_result;
+}
 
 /* sched_wake_block when it is not the hand-off: the two calls, rq->lock
  * released first. */

@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq,
     unsigned b = t->qos;
     band_filled(rq, b);
     t->state = TASK_READY;
-    if (!rq->band_mask) {
+    if (__builtin_expect(!rq->band_mask, 1)) {   /* the common case: laid out first */
         rq->runnext = t;
         rq->band_mask = 1u << b;
         rq->nr_ready = 1;

@@ -220,27 +220,33 @@ static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue
     spin_unlock_irqrestore(&rq->lock, flags);
 }
 
-/* sched_wake's body once this core's rq->lock is held (IRQs masked; flags
- * the state to restore, or 0 with masked set: the caller's IRQs stay
- * masked and it is in an interrupt handler, t's wait_result stored by its
- * taker). The common wake-up is local: t blocked on this core's queue and
- * stays here (pinned, or its registers still live here, or on uniform
- * cores it runs at once). That path is decided under the lock without
- * calls, as make_ready and preempt_point would decide it; everything else
- * (another core's queue, a deadline task, a placement the policy must
- * choose) takes wake_locked. */
+/* How wake_here was called. WAKE_PLAIN: sched_wake (flags the IRQ state
+ * to restore, result to store). WAKE_STORED: sched_wake_unlock (flags the
+ * caller's IRQ state to restore, t's wait_result stored by its taker).
+ * WAKE_IRQ: sched_wake_irq (flags 0: the caller's IRQs stay masked and it
+ * is in an interrupt handler; wait_result stored by the taker). */
+enum wake_mode { WAKE_PLAIN, WAKE_STORED, WAKE_IRQ };
+
+/* sched_wake's body once this core's rq->lock is held (IRQs masked; mode
+ * says what flags and result are). The common wake-up is local: t blocked
+ * on this core's queue and stays here (pinned, or its registers still live
+ * here, or on uniform cores it runs at once). That path is decided under
+ * the lock without calls, as make_ready and preempt_point would decide it;
+ * everything else (another core's queue, a deadline task, a placement the
+ * policy must choose) takes wake_locked. */
 static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
                                                             struct runqueue *rq,
                                                             struct task *t, int32_t result,
-                                                            uint64_t flags, bool masked)
+                                                            uint64_t flags, enum wake_mode mode)
 {
+    bool masked = mode == WAKE_IRQ;
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
     if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
-        sched_wake_locked(rq, t, masked ? t->wait_result : result,
+        sched_wake_locked(rq, t, mode == WAKE_PLAIN ? result : t->wait_result,
                           masked ? read_sysreg(daif) : flags);
         return;
     }
@@ -257,15 +263,14 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     }
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
                  (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
-    if (masked) {
+    if (masked)
         flags = read_sysreg(daif);
-        result = t->wait_result;
-    }
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
-        sched_wake_locked(rq, t, result, flags);
+        sched_wake_locked(rq, t, mode == WAKE_PLAIN ? result : t->wait_result, flags);
         return;
     }
-    t->wait_result = result;
+    if (mode == WAKE_PLAIN)
+        t->wait_result = result;
     if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
         wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
         return;
@@ -279,7 +284,20 @@ void sched_wake(struct task *t, int32_t result)
     struct percpu *p = this_cpu();
     struct runqueue *rq = p->rq;
     spin_lock(&rq->lock);
-    wake_here(p, rq, t, result, flags, false);
+    wake_here(p, rq, t, result, flags, WAKE_PLAIN);
+}
+
+/* The waker's IRQs are masked already (flags: their state before), so no
+ * second save; wq_lock is released before rq->lock is taken (t is off its
+ * queue with its result: no other waker, timeout or cancel can end its
+ * wait, see waitq_inline.h), so the two locks are never held together. */
+void sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
+{
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
+    spin_unlock(wq_lock);
+    spin_lock(&rq->lock);
+    wake_here(p, rq, t, 0, flags, WAKE_STORED);
 }
 
 void sched_wake_irq(struct task *t)
@@ -287,7 +305,7 @@ void sched_wake_irq(struct task *t)
     struct percpu *p = this_cpu();
     struct runqueue *rq = p->rq;
     spin_lock(&rq->lock);
-    wake_here(p, rq, t, 0, 0, true);
+    wake_here(p, rq, t, 0, 0, WAKE_IRQ);
 }
 
 void sched_set_qos(struct task *t, unsigned qos)

@@ -2,6 +2,7 @@
  * before the mutex is released, so a signal between the two cannot be lost. */
 #include <kernel/condvar.h>
 #include <kernel/sched.h>
+#include <kernel/waitq_inline.h>
 
 int condvar_wait(struct condvar *c, struct mutex *m, uint64_t timeout_ns)
 {
@@ -13,12 +14,12 @@ int condvar_wait(struct condvar *c, struct mutex *m, uint64_t timeout_ns)
     return r;
 }
 
+/* As sem_post: a waiter's wake-up releases the lock and reschedules. */
 void condvar_signal(struct condvar *c)
 {
     uint64_t flags = spin_lock_irqsave(&c->wq.lock);
-    waitq_wake_one(&c->wq, WAIT_OK);
-    spin_unlock_irqrestore(&c->wq.lock, flags);
-    sched_resched_if_needed();
+    if (!waitq_wake_one_unlock(&c->wq, WAIT_OK, flags))
+        spin_unlock_irqrestore(&c->wq.lock, flags);
 }
 
 void condvar_broadcast(struct condvar *c)

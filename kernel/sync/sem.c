@@ -5,13 +5,15 @@
 #include <kernel/task.h>
 #include <kernel/waitq_inline.h>
 
+/* A post to a waiter releases the lock in the wake-up (a tail call, which
+ * also acts on the reschedule the wake may owe). */
 void sem_post(struct semaphore *s)
 {
     uint64_t flags = spin_lock_irqsave(&s->wq.lock);
-    if (!waitq_wake_one_inline(&s->wq, WAIT_OK))
-        s->count++;
+    if (waitq_wake_one_unlock(&s->wq, WAIT_OK, flags))
+        return;
+    s->count++;
     spin_unlock_irqrestore(&s->wq.lock, flags);
-    sched_resched_if_needed();
 }
 
 bool sem_trywait(struct semaphore *s)
@@ -24,6 +26,14 @@ bool sem_trywait(struct semaphore *s)
     return got;
 }
 
+/* sem_wait's wait with a timeout, out of line: its deadline's call would
+ * give the untimed way a frame. */
+static __attribute__((noinline)) int sem_wait_timed(struct semaphore *s, uint64_t flags,
+                                                    uint64_t timeout_ns)
+{
+    return waitq_wait_inline(&s->wq, flags, waitq_deadline_after(timeout_ns));
+}
+
 int sem_wait(struct semaphore *s, uint64_t timeout_ns)
 {
     uint64_t flags = spin_lock_irqsave(&s->wq.lock);
@@ -32,7 +42,9 @@ int sem_wait(struct semaphore *s, uint64_t timeout_ns)
         spin_unlock_irqrestore(&s->wq.lock, flags);
         return 0;
     }
-    return waitq_wait_inline(&s->wq, flags, waitq_deadline(timeout_ns));
+    if (timeout_ns != WAIT_FOREVER)
+        return sem_wait_timed(s, flags, timeout_ns);
+    return waitq_wait_inline(&s->wq, flags, 0);   /* a tail call: sched_block_waitq */
 }
 
 int sem_wait_interruptible(struct semaphore *s, uint64_t timeout_ns)

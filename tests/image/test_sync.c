@@ -294,3 +294,88 @@ TEST(sync, a_timeout_never_ends_a_later_wait)
         EXPECT_EQ(atomic_load(&pairs[i].stale), 0);
     }
 }
+
+/* sem13: a post wakes with the semaphore's lock released in the wake-up and
+ * acts on the reschedule it owes there; an untimed wait blocks in one frame. */
+
+static struct semaphore better_go;
+static volatile int better_steps;
+
+static int64_t better_waiter(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        if (sem_wait(&better_go, WAIT_FOREVER) != 0)
+            return -1;
+        better_steps++;
+    }
+    return rounds;
+}
+
+/* A user-interactive waiter on the poster's core runs before sem_post
+ * returns, every time (the post owes this core a reschedule). */
+TEST(sync, a_post_runs_a_better_waiter_on_this_core_before_returning)
+{
+    enum { ROUNDS = 5 };
+    sem_init(&better_go, 0);
+    better_steps = 0;
+    struct task_attr a = {.name = "better", .qos = QOS_USER_INTERACTIVE,
+                          .affinity = 1u << cpu_id()};
+    struct task *t = task_spawn(better_waiter, (void *)(intptr_t)ROUNDS, &a);
+    for (int i = 0; i < ROUNDS; i++) {
+        while (((volatile struct task *)t)->state != TASK_BLOCKED)
+            task_yield();
+        EXPECT_EQ(better_steps, i);
+        sem_post(&better_go);
+        EXPECT_EQ(better_steps, i + 1);
+    }
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, ROUNDS);
+    EXPECT_EQ(better_go.count, 0);
+}
+
+static struct semaphore ping_sem, pong_sem;
+
+static int64_t ponger_here(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        if (sem_wait(&ping_sem, WAIT_FOREVER) != 0)
+            return -1;
+        sem_post(&pong_sem);
+    }
+    return rounds;
+}
+
+/* The test task and a band-mate pinned to its core ping-pong: every round
+ * is one switch each way, no unit is lost or left over, and each wait ends
+ * with the waiter off the queue (waiting_on cleared). */
+TEST(sync, same_core_ping_pong_switches_once_per_half_round)
+{
+    enum { ROUNDS = 50 };
+    sem_init(&ping_sem, 0);
+    sem_init(&pong_sem, 0);
+    struct task *me = sched_current();
+    struct task_attr a = {.name = "ponger", .qos = me->qos, .affinity = 1u << cpu_id()};
+    struct task_stats before, after, pong;
+    task_get_stats(me, &before);
+    struct task *t = task_spawn(ponger_here, (void *)(intptr_t)ROUNDS, &a);
+    int bad = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        sem_post(&ping_sem);
+        bad += sem_wait(&pong_sem, WAIT_FOREVER) != 0;
+        bad += me->waiting_on != NULL;
+    }
+    task_get_stats(me, &after);
+    task_get_stats(t, &pong);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(v, ROUNDS);
+    EXPECT_EQ(pong.switches, ROUNDS);
+    EXPECT_EQ(after.switches - before.switches, ROUNDS);
+    EXPECT_EQ(ping_sem.count, 0);
+    EXPECT_EQ(pong_sem.count, 0);
+    EXPECT_TRUE(waitq_empty(&ping_sem.wq) && waitq_empty(&pong_sem.wq));
+}

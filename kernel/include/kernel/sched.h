@@ -217,6 +217,12 @@ void sched_wake(struct task *t, int32_t result);
  * store, and the wake that hands an idle core to t at once (the handler
  * running in the idle loop's dispatch) decided first. */
 void sched_wake_irq(struct task *t);
+/* sem13: sched_wake for a waker holding wq_lock with IRQs masked
+ * (irq_flags: what spin_lock_irqsave returned), t taken off that wait
+ * queue with its wait_result stored: releases wq_lock, wakes t as
+ * sched_wake does, restores irq_flags and acts on a reschedule owed.
+ * (t last: the register order that spares the wake-up two moves.) */
+void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
@@ -269,6 +275,11 @@ const struct sched_core_model *sched_core_model(void);
  * Called with IRQs masked and, if wq_lock is given, that lock held (it is
  * released before switching). Returns the wait result. */
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
+/* sem13: sched_block's untimed wait on a wait queue, its tail included:
+ * the current task is queued on it (waiting_on set), wq_lock held, IRQs
+ * masked (irq_flags: what spin_lock_irqsave returned). Blocks until woken,
+ * then clears waiting_on, restores irq_flags; returns the wait result. */
+int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags);
 
 /* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step
  * (a request that wakes its server and waits for the reply, a reply that

@@ -51,6 +51,8 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
 {
     struct task *cur = sched_current();
     waitq_enqueue_current(wq, cur);
+    if (!deadline_ns)
+        return sched_block_waitq(&wq->lock, irq_flags);
     int32_t r = sched_block(&wq->lock, deadline_ns);
     cur->waiting_on = NULL;
     arch_irq_restore(irq_flags);
@@ -82,6 +84,23 @@ static inline void waitq_take_first_irq(struct waitq *wq, struct task *t, int32_
     waitq_unlink_first(wq, t);
     t->wait_result = result;
     sched_wake_irq(t);
+}
+
+/* With wq->lock held, IRQs masked (irq_flags from spin_lock_irqsave): if a
+ * task waits, take the first off with result, release the lock, wake it
+ * and restore irq_flags (sched_wake_unlock), and return true; else return
+ * false with the lock still held. Once off the queue with its result, the
+ * waiter's wait has ended for everyone else (a timeout or cancel checks
+ * wait_result under the lock), so the wake needs no wq->lock. */
+static inline bool waitq_wake_one_unlock(struct waitq *wq, int32_t result, uint64_t irq_flags)
+{
+    struct task *t = wq->head;
+    if (!t)
+        return false;
+    waitq_unlink_first(wq, t);
+    t->wait_result = result;
+    sched_wake_unlock(&wq->lock, irq_flags, t);
+    return true;
 }
 
 static inline struct task *waitq_wake_one_inline(struct waitq *wq, int32_t result)
