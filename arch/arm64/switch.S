@@ -1,14 +1,19 @@
 /*
  * Task context switch.
  *
- * A switched-out task's sp points at one of two records on its own stack:
+ * A switched-out task's sp points at one of three records on its own stack:
  *  - a cooperative frame (arch_switch, struct arch_coop_frame): d8-d15 and
  *    x19-x30, 160 bytes, the callee-saved state of a task that called
  *    schedule();
+ *  - a min frame (arch_switch_min in arch/switch_min.h, struct
+ *    arch_min_frame): x29 and the resume address, 16 bytes, left by an
+ *    inline yield whose compiler kept everything else itself; a new task's
+ *    first frame is one too (struct arch_first_frame);
  *  - a full struct arch_frame (written there by sched_irq_exit through
  *    arch_frame_save_preempted): a task that was preempted by an interrupt,
  *    every register including q0-q31 (fp_saved set).
- * Bit 0 of the saved sp tells which (TASK_SP_FULL: a full frame).
+ * The saved sp's low bits tell which: 0 cooperative, 3 (TASK_SP_MIN_TAG)
+ * min, 1 (TASK_SP_FULL) full.
  */
 #include <arch/asm.h>
 #include <arch/frame.h>
@@ -69,8 +74,8 @@ FUNCTION(arch_switch_resume_any)
     /* falls through into arch_switch_resume */
 END(arch_switch_resume_any)
 
-/* Pop a cooperative frame from sp and return into the code that saved it
- * (or, for a new task, into arch_task_entry). Also an eret target. */
+/* Pop a cooperative frame from sp and return into the code that saved it.
+ * Also an eret target. */
 FUNCTION(arch_switch_resume)
     ld1     {v8.1d-v11.1d}, [sp], #32
     ld1     {v12.1d-v15.1d}, [sp], #32
@@ -173,11 +178,12 @@ LOCAL_FUNCTION(resume_full_frame)
     b       exception_resume_frame
 END(resume_full_frame)
 
-/* First instructions of every task: x19 = function, x20 = argument. */
+/* First instructions of every task, "returned" into from its first min
+ * frame (struct arch_first_frame): its function and argument above it. */
 FUNCTION(arch_task_entry)
+    ldp     x9, x0, [sp], #16
     msr     daifclr, #2
-    mov     x0, x20
-    blr     x19
+    blr     x9
     bl      task_exit
 1:  b       1b                          // task_exit does not return
 END(arch_task_entry)

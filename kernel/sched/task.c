@@ -3,7 +3,7 @@
  *
  * A task's stack is mm_stack memory with an unmapped guard page below; its
  * TLS block (picolibc's errno & co) sits at the top of the stack, and the
- * first cooperative frame just below it, so a new task starts in
+ * first (min) frame just below it, so a new task starts in
  * arch_task_entry(fn, arg) the first time it is switched to.
  * Exit/join handshake: under exit_lock, the exiting task marks itself DEAD
  * (release) and wakes a joiner that registered; a joiner that finds it DEAD,
@@ -213,11 +213,9 @@ static inline void task_set_name(struct task *t, const char *name)
 /* Everything a life starts with, in t (renewed or new) and its task_ext,
  * written in one pass; the QoS part by sched_qos_init. The utilisation
  * stamp is the counter, converted to ns by its first update
- * (TASK_UTIL_STAMP_TICKS). The first cooperative frame sits just below
+ * (TASK_UTIL_STAMP_TICKS). The first frame, a min frame, sits just below
  * the TCB slot (TPIDR_EL0) under the TLS block: "return" into
- * arch_task_entry(fn, arg). x29 = 0 ends the frame chain; the other
- * callee-saved slots are don't-care for a new task (C code never reads a
- * callee-saved register it did not set). */
+ * arch_task_entry, which pops fn and arg (struct arch_first_frame). */
 static inline __attribute__((always_inline)) void task_begin_life(struct task *t, task_fn fn,
                                                                   void *arg,
                                                                   const struct task_attr *attr,
@@ -230,13 +228,13 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     task_end_fn on_end = attr->on_end;
     void *on_end_arg = attr->on_end_arg;
 
-    struct arch_coop_frame *frame =
-        (struct arch_coop_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
-    frame->x[0] = (uint64_t)fn;               /* x19 */
-    frame->x[1] = (uint64_t)arg;              /* x20 */
-    frame->fp = 0;
-    frame->lr = (uint64_t)arch_task_entry;
-    t->sp = (uint64_t)frame;
+    struct arch_first_frame *frame =
+        (struct arch_first_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
+    frame->min.fp = 0;
+    frame->min.lr = (uint64_t)arch_task_entry;
+    frame->fn = (uint64_t)fn;
+    frame->arg = (uint64_t)arg;
+    t->sp = (uint64_t)frame | TASK_SP_MIN_TAG;
 
     t->affinity = affinity;
     task_pin_note(t);

@@ -44,13 +44,24 @@ struct arch_frame {
 
 /* A cooperative switch's record on the task's stack (switch.S, arch_switch):
  * d8-d15 first (two ST1s move them), then x19-x28, the frame pointer and
- * the return address. A new task's first record "returns" into
- * arch_task_entry with x19 = its function and x20 = its argument. */
+ * the return address. */
 struct arch_coop_frame {
     uint64_t d[8];           /* d8..d15 (low halves: AAPCS64 preserves only those) */
     uint64_t x[10];          /* x19..x28 */
     uint64_t fp;             /* x29 */
     uint64_t lr;             /* x30: where the switch returns */
+};
+
+/* A min frame (arch/switch_min.h; saved sp tagged 3): x29 and where the
+ * switch resumes. A new task's first record is one that "returns" into
+ * arch_task_entry, with the task's function and argument just above it. */
+struct arch_min_frame {
+    uint64_t fp;             /* x29 */
+    uint64_t lr;             /* resume address */
+};
+struct arch_first_frame {
+    struct arch_min_frame min;   /* fp 0 (the frame chain ends), lr arch_task_entry */
+    uint64_t fn, arg;            /* popped by arch_task_entry */
 };
 
 /*
