@@ -20,25 +20,20 @@
 #include "asm-offsets.h"
 
     .text
-/*
- * void arch_switch_restart(uint64_t *prev_sp, uint64_t next_sp,
- *                          _Atomic uint8_t *prev_on_cpu, uint64_t restart_sp,
- *                          void (*restart)(void))
- * arch_switch for a prev that keeps nothing across the switch (an idle
- * loop): saves no register. prev's record is a cooperative frame just
- * below restart_sp whose x30 is restart and x29 0 (the frame chain ends),
- * so that switching to prev later enters restart with sp = restart_sp.
- * restart_sp must lie above everything prev still uses: the frame is
- * written over prev's stack before it is left. Same ordering as
- * arch_switch: prev->sp published, then prev->on_cpu cleared (release).
- */
-FUNCTION(arch_switch_restart)
-    sub     x9, x3, #COOP_FRAME_SIZE
-    stp     xzr, x4, [x9, #COOP_FRAME_FP]   // x29, x30 of the frame
-    str     x9, [x0]
-    stlrb   wzr, [x2]
+/* void arch_resume(uint64_t saved_sp): resume a record (the idle task's
+ * first start). */
+FUNCTION(arch_resume)
+    mov     x1, x0
     b       arch_switch_resume_any
-END(arch_switch_restart)
+END(arch_resume)
+
+/* Resume address of a struct arch_restart_frame: sp is just above its min
+ * part, at fn; enter fn with sp back at the record's start, below it. */
+FUNCTION(arch_restart_entry)
+    ldr     x9, [sp]
+    sub     sp, sp, #16
+    br      x9
+END(arch_restart_entry)
 
 /*
  * void arch_switch(uint64_t *prev_sp, uint64_t next_sp,
@@ -135,8 +130,9 @@ END(fp_zero_rest)
 
 /*
  * void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp)
- * arch_switch for a prev that never runs again (a task that has ended and
- * is handing the core over): saves nothing and publishes no sp. Clearing
+ * arch_switch for a prev whose record needs nothing written: a task that
+ * has ended and hands the core over (never resumed), or the idle task
+ * (its record is fixed). Saves nothing and publishes no sp. Clearing
  * prev->on_cpu (release) lets prev's stack be reused at once, so it is the
  * last access to that stack; then next resumes as in arch_switch.
  */

@@ -3,7 +3,7 @@
  * work from the busiest core the policy picks (affinity respected), or
  * sleep in WFI with IRQs masked and dispatch the interrupt that ends it
  * here; leave for the task it made ready without saving registers (the
- * idle loop restarts from the top of its stack next time).
+ * idle loop restarts from its fixed record next time).
  */
 #include <arch/cpu.h>
 #include <arch/timer.h>
@@ -80,35 +80,29 @@ static bool steal(struct runqueue *rq)
     return true;
 }
 
-/* Each core's idle task restarts idle_loop on this stack pointer whenever
- * it runs again (sched_idle_loop's frame, above it, stays as it was). */
-static uint64_t idle_restart_sp[PLAT_MAX_CPUS];
-
 static _Noreturn void idle_loop(void);
 
 /* Out of the lock (IRQs masked): leave this core's idle task for next (the
- * current task already), saving nothing: idle restarts idle_loop on its
- * own stack when something switches back to it. */
+ * current task already), saving nothing: the idle task's record is fixed
+ * (sched_idle_loop), and switching back to it starts idle_loop afresh. */
 static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct task *idle,
-                                                                      struct task *next,
-                                                                      uint64_t restart_sp)
+                                                                      struct task *next)
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_restart(&idle->sp, next->sp, &idle->on_cpu, restart_sp, idle_loop);
-    __builtin_unreachable();
+    arch_switch_final(&idle->on_cpu, next->sp);
 }
 
 /* idle_switch's general case (several bands, or a deadline or app task
  * first): pick_and_set. Returns when idle runs on. */
 static __attribute__((noinline)) void idle_switch_general(struct runqueue *rq, struct task *idle,
-                                                          uint64_t now, uint64_t restart_sp)
+                                                          uint64_t now)
 {
     idle->state = TASK_READY;   /* never queued */
     struct task *next = pick_and_set(rq, idle, now);
     spin_unlock(&rq->lock);
     if (next != idle)
-        idle_leave(idle, next, restart_sp);
+        idle_leave(idle, next);
 }
 
 /* The idle loop's way to the tasks queued here: schedule_on for prev =
@@ -116,15 +110,14 @@ static __attribute__((noinline)) void idle_switch_general(struct runqueue *rq, s
  * Returns when idle runs on. Inline: the common case, one band waiting
  * with a plain task first (switch_from_idle). */
 static inline __attribute__((always_inline)) void idle_switch(struct runqueue *rq,
-                                                              struct task *idle,
-                                                              uint64_t restart_sp)
+                                                              struct task *idle)
 {
     spin_lock(&rq->lock);
     uint64_t now = now_ticks();
     struct task *next = rq->runnext;
     if (next) {   /* the only ready task */
         if (__builtin_expect(next->flags & SWITCH_RARE_FLAGS, 0)) {
-            idle_switch_general(rq, idle, now, restart_sp);
+            idle_switch_general(rq, idle, now);
             return;
         }
         rq_take_runnext(rq);
@@ -133,14 +126,14 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
         unsigned b = (unsigned)__builtin_ctz(mask | (1u << 31));
         if (__builtin_expect(!mask || (mask & (mask - 1)) ||
                              (rq->head[b]->flags & SWITCH_RARE_FLAGS), 0)) {
-            idle_switch_general(rq, idle, now, restart_sp);
+            idle_switch_general(rq, idle, now);
             return;
         }
         next = rq_pop_band(rq, b);
     }
     switch_from_idle(rq, idle, next, now, rq->band_mask);
     spin_unlock(&rq->lock);
-    idle_leave(idle, next, restart_sp);
+    idle_leave(idle, next);
 }
 
 /* The idle loop, after a dispatch in which wake_onto_idle made t current
@@ -177,7 +170,6 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
 {
     struct runqueue *rq = this_rq();
     struct task *idle = rq->idle;
-    uint64_t restart_sp = idle_restart_sp[rq_cpu(rq)];
     for (;;) {
         task_reap();
         if (!rq->nr_ready && !steal(rq)) {
@@ -196,23 +188,33 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
                 /* The hand-off's way out (wake_onto_idle), straight after
                  * the dispatch (no branch back to the test below). */
                 if (__builtin_expect(rq->current != idle && !rq->need_resched, 1))
-                    idle_leave(idle, rq->current, restart_sp);
+                    idle_leave(idle, rq->current);
             }
         }
         if (rq->current != idle)
-            idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current,
-                       restart_sp);
+            idle_leave(idle, rq->need_resched ? idle_handoff_repick(rq) : rq->current);
         if (rq->nr_ready || rq->need_resched)
-            idle_switch(rq, idle, restart_sp);
+            idle_switch(rq, idle);
     }
 }
 
+/* The boot context of each core becomes its idle task here. Its record
+ * is built once, just below this function's frame, and never changes: a
+ * min frame resuming arch_restart_entry, which enters idle_loop with sp
+ * just below the record (struct arch_restart_frame), so nothing the loop
+ * pushes overwrites it. Every switch to the idle task starts the loop
+ * afresh; every switch away saves nothing (idle_leave). */
 _Noreturn void sched_idle_loop(void)
 {
     uint64_t sp;
     __asm__ volatile("mov %0, sp" : "=r"(sp));
     arch_irq_disable();
-    idle_restart_sp[cpu_id()] = sp;
-    idle_loop();
+    struct arch_restart_frame *f = (struct arch_restart_frame *)((sp - sizeof(*f)) & ~15ull);
+    f->min.fp = 0;
+    f->min.lr = (uint64_t)arch_restart_entry;
+    f->fn = (uint64_t)idle_loop;
+    f->unused = 0;
+    struct task *idle = this_rq()->idle;
+    idle->sp = (uint64_t)f | TASK_SP_MIN_TAG;
+    arch_resume(idle->sp);
 }
-

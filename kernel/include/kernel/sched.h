@@ -352,15 +352,16 @@ void task_reap(void);
 #define SCHED_SLICE_NS  (4ull * 1000 * 1000)
 
 /* Context switch primitives (arch/arm64/switch.S). */
-/* Bit 0 of a switched-out task's sp: it points at a full struct arch_frame
- * (preempted by an interrupt) rather than a cooperative frame. */
+/* The low bits of a switched-out task's sp say what it points at: 0 a
+ * cooperative frame, TASK_SP_FULL a full struct arch_frame (preempted by an
+ * interrupt), TASK_SP_MIN_TAG (arch/switch_min.h) a min frame. */
 #define TASK_SP_FULL 1ull
 void arch_switch(uint64_t *prev_sp, uint64_t next_sp, _Atomic uint8_t *prev_on_cpu);
-/* arch_switch saving nothing of prev, which restarts at restart with sp =
- * restart_sp when next switched to (the idle loop's way out). */
-void arch_switch_restart(uint64_t *prev_sp, uint64_t next_sp, _Atomic uint8_t *prev_on_cpu,
-                         uint64_t restart_sp, void (*restart)(void));
-/* arch_switch for a prev that never runs again: saves nothing (switch.S). */
+/* Resume the record a saved sp points at (the idle task's first start). */
+_Noreturn void arch_resume(uint64_t saved_sp);
+void arch_restart_entry(void);  /* resume address of a struct arch_restart_frame */
+/* arch_switch for a prev whose record needs nothing written (an ended task,
+ * the idle task): saves nothing (switch.S). */
 _Noreturn void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */

@@ -63,6 +63,13 @@ struct arch_first_frame {
     struct arch_min_frame min;   /* fp 0 (the frame chain ends), lr arch_task_entry */
     uint64_t fn, arg;            /* popped by arch_task_entry */
 };
+/* A record that is never consumed (the idle task's, kernel/sched/sched_idle.c):
+ * resuming it "returns" into arch_restart_entry, which enters fn with sp
+ * just below the record. */
+struct arch_restart_frame {
+    struct arch_min_frame min;   /* fp 0, lr arch_restart_entry */
+    uint64_t fn, unused;
+};
 
 /*
  * In an IRQ taken from EL1t whose exit will switch the interrupted task out
