@@ -278,7 +278,9 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
 /* sem13: sched_block's untimed wait on a wait queue, its tail included:
  * the current task is queued on it (waiting_on set), wq_lock held, IRQs
  * masked (irq_flags: what spin_lock_irqsave returned). Blocks until woken,
- * then clears waiting_on, restores irq_flags; returns the wait result. */
+ * then clears waiting_on, restores irq_flags; returns the wait result.
+ * (chan14: also the untimed block of a runtime wait list's waiter, queued
+ * under wq_lock with waiting_on NULL, which it leaves NULL.) */
 int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags);
 
 /* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step

@@ -49,7 +49,9 @@ static inline int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node
  * Entered with l's lock held and IRQs masked (flags); returns the result
  * with both released. Either way, it returns only once whoever ended the
  * wait has released l's lock (a wait without deadline or cancellation
- * point sees that by the lock word reading free, without taking it). */
+ * point sees that by the lock word reading free, without taking it). Such
+ * a wait's waker is of kind WAKER_KIND_TASK_UNTIMED: its taker may wake it
+ * after the release (task_waker_wake_unlock_). */
 static inline int32_t task_wait_listed(struct wait_list *l, void *data, uint64_t flags,
                                        uint64_t deadline_ns, bool interruptible);
 
@@ -97,8 +99,8 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
-/* Wait until lock reads free (IRQs masked): whoever held it when this was
- * called has released it since. */
+/* Wait until lock reads free: whoever held it when this was called has
+ * released it since. */
 static inline void task_wait_lock_released_(spinlock_t *lock)
 {
     while (__builtin_expect(atomic_load_explicit(&lock->locked, memory_order_acquire), 0))
@@ -121,17 +123,20 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
          * word: that read cannot see the word from before that taking.) A
          * spurious wake-up (still WAITING) looks again under the lock. */
         for (;;) {
-            sched_block(lock, 0);
+            /* chan14: the untimed block in one frame (waiting_on, NULL
+             * here, stays NULL; IRQs restored, so the look below and the
+             * lock-word wait run with flags' IRQ state). */
+            sched_block_waitq(lock, flags);
             if (__builtin_expect(waker_state(&tw->w) == WAKER_DONE, 1))
                 break;
-            spin_lock(lock);
-            if (waker_state(&tw->w) != WAKER_WAITING) {
-                spin_unlock(lock);
+            flags = spin_lock_irqsave(lock);
+            bool waiting = waker_state(&tw->w) == WAKER_WAITING;
+            if (!waiting) {
+                spin_unlock_irqrestore(lock, flags);
                 break;
             }
         }
         task_wait_lock_released_(lock);
-        arch_irq_restore(flags);
         return tw->w.result;
     }
     if (point)
@@ -183,6 +188,27 @@ static inline void task_waker_wake_listed_(struct waker *w)
     sched_wake(t, WAIT_OK);
 }
 
+/* chan14: task_waker_wake_listed_ for a waker of kind
+ * WAKER_KIND_TASK_UNTIMED that the caller took off its list (and
+ * transferred to) holding the list's lock with IRQs masked (flags from
+ * spin_lock_irqsave): DONE, then sched_wake_unlock releases lock, wakes the
+ * task and restores flags. Nothing but a claimer ends such a wait (no
+ * timer, no cancel), and its task became BLOCKED before the lock its node
+ * was queued under was released (sched_block_waitq), so once the node is
+ * off the list no one else wakes the task and it cannot run before this
+ * wake: the wake needs no lock (as a wait queue's, kernel/waitq_inline.h).
+ * The waiter finds the lock free when it runs, so its wait for the lock
+ * word (task_waker_wait_listed_) ends at once; nothing here touches what
+ * the lock guards after the release (t is read before DONE). */
+static inline __attribute__((always_inline)) void
+task_waker_wake_unlock_(struct waker *w, spinlock_t *lock, uint64_t flags)
+{
+    struct task *t = container_of(w, struct task_waker, w)->task;   /* read before DONE */
+    t->wait_result = WAIT_OK;   /* sched_wake_unlock's contract: stored by the taker */
+    waker_set_done(w);
+    sched_wake_unlock(lock, flags, t);
+}
+
 static inline __attribute__((always_inline)) int32_t
 task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadline_ns,
                  bool interruptible)
@@ -196,8 +222,10 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     struct task *cur = sched_current();
     struct task_waker tw;
     struct wait_node n;
+    uint8_t kind = !deadline_ns && !interruptible ? WAKER_KIND_TASK_UNTIMED
+                                                  : WAKER_KIND_TASK_LISTED;
     tw.w = (struct waker){.state = WAKER_WAITING, .which = 0, .qos = cur->qos,
-                          .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
+                          .kind = kind, .fire = task_waker_fire_listed_};
     tw.task = cur;
     wait_list_add_new(l, &n, &tw.w, 0, data);
     return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
