@@ -123,10 +123,10 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
          * word: that read cannot see the word from before that taking.) A
          * spurious wake-up (still WAITING) looks again under the lock. */
         for (;;) {
-            /* chan14: the untimed block in one frame (waiting_on, NULL
-             * here, stays NULL; IRQs restored, so the look below and the
-             * lock-word wait run with flags' IRQ state). */
-            sched_block_waitq(lock, flags);
+            /* chan14: the untimed block in one frame (IRQs restored, so
+             * the look below and the lock-word wait run with flags' IRQ
+             * state). */
+            sched_block_unlock(lock, flags);
             if (__builtin_expect(waker_state(&tw->w) == WAKER_DONE, 1))
                 break;
             flags = spin_lock_irqsave(lock);
@@ -194,7 +194,7 @@ static inline void task_waker_wake_listed_(struct waker *w)
  * spin_lock_irqsave): DONE, then sched_wake_unlock releases lock, wakes the
  * task and restores flags. Nothing but a claimer ends such a wait (no
  * timer, no cancel), and its task became BLOCKED before the lock its node
- * was queued under was released (sched_block_waitq), so once the node is
+ * was queued under was released (sched_block_unlock), so once the node is
  * off the list no one else wakes the task and it cannot run before this
  * wake: the wake needs no lock (as a wait queue's, kernel/waitq_inline.h).
  * The waiter finds the lock free when it runs, so its wait for the lock
