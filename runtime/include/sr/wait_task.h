@@ -114,14 +114,17 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
                         uint64_t flags, uint64_t deadline_ns, bool point)
 {
     if (!deadline_ns && !point) {
-        /* Only a claimer ends this wait, and it makes the waker DONE and
-         * wakes the task with lock held. So once DONE is seen, lock reading
-         * free means that claimer has released it: it has made its wake-up
-         * and left what the lock guards (which the caller may destroy
-         * next), and the lock need not be taken again. (DONE was stored
-         * after the claimer took the lock, and read here before the lock
-         * word: that read cannot see the word from before that taking.) A
-         * spurious wake-up (still WAITING) looks again under the lock. */
+        /* Only a claimer ends this wait, and it makes the waker DONE with
+         * lock held and wakes the task there (or, task_waker_wake_unlock_,
+         * right after releasing it: then the task cannot run before that
+         * wake-up, and finds the lock free). So once DONE is seen, lock
+         * reading free means that claimer has released it: it has made its
+         * wake-up and left what the lock guards (which the caller may
+         * destroy next), and the lock need not be taken again. (DONE was
+         * stored after the claimer took the lock, and read here before the
+         * lock word: that read cannot see the word from before that
+         * taking.) A spurious wake-up (still WAITING) looks again under
+         * the lock. */
         for (;;) {
             /* chan14: the untimed block in one frame (IRQs restored, so
              * the look below and the lock-word wait run with flags' IRQ
@@ -168,13 +171,13 @@ task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, u
 }
 
 /* With l's lock held, n = l->head a node that task_wait_listed queued
- * (waker kind WAKER_KIND_TASK_LISTED): take n off as its claim with
+ * (waker kind WAKER_KIND_TASK_LISTED or _UNTIMED): take n off as its claim with
  * result 0. Such a waker changes state only under that lock (its claimers
  * fire there; its own timeout or cancellation claims there and unlinks n
  * at once), so while n is linked it is WAITING, with the result and which
  * (0, 0) that such a claim would store: no compare-and-swap, no stores
  * but the unlink. The caller transfers, then task_waker_wake_listed_
- * (DONE, the wake). */
+ * (DONE, the wake) or, for kind _UNTIMED, task_waker_wake_unlock_. */
 static inline void task_wait_take_listed_(struct wait_list *l, struct wait_node *n)
 {
     wait_list_unlink_head(l, n);
