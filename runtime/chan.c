@@ -353,11 +353,12 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
 }
 
 /* A blocking send. Inline only the common ways: the fast push, and the
- * hand-off to a stackful receiver waiting at the head of an open channel
- * (task_wait_take_listed_: taking it off is its claim; the copy; its wake
- * under the lock, as send_handoff does it). Anything else, a stackless or
- * select waiter at the head included, goes to send_locked_or_wait with
- * the lock held. */
+ * hand-off to a stackful receiver in an untimed, uninterruptible wait at
+ * the head of an open channel (task_wait_take_listed_: taking it off is
+ * its claim; the copy; task_waker_wake_unlock_: the scheduler releases the
+ * lock and wakes it). Anything else, a stackless, select, timed or
+ * interruptible waiter at the head included, goes to send_locked_or_wait
+ * with the lock held. */
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
@@ -367,12 +368,10 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     struct wait_node *n = c->recvq.head;
     if (__builtin_expect(n && !is_closed(c), 1)) {
         struct waker *w = n->waker;
-        if (__builtin_expect(w->kind & WAKER_KIND_TASK_LISTED, 1)) {
+        if (__builtin_expect(w->kind == WAKER_KIND_TASK_UNTIMED, 1)) {
             task_wait_take_listed_(&c->recvq, n);
             ring_copy(n->data, msg, c->ring.elem);
-            task_waker_wake_listed_(w);
-            spin_unlock_irqrestore(&c->lock, flags);
-            sched_resched_if_needed();
+            task_waker_wake_unlock_(w, &c->lock, flags);
             return 0;
         }
     }

@@ -354,20 +354,34 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
     return wait_end();
 }
 
-/* No timer to arm, and none to take off afterwards: every wait's end
- * (wait_end, or the timeout firing) leaves the task's timer unqueued, so an
- * untimed wait finds none. waiting_on is cleared here, as waitq_wait does
- * after sched_block, so the waiter's whole wait takes one frame. */
-int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
+/* The untimed blocks (sched_block_waitq, sched_block_unlock): no timer to
+ * arm, and none to take off afterwards: every wait's end (wait_end, or the
+ * timeout firing) leaves the task's timer unqueued, so an untimed wait
+ * finds none. */
+static inline __attribute__((always_inline)) void block_untimed(spinlock_t *wq_lock)
 {
     struct runqueue *rq = this_rq();
     wait_begin(rq->current);
     spin_unlock(wq_lock);
     schedule_on(rq, true);
+}
+
+/* waiting_on is cleared here, as waitq_wait does after sched_block, so the
+ * waiter's whole wait takes one frame. */
+int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
+{
+    block_untimed(wq_lock);
     struct task *cur = sched_current_fresh();
     cur->waiting_on = NULL;
     arch_irq_restore(irq_flags);
     return cur->wait_result;
+}
+
+/* chan14: sched_block_waitq without the wait queue's tail (see sched.h). */
+void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags)
+{
+    block_untimed(lock);
+    arch_irq_restore(irq_flags);
 }
 
 /* sched_wake_block when it is not the hand-off: the two calls, rq->lock

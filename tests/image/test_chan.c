@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <kernel/clock.h>
+#include <kernel/sem.h>
 #include <kernel/waitq.h>
 #include <sr/chan.h>
 #include <sr/select.h>
@@ -681,4 +682,65 @@ TEST(chan, stress_all_cores_every_message_exactly_once_no_leak)
     uint64_t before = free_pages_settled();
     st_run();
     EXPECT_EQ(free_pages_settled(), before);
+}
+
+static struct semaphore hand_gate;
+static _Atomic int gate_posted;   /* the test has posted hand_gate for this round */
+
+/* One receive of shared's (arg: its timeout, WAIT_FOREVER or a long one),
+ * then an untimed wait on hand_gate: its seq, its error, or -3 if the
+ * gate's wait ended before the test posted (a stray wake-up). */
+static int64_t recv_then_gate(void *arg)
+{
+    struct msg32 out;
+    int r = chan_recv(shared, &out, (uint64_t)(uintptr_t)arg);
+    if (r)
+        return r;
+    int g = sem_wait(&hand_gate, WAIT_FOREVER);
+    return g == 0 && atomic_load(&gate_posted) ? (int64_t)out.seq : -3;
+}
+
+/* chan14: a blocking send hands off inline only to a receiver whose wait
+ * has no deadline and no cancellation point (WAKER_KIND_TASK_UNTIMED),
+ * which the scheduler wakes after the channel's lock is released
+ * (sched_wake_unlock); a timed receiver at the head goes the general way,
+ * woken under the lock. Both, queued in that order on other cores, get
+ * their own message, exactly once, and are woken once: each then blocks
+ * on a semaphore, whose wait must last until the test's post (a wake-up
+ * delivered late would end it first: -3). */
+TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    sem_init(&hand_gate, 0);
+    for (int round = 0; round < 20; round++) {
+        atomic_store(&gate_posted, 0);
+        struct task *timed = spawn_on(recv_then_gate, (void *)(uintptr_t)(60000 * MS),
+                                      other_core(round), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        struct task *untimed = spawn_on(recv_then_gate, (void *)(uintptr_t)WAIT_FOREVER,
+                                        other_core(round + 1), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 2);
+        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        int head_kind = shared->recvq.head->waker->kind;
+        int next_kind = shared->recvq.head->next->waker->kind;
+        spin_unlock_irqrestore(&shared->lock, flags);
+        EXPECT_EQ(head_kind, WAKER_KIND_TASK_LISTED);
+        EXPECT_EQ(next_kind, WAKER_KIND_TASK_UNTIMED);
+        struct msg32 m = {.seq = 1000 + 2 * (uint64_t)round};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* the general way: timed */
+        m.seq++;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* inline: untimed */
+        EXPECT_EQ(chan_len(shared), 0);
+        task_sleep_ns(2 * MS);   /* room for a stray wake-up to show */
+        atomic_store(&gate_posted, 1);
+        sem_post(&hand_gate);
+        sem_post(&hand_gate);
+        int64_t v;
+        task_join(timed, &v);
+        EXPECT_EQ(v, 1000 + 2 * round);
+        task_join(untimed, &v);
+        EXPECT_EQ(v, 1001 + 2 * round);
+    }
+    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    chan_destroy(shared);
 }

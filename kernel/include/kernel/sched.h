@@ -280,6 +280,11 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
  * masked (irq_flags: what spin_lock_irqsave returned). Blocks until woken,
  * then clears waiting_on, restores irq_flags; returns the wait result. */
 int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags);
+/* chan14: the same untimed block for a waiter that is on no wait queue
+ * (a runtime wait list's, which learns its result from its waker): lock
+ * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,
+ * blocks until woken, restores irq_flags. No waiting_on, no result. */
+void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
 
 /* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step
  * (a request that wakes its server and waits for the reply, a reply that

@@ -49,7 +49,9 @@ static inline int32_t task_waker_wait_on(struct task_waker *tw, struct wait_node
  * Entered with l's lock held and IRQs masked (flags); returns the result
  * with both released. Either way, it returns only once whoever ended the
  * wait has released l's lock (a wait without deadline or cancellation
- * point sees that by the lock word reading free, without taking it). */
+ * point sees that by the lock word reading free, without taking it). Such
+ * a wait's waker is of kind WAKER_KIND_TASK_UNTIMED: its taker may wake it
+ * after the release (task_waker_wake_unlock_). */
 static inline int32_t task_wait_listed(struct wait_list *l, void *data, uint64_t flags,
                                        uint64_t deadline_ns, bool interruptible);
 
@@ -97,8 +99,8 @@ task_wait_turn_(spinlock_t *lock, uint64_t deadline_ns, bool point)
     return cancelled ? -ECANCELED : expired ? -ETIMEDOUT : 0;
 }
 
-/* Wait until lock reads free (IRQs masked): whoever held it when this was
- * called has released it since. */
+/* Wait until lock reads free: whoever held it when this was called has
+ * released it since. */
 static inline void task_wait_lock_released_(spinlock_t *lock)
 {
     while (__builtin_expect(atomic_load_explicit(&lock->locked, memory_order_acquire), 0))
@@ -112,26 +114,32 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
                         uint64_t flags, uint64_t deadline_ns, bool point)
 {
     if (!deadline_ns && !point) {
-        /* Only a claimer ends this wait, and it makes the waker DONE and
-         * wakes the task with lock held. So once DONE is seen, lock reading
-         * free means that claimer has released it: it has made its wake-up
-         * and left what the lock guards (which the caller may destroy
-         * next), and the lock need not be taken again. (DONE was stored
-         * after the claimer took the lock, and read here before the lock
-         * word: that read cannot see the word from before that taking.) A
-         * spurious wake-up (still WAITING) looks again under the lock. */
+        /* Only a claimer ends this wait, and it makes the waker DONE with
+         * lock held and wakes the task there (or, task_waker_wake_unlock_,
+         * right after releasing it: then the task cannot run before that
+         * wake-up, and finds the lock free). So once DONE is seen, lock
+         * reading free means that claimer has released it: it has made its
+         * wake-up and left what the lock guards (which the caller may
+         * destroy next), and the lock need not be taken again. (DONE was
+         * stored after the claimer took the lock, and read here before the
+         * lock word: that read cannot see the word from before that
+         * taking.) A spurious wake-up (still WAITING) looks again under
+         * the lock. */
         for (;;) {
-            sched_block(lock, 0);
+            /* chan14: the untimed block in one frame (IRQs restored, so
+             * the look below and the lock-word wait run with flags' IRQ
+             * state). */
+            sched_block_unlock(lock, flags);
             if (__builtin_expect(waker_state(&tw->w) == WAKER_DONE, 1))
                 break;
-            spin_lock(lock);
-            if (waker_state(&tw->w) != WAKER_WAITING) {
-                spin_unlock(lock);
+            flags = spin_lock_irqsave(lock);
+            bool waiting = waker_state(&tw->w) == WAKER_WAITING;
+            if (!waiting) {
+                spin_unlock_irqrestore(lock, flags);
                 break;
             }
         }
         task_wait_lock_released_(lock);
-        arch_irq_restore(flags);
         return tw->w.result;
     }
     if (point)
@@ -163,13 +171,13 @@ task_waker_wait_on(struct task_waker *tw, struct wait_node *n, uint64_t flags, u
 }
 
 /* With l's lock held, n = l->head a node that task_wait_listed queued
- * (waker kind WAKER_KIND_TASK_LISTED): take n off as its claim with
+ * (waker kind WAKER_KIND_TASK_LISTED or _UNTIMED): take n off as its claim with
  * result 0. Such a waker changes state only under that lock (its claimers
  * fire there; its own timeout or cancellation claims there and unlinks n
  * at once), so while n is linked it is WAITING, with the result and which
  * (0, 0) that such a claim would store: no compare-and-swap, no stores
  * but the unlink. The caller transfers, then task_waker_wake_listed_
- * (DONE, the wake). */
+ * (DONE, the wake) or, for kind _UNTIMED, task_waker_wake_unlock_. */
 static inline void task_wait_take_listed_(struct wait_list *l, struct wait_node *n)
 {
     wait_list_unlink_head(l, n);
@@ -181,6 +189,27 @@ static inline void task_waker_wake_listed_(struct waker *w)
     struct task *t = container_of(w, struct task_waker, w)->task;   /* read before DONE */
     waker_set_done(w);
     sched_wake(t, WAIT_OK);
+}
+
+/* chan14: task_waker_wake_listed_ for a waker of kind
+ * WAKER_KIND_TASK_UNTIMED that the caller took off its list (and
+ * transferred to) holding the list's lock with IRQs masked (flags from
+ * spin_lock_irqsave): DONE, then sched_wake_unlock releases lock, wakes the
+ * task and restores flags. Nothing but a claimer ends such a wait (no
+ * timer, no cancel), and its task became BLOCKED before the lock its node
+ * was queued under was released (sched_block_unlock), so once the node is
+ * off the list no one else wakes the task and it cannot run before this
+ * wake: the wake needs no lock (as a wait queue's, kernel/waitq_inline.h).
+ * The waiter finds the lock free when it runs, so its wait for the lock
+ * word (task_waker_wait_listed_) ends at once; nothing here touches what
+ * the lock guards after the release (t is read before DONE). */
+static inline __attribute__((always_inline)) void
+task_waker_wake_unlock_(struct waker *w, spinlock_t *lock, uint64_t flags)
+{
+    struct task *t = container_of(w, struct task_waker, w)->task;   /* read before DONE */
+    t->wait_result = WAIT_OK;   /* sched_wake_unlock's contract: stored by the taker */
+    waker_set_done(w);
+    sched_wake_unlock(lock, flags, t);
 }
 
 static inline __attribute__((always_inline)) int32_t
@@ -196,8 +225,10 @@ task_wait_listed(struct wait_list *l, void *data, uint64_t flags, uint64_t deadl
     struct task *cur = sched_current();
     struct task_waker tw;
     struct wait_node n;
+    uint8_t kind = !deadline_ns && !interruptible ? WAKER_KIND_TASK_UNTIMED
+                                                  : WAKER_KIND_TASK_LISTED;
     tw.w = (struct waker){.state = WAKER_WAITING, .which = 0, .qos = cur->qos,
-                          .kind = WAKER_KIND_TASK_LISTED, .fire = task_waker_fire_listed_};
+                          .kind = kind, .fire = task_waker_fire_listed_};
     tw.task = cur;
     wait_list_add_new(l, &n, &tw.w, 0, data);
     return task_waker_wait_listed_(&tw, &n, l->lock, flags, deadline_ns, interruptible);
