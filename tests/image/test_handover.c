@@ -114,7 +114,7 @@ static int64_t sem_pair_poster(void *arg)
     struct sem_pair *p = arg;
     uint32_t seed = (uint32_t)(uintptr_t)arg | 1;
     for (uint32_t i = 0; i < SEM_POSTS; i++) {
-        spin_ns((next_rand(&seed) % 25) * US);
+        spin_ns((next_rand(&seed) % 50) * US);
         sem_post(&p->s);
     }
     return 0;
@@ -185,7 +185,7 @@ static int64_t cv_poster(void *arg)
     struct cv_pair *p = arg;
     uint32_t seed = (uint32_t)(uintptr_t)arg | 1;
     for (uint32_t i = 0; i < CV_TOKENS; i++) {
-        spin_ns((next_rand(&seed) % 25) * US);
+        spin_ns((next_rand(&seed) % 50) * US);
         mutex_lock(&p->m);
         p->tokens++;
         if (i & 1) {
