@@ -9,6 +9,7 @@
 #include <kernel/platform.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
 #include "sched_internal.h"
 #include "sched_rq.h"
 
@@ -54,26 +55,47 @@ static bool in_wait(const struct task *t, uint32_t seq)
 
 /* --- timeouts and sleeping ------------------------------------------------------ */
 
-/* A wait's deadline passed. Wait-queue waits are taken off their queue by
- * the wait-queue code (which then wakes them); plain sleeps are woken here. */
+/* A wait's deadline passed (no lock held: run_timers popped the timer).
+ * Everything is decided under t's run-queue lock while t is still BLOCKED
+ * in that wait: it cannot run, so it cannot leave the wait, nor free a wait
+ * queue that lives in its frame (a semaphore on its stack). A plain sleep
+ * is woken; a wait-queue wait is taken off its queue if no waker took it
+ * first, the queue's lock taken with trylock (the lock order is queue,
+ * then run queue: on failure both are let go and tried again) and released
+ * before t can run. */
 static void block_timeout(void *arg, uint32_t seq)
 {
     struct task *t = arg;
     if (t->wait_seq != seq)
         return;   /* that wait already ended */
-    if (t->waiting_on) {
-        waitq_timeout(t, seq);
-        return;
-    }
-    /* A plain sleep: t may have been woken, run and blocked again since
-     * the checks above, so check again under its queue's lock. */
-    uint64_t flags;
-    struct runqueue *rq = sched_lock_task(t, &flags);
-    if (!in_wait(t, seq) || t->waiting_on) {
+    for (;;) {
+        uint64_t flags;
+        struct runqueue *rq = sched_lock_task(t, &flags);
+        if (!in_wait(t, seq)) {
+            spin_unlock_irqrestore(&rq->lock, flags);
+            return;
+        }
+        struct waitq *wq = t->waiting_on;   /* set before t blocked, kept until it runs */
+        if (!wq) {
+            sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
+            return;
+        }
+        if (spin_trylock(&wq->lock)) {
+            bool pending = t->wait_result == WAIT_PENDING;   /* else a waker took it */
+            if (pending) {
+                waitq_unlink(wq, t);
+                t->wait_result = WAIT_TIMEOUT;
+            }
+            spin_unlock(&wq->lock);
+            if (pending)
+                sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
+            else
+                spin_unlock_irqrestore(&rq->lock, flags);
+            return;
+        }
         spin_unlock_irqrestore(&rq->lock, flags);
-        return;
+        arch_cpu_relax();
     }
-    sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
 }
 
 const struct task *sched_timer_task(const struct timer *tm)

@@ -27,17 +27,6 @@ int waitq_wake_all(struct waitq *wq, int32_t result)
     return n;
 }
 
-void waitq_timeout(struct task *t, uint32_t seq)
-{
-    struct waitq *wq = t->waiting_on;
-    if (!wq)
-        return;
-    uint64_t flags = spin_lock_irqsave(&wq->lock);
-    if (t->waiting_on == wq && t->wait_seq == seq && t->wait_result == WAIT_PENDING)
-        waitq_take(wq, t, WAIT_TIMEOUT);
-    spin_unlock_irqrestore(&wq->lock, flags);
-}
-
 /* Interruptible waits against task_cancel: the waiter, under wq->lock,
  * publishes waiting_on and then reads the cancel flag; task_cancel sets the
  * flag and then reads waiting_on (both with full fences), so at least one of

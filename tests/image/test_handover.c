@@ -146,6 +146,95 @@ TEST(handover, sem_posts_racing_timeouts_each_counted_once_timed_and_untimed_wai
     printf("  handover: %u timed sem waits timed out\n", (unsigned)timeouts);
 }
 
+/* --- a semaphore in the waiter's frame: its timeout never outlives it -------- */
+
+enum { FRAME_PAIRS = 4, FRAME_ROUNDS = 200 };
+
+struct frame_pair {
+    struct semaphore *_Atomic posted_to;   /* the waiter's semaphore of this round */
+    struct semaphore ready;                /* posted_to is set */
+    struct semaphore done;                 /* the poster is done with it */
+    uint32_t got, late, timeouts, wrong, corrupt, timers;
+};
+
+/* One round in its own frame: a semaphore on this stack, a 5..20 us wait
+ * on it raced by the poster's post; its frame is the next round's. */
+static __attribute__((noinline)) void frame_round(struct frame_pair *p, uint32_t i)
+{
+    struct semaphore s;
+    sem_init(&s, 0);
+    atomic_store(&p->posted_to, &s);
+    sem_post(&p->ready);
+    int r = sem_wait(&s, (5 + 5 * (i % 4)) * US);
+    if (sem_wait(&p->done, WAIT_FOREVER) != 0)   /* the poster has let go of s */
+        p->wrong++;
+    if (r == 0)
+        p->got++;
+    else if (r == WAIT_TIMEOUT && sem_trywait(&s))
+        p->late++, p->timeouts++;
+    else
+        p->wrong++;
+    if (sem_trywait(&s))
+        p->wrong++;   /* one post per round, taken once */
+    p->timers += timer_left();
+}
+
+static int64_t frame_waiter(void *arg)
+{
+    struct frame_pair *p = arg;
+    for (uint32_t i = 0; i < FRAME_ROUNDS; i++) {
+        frame_round(p, i);
+        p->corrupt += stack_probe();
+    }
+    return 0;
+}
+
+static int64_t frame_poster(void *arg)
+{
+    struct frame_pair *p = arg;
+    uint32_t seed = (uint32_t)(uintptr_t)arg | 1;
+    for (uint32_t i = 0; i < FRAME_ROUNDS; i++) {
+        if (sem_wait(&p->ready, WAIT_FOREVER) != 0)
+            p->wrong++;
+        struct semaphore *s = atomic_exchange(&p->posted_to, NULL);
+        spin_ns((next_rand(&seed) % 30) * US);
+        sem_post(s);
+        sem_post(&p->done);
+    }
+    return 0;
+}
+
+/* Timed waits on a semaphore in the waiter's own frame, posts racing their
+ * timeouts: a timeout decides under the waiter's run-queue lock while the
+ * waiter is still blocked (block_timeout), so it never touches the
+ * semaphore once the waiter has left the frame. Each round's post is taken
+ * once, by the wait or after its timeout. */
+TEST(handover, a_timeout_racing_a_post_never_touches_a_semaphore_in_a_frame_left)
+{
+    static struct frame_pair pairs[FRAME_PAIRS];
+    int cpus[PLAT_MAX_CPUS];
+    int n = online_cores(cpus);
+    struct task *w[FRAME_PAIRS], *p[FRAME_PAIRS];
+    uint32_t timeouts = 0;
+    for (int i = 0; i < FRAME_PAIRS; i++) {
+        pairs[i] = (struct frame_pair){0};
+        sem_init(&pairs[i].ready, 0);
+        sem_init(&pairs[i].done, 0);
+        w[i] = spawn_on(frame_waiter, &pairs[i], cpus[(2 * i + 1) % n], QOS_DEFAULT);
+        p[i] = spawn_on(frame_poster, &pairs[i], cpus[(2 * i) % n], QOS_DEFAULT);
+    }
+    for (int i = 0; i < FRAME_PAIRS; i++) {
+        EXPECT_EQ(task_join(w[i], NULL), TASK_EXITED);
+        EXPECT_EQ(task_join(p[i], NULL), TASK_EXITED);
+        EXPECT_EQ(pairs[i].got + pairs[i].late, FRAME_ROUNDS);
+        EXPECT_EQ(pairs[i].wrong, 0);
+        EXPECT_EQ(pairs[i].corrupt, 0);
+        EXPECT_EQ(pairs[i].timers, 0);
+        timeouts += pairs[i].timeouts;
+    }
+    printf("  handover: %u waits on frame semaphores timed out\n", (unsigned)timeouts);
+}
+
 /* --- condvar: signals racing timeouts -------------------------------------------- */
 
 enum { CV_PAIRS = 3, CV_TOKENS = 200 };
