@@ -155,6 +155,7 @@ struct frame_pair {
     struct semaphore ready;                /* posted_to is set */
     struct semaphore done;                 /* the poster is done with it */
     uint32_t got, late, timeouts, wrong, corrupt, timers;
+    uint32_t poster_wrong;                 /* the poster's own count */
 };
 
 /* One round in its own frame: a semaphore on this stack, a 5..20 us wait
@@ -195,7 +196,7 @@ static int64_t frame_poster(void *arg)
     uint32_t seed = (uint32_t)(uintptr_t)arg | 1;
     for (uint32_t i = 0; i < FRAME_ROUNDS; i++) {
         if (sem_wait(&p->ready, WAIT_FOREVER) != 0)
-            p->wrong++;
+            p->poster_wrong++;
         struct semaphore *s = atomic_exchange(&p->posted_to, NULL);
         spin_ns((next_rand(&seed) % 30) * US);
         sem_post(s);
@@ -228,6 +229,7 @@ TEST(handover, a_timeout_racing_a_post_never_touches_a_semaphore_in_a_frame_left
         EXPECT_EQ(task_join(p[i], NULL), TASK_EXITED);
         EXPECT_EQ(pairs[i].got + pairs[i].late, FRAME_ROUNDS);
         EXPECT_EQ(pairs[i].wrong, 0);
+        EXPECT_EQ(pairs[i].poster_wrong, 0);
         EXPECT_EQ(pairs[i].corrupt, 0);
         EXPECT_EQ(pairs[i].timers, 0);
         timeouts += pairs[i].timeouts;
