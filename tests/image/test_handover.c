@@ -237,6 +237,109 @@ TEST(handover, a_timeout_racing_a_post_never_touches_a_semaphore_in_a_frame_left
     printf("  handover: %u waits on frame semaphores timed out\n", (unsigned)timeouts);
 }
 
+/* --- the same against task_cancel: an interruptible wait in a frame --------------- */
+
+enum { CANCEL_DRIVERS = 4, CANCEL_ROUNDS = 50 };
+
+struct cancel_round {
+    struct semaphore *_Atomic posted_to;   /* the waiter's semaphore */
+    struct semaphore ready, done;
+};
+
+/* 1: the post ended the wait; 2: the cancel did, and the post came after
+ * it (taken from the semaphore); else a wrong outcome. */
+static __attribute__((noinline)) int64_t cancel_round_wait(struct cancel_round *c)
+{
+    struct semaphore s;
+    sem_init(&s, 0);
+    atomic_store(&c->posted_to, &s);
+    sem_post(&c->ready);
+    int r = sem_wait_interruptible(&s, WAIT_FOREVER);
+    if (sem_wait(&c->done, WAIT_FOREVER) != 0)   /* the driver has let go of s */
+        return -1;
+    int64_t v = r == 0 ? 1 : r == WAIT_CANCELLED && sem_trywait(&s) ? 2 : -2;
+    if (sem_trywait(&s))
+        v = -3;   /* one post, taken once */
+    return v;
+}
+
+static int64_t cancel_round_waiter(void *arg)
+{
+    int64_t v = cancel_round_wait(arg);
+    return stack_probe() ? -4 : v;
+}
+
+struct cancel_driver {
+    int waiter_cpu;
+    uint32_t posted, cancelled, wrong;
+};
+
+/* Rounds of: a waiter on another core, a post and a cancel at nearby
+ * moments in either order. */
+static int64_t cancel_driver(void *arg)
+{
+    struct cancel_driver *d = arg;
+    uint32_t seed = (uint32_t)(uintptr_t)arg | 1;
+    for (uint32_t i = 0; i < CANCEL_ROUNDS; i++) {
+        struct cancel_round c;
+        c.posted_to = NULL;
+        sem_init(&c.ready, 0);
+        sem_init(&c.done, 0);
+        struct task *w = spawn_on(cancel_round_waiter, &c, d->waiter_cpu, QOS_DEFAULT);
+        if (!w || sem_wait(&c.ready, WAIT_FOREVER) != 0) {
+            d->wrong++;
+            return 0;
+        }
+        struct semaphore *s = atomic_load(&c.posted_to);
+        spin_ns((next_rand(&seed) % 10) * US);
+        if (i & 1) {
+            sem_post(s);
+            spin_ns((next_rand(&seed) % 3) * US);
+            task_cancel(w);
+        } else {
+            task_cancel(w);
+            spin_ns((next_rand(&seed) % 3) * US);
+            sem_post(s);
+        }
+        sem_post(&c.done);
+        int64_t v = 0;
+        if (task_join(w, &v) != TASK_EXITED)
+            d->wrong++;
+        else if (v == 1)
+            d->posted++;
+        else if (v == 2)
+            d->cancelled++;
+        else
+            d->wrong++;
+    }
+    return 0;
+}
+
+/* task_cancel racing a post to an interruptible wait on a semaphore in the
+ * waiter's frame: the cancel decides under the waiter's run-queue lock
+ * while it is blocked (sched_cancel_waitq_wait), so it never touches the
+ * semaphore once the waiter has left; each post is taken once. */
+TEST(handover, a_cancel_racing_a_post_never_touches_a_semaphore_in_a_frame_left)
+{
+    static struct cancel_driver drivers[CANCEL_DRIVERS];
+    int cpus[PLAT_MAX_CPUS];
+    int n = online_cores(cpus);
+    struct task *t[CANCEL_DRIVERS];
+    for (int i = 0; i < CANCEL_DRIVERS; i++) {
+        drivers[i] = (struct cancel_driver){.waiter_cpu = cpus[(2 * i + 1) % n]};
+        t[i] = spawn_on(cancel_driver, &drivers[i], cpus[(2 * i) % n], QOS_DEFAULT);
+    }
+    uint32_t cancelled = 0;
+    for (int i = 0; i < CANCEL_DRIVERS; i++) {
+        EXPECT_EQ(task_join(t[i], NULL), TASK_EXITED);
+        EXPECT_EQ(drivers[i].wrong, 0);
+        EXPECT_EQ(drivers[i].posted + drivers[i].cancelled, CANCEL_ROUNDS);
+        cancelled += drivers[i].cancelled;
+    }
+    printf("  handover: %u of %u interruptible waits ended by the cancel\n", (unsigned)cancelled,
+           (unsigned)(CANCEL_DRIVERS * CANCEL_ROUNDS));
+}
+
 /* --- condvar: signals racing timeouts -------------------------------------------- */
 
 enum { CV_PAIRS = 3, CV_TOKENS = 200 };
