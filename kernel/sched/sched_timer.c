@@ -9,6 +9,7 @@
 #include <kernel/platform.h>
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
 #include "sched_internal.h"
 #include "sched_rq.h"
 
@@ -54,26 +55,81 @@ static bool in_wait(const struct task *t, uint32_t seq)
 
 /* --- timeouts and sleeping ------------------------------------------------------ */
 
-/* A wait's deadline passed. Wait-queue waits are taken off their queue by
- * the wait-queue code (which then wakes them); plain sleeps are woken here. */
+/* Under rq->lock (t's, taken with flags), t BLOCKED in a wait on wq: if
+ * wq's lock is free, take t off wq with result if its wait is still
+ * pending (and, for a cancel, interruptible), release wq's lock, then rq's
+ * (waking t if taken: it runs only after both are released), and return
+ * true; false with both as they were if wq's lock is held (the lock order
+ * is queue, then run queue: the caller lets rq's go and tries again).
+ * While t is blocked in that wait it cannot run, so it cannot leave the
+ * wait nor free a wait queue in its frame (a semaphore on its stack). */
+static bool end_queued_wait_locked(struct runqueue *rq, struct task *t, struct waitq *wq,
+                                   int32_t result, uint64_t flags)
+{
+    if (!spin_trylock(&wq->lock))
+        return false;
+    bool take = t->wait_result == WAIT_PENDING &&   /* else a waker took it */
+                (result != WAIT_CANCELLED ||
+                 (atomic_load(&t->cancel) & TASK_CANCEL_INTERRUPTIBLE));
+    if (take) {
+        waitq_unlink(wq, t);
+        t->wait_result = result;
+    }
+    spin_unlock(&wq->lock);
+    if (take)
+        sched_wake_locked(rq, t, result, flags);
+    else
+        spin_unlock_irqrestore(&rq->lock, flags);
+    return true;
+}
+
+/* A wait's deadline passed (no lock held: run_timers popped the timer).
+ * Decided under t's run-queue lock while t is still BLOCKED in that wait
+ * (end_queued_wait_locked): a plain sleep is woken, a wait-queue wait taken
+ * off its queue unless a waker took it first. */
 static void block_timeout(void *arg, uint32_t seq)
 {
     struct task *t = arg;
     if (t->wait_seq != seq)
         return;   /* that wait already ended */
-    if (t->waiting_on) {
-        waitq_timeout(t, seq);
-        return;
-    }
-    /* A plain sleep: t may have been woken, run and blocked again since
-     * the checks above, so check again under its queue's lock. */
-    uint64_t flags;
-    struct runqueue *rq = sched_lock_task(t, &flags);
-    if (!in_wait(t, seq) || t->waiting_on) {
+    for (;;) {
+        uint64_t flags;
+        struct runqueue *rq = sched_lock_task(t, &flags);
+        if (!in_wait(t, seq)) {
+            spin_unlock_irqrestore(&rq->lock, flags);
+            return;
+        }
+        struct waitq *wq = t->waiting_on;   /* set before t blocked, kept until it runs */
+        if (!wq) {
+            sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
+            return;
+        }
+        if (end_queued_wait_locked(rq, t, wq, WAIT_TIMEOUT, flags))
+            return;
         spin_unlock_irqrestore(&rq->lock, flags);
-        return;
+        arch_cpu_relax();
     }
-    sched_wake_locked(rq, t, WAIT_TIMEOUT, flags);
+}
+
+void sched_cancel_waitq_wait(struct task *t)
+{
+    for (;;) {
+        uint64_t flags;
+        struct runqueue *rq = sched_lock_task(t, &flags);
+        struct waitq *wq = t->waiting_on;
+        /* No wait-queue wait, or one its waker ended (t READY, not yet
+         * run): nothing to end. RUNNING with waiting_on set: queuing (it
+         * holds wq's lock and will block, or see the cancel and leave) or
+         * just woken (it clears waiting_on at once): look again. */
+        if (!wq || (t->state != TASK_BLOCKED && t->state != TASK_RUNNING)) {
+            spin_unlock_irqrestore(&rq->lock, flags);
+            return;
+        }
+        if (t->state == TASK_BLOCKED && end_queued_wait_locked(rq, t, wq, WAIT_CANCELLED, flags))
+            return;
+        spin_unlock_irqrestore(&rq->lock, flags);
+        arch_cpu_relax();
+    }
 }
 
 const struct task *sched_timer_task(const struct timer *tm)

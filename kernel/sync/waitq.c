@@ -27,23 +27,15 @@ int waitq_wake_all(struct waitq *wq, int32_t result)
     return n;
 }
 
-void waitq_timeout(struct task *t, uint32_t seq)
-{
-    struct waitq *wq = t->waiting_on;
-    if (!wq)
-        return;
-    uint64_t flags = spin_lock_irqsave(&wq->lock);
-    if (t->waiting_on == wq && t->wait_seq == seq && t->wait_result == WAIT_PENDING)
-        waitq_take(wq, t, WAIT_TIMEOUT);
-    spin_unlock_irqrestore(&wq->lock, flags);
-}
-
 /* Interruptible waits against task_cancel: the waiter, under wq->lock,
  * publishes waiting_on and then reads the cancel flag; task_cancel sets the
  * flag and then reads waiting_on (both with full fences), so at least one of
  * them sees the other. A waiter that sees the flag never blocks; a canceller
  * that sees the wait takes it off under wq->lock only if it is still pending
- * and interruptible, so a waker, a timeout and a cancel end it exactly once. */
+ * and interruptible, so a waker, a timeout and a cancel end it exactly once.
+ * The canceller decides under the waiter's run-queue lock while the waiter
+ * is blocked (sched_cancel_waitq_wait), so it never touches a wait queue the
+ * waiter has left. */
 int32_t waitq_wait_interruptible(struct waitq *wq, uint64_t irq_flags, uint64_t deadline_ns)
 {
     struct task *cur = sched_current();
@@ -66,15 +58,8 @@ int32_t waitq_wait_interruptible(struct waitq *wq, uint64_t irq_flags, uint64_t 
 
 void waitq_cancel(struct task *t)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    struct waitq *wq = t->waiting_on;
-    if (!wq)
-        return;
-    uint64_t flags = spin_lock_irqsave(&wq->lock);
-    if (t->waiting_on == wq && t->wait_result == WAIT_PENDING &&
-        (atomic_load(&t->cancel) & TASK_CANCEL_INTERRUPTIBLE))
-        waitq_take(wq, t, WAIT_CANCELLED);
-    spin_unlock_irqrestore(&wq->lock, flags);
+    atomic_thread_fence(memory_order_seq_cst);   /* the flag, then waiting_on (see above) */
+    sched_cancel_waitq_wait(t);
 }
 
 uint64_t waitq_deadline_after(uint64_t timeout_ns)

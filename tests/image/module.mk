@@ -33,3 +33,5 @@ SR_SRCS += tests/image/test_cancel.c tests/image/test_scope.c tests/image/test_c
 # leaves the disk and the rng failed for the rest of the boot.
 SR_SRCS += tests/image/test_io.c tests/image/test_io_paths.c tests/image/test_persist.c \
 	tests/image/test_net.c tests/image/test_io_hostile.c
+# review14: stress of the lock hand-overs and stack-resident wait records.
+SR_SRCS += tests/image/test_handover.c

@@ -316,6 +316,10 @@ static inline int32_t sched_wake_block(struct task *t, int32_t result, spinlock_
  * released), task_cancel wakes it from sched_block with WAIT_CANCELLED,
  * under lock, so a waker of the wait proper (also under lock) and the
  * canceller never both wake it. */
+/* waitq_cancel's body (kernel/sync/waitq.c; sched_timer.c): end t's
+ * interruptible wait-queue wait, if it is in one, deciding under t's
+ * run-queue lock while t is blocked in it. */
+void sched_cancel_waitq_wait(struct task *t);
 void task_cancel_point_enter(spinlock_t *lock);
 void task_cancel_point_leave(void);
 

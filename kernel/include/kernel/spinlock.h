@@ -16,6 +16,7 @@
 #define KERNEL_SPINLOCK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <arch/cpu.h>
 
@@ -32,6 +33,14 @@ static inline void spin_lock(spinlock_t *l)
     while (__builtin_expect(atomic_exchange_explicit(&l->locked, 1, memory_order_acquire), 0))
         while (atomic_load_explicit(&l->locked, memory_order_relaxed))
             arch_cpu_relax();
+}
+
+/* Take l if it is free, without waiting: true if taken. For a caller that
+ * holds a lock ordered after l (it must not wait for l). */
+static inline bool spin_trylock(spinlock_t *l)
+{
+    return !atomic_load_explicit(&l->locked, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire);
 }
 
 static inline void spin_unlock(spinlock_t *l)

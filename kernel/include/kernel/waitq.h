@@ -41,8 +41,6 @@ void waitq_take(struct waitq *wq, struct task *t, int32_t result);
 /* With wq->lock held: wake every waiter. Returns how many. */
 int waitq_wake_all(struct waitq *wq, int32_t result);
 static inline bool waitq_empty(const struct waitq *wq) { return !wq->head; }
-/* Timeout path (sched_timer.c): take t off the queue it waits on, if still there. */
-void waitq_timeout(struct task *t, uint32_t seq);
 
 /* Deadline helper: now + ns, or 0 (forever) when ns is WAIT_FOREVER. */
 uint64_t waitq_deadline_after(uint64_t timeout_ns);
