@@ -24,12 +24,14 @@ void asm_offsets(void)
     DEFINE(FRAME_Q, offsetof(struct arch_frame, q));
     DEFINE(FRAME_SIZE, sizeof(struct arch_frame));
     DEFINE(COOP_FRAME_SIZE, sizeof(struct arch_coop_frame));
-    DEFINE(COOP_FRAME_FP, offsetof(struct arch_coop_frame, fp));
     _Static_assert(offsetof(struct arch_coop_frame, lr) == offsetof(struct arch_coop_frame, fp) + 8,
                    "fp/lr stored as a pair");
     _Static_assert(offsetof(struct arch_coop_frame, x) == 64 && sizeof(struct arch_coop_frame) == 160,
                    "switch.S stores d8-d15 at 0, x19-x30 at 64");
     _Static_assert(sizeof(struct arch_frame) % 16 == 0, "frame keeps SP 16-byte aligned");
+    _Static_assert(sizeof(struct arch_min_frame) == 16 && sizeof(struct arch_first_frame) == 32 &&
+                       sizeof(struct arch_restart_frame) == 32,
+                   "switch.S pops 16 bytes, arch_task_entry and arch_restart_entry 16 more");
     _Static_assert(offsetof(struct arch_frame, elr) == offsetof(struct arch_frame, sp) + 8,
                    "sp/elr stored as a pair");
     _Static_assert(offsetof(struct arch_frame, fp_saved) == offsetof(struct arch_frame, x[30]) + 8,

@@ -40,25 +40,30 @@
 .endif
 .endm
 
+/* \op (stp or ldp) q0-q31 with the 512 bytes at x\t1. */
+.macro q_pairs op, t1
+    \op     q0, q1, [x\t1, #0]
+    \op     q2, q3, [x\t1, #32]
+    \op     q4, q5, [x\t1, #64]
+    \op     q6, q7, [x\t1, #96]
+    \op     q8, q9, [x\t1, #128]
+    \op     q10, q11, [x\t1, #160]
+    \op     q12, q13, [x\t1, #192]
+    \op     q14, q15, [x\t1, #224]
+    \op     q16, q17, [x\t1, #256]
+    \op     q18, q19, [x\t1, #288]
+    \op     q20, q21, [x\t1, #320]
+    \op     q22, q23, [x\t1, #352]
+    \op     q24, q25, [x\t1, #384]
+    \op     q26, q27, [x\t1, #416]
+    \op     q28, q29, [x\t1, #448]
+    \op     q30, q31, [x\t1, #480]
+.endm
+
 /* Store q0-q31, FPSR and FPCR into the frame at \base; x\t1-x\t3 scratch. */
 .macro save_fp base, t1, t2, t3
     add     x\t1, \base, #FRAME_Q
-    stp     q0, q1, [x\t1, #0]
-    stp     q2, q3, [x\t1, #32]
-    stp     q4, q5, [x\t1, #64]
-    stp     q6, q7, [x\t1, #96]
-    stp     q8, q9, [x\t1, #128]
-    stp     q10, q11, [x\t1, #160]
-    stp     q12, q13, [x\t1, #192]
-    stp     q14, q15, [x\t1, #224]
-    stp     q16, q17, [x\t1, #256]
-    stp     q18, q19, [x\t1, #288]
-    stp     q20, q21, [x\t1, #320]
-    stp     q22, q23, [x\t1, #352]
-    stp     q24, q25, [x\t1, #384]
-    stp     q26, q27, [x\t1, #416]
-    stp     q28, q29, [x\t1, #448]
-    stp     q30, q31, [x\t1, #480]
+    q_pairs stp, \t1
     mrs     x\t2, fpsr
     mrs     x\t3, fpcr
     stp     w\t2, w\t3, [x\t1, #(FRAME_FPSR - FRAME_Q)]
@@ -67,22 +72,7 @@
 /* Load q0-q31, FPSR and FPCR from the frame at \base; x\t1-x\t3 scratch. */
 .macro load_fp base, t1, t2, t3
     add     x\t1, \base, #FRAME_Q
-    ldp     q0, q1, [x\t1, #0]
-    ldp     q2, q3, [x\t1, #32]
-    ldp     q4, q5, [x\t1, #64]
-    ldp     q6, q7, [x\t1, #96]
-    ldp     q8, q9, [x\t1, #128]
-    ldp     q10, q11, [x\t1, #160]
-    ldp     q12, q13, [x\t1, #192]
-    ldp     q14, q15, [x\t1, #224]
-    ldp     q16, q17, [x\t1, #256]
-    ldp     q18, q19, [x\t1, #288]
-    ldp     q20, q21, [x\t1, #320]
-    ldp     q22, q23, [x\t1, #352]
-    ldp     q24, q25, [x\t1, #384]
-    ldp     q26, q27, [x\t1, #416]
-    ldp     q28, q29, [x\t1, #448]
-    ldp     q30, q31, [x\t1, #480]
+    q_pairs ldp, \t1
     ldp     w\t2, w\t3, [x\t1, #(FRAME_FPSR - FRAME_Q)]
     msr     fpsr, x\t2
     msr     fpcr, x\t3

@@ -176,16 +176,6 @@ static inline struct task *yield_target(const struct runqueue *rq, unsigned b)
     return (rq->band_mask & ((1u << b) - 1)) ? NULL : rq->head[b];
 }
 
-/* task_yield: the running task gives way to the next of its band. The
- * common case, a band-mate waiting, nothing better queued and neither task
- * idle, deadline or app-accounted, rotates the band in place (the first
- * waiter runs; the yielder goes to the tail, or to runnext when it is then
- * the only ready task, so two yielders just swap places there): same band,
- * so no class charge; the queue length and idle hint do not change. The new
- * task inherits the running slice (one starts if none runs); when that
- * slice ends, run_timers lengthens it to a whole slice from the new task's
- * start (slice_over), so the yield costs the timer nothing and the new task
- * still gets a full slice. Anything else takes schedule(). */
 /* sched_yield_begin's general way, out of line (its frame stays off the
  * fast path): rq->lock held; the whole yield through schedule(). */
 static __attribute__((noinline)) struct sched_yield_switch yield_general(struct runqueue *rq,
@@ -197,6 +187,18 @@ static __attribute__((noinline)) struct sched_yield_switch yield_general(struct 
     return (struct sched_yield_switch){NULL, 0};
 }
 
+/* task_yield's scheduler part (kernel/task.h): the running task gives way
+ * to the next of its band. The common case, a caller with IRQs enabled, a
+ * band-mate waiting, nothing better queued and neither task idle, deadline
+ * or app-accounted, rotates the band in place (the first waiter runs; the
+ * yielder goes to the tail, or to runnext when it is then the only ready
+ * task, so two yielders just swap places there): same band, so no class
+ * charge; the queue length and idle hint do not change. The new task
+ * inherits the running slice (one starts if none runs); when that slice
+ * ends, run_timers lengthens it to a whole slice from the new task's start
+ * (slice_inherited), so the yield costs the timer nothing and the new task
+ * still gets a full slice. The caller then switches (arch_switch_min).
+ * Anything else is yield_general. */
 struct sched_yield_switch sched_yield_begin(uint64_t flags)
 {
     struct runqueue *rq = this_rq();
@@ -204,6 +206,8 @@ struct sched_yield_switch sched_yield_begin(uint64_t flags)
     struct task *prev = rq->current;
     unsigned b = prev->qos;
     struct task *next = rq->runnext;
+    /* The two yielders' case first, its test of its own (one shared test
+     * after yield_target costs 2-3 more instructions per yield). */
     if (__builtin_expect(next && next->qos == b, 1)) {
         if ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE) || (flags & (1u << 7)))
             return yield_general(rq, flags);
@@ -377,7 +381,7 @@ int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
     return cur->wait_result;
 }
 
-/* chan14: sched_block_waitq without the wait queue's tail (see sched.h). */
+/* sched_block_waitq without the wait queue's tail (see sched.h). */
 void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags)
 {
     block_untimed(lock);

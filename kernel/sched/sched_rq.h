@@ -335,7 +335,7 @@ static inline void core_view_one(struct sched_core_view *v, int c, uint32_t onli
     struct task *cur = runqueues[c].current;
     bool busy = cur && !(cur->flags & TASK_F_IDLE);
     /* Field by field: built -mgeneral-regs-only, GCC makes a compound
-     * literal of this size a memset call (irqfp). */
+     * literal of this size a memset call. */
     v->online = (online >> c) & 1;
     v->cur_qos = busy ? cur->qos : QOS_COUNT;
     v->cur_dl = false;

@@ -255,7 +255,7 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
                                    !(t->flags & TASK_F_DL) &&
                                    (pinned || sched_model.nlevels <= 1), 1)) {
-        /* uart13: the common case of an interrupt dispatched by the idle
+        /* The common case of an interrupt dispatched by the idle
          * loop, tested first (on_cpu is clear: idle runs here). */
         switch_from_idle(rq, cur, t, now_ticks(), 0);
         spin_unlock(&rq->lock);
@@ -272,7 +272,7 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     if (mode == WAKE_PLAIN)
         t->wait_result = result;
     if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
-        wake_onto_idle(rq, cur, t, flags);   /* uart9: the idle loop's interrupt woke t */
+        wake_onto_idle(rq, cur, t, flags);   /* the idle loop's interrupt woke t */
         return;
     }
     ready_here(rq, t, pinned, flags);

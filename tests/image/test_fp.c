@@ -534,6 +534,27 @@ static int64_t peek_after_preemption(void *arg)
     return 0;
 }
 
+/* The holder on cpu, utility class, spinning with holder_want (filled from
+ * salt and fpcr, FPSR_QC) in every register once this returns; the shared
+ * flags and seen_regs reset. NULL (the test already failed) if it cannot
+ * be spawned. */
+static struct task *start_holder(int cpu, uint64_t salt, uint64_t fpcr)
+{
+    atomic_store(&released, 0);
+    atomic_store(&holder_spins, 0);
+    atomic_store(&seen_fp_on, 0);
+    memset(seen_regs, 0, sizeof(seen_regs));
+    fill(&holder_want, salt, fpcr, FPSR_QC);
+    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
+    struct task *h = task_spawn(holder, NULL, &ha);
+    EXPECT_TRUE(h != NULL);
+    if (!h)
+        return NULL;
+    while (atomic_load(&holder_spins) == 0)
+        task_yield();
+    return h;
+}
+
 /* A task preempted with its values in every register (kept for it in its
  * frame): the task the interrupt switches to, new or woken, finds none of
  * them and FPCR/FPSR at zero; the holder gets all of its own back. */
@@ -542,20 +563,11 @@ TEST(fp, preempted_task_values_never_reach_the_task_switched_in)
     int cpu = other_online_cpu(cpu_id(), -1);
     if (cpu < 0)
         return;   /* the holder would spin on the test's own core */
-    atomic_store(&released, 0);
-    atomic_store(&holder_spins, 0);
-    atomic_store(&seen_fp_on, 0);
     atomic_store(&peek_waits, 0);
-    memset(seen_regs, 0, sizeof(seen_regs));
     sem_init(&peek_sem, 0);
-    fill(&holder_want, 0x3c, FPCR_RMODE_PLUS, FPSR_QC);
-    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
-    struct task *h = task_spawn(holder, NULL, &ha);
-    EXPECT_TRUE(h != NULL);
+    struct task *h = start_holder(cpu, 0x3c, FPCR_RMODE_PLUS);
     if (!h)
         return;
-    while (atomic_load(&holder_spins) == 0)
-        task_yield();
     struct task_attr pa = {.name = "fp-peek", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
     struct task *p = task_spawn(peek_after_preemption, NULL, &pa);
     EXPECT_TRUE(p != NULL);
@@ -620,22 +632,14 @@ TEST(fp, a_yield_resumed_by_a_preemption_finds_its_values_and_none_of_the_preemp
     int cpu = other_online_cpu(cpu_id(), -1);
     if (cpu < 0)
         return;   /* the holder would spin on the test's own core */
-    atomic_store(&released, 0);
-    atomic_store(&holder_spins, 0);
-    atomic_store(&seen_fp_on, 0);
     atomic_store(&yield_live_bad, 0);
     atomic_store(&yield_min_seen, 0);
-    memset(seen_regs, 0, sizeof(seen_regs));
-    fill(&holder_want, 0x5a, FPCR_RMODE_MINUS, FPSR_QC);
-    struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
-    struct task *h = task_spawn(holder, NULL, &ha);
-    EXPECT_TRUE(h != NULL);
+    struct task *h = start_holder(cpu, 0x5a, FPCR_RMODE_MINUS);
     if (!h)
         return;
-    while (atomic_load(&holder_spins) == 0)
-        task_yield();
     /* Its band-mate runs when the holder's slice ends, then yields back. */
-    struct task *y = task_spawn(yield_to_holder, (void *)(uintptr_t)7, &ha);
+    struct task_attr ya = {.name = "fp-yield", .qos = QOS_UTILITY, .affinity = 1u << cpu};
+    struct task *y = task_spawn(yield_to_holder, (void *)(uintptr_t)7, &ya);
     EXPECT_TRUE(y != NULL);
     if (!y) {
         atomic_store(&released, 1);

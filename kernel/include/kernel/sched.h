@@ -217,7 +217,7 @@ void sched_wake(struct task *t, int32_t result);
  * store, and the wake that hands an idle core to t at once (the handler
  * running in the idle loop's dispatch) decided first. */
 void sched_wake_irq(struct task *t);
-/* sem13: sched_wake for a waker holding wq_lock with IRQs masked
+/* sched_wake for a waker holding wq_lock with IRQs masked
  * (irq_flags: what spin_lock_irqsave returned), t taken off that wait
  * queue with its wait_result stored: releases wq_lock, wakes t as
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
@@ -275,12 +275,12 @@ const struct sched_core_model *sched_core_model(void);
  * Called with IRQs masked and, if wq_lock is given, that lock held (it is
  * released before switching). Returns the wait result. */
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
-/* sem13: sched_block's untimed wait on a wait queue, its tail included:
+/* sched_block's untimed wait on a wait queue, its tail included:
  * the current task is queued on it (waiting_on set), wq_lock held, IRQs
  * masked (irq_flags: what spin_lock_irqsave returned). Blocks until woken,
  * then clears waiting_on, restores irq_flags; returns the wait result. */
 int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags);
-/* chan14: the same untimed block for a waiter that is on no wait queue
+/* The same untimed block for a waiter that is on no wait queue
  * (a runtime wait list's, which learns its result from its waker): lock
  * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,
  * blocks until woken, restores irq_flags. No waiting_on, no result. */

@@ -62,7 +62,7 @@ enum waker_kind {
     WAKER_KIND_FN = 0,              /* call fire */
     WAKER_KIND_TASK_LISTED = 1,     /* fire is task_waker_fire_listed_ (sr/wait_task.h) */
     WAKER_KIND_ASYNC = 2,           /* fire is async_fire_ (sr/async.h) */
-    /* chan14: a TASK_LISTED waker whose wait has no deadline and no
+    /* A TASK_LISTED waker whose wait has no deadline and no
      * cancellation point, so only a claimer ends it: a claimer that took it
      * off may also wake it after releasing the list's lock
      * (task_waker_wake_unlock_, sr/wait_task.h). Includes the TASK_LISTED

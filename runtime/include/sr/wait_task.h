@@ -126,7 +126,7 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
          * taking.) A spurious wake-up (still WAITING) looks again under
          * the lock. */
         for (;;) {
-            /* chan14: the untimed block in one frame (IRQs restored, so
+            /* The untimed block in one frame (IRQs restored, so
              * the look below and the lock-word wait run with flags' IRQ
              * state). */
             sched_block_unlock(lock, flags);
@@ -191,7 +191,7 @@ static inline void task_waker_wake_listed_(struct waker *w)
     sched_wake(t, WAIT_OK);
 }
 
-/* chan14: task_waker_wake_listed_ for a waker of kind
+/* task_waker_wake_listed_ for a waker of kind
  * WAKER_KIND_TASK_UNTIMED that the caller took off its list (and
  * transferred to) holding the list's lock with IRQs masked (flags from
  * spin_lock_irqsave): DONE, then sched_wake_unlock releases lock, wakes the
