@@ -36,18 +36,18 @@ FUNCTION(arch_restart_entry)
 END(arch_restart_entry)
 
 /*
- * void arch_switch(uint64_t *prev_sp, uint64_t next_sp,
- *                  _Atomic uint8_t *prev_on_cpu)
+ * void arch_switch(struct task *prev, uint64_t next_sp)
  * IRQs masked, in EL1t. Saves the caller's callee-saved state as a struct
- * arch_coop_frame (arch/frame.h), publishes prev->sp, then clears
- * prev->on_cpu (release: another core may run prev from here on), then
- * resumes next. d8-d15 are consecutive registers, so two ST1s of four
- * 64-bit lanes move them.
+ * arch_coop_frame (arch/frame.h), publishes its sp at prev +
+ * ARCH_SWITCH_SP_OFFSET, then clears the byte at prev, its on-cpu flag
+ * (release: another core may run prev from here on), then resumes next.
+ * d8-d15 are consecutive registers, so two ST1s of four 64-bit lanes move
+ * them.
  */
 FUNCTION(arch_switch)
     sub     sp, sp, #COOP_FRAME_SIZE
     mov     x9, sp
-    str     x9, [x0]
+    str     x9, [x0, #ARCH_SWITCH_SP_OFFSET]
     st1     {v8.1d-v11.1d}, [x9], #32
     st1     {v12.1d-v15.1d}, [x9], #32
     stp     x19, x20, [x9, #0]
@@ -56,7 +56,7 @@ FUNCTION(arch_switch)
     stp     x25, x26, [x9, #48]
     stp     x27, x28, [x9, #64]
     stp     x29, x30, [x9, #80]
-    stlrb   wzr, [x2]
+    stlrb   wzr, [x0]
     /* falls through into arch_switch_resume_any */
 END(arch_switch)
 
@@ -129,11 +129,11 @@ LOCAL_FUNCTION(fp_zero_rest)
 END(fp_zero_rest)
 
 /*
- * void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp)
+ * void arch_switch_final(struct task *prev, uint64_t next_sp)
  * arch_switch for a prev whose record needs nothing written: a task that
  * has ended and hands the core over (never resumed), or the idle task
  * (its record is fixed). Saves nothing and publishes no sp. Clearing
- * prev->on_cpu (release) lets prev's stack be reused at once, so it is the
+ * prev's on-cpu byte (release) lets prev's stack be reused at once, so it is the
  * last access to that stack; then next resumes as in arch_switch.
  */
 FUNCTION(arch_switch_final)

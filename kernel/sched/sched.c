@@ -178,14 +178,16 @@ static inline struct task *yield_target(const struct runqueue *rq, unsigned b)
 
 /* sched_yield_begin's general way, out of line (its frame stays off the
  * fast path): rq->lock held; the whole yield through schedule(). */
-static __attribute__((noinline)) struct sched_yield_switch yield_general(struct runqueue *rq,
-                                                                         uint64_t flags)
+static __attribute__((noinline)) struct sched_yield_switch yield_general(struct runqueue *rq)
 {
     spin_unlock(&rq->lock);
     schedule();
-    arch_irq_restore(flags);
     return (struct sched_yield_switch){NULL, 0};
 }
+
+/* task_yield for a caller with IRQs masked (kernel/task.h): the whole
+ * yield through schedule(); IRQs stay masked. */
+void sched_yield_masked(void) { schedule(); }
 
 /* task_yield's scheduler part (kernel/task.h): the running task gives way
  * to the next of its band. The common case, a caller with IRQs enabled, a
@@ -199,7 +201,7 @@ static __attribute__((noinline)) struct sched_yield_switch yield_general(struct 
  * (slice_inherited), so the yield costs the timer nothing and the new task
  * still gets a full slice. The caller then switches (arch_switch_min).
  * Anything else is yield_general. */
-struct sched_yield_switch sched_yield_begin(uint64_t flags)
+struct sched_yield_switch sched_yield_begin(void)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
@@ -209,14 +211,13 @@ struct sched_yield_switch sched_yield_begin(uint64_t flags)
     /* The two yielders' case first, its test of its own (one shared test
      * after yield_target costs 2-3 more instructions per yield). */
     if (__builtin_expect(next && next->qos == b, 1)) {
-        if ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE) || (flags & (1u << 7)))
-            return yield_general(rq, flags);
+        if ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))
+            return yield_general(rq);
         rq->runnext = prev;   /* the two swap places */
     } else {
         next = yield_target(rq, b);
-        if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE)) ||
-            (flags & (1u << 7)))
-            return yield_general(rq, flags);
+        if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE)))
+            return yield_general(rq);
         if (rq->nr_ready == 1) {
             rq->head[b] = rq->tail[b] = NULL;   /* next was the only ready task: */
             rq->runnext = prev;                 /* now prev is */
@@ -241,7 +242,7 @@ struct sched_yield_switch sched_yield_begin(uint64_t flags)
 
     switch_tls(next);
     sched_set_current(next);
-    return (struct sched_yield_switch){&prev->sp, next->sp};
+    return (struct sched_yield_switch){prev, next->sp};
 }
 
 /* Under rq->lock, this core's: may t, a task blocked waiting for cur, get

@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct ta
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_final(&idle->on_cpu, next->sp);
+    arch_switch_final(idle, next->sp);
 }
 
 /* idle_switch's general case (several bands, or a deadline or app task

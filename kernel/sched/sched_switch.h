@@ -78,8 +78,9 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
 {
     next->state = TASK_RUNNING;
     /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
-     * atomic store computes the address first). */
-    __asm__ volatile("strb %w1, %0" : "=m"(*(uint8_t *)&next->on_cpu) : "r"(1));
+     * atomic store computes the address first), its constant shared with
+     * the stores around it. */
+    *(volatile uint8_t *)&next->on_cpu = 1;
     rq->current = next;
     rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
@@ -167,7 +168,7 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch(&prev->sp, next->sp, &prev->on_cpu);
+    arch_switch(prev, next->sp);
 }
 
 /* switch_go for a prev that has ended and never runs again (the exit
@@ -177,7 +178,7 @@ static inline __attribute__((always_inline)) _Noreturn void switch_go_final(stru
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_final(&prev->on_cpu, next->sp);
+    arch_switch_final(prev, next->sp);
 }
 
 /* Under rq->lock: switch_to for prev = this core's idle task and next a

@@ -66,8 +66,7 @@ struct waitq;
 #define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
-    uint64_t sp;                 /* saved stack pointer while switched out (| TASK_SP_FULL) */
-    struct task *next, *prev;    /* run queue or wait queue links */
+    _Atomic uint8_t on_cpu;      /* registers live on a core (first: the switch clears it) */
     uint8_t state;               /* enum task_state */
     uint8_t qos;                 /* band */
     union {
@@ -75,10 +74,11 @@ struct task {
                                     (task_pin_note keeps it with the affinity) */
         uint8_t status;          /* enum task_status once dead */
     };
-    _Atomic uint8_t on_cpu;      /* registers live on a core */
     uint8_t flags;
     _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
     int16_t cpu;                 /* core it runs or is queued on */
+    uint64_t sp;                 /* saved stack pointer while switched out (| TASK_SP_FULL) */
+    struct task *next, *prev;    /* run queue or wait queue links */
     uint32_t affinity;           /* allowed cores, 0 = any */
     uint32_t id;
     uint32_t wait_seq;           /* number of the current or last wait (bumped as each
@@ -125,8 +125,8 @@ struct task_ext {
     spinlock_t *cancel_lock;     /* the lock of its cancellation point, while in one */
     uint32_t migrations;         /* accounting: times moved to another core */
 };
-_Static_assert(offsetof(struct task, sp) == 0 && offsetof(struct task, on_cpu) == TASK_ON_CPU_OFFSET,
-               "task_yield's arch_switch_min finds them there");
+_Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, sp) == ARCH_SWITCH_SP_OFFSET,
+               "the switches (arch/arm64/switch.S, arch_switch_min) find them there");
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 #define TASK_UTIL_STAMP_TICKS (1ull << 63)
 
@@ -365,13 +365,13 @@ void task_reap(void);
  * cooperative frame, TASK_SP_FULL a full struct arch_frame (preempted by an
  * interrupt), TASK_SP_MIN_TAG (arch/switch_min.h) a min frame. */
 #define TASK_SP_FULL 1ull
-void arch_switch(uint64_t *prev_sp, uint64_t next_sp, _Atomic uint8_t *prev_on_cpu);
+void arch_switch(struct task *prev, uint64_t next_sp);
 /* Resume the record a saved sp points at (the idle task's first start). */
 _Noreturn void arch_resume(uint64_t saved_sp);
 void arch_restart_entry(void);  /* resume address of a struct arch_restart_frame */
 /* arch_switch for a prev whose record needs nothing written (an ended task,
  * the idle task): saves nothing (switch.S). */
-_Noreturn void arch_switch_final(_Atomic uint8_t *prev_on_cpu, uint64_t next_sp);
+_Noreturn void arch_switch_final(struct task *prev, uint64_t next_sp);
 void arch_task_entry(void);     /* first return target of a new task */
 void arch_switch_resume(void);  /* eret target: pop a cooperative frame and return */
 void arch_switch_resume_clean(void); /* the same, after zeroing the FP/SIMD state it does not load */

@@ -69,27 +69,30 @@ _Noreturn void task_exit(int64_t value);
 #ifndef SR_HOST   /* host builds use this header's types only */
 #include <arch/cpu.h>
 #include <arch/switch_min.h>
-/* task_yield's scheduler part (kernel/sched/sched.c), IRQs masked with the
- * caller's state flags: when the yield switches in place (IRQs were
- * enabled), the task to switch out and the saved sp of the one now
- * current; otherwise it did the whole yield itself: {NULL, 0}. */
+/* task_yield's scheduler part (kernel/sched/sched.c), IRQs masked by a
+ * caller that had them enabled: when the yield switches in place, the task
+ * to switch out and the saved sp of the one now current; otherwise it did
+ * the whole yield itself: {NULL, 0}. The caller enables IRQs after. */
 struct sched_yield_switch {
-    uint64_t *prev_sp;   /* &prev->sp */
+    struct task *prev;
     uint64_t next_sp;
 };
-#define TASK_ON_CPU_OFFSET 27   /* offsetof(struct task, on_cpu), checked in sched.h */
-struct sched_yield_switch sched_yield_begin(uint64_t flags);
+struct sched_yield_switch sched_yield_begin(void);
+/* task_yield for a caller with IRQs masked: they stay masked. */
+void sched_yield_masked(void);
 /* Give way to the next ready task of the caller's band, if any. Inline, so
  * that the switch saves only what the caller keeps live across it
  * (arch_switch_min). */
 static inline void task_yield(void)
 {
-    uint64_t flags = arch_irq_save();
-    struct sched_yield_switch y = sched_yield_begin(flags);
-    if (y.prev_sp) {
-        arch_switch_min(y.prev_sp, TASK_ON_CPU_OFFSET, y.next_sp);
-        arch_irq_enable();
+    if (__builtin_expect(arch_irq_save() & ARCH_DAIF_I, 0)) {
+        sched_yield_masked();
+        return;
     }
+    struct sched_yield_switch y = sched_yield_begin();
+    if (y.prev)
+        arch_switch_min(y.prev, y.next_sp);
+    arch_irq_enable();
 }
 #endif
 /* Sleep at least ns nanoseconds (never wakes early). */

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <arch/sysreg.h>
 
+/* DAIF's I bit: IRQs masked. */
+#define ARCH_DAIF_I (1u << 7)
+
 static inline void arch_irq_enable(void)  { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
 static inline void arch_irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
 
@@ -25,7 +28,7 @@ static inline void arch_irq_restore(uint64_t daif)
     __asm__ volatile("msr daif, %0" : : "r"(daif) : "memory");
 }
 
-static inline bool arch_irqs_enabled(void) { return !(read_sysreg(daif) & (1 << 7)); }
+static inline bool arch_irqs_enabled(void) { return !(read_sysreg(daif) & ARCH_DAIF_I); }
 
 static inline void *arch_percpu_ptr(void) { return (void *)read_sysreg(tpidr_el1); }
 static inline void arch_set_percpu_ptr(void *p) { write_sysreg(tpidr_el1, (uint64_t)p); }

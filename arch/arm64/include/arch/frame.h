@@ -25,6 +25,11 @@
 #define EXC_FIQ           2
 #define EXC_SERROR        3
 
+/* A switched task's record (struct task) starts with the byte a switch
+ * clears once its registers are saved (its on-cpu flag) and keeps its saved
+ * sp at this offset (switch.S, arch/switch_min.h). */
+#define ARCH_SWITCH_SP_OFFSET 8
+
 #ifndef __ASSEMBLY__
 #include <stdint.h>
 

@@ -11,27 +11,32 @@
 #define ARCH_SWITCH_MIN_H
 
 #include <stdint.h>
+#include <arch/frame.h>
 
 #define TASK_SP_MIN_TAG 3ull
 
 /* IRQs masked, in EL1t. Push {x29, resume}, publish the tagged sp at
- * *prev_sp, clear the byte at (char *)prev_sp + on_cpu_off (release: prev
- * may run elsewhere from here on), then resume next_sp. Returns when
- * something switches back to prev. */
-#define arch_switch_min(prev_sp, on_cpu_off, next_sp)                                         \
+ * prev + ARCH_SWITCH_SP_OFFSET, clear the byte at prev, its on-cpu flag
+ * (release: prev may run elsewhere from here on), then resume next_sp: a
+ * min frame right here, any other record through arch_switch_resume_any.
+ * Returns when something switches back to prev. */
+#define arch_switch_min(prev, next_sp)                                                        \
     do {                                                                                      \
-        register uint64_t x0_ __asm__("x0") = (uint64_t)(prev_sp);                            \
+        register uint64_t x0_ __asm__("x0") = (uint64_t)(prev);                               \
         register uint64_t x1_ __asm__("x1") = (next_sp);                                      \
         __asm__ volatile("adr    x9, 1f\n\t"                                                  \
                          "stp    x29, x9, [sp, #-16]!\n\t"                                    \
                          "add    x9, sp, #3\n\t"                                              \
-                         "str    x9, [x0]\n\t"                                                \
-                         "add    x9, x0, %2\n\t"                                              \
-                         "stlrb  wzr, [x9]\n\t"                                               \
+                         "str    x9, [x0, %2]\n\t"                                            \
+                         "stlrb  wzr, [x0]\n\t"                                               \
+                         "tbnz   x1, #1, 2f\n\t"                                              \
                          "b      arch_switch_resume_any\n"                                    \
+                         "2:\tand    sp, x1, #~3\n\t"                                         \
+                         "ldp    x29, x30, [sp], #16\n\t"                                     \
+                         "ret\n"                                                              \
                          "1:"                                                                 \
                          : "+r"(x0_), "+r"(x1_)                                               \
-                         : "i"(on_cpu_off)                                                    \
+                         : "i"(ARCH_SWITCH_SP_OFFSET)                                         \
                          : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",      \
                            "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20",     \
                            "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x30",     \
