@@ -94,6 +94,7 @@ void qos_join_app(struct task *t, struct app *a, enum qos own, bool exempt)
     a->ntasks++;
     spin_unlock_irqrestore(&qos_lock, flags);
     t->flags |= TASK_F_APP;
+    t->life |= TASK_LIFE_APP;
 }
 
 void qos_leave_app(struct task *t)

@@ -206,15 +206,15 @@ struct sched_yield_switch sched_yield_begin(void)
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    unsigned b = prev->qos;
     struct task *next = rq->runnext;
     /* The two yielders' case first, its test of its own (one shared test
-     * after yield_target costs 2-3 more instructions per yield). */
-    if (__builtin_expect(next && next->qos == b, 1)) {
-        if ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE))
-            return yield_general(rq);
+     * after yield_target costs 2-3 more instructions per yield): equal
+     * switch keys with flags 0, so plain tasks of one band. */
+    uint32_t key = prev->switch_key;
+    if (__builtin_expect(next && !(((uint32_t)next->switch_key ^ key) | (key >> 8)), 1)) {
         rq->runnext = prev;   /* the two swap places */
     } else {
+        unsigned b = prev->qos;
         next = yield_target(rq, b);
         if (!next || ((prev->flags | next->flags) & (SWITCH_RARE_FLAGS | TASK_F_IDLE)))
             return yield_general(rq);
@@ -232,8 +232,10 @@ struct sched_yield_switch sched_yield_begin(void)
     }
     prev->state = TASK_READY;
 
+    /* need_resched is left as it is: a request another core made (its SGI
+     * still pending here) stays for that interrupt's exit to act on. */
     uint64_t now = now_ticks();
-    switch_account(rq, prev, next, now);
+    switch_account_keep_resched(rq, prev, next, now);
     if (!rq->slice_end) {
         rq->slice_end = now + sched_slice_ticks;
         arm_by(rq, rq->slice_end);
@@ -574,7 +576,7 @@ void sched_init_cpu(void)
     snprintf(idle->name, sizeof(idle->name), "idle%d", cpu);
     idle->flags = TASK_F_IDLE;
     idle->qos = QOS_BACKGROUND;
-    idle->cpu = (int16_t)cpu;
+    idle->cpu = (int8_t)cpu;
     idle->affinity = 1u << cpu;
     task_pin_note(idle);
     idle->state = TASK_RUNNING;

@@ -73,7 +73,7 @@ static bool steal(struct runqueue *rq)
     if (!got)
         return false;
     spin_lock(&rq->lock);
-    got->cpu = (int16_t)me;
+    got->cpu = (int8_t)me;
     task_ext(got)->migrations++;
     rq_enqueue(rq, got);
     spin_unlock(&rq->lock);

@@ -70,11 +70,10 @@ static inline __attribute__((always_inline)) void switch_plain(struct runqueue *
 }
 
 /* The part of every switch under rq->lock: next (off the queue, != prev)
- * becomes current; run time and counters. Returns how long prev ran. */
-static inline __attribute__((always_inline)) uint64_t switch_account(struct runqueue *rq,
-                                                                     struct task *prev,
-                                                                     struct task *next,
-                                                                     uint64_t now)
+ * becomes current; run time and counters. Returns how long prev ran. A
+ * reschedule asked for before stays asked for (see switch_account). */
+static inline __attribute__((always_inline)) uint64_t
+switch_account_keep_resched(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
 {
     next->state = TASK_RUNNING;
     /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
@@ -82,13 +81,24 @@ static inline __attribute__((always_inline)) uint64_t switch_account(struct runq
      * the stores around it. */
     *(volatile uint8_t *)&next->on_cpu = 1;
     rq->current = next;
-    rq->need_resched = false;
     uint64_t ran = now - prev->run_start;
     prev->cpu_ticks += ran;
     next->run_start = now;
     next->switches++;
     rq->switches++;
     return ran;
+}
+
+/* switch_account_keep_resched for a switch that is the pick a reschedule
+ * asked for: the request is met. (Leaving it set is always safe, only
+ * slower: the next interrupt exit picks again and keeps what runs.) */
+static inline __attribute__((always_inline)) uint64_t switch_account(struct runqueue *rq,
+                                                                     struct task *prev,
+                                                                     struct task *next,
+                                                                     uint64_t now)
+{
+    rq->need_resched = false;
+    return switch_account_keep_resched(rq, prev, next, now);
 }
 
 /* switch_to's common case for a hand-off (neither task having

@@ -111,7 +111,7 @@ void sched_move_in(struct task *t, int to)
 {
     struct runqueue *rq = &runqueues[to];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    t->cpu = (int16_t)to;
+    t->cpu = (int8_t)to;
     task_ext(t)->migrations++;
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
@@ -339,9 +339,9 @@ static __attribute__((noinline)) struct task *sched_start_general(struct task *t
     /* A task pinned to one online core goes there (place's first rule). */
     bool pinned = t->pinned && (smp_online_mask() & t->affinity);
     if (pinned)
-        t->cpu = (int16_t)__builtin_ctz(t->affinity);
+        t->cpu = (int8_t)__builtin_ctz(t->affinity);
     else
-        t->cpu = (int16_t)sched_place(t, -1, cpu_id());
+        t->cpu = (int8_t)sched_place(t, -1, cpu_id());
     uint64_t flags = arch_irq_save();
     struct runqueue *rq = this_rq();
     if (t->cpu == rq->cpu && !(t->flags & TASK_F_DL)) {
@@ -377,7 +377,7 @@ struct task *sched_start_masked(struct task *t, uint64_t flags)
         arch_irq_restore(flags);
         return sched_start_general(t);
     }
-    t->cpu = (int16_t)cpu;
+    t->cpu = (int8_t)cpu;
     spin_lock(&rq->lock);
     ready_local(rq, t, true);   /* pinned: no core to nudge */
     bool resched = rq->need_resched;

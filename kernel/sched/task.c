@@ -69,12 +69,12 @@ static void task_release(struct task *t)
     slab_free(task_cache, t);
 }
 
-/* What a task with TASK_F_APP or TASK_F_HOOKS holds past its end. */
+/* What a task with TASK_LIFE_APP or TASK_LIFE_HOOKS holds past its end. */
 static __attribute__((noinline)) void task_free_extras(struct task *t)
 {
-    if (t->flags & TASK_F_APP)
+    if (t->life & TASK_LIFE_APP)
         qos_leave_app(t);
-    if (t->flags & TASK_F_HOOKS)
+    if (t->life & TASK_LIFE_HOOKS)
         dl_task_free(t);
 }
 
@@ -82,7 +82,7 @@ static __attribute__((noinline)) void task_free_extras(struct task *t)
  * cache if it has the default stack and there is room, else for good. */
 static inline __attribute__((always_inline)) void task_free_masked(struct task *t)
 {
-    if (__builtin_expect(t->flags & (TASK_F_APP | TASK_F_HOOKS), 0))
+    if (__builtin_expect(t->life & (TASK_LIFE_APP | TASK_LIFE_HOOKS), 0))
         task_free_extras(t);
     struct percpu *p = this_cpu();   /* tasks exist only on cores that have theirs */
     if (t->stack.size == TASK_STACK_DEFAULT && p->ntasks_cached < PERCPU_TASK_CACHE) {
@@ -249,13 +249,14 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     ext->util.fine = 0;
     ext->util_ticks = 0;
     ext->migrations = 0;
-    uint8_t flags = detached ? TASK_F_DETACHED : 0;
+    uint8_t life = detached ? TASK_LIFE_DETACHED : 0;
     if (__builtin_expect(hooks, 0)) {
-        flags |= TASK_F_HOOKS;
+        life |= TASK_LIFE_HOOKS;
         ext->on_end = on_end;
         ext->on_end_arg = on_end_arg;
     }
-    t->flags = flags;
+    t->life = life;
+    t->flags = 0;
 }
 
 /* task_spawn's general way: any attributes, a new object if the cache
@@ -325,7 +326,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
     return task_spawn_general(fn, arg, attr);
 }
 
-/* A task with TASK_F_HOOKS ends: its deadline reservation goes, its on_end
+/* A task with TASK_LIFE_HOOKS ends: its deadline reservation goes, its on_end
  * is told. */
 static __attribute__((noinline)) void task_end_hooks(struct task *cur, enum task_status status,
                                                      int64_t value)
@@ -348,14 +349,14 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
 {
     if (cur->held)
         mutex_release_all_held(cur);
-    if (__builtin_expect(cur->flags & TASK_F_HOOKS, 0))
+    if (__builtin_expect(cur->life & TASK_LIFE_HOOKS, 0))
         task_end_hooks(cur, status, value);
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
     /* Release: a joiner that reads DEAD without the lock sees the above. */
     __atomic_store_n(&cur->state, TASK_DEAD, __ATOMIC_RELEASE);
-    if (cur->flags & TASK_F_DETACHED) {
+    if (cur->life & TASK_LIFE_DETACHED) {
         /* Freed by this core's idle loop once we are off this stack. */
         cur->next = zombies[cur->cpu];
         zombies[cur->cpu] = cur;
@@ -440,7 +441,7 @@ void task_detach(struct task *t)
 {
     uint64_t flags = spin_lock_irqsave(&t->exit_lock);
     bool dead = t->state == TASK_DEAD;
-    t->flags |= TASK_F_DETACHED;
+    t->life |= TASK_LIFE_DETACHED;
     spin_unlock_irqrestore(&t->exit_lock, flags);
     if (dead) {
         while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))

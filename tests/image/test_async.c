@@ -918,8 +918,9 @@ static int timed_then_plain_poll(struct async_task *t)
 {
     struct timed_then_plain *p = (struct timed_then_plain *)t;
     ASYNC_BEGIN(t);
-    ASYNC_AWAIT_TIMEOUT(t, 20 * MS, p->r[0], chan_recv_await(t, p->c, &p->buf));   /* answered */
-    ASYNC_AWAIT(t, p->r[1], chan_recv_await(t, p->c, &p->buf));   /* answered after 20 ms */
+    /* 200 ms: room for a host stall between the test seeing it parked and the send */
+    ASYNC_AWAIT_TIMEOUT(t, 200 * MS, p->r[0], chan_recv_await(t, p->c, &p->buf));   /* answered */
+    ASYNC_AWAIT(t, p->r[1], chan_recv_await(t, p->c, &p->buf));   /* answered after 200 ms */
     ASYNC_AWAIT_TIMEOUT(t, 5 * MS, p->r[2], chan_recv_await(t, p->c, &p->buf));    /* times out */
     ASYNC_AWAIT(t, p->r[3], chan_recv_await(t, p->c, &p->buf));   /* answered after 5 ms */
     ASYNC_END(t, 0);
@@ -950,7 +951,7 @@ TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
     wait_one_waiter(p->c);                    /* parked, timer armed */
     EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
     wait_one_waiter(p->c);                    /* the untimed await */
-    task_sleep_ns(40 * MS);                               /* past the first deadline */
+    task_sleep_ns(220 * MS);                              /* past the first deadline */
     x = 2;
     EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
     task_sleep_ns(15 * MS);                               /* the third times out */

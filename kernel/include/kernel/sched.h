@@ -37,14 +37,18 @@ enum task_state {
                            until the mover enqueues it under the new lock */
 };
 
-/* IDLE, DL and APP, the flags the switch paths test, are adjacent low bits:
- * one AND with an immediate tests any of them. */
+/* task->flags: only what takes a switch off its common path, so that a
+ * task with none of them has flags 0 (see task->switch_key). One AND with
+ * an immediate tests any of them. */
 #define TASK_F_IDLE      (1u << 0)   /* a core's idle context (boot stack) */
 #define TASK_F_DL        (1u << 1)   /* deadline task within budget (kernel/sched/deadline.h) */
 #define TASK_F_APP       (1u << 2)   /* belongs to an app: charge its run time there */
-#define TASK_F_DETACHED  (1u << 3)
-#define TASK_F_HOOKS     (1u << 4)   /* spawned with a deadline or an on_end: its end and
-                                        its release look at its task_ext (task.c) */
+
+/* task->life: what its end and release must do (task.c). */
+#define TASK_LIFE_DETACHED  (1u << 0)
+#define TASK_LIFE_HOOKS     (1u << 1)   /* spawned with a deadline or an on_end: its end and
+                                           its release look at its task_ext */
+#define TASK_LIFE_APP       (1u << 2)   /* joined an app: leaves it when released */
 
 /* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
  * INTERRUPTIBLE is set by the task itself, under the lock of the wait queue
@@ -68,15 +72,22 @@ struct waitq;
 struct task {
     _Atomic uint8_t on_cpu;      /* registers live on a core (first: the switch clears it) */
     uint8_t state;               /* enum task_state */
-    uint8_t qos;                 /* band */
     union {
         uint8_t pinned;          /* while alive: its affinity allows exactly one core
                                     (task_pin_note keeps it with the affinity) */
         uint8_t status;          /* enum task_status once dead */
     };
-    uint8_t flags;
     _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
-    int16_t cpu;                 /* core it runs or is queued on */
+    union {
+        struct {
+            uint8_t qos;         /* band */
+            uint8_t flags;       /* TASK_F_* */
+        };
+        uint16_t switch_key;     /* qos | flags << 8: two tasks whose keys are equal and
+                                    at most 0xff are plain tasks of one band */
+    };
+    uint8_t life;                /* TASK_LIFE_* */
+    int8_t cpu;                  /* core it runs or is queued on */
     uint64_t sp;                 /* saved stack pointer while switched out (| TASK_SP_FULL) */
     struct task *next, *prev;    /* run queue or wait queue links */
     uint32_t affinity;           /* allowed cores, 0 = any */
