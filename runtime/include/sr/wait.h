@@ -14,7 +14,9 @@
  * actors or fork-join, bring their own fire function).
  *
  * States: IDLE -> (waker_arm) WAITING -> (waker_claim) CLAIMED -> (fire)
- * DONE -> (owner consumes the result) IDLE.
+ * DONE -> (owner consumes the result) IDLE. A stackful single-list wait
+ * without deadline or cancellation point may also be taken WAITING ->
+ * IDLE, its result 0 (task_waker_wake_unlock_, sr/wait_task.h).
  *
  * Rules:
  * - Lists are ordered by the waker's QoS (highest class first) and FIFO
