@@ -375,8 +375,7 @@ static inline __attribute__((always_inline)) void handoff_untimed(struct chan *c
 {
     struct waker *w = rec ? &c->rx.tw.w : n->waker;
     if (rec) {
-        c->recvq.head = c->recvq.tail = NULL;
-        n->linked = 0;
+        c->recvq.head = c->recvq.tail = NULL;   /* its own links are NULL, its linked is not kept */
     } else {
         task_wait_take_listed_(&c->recvq, n);
     }
@@ -483,10 +482,10 @@ static __attribute__((noinline)) int rx_record_end(struct chan *c)
 
 /* Park the current task in the channel's record (free, recvq empty; the
  * lock held, IRQ state flags) and block. Only the fields chan_create did
- * not set are stored; the list is empty, so linking is the four links.
- * Its waker IDLE on waking: a taker moved the message and released the
- * lock before the wake-up, the result is 0 (one load); anything else is
- * rx_record_end's. */
+ * not set are stored; the list is empty and the record's links NULL, so
+ * linking is the list's head and tail. Its waker IDLE on waking: a taker
+ * moved the message and released the lock before the wake-up, the result
+ * is 0 (one load); anything else is rx_record_end's. */
 static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, void *buf,
                                                                 uint64_t flags)
 {
@@ -496,12 +495,11 @@ static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, 
     rx->tw.w.qos = cur->qos;
     rx->node.data = buf;
     atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
-    rx->node.next = rx->node.prev = NULL;
-    rx->node.linked = 1;
     c->recvq.head = c->recvq.tail = &rx->node;
     sched_block_unlock(&c->lock, flags);
-    if (__builtin_expect(waker_state(&rx->tw.w) == WAKER_IDLE, 1))
-        return 0;
+    uint32_t s = waker_state(&rx->tw.w);
+    if (__builtin_expect(s == WAKER_IDLE, 1))
+        return (int)s;   /* 0, in the register it was loaded to */
     return rx_record_end(c);
 }
 
@@ -523,6 +521,14 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
     return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
 }
 
+/* recv_op with a deadline or a cancellation point, out of line: the
+ * untimed receive keeps no timeout in a register. */
+static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, uint64_t timeout_ns,
+                                                   bool interruptible)
+{
+    return recv_op(c, buf, timeout_ns, interruptible);
+}
+
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 {
     return send_op(c, msg, timeout_ns, false);
@@ -530,7 +536,9 @@ int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
 {
-    return recv_op(c, buf, timeout_ns, false);
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+        return recv_op_timed(c, buf, timeout_ns, false);
+    return recv_op(c, buf, WAIT_FOREVER, false);
 }
 
 int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -540,7 +548,7 @@ int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns
 
 int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns)
 {
-    return recv_op(c, buf, timeout_ns, true);
+    return recv_op_timed(c, buf, timeout_ns, true);
 }
 
 int chan_close(struct chan *c)

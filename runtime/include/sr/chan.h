@@ -53,7 +53,12 @@ struct async_task;
  * state and the links. In use from the park until its waker is IDLE
  * again: a taker makes it IDLE as it hands the message over
  * (task_waker_wake_unlock_), so it is free before its receiver runs; a
- * claim leaves it DONE, and its receiver frees it under the lock. */
+ * claim leaves it DONE, and its receiver frees it under the lock.
+ * Unlinked, its node's links are NULL (every unlink leaves them so). Its
+ * node's linked flag is not kept: the record leaves its list only as the
+ * head, by a take or a claim, never through wait_list_remove (has_live
+ * removes only heads that are not WAITING, and the record is WAITING
+ * while linked). */
 struct chan_rx_record {
     struct wait_node node;
     struct task_waker tw;
