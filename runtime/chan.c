@@ -31,7 +31,10 @@
  * The blocking calls inline only their common ways (the fast operation,
  * the hand-off to a parked receiver, the park on an empty armed channel)
  * and leave the rest, with the lock held, to out-of-line functions: small
- * frames on the paths a ping-pong takes.
+ * frames on the paths a ping-pong takes. A lone untimed stackful receiver
+ * parks in the channel's own record (struct chan_rx_record), whose
+ * constant fields are set once; a sender that finds it alone at the head
+ * hands over to it without loading its waker, and leaves it IDLE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -367,9 +370,10 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
  * receiver in an untimed, uninterruptible wait (kind
  * WAKER_KIND_TASK_UNTIMED), the channel open, the message copied to
  * n->data: hand it over. Taking n off is its claim
- * (task_wait_take_listed_), then task_waker_wake_unlock_ (its waker IDLE; the scheduler releases the
- * lock and wakes it). rec: n is the channel's record and the only
- * receiver, so the take clears head and tail, and its waker is known. */
+ * (task_wait_take_listed_), then task_waker_wake_unlock_ (its waker IDLE;
+ * the scheduler releases the lock and wakes it). rec: n is the channel's
+ * record and the only receiver, so the take clears head and tail, and its
+ * waker is known. */
 static inline __attribute__((always_inline)) void handoff_untimed(struct chan *c, struct wait_node *n,
                                                                   uint64_t flags, bool rec)
 {
@@ -408,9 +412,9 @@ static __attribute__((noinline)) int send_unflagged(struct chan *c, const void *
  * hand-off to a stackful receiver in an untimed, uninterruptible wait at
  * the head of an open channel (handoff_untimed: inline for the one
  * receiver parked in the channel's record, tested by its address, whose
- * waker and kind need no loads; out of line for any other). Anything else, a stackless, select, timed or
- * interruptible waiter at the head included, goes to send_locked_or_wait
- * with the lock held. */
+ * waker and kind need no loads; out of line for any other). Anything
+ * else, a stackless, select, timed or interruptible waiter at the head
+ * included, goes to send_locked_or_wait with the lock held. */
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
@@ -497,9 +501,8 @@ static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, 
     atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
     c->recvq.head = c->recvq.tail = &rx->node;
     sched_block_unlock(&c->lock, flags);
-    uint32_t s = waker_state(&rx->tw.w);
-    if (__builtin_expect(s == WAKER_IDLE, 1))
-        return (int)s;   /* 0, in the register it was loaded to */
+    if (__builtin_expect(waker_state(&rx->tw.w) == WAKER_IDLE, 1))
+        return 0;
     return rx_record_end(c);
 }
 
