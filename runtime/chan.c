@@ -31,7 +31,10 @@
  * The blocking calls inline only their common ways (the fast operation,
  * the hand-off to a parked receiver, the park on an empty armed channel)
  * and leave the rest, with the lock held, to out-of-line functions: small
- * frames on the paths a ping-pong takes.
+ * frames on the paths a ping-pong takes. A lone untimed stackful receiver
+ * parks in the channel's own record (struct chan_rx_record), whose
+ * constant fields are set once; a sender that finds it alone at the head
+ * hands over to it without loading its waker, and leaves it IDLE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +44,15 @@
 #include <sr/async.h>
 #include <sr/chan.h>
 #include <sr/wait_task.h>
+
+/* The record's constant fields (see struct chan_rx_record); free. */
+static void rx_record_init(struct chan *c)
+{
+    struct chan_rx_record *rx = &c->rx;
+    rx->tw.w = (struct waker){.state = WAKER_IDLE, .which = 0, .kind = WAKER_KIND_TASK_UNTIMED,
+                              .fire = task_waker_fire_listed_};
+    rx->node = (struct wait_node){.waker = &rx->tw.w, .list = &c->recvq, .index = 0};
+}
 
 struct chan *chan_create(size_t elem_size, uint32_t cap)
 {
@@ -59,6 +71,7 @@ struct chan *chan_create(size_t elem_size, uint32_t cap)
     c->lock = (spinlock_t)SPINLOCK_INIT;
     mpmc_ring_init(&c->ring, (uint8_t *)c + hdr, cap, (uint32_t)elem_size);
     c->recvq.lock = c->sendq.lock = &c->lock;
+    rx_record_init(c);
     return c;
 }
 
@@ -69,6 +82,7 @@ void chan_reopen(struct chan *c)
     mpmc_ring_init(&c->ring, c->ring.slots, c->ring.cap, c->ring.elem);
     c->recvq.head = c->recvq.tail = NULL;
     c->sendq.head = c->sendq.tail = NULL;
+    rx_record_init(c);
 }
 
 /* --- under the lock ------------------------------------------------------------- */
@@ -352,29 +366,78 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
     return block_on(&c->recvq, buf, flags, timeout_ns, interruptible);
 }
 
-/* A blocking send. Inline only the common ways: the fast push, and the
+/* With the lock held (IRQ state flags), n the head of recvq, a stackful
+ * receiver in an untimed, uninterruptible wait (kind
+ * WAKER_KIND_TASK_UNTIMED), the channel open, the message copied to
+ * n->data: hand it over. Taking n off is its claim
+ * (task_wait_take_listed_), then task_waker_wake_unlock_ (its waker IDLE;
+ * the scheduler releases the lock and wakes it). rec: n is the channel's
+ * record and the only receiver, so the take clears head and tail, and its
+ * waker is known. */
+static inline __attribute__((always_inline)) void handoff_untimed(struct chan *c, struct wait_node *n,
+                                                                  uint64_t flags, bool rec)
+{
+    struct waker *w = rec ? &c->rx.tw.w : n->waker;
+    if (rec) {
+        c->recvq.head = c->recvq.tail = NULL;   /* its own links are NULL, its linked is not kept */
+    } else {
+        task_wait_take_listed_(&c->recvq, n);
+    }
+    task_waker_wake_unlock_(w, &c->lock, flags);
+}
+
+/* handoff_untimed to a receiver other than the record alone, copy
+ * included, out of line. */
+static __attribute__((noinline)) int handoff_listed(struct chan *c, struct wait_node *n,
+                                                    const void *msg, uint64_t flags)
+{
+    ring_copy(n->data, msg, c->ring.elem);
+    handoff_untimed(c, n, flags, false);
+    return 0;
+}
+
+/* A blocking send on a channel whose tail word has no flag: the fast push
+ * (whose copy may call memcpy and whose publish may settle), and if it is
+ * refused the general way. Out of line, so that chan_send keeps nothing
+ * across a call on its other ways. */
+static __attribute__((noinline)) int send_unflagged(struct chan *c, const void *msg,
+                                                    uint64_t timeout_ns, bool interruptible)
+{
+    if (fast_done(c, mpmc_try_push(&c->ring, msg)))
+        return 0;
+    return send_locked_or_wait(c, msg, spin_lock_irqsave(&c->lock), timeout_ns, interruptible);
+}
+
+/* A blocking send. Inline only the common way of a flagged channel: the
  * hand-off to a stackful receiver in an untimed, uninterruptible wait at
- * the head of an open channel (task_wait_take_listed_: taking it off is
- * its claim; the copy; task_waker_wake_unlock_: the scheduler releases the
- * lock and wakes it). Anything else, a stackless, select, timed or
- * interruptible waiter at the head included, goes to send_locked_or_wait
- * with the lock held. */
+ * the head of an open channel (handoff_untimed: inline for the one
+ * receiver parked in the channel's record, tested by its address, whose
+ * waker and kind need no loads; out of line for any other). Anything
+ * else, a stackless, select, timed or interruptible waiter at the head
+ * included, goes to send_locked_or_wait with the lock held. */
 static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
-    if (!mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, msg)))
-        return 0;
+    if (!mpmc_tail_flagged(&c->ring))
+        return send_unflagged(c, msg, timeout_ns, interruptible);
     uint64_t flags = spin_lock_irqsave(&c->lock);
     struct wait_node *n = c->recvq.head;
-    if (__builtin_expect(n && !is_closed(c), 1)) {
-        struct waker *w = n->waker;
-        if (__builtin_expect(w->kind == WAKER_KIND_TASK_UNTIMED, 1)) {
-            task_wait_take_listed_(&c->recvq, n);
-            ring_copy(n->data, msg, c->ring.elem);
-            task_waker_wake_unlock_(w, &c->lock, flags);
-            return 0;
-        }
+    struct wait_node *rec = &c->rx.node;
+    if (__builtin_expect(((n == rec) & (c->recvq.tail == rec)) && !is_closed(c), 1)) {
+        /* The copy inline only where it calls no memcpy: nothing is kept
+         * across a call here but the wake-up's. */
+        uint32_t elem = c->ring.elem;
+        if (__builtin_expect(elem == 32, 1))
+            memcpy(rec->data, msg, 32);
+        else if (elem >= 4 && elem <= 64)
+            ring_copy(rec->data, msg, elem);
+        else
+            return handoff_listed(c, rec, msg, flags);
+        handoff_untimed(c, rec, flags, true);
+        return 0;
     }
+    if (n && !is_closed(c) && n->waker->kind == WAKER_KIND_TASK_UNTIMED)
+        return handoff_listed(c, n, msg, flags);
     return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
 }
 
@@ -393,19 +456,80 @@ static inline bool recv_armed_must_wait(struct chan *c)
            !c->sendq.head;
 }
 
+/* The end of a park in the channel's record whose waker its receiver did
+ * not find IDLE (a taker's hand-over) on waking: under the lock, the
+ * record holding another task means a taker freed it (result 0) and
+ * another receiver parked in it since; DONE, a claim's result, and the
+ * record is freed here; still WAITING, a spurious wake-up: block again. */
+static __attribute__((noinline)) int rx_record_end(struct chan *c)
+{
+    struct chan_rx_record *rx = &c->rx;
+    struct task *cur = sched_current();
+    int32_t r = 0;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    for (;;) {
+        if (rx->tw.task != cur)
+            break;
+        uint32_t s = waker_state(&rx->tw.w);
+        if (s == WAKER_DONE) {
+            r = rx->tw.w.result;
+            atomic_store_explicit(&rx->tw.w.state, WAKER_IDLE, memory_order_relaxed);
+        }
+        if (s != WAKER_WAITING)
+            break;
+        sched_block_unlock(&c->lock, flags);
+        flags = spin_lock_irqsave(&c->lock);
+    }
+    spin_unlock_irqrestore(&c->lock, flags);
+    return r;
+}
+
+/* Park the current task in the channel's record (free, recvq empty; the
+ * lock held, IRQ state flags) and block. Only the fields chan_create did
+ * not set are stored; the list is empty and the record's links NULL, so
+ * linking is the list's head and tail. Its waker IDLE on waking: a taker
+ * moved the message and released the lock before the wake-up, the result
+ * is 0 (one load); anything else is rx_record_end's. */
+static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, void *buf,
+                                                                uint64_t flags)
+{
+    struct chan_rx_record *rx = &c->rx;
+    struct task *cur = sched_current();
+    rx->tw.task = cur;
+    rx->tw.w.qos = cur->qos;
+    rx->node.data = buf;
+    atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
+    c->recvq.head = c->recvq.tail = &rx->node;
+    sched_block_unlock(&c->lock, flags);
+    if (__builtin_expect(waker_state(&rx->tw.w) == WAKER_IDLE, 1))
+        return 0;
+    return rx_record_end(c);
+}
+
 /* A blocking receive: the fast pop, and a wait without deadline or
- * cancellation on an empty, armed channel, inline (task_wait_listed, which
- * does not take the lock again after the wake); anything else out of line. */
+ * cancellation on an empty, armed channel that nobody else waits on, in
+ * the channel's record, inline; anything else out of line. */
 static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
                                                          uint64_t timeout_ns, bool interruptible)
 {
     if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_armed_must_wait(c), 1))
-        return task_wait_listed(&c->recvq, buf, flags, 0, false);
+    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_armed_must_wait(c) &&
+                         !c->recvq.head &&
+                         atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE,
+                         1))
+        return rx_record_park(c, buf, flags);
     mpmc_set_waiters(&c->ring);
     return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
+}
+
+/* recv_op with a deadline or a cancellation point, out of line: the
+ * untimed receive keeps no timeout in a register. */
+static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, uint64_t timeout_ns,
+                                                   bool interruptible)
+{
+    return recv_op(c, buf, timeout_ns, interruptible);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -415,7 +539,9 @@ int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
 
 int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
 {
-    return recv_op(c, buf, timeout_ns, false);
+    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+        return recv_op_timed(c, buf, timeout_ns, false);
+    return recv_op(c, buf, WAIT_FOREVER, false);
 }
 
 int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -425,7 +551,7 @@ int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns
 
 int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns)
 {
-    return recv_op(c, buf, timeout_ns, true);
+    return recv_op_timed(c, buf, timeout_ns, true);
 }
 
 int chan_close(struct chan *c)

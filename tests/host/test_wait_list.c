@@ -107,3 +107,29 @@ TEST(wait_list, claim_all_counts_only_live_waiters)
     EXPECT_EQ(w[0].result, -32);
     EXPECT_EQ(w[2].result, -110);
 }
+
+/* Every way off a list leaves a node's links NULL (a node that is re-added
+ * to an empty list, as a channel's record is, then needs no link stores
+ * but the list's). */
+TEST(wait_list, a_node_taken_off_in_any_way_has_null_links)
+{
+    struct wait_list l = {0};
+    struct waker w[4];
+    struct wait_node n[4];
+    for (int i = 0; i < 4; i++) {
+        mk(&w[i], i == 2 ? 0 : 1);   /* n[2] goes first */
+        wait_node_init(&n[i], &w[i], i, NULL);
+        wait_list_add(&l, &n[i]);
+    }
+    struct wait_node *x = wait_list_claim(&l, 0);   /* n[2], with others behind */
+    EXPECT_TRUE(x == &n[2]);
+    EXPECT_TRUE(x->next == NULL && x->prev == NULL);
+    wait_list_unlink_head(&l, &n[0]);               /* a take, others behind */
+    EXPECT_TRUE(n[0].next == NULL && n[0].prev == NULL);
+    EXPECT_TRUE(l.head == &n[1] && n[1].prev == NULL);
+    wait_list_remove(&n[3]);                        /* the tail */
+    EXPECT_TRUE(n[3].next == NULL && n[3].prev == NULL);
+    x = wait_list_claim(&l, 0);                     /* the last one */
+    EXPECT_TRUE(x == &n[1] && x->next == NULL && x->prev == NULL);
+    EXPECT_TRUE(l.head == NULL && l.tail == NULL);
+}

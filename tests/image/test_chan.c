@@ -744,3 +744,188 @@ TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
     EXPECT_EQ(list_waiters(&shared->recvq), 0);
     chan_destroy(shared);
 }
+
+/* --- the channel's own receiver record (chan16) --------------------------------- */
+
+/* Leave shared armed and empty, as a hand-off does: a receiver on another
+ * core waits (the general way, which arms), one send hands it a message. */
+static void arm_shared(void)
+{
+    struct msg32 out, m = {.seq = 7};
+    struct task *t = spawn_on(recv_one, &out, other_core(0), QOS_USER_INITIATED);
+    wait_for_waiters(&shared->recvq, 1);
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    int64_t v = -1;
+    task_join(t, &v);
+    EXPECT_EQ(v, 0);
+    EXPECT_EQ(out.seq, 7);
+}
+
+static bool head_is_record(void)
+{
+    uint64_t flags = spin_lock_irqsave(&shared->lock);
+    bool rec = shared->recvq.head == &shared->rx.node;
+    spin_unlock_irqrestore(&shared->lock, flags);
+    return rec;
+}
+
+/* A lone untimed receiver on an armed empty channel parks in the record,
+ * with its own QoS: receivers of higher classes that queue behind it (on
+ * their stacks) are served first. The record last held a user-initiated
+ * receiver (arm_shared), so a park that left that QoS in place would put
+ * the background receiver before the default one. After a close, a
+ * receiver in the record gets -EPIPE (a claim: DONE) and frees it. */
+TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
+{
+    shared = chan_create(sizeof(struct msg32), 4);
+    arm_shared();
+    static const enum qos order[3] = {QOS_BACKGROUND, QOS_DEFAULT, QOS_USER_INITIATED};
+    struct task *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = spawn_on(recv_rank, NULL, other_core(i), order[i]);
+        wait_for_waiters(&shared->recvq, i + 1);
+        if (i == 0)
+            EXPECT_TRUE(head_is_record());
+    }
+    for (uint64_t s = 0; s < 3; s++) {
+        struct msg32 m = {.seq = s};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    }
+    int64_t v[3];
+    for (int i = 0; i < 3; i++)
+        task_join(t[i], &v[i]);
+    EXPECT_EQ(v[2], 0);
+    EXPECT_EQ(v[1], 1);
+    EXPECT_EQ(v[0], 2);
+
+    struct msg32 out;
+    struct task *a = spawn_on(recv_one, &out, other_core(1), QOS_DEFAULT);
+    wait_for_waiters(&shared->recvq, 1);
+    EXPECT_TRUE(head_is_record());
+    EXPECT_EQ(chan_close(shared), 0);
+    int64_t va = 0;
+    task_join(a, &va);
+    EXPECT_EQ(va, -EPIPE);
+    EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);   /* freed by its receiver */
+    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    chan_destroy(shared);
+}
+
+static _Atomic int spin_release, spinning;
+static _Atomic int64_t rec_a_result;
+static _Atomic int rec_a_done;
+static struct msg32 rec_a_out;
+
+static int64_t spin_until_released(void *arg)
+{
+    (void)arg;
+    atomic_store(&spinning, 1);
+    while (!atomic_load(&spin_release))
+        arch_cpu_relax();
+    return 0;
+}
+
+static int64_t recv_and_mark(void *arg)
+{
+    (void)arg;
+    atomic_store(&rec_a_result, chan_recv(shared, &rec_a_out, WAIT_FOREVER));
+    atomic_store(&rec_a_done, 1);
+    return 0;
+}
+
+/* A hand-off frees the record before its receiver runs: here receiver A's
+ * core is kept by a higher-class spinner after A was handed its message,
+ * and receiver B parks in the record meanwhile. A, once it runs, finds
+ * B's wait in the record and must return 0 with its own message (without
+ * the look at the record's task it would take B's wait for a spurious
+ * wake-up of its own and block again); B then gets the next message. A
+ * round in which A ran before B parked checks the messages only. */
+TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
+{
+    int online = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        online += smp_cpu_online(k);
+    if (online < 3)
+        return;   /* needs the caller's core and two others */
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    int reused = 0;
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&spin_release, 0);
+        atomic_store(&spinning, 0);
+        atomic_store(&rec_a_done, 0);
+        struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        EXPECT_TRUE(head_is_record());
+        struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
+        while (!atomic_load(&spinning))
+            task_sleep_ns(20000);
+        struct msg32 m = {.seq = 100 + 2 * (uint64_t)round};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        struct msg32 out_b;
+        struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);
+        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        reused += shared->rx.tw.task == b && !atomic_load(&rec_a_done);
+        spin_unlock_irqrestore(&shared->lock, flags);
+        atomic_store(&spin_release, 1);
+        int64_t v;
+        task_join(spin, &v);
+        task_join(a, &v);
+        EXPECT_EQ(atomic_load(&rec_a_result), 0);
+        EXPECT_EQ(rec_a_out.seq, 100 + 2 * (uint64_t)round);
+        m.seq++;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        v = -1;
+        task_join(b, &v);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(out_b.seq, 101 + 2 * (uint64_t)round);
+    }
+    EXPECT_GE(reused, 1);
+    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    chan_destroy(shared);
+}
+
+/* Messages whose copy would call memcpy (under 4 or over 64 bytes) are
+ * handed to a receiver in the record out of line: each arrives whole. */
+struct msg100 {
+    uint8_t b[100];
+};
+
+static int64_t recv_bytes(void *arg)
+{
+    return chan_recv(shared, arg, WAIT_FOREVER);
+}
+
+TEST(chan, the_record_takes_messages_of_every_size_whole)
+{
+    static const uint32_t sizes[] = {1, 2, 3, 4, 24, 33, 64, 65, 100};
+    for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        uint32_t n = sizes[k];
+        shared = chan_create(n, 1);
+        struct task *w = spawn_on(recv_bytes, &(struct msg100){{0}}, other_core(0), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);   /* arms */
+        struct msg100 m;
+        memset(&m, 0x5a, sizeof(m));
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        int64_t v = -1;
+        task_join(w, &v);
+        EXPECT_EQ(v, 0);
+        for (int round = 0; round < 3; round++) {
+            struct msg100 out;
+            memset(&out, 0, sizeof(out));
+            w = spawn_on(recv_bytes, &out, other_core(round), QOS_DEFAULT);
+            wait_for_waiters(&shared->recvq, 1);
+            EXPECT_TRUE(head_is_record());
+            for (uint32_t i = 0; i < n; i++)
+                m.b[i] = (uint8_t)(i * 7 + round + n);
+            EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+            v = -1;
+            task_join(w, &v);
+            EXPECT_EQ(v, 0);
+            EXPECT_EQ(memcmp(out.b, m.b, n), 0);
+            EXPECT_EQ(out.b[n < 100 ? n : 99], n < 100 ? 0 : m.b[99]);   /* nothing past it */
+        }
+        chan_destroy(shared);
+    }
+}

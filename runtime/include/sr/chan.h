@@ -41,14 +41,35 @@
 #include <sr/ring.h>
 #include <sr/select.h>
 #include <sr/wait.h>
+#include <sr/wait_task.h>
 
 struct async_task;
+
+/* The channel's own wait record, for the common park: a stackful receiver
+ * in an untimed, uninterruptible chan_recv on an empty channel that no
+ * other receiver waits on. chan_create sets its constant fields (the
+ * node's waker, list and index, the waker's kind WAKER_KIND_TASK_UNTIMED
+ * and fire), so a park stores only the task, its QoS, the buffer, the
+ * state and the links. In use from the park until its waker is IDLE
+ * again: a taker makes it IDLE as it hands the message over
+ * (task_waker_wake_unlock_), so it is free before its receiver runs; a
+ * claim leaves it DONE, and its receiver frees it under the lock.
+ * Unlinked, its node's links are NULL (every unlink leaves them so). Its
+ * node's linked flag is not kept: the record leaves its list only as the
+ * head, by a take or a claim, never through wait_list_remove (has_live
+ * removes only heads that are not WAITING, and the record is WAITING
+ * while linked). */
+struct chan_rx_record {
+    struct wait_node node;
+    struct task_waker tw;
+};
 
 struct chan {
     struct mpmc_ring ring;          /* MPMC_WAITERS set while either list is non-empty */
     spinlock_t lock;                /* the wait lists and every slow path */
     struct wait_list recvq, sendq;  /* live receivers only while no message is
                                        published, live senders only while full */
+    struct chan_rx_record rx;       /* guarded by lock */
 };
 
 /* A channel of cap messages of elem_size bytes (1..65536); NULL (errno

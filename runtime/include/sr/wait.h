@@ -14,7 +14,9 @@
  * actors or fork-join, bring their own fire function).
  *
  * States: IDLE -> (waker_arm) WAITING -> (waker_claim) CLAIMED -> (fire)
- * DONE -> (owner consumes the result) IDLE.
+ * DONE -> (owner consumes the result) IDLE. A stackful single-list wait
+ * without deadline or cancellation point may also be taken WAITING ->
+ * IDLE, its result 0 (task_waker_wake_unlock_, sr/wait_task.h).
  *
  * Rules:
  * - Lists are ordered by the waker's QoS (highest class first) and FIFO
@@ -195,16 +197,19 @@ static inline void wait_list_remove(struct wait_node *n)
     n->linked = 0;
 }
 
-/* With the lock held: unlink n, the list's head (its prev is NULL). */
+/* With the lock held: unlink n, the list's head (its prev is NULL). Its
+ * links are left NULL, as wait_list_remove leaves them. */
 static inline void wait_list_unlink_head(struct wait_list *l, struct wait_node *n)
 {
     struct wait_node *next = n->next;
     l->head = next;
-    if (__builtin_expect(!next, 1))   /* the one-waiter hand-off */
+    if (__builtin_expect(!next, 1)) {   /* the one-waiter hand-off */
         l->tail = NULL;
-    else
+    } else {
         next->prev = NULL;
-    n->linked = 0;   /* next is stale: read only while linked */
+        n->next = NULL;
+    }
+    n->linked = 0;
 }
 
 /* With the lock held: unlink waiters from the head until one can be claimed

@@ -115,9 +115,10 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
 {
     if (!deadline_ns && !point) {
         /* Only a claimer ends this wait, and it makes the waker DONE with
-         * lock held and wakes the task there (or, task_waker_wake_unlock_,
-         * right after releasing it: then the task cannot run before that
-         * wake-up, and finds the lock free). So once DONE is seen, lock
+         * lock held and wakes the task there; or a taker makes it IDLE
+         * (result 0) and wakes it right after releasing the lock
+         * (task_waker_wake_unlock_): then the task cannot run before that
+         * wake-up, and the lock is released already. So once DONE is seen, lock
          * reading free means that claimer has released it: it has made its
          * wake-up and left what the lock guards (which the caller may
          * destroy next), and the lock need not be taken again. (DONE was
@@ -125,20 +126,26 @@ task_waker_wait_listed_(struct task_waker *tw, struct wait_node *n, spinlock_t *
          * lock word: that read cannot see the word from before that
          * taking.) A spurious wake-up (still WAITING) looks again under
          * the lock. */
+        uint32_t s;
         for (;;) {
             /* The untimed block in one frame (IRQs restored, so
              * the look below and the lock-word wait run with flags' IRQ
              * state). */
             sched_block_unlock(lock, flags);
-            if (__builtin_expect(waker_state(&tw->w) == WAKER_DONE, 1))
+            s = waker_state(&tw->w);
+            if (__builtin_expect(s != WAKER_WAITING, 1))
                 break;
             flags = spin_lock_irqsave(lock);
-            bool waiting = waker_state(&tw->w) == WAKER_WAITING;
-            if (!waiting) {
+            s = waker_state(&tw->w);
+            if (s != WAKER_WAITING) {
                 spin_unlock_irqrestore(lock, flags);
                 break;
             }
         }
+        /* IDLE: a taker (task_waker_wake_unlock_) moved the message and
+         * released the lock before the wake-up: the result is 0. */
+        if (s == WAKER_IDLE)
+            return 0;
         task_wait_lock_released_(lock);
         return tw->w.result;
     }
@@ -194,21 +201,23 @@ static inline void task_waker_wake_listed_(struct waker *w)
 /* task_waker_wake_listed_ for a waker of kind
  * WAKER_KIND_TASK_UNTIMED that the caller took off its list (and
  * transferred to) holding the list's lock with IRQs masked (flags from
- * spin_lock_irqsave): DONE, then sched_wake_unlock releases lock, wakes the
- * task and restores flags. Nothing but a claimer ends such a wait (no
+ * spin_lock_irqsave): IDLE (the wait is over with result 0 and its taker
+ * is gone once the task runs: the waiter's return is the test of that one
+ * word, and nothing is left for it to reset), then sched_wake_unlock
+ * releases lock, wakes the task and restores flags. Nothing but a claimer ends such a wait (no
  * timer, no cancel), and its task became BLOCKED before the lock its node
  * was queued under was released (sched_block_unlock), so once the node is
  * off the list no one else wakes the task and it cannot run before this
  * wake: the wake needs no lock (as a wait queue's, kernel/waitq_inline.h).
- * The waiter finds the lock free when it runs, so its wait for the lock
- * word (task_waker_wait_listed_) ends at once; nothing here touches what
- * the lock guards after the release (t is read before DONE). */
+ * The waiter finds IDLE when it runs, and the lock word is not read at
+ * all; nothing here touches what the lock guards after
+ * the release (t is read before IDLE). */
 static inline __attribute__((always_inline)) void
 task_waker_wake_unlock_(struct waker *w, spinlock_t *lock, uint64_t flags)
 {
-    struct task *t = container_of(w, struct task_waker, w)->task;   /* read before DONE */
+    struct task *t = container_of(w, struct task_waker, w)->task;   /* read before IDLE */
     t->wait_result = WAIT_OK;   /* sched_wake_unlock's contract: stored by the taker */
-    waker_set_done(w);
+    atomic_store_explicit(&w->state, WAKER_IDLE, memory_order_release);
     sched_wake_unlock(lock, flags, t);
 }
 
