@@ -318,6 +318,37 @@ static inline void nudge_idle_core(const struct task *t, int busy_cpu)
         ipi_send(IPI_WAKE, c);
 }
 
+/* --- the local wake-up's test (sched_wake.c) ----------------------------------- */
+
+/* A task's bytes from state to cpu (state, qos, pinned, on_cpu, flags,
+ * cancel, cpu) as one load. */
+_Static_assert(offsetof(struct task, state) % 8 == 0 &&
+                   offsetof(struct task, cpu) + sizeof(int16_t) - offsetof(struct task, state) == 8,
+               "state..cpu are one aligned 8-byte word");
+static inline uint64_t task_wake_word(const struct task *t)
+{
+    uint64_t w;
+    __builtin_memcpy(&w, &t->state, sizeof(w));
+    return w;
+}
+
+/* rq->wake_key and wake_mask (boot): task_wake_word(t) & wake_mask equals
+ * wake_key exactly when t is BLOCKED, pinned, not a deadline task and on
+ * rq's core; its qos, on_cpu, cancel and other flags are not looked at. */
+static inline void rq_local_wake_init(struct runqueue *rq)
+{
+    struct task key = {0}, mask = {0};
+    key.state = TASK_BLOCKED;
+    mask.state = 0xff;
+    key.pinned = 1;
+    mask.pinned = 0xff;
+    mask.flags = TASK_F_DL;
+    key.cpu = (int16_t)rq->cpu;
+    mask.cpu = -1;
+    rq->wake_key = task_wake_word(&key);
+    rq->wake_mask = task_wake_word(&mask);
+}
+
 /* --- views for the policy ------------------------------------------------------ */
 
 /* Utilisation of a task as last brought up to date (0 for idle tasks).

@@ -156,6 +156,17 @@ __attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct tas
     wake_locked(rq, t, result, flags);
 }
 
+/* Under this core's rq->lock, a task now waiting behind the running one
+ * (in its band or a lower one, whose starvation bound the slice ends
+ * check): start the running task's slice if none runs. */
+static inline __attribute__((always_inline)) void slice_for_waiters(struct runqueue *rq)
+{
+    if (__builtin_expect(!rq->slice_end, 0)) {
+        rq->slice_end = now_ticks() + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    }
+}
+
 /* Under this core's rq->lock: queue t (not a deadline task) here and
  * decide what make_ready would, without calls: a reschedule of this core
  * (need_resched), a slice for the running task if t joins its band, or
@@ -170,12 +181,7 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
         rq->need_resched = true;
         return -1;
     }
-    if (!rq->slice_end) {
-        /* Waiting behind the running task (its band or a lower one, whose
-         * starvation bound the slice ends check): start its slice. */
-        rq->slice_end = now_ticks() + sched_slice_ticks;
-        arm_by(rq, rq->slice_end);
-    }
+    slice_for_waiters(rq);
     if (pinned)
         return -1;
     return idle_core_for(t, rq->cpu);
@@ -190,16 +196,46 @@ static __attribute__((noinline)) void wake_finish(int nudge)
     sched_resched_now();
 }
 
+/* A local wake-up's end: release this core's rq->lock (restoring flags),
+ * then nudge (nudge >= 0: ready_local's idle core) or reschedule if this
+ * core owes it and the caller's IRQs were on. */
+static inline __attribute__((always_inline)) void ready_done(struct runqueue *rq, int nudge,
+                                                             uint64_t flags)
+{
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+        wake_finish(nudge);
+}
+
 /* Under this core's rq->lock (taken with IRQ state flags): make t ready
  * here (ready_local), release, then nudge or reschedule if needed. */
 static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq, struct task *t,
                                                              bool pinned, uint64_t flags)
 {
-    int nudge = ready_local(rq, t, pinned);
-    bool resched = rq->need_resched;
-    spin_unlock_irqrestore(&rq->lock, flags);
-    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
-        wake_finish(nudge);
+    ready_done(rq, ready_local(rq, t, pinned), flags);
+}
+
+/* The common local wake-up, tested first under this core's rq->lock: t
+ * blocked on this core, pinned, not a deadline task (one masked compare of
+ * its state..cpu bytes: rq_local_wake_init), of the class running here
+ * (rq->run_class is the running task's class, QOS_COUNT while idle runs:
+ * neither an idle core nor a better task comes this way), nothing else
+ * ready here. ready_local's decisions are then known: t goes to runnext;
+ * no starvation stamp (its class runs), no preemption (a band-mate of the
+ * running task), no idle core to nudge (pinned), no hand-off onto idle;
+ * only the running task's slice may have to start. Returns false, having
+ * changed nothing, for every other wake-up (wake_here decides those). */
+static inline __attribute__((always_inline)) bool wake_plain_local(struct runqueue *rq,
+                                                                   struct task *t)
+{
+    unsigned b = t->qos;
+    if (__builtin_expect((task_wake_word(t) & rq->wake_mask) != rq->wake_key ||
+                         b != rq->run_class || rq->band_mask, 0))
+        return false;
+    rq_append(rq, t);   /* its runnext case, without the stamp */
+    slice_for_waiters(rq);
+    return true;
 }
 
 /* sched_wake's way when the interrupt that wakes t is being dispatched by
@@ -240,6 +276,12 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
                                                             uint64_t flags, enum wake_mode mode)
 {
     bool masked = mode == WAKE_IRQ;
+    if (!masked && __builtin_expect(wake_plain_local(rq, t), 1)) {
+        if (mode == WAKE_PLAIN)
+            t->wait_result = result;
+        ready_done(rq, -1, flags);
+        return;
+    }
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
     if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {

@@ -166,6 +166,10 @@ struct runqueue {
     uint32_t watch_cpus;         /* cores of another capacity (set at boot) */
     uint8_t watch_qos;           /* bit q: a running task of class q may have to move from
                                     here: its slices run even alone (set at boot) */
+    /* The local wake-up's test (kernel/sched/sched_rq.h, rq_local_wake_init):
+     * a task's bytes from state to cpu, masked with wake_mask, equal
+     * wake_key when it is blocked on this core, pinned, not deadline. */
+    uint64_t wake_key, wake_mask;
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];
