@@ -99,19 +99,28 @@ static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
+/* rq_append's runnext case, for a caller that knows nothing is ready and
+ * t's band needs no stamp (band_filled). */
+static inline __attribute__((always_inline)) void rq_append_runnext(struct runqueue *rq,
+                                                                    struct task *t)
+{
+    t->state = TASK_READY;
+    rq->runnext = t;
+    rq->band_mask = 1u << t->qos;
+    rq->nr_ready = 1;
+}
+
 /* A task that is not a deadline task joins the tail of its band: runnext
  * if nothing else is ready. */
 static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
 {
     unsigned b = t->qos;
     band_filled(rq, b);
-    t->state = TASK_READY;
     if (__builtin_expect(!rq->band_mask, 1)) {   /* the common case: laid out first */
-        rq->runnext = t;
-        rq->band_mask = 1u << b;
-        rq->nr_ready = 1;
+        rq_append_runnext(rq, t);
         return;
     }
+    t->state = TASK_READY;
     if (rq->runnext)
         rq_runnext_flush(rq);
     t->next = NULL;
@@ -332,20 +341,27 @@ static inline uint64_t task_wake_word(const struct task *t)
     return w;
 }
 
-/* rq->wake_key and wake_mask (boot): task_wake_word(t) & wake_mask equals
- * wake_key exactly when t is BLOCKED, pinned, not a deadline task and on
- * rq's core; its qos, on_cpu, cancel and other flags are not looked at. */
+/* rq->wake_key and wake_mask (boot, before run_class is set): afterwards
+ * task_wake_word(t) & wake_mask equals wake_key exactly when t is BLOCKED,
+ * pinned, not a deadline task, on rq's core and of rq's running class; its
+ * on_cpu, cancel and other flags are not looked at. */
+#define WAKE_KEY_BYTE_(rqf, tf) \
+    (offsetof(struct runqueue, rqf) - offsetof(struct runqueue, wake_key) == \
+     offsetof(struct task, tf) - offsetof(struct task, state))
+_Static_assert(WAKE_KEY_BYTE_(wake_state, state) && WAKE_KEY_BYTE_(run_class, qos) &&
+                   WAKE_KEY_BYTE_(wake_pinned, pinned) && WAKE_KEY_BYTE_(wake_masked, on_cpu) &&
+                   WAKE_KEY_BYTE_(wake_cpu, cpu) && sizeof(((struct runqueue *)0)->wake_cpu) == sizeof(((struct task *)0)->cpu),
+               "rq->wake_key is laid out as a task's state..cpu bytes");
 static inline void rq_local_wake_init(struct runqueue *rq)
 {
-    struct task key = {0}, mask = {0};
-    key.state = TASK_BLOCKED;
-    mask.state = 0xff;
-    key.pinned = 1;
-    mask.pinned = 0xff;
+    rq->wake_key = 0;
+    rq->wake_state = TASK_BLOCKED;
+    rq->wake_pinned = 1;
+    rq->wake_cpu = (int16_t)rq->cpu;
+    struct task mask = {0};
+    mask.state = mask.qos = mask.pinned = 0xff;
     mask.flags = TASK_F_DL;
-    key.cpu = (int16_t)rq->cpu;
     mask.cpu = -1;
-    rq->wake_key = task_wake_word(&key);
     rq->wake_mask = task_wake_word(&mask);
 }
 

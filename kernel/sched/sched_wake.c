@@ -217,11 +217,11 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
 }
 
 /* The common local wake-up, tested first under this core's rq->lock: t
- * blocked on this core, pinned, not a deadline task (one masked compare of
- * its state..cpu bytes: rq_local_wake_init), of the class running here
- * (rq->run_class is the running task's class, QOS_COUNT while idle runs:
- * neither an idle core nor a better task comes this way), nothing else
- * ready here. ready_local's decisions are then known: t goes to runnext;
+ * blocked on this core, pinned, not a deadline task and of the class
+ * running here (one masked compare of its state..cpu bytes with
+ * rq->wake_key, whose class byte is rq->run_class: the running task's
+ * class, QOS_COUNT while idle runs, so neither an idle core nor a better
+ * task comes this way), nothing else ready here. ready_local's decisions are then known: t goes to runnext;
  * no starvation stamp (its class runs), no preemption (a band-mate of the
  * running task), no idle core to nudge (pinned), no hand-off onto idle;
  * only the running task's slice may have to start. Returns false, having
@@ -229,11 +229,10 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
 static inline __attribute__((always_inline)) bool wake_plain_local(struct runqueue *rq,
                                                                    struct task *t)
 {
-    unsigned b = t->qos;
-    if (__builtin_expect((task_wake_word(t) & rq->wake_mask) != rq->wake_key ||
-                         b != rq->run_class || rq->band_mask, 0))
+    if (__builtin_expect((task_wake_word(t) & rq->wake_mask) != rq->wake_key || rq->band_mask,
+                         0))
         return false;
-    rq_append(rq, t);   /* its runnext case, without the stamp */
+    rq_append_runnext(rq, t);   /* its class runs: no stamp */
     slice_for_waiters(rq);
     return true;
 }

@@ -155,8 +155,8 @@ struct runqueue {
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
-    uint64_t class_since;        /* the running class (run_class) has run since then, */
-    uint32_t run_class;          /* not yet in class_ticks: charged when the class changes */
+    uint64_t class_since;        /* the running class (run_class, below) has run since then,
+                                    not yet in class_ticks: charged when the class changes */
     uint64_t switches;
     uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
     _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
@@ -168,8 +168,21 @@ struct runqueue {
                                     here: its slices run even alone (set at boot) */
     /* The local wake-up's test (kernel/sched/sched_rq.h, rq_local_wake_init):
      * a task's bytes from state to cpu, masked with wake_mask, equal
-     * wake_key when it is blocked on this core, pinned, not deadline. */
-    uint64_t wake_key, wake_mask;
+     * wake_key when it is blocked on this core, pinned, not a deadline task
+     * and of the running class. The key is laid out as those bytes, its
+     * class byte being run_class itself, so it follows the running class
+     * with no store of its own. */
+    union {
+        uint64_t wake_key;
+        struct {
+            uint8_t wake_state;      /* TASK_BLOCKED */
+            uint8_t run_class;       /* the running task's class (QOS_COUNT: idle) */
+            uint8_t wake_pinned;     /* 1 */
+            uint8_t wake_masked[3];  /* on_cpu, flags (DL clear), cancel: 0 */
+            int16_t wake_cpu;        /* this queue's core */
+        };
+    };
+    uint64_t wake_mask;
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];
