@@ -365,6 +365,17 @@ static inline void rq_local_wake_init(struct runqueue *rq)
     rq->wake_mask = task_wake_word(&mask);
 }
 
+/* t's state..cpu bytes against rq's wake key: 0 exactly when t is blocked
+ * here, pinned, not a deadline task and of the running class; else the
+ * bits that differ (WAKE_DIFF_NOT_HERE: not blocked, or another core's). */
+static inline uint64_t wake_key_diff(const struct runqueue *rq, const struct task *t)
+{
+    return (task_wake_word(t) & rq->wake_mask) ^ rq->wake_key;
+}
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(struct task, cpu) -
+                   offsetof(struct task, state) == 6, "state is the word's low byte, cpu its top two");
+#define WAKE_DIFF_NOT_HERE (0xffull | 0xffffull << 48)
+
 /* --- views for the policy ------------------------------------------------------ */
 
 /* Utilisation of a task as last brought up to date (0 for idle tasks).

@@ -218,23 +218,18 @@ static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq
 
 /* The common local wake-up, tested first under this core's rq->lock: t
  * blocked on this core, pinned, not a deadline task and of the class
- * running here (one masked compare of its state..cpu bytes with
- * rq->wake_key, whose class byte is rq->run_class: the running task's
- * class, QOS_COUNT while idle runs, so neither an idle core nor a better
- * task comes this way), nothing else ready here. ready_local's decisions are then known: t goes to runnext;
+ * running here (wake_key_diff 0: rq->wake_key's class byte is
+ * rq->run_class, the running task's class, QOS_COUNT while idle runs, so
+ * neither an idle core nor a better task comes this way), nothing else
+ * ready here. ready_local's decisions are then known: t goes to runnext;
  * no starvation stamp (its class runs), no preemption (a band-mate of the
  * running task), no idle core to nudge (pinned), no hand-off onto idle;
- * only the running task's slice may have to start. Returns false, having
- * changed nothing, for every other wake-up (wake_here decides those). */
-static inline __attribute__((always_inline)) bool wake_plain_local(struct runqueue *rq,
-                                                                   struct task *t)
+ * only the running task's slice may have to start. */
+static inline __attribute__((always_inline)) void ready_plain_local(struct runqueue *rq,
+                                                                    struct task *t)
 {
-    if (__builtin_expect((task_wake_word(t) & rq->wake_mask) != rq->wake_key || rq->band_mask,
-                         0))
-        return false;
     rq_append_runnext(rq, t);   /* its class runs: no stamp */
     slice_for_waiters(rq);
-    return true;
 }
 
 /* sched_wake's way when the interrupt that wakes t is being dispatched by
@@ -275,15 +270,23 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
                                                             uint64_t flags, enum wake_mode mode)
 {
     bool masked = mode == WAKE_IRQ;
-    if (!masked && __builtin_expect(wake_plain_local(rq, t), 1)) {
-        if (mode == WAKE_PLAIN)
-            t->wait_result = result;
-        ready_done(rq, -1, flags);
-        return;
-    }
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
-    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
+    bool elsewhere;
+    if (!masked) {
+        uint64_t diff = wake_key_diff(rq, t);
+        if (__builtin_expect(!diff && !rq->band_mask, 1)) {
+            ready_plain_local(rq, t);
+            if (mode == WAKE_PLAIN)
+                t->wait_result = result;
+            ready_done(rq, -1, flags);
+            return;
+        }
+        elsewhere = diff & WAKE_DIFF_NOT_HERE;
+    } else {
+        elsewhere = t->cpu != rq->cpu || t->state != TASK_BLOCKED;
+    }
+    if (__builtin_expect(elsewhere, 0)) {
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
