@@ -341,22 +341,22 @@ static inline uint64_t task_wake_word(const struct task *t)
     return w;
 }
 
-/* rq->wake_key and wake_mask (boot, before run_class is set): afterwards
- * task_wake_word(t) & wake_mask equals wake_key exactly when t is BLOCKED,
- * pinned, not a deadline task, on rq's core and of rq's running class; its
- * on_cpu, cancel and other flags are not looked at. */
+/* rq->wake_key's bytes other than run_class, and wake_mask (boot):
+ * task_wake_word(t) & wake_mask then equals wake_key exactly when t is
+ * BLOCKED, pinned, not a deadline task, on rq's core and of rq's running
+ * class; its on_cpu, cancel and other flags are not looked at. */
 #define WAKE_KEY_BYTE_(rqf, tf) \
     (offsetof(struct runqueue, rqf) - offsetof(struct runqueue, wake_key) == \
      offsetof(struct task, tf) - offsetof(struct task, state))
 _Static_assert(WAKE_KEY_BYTE_(wake_state, state) && WAKE_KEY_BYTE_(run_class, qos) &&
                    WAKE_KEY_BYTE_(wake_pinned, pinned) && WAKE_KEY_BYTE_(wake_masked, on_cpu) &&
-                   WAKE_KEY_BYTE_(wake_cpu, cpu) && sizeof(((struct runqueue *)0)->wake_cpu) == sizeof(((struct task *)0)->cpu),
+                   WAKE_KEY_BYTE_(wake_cpu, cpu),
                "rq->wake_key is laid out as a task's state..cpu bytes");
 static inline void rq_local_wake_init(struct runqueue *rq)
 {
-    rq->wake_key = 0;
     rq->wake_state = TASK_BLOCKED;
     rq->wake_pinned = 1;
+    rq->wake_masked[0] = rq->wake_masked[1] = rq->wake_masked[2] = 0;
     rq->wake_cpu = (int16_t)rq->cpu;
     struct task mask = {0};
     mask.state = mask.qos = mask.pinned = 0xff;

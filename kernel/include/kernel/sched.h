@@ -176,7 +176,8 @@ struct runqueue {
         uint64_t wake_key;
         struct {
             uint8_t wake_state;      /* TASK_BLOCKED */
-            uint8_t run_class;       /* the running task's class (QOS_COUNT: idle) */
+            uint8_t run_class;       /* the running task's class (QOS_COUNT: idle), charged
+                                        (charge_class) wherever it or its class changes */
             uint8_t wake_pinned;     /* 1 */
             uint8_t wake_masked[3];  /* on_cpu, flags (DL clear), cancel: 0 */
             int16_t wake_cpu;        /* this queue's core */
