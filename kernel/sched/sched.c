@@ -561,8 +561,10 @@ void sched_init(void)
         if (bound && arch_ns_to_ticks(bound) < starvation_min_ticks)
             starvation_min_ticks = arch_ns_to_ticks(bound);
     }
-    for (int c = 0; c < PLAT_MAX_CPUS; c++)
+    for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         runqueues[c].cpu = c;
+        rq_local_wake_init(&runqueues[c]);
+    }
     sched_place_init();
     migrate_init();
     sched_timer_init();

@@ -99,19 +99,28 @@ static void rq_enqueue_dl(struct runqueue *rq, struct task *t)
     t->state = TASK_READY;
 }
 
+/* rq_append's runnext case, for a caller that knows nothing is ready and
+ * t's band needs no stamp (band_filled). */
+static inline __attribute__((always_inline)) void rq_append_runnext(struct runqueue *rq,
+                                                                    struct task *t)
+{
+    t->state = TASK_READY;
+    rq->runnext = t;
+    rq->band_mask = 1u << t->qos;
+    rq->nr_ready = 1;
+}
+
 /* A task that is not a deadline task joins the tail of its band: runnext
  * if nothing else is ready. */
 static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
 {
     unsigned b = t->qos;
     band_filled(rq, b);
-    t->state = TASK_READY;
     if (__builtin_expect(!rq->band_mask, 1)) {   /* the common case: laid out first */
-        rq->runnext = t;
-        rq->band_mask = 1u << b;
-        rq->nr_ready = 1;
+        rq_append_runnext(rq, t);
         return;
     }
+    t->state = TASK_READY;
     if (rq->runnext)
         rq_runnext_flush(rq);
     t->next = NULL;
@@ -317,6 +326,53 @@ static inline void nudge_idle_core(const struct task *t, int busy_cpu)
     if (c >= 0)
         ipi_send(IPI_WAKE, c);
 }
+
+/* --- the local wake-up's test (sched_wake.c) ----------------------------------- */
+
+/* A task's first 8 bytes (on_cpu, state, pinned, cancel, qos, flags, life,
+ * cpu) as one load. */
+_Static_assert(offsetof(struct task, cpu) + sizeof(int8_t) == 8, "on_cpu..cpu are the first 8 bytes");
+static inline uint64_t task_wake_word(const struct task *t)
+{
+    uint64_t w;
+    __builtin_memcpy(&w, t, sizeof(w));
+    return w;
+}
+
+/* rq->wake_key's bytes other than run_class, and wake_mask (boot):
+ * task_wake_word(t) & wake_mask then equals wake_key exactly when t is
+ * BLOCKED, pinned, not a deadline task, on rq's core and of rq's running
+ * class; its on_cpu, cancel and other flags are not looked at. */
+#define WAKE_KEY_BYTE_(rqf, tf) \
+    (offsetof(struct runqueue, rqf) - offsetof(struct runqueue, wake_key) == offsetof(struct task, tf))
+_Static_assert(WAKE_KEY_BYTE_(wake_on_cpu, on_cpu) && WAKE_KEY_BYTE_(wake_state, state) &&
+                   WAKE_KEY_BYTE_(wake_pinned, pinned) && WAKE_KEY_BYTE_(wake_cancel, cancel) &&
+                   WAKE_KEY_BYTE_(run_class, qos) && WAKE_KEY_BYTE_(wake_flags, flags) &&
+                   WAKE_KEY_BYTE_(wake_life, life) && WAKE_KEY_BYTE_(wake_cpu, cpu),
+               "rq->wake_key is laid out as a task's first 8 bytes");
+static inline void rq_local_wake_init(struct runqueue *rq)
+{
+    rq->wake_state = TASK_BLOCKED;
+    rq->wake_pinned = 1;
+    rq->wake_on_cpu = rq->wake_cancel = rq->wake_flags = rq->wake_life = 0;
+    rq->wake_cpu = (int8_t)rq->cpu;
+    struct task mask = {0};
+    mask.state = mask.qos = mask.pinned = 0xff;
+    mask.flags = TASK_F_DL;
+    mask.cpu = -1;
+    rq->wake_mask = task_wake_word(&mask);
+}
+
+/* t's first 8 bytes against rq's wake key: 0 exactly when t is blocked
+ * here, pinned, not a deadline task and of the running class; else the
+ * bits that differ (WAKE_DIFF_NOT_HERE: not blocked, or another core's). */
+static inline uint64_t wake_key_diff(const struct runqueue *rq, const struct task *t)
+{
+    return (task_wake_word(t) & rq->wake_mask) ^ rq->wake_key;
+}
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(struct task, state) == 1 &&
+                   offsetof(struct task, cpu) == 7, "state is the word's byte 1, cpu its top one");
+#define WAKE_DIFF_NOT_HERE (0xff00ull | 0xffull << 56)
 
 /* --- views for the policy ------------------------------------------------------ */
 

@@ -156,6 +156,17 @@ __attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct tas
     wake_locked(rq, t, result, flags);
 }
 
+/* Under this core's rq->lock, a task now waiting behind the running one
+ * (in its band or a lower one, whose starvation bound the slice ends
+ * check): start the running task's slice if none runs. */
+static inline __attribute__((always_inline)) void slice_for_waiters(struct runqueue *rq)
+{
+    if (__builtin_expect(!rq->slice_end, 0)) {
+        rq->slice_end = now_ticks() + sched_slice_ticks;
+        arm_by(rq, rq->slice_end);
+    }
+}
+
 /* Under this core's rq->lock: queue t (not a deadline task) here and
  * decide what make_ready would, without calls: a reschedule of this core
  * (need_resched), a slice for the running task if t joins its band, or
@@ -170,12 +181,7 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
         rq->need_resched = true;
         return -1;
     }
-    if (!rq->slice_end) {
-        /* Waiting behind the running task (its band or a lower one, whose
-         * starvation bound the slice ends check): start its slice. */
-        rq->slice_end = now_ticks() + sched_slice_ticks;
-        arm_by(rq, rq->slice_end);
-    }
+    slice_for_waiters(rq);
     if (pinned)
         return -1;
     return idle_core_for(t, rq->cpu);
@@ -190,16 +196,40 @@ static __attribute__((noinline)) void wake_finish(int nudge)
     sched_resched_now();
 }
 
+/* A local wake-up's end: release this core's rq->lock (restoring flags),
+ * then nudge (nudge >= 0: ready_local's idle core) or reschedule if this
+ * core owes it and the caller's IRQs were on. */
+static inline __attribute__((always_inline)) void ready_done(struct runqueue *rq, int nudge,
+                                                             uint64_t flags)
+{
+    bool resched = rq->need_resched;
+    spin_unlock_irqrestore(&rq->lock, flags);
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+        wake_finish(nudge);
+}
+
 /* Under this core's rq->lock (taken with IRQ state flags): make t ready
  * here (ready_local), release, then nudge or reschedule if needed. */
 static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq, struct task *t,
                                                              bool pinned, uint64_t flags)
 {
-    int nudge = ready_local(rq, t, pinned);
-    bool resched = rq->need_resched;
-    spin_unlock_irqrestore(&rq->lock, flags);
-    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
-        wake_finish(nudge);
+    ready_done(rq, ready_local(rq, t, pinned), flags);
+}
+
+/* The common local wake-up, tested first under this core's rq->lock: t
+ * blocked on this core, pinned, not a deadline task and of the class
+ * running here (wake_key_diff 0: rq->wake_key's class byte is
+ * rq->run_class, the running task's class, QOS_COUNT while idle runs, so
+ * neither an idle core nor a better task comes this way), nothing else
+ * ready here. ready_local's decisions are then known: t goes to runnext;
+ * no starvation stamp (its class runs), no preemption (a band-mate of the
+ * running task), no idle core to nudge (pinned), no hand-off onto idle;
+ * only the running task's slice may have to start. */
+static inline __attribute__((always_inline)) void ready_plain_local(struct runqueue *rq,
+                                                                    struct task *t)
+{
+    rq_append_runnext(rq, t);   /* its class runs: no stamp */
+    slice_for_waiters(rq);
 }
 
 /* sched_wake's way when the interrupt that wakes t is being dispatched by
@@ -242,7 +272,21 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     bool masked = mode == WAKE_IRQ;
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
-    if (__builtin_expect(t->cpu != rq->cpu || t->state != TASK_BLOCKED, 0)) {
+    bool elsewhere;
+    if (!masked) {
+        uint64_t diff = wake_key_diff(rq, t);
+        if (__builtin_expect(!diff && !rq->band_mask, 1)) {
+            ready_plain_local(rq, t);
+            if (mode == WAKE_PLAIN)
+                t->wait_result = result;
+            ready_done(rq, -1, flags);
+            return;
+        }
+        elsewhere = diff & WAKE_DIFF_NOT_HERE;
+    } else {
+        elsewhere = t->cpu != rq->cpu || t->state != TASK_BLOCKED;
+    }
+    if (__builtin_expect(elsewhere, 0)) {
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);

@@ -29,6 +29,8 @@ SR_SRCS += tests/image/test_actor.c tests/image/test_mailbox.c
 # task_cancel and interruptible waits; structured concurrency scopes.
 SR_SRCS += tests/image/test_cancel.c tests/image/test_scope.c tests/image/test_chan_cancel.c \
 	tests/image/test_wait_cancel.c
+# wake16: the local wake-up's common way (preemption and slice start kept).
+SR_SRCS += tests/image/test_local_wake.c
 # I/O model and virtio drivers (issue 5). test_io_hostile.c stays last: it
 # leaves the disk and the rng failed for the rest of the boot.
 SR_SRCS += tests/image/test_io.c tests/image/test_io_paths.c tests/image/test_persist.c \

@@ -166,8 +166,8 @@ struct runqueue {
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
-    uint64_t class_since;        /* the running class (run_class) has run since then, */
-    uint32_t run_class;          /* not yet in class_ticks: charged when the class changes */
+    uint64_t class_since;        /* the running class (run_class, below) has run since then,
+                                    not yet in class_ticks: charged when the class changes */
     uint64_t switches;
     uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
     _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
@@ -177,6 +177,27 @@ struct runqueue {
     uint32_t watch_cpus;         /* cores of another capacity (set at boot) */
     uint8_t watch_qos;           /* bit q: a running task of class q may have to move from
                                     here: its slices run even alone (set at boot) */
+    /* The local wake-up's test (kernel/sched/sched_rq.h, rq_local_wake_init):
+     * a task's first 8 bytes (on_cpu to cpu), masked with wake_mask, equal
+     * wake_key when it is blocked on this core, pinned, not a deadline task
+     * and of the running class. The key is laid out as those bytes, its
+     * class byte being run_class itself, so it follows the running class
+     * with no store of its own. */
+    union {
+        uint64_t wake_key;
+        struct {
+            uint8_t wake_on_cpu;     /* masked out */
+            uint8_t wake_state;      /* TASK_BLOCKED */
+            uint8_t wake_pinned;     /* 1 */
+            uint8_t wake_cancel;     /* masked out */
+            uint8_t run_class;       /* the running task's class (QOS_COUNT: idle), charged
+                                        (charge_class) wherever it or its class changes */
+            uint8_t wake_flags;      /* 0 (only TASK_F_DL is looked at) */
+            uint8_t wake_life;       /* masked out */
+            int8_t wake_cpu;         /* this queue's core */
+        };
+    };
+    uint64_t wake_mask;
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];

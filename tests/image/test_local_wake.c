@@ -1,0 +1,130 @@
+/*
+ * The local wake-up's common way (kernel/sched/sched_wake.c,
+ * wake_plain_local): a pinned waiter of the running class woken on this
+ * core with nothing else ready goes to runnext without a preemption, and
+ * must still start the running task's slice when none runs; a waiter of
+ * any other class is not taken that way (a better one preempts at once).
+ * The test task pins itself to its core for each test, so every post here
+ * is a wake-up of a task blocked on the poster's own core.
+ */
+#include <stdatomic.h>
+#include <kernel/clock.h>
+#include <kernel/percpu.h>
+#include <kernel/sched.h>
+#include <kernel/sem.h>
+#include <kernel/smp.h>
+#include <kernel/task.h>
+#include <sr_test.h>
+
+#define MS (1000ull * 1000)
+
+static struct semaphore go;
+static _Atomic int steps;   /* rounds the waiter has completed */
+
+static int steps_now(void) { return atomic_load(&steps); }
+
+/* Waits on go arg times, counting each wake-up. */
+static int64_t waiter(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        if (sem_wait(&go, WAIT_FOREVER) != 0)
+            return -1;
+        atomic_fetch_add(&steps, 1);
+    }
+    return rounds;
+}
+
+/* Spawn the waiter pinned to this core (the caller is pinned here too) in
+ * class qos, and let it block. */
+static struct task *start_waiter(int rounds, enum qos qos)
+{
+    sem_init(&go, 0);
+    atomic_store(&steps, 0);
+    struct task_attr a = {.name = "waiter", .qos = qos, .affinity = 1u << cpu_id()};
+    struct task *t = task_spawn(waiter, (void *)(intptr_t)rounds, &a);
+    while (((volatile struct task *)t)->state != TASK_BLOCKED)
+        task_yield();
+    return t;
+}
+
+/* The running task leaves the waiter's class for a lower one just before
+ * each post: the waiter now outranks it and runs before sem_post returns;
+ * back in the waiter's class, a post leaves the band-mate ready until the
+ * poster yields. A wake-up that took the running class for the one it had
+ * (or skipped the class test) would leave the better waiter queued. */
+TEST(local_wake, a_waiter_of_the_class_the_poster_just_left_runs_before_the_post_returns)
+{
+    enum { ROUNDS = 5 };
+    struct task *me = task_current();
+    uint32_t affinity = me->affinity;
+    enum qos mine = task_qos(me);
+    task_set_affinity(me, 1u << cpu_id());
+    task_set_qos(me, QOS_DEFAULT);
+    struct task *t = start_waiter(2 * ROUNDS, QOS_DEFAULT);
+    for (int i = 0; i < ROUNDS; i++) {
+        EXPECT_EQ(steps_now(), 2 * i);
+        task_set_qos(me, QOS_UTILITY);
+        sem_post(&go);
+        EXPECT_EQ(steps_now(), 2 * i + 1);   /* preempted by the better waiter */
+        task_set_qos(me, QOS_DEFAULT);
+        while (((volatile struct task *)t)->state != TASK_BLOCKED)
+            task_yield();
+        sem_post(&go);
+        EXPECT_EQ(steps_now(), 2 * i + 1);   /* a band-mate: no preemption */
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);
+        while (((volatile struct task *)t)->state != TASK_BLOCKED &&
+               ((volatile struct task *)t)->state != TASK_DEAD)
+            task_yield();
+        EXPECT_EQ(steps_now(), 2 * i + 2);
+    }
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, 2 * ROUNDS);
+    EXPECT_EQ(go.count, 0);
+    task_set_qos(me, mine);
+    task_set_affinity(me, affinity);
+}
+
+/* Until rq's running task has no slice (the last one ended with nobody
+ * waiting): true, or false after give_up_ns of spinning. */
+static bool wait_for_no_slice(const struct runqueue *rq, uint64_t give_up_ns)
+{
+    uint64_t until = clock_ns() + give_up_ns;
+    while (((const volatile struct runqueue *)rq)->slice_end != 0)
+        if (clock_ns() > until)
+            return false;
+    return true;
+}
+
+/* The poster runs alone without a slice (tickless: pinned, nobody waits);
+ * it posts a band-mate and spins without yielding. The wake-up must start
+ * the poster's slice, whose end lets the band-mate run while the poster
+ * still spins; a wake-up that skipped it would leave the band-mate waiting
+ * until the poster blocked (here: until the spin's give-up, then fail). */
+TEST(local_wake, a_band_mate_woken_while_no_slice_runs_gets_the_core_at_the_slice_end)
+{
+    enum { ROUNDS = 3 };
+    struct task *me = task_current();
+    uint32_t affinity = me->affinity;
+    task_set_affinity(me, 1u << cpu_id());
+    struct runqueue *rq = this_rq();
+    struct task *t = start_waiter(ROUNDS, task_qos(me));
+    for (int i = 0; i < ROUNDS; i++) {
+        /* A slice that ends with nobody waiting is not renewed. */
+        EXPECT_TRUE(wait_for_no_slice(rq, 200 * MS));
+        sem_post(&go);
+        EXPECT_EQ(steps_now(), i);   /* a band-mate: no preemption */
+        uint64_t give_up = clock_ns() + 1000 * MS;
+        while (steps_now() == i && clock_ns() < give_up)
+            ;   /* spin: only the slice's end can switch to the waiter */
+        EXPECT_EQ(steps_now(), i + 1);
+        while (((volatile struct task *)t)->state != TASK_BLOCKED &&
+               ((volatile struct task *)t)->state != TASK_DEAD)
+            task_yield();
+    }
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, ROUNDS);
+    task_set_affinity(me, affinity);
+}
