@@ -98,7 +98,7 @@ static __thread int task_line_len;
 static void line_buffer(char **buf, int **len, uint64_t irq_flags)
 {
     struct percpu *p = this_cpu();
-    if (p && !p->in_irq && !(irq_flags & (1u << 7)) && may_block()) {
+    if (p && !p->in_irq && !(irq_flags & ARCH_DAIF_I) && may_block()) {
         *buf = task_line;
         *len = &task_line_len;
         return;
@@ -134,7 +134,7 @@ static bool may_queue(uint64_t irq_flags)
 {
     struct percpu *p = this_cpu();
     return atomic_load_explicit(&queued, memory_order_relaxed) && p && !p->in_irq &&
-           !(irq_flags & (1u << 7));
+           !(irq_flags & ARCH_DAIF_I);
 }
 
 /* A task, not a core's idle context: may sleep for ring room. */

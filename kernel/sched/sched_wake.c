@@ -26,7 +26,7 @@
 /* In task context with IRQs enabled, act on a reschedule this core owes. */
 static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_flags)
 {
-    if (irq_flags & (1u << 7))
+    if (irq_flags & ARCH_DAIF_I)
         return;   /* the caller's caller is in a masked section: it acts later */
     struct runqueue *rq = this_rq();
     if (!rq->need_resched || this_cpu()->in_irq || (rq->current->flags & TASK_F_IDLE))
@@ -204,7 +204,7 @@ static inline __attribute__((always_inline)) void ready_done(struct runqueue *rq
 {
     bool resched = rq->need_resched;
     spin_unlock_irqrestore(&rq->lock, flags);
-    if (__builtin_expect(nudge >= 0 || (resched && !(flags & (1u << 7))), 0))
+    if (__builtin_expect(nudge >= 0 || (resched && !(flags & ARCH_DAIF_I)), 0))
         wake_finish(nudge);
 }
 
@@ -426,7 +426,7 @@ struct task *sched_start_masked(struct task *t, uint64_t flags)
     ready_local(rq, t, true);   /* pinned: no core to nudge */
     bool resched = rq->need_resched;
     spin_unlock_irqrestore(&rq->lock, flags);
-    if (__builtin_expect(resched && !(flags & (1u << 7)), 0))
+    if (__builtin_expect(resched && !(flags & ARCH_DAIF_I), 0))
         return sched_start_resched(t);
     return t;
 }
