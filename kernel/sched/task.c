@@ -399,25 +399,21 @@ void task_reap(void)
     }
 }
 
-enum task_status task_join(struct task *t, int64_t *value)
+void task_join_wait(struct task *t)
 {
-    uint64_t flags = arch_irq_save();
-    if (t->state == TASK_DEAD) {
-        /* Ended already: no lock. (A racy byte read: a stale value only
-         * sends it the locked way.) The exit stored DEAD with release after
-         * its value and status; this fence orders what follows after it. */
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } else if (!sched_join_runnext(t)) {
-        /* Register under exit_lock, which sched_block releases once this
-         * task is BLOCKED, so the exit cannot miss it. */
-        spin_lock(&t->exit_lock);
-        if (t->state != TASK_DEAD) {
-            t->joiner = sched_current();
-            sched_block(&t->exit_lock, 0);
-        } else {
-            spin_unlock(&t->exit_lock);
-        }
+    /* Register under exit_lock, which sched_block releases once this task
+     * is BLOCKED, so the exit cannot miss it. */
+    spin_lock(&t->exit_lock);
+    if (t->state != TASK_DEAD) {
+        t->joiner = sched_current();
+        sched_block(&t->exit_lock, 0);
+    } else {
+        spin_unlock(&t->exit_lock);
     }
+}
+
+enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
+{
     /* Its registers must be saved before its stack goes away (its exit
      * clears on_cpu with release after everything it wrote). Still
      * switching out on another core: wait with IRQs as the caller had

@@ -1,6 +1,6 @@
 /*
  * Joining a child that sits in this core's runnext slot (never run yet):
- * sched_join_runnext registers the joiner, blocks it and switches to the
+ * sched_join_begin registers the joiner, blocks it and switches to the
  * child in one locked step; the child's exit hands the core back
  * (sched_exit_to). A child not in the slot is joined the locked way. Both
  * must give the same results and exact counts: values, statuses, run

@@ -202,13 +202,14 @@ void schedule(void);
  * band or above waits here (what the wake-up and schedule() would do, in
  * one step, as Linux's sync wake-up does); else a plain wake and switch. */
 _Noreturn void sched_exit_to(struct task *j);
-/* task_join of t, not yet dead (IRQs masked): if t is this core's runnext
- * task (ready, never run since, the only ready task), register the caller
- * as t's joiner, block it and switch to t in one step, returning true once
- * t's exit has woken it; else do nothing and return false (the caller
- * joins under t's exit_lock). t cannot start anywhere while this core's
- * queue lock is held (a steal takes it), so no exit_lock is needed. */
-bool sched_join_runnext(struct task *t);
+/* sched_join_begin (kernel/task.h) registers the caller as the joiner of
+ * t, this core's runnext task (ready, never run since, the only ready
+ * task), blocks it and makes t current in one locked step: t cannot start
+ * anywhere while this core's queue lock is held (a steal takes it), so no
+ * exit_lock is needed. Any other join of a live t is task_join_wait's
+ * (task.c, IRQs masked): register under t's exit_lock and block until
+ * t's exit wakes the caller. */
+void task_join_wait(struct task *t);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
 /* sched_wake for an interrupt handler (IRQs masked, in IRQ context) whose
