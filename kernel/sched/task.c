@@ -337,19 +337,23 @@ static __attribute__((noinline)) void task_end_hooks(struct task *cur, enum task
         ext->on_end(ext->on_end_arg, status, value);
 }
 
-/* The current task ends (IRQs masked): release its mutexes, record how it
- * ended, and hand it to its joiner, or to this core's reaper if detached.
- * The joiner is woken here, or with wake_joiner false returned unwoken for
- * the caller to run (sched_exit_to; nobody else wakes it); NULL if none. */
-static inline __attribute__((always_inline)) struct task *mark_dead(struct task *cur,
-                                                                 enum task_status status,
-                                                                 int64_t value,
-                                                                 bool wake_joiner)
+/* What an ending task with mutexes held or TASK_F_HOOKS does first (out
+ * of line: the common end makes no calls before its hand-off). */
+static __attribute__((noinline)) void task_end_calls(struct task *cur, enum task_status status,
+                                                     int64_t value)
 {
     if (cur->held)
         mutex_release_all_held(cur);
-    if (__builtin_expect(cur->flags & TASK_F_HOOKS, 0))
+    if (cur->flags & TASK_F_HOOKS)
         task_end_hooks(cur, status, value);
+}
+
+/* How the current task ended, under its exit_lock (taken here, left held):
+ * value and status, then DEAD; a detached task goes to this core's reaper. */
+static inline __attribute__((always_inline)) void mark_dead_locked(struct task *cur,
+                                                                   enum task_status status,
+                                                                   int64_t value)
+{
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
@@ -360,6 +364,20 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
         cur->next = zombies[cur->cpu];
         zombies[cur->cpu] = cur;
     }
+}
+
+/* The current task ends (IRQs masked): release its mutexes, record how it
+ * ended, and hand it to its joiner, or to this core's reaper if detached.
+ * The joiner is woken here, or with wake_joiner false returned unwoken for
+ * the caller to run (sched_exit_to; nobody else wakes it); NULL if none. */
+static inline __attribute__((always_inline)) struct task *mark_dead(struct task *cur,
+                                                                 enum task_status status,
+                                                                 int64_t value,
+                                                                 bool wake_joiner)
+{
+    if (__builtin_expect(cur->held || (cur->flags & TASK_F_HOOKS), 0))
+        task_end_calls(cur, status, value);
+    mark_dead_locked(cur, status, value);
     struct task *joiner = cur->joiner;
     if (joiner && wake_joiner)
         sched_wake(joiner, WAIT_OK);
@@ -367,15 +385,35 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
     return joiner;
 }
 
-_Noreturn void task_exit(int64_t value)
+/* task_exit without a joiner: give up the core for good. */
+static __attribute__((noinline)) _Noreturn void exit_schedule(void)
 {
-    arch_irq_disable();
-    struct task *cur = sched_current();
+    schedule();
+    panic("task_exit: dead task %s was scheduled again", sched_current()->name);
+}
+
+/* task_exit's way for a task with mutexes held or hooks. */
+static __attribute__((noinline)) _Noreturn void exit_general(struct task *cur, int64_t value)
+{
     struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
     if (joiner)
         sched_exit_to(joiner);
-    schedule();
-    panic("task_exit: dead task %s was scheduled again", cur->name);
+    exit_schedule();
+}
+
+__attribute__((flatten)) _Noreturn void task_exit(int64_t value)
+{
+    arch_irq_disable();
+    struct task *cur = sched_current();
+    /* mark_dead, its calls out of line (exit_general). */
+    if (__builtin_expect(cur->held || (cur->flags & TASK_F_HOOKS), 0))
+        exit_general(cur, value);
+    mark_dead_locked(cur, TASK_EXITED, value);
+    struct task *joiner = cur->joiner;
+    spin_unlock(&cur->exit_lock);
+    if (joiner)
+        sched_exit_to(joiner);
+    exit_schedule();
 }
 
 void task_reap(void)
@@ -412,13 +450,17 @@ void task_join_wait(struct task *t)
     }
 }
 
-enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
+/* task_join_end's general way: t may still be switching out on another
+ * core, or goes back other than into this core's cache. */
+static __attribute__((noinline)) enum task_status join_end_general(struct task *t,
+                                                                   int64_t *value,
+                                                                   uint64_t flags)
 {
     /* Its registers must be saved before its stack goes away (its exit
      * clears on_cpu with release after everything it wrote). Still
      * switching out on another core: wait with IRQs as the caller had
      * them. */
-    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire), 0)) {
+    if (atomic_load_explicit(&t->on_cpu, memory_order_acquire)) {
         arch_irq_restore(flags);
         while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
             arch_cpu_relax();
@@ -426,8 +468,27 @@ enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
     }
     enum task_status st = (enum task_status)t->status;
     if (value)
-        *value = st == TASK_EXITED ? t->value : 0;
+        *value = t->value;   /* 0 if it faulted (mark_dead) */
     task_free_masked(t);
+    arch_irq_restore(flags);
+    return st;
+}
+
+/* The common end, a leaf: t off its core already, no extras, back into
+ * this core's cache (task_free_masked's first way). */
+enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
+{
+    struct percpu *p = this_cpu();
+    uint32_t n = p->ntasks_cached;
+    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire) ||
+                         (t->flags & (TASK_F_APP | TASK_F_HOOKS)) ||
+                         t->stack.size != TASK_STACK_DEFAULT || n >= PERCPU_TASK_CACHE, 0))
+        return join_end_general(t, value, flags);
+    enum task_status st = (enum task_status)t->status;
+    if (value)
+        *value = t->value;   /* 0 if it faulted (mark_dead) */
+    p->tasks_cached[n] = t;
+    p->ntasks_cached = n + 1;
     arch_irq_restore(flags);
     return st;
 }
