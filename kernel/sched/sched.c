@@ -283,21 +283,28 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
 }
 
-_Noreturn void sched_exit_to(struct task *j)
+/* The plain hand-off, a leaf: handoff_would_pick without its state test.
+ * A joiner whose cpu is this core's while the exiting task runs here is
+ * switched out; registered as the joiner, it is blocked in task_join, and
+ * only this exit wakes it: BLOCKED. */
+struct sched_exit_switch sched_exit_to(struct task *j)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (__builtin_expect(!handoff_would_pick(rq, j) ||
+    uint32_t ready = rq->band_mask;
+    if (__builtin_expect(j->cpu != rq->cpu || (ready && (ready & ((2u << j->qos) - 1))) ||
                          ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
         exit_to_locked(rq, prev, j);
-    /* The plain hand-off: neither task is idle (prev is dying, j blocked). */
+    /* Neither task is idle (prev is dying, j blocked). */
     j->wait_result = WAIT_OK;
     uint64_t now = now_ticks();
     switch_account(rq, prev, j, now);
     switch_handoff(rq, 0, j, now);
     spin_unlock(&rq->lock);
-    switch_go_final(prev, j);
+    switch_tls(j);
+    sched_set_current(j);
+    return (struct sched_exit_switch){&prev->on_cpu, j->sp};
 }
 
 /* A wait of the current task begins: a new wait number first, then

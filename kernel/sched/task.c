@@ -385,35 +385,45 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
     return joiner;
 }
 
-/* task_exit without a joiner: give up the core for good. */
-static __attribute__((noinline)) _Noreturn void exit_schedule(void)
+/* task_exit without a joiner: give up the core for good. (Typed as
+ * task_exit_begin, though it never returns, so that the calls to it are
+ * tail calls and task_exit_begin needs no frame.) */
+static __attribute__((noinline)) struct sched_exit_switch exit_schedule(void)
 {
     schedule();
     panic("task_exit: dead task %s was scheduled again", sched_current()->name);
 }
 
-/* task_exit's way for a task with mutexes held or hooks. */
-static __attribute__((noinline)) _Noreturn void exit_general(struct task *cur, int64_t value)
+/* task_exit_begin's way for a task with mutexes held or hooks. */
+static __attribute__((noinline)) struct sched_exit_switch exit_general(struct task *cur,
+                                                                       int64_t value)
 {
     struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
     if (joiner)
-        sched_exit_to(joiner);
-    exit_schedule();
+        return sched_exit_to(joiner);
+    return exit_schedule();
 }
 
-__attribute__((flatten)) _Noreturn void task_exit(int64_t value)
+/* A leaf: every call on the way is a tail call. */
+__attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
 {
     arch_irq_disable();
     struct task *cur = sched_current();
     /* mark_dead, its calls out of line (exit_general). */
     if (__builtin_expect(cur->held || (cur->flags & TASK_F_HOOKS), 0))
-        exit_general(cur, value);
+        return exit_general(cur, value);
     mark_dead_locked(cur, TASK_EXITED, value);
     struct task *joiner = cur->joiner;
     spin_unlock(&cur->exit_lock);
     if (joiner)
-        sched_exit_to(joiner);
-    exit_schedule();
+        return sched_exit_to(joiner);
+    return exit_schedule();
+}
+
+_Noreturn void task_exit(int64_t value)
+{
+    struct sched_exit_switch s = task_exit_begin(value);
+    arch_switch_final(s.prev_on_cpu, s.next_sp);
 }
 
 void task_reap(void)
