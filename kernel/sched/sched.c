@@ -277,6 +277,10 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
         switch_go_final(prev, j);
     } else {
         spin_unlock(&rq->lock);
+        /* j is BLOCKED once it has released the exit_lock it registered
+         * under (task_join_wait; task_exit_begin may not have taken it). */
+        spin_lock(&prev->exit_lock);
+        spin_unlock(&prev->exit_lock);
         sched_wake(j, WAIT_OK);
         schedule();
     }

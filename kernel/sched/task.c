@@ -412,8 +412,19 @@ __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
     /* mark_dead, its calls out of line (exit_general). */
     if (__builtin_expect(cur->held || (cur->flags & TASK_F_HOOKS), 0))
         return exit_general(cur, value);
+    /* A joiner once registered stays, and has read this task's state for
+     * the last time (it is woken by this exit only): DEAD needs no lock
+     * then. (A joined task is not detached: no reaper.) sched_exit_to
+     * waits for the exit_lock it registered under, if it must wake it. */
+    struct task *joiner = __atomic_load_n(&cur->joiner, __ATOMIC_RELAXED);
+    if (joiner) {
+        cur->value = value;
+        cur->status = TASK_EXITED;
+        __atomic_store_n(&cur->state, TASK_DEAD, __ATOMIC_RELEASE);
+        return sched_exit_to(joiner);
+    }
     mark_dead_locked(cur, TASK_EXITED, value);
-    struct task *joiner = cur->joiner;
+    joiner = cur->joiner;
     spin_unlock(&cur->exit_lock);
     if (joiner)
         return sched_exit_to(joiner);
