@@ -222,11 +222,11 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   enum qos qos, const char *name,
                                                                   bool hooks)
 {
-    /* The attributes first: the stores below may alias them. */
+    /* The attributes first: the stores below may alias them. (The hooks
+     * are read in their own, rare, branch: a load there costs nothing on
+     * the common way.) */
     uint32_t affinity = attr->affinity;
     bool detached = attr->detached, exempt = attr->qos_exempt;
-    task_end_fn on_end = attr->on_end;
-    void *on_end_arg = attr->on_end_arg;
 
     struct arch_first_frame *frame =
         (struct arch_first_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
@@ -252,8 +252,8 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     uint8_t flags = detached ? TASK_F_DETACHED : 0;
     if (__builtin_expect(hooks, 0)) {
         flags |= TASK_F_HOOKS;
-        ext->on_end = on_end;
-        ext->on_end_arg = on_end_arg;
+        ext->on_end = attr->on_end;
+        ext->on_end_arg = attr->on_end_arg;
     }
     t->flags = flags;
 }
