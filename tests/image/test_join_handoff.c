@@ -177,17 +177,24 @@ struct live_join {
     int bad;                  /* values the joiner found changed */
 };
 
+/* What the joiner keeps live: read through volatile, so its compiler can
+ * neither read them again nor recompute them after the join. */
+static volatile uint64_t live_k[12];
+static volatile double live_d[4];
+
 /* On its own core: twelve integers and four doubles live across the join
  * of a child that ends with garbage in every register. */
 static int64_t join_keeping_values(void *arg)
 {
     struct live_join *r = arg;
-    uint64_t s = *(volatile uint64_t *)&r->seed;
-    uint64_t k[12];
     for (int i = 0; i < 12; i++)
-        k[i] = s * (uint64_t)(2 * i + 3) + (uint64_t)i;
-    double d0 = (double)s * 0.5, d1 = (double)s * 1.25, d2 = (double)s + 0.75,
-           d3 = (double)s * 3.0;
+        live_k[i] = r->seed * (uint64_t)(2 * i + 3) + (uint64_t)i;
+    for (int i = 0; i < 4; i++)
+        live_d[i] = (double)r->seed * (0.5 + i);
+    uint64_t k0 = live_k[0], k1 = live_k[1], k2 = live_k[2], k3 = live_k[3], k4 = live_k[4],
+             k5 = live_k[5], k6 = live_k[6], k7 = live_k[7], k8 = live_k[8], k9 = live_k[9],
+             k10 = live_k[10], k11 = live_k[11];
+    double d0 = live_d[0], d1 = live_d[1], d2 = live_d[2], d3 = live_d[3];
     /* The lowest class, as the first test's children: the joiner is not
      * preempted by it before the join. */
     struct task_attr at = {.name = "garbage", .qos = QOS_BACKGROUND, .affinity = 1u << cpu_id()};
@@ -198,14 +205,11 @@ static int64_t join_keeping_values(void *arg)
     r->st = task_join(c, &r->value);
     r->min_frame = (__atomic_load_n(&task_current()->sp, __ATOMIC_RELAXED) & TASK_SP_MIN_TAG) ==
                    TASK_SP_MIN_TAG;
-    int bad = 0;
-    for (int i = 0; i < 12; i++)
-        bad += k[i] != s * (uint64_t)(2 * i + 3) + (uint64_t)i;
-    bad += d0 != (double)s * 0.5;
-    bad += d1 != (double)s * 1.25;
-    bad += d2 != (double)s + 0.75;
-    bad += d3 != (double)s * 3.0;
-    r->bad = bad;
+    r->bad = (k0 != live_k[0]) + (k1 != live_k[1]) + (k2 != live_k[2]) + (k3 != live_k[3]) +
+             (k4 != live_k[4]) + (k5 != live_k[5]) + (k6 != live_k[6]) + (k7 != live_k[7]) +
+             (k8 != live_k[8]) + (k9 != live_k[9]) + (k10 != live_k[10]) +
+             (k11 != live_k[11]) + (d0 != live_d[0]) + (d1 != live_d[1]) + (d2 != live_d[2]) +
+             (d3 != live_d[3]);
     return 0;
 }
 
