@@ -199,7 +199,7 @@ static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
  * follows its NUL is copied too, harmlessly. */
 static inline void task_set_name(struct task *t, const char *name)
 {
-    if (((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN) {
+    if (__builtin_expect(((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN, 1)) {
         __builtin_memcpy(t->name, name, TASK_NAME_LEN);
         t->name[TASK_NAME_LEN - 1] = 0;
         return;
