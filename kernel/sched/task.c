@@ -5,9 +5,12 @@
  * TLS block (picolibc's errno & co) sits at the top of the stack, and the
  * first (min) frame just below it, so a new task starts in
  * arch_task_entry(fn, arg) the first time it is switched to.
- * Exit/join handshake: under exit_lock, the exiting task marks itself DEAD
- * (release) and wakes a joiner that registered; a joiner that finds it DEAD,
- * with or without the lock, waits for its on_cpu to clear and returns.
+ * Exit/join handshake: a joiner registers under exit_lock (or, for a child
+ * in its core's runnext slot, under that queue's lock) and blocks; the
+ * exiting task marks itself DEAD (release), under exit_lock unless it
+ * finds a joiner registered already, and hands the core to the joiner or
+ * wakes it; a joiner that finds it DEAD, with or without the lock, waits
+ * for its on_cpu to clear and returns.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -464,7 +467,8 @@ void task_join_wait(struct task *t)
      * is BLOCKED, so the exit cannot miss it. */
     spin_lock(&t->exit_lock);
     if (t->state != TASK_DEAD) {
-        t->joiner = sched_current();
+        /* Read by an exit that does not take the lock (task_exit_begin). */
+        __atomic_store_n(&t->joiner, sched_current(), __ATOMIC_RELAXED);
         sched_block(&t->exit_lock, 0);
     } else {
         spin_unlock(&t->exit_lock);
