@@ -175,11 +175,13 @@ LOCAL_FUNCTION(resume_full_frame)
 END(resume_full_frame)
 
 /* First instructions of every task, "returned" into from its first min
- * frame (struct arch_first_frame): its function and argument above it. */
+ * frame (struct arch_first_frame): its function and argument above it.
+ * As the function returns, task_exit: task_exit_begin does all but the
+ * last switch, which it returns in x0, x1 (struct sched_exit_switch). */
 FUNCTION(arch_task_entry)
     ldp     x9, x0, [sp], #16
     msr     daifclr, #2
     blr     x9
-    bl      task_exit
-1:  b       1b                          // task_exit does not return
+    bl      task_exit_begin
+    b       arch_switch_final
 END(arch_task_entry)

@@ -280,27 +280,38 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
         switch_go_final(prev, j);
     } else {
         spin_unlock(&rq->lock);
+        /* j is BLOCKED once it has released the exit_lock it registered
+         * under (task_join_wait; task_exit_begin may not have taken it). */
+        spin_lock(&prev->exit_lock);
+        spin_unlock(&prev->exit_lock);
         sched_wake(j, WAIT_OK);
         schedule();
     }
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
 }
 
-_Noreturn void sched_exit_to(struct task *j)
+/* The plain hand-off, a leaf: handoff_would_pick without its state test.
+ * A joiner whose cpu is this core's while the exiting task runs here is
+ * switched out; registered as the joiner, it is blocked in task_join, and
+ * only this exit wakes it: BLOCKED. */
+struct sched_exit_switch sched_exit_to(struct task *j)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (__builtin_expect(!handoff_would_pick(rq, j) ||
+    uint32_t ready = rq->band_mask;
+    if (__builtin_expect(j->cpu != rq->cpu || (ready && (ready & ((2u << j->qos) - 1))) ||
                          ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
         exit_to_locked(rq, prev, j);
-    /* The plain hand-off: neither task is idle (prev is dying, j blocked). */
+    /* Neither task is idle (prev is dying, j blocked). */
     j->wait_result = WAIT_OK;
     uint64_t now = now_ticks();
     switch_account(rq, prev, j, now);
     switch_handoff(rq, 0, j, now);
     spin_unlock(&rq->lock);
-    switch_go_final(prev, j);
+    switch_tls(j);
+    sched_set_current(j);
+    return (struct sched_exit_switch){prev, j->sp};
 }
 
 /* A wait of the current task begins: a new wait number first, then
@@ -324,19 +335,35 @@ static inline __attribute__((always_inline)) int32_t wait_end(void)
     return cur->wait_result;
 }
 
-bool sched_join_runnext(struct task *t)
+/* sched_join_begin's way when t is not this core's runnext task (or a
+ * deadline or app task is involved): rq->lock released, the whole wait. */
+static __attribute__((noinline)) struct sched_yield_switch join_general(struct runqueue *rq,
+                                                                        struct task *t)
 {
+    spin_unlock(&rq->lock);
+    task_join_wait(t);
+    return (struct sched_yield_switch){NULL, 0};
+}
+
+/* task_join's scheduler part (kernel/task.h, IRQs masked). A child that
+ * has ended needs nothing; a child in this core's runnext slot gets the
+ * core at once, as sched_block and schedule_on's runnext hand-off would
+ * give it (prev and t are not idle), the joiner left to switch with a min
+ * frame; anything else is join_general. */
+struct sched_yield_switch sched_join_begin(struct task *t)
+{
+    if (t->state == TASK_DEAD) {
+        /* Ended already: no lock. (A racy byte read: a stale value only
+         * sends it the locked way.) The exit stored DEAD with release after
+         * its value and status; this fence orders what follows after it. */
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        return (struct sched_yield_switch){NULL, 0};
+    }
     struct runqueue *rq = this_rq();
-    if (rq->runnext != t)
-        return false;   /* a racy hint: checked again under the lock */
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (rq->runnext != t || ((prev->flags | t->flags) & SWITCH_RARE_FLAGS)) {
-        spin_unlock(&rq->lock);
-        return false;
-    }
-    /* As sched_block and schedule_on's runnext hand-off; prev and t are
-     * not idle. */
+    if (__builtin_expect(rq->runnext != t || ((prev->flags | t->flags) & SWITCH_RARE_FLAGS), 0))
+        return join_general(rq, t);
     t->joiner = prev;
     wait_begin(prev);
     rq_take_runnext(rq);
@@ -344,8 +371,9 @@ bool sched_join_runnext(struct task *t)
     switch_account(rq, prev, t, now);
     switch_handoff(rq, 0, t, now);
     spin_unlock(&rq->lock);
-    switch_go(prev, t);
-    return true;
+    switch_tls(t);
+    sched_set_current(t);
+    return (struct sched_yield_switch){prev, t->sp};
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)

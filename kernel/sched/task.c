@@ -5,9 +5,12 @@
  * TLS block (picolibc's errno & co) sits at the top of the stack, and the
  * first (min) frame just below it, so a new task starts in
  * arch_task_entry(fn, arg) the first time it is switched to.
- * Exit/join handshake: under exit_lock, the exiting task marks itself DEAD
- * (release) and wakes a joiner that registered; a joiner that finds it DEAD,
- * with or without the lock, waits for its on_cpu to clear and returns.
+ * Exit/join handshake: a joiner registers under exit_lock (or, for a child
+ * in its core's runnext slot, under that queue's lock) and blocks; the
+ * exiting task marks itself DEAD (release), under exit_lock unless it
+ * finds a joiner registered already, and hands the core to the joiner or
+ * wakes it; a joiner that finds it DEAD, with or without the lock, waits
+ * for its on_cpu to clear and returns.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -199,7 +202,7 @@ static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
  * follows its NUL is copied too, harmlessly. */
 static inline void task_set_name(struct task *t, const char *name)
 {
-    if (((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN) {
+    if (__builtin_expect(((uintptr_t)name & (PAGE_SIZE - 1)) <= PAGE_SIZE - TASK_NAME_LEN, 1)) {
         __builtin_memcpy(t->name, name, TASK_NAME_LEN);
         t->name[TASK_NAME_LEN - 1] = 0;
         return;
@@ -222,11 +225,11 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   enum qos qos, const char *name,
                                                                   bool hooks)
 {
-    /* The attributes first: the stores below may alias them. */
+    /* The attributes first: the stores below may alias them. (The hooks
+     * are read in their own, rare, branch: a load there costs nothing on
+     * the common way.) */
     uint32_t affinity = attr->affinity;
     bool detached = attr->detached, exempt = attr->qos_exempt;
-    task_end_fn on_end = attr->on_end;
-    void *on_end_arg = attr->on_end_arg;
 
     struct arch_first_frame *frame =
         (struct arch_first_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
@@ -252,8 +255,8 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     uint8_t life = detached ? TASK_LIFE_DETACHED : 0;
     if (__builtin_expect(hooks, 0)) {
         life |= TASK_LIFE_HOOKS;
-        ext->on_end = on_end;
-        ext->on_end_arg = on_end_arg;
+        ext->on_end = attr->on_end;
+        ext->on_end_arg = attr->on_end_arg;
     }
     t->life = life;
     t->flags = 0;
@@ -338,19 +341,23 @@ static __attribute__((noinline)) void task_end_hooks(struct task *cur, enum task
         ext->on_end(ext->on_end_arg, status, value);
 }
 
-/* The current task ends (IRQs masked): release its mutexes, record how it
- * ended, and hand it to its joiner, or to this core's reaper if detached.
- * The joiner is woken here, or with wake_joiner false returned unwoken for
- * the caller to run (sched_exit_to; nobody else wakes it); NULL if none. */
-static inline __attribute__((always_inline)) struct task *mark_dead(struct task *cur,
-                                                                 enum task_status status,
-                                                                 int64_t value,
-                                                                 bool wake_joiner)
+/* What an ending task with mutexes held or TASK_LIFE_HOOKS does first (out
+ * of line: the common end makes no calls before its hand-off). */
+static __attribute__((noinline)) void task_end_calls(struct task *cur, enum task_status status,
+                                                     int64_t value)
 {
     if (cur->held)
         mutex_release_all_held(cur);
-    if (__builtin_expect(cur->life & TASK_LIFE_HOOKS, 0))
+    if (cur->life & TASK_LIFE_HOOKS)
         task_end_hooks(cur, status, value);
+}
+
+/* How the current task ended, under its exit_lock (taken here, left held):
+ * value and status, then DEAD; a detached task goes to this core's reaper. */
+static inline __attribute__((always_inline)) void mark_dead_locked(struct task *cur,
+                                                                   enum task_status status,
+                                                                   int64_t value)
+{
     spin_lock(&cur->exit_lock);
     cur->value = value;
     cur->status = (uint8_t)status;
@@ -361,6 +368,20 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
         cur->next = zombies[cur->cpu];
         zombies[cur->cpu] = cur;
     }
+}
+
+/* The current task ends (IRQs masked): release its mutexes, record how it
+ * ended, and hand it to its joiner, or to this core's reaper if detached.
+ * The joiner is woken here, or with wake_joiner false returned unwoken for
+ * the caller to run (sched_exit_to; nobody else wakes it); NULL if none. */
+static inline __attribute__((always_inline)) struct task *mark_dead(struct task *cur,
+                                                                 enum task_status status,
+                                                                 int64_t value,
+                                                                 bool wake_joiner)
+{
+    if (__builtin_expect(cur->held || (cur->life & TASK_LIFE_HOOKS), 0))
+        task_end_calls(cur, status, value);
+    mark_dead_locked(cur, status, value);
     struct task *joiner = cur->joiner;
     if (joiner && wake_joiner)
         sched_wake(joiner, WAIT_OK);
@@ -368,15 +389,56 @@ static inline __attribute__((always_inline)) struct task *mark_dead(struct task 
     return joiner;
 }
 
-_Noreturn void task_exit(int64_t value)
+/* task_exit without a joiner: give up the core for good. (Typed as
+ * task_exit_begin, though it never returns, so that the calls to it are
+ * tail calls and task_exit_begin needs no frame.) */
+static __attribute__((noinline)) struct sched_exit_switch exit_schedule(void)
+{
+    schedule();
+    panic("task_exit: dead task %s was scheduled again", sched_current()->name);
+}
+
+/* task_exit_begin's way for a task with mutexes held or hooks. */
+static __attribute__((noinline)) struct sched_exit_switch exit_general(struct task *cur,
+                                                                       int64_t value)
+{
+    struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
+    if (joiner)
+        return sched_exit_to(joiner);
+    return exit_schedule();
+}
+
+/* A leaf: every call on the way is a tail call. */
+__attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
 {
     arch_irq_disable();
     struct task *cur = sched_current();
-    struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
+    /* mark_dead, its calls out of line (exit_general). */
+    if (__builtin_expect(cur->held || (cur->life & TASK_LIFE_HOOKS), 0))
+        return exit_general(cur, value);
+    /* A joiner once registered stays, and has read this task's state for
+     * the last time (it is woken by this exit only): DEAD needs no lock
+     * then. (A joined task is not detached: no reaper.) sched_exit_to
+     * waits for the exit_lock it registered under, if it must wake it. */
+    struct task *joiner = __atomic_load_n(&cur->joiner, __ATOMIC_RELAXED);
+    if (joiner) {
+        cur->value = value;
+        cur->status = TASK_EXITED;
+        __atomic_store_n(&cur->state, TASK_DEAD, __ATOMIC_RELEASE);
+        return sched_exit_to(joiner);
+    }
+    mark_dead_locked(cur, TASK_EXITED, value);
+    joiner = cur->joiner;
+    spin_unlock(&cur->exit_lock);
     if (joiner)
-        sched_exit_to(joiner);
-    schedule();
-    panic("task_exit: dead task %s was scheduled again", cur->name);
+        return sched_exit_to(joiner);
+    return exit_schedule();
+}
+
+_Noreturn void task_exit(int64_t value)
+{
+    struct sched_exit_switch s = task_exit_begin(value);
+    arch_switch_final(s.prev, s.next_sp);
 }
 
 void task_reap(void)
@@ -400,30 +462,31 @@ void task_reap(void)
     }
 }
 
-enum task_status task_join(struct task *t, int64_t *value)
+void task_join_wait(struct task *t)
 {
-    uint64_t flags = arch_irq_save();
-    if (t->state == TASK_DEAD) {
-        /* Ended already: no lock. (A racy byte read: a stale value only
-         * sends it the locked way.) The exit stored DEAD with release after
-         * its value and status; this fence orders what follows after it. */
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    } else if (!sched_join_runnext(t)) {
-        /* Register under exit_lock, which sched_block releases once this
-         * task is BLOCKED, so the exit cannot miss it. */
-        spin_lock(&t->exit_lock);
-        if (t->state != TASK_DEAD) {
-            t->joiner = sched_current();
-            sched_block(&t->exit_lock, 0);
-        } else {
-            spin_unlock(&t->exit_lock);
-        }
+    /* Register under exit_lock, which sched_block releases once this task
+     * is BLOCKED, so the exit cannot miss it. */
+    spin_lock(&t->exit_lock);
+    if (t->state != TASK_DEAD) {
+        /* Read by an exit that does not take the lock (task_exit_begin). */
+        __atomic_store_n(&t->joiner, sched_current(), __ATOMIC_RELAXED);
+        sched_block(&t->exit_lock, 0);
+    } else {
+        spin_unlock(&t->exit_lock);
     }
+}
+
+/* task_join_end's general way: t may still be switching out on another
+ * core, or goes back other than into this core's cache. */
+static __attribute__((noinline)) enum task_status join_end_general(struct task *t,
+                                                                   int64_t *value,
+                                                                   uint64_t flags)
+{
     /* Its registers must be saved before its stack goes away (its exit
      * clears on_cpu with release after everything it wrote). Still
      * switching out on another core: wait with IRQs as the caller had
      * them. */
-    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire), 0)) {
+    if (atomic_load_explicit(&t->on_cpu, memory_order_acquire)) {
         arch_irq_restore(flags);
         while (atomic_load_explicit(&t->on_cpu, memory_order_acquire))
             arch_cpu_relax();
@@ -431,8 +494,27 @@ enum task_status task_join(struct task *t, int64_t *value)
     }
     enum task_status st = (enum task_status)t->status;
     if (value)
-        *value = st == TASK_EXITED ? t->value : 0;
+        *value = t->value;   /* 0 if it faulted (mark_dead) */
     task_free_masked(t);
+    arch_irq_restore(flags);
+    return st;
+}
+
+/* The common end, a leaf: t off its core already, no extras, back into
+ * this core's cache (task_free_masked's first way). */
+enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
+{
+    struct percpu *p = this_cpu();
+    uint32_t n = p->ntasks_cached;
+    if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire) ||
+                         (t->life & (TASK_LIFE_APP | TASK_LIFE_HOOKS)) ||
+                         t->stack.size != TASK_STACK_DEFAULT || n >= PERCPU_TASK_CACHE, 0))
+        return join_end_general(t, value, flags);
+    enum task_status st = (enum task_status)t->status;
+    if (value)
+        *value = t->value;   /* 0 if it faulted (mark_dead) */
+    p->tasks_cached[n] = t;
+    p->ntasks_cached = n + 1;
     arch_irq_restore(flags);
     return st;
 }

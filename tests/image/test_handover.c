@@ -547,12 +547,15 @@ TEST(handover, actor_stack_boxes_survive_timeouts_and_handler_faults_from_every_
         timed_out += args[i].timed_out;
     }
     EXPECT_EQ(answered + timed_out + REQ_PER_CORE / POISON_EVERY, (uint32_t)n * REQ_PER_CORE);
-    EXPECT_EQ(actor_restarts(a), REQ_PER_CORE / POISON_EVERY);
     printf("  handover: %u timed requests timed out, %u answered\n", (unsigned)timed_out,
            (unsigned)answered);
     struct hreply r = {0};
     EXPECT_EQ(hask(a, HK_ECHO, 5, &r, WAIT_FOREVER), 5);   /* after every late one */
     EXPECT_EQ(r.value, 6);
+    /* Counted only now: the supervisor refuses a poisoned request before it
+     * counts the restart, so the last requester may be joined before the
+     * count; the echo above is answered by the incarnation launched after it. */
+    EXPECT_EQ(actor_restarts(a), REQ_PER_CORE / POISON_EVERY);
     /* Every request but the poisoned ones was handled once, the timed-out
      * ones too (delivered before their requesters left). */
     EXPECT_EQ(actor_handled(a), (uint64_t)answered + timed_out + 1);

@@ -1,6 +1,6 @@
 /*
  * Joining a child that sits in this core's runnext slot (never run yet):
- * sched_join_runnext registers the joiner, blocks it and switches to the
+ * sched_join_begin registers the joiner, blocks it and switches to the
  * child in one locked step; the child's exit hands the core back
  * (sched_exit_to). A child not in the slot is joined the locked way. Both
  * must give the same results and exact counts: values, statuses, run
@@ -123,4 +123,129 @@ TEST(sched, join_of_a_runnext_child_hands_off_with_exact_counts)
         EXPECT_EQ(ran_switches[i], 1);   /* switched in once, on the joiner's core */
         EXPECT_EQ(ran_cpu[i], x);
     }
+}
+
+/* --- the joiner's min frame (task_join inline, arch_switch_min) ---------------------- */
+
+#define GARBAGE_FP_CLOBBERS                                                              \
+    "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",     \
+    "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",  \
+    "v25", "v26", "v27", "v28", "v29", "v30", "v31"
+
+/* Garbage in every register a callee must keep (x19-x28, d8-d15) and in
+ * the rest of the FP/SIMD file, then, with all of it still live and never
+ * returning: task_exit(arg), or for arg 0 a load from address 0 (killed).
+ * Its joiner resumes with the garbage in place (the exit's switch restores
+ * nothing) or through the fault's switch. */
+static int64_t end_with_garbage(void *arg)
+{
+    __asm__ volatile("mov x19, #0x1919\n" "mov x20, #0x2020\n" "mov x21, #0x2121\n"
+                     "mov x22, #0x2222\n" "mov x23, #0x2323\n" "mov x24, #0x2424\n"
+                     "mov x25, #0x2525\n" "mov x26, #0x2626\n" "mov x27, #0x2727\n"
+                     "mov x28, #0x2828\n"
+                     "movi v0.16b, #0xa5\n" "movi v1.16b, #0xa5\n" "movi v2.16b, #0xa5\n"
+                     "movi v3.16b, #0xa5\n" "movi v4.16b, #0xa5\n" "movi v5.16b, #0xa5\n"
+                     "movi v6.16b, #0xa5\n" "movi v7.16b, #0xa5\n" "movi v8.16b, #0xa5\n"
+                     "movi v9.16b, #0xa5\n" "movi v10.16b, #0xa5\n" "movi v11.16b, #0xa5\n"
+                     "movi v12.16b, #0xa5\n" "movi v13.16b, #0xa5\n" "movi v14.16b, #0xa5\n"
+                     "movi v15.16b, #0xa5\n" "movi v16.16b, #0xa5\n" "movi v17.16b, #0xa5\n"
+                     "movi v18.16b, #0xa5\n" "movi v19.16b, #0xa5\n" "movi v20.16b, #0xa5\n"
+                     "movi v21.16b, #0xa5\n" "movi v22.16b, #0xa5\n" "movi v23.16b, #0xa5\n"
+                     "movi v24.16b, #0xa5\n" "movi v25.16b, #0xa5\n" "movi v26.16b, #0xa5\n"
+                     "movi v27.16b, #0xa5\n" "movi v28.16b, #0xa5\n" "movi v29.16b, #0xa5\n"
+                     "movi v30.16b, #0xa5\n" "movi v31.16b, #0xa5\n"
+                     "cbz %[v], 1f\n"
+                     "mov x0, %[v]\n"
+                     "mov x29, #0x2929\n"   /* never used again: task_exit does not return */
+                     "bl task_exit\n"
+                     "1: mov x9, #0\n"
+                     "ldr x0, [x9]\n"
+                     :
+                     : [v] "r"(arg)
+                     : "x0", "x9", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27",
+                       "x28", "x30", GARBAGE_FP_CLOBBERS, "memory");
+    __builtin_unreachable();
+}
+
+struct live_join {
+    uint64_t seed;            /* the joiner's values derive from it */
+    uintptr_t child_arg;      /* end_with_garbage's: its exit value, 0 to fault */
+    bool in_slot;             /* the child was the runnext task when joined */
+    bool min_frame;           /* the joiner's switch-out left a min frame */
+    enum task_status st;
+    int64_t value;
+    int bad;                  /* values the joiner found changed */
+};
+
+/* What the joiner keeps live: read through volatile, so its compiler can
+ * neither read them again nor recompute them after the join. */
+static volatile uint64_t live_k[12];
+static volatile double live_d[4];
+
+/* On its own core: twelve integers and four doubles live across the join
+ * of a child that ends with garbage in every register. */
+static int64_t join_keeping_values(void *arg)
+{
+    struct live_join *r = arg;
+    for (int i = 0; i < 12; i++)
+        live_k[i] = r->seed * (uint64_t)(2 * i + 3) + (uint64_t)i;
+    for (int i = 0; i < 4; i++)
+        live_d[i] = (double)r->seed * (0.5 + i);
+    uint64_t k0 = live_k[0], k1 = live_k[1], k2 = live_k[2], k3 = live_k[3], k4 = live_k[4],
+             k5 = live_k[5], k6 = live_k[6], k7 = live_k[7], k8 = live_k[8], k9 = live_k[9],
+             k10 = live_k[10], k11 = live_k[11];
+    double d0 = live_d[0], d1 = live_d[1], d2 = live_d[2], d3 = live_d[3];
+    /* The lowest class, as the first test's children: the joiner is not
+     * preempted by it before the join. */
+    struct task_attr at = {.name = "garbage", .qos = QOS_BACKGROUND, .affinity = 1u << cpu_id()};
+    struct task *c = task_spawn(end_with_garbage, (void *)r->child_arg, &at);
+    if (!c)
+        return -1;
+    r->in_slot = in_slot_here(c);
+    r->st = task_join(c, &r->value);
+    r->min_frame = (__atomic_load_n(&task_current()->sp, __ATOMIC_RELAXED) & TASK_SP_MIN_TAG) ==
+                   TASK_SP_MIN_TAG;
+    r->bad = (k0 != live_k[0]) + (k1 != live_k[1]) + (k2 != live_k[2]) + (k3 != live_k[3]) +
+             (k4 != live_k[4]) + (k5 != live_k[5]) + (k6 != live_k[6]) + (k7 != live_k[7]) +
+             (k8 != live_k[8]) + (k9 != live_k[9]) + (k10 != live_k[10]) +
+             (k11 != live_k[11]) + (d0 != live_d[0]) + (d1 != live_d[1]) + (d2 != live_d[2]) +
+             (d3 != live_d[3]);
+    return 0;
+}
+
+static void run_live_join(struct live_join *r)
+{
+    struct task_attr ja = {.name = "joiner", .qos = QOS_DEFAULT, .affinity = 1u << another_core()};
+    struct task *j = task_spawn(join_keeping_values, r, &ja);
+    EXPECT_TRUE(j != NULL);
+    if (j)
+        EXPECT_EQ(task_join(j, NULL), TASK_EXITED);
+}
+
+/* The child's exit hands the core back (arch_switch_final): the joiner's
+ * values come back from its own frame, whatever the child left in the
+ * registers. */
+TEST(sched, a_joiner_keeps_its_values_across_a_join_whose_child_ends_with_garbage)
+{
+    struct live_join r = {.seed = 0x1234567, .child_arg = 77};
+    run_live_join(&r);
+    EXPECT_TRUE(r.in_slot);
+    EXPECT_TRUE(r.min_frame);
+    EXPECT_EQ(r.st, TASK_EXITED);
+    EXPECT_EQ(r.value, 77);
+    EXPECT_EQ(r.bad, 0);
+}
+
+/* The child is killed: the joiner, woken with TASK_FAULTED, is resumed
+ * through the fault's switch (its min frame popped after the FP/SIMD
+ * state is cleared) with its values intact. */
+TEST(sched, a_joiner_keeps_its_values_across_a_join_whose_child_faults)
+{
+    struct live_join r = {.seed = 0x7654321, .child_arg = 0, .value = -1};
+    run_live_join(&r);
+    EXPECT_TRUE(r.in_slot);
+    EXPECT_TRUE(r.min_frame);
+    EXPECT_EQ(r.st, TASK_FAULTED);
+    EXPECT_EQ(r.value, 0);
+    EXPECT_EQ(r.bad, 0);
 }

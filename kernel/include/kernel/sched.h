@@ -228,19 +228,31 @@ _Noreturn void sched_idle_loop(void);
 /* Give up the CPU. IRQs must be masked. The caller has set current->state:
  * RUNNING (yield: stays runnable), BLOCKED (will be woken) or DEAD. */
 void schedule(void);
+/* The last switch of an ended task: arch_switch_final(prev,
+ * next_sp), left to the caller so that it needs no frame of its own. */
+struct sched_exit_switch {
+    struct task *prev;   /* arch_switch_final's arguments */
+    uint64_t next_sp;
+};
 /* The current task is dead (IRQs masked, its exit lock released) and j,
  * blocked in task_join and woken by nobody else, waits for it: wake j and
  * give up the CPU. j runs next on this core at once when nothing of its
  * band or above waits here (what the wake-up and schedule() would do, in
- * one step, as Linux's sync wake-up does); else a plain wake and switch. */
-_Noreturn void sched_exit_to(struct task *j);
-/* task_join of t, not yet dead (IRQs masked): if t is this core's runnext
- * task (ready, never run since, the only ready task), register the caller
- * as t's joiner, block it and switch to t in one step, returning true once
- * t's exit has woken it; else do nothing and return false (the caller
- * joins under t's exit_lock). t cannot start anywhere while this core's
- * queue lock is held (a steal takes it), so no exit_lock is needed. */
-bool sched_join_runnext(struct task *t);
+ * one step, as Linux's sync wake-up does): j is made current and the
+ * switch to it returned; else a plain wake and switch, never returning. */
+struct sched_exit_switch sched_exit_to(struct task *j);
+/* task_exit up to its last switch, which it returns (or does all of it
+ * and never returns); arch_task_entry calls it as a task's function
+ * returns, then switches (task.c). */
+struct sched_exit_switch task_exit_begin(int64_t value);
+/* sched_join_begin (kernel/task.h) registers the caller as the joiner of
+ * t, this core's runnext task (ready, never run since, the only ready
+ * task), blocks it and makes t current in one locked step: t cannot start
+ * anywhere while this core's queue lock is held (a steal takes it), so no
+ * exit_lock is needed. Any other join of a live t is task_join_wait's
+ * (task.c, IRQs masked): register under t's exit_lock and block until
+ * t's exit wakes the caller. */
+void task_join_wait(struct task *t);
 /* Make a blocked task runnable on its core (any context, IRQs any). */
 void sched_wake(struct task *t, int32_t result);
 /* sched_wake for an interrupt handler (IRQs masked, in IRQ context) whose

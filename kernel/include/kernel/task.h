@@ -60,9 +60,6 @@ struct sched_dl_params;
 
 /* Create and start a task; NULL (errno ENOMEM/EINVAL) on failure. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr);
-/* Wait for t to end; returns its status and stores its value (0 if it
- * faulted). Frees t. Each task is joined at most once, never if detached. */
-enum task_status task_join(struct task *t, int64_t *value);
 /* Nobody will join t: it is freed when it ends. */
 void task_detach(struct task *t);
 _Noreturn void task_exit(int64_t value);
@@ -94,6 +91,29 @@ static inline void task_yield(void)
         arch_switch_min(y.prev, y.next_sp);
     arch_irq_enable();
 }
+/* task_join's two out-of-line parts (kernel/sched), IRQs masked.
+ * sched_join_begin: when t is this core's runnext task (never run), the
+ * caller is registered as its joiner and BLOCKED, t made current, and the
+ * switch to t left to the caller ({caller, t->sp}); otherwise the
+ * wait, if t has not ended, is done in full and {NULL, 0} returned.
+ * task_join_end: t has ended; its status and value, t freed, IRQs
+ * restored to flags. */
+struct sched_yield_switch sched_join_begin(struct task *t);
+enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags);
+/* Wait for t to end; returns its status and stores its value (0 if it
+ * faulted). Frees t. Each task is joined at most once, never if detached.
+ * Inline for the same reason as task_yield: the joiner's switch to a
+ * child never run saves only what the caller keeps live. */
+static inline enum task_status task_join(struct task *t, int64_t *value)
+{
+    uint64_t flags = arch_irq_save();
+    struct sched_yield_switch s = sched_join_begin(t);
+    if (s.prev)
+        arch_switch_min(s.prev, s.next_sp);
+    return task_join_end(t, value, flags);
+}
+#else
+enum task_status task_join(struct task *t, int64_t *value);
 #endif
 /* Sleep at least ns nanoseconds (never wakes early). */
 void task_sleep_ns(uint64_t ns);
