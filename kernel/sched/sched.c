@@ -119,10 +119,10 @@ struct sched_pick {
  * when the pick chooses prev itself, leave that to the general way too (a
  * caller that keeps its rare ways out of its frame). */
 static inline __attribute__((always_inline)) struct sched_pick
-schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general)
+schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general, struct task *cur)
 {
     spin_lock(&rq->lock);
-    struct task *prev = rq->current;
+    struct task *prev = cur ? cur : rq->current;
     if (!blocking && prev->state == TASK_RUNNING) {
         if (prev->flags & TASK_F_IDLE)
             prev->state = TASK_READY;   /* idle: never queued */
@@ -179,7 +179,7 @@ schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general)
 /* schedule_pick_on and the switch (arch_switch: a full cooperative frame). */
 static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq, bool blocking)
 {
-    struct sched_pick p = schedule_pick_on(rq, blocking, false);
+    struct sched_pick p = schedule_pick_on(rq, blocking, false, NULL);
     if (__builtin_expect(!p.next, 0))
         schedule_general(rq, p.prev, p.now);
     else if (p.next != p.prev)
@@ -428,14 +428,15 @@ static __attribute__((noinline)) struct sched_block_switch block_waitq_whole(spi
 /* sched_block_waitq_begin's way when the pick is not a plain switch to
  * another task (rq->lock held): the wake came first and the task runs on,
  * or the general way switches and it runs again; then sched_block_waitq's
- * tail. Out of line, so that the begin needs no frame. */
+ * tail, for a caller that had IRQs enabled. Out of line, so that the begin
+ * needs no frame. */
 static __attribute__((noinline)) struct sched_block_switch
-block_waitq_general(struct runqueue *rq, struct task *prev, uint64_t now, uint64_t irq_flags)
+block_waitq_general(struct runqueue *rq, struct task *prev, uint64_t now)
 {
     schedule_general(rq, prev, now);
     struct task *cur = sched_current_fresh();
     cur->waiting_on = NULL;
-    arch_irq_restore(irq_flags);
+    arch_irq_enable();
     return (struct sched_block_switch){NULL, {.result = cur->wait_result}};
 }
 
@@ -447,11 +448,12 @@ struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t 
     if (__builtin_expect(irq_flags & (1u << 7), 0))
         return block_waitq_whole(wq_lock, irq_flags);
     struct runqueue *rq = this_rq();
-    wait_begin(rq->current);
+    struct task *cur = sched_current();
+    wait_begin(cur);
     spin_unlock(wq_lock);
-    struct sched_pick p = schedule_pick_on(rq, true, true);
+    struct sched_pick p = schedule_pick_on(rq, true, true, cur);
     if (__builtin_expect(!p.next, 0))
-        return block_waitq_general(rq, p.prev, p.now, irq_flags);
+        return block_waitq_general(rq, p.prev, p.now);
     switch_tls(p.next);
     sched_set_current(p.next);
     return (struct sched_block_switch){&p.prev->sp, {.next_sp = p.next->sp}};

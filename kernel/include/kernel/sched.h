@@ -297,7 +297,8 @@ struct sched_block_switch {
  * IRQs enabled, it releases wq_lock, makes that task current and returns
  * the switch; the caller then switches, clears waiting_on, enables IRQs
  * and returns its wait_result (waitq_wait_min_end). Otherwise it does the
- * whole wait (the wake came first, the general way, a masked caller). */
+ * whole wait (the wake came first, the general way, a masked caller),
+ * IRQs restored as irq_flags had them. */
 struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t irq_flags);
 /* The same untimed block for a waiter that is on no wait queue
  * (a runtime wait list's, which learns its result from its waker): lock
