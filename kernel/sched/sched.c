@@ -109,7 +109,7 @@ struct sched_pick {
 };
 
 /* schedule() on rq, this core's queue, up to the switch: inlined where
- * blocking is hot (sched_block, the block begins, the idle loop). Every
+ * blocking is hot (sched_block, sched_block_waitq_begin). Every
  * way out ends in the switch, so nothing of the caller's frame need live
  * across it: a caller reads what it needs again afterwards
  * (sched_current()). The inline paths are the common ones: the runnext
@@ -117,7 +117,8 @@ struct sched_pick {
  * (sched_block) has made the running task BLOCKED, so it is not queued (a
  * waker may have made it READY since: it is queued then). prev_on_general:
  * when the pick chooses prev itself, leave that to the general way too (a
- * caller that keeps its rare ways out of its frame). */
+ * caller that keeps its rare ways out of its frame). cur: the running
+ * task if the caller has it at hand, else NULL (rq->current is read). */
 static inline __attribute__((always_inline)) struct sched_pick
 schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general, struct task *cur)
 {
