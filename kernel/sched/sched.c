@@ -98,17 +98,32 @@ static __attribute__((noinline)) void schedule_general(struct runqueue *rq, stru
         switch_go(prev, next);
 }
 
-/* schedule() on rq, this core's queue, inlined where blocking is hot
- * (sched_block, the idle loop). Every way out ends in the switch, so nothing
- * of the caller's frame need live across it: a caller reads what it needs
- * again afterwards (sched_current()). The inline paths are the common ones:
- * the runnext task, or at most one band waiting, plain tasks. blocking: the
- * caller (sched_block) has made the running task BLOCKED, so it is not
- * queued (a waker may have made it READY since: it is queued then). */
-static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq, bool blocking)
+/* What schedule_pick_on decided: next, the task to switch to from prev
+ * (rq->lock released; next is rq->current, not yet in TLS or TPIDRRO:
+ * the switch's caller does that, switch_go); next == prev, prev runs on
+ * (released); or next NULL, rq->lock still held, for the general way,
+ * schedule_general(rq, prev, now). */
+struct sched_pick {
+    struct task *prev, *next;
+    uint64_t now;
+};
+
+/* schedule() on rq, this core's queue, up to the switch: inlined where
+ * blocking is hot (sched_block, sched_block_waitq_begin). Every
+ * way out ends in the switch, so nothing of the caller's frame need live
+ * across it: a caller reads what it needs again afterwards
+ * (sched_current()). The inline paths are the common ones: the runnext
+ * task, or at most one band waiting, plain tasks. blocking: the caller
+ * (sched_block) has made the running task BLOCKED, so it is not queued (a
+ * waker may have made it READY since: it is queued then). prev_on_general:
+ * when the pick chooses prev itself, leave that to the general way too (a
+ * caller that keeps its rare ways out of its frame). cur: the running
+ * task if the caller has it at hand, else NULL (rq->current is read). */
+static inline __attribute__((always_inline)) struct sched_pick
+schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general, struct task *cur)
 {
     spin_lock(&rq->lock);
-    struct task *prev = rq->current;
+    struct task *prev = cur ? cur : rq->current;
     if (!blocking && prev->state == TASK_RUNNING) {
         if (prev->flags & TASK_F_IDLE)
             prev->state = TASK_READY;   /* idle: never queued */
@@ -122,40 +137,54 @@ static inline __attribute__((always_inline)) void schedule_on(struct runqueue *r
     struct task *next = rq->runnext;
     if (next) {
         uint32_t prev_flags = prev->flags;
-        if (__builtin_expect((prev_flags | next->flags) & SWITCH_RARE_FLAGS, 0)) {
-            schedule_general(rq, prev, now);
-            return;
-        }
+        if (__builtin_expect((prev_flags | next->flags) & SWITCH_RARE_FLAGS, 0) ||
+            (prev_on_general && next == prev))
+            return (struct sched_pick){prev, NULL, now};
         rq_take_runnext(rq);
         if (next == prev) {
             keep_running(rq, prev, now);
             spin_unlock(&rq->lock);
-            return;
+            return (struct sched_pick){prev, prev, now};
         }
         switch_account(rq, prev, next, now);
         switch_handoff(rq, blocking ? 0 : prev_flags, next, now);   /* idle never blocks */
         spin_unlock(&rq->lock);
-        switch_go(prev, next);
-        return;
+        return (struct sched_pick){prev, next, now};
     }
     uint32_t mask = rq->band_mask;
     uint32_t flags = prev->flags;
     if (mask)
         flags |= rq->head[__builtin_ctz(mask)]->flags;
-    if (__builtin_expect((mask & (mask - 1)) || (flags & SWITCH_RARE_FLAGS), 0)) {
-        schedule_general(rq, prev, now);
-        return;
-    }
-    next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
-    if (next == prev) {
-        keep_running(rq, prev, now);
-        spin_unlock(&rq->lock);
-        return;
+    if (__builtin_expect((mask & (mask - 1)) || (flags & SWITCH_RARE_FLAGS), 0))
+        return (struct sched_pick){prev, NULL, now};
+    if (prev_on_general) {
+        next = mask ? rq->head[__builtin_ctz(mask)] : rq->idle;
+        if (next == prev)
+            return (struct sched_pick){prev, NULL, now};
+        if (mask)
+            rq_pop_band(rq, __builtin_ctz(mask));
+    } else {
+        next = mask ? rq_pop_band(rq, __builtin_ctz(mask)) : rq->idle;
+        if (next == prev) {
+            keep_running(rq, prev, now);
+            spin_unlock(&rq->lock);
+            return (struct sched_pick){prev, prev, now};
+        }
     }
     switch_account(rq, prev, next, now);
     switch_plain(rq, prev, next, now);
     spin_unlock(&rq->lock);
-    switch_go(prev, next);
+    return (struct sched_pick){prev, next, now};
+}
+
+/* schedule_pick_on and the switch (arch_switch: a full cooperative frame). */
+static inline __attribute__((always_inline)) void schedule_on(struct runqueue *rq, bool blocking)
+{
+    struct sched_pick p = schedule_pick_on(rq, blocking, false, NULL);
+    if (__builtin_expect(!p.next, 0))
+        schedule_general(rq, p.prev, p.now);
+    else if (p.next != p.prev)
+        switch_go(p.prev, p.next);
     /* prev runs again here, possibly on another core. */
 }
 
@@ -417,6 +446,49 @@ void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags)
 {
     block_untimed(lock);
     arch_irq_restore(irq_flags);
+}
+
+/* sched_block_waitq_begin's way for a caller with IRQs masked (the inline
+ * part enables IRQs after its switch, so it is never given one): the
+ * whole wait. */
+static __attribute__((noinline)) struct sched_block_switch block_waitq_whole(spinlock_t *wq_lock,
+                                                                             uint64_t irq_flags)
+{
+    return (struct sched_block_switch){NULL, {.result = sched_block_waitq(wq_lock, irq_flags)}};
+}
+
+/* sched_block_waitq_begin's way when the pick is not a plain switch to
+ * another task (rq->lock held): the wake came first and the task runs on,
+ * or the general way switches and it runs again; then sched_block_waitq's
+ * tail, for a caller that had IRQs enabled. Out of line, so that the begin
+ * needs no frame. */
+static __attribute__((noinline)) struct sched_block_switch
+block_waitq_general(struct runqueue *rq, struct task *prev, uint64_t now)
+{
+    schedule_general(rq, prev, now);
+    struct task *cur = sched_current_fresh();
+    cur->waiting_on = NULL;
+    arch_irq_enable();
+    return (struct sched_block_switch){NULL, {.result = cur->wait_result}};
+}
+
+/* sched_block_waitq up to the switch (see kernel/sched.h): block_untimed
+ * with schedule_pick_on in place of schedule_on; the caller switches with
+ * arch_switch_min and ends the wait (waitq_wait_min_end). */
+struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t irq_flags)
+{
+    if (__builtin_expect(irq_flags & (1u << 7), 0))
+        return block_waitq_whole(wq_lock, irq_flags);
+    struct runqueue *rq = this_rq();
+    struct task *cur = sched_current();
+    wait_begin(cur);
+    spin_unlock(wq_lock);
+    struct sched_pick p = schedule_pick_on(rq, true, true, cur);
+    if (__builtin_expect(!p.next, 0))
+        return block_waitq_general(rq, p.prev, p.now);
+    switch_tls(p.next);
+    sched_set_current(p.next);
+    return (struct sched_block_switch){p.prev, {.next_sp = p.next->sp}};
 }
 
 /* sched_wake_block when it is not the hand-off: the two calls, rq->lock

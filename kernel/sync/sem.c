@@ -34,7 +34,20 @@ static __attribute__((noinline)) int sem_wait_timed(struct semaphore *s, uint64_
     return waitq_wait_inline(&s->wq, flags, waitq_deadline_after(timeout_ns));
 }
 
-int sem_wait(struct semaphore *s, uint64_t timeout_ns)
+/* sem_wait's untimed wait up to its switch (kernel/sem.h): the fast path,
+ * or the begin of a min-frame wait (kernel/waitq_inline.h). */
+struct sched_block_switch sem_wait_begin_(struct semaphore *s)
+{
+    uint64_t flags = spin_lock_irqsave(&s->wq.lock);
+    if (s->count > 0) {
+        s->count--;
+        spin_unlock_irqrestore(&s->wq.lock, flags);
+        return (struct sched_block_switch){NULL, {.result = 0}};
+    }
+    return waitq_wait_min_begin(&s->wq, flags);   /* a tail call: sched_block_waitq_begin */
+}
+
+int sem_wait_(struct semaphore *s, uint64_t timeout_ns)
 {
     uint64_t flags = spin_lock_irqsave(&s->wq.lock);
     if (s->count > 0) {

@@ -534,11 +534,12 @@ static int64_t peek_after_preemption(void *arg)
     return 0;
 }
 
-/* The holder on cpu, utility class, spinning with holder_want (filled from
- * salt and fpcr, FPSR_QC) in every register once this returns; the shared
+/* The holder on cpu (fn: holder, or another that spins as it does),
+ * utility class, spinning with holder_want (filled from salt and fpcr,
+ * FPSR_QC) in every register once this returns; the shared
  * flags and seen_regs reset. NULL (the test already failed) if it cannot
  * be spawned. */
-static struct task *start_holder(int cpu, uint64_t salt, uint64_t fpcr)
+static struct task *start_holder(int cpu, uint64_t salt, uint64_t fpcr, task_fn fn)
 {
     atomic_store(&released, 0);
     atomic_store(&holder_spins, 0);
@@ -546,7 +547,7 @@ static struct task *start_holder(int cpu, uint64_t salt, uint64_t fpcr)
     memset(seen_regs, 0, sizeof(seen_regs));
     fill(&holder_want, salt, fpcr, FPSR_QC);
     struct task_attr ha = {.name = "fp-hold", .qos = QOS_UTILITY, .affinity = 1u << cpu};
-    struct task *h = task_spawn(holder, NULL, &ha);
+    struct task *h = task_spawn(fn, NULL, &ha);
     EXPECT_TRUE(h != NULL);
     if (!h)
         return NULL;
@@ -565,7 +566,7 @@ TEST(fp, preempted_task_values_never_reach_the_task_switched_in)
         return;   /* the holder would spin on the test's own core */
     atomic_store(&peek_waits, 0);
     sem_init(&peek_sem, 0);
-    struct task *h = start_holder(cpu, 0x3c, FPCR_RMODE_PLUS);
+    struct task *h = start_holder(cpu, 0x3c, FPCR_RMODE_PLUS, holder);
     if (!h)
         return;
     struct task_attr pa = {.name = "fp-peek", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
@@ -634,7 +635,7 @@ TEST(fp, a_yield_resumed_by_a_preemption_finds_its_values_and_none_of_the_preemp
         return;   /* the holder would spin on the test's own core */
     atomic_store(&yield_live_bad, 0);
     atomic_store(&yield_min_seen, 0);
-    struct task *h = start_holder(cpu, 0x5a, FPCR_RMODE_MINUS);
+    struct task *h = start_holder(cpu, 0x5a, FPCR_RMODE_MINUS, holder);
     if (!h)
         return;
     /* Its band-mate runs when the holder's slice ends, then yields back. */
@@ -657,4 +658,227 @@ TEST(fp, a_yield_resumed_by_a_preemption_finds_its_values_and_none_of_the_preemp
     EXPECT_EQ(seen_regs[0].fpcr, 0);
     EXPECT_EQ(seen_regs[0].fpsr, 0);
     EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}
+
+/* --- an untimed semaphore wait's min frame (waitq_wait_min_finish) -------------------- */
+
+/* Ten integers and eight doubles derived from seed, kept live by the
+ * caller across a wait: opaque to the compiler (an empty asm "writes"
+ * them), so it must keep them somewhere across the switch rather than
+ * recompute them. The arch_switch_min asm clobbers every register, so it
+ * keeps them in the caller's frame; were a callee-saved register missing
+ * from its list, the compiler would keep a value there, and another task's
+ * value would come back in it. */
+#define LIVE_X(i) uint64_t x##i = seed * 0x9e3779b97f4a7c15ull + (i)
+#define LIVE_D(i) double d##i = (double)(seed & 0xffff) * 0.5 + (i)
+#define LIVE_DECLARE(seed)                                                                  \
+    LIVE_X(0); LIVE_X(1); LIVE_X(2); LIVE_X(3); LIVE_X(4);                                  \
+    LIVE_X(5); LIVE_X(6); LIVE_X(7); LIVE_X(8); LIVE_X(9);                                  \
+    LIVE_D(0); LIVE_D(1); LIVE_D(2); LIVE_D(3); LIVE_D(4); LIVE_D(5); LIVE_D(6); LIVE_D(7); \
+    LIVE_OPAQUE()
+#define LIVE_OPAQUE()                                                                       \
+    do {                                                                                    \
+        __asm__ volatile("" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3), "+r"(x4));            \
+        __asm__ volatile("" : "+r"(x5), "+r"(x6), "+r"(x7), "+r"(x8), "+r"(x9));            \
+        __asm__ volatile("" : "+w"(d0), "+w"(d1), "+w"(d2), "+w"(d3));                      \
+        __asm__ volatile("" : "+w"(d4), "+w"(d5), "+w"(d6), "+w"(d7));                      \
+    } while (0)
+/* How many of them are not what LIVE_DECLARE(seed) made. */
+#define LIVE_WRONG(seed)                                                                    \
+    ({                                                                                      \
+        LIVE_OPAQUE();                                                                      \
+        uint64_t k_ = (seed) * 0x9e3779b97f4a7c15ull;                                       \
+        double b_ = (double)((seed) & 0xffff) * 0.5;                                        \
+        (x0 != k_) + (x1 != k_ + 1) + (x2 != k_ + 2) + (x3 != k_ + 3) + (x4 != k_ + 4) +    \
+            (x5 != k_ + 5) + (x6 != k_ + 6) + (x7 != k_ + 7) + (x8 != k_ + 8) +             \
+            (x9 != k_ + 9) + (d0 != b_) + (d1 != b_ + 1) + (d2 != b_ + 2) +                 \
+            (d3 != b_ + 3) + (d4 != b_ + 4) + (d5 != b_ + 5) + (d6 != b_ + 6) +             \
+            (d7 != b_ + 7);                                                                 \
+    })
+
+static uint64_t xhold_want[10], xhold_got[10];
+
+/* hold_until_released with x19-x28 loaded from want too (an interrupt that
+ * switches from the holder to another task leaves them there), stored
+ * into got at the end. */
+static void hold_x_until_released(struct fp_regs *r, const uint64_t *want, uint64_t *got)
+{
+    __asm__ volatile("ldp x19, x20, [%[w]]\n" "ldp x21, x22, [%[w], #16]\n"
+                     "ldp x23, x24, [%[w], #32]\n" "ldp x25, x26, [%[w], #48]\n"
+                     "ldp x27, x28, [%[w], #64]\n"
+                     FP_LOAD
+                     "1: ldr x9, [%[spins]]\n"
+                     "add x9, x9, #1\n"
+                     "str x9, [%[spins]]\n"
+                     "ldr x9, [%[rel]]\n"
+                     "cbz x9, 1b\n" FP_ALL(stp)
+                     FP_CTRL_SAVE_CLEAR
+                     "stp x19, x20, [%[g]]\n" "stp x21, x22, [%[g], #16]\n"
+                     "stp x23, x24, [%[g], #32]\n" "stp x25, x26, [%[g], #48]\n"
+                     "stp x27, x28, [%[g], #64]\n"
+                     :
+                     : [r] "r"(r), [fpcr] "r"(r->fpcr), [fpsr] "r"(r->fpsr),
+                       [spins] "r"(&holder_spins), [rel] "r"(&released), [w] "r"(want),
+                       [g] "r"(got)
+                     : "x9", "x10", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26",
+                       "x27", "x28", "memory", FP_CLOBBERS);
+}
+
+static int64_t x_holder(void *arg)
+{
+    (void)arg;
+    holder_got = holder_want;
+    hold_x_until_released(&holder_got, xhold_want, xhold_got);
+    return 0;
+}
+
+static struct semaphore min_wait_sem;
+static _Atomic int min_wait_bad, min_wait_seen;
+
+/* Higher band than the holder on its core: keeps its values live across an
+ * untimed wait, which the holder's preemption by the post's wake-up ends
+ * (so it comes back through the interrupt's switch into its min frame);
+ * records the registers it finds first thing, then releases the holder. */
+static int64_t wait_on_holder_core(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg;
+    LIVE_DECLARE(seed);
+    atomic_store(&peek_waits, 1);
+    int r = sem_wait(&min_wait_sem, WAIT_FOREVER);
+    read_fp(&seen_regs[0]);
+    atomic_store(&seen_fp_on, fp_enabled());
+    uint64_t saved_sp = __atomic_load_n(&task_current()->sp, __ATOMIC_RELAXED);
+    atomic_store(&min_wait_seen, (saved_sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG);
+    atomic_store(&min_wait_bad, LIVE_WRONG(seed));
+    atomic_store(&released, 1);
+    return r;
+}
+
+/* An untimed semaphore wait (a min frame) ended by a post from another
+ * core that makes the waiter preempt a holder spinning with its values in
+ * every FP/SIMD register and in x19-x28: the waiter finds its own live
+ * values intact, none of the holder's FP/SIMD values, FPCR/FPSR at zero;
+ * the holder keeps all of its registers. */
+TEST(fp, an_untimed_wait_resumed_by_a_preemption_keeps_its_values_and_finds_none_of_the_preempted)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        return;   /* the holder would spin on the test's own core */
+    atomic_store(&peek_waits, 0);
+    atomic_store(&min_wait_bad, -1);
+    atomic_store(&min_wait_seen, 0);
+    sem_init(&min_wait_sem, 0);
+    for (int i = 0; i < 10; i++) {
+        xhold_want[i] = 0xa5a5000000000000ull + 0x10001ull * (uint64_t)(i + 1);
+        xhold_got[i] = 0;
+    }
+    struct task *h = start_holder(cpu, 0x4b, FPCR_RMODE_PLUS, x_holder);
+    if (!h)
+        return;
+    struct task_attr wa = {.name = "fp-minwait", .qos = QOS_USER_INTERACTIVE,
+                           .affinity = 1u << cpu};
+    struct task *w = task_spawn(wait_on_holder_core, (void *)(uintptr_t)0x1234, &wa);
+    EXPECT_TRUE(w != NULL);
+    if (!w) {
+        atomic_store(&released, 1);
+        task_join(h, NULL);
+        return;
+    }
+    /* The waiter blocks; the holder runs again only once it has switched out. */
+    while (!atomic_load(&peek_waits))
+        task_yield();
+    uint64_t spins = atomic_load(&holder_spins);
+    while (atomic_load(&holder_spins) == spins)
+        task_yield();
+    EXPECT_EQ(((volatile struct task *)w)->state, TASK_BLOCKED);
+    sem_post(&min_wait_sem);
+    int64_t r = -1;
+    EXPECT_EQ(task_join(w, &r), TASK_EXITED);
+    EXPECT_EQ(task_join(h, NULL), TASK_EXITED);
+    EXPECT_EQ(r, 0);
+    EXPECT_EQ(atomic_load(&min_wait_seen), 1);
+    EXPECT_EQ(atomic_load(&min_wait_bad), 0);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    EXPECT_EQ(memcmp(xhold_got, xhold_want, sizeof(xhold_got)), 0);
+    EXPECT_EQ(secrets_seen(&seen_regs[0], &holder_want), 0);
+    EXPECT_EQ(seen_regs[0].fpcr, 0);
+    EXPECT_EQ(seen_regs[0].fpsr, 0);
+    EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}
+
+static struct semaphore keep_go, keep_back;
+
+/* Fill x19-x28 and d8-d15 (the callee-saved registers) with junk from
+ * salt: what the next task switched in finds in them unless it restores
+ * its own. */
+static void scramble_callee_saved(uint64_t salt)
+{
+    __asm__ volatile("mov x19, %[s]\n" "add x20, x19, #1\n" "add x21, x19, #2\n"
+                     "add x22, x19, #3\n" "add x23, x19, #4\n" "add x24, x19, #5\n"
+                     "add x25, x19, #6\n" "add x26, x19, #7\n" "add x27, x19, #8\n"
+                     "add x28, x19, #9\n" "fmov d8, x19\n" "fmov d9, x20\n"
+                     "fmov d10, x21\n" "fmov d11, x22\n" "fmov d12, x23\n"
+                     "fmov d13, x24\n" "fmov d14, x25\n" "fmov d15, x26\n"
+                     :
+                     : [s] "r"(salt)
+                     : "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28",
+                       "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15");
+}
+
+/* The waiter's band-mate on its core: per round, junk in the callee-saved
+ * registers, a post that makes the waiter ready here, then a wait that
+ * hands the core to it (untimed: a min frame; every other round timed: a
+ * full frame through sched_block, the waiter resumed from its min frame
+ * either way). */
+static int64_t scrambling_poster(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    /* volatile: in memory, so that a lost register shows up as a wrong
+     * value below rather than as a loop that never ends */
+    for (volatile int i = 0; i < rounds; i++) {
+        scramble_callee_saved(0xdead0000ull + (uint64_t)i * 16);
+        sem_post(&keep_go);
+        int r = (i & 1) ? sem_wait(&keep_back, 60ull * 1000 * 1000 * 1000)
+                        : sem_wait(&keep_back, WAIT_FOREVER);
+        if (r != 0)
+            return -1;
+    }
+    return rounds;
+}
+
+/* Same-core untimed waits resumed by cooperative switches (the poster's own
+ * min or full switch): the waiter's live values survive every one, each
+ * wait ends with 0 and waiting_on cleared, and each round is one switch in
+ * each direction. */
+TEST(fp, untimed_waits_keep_the_waiters_values_across_cooperative_switches)
+{
+    enum { ROUNDS = 40 };
+    sem_init(&keep_go, 0);
+    sem_init(&keep_back, 0);
+    struct task *me = sched_current();
+    struct task_attr a = {.name = "fp-scramble", .qos = me->qos, .affinity = 1u << cpu_id()};
+    struct task_stats before, after;
+    task_get_stats(me, &before);
+    struct task *t = task_spawn(scrambling_poster, (void *)(intptr_t)ROUNDS, &a);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    volatile int wrong = 0, bad = 0;   /* in memory, as the poster's counter */
+    for (volatile int i = 0; i < ROUNDS; i++) {
+        uint64_t seed = 0x77000u + (uint64_t)i;
+        LIVE_DECLARE(seed);
+        bad += sem_wait(&keep_go, WAIT_FOREVER) != 0;
+        bad += task_current()->waiting_on != NULL;
+        wrong += LIVE_WRONG(seed);
+        sem_post(&keep_back);
+    }
+    task_get_stats(me, &after);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, ROUNDS);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(after.switches - before.switches, ROUNDS);
+    EXPECT_EQ(keep_go.count, 0);
+    EXPECT_EQ(keep_back.count, 0);
 }

@@ -379,3 +379,54 @@ TEST(sync, same_core_ping_pong_switches_once_per_half_round)
     EXPECT_EQ(pong_sem.count, 0);
     EXPECT_TRUE(waitq_empty(&ping_sem.wq) && waitq_empty(&pong_sem.wq));
 }
+
+/* semmin16: an untimed sem_wait switches with a min frame in the caller
+ * (waitq_wait_min_finish) only when the caller has IRQs enabled, and
+ * enables them after the switch; a caller with IRQs masked gets the whole
+ * wait from the scheduler and keeps them masked. */
+
+static struct semaphore masked_go;
+static _Atomic int masked_posted;
+
+static int64_t post_masked_go(void *arg)
+{
+    (void)arg;
+    atomic_store(&masked_posted, 1);
+    sem_post(&masked_go);
+    return 0;
+}
+
+/* The test task waits untimed twice on a semaphore its band-mate posts
+ * (the band-mate runs only once the test task blocks): first with IRQs
+ * masked (a full frame, IRQs still masked after), then with IRQs enabled
+ * (a min frame, IRQs enabled after). */
+TEST(sync, an_untimed_wait_keeps_the_callers_irq_state_and_takes_a_min_frame_only_when_enabled)
+{
+    struct task *me = task_current();
+    for (int masked = 1; masked >= 0; masked--) {
+        sem_init(&masked_go, 0);
+        atomic_store(&masked_posted, 0);
+        struct task_attr a = {.name = "post-go", .qos = task_qos(me), .affinity = 1u << cpu_id()};
+        struct task *t = task_spawn(post_masked_go, NULL, &a);
+        EXPECT_TRUE(t != NULL);
+        if (!t)
+            return;
+        uint64_t flags = arch_irq_save();
+        /* With IRQs masked nothing preempts this task: if the band-mate
+         * has not run yet, it runs only once this wait blocks. */
+        bool blocks = !atomic_load(&masked_posted);
+        if (!masked)
+            arch_irq_restore(flags);
+        int r = sem_wait(&masked_go, WAIT_FOREVER);
+        bool enabled = arch_irqs_enabled();
+        uint64_t tag = __atomic_load_n(&me->sp, __ATOMIC_RELAXED) & TASK_SP_MIN_TAG;
+        arch_irq_restore(flags);
+        EXPECT_EQ(r, 0);
+        EXPECT_EQ(enabled, !masked);
+        EXPECT_TRUE(me->waiting_on == NULL);
+        if (blocks)
+            EXPECT_EQ(tag == TASK_SP_MIN_TAG, !masked);
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+        EXPECT_EQ(masked_go.count, 0);
+    }
+}

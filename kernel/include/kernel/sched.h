@@ -324,6 +324,26 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns);
  * masked (irq_flags: what spin_lock_irqsave returned). Blocks until woken,
  * then clears waiting_on, restores irq_flags; returns the wait result. */
 int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags);
+/* What a block begin returns: with prev set, the switch that is left to
+ * its inline caller, arch_switch_min(prev, next_sp), after which the
+ * caller ends the wait; with prev NULL, the wait is over (IRQs restored)
+ * and result is its result. */
+struct sched_block_switch {
+    struct task *prev;
+    union {
+        uint64_t next_sp;
+        int64_t result;
+    };
+};
+/* sched_block_waitq up to the switch, for a waiter that switches inline
+ * with a min frame (waitq_wait_min_finish, kernel/waitq_inline.h); called
+ * as sched_block_waitq. When another task runs next and irq_flags has
+ * IRQs enabled, it releases wq_lock, makes that task current and returns
+ * the switch; the caller then switches, clears waiting_on, enables IRQs
+ * and returns its wait_result (waitq_wait_min_end). Otherwise it does the
+ * whole wait (the wake came first, the general way, a masked caller),
+ * IRQs restored as irq_flags had them. */
+struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t irq_flags);
 /* The same untimed block for a waiter that is on no wait queue
  * (a runtime wait list's, which learns its result from its waker): lock
  * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,

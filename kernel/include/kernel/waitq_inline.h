@@ -59,6 +59,47 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
     return r;
 }
 
+/* An untimed wait whose switch is inline in the waiter, with a min frame
+ * (arch/switch_min.h): the waiter's compiler keeps across the switch only
+ * what the waiter needs, instead of a full frame of callee-saved
+ * registers. Three parts: the begin, out of line in the primitive (its
+ * lock, its fast path, then waitq_wait_min_begin as a tail call), and
+ * waitq_wait_min_finish inline in the waiter, fed what the begin returned:
+ *     return waitq_wait_min_finish(sem_wait_begin_(s));
+ * Only an untimed, uninterruptible wait: timed and interruptible ones
+ * take waitq_wait_inline's ways. */
+
+/* The begin's last step, as waitq_wait_inline with no deadline: with
+ * wq->lock held, IRQs masked (irq_flags from spin_lock_irqsave), queue the
+ * current task and block up to the switch (sched_block_waitq_begin). */
+static inline struct sched_block_switch waitq_wait_min_begin(struct waitq *wq, uint64_t irq_flags)
+{
+    waitq_enqueue_current(wq, sched_current());
+    return sched_block_waitq_begin(&wq->lock, irq_flags);
+}
+
+/* After the min switch: the task runs again (maybe on another core), IRQs
+ * masked, its wait ended; sched_block_waitq's tail. The current task is
+ * read afresh (sched_current() could be reused from before the switch);
+ * the begin switched only a caller that had IRQs enabled. */
+static inline int32_t waitq_wait_min_end(void)
+{
+    struct task *cur = (struct task *)read_sysreg(tpidrro_el0);
+    cur->waiting_on = NULL;
+    arch_irq_enable();
+    return cur->wait_result;
+}
+
+/* Inline in the waiter: the switch a begin left, and the wait's end; or
+ * the result of a wait the begin ended itself (or of its fast path). */
+static inline __attribute__((always_inline)) int32_t waitq_wait_min_finish(struct sched_block_switch b)
+{
+    if (!b.prev)
+        return (int32_t)b.result;
+    arch_switch_min(b.prev, b.next_sp);
+    return waitq_wait_min_end();
+}
+
 /* waitq_unlink for t = wq->head (no predecessor to unlink from). */
 static inline void waitq_unlink_first(struct waitq *wq, struct task *t)
 {
