@@ -136,6 +136,19 @@ schedule_pick_on(struct runqueue *rq, bool blocking, bool prev_on_general, struc
      * instructions per block (sem_pingpong_same 434 -> 440). */
     struct task *next = rq->runnext;
     if (next) {
+        /* Plain tasks of one class (equal switch keys, flags 0): no rare
+         * flag, no idle hint, no class charge (run_class is prev's class,
+         * so next's too); tested first, in one go. */
+        uint32_t key = prev->switch_key;
+        if (__builtin_expect(!(((uint32_t)next->switch_key ^ key) | (key >> 8)) && next != prev,
+                             1)) {
+            rq_take_runnext(rq);
+            switch_account(rq, prev, next, now);
+            if (!rq->slice_end)
+                start_plain_slice(rq, next, now);
+            spin_unlock(&rq->lock);
+            return (struct sched_pick){prev, next, now};
+        }
         uint32_t prev_flags = prev->flags;
         if (__builtin_expect((prev_flags | next->flags) & SWITCH_RARE_FLAGS, 0) ||
             (prev_on_general && next == prev))

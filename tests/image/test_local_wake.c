@@ -128,3 +128,62 @@ TEST(local_wake, a_band_mate_woken_while_no_slice_runs_gets_the_core_at_the_slic
     EXPECT_EQ(v, ROUNDS);
     task_set_affinity(me, affinity);
 }
+
+static struct semaphore back;
+
+/* Waits on go, spins spin_ns, posts back: arg rounds. */
+static int64_t spinning_waiter(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        if (sem_wait(&go, WAIT_FOREVER) != 0)
+            return -1;
+        uint64_t until = clock_ns() + 2 * MS;
+        while (clock_ns() < until)
+            ;
+        atomic_fetch_add(&steps, 1);
+        sem_post(&back);
+    }
+    return rounds;
+}
+
+/* The block's hand-off to the runnext task takes its shortest way only for
+ * two plain tasks of one class (schedule_pick_on: equal switch keys). The
+ * poster (default) posts a utility waiter, which lands in runnext, then
+ * blocks: the hand-off to a task of another class must charge the utility
+ * class for the waiter's spin on this core. A shortest way that ignored
+ * the class would leave that time with the default class. */
+TEST(local_wake, a_hand_off_to_a_task_of_another_class_charges_that_class)
+{
+    enum { ROUNDS = 4 };
+    struct task *me = task_current();
+    uint32_t affinity = me->affinity;
+    enum qos mine = task_qos(me);
+    task_set_affinity(me, 1u << cpu_id());
+    task_set_qos(me, QOS_DEFAULT);
+    sem_init(&go, 0);
+    sem_init(&back, 0);
+    atomic_store(&steps, 0);
+    struct task_attr a = {.name = "utility", .qos = QOS_UTILITY, .affinity = 1u << cpu_id()};
+    struct task *t = task_spawn(spinning_waiter, (void *)(intptr_t)ROUNDS, &a);
+    while (((volatile struct task *)t)->state != TASK_BLOCKED)
+        task_yield();
+    struct sched_cpu_stats s0, s1;
+    sched_cpu_stats(cpu_id(), &s0);
+    for (int i = 0; i < ROUNDS; i++) {
+        sem_post(&go);
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);   /* lower class: no preemption */
+        EXPECT_EQ(sem_wait(&back, WAIT_FOREVER), 0);   /* the hand-off to it */
+        while (((volatile struct task *)t)->state != TASK_BLOCKED &&
+               ((volatile struct task *)t)->state != TASK_DEAD)
+            task_yield();
+    }
+    sched_cpu_stats(cpu_id(), &s1);
+    EXPECT_EQ(steps_now(), ROUNDS);
+    EXPECT_GE(s1.class_busy_ns[QOS_UTILITY] - s0.class_busy_ns[QOS_UTILITY], ROUNDS * 2 * MS);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, ROUNDS);
+    task_set_qos(me, mine);
+    task_set_affinity(me, affinity);
+}

@@ -95,9 +95,10 @@ struct task {
     uint32_t wait_seq;           /* number of the current or last wait (bumped as each
                                     starts): a timeout armed for another is ignored */
     int32_t wait_result;
-    struct waitq *waiting_on;    /* wait queue it is blocked on, if any; NULL whenever it
-                                    is not inside a wait-queue wait (the waiter sets and
-                                    clears it itself) */
+    struct waitq *waiting_on;    /* wait queue it is blocked on, set by every wait a timeout
+                                    or a cancel may end (timed or interruptible; an untimed
+                                    one may leave it NULL); NULL outside a wait (the waiter
+                                    sets and clears it itself) */
     struct task *joiner;         /* blocked in task_join on this task */
     spinlock_t exit_lock;        /* orders exit against join */
     union {

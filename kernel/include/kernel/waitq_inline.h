@@ -26,8 +26,9 @@ static inline void waitq_unlink(struct waitq *wq, struct task *t)
         wq->tail = t->prev;
 }
 
-/* Under wq->lock: the current task joins the tail of wq. */
-static inline void waitq_enqueue_current(struct waitq *wq, struct task *cur)
+/* Under wq->lock: the current task joins the tail of wq, waiting_on left
+ * as it is (NULL: a wait no timeout or cancel can end). */
+static inline void waitq_link_current(struct waitq *wq, struct task *cur)
 {
     cur->next = NULL;
     cur->prev = wq->tail;
@@ -36,6 +37,12 @@ static inline void waitq_enqueue_current(struct waitq *wq, struct task *cur)
     else
         wq->head = cur;
     wq->tail = cur;
+}
+
+/* Under wq->lock: the current task joins the tail of wq. */
+static inline void waitq_enqueue_current(struct waitq *wq, struct task *cur)
+{
+    waitq_link_current(wq, cur);
     cur->waiting_on = wq;
 }
 
@@ -67,26 +74,30 @@ static inline int32_t waitq_wait_inline(struct waitq *wq, uint64_t irq_flags,
  * waitq_wait_min_finish inline in the waiter, fed what the begin returned:
  *     return waitq_wait_min_finish(sem_wait_begin_(s));
  * Only an untimed, uninterruptible wait: timed and interruptible ones
- * take waitq_wait_inline's ways. */
+ * take waitq_wait_inline's ways. Such a wait leaves waiting_on NULL:
+ * only a timeout or a cancel looks for the queue a task waits on, and
+ * neither can end this wait. */
 
 /* The begin's last step, as waitq_wait_inline with no deadline: with
  * wq->lock held, IRQs masked (irq_flags from spin_lock_irqsave), queue the
  * current task and block up to the switch (sched_block_waitq_begin). */
 static inline struct sched_block_switch waitq_wait_min_begin(struct waitq *wq, uint64_t irq_flags)
 {
-    waitq_enqueue_current(wq, sched_current());
+    waitq_link_current(wq, sched_current());
     return sched_block_waitq_begin(&wq->lock, irq_flags);
 }
 
 /* After the min switch: the task runs again (maybe on another core), IRQs
- * masked, its wait ended; sched_block_waitq's tail. The current task is
- * read afresh (sched_current() could be reused from before the switch);
- * the begin switched only a caller that had IRQs enabled. */
+ * masked, its wait ended; sched_block_waitq's tail (waiting_on was never
+ * set). The current task is read afresh (sched_current() could be reused
+ * from before the switch); the begin switched only a caller that had IRQs
+ * enabled. */
 static inline int32_t waitq_wait_min_end(void)
 {
-    struct task *cur = (struct task *)read_sysreg(tpidrro_el0);
-    cur->waiting_on = NULL;
     arch_irq_enable();
+    /* Not volatile: a caller that ignores the result reads nothing. */
+    struct task *cur;
+    __asm__("mrs %0, tpidrro_el0" : "=r"(cur));
     return cur->wait_result;
 }
 
