@@ -37,7 +37,7 @@ const char *task_dl_strerror(int err)
 /* t's run time so far, including the running stretch (under rq->lock). */
 static uint64_t run_ticks(const struct runqueue *rq, const struct task *t)
 {
-    return t->cpu_ticks + (rq->current == t ? arch_counter() - t->run_start : 0);
+    return t->cpu_ticks + (rq->current == t ? arch_counter() - rq->run_start : 0);
 }
 
 static void begin_period(struct task_dl *d, uint64_t release_ns)

@@ -698,9 +698,9 @@ void sched_init_cpu(void)
     atomic_store(&idle->on_cpu, 1);
     idle->tls = this_cpu()->tls;
     timer_init(&idle->timer);
-    idle->run_start = now_ticks();
-    rq->started = idle->run_start;
-    rq->class_since = idle->run_start;
+    rq->run_start = now_ticks();
+    rq->started = rq->run_start;
+    rq->class_since = rq->run_start;
     rq->run_class = QOS_COUNT;
     /* The timer heap's first allocation at boot, not at the core's first
      * sleep: what a core holds after boot does not depend on its history. */

@@ -123,7 +123,7 @@ void sched_util_refresh(struct task *t)
 void sched_util_refresh_current(struct runqueue *rq, uint64_t now)
 {
     struct task *t = rq->current;
-    util_advance(t, t->cpu_ticks + (now - t->run_start), true);
+    util_advance(t, t->cpu_ticks + (now - rq->run_start), true);
 }
 
 void sched_place_init(void)

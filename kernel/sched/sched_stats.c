@@ -12,7 +12,7 @@ void sched_cpu_stats(int cpu, struct sched_cpu_stats *out)
     uint64_t now = now_ticks();
     uint64_t idle = rq->idle->cpu_ticks;
     if (rq->current == rq->idle)
-        idle += now - rq->idle->run_start;
+        idle += now - rq->run_start;
     out->busy_ns = arch_ticks_to_ns(now - rq->started - idle);
     out->idle_ns = arch_ticks_to_ns(idle);
     out->switches = rq->switches;

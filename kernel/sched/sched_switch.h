@@ -81,11 +81,17 @@ switch_account_keep_resched(struct runqueue *rq, struct task *prev, struct task 
      * the stores around it. */
     *(volatile uint8_t *)&next->on_cpu = 1;
     rq->current = next;
-    uint64_t ran = now - prev->run_start;
+    /* rq->run_start and rq->switches as one pair (an LDP and an STP). */
+    struct { uint64_t run_start, switches; } acct;
+    _Static_assert(offsetof(struct runqueue, switches) == offsetof(struct runqueue, run_start) + 8,
+                   "run_start, switches adjacent");
+    __builtin_memcpy(&acct, &rq->run_start, sizeof(acct));
+    uint64_t ran = now - acct.run_start;
     prev->cpu_ticks += ran;
-    next->run_start = now;
+    acct.run_start = now;
+    acct.switches++;
+    __builtin_memcpy(&rq->run_start, &acct, sizeof(acct));
     next->switches++;
-    rq->switches++;
     return ran;
 }
 

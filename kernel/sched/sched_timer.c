@@ -161,11 +161,10 @@ static bool wake_sleeper_locked(struct runqueue *rq, struct task *t, uint32_t se
  * nothing of a higher band waiting? Then it runs on to a whole slice from
  * its start: every task gets a whole slice per turn, however it got the
  * core. */
-static inline bool slice_inherited(const struct runqueue *rq, const struct task *cur,
-                                   uint64_t now, uint32_t cur_band)
+static inline bool slice_inherited(const struct runqueue *rq, uint64_t now, uint32_t cur_band)
 {
     return rq->band_mask && !(rq->band_mask & (cur_band - 1)) &&
-           now - cur->run_start < sched_slice_ticks;
+           now - rq->run_start < sched_slice_ticks;
 }
 
 /* Fire expired timers of this core (in its timer interrupt, IRQs masked);
@@ -184,7 +183,7 @@ static void run_timers(struct runqueue *rq)
                 struct task *cur = rq->current;
                 if (cur->flags & TASK_F_DL) {
                     /* Budget slice over: charge; an overrun demotes it. */
-                    int q = dl_charge(rq, cur, cur->cpu_ticks + now - cur->run_start);
+                    int q = dl_charge(rq, cur, cur->cpu_ticks + now - rq->run_start);
                     if (q >= 0) {
                         charge_class(rq, (unsigned)q, now);   /* it runs on in its own class */
                         cur->qos = (uint8_t)q;
@@ -198,8 +197,8 @@ static void run_timers(struct runqueue *rq)
                      * others, or a lower band is overdue; while lower bands
                      * wait, slices go on so their bounds are checked. */
                     uint32_t cur_band = 1u << cur->qos;
-                    if (slice_inherited(rq, cur, now, cur_band)) {
-                        rq->slice_end = cur->run_start + sched_slice_ticks;
+                    if (slice_inherited(rq, now, cur_band)) {
+                        rq->slice_end = rq->run_start + sched_slice_ticks;
                     } else {
                         if (rq->band_mask & (cur_band | (cur_band - 1)))
                             rq->need_resched = true;

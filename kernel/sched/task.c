@@ -618,7 +618,10 @@ int task_cpu(const struct task *t) { return t->cpu; }
 
 void task_get_stats(const struct task *t, struct task_stats *out)
 {
-    uint64_t running = (t->state == TASK_RUNNING) ? arch_counter() - t->run_start : 0;
+    /* A racy view of a running task: its core's current stretch. */
+    const struct runqueue *rq = &runqueues[t->cpu];
+    uint64_t start = rq->run_start;
+    uint64_t running = (t->state == TASK_RUNNING && rq->current == t) ? arch_counter() - start : 0;
     out->cpu_ns = arch_ticks_to_ns(t->cpu_ticks + running);
     out->switches = t->switches;
     out->migrations = (t->flags & TASK_F_IDLE) ? 0 : task_ext(t)->migrations;

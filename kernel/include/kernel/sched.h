@@ -109,8 +109,8 @@ struct task {
     struct mm_stack stack;
     struct timer timer;          /* sleeps and wait timeouts */
     struct mutex *held;          /* mutexes held, most recent first */
-    uint64_t cpu_ticks;          /* accounting, in counter ticks */
-    uint64_t run_start;
+    uint64_t cpu_ticks;          /* accounting, in counter ticks (while it runs: up to its
+                                    core's rq->run_start) */
     uint32_t switches;
     uint32_t util;               /* task_ext's util.avg as of its last refresh: what another
                                     core's racy view reads (a task struct stays mapped, its
@@ -169,7 +169,8 @@ struct runqueue {
     uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
     uint64_t class_since;        /* the running class (run_class, below) has run since then,
                                     not yet in class_ticks: charged when the class changes */
-    uint64_t switches;
+    uint64_t run_start;          /* counter when the current task began running here */
+    uint64_t switches;           /* (after run_start: one pair for a switch's accounting) */
     uint64_t wfi_ticks;          /* time asleep in WFI (part of idle) */
     _Atomic uint64_t wfi_since;  /* counter when the current WFI began, 0 if awake */
     /* Active migration (kernel/sched/migrate.h); move_* under lock. */
