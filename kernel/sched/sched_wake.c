@@ -53,14 +53,18 @@ static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq
 
 void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
 {
+    /* rq's current task keeps the core until its switch, whatever its state
+     * (BLOCKED or DEAD on its way out, READY if woken first): its class is
+     * the running one, which a switch to an equal switch key charges no more
+     * (schedule_pick_on, sched_yield_begin) and the wake key reads. */
+    if (rq->current == t)
+        charge_class(rq, band, now_ticks());
     if (t->state == TASK_READY) {
         rq_remove(rq, t);   /* from the band it was queued in */
         t->qos = (uint8_t)band;
         make_ready(rq, t);
         return;
     }
-    if (t->state == TASK_RUNNING && rq->current == t)
-        charge_class(rq, band, now_ticks());   /* the running class changes */
     t->qos = (uint8_t)band;
     if (t->state != TASK_RUNNING || rq->current != t)
         return;   /* a blocked task is queued by its wake-up */
@@ -359,13 +363,13 @@ void sched_set_qos(struct task *t, unsigned qos)
     /* A deadline task within budget stays in band 0; when it overruns it
      * takes its effective class, which the QoS code keeps up to date. */
     if (t->qos != qos && !(t->flags & TASK_F_DL)) {
+        if (rq->current == t)   /* whatever its state: see sched_reband_locked */
+            charge_class(rq, qos, now_ticks());
         if (t->state == TASK_READY) {
             rq_remove(rq, t);
             t->qos = (uint8_t)qos;
             make_ready(rq, t);
         } else {
-            if (t->state == TASK_RUNNING && rq->current == t)
-                charge_class(rq, qos, now_ticks());
             t->qos = (uint8_t)qos;
             /* Running and now outranked by a waiting band: switch soon. */
             if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))
