@@ -101,7 +101,7 @@ static int64_t lock_hammer(void *arg)
  * runs next. */
 TEST(fastrace, the_running_class_follows_qos_changes_that_race_a_blocking_hand_off)
 {
-    enum { ROUNDS = 20000 };
+    enum { ROUNDS = 12000 };
     if (smp_online_count() < 2)
         return;
     int here = cpu_id();
