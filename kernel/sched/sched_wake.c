@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq
     if (t->pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
         return rq->cpu;
     struct task *cur = rq->current;
-    if (sched_model.nlevels <= 1 &&
+    if (sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu) &&
         ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos))
         return rq->cpu;
     sched_util_refresh(t);
@@ -116,6 +116,7 @@ void sched_move_in(struct task *t, int to)
     struct runqueue *rq = &runqueues[to];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     t->cpu = (int8_t)to;
+    t->pinned = t->affinity == 1u << to;   /* pinned again once on its one core (task_set_affinity) */
     task_ext(t)->migrations++;
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
@@ -302,7 +303,9 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     bool pinned = t->pinned;
     if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
                                    !(t->flags & TASK_F_DL) &&
-                                   (pinned || sched_model.nlevels <= 1), 1)) {
+                                   (pinned || (sched_model.nlevels <= 1 &&
+                                               sched_affinity_allows(t->affinity, rq->cpu))),
+                                   1)) {
         /* The common case of an interrupt dispatched by the idle
          * loop, tested first (on_cpu is clear: idle runs here). */
         switch_from_idle(rq, cur, t, now_ticks(), 0);
@@ -310,7 +313,8 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
         return;
     }
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
-                 (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+                 (sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu) &&
+                  ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
     if (masked)
         flags = read_sysreg(daif);
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {

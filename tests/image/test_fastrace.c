@@ -195,7 +195,7 @@ static bool state_is(struct task *t, int state)
 
 TEST(fastrace, a_band_change_while_a_task_blocks_keeps_the_running_class)
 {
-    enum { HITS = 2, MAX_ROUNDS = 12 };
+    enum { HITS = 1, MAX_ROUNDS = 6 };
     if (smp_online_count() < 2)
         return;
     int here = cpu_id();
@@ -409,4 +409,65 @@ TEST(fastrace, untimed_waits_survive_cancels_and_timeouts_and_lose_no_unit)
     EXPECT_EQ(bad, 0);
     EXPECT_EQ(got + left, posted);
     EXPECT_GE(got, (uint32_t)(WAITERS * ROUNDS));
+}
+
+/* --- affinity changes of a blocked task ------------------------------------------- */
+
+static struct semaphore repin_sem;
+static _Atomic int repin_ran_on;
+
+static int64_t repin_waiter(void *arg)
+{
+    (void)arg;
+    if (sem_wait(&repin_sem, WAIT_FOREVER) != 0)
+        return -1;
+    atomic_store(&repin_ran_on, cpu_id());
+    return 0;
+}
+
+static int64_t repin_poster(void *arg)
+{
+    (void)arg;
+    sem_post(&repin_sem);
+    return 0;
+}
+
+/* A task blocked on core a, pinned there and switched out, is pinned to
+ * core b instead; a post from a (the local wake-up's key sees it blocked here and pinned)
+ * or from a third core must start it on b, its only allowed core. */
+TEST(fastrace, a_blocked_task_pinned_to_another_core_wakes_there)
+{
+    if (smp_online_count() < 3)
+        return;
+    int here = cpu_id();
+    int a = core_after(here, 1), b = core_after(here, 2);
+    for (int from_a = 0; from_a < 2; from_a++) {
+        sem_init(&repin_sem, 0);
+        atomic_store(&repin_ran_on, -1);
+        struct task_attr at = {.name = "repin", .qos = QOS_DEFAULT, .affinity = 1u << a};
+        struct task *t = task_spawn(repin_waiter, NULL, &at);
+        EXPECT_TRUE(t != NULL);
+        if (!t)
+            return;
+        /* Switched out (a task whose registers are still live on its core
+         * is woken there: place_woken's on_cpu rule). */
+        while (((volatile struct task *)t)->state != TASK_BLOCKED ||
+               atomic_load(&t->on_cpu))
+            ;
+        task_set_affinity(t, 1u << b);
+        if (from_a) {
+            struct task_attr pa = {.name = "repin-post", .qos = QOS_DEFAULT, .affinity = 1u << a};
+            struct task *p = task_spawn(repin_poster, NULL, &pa);
+            EXPECT_TRUE(p != NULL);
+            if (p)
+                EXPECT_EQ(task_join(p, NULL), TASK_EXITED);
+        } else {
+            sem_post(&repin_sem);
+        }
+        int64_t v = -1;
+        EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+        EXPECT_EQ(v, 0);
+        int ran_on = atomic_load(&repin_ran_on);
+        EXPECT_EQ(ran_on, b);
+    }
 }
