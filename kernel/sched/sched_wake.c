@@ -53,14 +53,18 @@ static inline __attribute__((always_inline)) void make_ready(struct runqueue *rq
 
 void sched_reband_locked(struct runqueue *rq, struct task *t, unsigned band)
 {
+    /* rq's current task keeps the core until its switch, whatever its state
+     * (BLOCKED or DEAD on its way out, READY if woken first): its class is
+     * the running one, which a switch to an equal switch key charges no more
+     * (schedule_pick_on, sched_yield_begin) and the wake key reads. */
+    if (rq->current == t)
+        charge_class(rq, band, now_ticks());
     if (t->state == TASK_READY) {
         rq_remove(rq, t);   /* from the band it was queued in */
         t->qos = (uint8_t)band;
         make_ready(rq, t);
         return;
     }
-    if (t->state == TASK_RUNNING && rq->current == t)
-        charge_class(rq, band, now_ticks());   /* the running class changes */
     t->qos = (uint8_t)band;
     if (t->state != TASK_RUNNING || rq->current != t)
         return;   /* a blocked task is queued by its wake-up */
@@ -86,7 +90,7 @@ static inline __attribute__((always_inline)) int place_woken(struct runqueue *rq
     if (t->pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed))
         return rq->cpu;
     struct task *cur = rq->current;
-    if (sched_model.nlevels <= 1 &&
+    if (sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu) &&
         ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos))
         return rq->cpu;
     sched_util_refresh(t);
@@ -112,6 +116,7 @@ void sched_move_in(struct task *t, int to)
     struct runqueue *rq = &runqueues[to];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
     t->cpu = (int8_t)to;
+    t->pinned = t->affinity == 1u << to;   /* pinned again once on its one core (task_set_affinity) */
     task_ext(t)->migrations++;
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
@@ -298,7 +303,9 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     bool pinned = t->pinned;
     if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
                                    !(t->flags & TASK_F_DL) &&
-                                   (pinned || sched_model.nlevels <= 1), 1)) {
+                                   (pinned || (sched_model.nlevels <= 1 &&
+                                               sched_affinity_allows(t->affinity, rq->cpu))),
+                                   1)) {
         /* The common case of an interrupt dispatched by the idle
          * loop, tested first (on_cpu is clear: idle runs here). */
         switch_from_idle(rq, cur, t, now_ticks(), 0);
@@ -306,7 +313,8 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
         return;
     }
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
-                 (sched_model.nlevels <= 1 && ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
+                 (sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu) &&
+                  ((cur->flags & TASK_F_IDLE) || t->qos < cur->qos));
     if (masked)
         flags = read_sysreg(daif);
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
@@ -359,13 +367,13 @@ void sched_set_qos(struct task *t, unsigned qos)
     /* A deadline task within budget stays in band 0; when it overruns it
      * takes its effective class, which the QoS code keeps up to date. */
     if (t->qos != qos && !(t->flags & TASK_F_DL)) {
+        if (rq->current == t)   /* whatever its state: see sched_reband_locked */
+            charge_class(rq, qos, now_ticks());
         if (t->state == TASK_READY) {
             rq_remove(rq, t);
             t->qos = (uint8_t)qos;
             make_ready(rq, t);
         } else {
-            if (t->state == TASK_RUNNING && rq->current == t)
-                charge_class(rq, qos, now_ticks());
             t->qos = (uint8_t)qos;
             /* Running and now outranked by a waiting band: switch soon. */
             if (t->state == TASK_RUNNING && (rq->band_mask & ((1u << qos) - 1)))

@@ -601,6 +601,12 @@ void task_set_affinity(struct task *t, uint32_t affinity)
 {
     __atomic_store_n(&t->affinity, affinity, __ATOMIC_RELAXED);
     task_pin_note(t);
+    /* To the wake-ups (the local wake key, place_woken) pinned means "stays
+     * on its core": a task pinned to another core than the one it is on (a
+     * blocked one, say) is not pinned until a wake or a move puts it there
+     * (sched_move_in). A stale clear only costs a wake the policy's way. */
+    if (t->pinned && !(affinity & (1u << t->cpu)))
+        t->pinned = 0;
     if (t->state == TASK_READY)
         sched_nudge(t);
 }

@@ -37,3 +37,5 @@ SR_SRCS += tests/image/test_io.c tests/image/test_io_paths.c tests/image/test_pe
 	tests/image/test_net.c tests/image/test_io_hostile.c
 # review14: stress of the lock hand-overs and stack-resident wait records.
 SR_SRCS += tests/image/test_handover.c
+# review16: the stop-16 fast paths against QoS changes, cancels, timeouts and joins on other cores.
+SR_SRCS += tests/image/test_fastrace.c
