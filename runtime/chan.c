@@ -502,39 +502,24 @@ static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, ui
     return recv_op(c, buf, timeout_ns, interruptible);
 }
 
-/* chan_recv_begin_'s ways that end the receive themselves, out of line
- * (so that the begin needs no frame): the fast pop on a channel whose head
- * word has no flag, and the untimed general way (lock held, flags). */
-static __attribute__((noinline)) struct sched_block_switch recv_unflagged_begin(struct chan *c,
-                                                                                void *buf)
+/* Under the lock, armed: the untimed receive may park in the channel's
+ * record (nothing to receive, nobody to take it from, no other receiver
+ * waiting, the record free). */
+static inline bool rx_record_may_park(struct chan *c)
 {
-    return (struct sched_block_switch){NULL, {.result = recv_op(c, buf, WAIT_FOREVER, false)}};
+    return recv_armed_must_wait(c) && !c->recvq.head &&
+           atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE;
 }
 
-static __attribute__((noinline)) struct sched_block_switch
-recv_general_begin(struct chan *c, void *buf, uint64_t flags)
+/* Park the current task in the channel's record (rx_record_may_park; the
+ * lock held, IRQ state flags) and block up to the switch
+ * (sched_block_unlock_begin). Only the fields chan_create did not set are
+ * stored; the list is empty and the record's links NULL, so linking is
+ * the list's head and tail. */
+static inline __attribute__((always_inline)) struct sched_block_switch
+rx_record_park_begin(struct chan *c, void *buf, uint64_t flags)
 {
-    mpmc_set_waiters(&c->ring);
-    return (struct sched_block_switch){
-        NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
-}
-
-/* The untimed receive up to its switch (sr/chan.h): on an empty, armed
- * channel that nobody else waits on, park the current task in the
- * channel's record and block up to the switch (sched_block_unlock_begin).
- * Only the fields chan_create did not set are stored; the list is empty
- * and the record's links NULL, so linking is the list's head and tail. */
-struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
-{
-    if (!mpmc_head_flagged(&c->ring))
-        return recv_unflagged_begin(c, buf);
-    uint64_t flags = spin_lock_irqsave(&c->lock);
     struct chan_rx_record *rx = &c->rx;
-    if (__builtin_expect(!(recv_armed_must_wait(c) && !c->recvq.head &&
-                           atomic_load_explicit(&rx->tw.w.state, memory_order_relaxed) ==
-                               WAKER_IDLE),
-                         0))
-        return recv_general_begin(c, buf, flags);
     struct task *cur = sched_current();
     rx->tw.task = cur;
     rx->tw.w.qos = cur->qos;
@@ -542,6 +527,42 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
     atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
     c->recvq.head = c->recvq.tail = &rx->node;
     return sched_block_unlock_begin(&c->lock, flags);
+}
+
+/* chan_recv_begin_'s way on a channel not armed when it looked (lock held,
+ * flags), out of line: arm, then park in the record if it may, else the
+ * general way, which ends the receive here. */
+static __attribute__((noinline)) struct sched_block_switch
+recv_general_begin(struct chan *c, void *buf, uint64_t flags)
+{
+    mpmc_set_waiters(&c->ring);
+    if (rx_record_may_park(c))
+        return rx_record_park_begin(c, buf, flags);
+    return (struct sched_block_switch){
+        NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
+}
+
+/* chan_recv_begin_'s way on a channel whose head word has no flag, out of
+ * line (so that the begin needs no frame): the fast pop, else the lock and
+ * recv_general_begin. */
+static __attribute__((noinline)) struct sched_block_switch recv_unflagged_begin(struct chan *c,
+                                                                                void *buf)
+{
+    if (fast_done(c, mpmc_try_pop(&c->ring, buf)))
+        return (struct sched_block_switch){NULL, {.result = 0}};
+    return recv_general_begin(c, buf, spin_lock_irqsave(&c->lock));
+}
+
+/* The untimed receive up to its switch (sr/chan.h): the common way, an
+ * armed channel on which it may park in the record, inline. */
+struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
+{
+    if (!mpmc_head_flagged(&c->ring))
+        return recv_unflagged_begin(c, buf);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(!rx_record_may_park(c), 0))
+        return recv_general_begin(c, buf, flags);
+    return rx_record_park_begin(c, buf, flags);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
