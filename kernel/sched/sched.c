@@ -490,7 +490,7 @@ static __attribute__((noinline)) struct sched_block_switch block_unlock_whole(sp
                                                                               uint64_t irq_flags)
 {
     sched_block_unlock(lock, irq_flags);
-    return (struct sched_block_switch){NULL, {.result = 0}};
+    return (struct sched_block_switch){NULL, {.result = SCHED_BLOCK_WOKEN}};
 }
 
 /* block_waitq_general for sched_block_unlock_begin: no wait queue's tail. */
@@ -499,7 +499,7 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
 {
     schedule_general(rq, prev, now);
     arch_irq_enable();
-    return (struct sched_block_switch){NULL, {.result = 0}};
+    return (struct sched_block_switch){NULL, {.result = SCHED_BLOCK_WOKEN}};
 }
 
 /* The body of sched_block_waitq_begin and sched_block_unlock_begin:

@@ -357,9 +357,13 @@ void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
  * inline with a min frame): when another task runs next and irq_flags has
  * IRQs enabled, it releases lock, makes that task current and returns the
  * switch; the caller then switches (arch_switch_min), enables IRQs and
- * learns its result from its waker. Otherwise it does the whole block and
- * returns prev NULL, result 0, IRQs restored as irq_flags had them. */
+ * learns its result from its waker. Otherwise it does the whole block
+ * (IRQs restored as irq_flags had them) and returns prev NULL, result
+ * SCHED_BLOCK_WOKEN: the caller learns its result from its waker too. */
 struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags);
+/* sched_block_unlock_begin's result when it blocked and was woken itself
+ * (positive: no wait result, which is 0 or negative, is mistaken for it). */
+#define SCHED_BLOCK_WOKEN 1
 
 /* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step
  * (a request that wakes its server and waits for the reply, a reply that

@@ -107,11 +107,13 @@ uint32_t chan_len(struct chan *c);
  * with a min frame (arch/switch_min.h), as sem_wait's (kernel/sem.h): the
  * caller's compiler keeps across the switch only what it still needs.
  * chan_recv_begin_ (out of line) ends the receive itself (prev NULL,
- * result its result: a message, -EPIPE) or parks the task in the
- * channel's record and returns the switch (sched_block_unlock_begin).
- * Woken, the receiver finds the record's waker IDLE when a taker handed it
- * its message (the result is 0); anything else is chan_recv_end_'s (a
- * claim's result, the record reused since, a spurious wake-up). */
+ * result its result: 0 for a message, -EPIPE) or parks the task in the
+ * channel's record and blocks (sched_block_unlock_begin): it returns the
+ * switch, or prev NULL and SCHED_BLOCK_WOKEN when it blocked some other
+ * way (IRQs masked, the general pick) and was woken. Woken, the receiver
+ * finds the record's waker IDLE when a taker handed it its message (the
+ * result is 0); anything else is chan_recv_end_'s (a claim's result, the
+ * record reused since, a spurious wake-up). */
 struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf);
 int chan_recv_end_(struct chan *c);
 static inline __attribute__((always_inline)) int chan_recv(struct chan *c, void *buf,
@@ -120,10 +122,12 @@ static inline __attribute__((always_inline)) int chan_recv(struct chan *c, void 
     if (!__builtin_constant_p(timeout_ns) || timeout_ns != WAIT_FOREVER)
         return chan_recv_(c, buf, timeout_ns);
     struct sched_block_switch b = chan_recv_begin_(c, buf);
-    if (!b.prev)
+    if (b.prev) {
+        arch_switch_min(b.prev, b.next_sp);
+        arch_irq_enable();
+    } else if (b.result != SCHED_BLOCK_WOKEN) {
         return (int)b.result;
-    arch_switch_min(b.prev, b.next_sp);
-    arch_irq_enable();
+    }
     if (__builtin_expect(waker_state(&c->rx.tw.w) == WAKER_IDLE, 1))
         return 0;
     return chan_recv_end_(c);
