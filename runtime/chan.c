@@ -374,8 +374,8 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
  * the scheduler releases the lock and wakes it). rec: n is the channel's
  * record and the only receiver, so the take clears head and tail, and its
  * waker is known. */
-static inline __attribute__((always_inline)) void handoff_untimed(struct chan *c, struct wait_node *n,
-                                                                  uint64_t flags, bool rec)
+static inline __attribute__((always_inline)) int handoff_untimed(struct chan *c, struct wait_node *n,
+                                                                 uint64_t flags, bool rec)
 {
     struct waker *w = rec ? &c->rx.tw.w : n->waker;
     if (rec) {
@@ -383,7 +383,7 @@ static inline __attribute__((always_inline)) void handoff_untimed(struct chan *c
     } else {
         task_wait_take_listed_(&c->recvq, n);
     }
-    task_waker_wake_unlock_(w, &c->lock, flags);
+    return task_waker_wake_unlock_(w, &c->lock, flags);   /* 0 */
 }
 
 /* handoff_untimed to a receiver other than the record alone, copy
@@ -392,8 +392,7 @@ static __attribute__((noinline)) int handoff_listed(struct chan *c, struct wait_
                                                     const void *msg, uint64_t flags)
 {
     ring_copy(n->data, msg, c->ring.elem);
-    handoff_untimed(c, n, flags, false);
-    return 0;
+    return handoff_untimed(c, n, flags, false);
 }
 
 /* A blocking send on a channel whose tail word has no flag: the fast push
@@ -433,8 +432,7 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
             ring_copy(rec->data, msg, elem);
         else
             return handoff_listed(c, rec, msg, flags);
-        handoff_untimed(c, rec, flags, true);
-        return 0;
+        return handoff_untimed(c, rec, flags, true);
     }
     if (n && !is_closed(c) && n->waker->kind == WAKER_KIND_TASK_UNTIMED)
         return handoff_listed(c, n, msg, flags);
@@ -461,7 +459,7 @@ static inline bool recv_armed_must_wait(struct chan *c)
  * record holding another task means a taker freed it (result 0) and
  * another receiver parked in it since; DONE, a claim's result, and the
  * record is freed here; still WAITING, a spurious wake-up: block again. */
-static __attribute__((noinline)) int rx_record_end(struct chan *c)
+int chan_recv_end_(struct chan *c)
 {
     struct chan_rx_record *rx = &c->rx;
     struct task *cur = sched_current();
@@ -484,14 +482,42 @@ static __attribute__((noinline)) int rx_record_end(struct chan *c)
     return r;
 }
 
-/* Park the current task in the channel's record (free, recvq empty; the
- * lock held, IRQ state flags) and block. Only the fields chan_create did
- * not set are stored; the list is empty and the record's links NULL, so
- * linking is the list's head and tail. Its waker IDLE on waking: a taker
- * moved the message and released the lock before the wake-up, the result
- * is 0 (one load); anything else is rx_record_end's. */
-static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, void *buf,
-                                                                uint64_t flags)
+/* A blocking receive but the untimed one's common ways: the fast pop, else
+ * the general way (recv_locked_or_wait), with a deadline or at a
+ * cancellation point included. */
+static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
+        return 0;
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    mpmc_set_waiters(&c->ring);
+    return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
+}
+
+/* recv_op with a deadline or a cancellation point, out of line. */
+static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, uint64_t timeout_ns,
+                                                   bool interruptible)
+{
+    return recv_op(c, buf, timeout_ns, interruptible);
+}
+
+/* Under the lock, armed: the untimed receive may park in the channel's
+ * record (nothing to receive, nobody to take it from, no other receiver
+ * waiting, the record free). */
+static inline bool rx_record_may_park(struct chan *c)
+{
+    return recv_armed_must_wait(c) && !c->recvq.head &&
+           atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE;
+}
+
+/* Park the current task in the channel's record (rx_record_may_park; the
+ * lock held, IRQ state flags) and block up to the switch
+ * (sched_block_unlock_begin). Only the fields chan_create did not set are
+ * stored; the list is empty and the record's links NULL, so linking is
+ * the list's head and tail. */
+static inline __attribute__((always_inline)) struct sched_block_switch
+rx_record_park_begin(struct chan *c, void *buf, uint64_t flags)
 {
     struct chan_rx_record *rx = &c->rx;
     struct task *cur = sched_current();
@@ -500,36 +526,43 @@ static inline __attribute__((always_inline)) int rx_record_park(struct chan *c, 
     rx->node.data = buf;
     atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
     c->recvq.head = c->recvq.tail = &rx->node;
-    sched_block_unlock(&c->lock, flags);
-    if (__builtin_expect(waker_state(&rx->tw.w) == WAKER_IDLE, 1))
-        return 0;
-    return rx_record_end(c);
+    return sched_block_unlock_begin(&c->lock, flags);
 }
 
-/* A blocking receive: the fast pop, and a wait without deadline or
- * cancellation on an empty, armed channel that nobody else waits on, in
- * the channel's record, inline; anything else out of line. */
-static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *buf,
-                                                         uint64_t timeout_ns, bool interruptible)
+/* chan_recv_begin_'s way on a channel not armed when it looked (lock held,
+ * flags), out of line: arm, then park in the record if it may, else the
+ * general way, which ends the receive here. */
+static __attribute__((noinline)) struct sched_block_switch
+recv_general_begin(struct chan *c, void *buf, uint64_t flags)
 {
-    if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
-        return 0;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (__builtin_expect(timeout_ns == WAIT_FOREVER && !interruptible && recv_armed_must_wait(c) &&
-                         !c->recvq.head &&
-                         atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE,
-                         1))
-        return rx_record_park(c, buf, flags);
     mpmc_set_waiters(&c->ring);
-    return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
+    if (rx_record_may_park(c))
+        return rx_record_park_begin(c, buf, flags);
+    return (struct sched_block_switch){
+        NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
 }
 
-/* recv_op with a deadline or a cancellation point, out of line: the
- * untimed receive keeps no timeout in a register. */
-static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, uint64_t timeout_ns,
-                                                   bool interruptible)
+/* chan_recv_begin_'s way on a channel whose head word has no flag, out of
+ * line (so that the begin needs no frame): the fast pop, else the lock and
+ * recv_general_begin. */
+static __attribute__((noinline)) struct sched_block_switch recv_unflagged_begin(struct chan *c,
+                                                                                void *buf)
 {
-    return recv_op(c, buf, timeout_ns, interruptible);
+    if (fast_done(c, mpmc_try_pop(&c->ring, buf)))
+        return (struct sched_block_switch){NULL, {.result = 0}};
+    return recv_general_begin(c, buf, spin_lock_irqsave(&c->lock));
+}
+
+/* The untimed receive up to its switch (sr/chan.h): the common way, an
+ * armed channel on which it may park in the record, inline. */
+struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
+{
+    if (!mpmc_head_flagged(&c->ring))
+        return recv_unflagged_begin(c, buf);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(!rx_record_may_park(c), 0))
+        return recv_general_begin(c, buf, flags);
+    return rx_record_park_begin(c, buf, flags);
 }
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -537,11 +570,11 @@ int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
     return send_op(c, msg, timeout_ns, false);
 }
 
-int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns)
+int chan_recv_(struct chan *c, void *buf, uint64_t timeout_ns)
 {
-    if (__builtin_expect(timeout_ns != WAIT_FOREVER, 0))
+    if (timeout_ns != WAIT_FOREVER)
         return recv_op_timed(c, buf, timeout_ns, false);
-    return recv_op(c, buf, WAIT_FOREVER, false);
+    return chan_recv(c, buf, WAIT_FOREVER);
 }
 
 int chan_send_interruptible(struct chan *c, const void *msg, uint64_t timeout_ns)

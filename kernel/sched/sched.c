@@ -485,23 +485,57 @@ block_waitq_general(struct runqueue *rq, struct task *prev, uint64_t now)
     return (struct sched_block_switch){NULL, {.result = cur->wait_result}};
 }
 
-/* sched_block_waitq up to the switch (see kernel/sched.h): block_untimed
- * with schedule_pick_on in place of schedule_on; the caller switches with
- * arch_switch_min and ends the wait (waitq_wait_min_end). */
+/* block_waitq_whole for sched_block_unlock_begin: no wait queue's tail. */
+static __attribute__((noinline)) struct sched_block_switch block_unlock_whole(spinlock_t *lock,
+                                                                              uint64_t irq_flags)
+{
+    sched_block_unlock(lock, irq_flags);
+    return (struct sched_block_switch){NULL, {.result = SCHED_BLOCK_WOKEN}};
+}
+
+/* block_waitq_general for sched_block_unlock_begin: no wait queue's tail. */
+static __attribute__((noinline)) struct sched_block_switch
+block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
+{
+    schedule_general(rq, prev, now);
+    arch_irq_enable();
+    return (struct sched_block_switch){NULL, {.result = SCHED_BLOCK_WOKEN}};
+}
+
+/* The body of sched_block_waitq_begin and sched_block_unlock_begin:
+ * block_untimed with schedule_pick_on in place of schedule_on, up to the
+ * switch, which the caller makes with arch_switch_min. whole and general
+ * are the rare ways (a masked caller; not a plain switch to another task),
+ * which do the whole wait out of line, so that the begin needs no frame.
+ * A macro, not an inline function: GCC makes the rare ways tail calls only
+ * from the function's own return statements. */
+#define BLOCK_UNTIMED_BEGIN(lock, irq_flags, whole, general)                     \
+    do {                                                                         \
+        if (__builtin_expect((irq_flags) & (1u << 7), 0))                        \
+            return whole(lock, irq_flags);                                       \
+        struct runqueue *rq_ = this_rq();                                        \
+        struct task *cur_ = sched_current();                                     \
+        wait_begin(cur_);                                                        \
+        spin_unlock(lock);                                                       \
+        struct sched_pick p_ = schedule_pick_on(rq_, true, true, cur_);          \
+        if (__builtin_expect(!p_.next, 0))                                       \
+            return general(rq_, p_.prev, p_.now);                                \
+        switch_tls(p_.next);                                                     \
+        sched_set_current(p_.next);                                              \
+        return (struct sched_block_switch){p_.prev, {.next_sp = p_.next->sp}};   \
+    } while (0)
+
+/* sched_block_waitq up to the switch (see kernel/sched.h); the caller
+ * ends the wait (waitq_wait_min_end). */
 struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t irq_flags)
 {
-    if (__builtin_expect(irq_flags & (1u << 7), 0))
-        return block_waitq_whole(wq_lock, irq_flags);
-    struct runqueue *rq = this_rq();
-    struct task *cur = sched_current();
-    wait_begin(cur);
-    spin_unlock(wq_lock);
-    struct sched_pick p = schedule_pick_on(rq, true, true, cur);
-    if (__builtin_expect(!p.next, 0))
-        return block_waitq_general(rq, p.prev, p.now);
-    switch_tls(p.next);
-    sched_set_current(p.next);
-    return (struct sched_block_switch){p.prev, {.next_sp = p.next->sp}};
+    BLOCK_UNTIMED_BEGIN(wq_lock, irq_flags, block_waitq_whole, block_waitq_general);
+}
+
+/* sched_block_unlock up to the switch (see kernel/sched.h). */
+struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags)
+{
+    BLOCK_UNTIMED_BEGIN(lock, irq_flags, block_unlock_whole, block_unlock_general);
 }
 
 /* sched_wake_block when it is not the hand-off: the two calls, rq->lock

@@ -929,3 +929,79 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
         chan_destroy(shared);
     }
 }
+
+/* --- the untimed receive's rare ways of blocking (sched_block_unlock_begin) --------- */
+
+static _Atomic int spinners_started;
+
+static int64_t spin_counted(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&spinners_started, 1);
+    while (!atomic_load(&spin_release))
+        arch_cpu_relax();
+    return 0;
+}
+
+/* An untimed receive with IRQs masked: it blocks (a full frame) and
+ * returns with them masked (1000 if they were not). */
+static int64_t recv_masked(void *arg)
+{
+    uint64_t flags = arch_irq_save();
+    int r = chan_recv(shared, arg, WAIT_FOREVER);
+    bool unmasked = arch_irqs_enabled();
+    arch_irq_restore(flags);
+    return unmasked ? 1000 : r;
+}
+
+/* An untimed receive parked in the record that blocks some other way than
+ * the min-frame switch to one task (the begin does the whole block: with
+ * IRQs masked, or through the general pick with two bands queued on its
+ * core) must still learn its wait's end from the record: a hand-off gives
+ * it the message and 0, a close -EPIPE, and the record is free after
+ * each (without the look at the record on that way the close's receiver
+ * returns 0 and leaves the record DONE). */
+TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_the_record)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    for (int round = 0; round < 4; round++) {
+        bool masked = round < 2, close = round & 1;
+        atomic_store(&spin_release, 0);
+        atomic_store(&spinners_started, 0);
+        struct task *s1 = NULL, *s2 = NULL;
+        struct msg32 out = {.seq = 0};
+        struct task *r;
+        if (masked) {
+            r = spawn_on(recv_masked, &out, other_core(0), QOS_DEFAULT);
+        } else {
+            /* Two bands below the receiver's queued on its core when it blocks. */
+            s1 = spawn_on(spin_counted, NULL, other_core(0), QOS_UTILITY);
+            while (!atomic_load(&spinners_started))
+                task_sleep_ns(20000);
+            s2 = spawn_on(spin_counted, NULL, other_core(0), QOS_BACKGROUND);
+            r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
+        }
+        wait_for_waiters(&shared->recvq, 1);
+        EXPECT_TRUE(head_is_record());
+        struct msg32 m = {.seq = 500 + (uint64_t)round};
+        if (close)
+            EXPECT_EQ(chan_close(shared), 0);
+        else
+            EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        int64_t v = -1;
+        task_join(r, &v);
+        atomic_store(&spin_release, 1);
+        if (s1)
+            task_join(s1, NULL);
+        if (s2)
+            task_join(s2, NULL);
+        EXPECT_EQ(v, close ? -EPIPE : 0);
+        if (!close)
+            EXPECT_EQ(out.seq, 500 + (uint64_t)round);
+        EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);
+        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        if (close)
+            chan_reopen(shared);
+    }
+    chan_destroy(shared);
+}

@@ -16,6 +16,7 @@
 #include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <sr/chan.h>
 #include <sr_test.h>
 
 struct fp_regs {
@@ -881,4 +882,158 @@ TEST(fp, untimed_waits_keep_the_waiters_values_across_cooperative_switches)
     EXPECT_EQ(after.switches - before.switches, ROUNDS);
     EXPECT_EQ(keep_go.count, 0);
     EXPECT_EQ(keep_back.count, 0);
+}
+
+/* --- an untimed channel receive's min frame (chan_recv, sr/chan.h) ------------------ */
+
+static struct chan *min_recv_chan;
+static _Atomic int64_t min_recv_got;
+
+/* wait_on_holder_core with an untimed chan_recv (parked in the channel's
+ * record, switched out with a min frame) in place of the semaphore wait;
+ * the message received is recorded too. */
+static int64_t recv_on_holder_core(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg;
+    LIVE_DECLARE(seed);
+    uint64_t m = 0;
+    atomic_store(&peek_waits, 1);
+    int r = chan_recv(min_recv_chan, &m, WAIT_FOREVER);
+    read_fp(&seen_regs[0]);
+    atomic_store(&seen_fp_on, fp_enabled());
+    uint64_t saved_sp = __atomic_load_n(&task_current()->sp, __ATOMIC_RELAXED);
+    atomic_store(&min_wait_seen, (saved_sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG);
+    atomic_store(&min_wait_bad, LIVE_WRONG(seed));
+    atomic_store(&min_recv_got, (int64_t)m);
+    atomic_store(&released, 1);
+    return r;
+}
+
+/* An untimed channel receive (a min frame) ended by a send from another
+ * core whose hand-off makes the receiver preempt a holder spinning with
+ * its values in every FP/SIMD register and in x19-x28: the receiver gets
+ * the message and finds its own live values intact, none of the holder's
+ * FP/SIMD values, FPCR/FPSR at zero; the holder keeps all of its
+ * registers. */
+TEST(fp, an_untimed_receive_resumed_by_a_preemption_keeps_its_values_and_finds_none_of_the_preempted)
+{
+    int cpu = other_online_cpu(cpu_id(), -1);
+    if (cpu < 0)
+        return;   /* the holder would spin on the test's own core */
+    atomic_store(&peek_waits, 0);
+    atomic_store(&min_wait_bad, -1);
+    atomic_store(&min_wait_seen, 0);
+    atomic_store(&min_recv_got, 0);
+    min_recv_chan = chan_create(sizeof(uint64_t), 1);
+    EXPECT_TRUE(min_recv_chan != NULL);
+    if (!min_recv_chan)
+        return;
+    for (int i = 0; i < 10; i++) {
+        xhold_want[i] = 0x5a5a000000000000ull + 0x10001ull * (uint64_t)(i + 1);
+        xhold_got[i] = 0;
+    }
+    struct task *h = start_holder(cpu, 0x6d, FPCR_RMODE_MINUS, x_holder);
+    if (!h) {
+        chan_destroy(min_recv_chan);
+        return;
+    }
+    struct task_attr wa = {.name = "fp-minrecv", .qos = QOS_USER_INTERACTIVE,
+                           .affinity = 1u << cpu};
+    struct task *w = task_spawn(recv_on_holder_core, (void *)(uintptr_t)0x4321, &wa);
+    EXPECT_TRUE(w != NULL);
+    if (!w) {
+        atomic_store(&released, 1);
+        task_join(h, NULL);
+        chan_destroy(min_recv_chan);
+        return;
+    }
+    /* The receiver blocks; the holder runs again only once it has switched out. */
+    while (!atomic_load(&peek_waits))
+        task_yield();
+    uint64_t spins = atomic_load(&holder_spins);
+    while (atomic_load(&holder_spins) == spins)
+        task_yield();
+    EXPECT_EQ(((volatile struct task *)w)->state, TASK_BLOCKED);
+    uint64_t m = 0x0123456789abcdefull;
+    EXPECT_EQ(chan_send(min_recv_chan, &m, WAIT_FOREVER), 0);
+    int64_t r = -1;
+    EXPECT_EQ(task_join(w, &r), TASK_EXITED);
+    EXPECT_EQ(task_join(h, NULL), TASK_EXITED);
+    chan_destroy(min_recv_chan);
+    EXPECT_EQ(r, 0);
+    EXPECT_EQ(atomic_load(&min_recv_got), (int64_t)0x0123456789abcdefull);
+    EXPECT_EQ(atomic_load(&min_wait_seen), 1);
+    EXPECT_EQ(atomic_load(&min_wait_bad), 0);
+    EXPECT_TRUE(regs_equal(&holder_got, &holder_want));
+    EXPECT_EQ(memcmp(xhold_got, xhold_want, sizeof(xhold_got)), 0);
+    EXPECT_EQ(secrets_seen(&seen_regs[0], &holder_want), 0);
+    EXPECT_EQ(seen_regs[0].fpcr, 0);
+    EXPECT_EQ(seen_regs[0].fpsr, 0);
+    EXPECT_EQ(atomic_load(&seen_fp_on), 1);
+}
+
+static struct chan *keep_go_chan, *keep_back_chan;
+
+/* scrambling_poster over channels: per round, junk in the callee-saved
+ * registers, the round's number sent (a hand-off that makes the receiver
+ * ready here), then a receive that hands the core to it (untimed: a min
+ * frame; every other round timed: a full frame). */
+static int64_t scrambling_sender(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (volatile int i = 0; i < rounds; i++) {
+        scramble_callee_saved(0xbeef0000ull + (uint64_t)i * 16);
+        uint64_t m = 1000u + (uint64_t)i;
+        if (chan_send(keep_go_chan, &m, WAIT_FOREVER) != 0)
+            return -1;
+        int r = (i & 1) ? chan_recv(keep_back_chan, &m, 60ull * 1000 * 1000 * 1000)
+                        : chan_recv(keep_back_chan, &m, WAIT_FOREVER);
+        if (r != 0 || m != 2000u + (uint64_t)i)
+            return -2;
+    }
+    return rounds;
+}
+
+/* Same-core untimed receives resumed by cooperative switches (the
+ * sender's own min or full switch): the receiver's live values survive
+ * every one, each receive returns 0 with the round's message, and each
+ * round is one switch in each direction. */
+TEST(fp, untimed_receives_keep_the_receivers_values_across_cooperative_switches)
+{
+    enum { ROUNDS = 40 };
+    keep_go_chan = chan_create(sizeof(uint64_t), 1);
+    keep_back_chan = chan_create(sizeof(uint64_t), 1);
+    EXPECT_TRUE(keep_go_chan && keep_back_chan);
+    if (!keep_go_chan || !keep_back_chan)
+        return;
+    struct task *me = sched_current();
+    struct task_attr a = {.name = "fp-scramble", .qos = me->qos, .affinity = 1u << cpu_id()};
+    struct task_stats before, after;
+    task_get_stats(me, &before);
+    struct task *t = task_spawn(scrambling_sender, (void *)(intptr_t)ROUNDS, &a);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    volatile int wrong = 0, bad = 0;   /* in memory, as the sender's counter */
+    for (volatile int i = 0; i < ROUNDS; i++) {
+        uint64_t seed = 0x88000u + (uint64_t)i;
+        LIVE_DECLARE(seed);
+        uint64_t m = 0;
+        bad += chan_recv(keep_go_chan, &m, WAIT_FOREVER) != 0;
+        bad += m != 1000u + (uint64_t)i;
+        wrong += LIVE_WRONG(seed);
+        m = 2000u + (uint64_t)i;
+        bad += chan_send(keep_back_chan, &m, WAIT_FOREVER) != 0;
+    }
+    task_get_stats(me, &after);
+    int64_t v = 0;
+    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    EXPECT_EQ(v, ROUNDS);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(after.switches - before.switches, ROUNDS);
+    EXPECT_EQ(chan_len(keep_go_chan), 0);
+    EXPECT_EQ(chan_len(keep_back_chan), 0);
+    chan_destroy(keep_go_chan);
+    chan_destroy(keep_back_chan);
 }

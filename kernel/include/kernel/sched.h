@@ -269,6 +269,8 @@ void sched_wake_irq(struct task *t);
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
  * (t last: the register order that spares the wake-up two moves.) */
 void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
+/* sched_wake_unlock, returning 0 (for a caller that ends in a tail call). */
+int sched_wake_unlock_ok(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
@@ -351,6 +353,18 @@ struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t 
  * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,
  * blocks until woken, restores irq_flags. No waiting_on, no result. */
 void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
+/* sched_block_unlock up to the switch, as sched_block_waitq_begin is
+ * sched_block_waitq's (for a runtime wait list's waiter that switches
+ * inline with a min frame): when another task runs next and irq_flags has
+ * IRQs enabled, it releases lock, makes that task current and returns the
+ * switch; the caller then switches (arch_switch_min), enables IRQs and
+ * learns its result from its waker. Otherwise it does the whole block
+ * (IRQs restored as irq_flags had them) and returns prev NULL, result
+ * SCHED_BLOCK_WOKEN: the caller learns its result from its waker too. */
+struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags);
+/* sched_block_unlock_begin's result when it blocked and was woken itself
+ * (positive: no wait result, which is 0 or negative, is mistaken for it). */
+#define SCHED_BLOCK_WOKEN 1
 
 /* sched_wake(t, result) then sched_block(wq_lock, deadline_ns), in one step
  * (a request that wakes its server and waits for the reply, a reply that

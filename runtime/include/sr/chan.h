@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
+#include <kernel/waitq.h>
 #include <sr/async.h>
 #include <sr/mpmc_ring.h>
 #include <sr/ring.h>
@@ -81,7 +82,9 @@ void chan_destroy(struct chan *c);
 void chan_reopen(struct chan *c);
 
 int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
-int chan_recv(struct chan *c, void *buf, uint64_t timeout_ns);
+/* chan_recv (below): inline when the receive is untimed (timeout_ns
+ * WAIT_FOREVER, known at compile time), else this. */
+int chan_recv_(struct chan *c, void *buf, uint64_t timeout_ns);
 /* The same, and a cancellation point: if the calling task is cancelled
  * (task_cancel, e.g. by its scope) while it waits, or was before it had to
  * wait, the call returns -ECANCELED. A message goes through or not, never
@@ -98,6 +101,38 @@ int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns);
 int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
+
+#ifndef SR_HOST   /* host builds use this header's types only */
+/* The untimed receive in two parts around a switch inline in its caller
+ * with a min frame (arch/switch_min.h), as sem_wait's (kernel/sem.h): the
+ * caller's compiler keeps across the switch only what it still needs.
+ * chan_recv_begin_ (out of line) ends the receive itself (prev NULL,
+ * result its result: 0 for a message, -EPIPE) or parks the task in the
+ * channel's record and blocks (sched_block_unlock_begin): it returns the
+ * switch, or prev NULL and SCHED_BLOCK_WOKEN when it blocked some other
+ * way (IRQs masked, the general pick) and was woken. Woken, the receiver
+ * finds the record's waker IDLE when a taker handed it its message (the
+ * result is 0); anything else is chan_recv_end_'s (a claim's result, the
+ * record reused since, a spurious wake-up). */
+struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf);
+int chan_recv_end_(struct chan *c);
+static inline __attribute__((always_inline)) int chan_recv(struct chan *c, void *buf,
+                                                           uint64_t timeout_ns)
+{
+    if (!__builtin_constant_p(timeout_ns) || timeout_ns != WAIT_FOREVER)
+        return chan_recv_(c, buf, timeout_ns);
+    struct sched_block_switch b = chan_recv_begin_(c, buf);
+    if (b.prev) {
+        arch_switch_min(b.prev, b.next_sp);
+        arch_irq_enable();
+    } else if (b.result != SCHED_BLOCK_WOKEN) {
+        return (int)b.result;
+    }
+    if (__builtin_expect(waker_state(&c->rx.tw.w) == WAKER_IDLE, 1))
+        return 0;
+    return chan_recv_end_(c);
+}
+#endif
 
 /* Stackless: msg / buf must stay valid until the await completes. Inline:
  * a resumed await whose message a claimer moved returns without a call. */
