@@ -352,19 +352,6 @@ void sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
     wake_here(p, rq, t, 0, flags, WAKE_STORED);
 }
 
-/* sched_wake_unlock returning 0, so that a caller whose result is 0 once
- * it has woken t (a channel's hand-off) ends in a tail call. A second
- * entry, not a changed sched_wake_unlock: that one's callers (the wait
- * queues') return nothing. */
-int sched_wake_unlock_ok(spinlock_t *wq_lock, uint64_t flags, struct task *t)
-{
-    struct percpu *p = this_cpu();
-    struct runqueue *rq = p->rq;
-    spin_unlock(wq_lock);
-    spin_lock(&rq->lock);
-    wake_here(p, rq, t, 0, flags, WAKE_STORED);
-    return 0;
-}
 
 void sched_wake_irq(struct task *t)
 {

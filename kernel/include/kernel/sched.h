@@ -269,8 +269,6 @@ void sched_wake_irq(struct task *t);
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
  * (t last: the register order that spares the wake-up two moves.) */
 void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
-/* sched_wake_unlock, returning 0 (for a caller that ends in a tail call). */
-int sched_wake_unlock_ok(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */

@@ -211,15 +211,15 @@ static inline void task_waker_wake_listed_(struct waker *w)
  * wake: the wake needs no lock (as a wait queue's, kernel/waitq_inline.h).
  * The waiter finds IDLE when it runs, and the lock word is not read at
  * all; nothing here touches what the lock guards after
- * the release (t is read before IDLE). Returns 0 (sched_wake_unlock_ok:
- * a taker whose result is 0 ends in a tail call). */
+ * the release (t is read before IDLE). Returns 0. */
 static inline __attribute__((always_inline)) int
 task_waker_wake_unlock_(struct waker *w, spinlock_t *lock, uint64_t flags)
 {
     struct task *t = container_of(w, struct task_waker, w)->task;   /* read before IDLE */
     t->wait_result = WAIT_OK;   /* sched_wake_unlock's contract: stored by the taker */
     atomic_store_explicit(&w->state, WAKER_IDLE, memory_order_release);
-    return sched_wake_unlock_ok(lock, flags, t);
+    sched_wake_unlock(lock, flags, t);
+    return 0;
 }
 
 static inline __attribute__((always_inline)) int32_t
