@@ -811,7 +811,7 @@ TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
     chan_destroy(shared);
 }
 
-static _Atomic int spin_release, spinning;
+static _Atomic int spin_release, spinning;   /* spinning: spinners started */
 static _Atomic int64_t rec_a_result;
 static _Atomic int rec_a_done;
 static struct msg32 rec_a_out;
@@ -819,7 +819,7 @@ static struct msg32 rec_a_out;
 static int64_t spin_until_released(void *arg)
 {
     (void)arg;
-    atomic_store(&spinning, 1);
+    atomic_fetch_add(&spinning, 1);
     while (!atomic_load(&spin_release))
         arch_cpu_relax();
     return 0;
@@ -932,17 +932,6 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
 
 /* --- the untimed receive's rare ways of blocking (sched_block_unlock_begin) --------- */
 
-static _Atomic int spinners_started;
-
-static int64_t spin_counted(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&spinners_started, 1);
-    while (!atomic_load(&spin_release))
-        arch_cpu_relax();
-    return 0;
-}
-
 /* An untimed receive with IRQs masked: it blocks (a full frame) and
  * returns with them masked (1000 if they were not). */
 static int64_t recv_masked(void *arg)
@@ -967,7 +956,7 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
     for (int round = 0; round < 4; round++) {
         bool masked = round < 2, close = round & 1;
         atomic_store(&spin_release, 0);
-        atomic_store(&spinners_started, 0);
+        atomic_store(&spinning, 0);
         struct task *s1 = NULL, *s2 = NULL;
         struct msg32 out = {.seq = 0};
         struct task *r;
@@ -975,10 +964,10 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
             r = spawn_on(recv_masked, &out, other_core(0), QOS_DEFAULT);
         } else {
             /* Two bands below the receiver's queued on its core when it blocks. */
-            s1 = spawn_on(spin_counted, NULL, other_core(0), QOS_UTILITY);
-            while (!atomic_load(&spinners_started))
+            s1 = spawn_on(spin_until_released, NULL, other_core(0), QOS_UTILITY);
+            while (!atomic_load(&spinning))
                 task_sleep_ns(20000);
-            s2 = spawn_on(spin_counted, NULL, other_core(0), QOS_BACKGROUND);
+            s2 = spawn_on(spin_until_released, NULL, other_core(0), QOS_BACKGROUND);
             r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
         }
         wait_for_waiters(&shared->recvq, 1);
