@@ -177,11 +177,17 @@ END(resume_full_frame)
 /* First instructions of every task, "returned" into from its first min
  * frame (struct arch_first_frame): its function and argument above it.
  * As the function returns, task_exit: task_exit_begin does all but the
- * last switch, which it returns in x0, x1 (struct sched_exit_switch). */
+ * last switch, which it returns in x0, x1 (struct sched_exit_switch):
+ * arch_switch_final in place, with the min-frame resume (the joiner's, as
+ * a rule) tested first as arch_switch_min does. */
 FUNCTION(arch_task_entry)
     ldp     x9, x0, [sp], #16
     msr     daifclr, #2
     blr     x9
     bl      task_exit_begin
-    b       arch_switch_final
+    stlrb   wzr, [x0]                   // the last access to this stack
+    tbz     x1, #1, arch_switch_resume_any
+    and     sp, x1, #~3                 // a min frame: pop it here
+    ldp     x29, x30, [sp], #16
+    ret
 END(arch_task_entry)

@@ -419,12 +419,17 @@ __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
     /* A joiner once registered stays, and has read this task's state for
      * the last time (it is woken by this exit only): DEAD needs no lock
      * then. (A joined task is not detached: no reaper.) sched_exit_to
-     * waits for the exit_lock it registered under, if it must wake it. */
-    struct task *joiner = __atomic_load_n(&cur->joiner, __ATOMIC_RELAXED);
+     * waits for the exit_lock it registered under, if it must wake it.
+     * Nor a release: only that joiner reads value and status, in
+     * task_join_end after its acquire of on_cpu, which the last switch
+     * clears with release after these stores. (A plain read of the
+     * joiner, a relaxed one in effect: an aligned pointer load; GCC's
+     * relaxed atomic load computes the address first.) */
+    struct task *joiner = *(struct task *volatile *)&cur->joiner;
     if (joiner) {
         cur->value = value;
         cur->status = TASK_EXITED;
-        __atomic_store_n(&cur->state, TASK_DEAD, __ATOMIC_RELEASE);
+        *(volatile uint8_t *)&cur->state = TASK_DEAD;
         return sched_exit_to(joiner);
     }
     mark_dead_locked(cur, TASK_EXITED, value);
