@@ -332,28 +332,74 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
 }
 
+/* Two plain tasks of one class (equal switch keys, flags 0: no rare
+ * flag, and run_class, prev's class, is next's too), tested in one go as
+ * schedule_pick_on's runnext hand-off does. */
+static inline __attribute__((always_inline)) bool same_plain_class(const struct task *prev,
+                                                                   const struct task *next)
+{
+    uint32_t key = prev->switch_key;
+    return !(((uint32_t)next->switch_key ^ key) | (key >> 8));
+}
+
+/* The join's and the exit's hand-off of this core from prev (not idle) to
+ * next, under rq->lock: switch_account without clearing need_resched (a
+ * request made before stays for the interrupt exit or preemption point
+ * that acts on it: leaving it is always safe, see switch_account), then
+ * switch_handoff, whose class charge two tasks of one class (same) skip. */
+static inline __attribute__((always_inline)) void handoff_account(struct runqueue *rq,
+                                                                  struct task *prev,
+                                                                  struct task *next, bool same)
+{
+    uint64_t now = now_ticks();
+    switch_account_keep_resched(rq, prev, next, now);
+    if (__builtin_expect(same, 1)) {
+        if (!rq->slice_end)
+            start_plain_slice(rq, next, now);
+    } else {
+        switch_handoff(rq, 0, next, now);
+    }
+}
+
 /* The plain hand-off, a leaf: handoff_would_pick without its state test.
  * A joiner whose cpu is this core's while the exiting task runs here is
  * switched out; registered as the joiner, it is blocked in task_join, and
  * only this exit wakes it: BLOCKED. */
+static inline __attribute__((always_inline)) struct sched_exit_switch
+exit_handoff(struct runqueue *rq, struct task *prev, struct task *j, bool same)
+{
+    /* Neither task is idle (prev is dying, j blocked). (A joiner blocked
+     * in sched_block, task_join_wait's, finds its wait's result.) */
+    j->wait_result = WAIT_OK;
+    handoff_account(rq, prev, j, same);
+    spin_unlock(&rq->lock);
+    switch_tls(j);
+    sched_set_current(j);
+    return (struct sched_exit_switch){prev, j->sp};
+}
+
+/* The plain hand-off between tasks of two classes (or to exit_to_locked
+ * when either is a deadline or app task): out of line, so that the one
+ * class's way tests the keys once. */
+static __attribute__((noinline)) struct sched_exit_switch
+exit_handoff_classes(struct runqueue *rq, struct task *prev, struct task *j)
+{
+    if ((prev->flags | j->flags) & SWITCH_RARE_FLAGS)
+        exit_to_locked(rq, prev, j);
+    return exit_handoff(rq, prev, j, false);
+}
+
 struct sched_exit_switch sched_exit_to(struct task *j)
 {
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
     uint32_t ready = rq->band_mask;
-    if (__builtin_expect(j->cpu != rq->cpu || (ready && (ready & ((2u << j->qos) - 1))) ||
-                         ((prev->flags | j->flags) & SWITCH_RARE_FLAGS), 0))
+    if (__builtin_expect(j->cpu != rq->cpu || (ready && (ready & ((2u << j->qos) - 1))), 0))
         exit_to_locked(rq, prev, j);
-    /* Neither task is idle (prev is dying, j blocked). */
-    j->wait_result = WAIT_OK;
-    uint64_t now = now_ticks();
-    switch_account(rq, prev, j, now);
-    switch_handoff(rq, 0, j, now);
-    spin_unlock(&rq->lock);
-    switch_tls(j);
-    sched_set_current(j);
-    return (struct sched_exit_switch){prev, j->sp};
+    if (__builtin_expect(!same_plain_class(prev, j), 0))
+        return exit_handoff_classes(rq, prev, j);
+    return exit_handoff(rq, prev, j, true);
 }
 
 /* A wait of the current task begins: a new wait number first, then
@@ -377,6 +423,21 @@ static inline __attribute__((always_inline)) int32_t wait_end(void)
     return cur->wait_result;
 }
 
+/* The joiner's wait in sched_join_begin, under this core's rq->lock
+ * (the joiner's): wait_begin less two stores. A new wait number still
+ * comes first, so a timeout armed for an earlier wait, however late it
+ * runs, cannot match; BLOCKED is a plain store, as the one reader that
+ * pairs them (in_wait) holds the blocked task's run-queue lock, this one.
+ * wait_result is left as the last wait ended it (never WAIT_PENDING once
+ * a task runs: whoever ends a wait stores its result): only a wait-queue
+ * waiter's takers and a cancellation point's cancel look for
+ * WAIT_PENDING, and neither may end a join; its exit stores WAIT_OK. */
+static inline __attribute__((always_inline)) void join_wait_begin(struct task *cur)
+{
+    cur->wait_seq++;
+    *(volatile uint8_t *)&cur->state = TASK_BLOCKED;
+}
+
 /* sched_join_begin's way when t is not this core's runnext task (or a
  * deadline or app task is involved): rq->lock released, the whole wait. */
 static __attribute__((noinline)) struct sched_yield_switch join_general(struct runqueue *rq,
@@ -385,6 +446,31 @@ static __attribute__((noinline)) struct sched_yield_switch join_general(struct r
     spin_unlock(&rq->lock);
     task_join_wait(t);
     return (struct sched_yield_switch){NULL, 0};
+}
+
+/* sched_join_begin's hand-off to t, this core's runnext task, under
+ * rq->lock: prev registered as t's joiner and blocked, t current. */
+static inline __attribute__((always_inline)) struct sched_yield_switch
+join_handoff(struct runqueue *rq, struct task *prev, struct task *t, bool same)
+{
+    t->joiner = prev;
+    join_wait_begin(prev);
+    rq_take_runnext(rq);
+    handoff_account(rq, prev, t, same);
+    spin_unlock(&rq->lock);
+    switch_tls(t);
+    sched_set_current(t);
+    return (struct sched_yield_switch){prev, t->sp};
+}
+
+/* join_handoff between tasks of two classes (or join_general when either
+ * is a deadline or app task), out of line as exit_handoff_classes. */
+static __attribute__((noinline)) struct sched_yield_switch
+join_handoff_classes(struct runqueue *rq, struct task *prev, struct task *t)
+{
+    if ((prev->flags | t->flags) & SWITCH_RARE_FLAGS)
+        return join_general(rq, t);
+    return join_handoff(rq, prev, t, false);
 }
 
 /* task_join's scheduler part (kernel/task.h, IRQs masked). A child that
@@ -404,18 +490,11 @@ struct sched_yield_switch sched_join_begin(struct task *t)
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    if (__builtin_expect(rq->runnext != t || ((prev->flags | t->flags) & SWITCH_RARE_FLAGS), 0))
+    if (__builtin_expect(rq->runnext != t, 0))
         return join_general(rq, t);
-    t->joiner = prev;
-    wait_begin(prev);
-    rq_take_runnext(rq);
-    uint64_t now = now_ticks();
-    switch_account(rq, prev, t, now);
-    switch_handoff(rq, 0, t, now);
-    spin_unlock(&rq->lock);
-    switch_tls(t);
-    sched_set_current(t);
-    return (struct sched_yield_switch){prev, t->sp};
+    if (__builtin_expect(!same_plain_class(prev, t), 0))
+        return join_handoff_classes(rq, prev, t);
+    return join_handoff(rq, prev, t, true);
 }
 
 int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)

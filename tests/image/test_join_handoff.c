@@ -8,6 +8,7 @@
  * migration.
  */
 #include <stdatomic.h>
+#include <kernel/clock.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/smp.h>
@@ -248,4 +249,95 @@ TEST(sched, a_joiner_keeps_its_values_across_a_join_whose_child_faults)
     EXPECT_EQ(r.st, TASK_FAULTED);
     EXPECT_EQ(r.value, 0);
     EXPECT_EQ(r.bad, 0);
+}
+
+/* --- class time across the join's and the exit's hand-offs (spawn17) ---------------- */
+
+#define MS (1000ull * 1000)
+
+static int64_t spin_then_return(void *arg)
+{
+    uint64_t until = clock_ns() + 2 * MS;
+    while (clock_ns() < until)
+        ;
+    return (int64_t)(uintptr_t)arg;
+}
+
+struct class_join {
+    enum qos child_qos;
+    bool in_slot;
+    enum task_status st;
+    int64_t value;
+    uint64_t joiner_switches;                 /* the joiner's, over the join */
+    uint64_t child_class_join, child_class_after;   /* the child's class's time on this
+                                                       core: over the join, then over
+                                                       the joiner's own spin */
+    uint64_t joiner_class_after;              /* the joiner's class's, over its spin */
+};
+
+static uint64_t class_ns(enum qos q)
+{
+    struct sched_cpu_stats s;
+    sched_cpu_stats(cpu_id(), &s);
+    return s.class_busy_ns[q];
+}
+
+/* On its own (pinned, default) core: spawn a child of r->child_qos
+ * pinned here that spins 2 ms, join it (from the slot), then spin 2 ms
+ * itself; the class times of this core around both. */
+static int64_t class_joiner(void *arg)
+{
+    struct class_join *r = arg;
+    struct task *self = task_current();
+    struct task_attr at = {.name = "classed", .qos = r->child_qos, .affinity = 1u << cpu_id()};
+    struct task *c = task_spawn(spin_then_return, (void *)(uintptr_t)77, &at);
+    r->in_slot = in_slot_here(c);
+    uint64_t sw = switches_of(self);
+    uint64_t c0 = class_ns(r->child_qos);
+    r->st = task_join(c, &r->value);
+    uint64_t c1 = class_ns(r->child_qos);
+    r->joiner_switches = switches_of(self) - sw;
+    uint64_t j1 = class_ns(QOS_DEFAULT);
+    spin_then_return(NULL);
+    r->child_class_join = c1 - c0;
+    r->child_class_after = class_ns(r->child_qos) - c1;
+    r->joiner_class_after = class_ns(QOS_DEFAULT) - j1;
+    return 0;
+}
+
+static void run_class_join(struct class_join *r)
+{
+    struct task_attr ja = {.name = "cjoiner", .qos = QOS_DEFAULT, .affinity = 1u << another_core()};
+    struct task *j = task_spawn(class_joiner, r, &ja);
+    EXPECT_TRUE(j != NULL);
+    if (j)
+        EXPECT_EQ(task_join(j, NULL), TASK_EXITED);
+    EXPECT_TRUE(r->in_slot);
+    EXPECT_EQ(r->st, TASK_EXITED);
+    EXPECT_EQ(r->value, 77);
+    EXPECT_EQ(r->joiner_switches, 1);
+    /* The child's 2 ms are its class's; the joiner's spin after is the
+     * joiner's class's. */
+    EXPECT_GE(r->child_class_join, 2 * MS);
+    EXPECT_GE(r->joiner_class_after, 2 * MS);
+}
+
+/* The join's hand-off to a child of another class charges the child's
+ * class from then on, and the exit's hand-off back charges the joiner's:
+ * the one-class way (equal switch keys) skips the charge, so a test that
+ * took it for two classes would leave the child's time with the joiner's
+ * class (child_class_join 0), or the joiner's spin after with the
+ * child's (child_class_after >= 2 ms). */
+TEST(sched, join_and_exit_hand_offs_between_two_classes_charge_each_class)
+{
+    struct class_join r = {.child_qos = QOS_UTILITY};
+    run_class_join(&r);
+    EXPECT_LT(r.child_class_after, 2 * MS);
+}
+
+/* The same with a child of the joiner's class (the one-class way). */
+TEST(sched, join_and_exit_hand_offs_within_one_class_charge_it)
+{
+    struct class_join r = {.child_qos = QOS_DEFAULT};
+    run_class_join(&r);
 }
