@@ -110,17 +110,11 @@ static inline __attribute__((always_inline)) void rq_append_runnext(struct runqu
     rq->nr_ready = 1;
 }
 
-/* A task that is not a deadline task joins the tail of its band: runnext
- * if nothing else is ready. */
-static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
+/* rq_append's list way, nothing else changed: t (its state set) at the
+ * tail of band b, runnext first moved into its list. */
+static inline __attribute__((always_inline)) void rq_link_tail(struct runqueue *rq,
+                                                               struct task *t, unsigned b)
 {
-    unsigned b = t->qos;
-    band_filled(rq, b);
-    if (__builtin_expect(!rq->band_mask, 1)) {   /* the common case: laid out first */
-        rq_append_runnext(rq, t);
-        return;
-    }
-    t->state = TASK_READY;
     if (rq->runnext)
         rq_runnext_flush(rq);
     t->next = NULL;
@@ -132,6 +126,35 @@ static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq,
     rq->tail[b] = t;
     rq->band_mask |= 1u << b;
     rq->nr_ready++;
+}
+
+/* A task that is not a deadline task joins the tail of its band: runnext
+ * if nothing else is ready. */
+static inline __attribute__((always_inline)) void rq_append(struct runqueue *rq, struct task *t)
+{
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    if (__builtin_expect(!rq->band_mask, 1)) {   /* the common case: laid out first */
+        rq_append_runnext(rq, t);
+        return;
+    }
+    t->state = TASK_READY;
+    rq_link_tail(rq, t, b);
+}
+
+/* rq_append of a task already TASK_READY (a new one: sched_start_here). */
+static inline __attribute__((always_inline)) void rq_append_ready(struct runqueue *rq,
+                                                                  struct task *t)
+{
+    unsigned b = t->qos;
+    band_filled(rq, b);
+    if (__builtin_expect(!rq->band_mask, 1)) {
+        rq->runnext = t;
+        rq->band_mask = 1u << b;
+        rq->nr_ready = 1;
+        return;
+    }
+    rq_link_tail(rq, t, b);
 }
 
 /* Under rq->lock: t (not a deadline task) at the head of its band, ahead

@@ -385,9 +385,9 @@ void sched_set_qos(struct task *t, unsigned qos)
     preempt_point(flags);
 }
 
-/* sched_start's way for a task not pinned to this core, or a deadline
- * task: placement, and the queue of the core it chose. */
-static __attribute__((noinline)) struct task *sched_start_general(struct task *t)
+/* Placement, and the queue of the core it chose: any task (task_spawn's
+ * fast way queues a task pinned to its own core with sched_start_here). */
+struct task *sched_start(struct task *t)
 {
     /* A task pinned to one online core goes there (place's first rule). */
     bool pinned = t->pinned && (smp_online_mask() & t->affinity);
@@ -410,8 +410,6 @@ static __attribute__((noinline)) struct task *sched_start_general(struct task *t
     return t;
 }
 
-struct task *sched_start(struct task *t) { return sched_start_masked(t, arch_irq_save()); }
-
 /* sched_start's reschedule owed to the new task, out of line. */
 static __attribute__((noinline)) struct task *sched_start_resched(struct task *t)
 {
@@ -419,20 +417,21 @@ static __attribute__((noinline)) struct task *sched_start_resched(struct task *t
     return t;
 }
 
-/* The common start, a plain task pinned to this core (the spawner's: it
- * is online), is placement's first rule without its calls: queued here
- * (ready_here), nobody to nudge. Everything else: sched_start_general. */
-struct task *sched_start_masked(struct task *t, uint64_t flags)
+/* The common start (task_spawn's fast way): placement's first rule, a
+ * plain task pinned to this core, the spawner's, without its calls or
+ * tests. t is READY with its cpu this core's (kernel/sched.h). Queued
+ * here as ready_local would (pinned: nobody to nudge), its reschedule
+ * decided by the running class: run_class is the running task's class,
+ * QOS_COUNT while idle runs, so "t's band is better" is ready_local's
+ * "idle runs, or t outranks what runs" in one compare. */
+struct task *sched_start_here(struct runqueue *rq, struct task *t, uint64_t flags)
 {
-    struct runqueue *rq = this_rq();
-    int cpu = rq_cpu(rq);
-    if (__builtin_expect(t->affinity != 1u << cpu || (t->flags & TASK_F_DL), 0)) {
-        arch_irq_restore(flags);
-        return sched_start_general(t);
-    }
-    t->cpu = (int8_t)cpu;
     spin_lock(&rq->lock);
-    ready_local(rq, t, true);   /* pinned: no core to nudge */
+    rq_append_ready(rq, t);
+    if (t->qos < rq->run_class)
+        rq->need_resched = true;
+    else
+        slice_for_waiters(rq);
     bool resched = rq->need_resched;
     spin_unlock_irqrestore(&rq->lock, flags);
     if (__builtin_expect(resched && !(flags & ARCH_DAIF_I), 0))

@@ -36,10 +36,20 @@ static struct libc_tls_layout tls_layout;
 /* Bytes past a TLS block's end that task_new leaves free below task_ext:
  * task_tls_zero_fixed may write zeroes there. */
 #define TLS_SLACK 64
-/* The fast spawn's TLS reset is TLS_SLACK bytes of zeroes at zero_off:
- * set at boot when nothing is copied (.tdata empty) and the zeroed part
- * is at most TLS_SLACK bytes, so the stores end within the block's slack. */
-static bool tls_zero_fixed;
+/* What the fast spawn reads of the layout, in one place. tls_zero_fixed:
+ * its TLS reset is TLS_SLACK bytes of zeroes at tls_zero_off (=
+ * tls_layout.zero_off), set at boot when nothing is copied (.tdata empty)
+ * and the zeroed part is at most TLS_SLACK bytes, so the stores end within
+ * the block's slack. ext_off: task_ext(t) - t->tls, the same for every
+ * task (a stack's top is page-aligned, and task_new places the TLS block
+ * by it: it checks the identity for each object, and that t->tls is
+ * 16-byte aligned, so the first frame lies right below it). */
+static struct {
+    uint32_t tls_zero_fixed;
+    uint32_t tls_zero_off;
+    uint32_t ext_off;
+} spawn_layout;
+#define tls_zero_fixed (spawn_layout.tls_zero_fixed)
 static void task_cache_drain_cpu(void);
 static void task_new_ext(struct task *t);
 static _Atomic uint32_t next_id = 1;
@@ -53,6 +63,11 @@ void task_system_init(void)
     tls_size = libc_tls_size();
     libc_tls_layout_get(&tls_layout);
     tls_zero_fixed = !tls_layout.tdata_size && tls_layout.zero_size <= TLS_SLACK;
+    spawn_layout.tls_zero_off = tls_layout.zero_off;
+    /* task_new's placement for a stack whose top is at a page boundary. */
+    uint64_t top = ((uint64_t)PAGE_SIZE * 256 - sizeof(struct task_ext)) & ~15ull;
+    uint64_t tp = ((top - tls_size - TLS_SLACK) & ~63ull) - tls_layout.tdata_off;
+    spawn_layout.ext_off = (uint32_t)(top - tp);
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
@@ -132,12 +147,11 @@ static void task_cache_drain_cpu(void)
  * rest holds by the time it was freed (joined or reaped: DEAD, on_cpu 0,
  * exit_lock free, no mutex held, timer not queued, waiting_on NULL, TLS
  * block and task_ext where task_new put them, task_ext's dl NULL). The
- * cancel byte is cleared, so the cancel_lock of an old cancellation point
- * is never read. wait_seq keeps counting: a stale timeout can never match
- * a later wait. */
+ * cancel byte is cleared (task_renew, or the fast spawn's first word), so
+ * the cancel_lock of an old cancellation point is never read. wait_seq
+ * keeps counting: a stale timeout can never match a later wait. */
 static inline __attribute__((always_inline)) void task_renew_tcb(struct task *t)
 {
-    atomic_store_explicit(&t->cancel, 0, memory_order_relaxed);
     t->joiner = NULL;
     t->cpu_ticks = 0;
     t->switches = 0;
@@ -146,6 +160,7 @@ static inline __attribute__((always_inline)) void task_renew_tcb(struct task *t)
 
 static inline void task_renew(struct task *t)
 {
+    atomic_store_explicit(&t->cancel, 0, memory_order_relaxed);
     task_renew_tcb(t);
     libc_tls_reset(t->tls, &tls_layout);
 }
@@ -170,6 +185,8 @@ static __attribute__((noinline)) struct task *task_new(size_t stack_size)
     uint64_t top = (uint64_t)task_ext(t);
     uint64_t tls = (top - tls_size - TLS_SLACK) & ~63ull;
     t->tls = libc_tls_block_init((void *)tls);
+    if ((char *)t->tls + spawn_layout.ext_off != (char *)task_ext(t) || ((uint64_t)t->tls & 15))
+        panic("task: TLS block of %p not where spawn_layout says", (void *)t);
     task_new_ext(t);
     return t;
 }
@@ -188,7 +205,7 @@ static void task_new_ext(struct task *t)
  * (the part past the block's end is task_new's slack, unused). */
 static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
 {
-    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + tls_layout.zero_off);
+    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + spawn_layout.tls_zero_off);
     _Static_assert(TLS_SLACK == 4 * sizeof(__uint128_t), "four 16-byte stores");
     z[0] = 0;
     z[1] = 0;
@@ -214,25 +231,43 @@ static inline void task_set_name(struct task *t, const char *name)
 }
 
 /* Everything a life starts with, in t (renewed or new) and its task_ext,
- * written in one pass; the QoS part by sched_qos_init. The utilisation
- * stamp is the counter, converted to ns by its first update
- * (TASK_UTIL_STAMP_TICKS). The first frame, a min frame, sits just below
- * the TCB slot (TPIDR_EL0) under the TLS block: "return" into
- * arch_task_entry, which pops fn and arg (struct arch_first_frame). */
+ * written in one pass, but for the task's first word (pinned, qos, life,
+ * flags, cancel: the caller's, task_set_first_word on the fast way), of
+ * which it adds TASK_LIFE_HOOKS to life, in the hooks' own branch. The
+ * QoS part by sched_qos_init. The utilisation stamp is the
+ * counter, converted to ns by its first update (TASK_UTIL_STAMP_TICKS).
+ * The first frame, a min frame, sits just below the TCB slot (TPIDR_EL0)
+ * under the TLS block: "return" into arch_task_entry, which pops fn and
+ * arg (struct arch_first_frame). */
 static inline __attribute__((always_inline)) void task_begin_life(struct task *t, task_fn fn,
                                                                   void *arg,
                                                                   const struct task_attr *attr,
                                                                   enum qos qos, const char *name,
-                                                                  bool hooks)
+                                                                  bool hooks, uint32_t affinity)
 {
-    /* The attributes first: the stores below may alias them. (The hooks
-     * are read in their own, rare, branch: a load there costs nothing on
-     * the common way.) */
-    uint32_t affinity = attr->affinity;
-    bool detached = attr->detached, exempt = attr->qos_exempt;
+    /* The attributes first (qos, name, hooks and affinity are the
+     * caller's): the stores below may alias them. (The hooks are read in
+     * their own, rare, branch: a load there costs nothing on the common
+     * way.) */
+    bool exempt = attr->qos_exempt;
 
-    struct arch_first_frame *frame =
-        (struct arch_first_frame *)(((uint64_t)t->tls & ~15ull) - sizeof(*frame));
+    /* task_ext first: the attributes are dead after it (fewer live
+     * registers: the fast spawn keeps no frame). */
+    char *tp = t->tls;
+    struct task_ext *ext = (struct task_ext *)(tp + spawn_layout.ext_off);   /* task_ext(t) */
+    sched_qos_init(&ext->qos, qos, NULL, exempt);
+    ext->util.stamp_ns = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
+    ext->util.avg = 0;
+    ext->util.fine = 0;
+    ext->util_ticks = 0;
+    ext->migrations = 0;
+    if (__builtin_expect(hooks, 0)) {
+        t->life |= TASK_LIFE_HOOKS;
+        ext->on_end = attr->on_end;
+        ext->on_end_arg = attr->on_end_arg;
+    }
+
+    struct arch_first_frame *frame = (struct arch_first_frame *)(tp - sizeof(*frame));
     frame->min.fp = 0;
     frame->min.lr = (uint64_t)arch_task_entry;
     frame->fn = (uint64_t)fn;
@@ -240,26 +275,28 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     t->sp = (uint64_t)frame | TASK_SP_MIN_TAG;
 
     t->affinity = affinity;
-    task_pin_note(t);
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     task_set_name(t, name);
+}
 
-    struct task_ext *ext = task_ext(t);
-    sched_qos_init(&ext->qos, qos, NULL, exempt);
-    t->qos = ext->qos.eff;   /* task_spawn_general: again once an app has its say */
-    ext->util.stamp_ns = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
-    ext->util.avg = 0;
-    ext->util.fine = 0;
-    ext->util_ticks = 0;
-    ext->migrations = 0;
-    uint8_t life = detached ? TASK_LIFE_DETACHED : 0;
-    if (__builtin_expect(hooks, 0)) {
-        life |= TASK_LIFE_HOOKS;
-        ext->on_end = attr->on_end;
-        ext->on_end_arg = attr->on_end_arg;
-    }
-    t->life = life;
-    t->flags = 0;
+/* The fast spawn's first word of t (on_cpu to cpu, kernel/sched.h) in one
+ * store: on_cpu 0 (it is, as the task was freed), cancel 0 (task_renew's
+ * reset), flags 0 (a task of the fast way is neither app nor deadline
+ * task), and state, pinned, qos, life and cpu as given. t is in no queue
+ * yet: nobody else reads it. */
+static inline __attribute__((always_inline)) void task_set_first_word(struct task *t, uint8_t state,
+                                                                      uint8_t pinned, uint8_t qos,
+                                                                      uint8_t life, uint8_t cpu)
+{
+    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
+                       offsetof(struct task, pinned) == 2 && offsetof(struct task, cancel) == 3 &&
+                       offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
+                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
+                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "a task's first word, byte by byte");
+    uint64_t w = (uint64_t)state << 8 | (uint64_t)pinned << 16 | (uint64_t)qos << 32 |
+                 (uint64_t)life << 48 | (uint64_t)cpu << 56;
+    __builtin_memcpy(t, &w, sizeof(w));
 }
 
 /* task_spawn's general way: any attributes, a new object if the cache
@@ -283,8 +320,13 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
         errno = ENOMEM;
         return NULL;
     }
-    task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task",
-                    attr->on_end || attr->deadline);
+    bool hooks = attr->on_end || attr->deadline;
+    t->life = attr->detached ? TASK_LIFE_DETACHED : 0;
+    task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
+                    attr->affinity);
+    t->flags = 0;
+    t->qos = task_ext(t)->qos.eff;   /* again once an app has its say */
+    task_pin_note(t);
     if (attr->app)
         qos_join_app(t, attr->app, qos, attr->qos_exempt);
     t->qos = task_ext(t)->qos.eff;
@@ -311,6 +353,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         tls_zero_fixed) {
         enum qos qos = attr->qos;
         const char *name = attr->name;
+        uint32_t affinity = attr->affinity;
         bool hooks = attr->on_end != NULL;
         /* IRQs stay masked from the cache pop to the queueing. */
         struct percpu *p = this_cpu();   /* set: sched_start needs it too */
@@ -319,10 +362,21 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         if (qos < QOS_COUNT && n) {
             struct task *t = p->tasks_cached[--n];
             p->ntasks_cached = n;
+            /* Pinned to this core (online: it runs the spawner), the most
+             * common start: placement's first rule, queued here. */
+            int cpu = p->cpu;
+            bool here = affinity == 1u << cpu;
+            uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
+            task_set_first_word(t, TASK_READY,
+                                here || (affinity && !(affinity & (affinity - 1))),
+                                (uint8_t)qos, life, (uint8_t)cpu);
             task_renew_tcb(t);
             task_tls_zero_fixed(t->tls);
-            task_begin_life(t, fn, arg, attr, qos, name, hooks);
-            return sched_start_masked(t, flags);
+            task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity);
+            if (here)
+                return sched_start_here(p->rq, t, flags);
+            arch_irq_restore(flags);
+            return sched_start(t);
         }
         arch_irq_restore(flags);
     }

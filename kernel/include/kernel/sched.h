@@ -276,9 +276,12 @@ void sched_set_qos(struct task *t, unsigned qos);
 /* Queue a new task (placement policy chooses the core); returns t (so a
  * spawn can end in a tail call). */
 struct task *sched_start(struct task *t);
-/* sched_start for a caller that has masked IRQs: flags is what its
+struct runqueue;
+/* sched_start of a task that is not a deadline task, pinned to this core
+ * (rq, this core's), already TASK_READY with cpu set (task_spawn's fast
+ * way), for a caller that has masked IRQs: flags is what its
  * arch_irq_save returned; restored before returning. */
-struct task *sched_start_masked(struct task *t, uint64_t flags);
+struct task *sched_start_here(struct runqueue *rq, struct task *t, uint64_t flags);
 
 /* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
  * current task if a reschedule is pending. */
