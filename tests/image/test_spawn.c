@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <kernel/clock.h>
 #include <kernel/mm.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
+#include <kernel/smp.h>
 #include <kernel/task.h>
 #include <sr_test.h>
 #include "image_test.h"
@@ -200,4 +202,75 @@ TEST(spawn, join_after_the_end_gets_value_and_status)
 {
     struct task_attr d = {.name = "join-driver", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
     EXPECT_EQ(task_join(task_spawn(join_after_end_driver, NULL, &d), NULL), TASK_EXITED);
+}
+
+/* --- the fast spawn's start on its own core (sched_start_here, spawn17) ------------- */
+
+static _Atomic int here_started;
+static int64_t note_start(void *arg)
+{
+    (void)arg;
+    atomic_store(&here_started, 1);
+    return 0;
+}
+
+struct here_start {
+    int seen[3];             /* started when task_spawn returned: better, same, lower class */
+    bool from_cache[3];      /* the object came from this core's cache (the fast spawn) */
+    bool ran_on_slice_end;   /* a band-mate spawned behind a spinning spawner got the core */
+};
+
+/* A default-class driver pinned to its core: each child pinned here runs
+ * at once (before task_spawn returns) only if its class is better than
+ * the driver's; a band-mate queued behind the driver starts the driver's
+ * slice, so it runs at that slice's end while the driver spins. */
+static int64_t here_start_driver(void *arg)
+{
+    struct here_start *r = arg;
+    static const enum qos classes[3] = {QOS_USER_INITIATED, QOS_DEFAULT, QOS_UTILITY};
+    for (int i = 0; i < 3; i++) {
+        struct task_attr a = {.name = "here", .qos = classes[i], .affinity = 1u << cpu_id()};
+        /* One object in this core's cache, so the spawn takes the fast way. */
+        struct task *warm = task_spawn(idle_task, NULL, &a);
+        task_join(warm, NULL);
+        atomic_store(&here_started, 0);
+        struct task *t = task_spawn(note_start, NULL, &a);
+        r->seen[i] = atomic_load(&here_started);
+        r->from_cache[i] = t == warm;
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    }
+    /* Tickless first (a sleep: the core idles, and the driver comes back
+     * alone), then a band-mate behind the spinning driver. */
+    struct task_attr b = {.name = "behind", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+    task_sleep_ns(1000 * 1000);
+    atomic_store(&here_started, 0);
+    struct task *t = task_spawn(note_start, NULL, &b);
+    uint64_t until = clock_ns() + 2000ull * 1000 * 1000;
+    while (!atomic_load(&here_started) && clock_ns() < until)
+        ;
+    r->ran_on_slice_end = atomic_load(&here_started);
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    return 0;
+}
+
+/* With the reschedule test of sched_start_here changed to <= (a band-mate
+ * preempts), seen[1] is 1; without the slice start for a waiter, the
+ * band-mate behind the spinning driver waits out its 2 s. */
+TEST(spawn, a_task_spawned_on_its_own_core_preempts_only_from_a_better_class)
+{
+    struct here_start r = {0};
+    int x = cpu_id();
+    for (int c = platform.ncpus - 1; c >= 0; c--)
+        if (c != cpu_id() && smp_cpu_online(c)) {
+            x = c;
+            break;
+        }
+    struct task_attr d = {.name = "here-driver", .qos = QOS_DEFAULT, .affinity = 1u << x};
+    EXPECT_EQ(task_join(task_spawn(here_start_driver, &r, &d), NULL), TASK_EXITED);
+    for (int i = 0; i < 3; i++)
+        EXPECT_TRUE(r.from_cache[i]);
+    EXPECT_EQ(r.seen[0], 1);
+    EXPECT_EQ(r.seen[1], 0);
+    EXPECT_EQ(r.seen[2], 0);
+    EXPECT_TRUE(r.ran_on_slice_end);
 }
