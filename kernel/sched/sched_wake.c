@@ -424,7 +424,7 @@ static __attribute__((noinline)) struct task *sched_start_resched(struct task *t
  * decided by the running class: run_class is the running task's class,
  * QOS_COUNT while idle runs, so "t's band is better" is ready_local's
  * "idle runs, or t outranks what runs" in one compare. */
-struct task *sched_start_here(struct runqueue *rq, struct task *t, uint64_t flags)
+struct task *sched_start_here(struct task *t, struct runqueue *rq, uint64_t flags)
 {
     spin_lock(&rq->lock);
     rq_append_ready(rq, t);

@@ -321,7 +321,8 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
         return NULL;
     }
     bool hooks = attr->on_end || attr->deadline;
-    t->life = attr->detached ? TASK_LIFE_DETACHED : 0;
+    t->life = (uint8_t)((attr->detached ? TASK_LIFE_DETACHED : 0) |
+                        (stack_size != TASK_STACK_DEFAULT ? TASK_LIFE_OWN_STACK : 0));
     task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
                     attr->affinity);
     t->flags = 0;
@@ -374,7 +375,7 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
             task_tls_zero_fixed(t->tls);
             task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity);
             if (here)
-                return sched_start_here(p->rq, t, flags);
+                return sched_start_here(t, p->rq, flags);
             arch_irq_restore(flags);
             return sched_start(t);
         }
@@ -559,15 +560,16 @@ static __attribute__((noinline)) enum task_status join_end_general(struct task *
     return st;
 }
 
-/* The common end, a leaf: t off its core already, no extras, back into
- * this core's cache (task_free_masked's first way). */
+/* The common end, a leaf: t off its core already, no extras, the default
+ * stack (TASK_LIFE_OWN_STACK clear: the life bits are tested at once), back
+ * into this core's cache (task_free_masked's first way). */
 enum task_status task_join_end(struct task *t, int64_t *value, uint64_t flags)
 {
     struct percpu *p = this_cpu();
     uint32_t n = p->ntasks_cached;
     if (__builtin_expect(atomic_load_explicit(&t->on_cpu, memory_order_acquire) ||
-                         (t->life & (TASK_LIFE_APP | TASK_LIFE_HOOKS)) ||
-                         t->stack.size != TASK_STACK_DEFAULT || n >= PERCPU_TASK_CACHE, 0))
+                         (t->life & (TASK_LIFE_APP | TASK_LIFE_HOOKS | TASK_LIFE_OWN_STACK)) ||
+                         n >= PERCPU_TASK_CACHE, 0))
         return join_end_general(t, value, flags);
     enum task_status st = (enum task_status)t->status;
     if (value)

@@ -274,3 +274,32 @@ TEST(spawn, a_task_spawned_on_its_own_core_preempts_only_from_a_better_class)
     EXPECT_EQ(r.seen[2], 0);
     EXPECT_TRUE(r.ran_on_slice_end);
 }
+
+/* A task of another stack size never goes into the per-core cache (its
+ * join's common way tests TASK_LIFE_OWN_STACK with the other life bits):
+ * the next spawn of the default size on that core gets an object of the
+ * default size, not the one just joined. Without the bit in the test, the
+ * small object would come back as a default one (same object, 2 KiB). */
+TEST(spawn, a_joined_task_of_another_stack_size_is_not_reused_for_the_default)
+{
+    static const size_t sizes[2] = {TASK_STACK_MIN, 2 * TASK_STACK_DEFAULT};
+    for (int i = 0; i < 2; i++) {
+        struct task_attr odd = {.name = "odd", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id(),
+                                .stack_size = sizes[i]};
+        struct task_attr def = {.name = "def", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+        mm_drain_caches();
+        struct task *a = task_spawn(idle_task, NULL, &odd);
+        EXPECT_TRUE(a != NULL);
+        EXPECT_NE(a->stack.size, (size_t)TASK_STACK_DEFAULT);   /* rounded up to pages */
+        EXPECT_EQ(task_join(a, NULL), TASK_EXITED);
+        struct task *b = task_spawn(idle_task, NULL, &def);
+        EXPECT_TRUE(b != NULL);
+        /* (b may be a's slab object again, with a new stack.) */
+        EXPECT_EQ(b->stack.size, TASK_STACK_DEFAULT);
+        EXPECT_EQ(task_join(b, NULL), TASK_EXITED);
+        /* b went back into the cache: the next default spawn takes it. */
+        struct task *c = task_spawn(idle_task, NULL, &def);
+        EXPECT_TRUE(c == b);
+        EXPECT_EQ(task_join(c, NULL), TASK_EXITED);
+    }
+}

@@ -49,6 +49,7 @@ enum task_state {
 #define TASK_LIFE_HOOKS     (1u << 1)   /* spawned with a deadline or an on_end: its end and
                                            its release look at its task_ext */
 #define TASK_LIFE_APP       (1u << 2)   /* joined an app: leaves it when released */
+#define TASK_LIFE_OWN_STACK (1u << 3)   /* not the default stack size: never cached */
 
 /* task->cancel bits: REQUESTED is set once by task_cancel and never cleared;
  * INTERRUPTIBLE is set by the task itself, under the lock of the wait queue
@@ -281,7 +282,7 @@ struct runqueue;
  * (rq, this core's), already TASK_READY with cpu set (task_spawn's fast
  * way), for a caller that has masked IRQs: flags is what its
  * arch_irq_save returned; restored before returning. */
-struct task *sched_start_here(struct runqueue *rq, struct task *t, uint64_t flags);
+struct task *sched_start_here(struct task *t, struct runqueue *rq, uint64_t flags);
 
 /* Called by the IRQ exit path with the interrupted EL1t frame: preempt the
  * current task if a reschedule is pending. */
