@@ -230,6 +230,41 @@ static inline void task_set_name(struct task *t, const char *name)
     t->name[i] = 0;
 }
 
+/* A life's QoS and utilisation state, the first 64 bytes of its task_ext,
+ * as eight words in four pairs of stores: sched_qos_init(&ext->qos, qos,
+ * NULL, exempt) (own and eff qos, exempt, no app, nothing lent, waiting
+ * for nobody: qos is valid), then the utilisation at its start (the
+ * counter as the stamp, TASK_UTIL_STAMP_TICKS; average 0; util_ticks 0).
+ * spawn.the_fast_spawn_starts_qos_and_utilisation_as_sched_qos_init_does
+ * compares the two. */
+static inline __attribute__((always_inline)) void task_ext_begin(struct task_ext *ext,
+                                                                 enum qos qos, bool exempt)
+{
+    _Static_assert(offsetof(struct task_ext, qos) == 0 &&
+                       offsetof(struct sched_qos_task, own) == 0 &&
+                       offsetof(struct sched_qos_task, exempt) == 1 &&
+                       offsetof(struct sched_qos_task, app) == 8 &&
+                       offsetof(struct sched_qos_task, eff) == 16 &&
+                       offsetof(struct sched_qos_task, lent) == 18 &&
+                       offsetof(struct sched_qos_task, waits_for) == 32 &&
+                       sizeof(struct sched_qos_task) == 40 &&
+                       offsetof(struct task_ext, util.stamp_ns) == 40 &&
+                       offsetof(struct task_ext, util.avg) == 48 &&
+                       offsetof(struct task_ext, util.fine) == 52 &&
+                       offsetof(struct task_ext, util_ticks) == 56,
+                   "task_ext's first 64 bytes, word by word");
+    typedef uint64_t __attribute__((may_alias)) word;
+    word *w = (word *)ext;
+    w[0] = (uint64_t)qos | (uint64_t)exempt << 8;
+    w[1] = 0;
+    w[2] = (uint64_t)qos;
+    w[3] = 0;
+    w[4] = 0;
+    w[5] = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
+    w[6] = 0;
+    w[7] = 0;
+}
+
 /* Everything a life starts with, in t (renewed or new) and its task_ext,
  * written in one pass, but for the task's first word (pinned, qos, life,
  * flags, cancel: the caller's, task_set_first_word on the fast way), of
@@ -255,11 +290,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
      * registers: the fast spawn keeps no frame). */
     char *tp = t->tls;
     struct task_ext *ext = (struct task_ext *)(tp + spawn_layout.ext_off);   /* task_ext(t) */
-    sched_qos_init(&ext->qos, qos, NULL, exempt);
-    ext->util.stamp_ns = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
-    ext->util.avg = 0;
-    ext->util.fine = 0;
-    ext->util_ticks = 0;
+    task_ext_begin(ext, qos, exempt);
     ext->migrations = 0;
     if (__builtin_expect(hooks, 0)) {
         t->life |= TASK_LIFE_HOOKS;
@@ -274,8 +305,9 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     frame->arg = (uint64_t)arg;
     t->sp = (uint64_t)frame | TASK_SP_MIN_TAG;
 
-    t->affinity = affinity;
-    t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    t->affinity = affinity;   /* with id: one pair */
+    t->id = id;
     task_set_name(t, name);
 }
 

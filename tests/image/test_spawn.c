@@ -303,3 +303,48 @@ TEST(spawn, a_joined_task_of_another_stack_size_is_not_reused_for_the_default)
         EXPECT_EQ(task_join(c, NULL), TASK_EXITED);
     }
 }
+
+/* The fast spawn writes a life's QoS and utilisation state as words
+ * (task_ext_begin): a record taken from the cache with every byte of that
+ * state dirty starts exactly as sched_qos_init and a fresh utilisation
+ * would have it. Dropping any one of the words leaves 0xa5 bytes behind. */
+TEST(spawn, the_fast_spawn_starts_qos_and_utilisation_as_sched_qos_init_does)
+{
+    static const struct {
+        enum qos qos;
+        bool exempt;
+    } cases[3] = {{QOS_UTILITY, false}, {QOS_USER_INTERACTIVE, true}, {QOS_BACKGROUND, false}};
+    for (int i = 0; i < 3; i++) {
+        struct task_attr a = {.name = "words", .qos = cases[i].qos, .qos_exempt = cases[i].exempt,
+                              .affinity = 1u << cpu_id()};
+        struct task *old = task_spawn(idle_task, NULL, &a);
+        EXPECT_EQ(task_join(old, NULL), TASK_EXITED);
+        /* old is in this core's cache now: dirty what the next life must set. */
+        struct task_ext *x = task_ext(old);
+        memset(x, 0xa5, offsetof(struct task_ext, task));
+        x->migrations = 99;
+        uint64_t flags = arch_irq_save();   /* no task of this core runs in between */
+        struct task *t = task_spawn(idle_task, NULL, &a);
+        struct task_ext got = *task_ext(t);
+        arch_irq_restore(flags);
+        EXPECT_TRUE(t == old);
+        struct sched_qos_task want;
+        memset(&want, 0, sizeof(want));
+        sched_qos_init(&want, cases[i].qos, NULL, cases[i].exempt);
+        EXPECT_EQ(got.qos.own, want.own);
+        EXPECT_EQ(got.qos.exempt, want.exempt);
+        EXPECT_TRUE(got.qos.app == NULL);
+        EXPECT_EQ(got.qos.eff, want.eff);
+        for (int q = 0; q < QOS_COUNT; q++)
+            EXPECT_EQ(got.qos.lent[q], 0);
+        EXPECT_TRUE(got.qos.waits_for == NULL);
+        EXPECT_TRUE(got.util.stamp_ns & TASK_UTIL_STAMP_TICKS);
+        EXPECT_NE(got.util.stamp_ns, 0xa5a5a5a5a5a5a5a5ull);
+        EXPECT_EQ(got.util.avg, 0u);
+        EXPECT_EQ(got.util.fine, 0u);
+        EXPECT_EQ(got.util_ticks, 0u);
+        EXPECT_EQ(got.migrations, 0u);
+        EXPECT_EQ(task_qos(t), cases[i].qos);
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    }
+}
