@@ -375,6 +375,28 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     return t;
 }
 
+/* The fast spawn from the cache pop on (IRQs masked, flags the caller's
+ * state): t's life written, then queued. here: affinity is exactly this
+ * core (online: it runs the spawner), the most common start, placement's
+ * first rule: queued here by sched_start_here. Inline twice, once per
+ * value of here, so that it is tested once. */
+static inline __attribute__((always_inline)) struct task *
+task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, void *arg,
+                  const struct task_attr *attr, enum qos qos, const char *name, bool hooks,
+                  uint32_t affinity, bool here)
+{
+    uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
+    task_set_first_word(t, TASK_READY, here || (affinity && !(affinity & (affinity - 1))),
+                        (uint8_t)qos, life, (uint8_t)p->cpu);
+    task_renew_tcb(t);
+    task_tls_zero_fixed(t->tls);
+    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity);
+    if (here)
+        return sched_start_here(t, p->rq, flags);
+    arch_irq_restore(flags);
+    return sched_start(t);
+}
+
 /* The common spawn, a named task of the default stack size outside any
  * app and not a deadline task, from this core's cache, with no
  * thread-local initial values to copy and a zeroed TLS part that
@@ -395,21 +417,11 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         if (qos < QOS_COUNT && n) {
             struct task *t = p->tasks_cached[--n];
             p->ntasks_cached = n;
-            /* Pinned to this core (online: it runs the spawner), the most
-             * common start: placement's first rule, queued here. */
-            int cpu = p->cpu;
-            bool here = affinity == 1u << cpu;
-            uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
-            task_set_first_word(t, TASK_READY,
-                                here || (affinity && !(affinity & (affinity - 1))),
-                                (uint8_t)qos, life, (uint8_t)cpu);
-            task_renew_tcb(t);
-            task_tls_zero_fixed(t->tls);
-            task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity);
-            if (here)
-                return sched_start_here(t, p->rq, flags);
-            arch_irq_restore(flags);
-            return sched_start(t);
+            if (affinity == 1u << p->cpu)
+                return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
+                                         affinity, true);
+            return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks, affinity,
+                                     false);
         }
         arch_irq_restore(flags);
     }
