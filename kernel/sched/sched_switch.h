@@ -75,11 +75,15 @@ static inline __attribute__((always_inline)) void switch_plain(struct runqueue *
 static inline __attribute__((always_inline)) uint64_t
 switch_account_keep_resched(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
 {
-    next->state = TASK_RUNNING;
-    /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
-     * atomic store computes the address first), its constant shared with
-     * the stores around it. */
-    *(volatile uint8_t *)&next->on_cpu = 1;
+    /* on_cpu = 1 and state = TASK_RUNNING (0), the task's first two bytes,
+     * as one halfword store (single-copy atomic, so each byte is written
+     * as a relaxed byte store would write it; GCC's atomic store would
+     * compute the address first), its constant shared with the stores
+     * around it. */
+    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
+                       TASK_RUNNING == 0 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "on_cpu, then state");
+    *(volatile uint16_t *)next = 1;
     rq->current = next;
     /* rq->run_start and rq->switches as one pair (an LDP and an STP). */
     struct { uint64_t run_start, switches; } acct;
