@@ -378,15 +378,33 @@ exit_handoff(struct runqueue *rq, struct task *prev, struct task *j, bool same)
     return (struct sched_exit_switch){prev, j->sp};
 }
 
-/* The plain hand-off between tasks of two classes (or to exit_to_locked
- * when either is a deadline or app task): out of line, so that the one
- * class's way tests the keys once. */
+/* The plain hand-off when it is not the one-class way: the joiner on
+ * another core, or outranked here, or a deadline or app task on either
+ * side (exit_to_locked); else between tasks of two classes, or with lower
+ * bands ready here. Out of line, so that the one-class way tests little. */
 static __attribute__((noinline)) struct sched_exit_switch
-exit_handoff_classes(struct runqueue *rq, struct task *prev, struct task *j)
+exit_handoff_other(struct runqueue *rq, struct task *prev, struct task *j)
 {
-    if ((prev->flags | j->flags) & SWITCH_RARE_FLAGS)
+    uint32_t ready = rq->band_mask;
+    if (j->cpu != rq->cpu || (ready & ((2u << j->qos) - 1)) ||
+        ((prev->flags | j->flags) & SWITCH_RARE_FLAGS))
         exit_to_locked(rq, prev, j);
-    return exit_handoff(rq, prev, j, false);
+    return exit_handoff(rq, prev, j, same_plain_class(prev, j));
+}
+
+/* Bytes 4 to 7 of both tasks (qos, flags, life, cpu) compared at once:
+ * same_plain_class, and j's core is prev's (this one: prev runs here). */
+static inline __attribute__((always_inline)) bool same_plain_class_here(const struct task *prev,
+                                                                        const struct task *j)
+{
+    _Static_assert(offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
+                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
+                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "qos, flags, life, cpu");
+    uint32_t wp, wj;
+    __builtin_memcpy(&wp, &prev->qos, sizeof(wp));
+    __builtin_memcpy(&wj, &j->qos, sizeof(wj));
+    return !(((wj ^ wp) & 0xff00ffffu) | (wp & 0xff00u));   /* life left out */
 }
 
 struct sched_exit_switch sched_exit_to(struct task *j)
@@ -394,11 +412,10 @@ struct sched_exit_switch sched_exit_to(struct task *j)
     struct runqueue *rq = this_rq();
     spin_lock(&rq->lock);
     struct task *prev = rq->current;
-    uint32_t ready = rq->band_mask;
-    if (__builtin_expect(j->cpu != rq->cpu || (ready && (ready & ((2u << j->qos) - 1))), 0))
-        exit_to_locked(rq, prev, j);
-    if (__builtin_expect(!same_plain_class(prev, j), 0))
-        return exit_handoff_classes(rq, prev, j);
+    /* The one-class way: nothing ready here (so nothing outranks j), both
+     * plain tasks of one class, j on this core. */
+    if (__builtin_expect(rq->band_mask || !same_plain_class_here(prev, j), 0))
+        return exit_handoff_other(rq, prev, j);
     return exit_handoff(rq, prev, j, true);
 }
 

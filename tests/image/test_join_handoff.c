@@ -341,3 +341,56 @@ TEST(sched, join_and_exit_hand_offs_within_one_class_charge_it)
     struct class_join r = {.child_qos = QOS_DEFAULT};
     run_class_join(&r);
 }
+
+/* --- an exit whose joiner waits on another core (spawn17) --------------------------- */
+
+struct far_join {
+    int joiner_cpu, child_cpu;
+    int rounds, on_own_core;   /* joins that returned on the joiner's core */
+    int values_ok;
+};
+
+/* The child spins 1 ms first, so the joiner is blocked (task_join_wait)
+ * on its core when the child ends on another one. */
+static int64_t spin_1ms(void *arg)
+{
+    uint64_t until = clock_ns() + MS;
+    while (clock_ns() < until)
+        ;
+    return (int64_t)(uintptr_t)arg;
+}
+
+static int64_t far_joiner(void *arg)
+{
+    struct far_join *r = arg;
+    struct task_attr at = {.name = "far", .qos = QOS_DEFAULT, .affinity = 1u << r->child_cpu};
+    for (int i = 0; i < r->rounds; i++) {
+        struct task *c = task_spawn(spin_1ms, (void *)(uintptr_t)(1000 + i), &at);
+        int64_t v = 0;
+        if (task_join(c, &v) == TASK_EXITED && v == 1000 + i)
+            r->values_ok++;
+        if (cpu_id() == r->joiner_cpu)
+            r->on_own_core++;
+    }
+    return 0;
+}
+
+/* The exit's one-class hand-off compares the two tasks' cores with their
+ * classes (sched_exit_to): a joiner of the same class blocked on another
+ * core is woken there, never run on the exiting task's core. With the
+ * core byte left out of that compare, the joins return on the child's
+ * core (on_own_core 0). */
+TEST(sched, an_exit_wakes_a_joiner_of_its_class_on_the_joiners_own_core)
+{
+    int a = cpu_id(), b = another_core();
+    if (a == b) {
+        EXPECT_TRUE(platform.ncpus == 1);
+        return;
+    }
+    struct far_join r = {.joiner_cpu = a, .child_cpu = b, .rounds = 20};
+    struct task_attr ja = {.name = "far-joiner", .qos = QOS_DEFAULT, .affinity = 1u << a};
+    struct task *j = task_spawn(far_joiner, &r, &ja);
+    EXPECT_EQ(task_join(j, NULL), TASK_EXITED);
+    EXPECT_EQ(r.values_ok, 20);
+    EXPECT_EQ(r.on_own_core, 20);
+}
