@@ -52,7 +52,6 @@ static struct {
 #define tls_zero_fixed (spawn_layout.tls_zero_fixed)
 static void task_cache_drain_cpu(void);
 static void task_new_ext(struct task *t);
-static _Atomic uint32_t next_id = 1;
 /* Detached tasks that ended, per core: freed by that core's idle loop. */
 static struct task *zombies[PLAT_MAX_CPUS];
 
@@ -60,6 +59,11 @@ _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 
 
 void task_system_init(void)
 {
+    /* Task ids per core, no shared counter: core c hands out c + 1, then
+     * steps of PLAT_MAX_CPUS (unique until one core has spawned 2^32 /
+     * PLAT_MAX_CPUS tasks). Before the other cores start. */
+    for (int c = 0; c < PLAT_MAX_CPUS; c++)
+        percpu[c].next_task_id = (uint32_t)c + 1;
     tls_size = libc_tls_size();
     libc_tls_layout_get(&tls_layout);
     tls_zero_fixed = !tls_layout.tdata_size && tls_layout.zero_size <= TLS_SLACK;
@@ -230,6 +234,14 @@ static inline void task_set_name(struct task *t, const char *name)
     t->name[i] = 0;
 }
 
+/* A new task's id from core p's sequence (IRQs masked, p this core's). */
+static inline uint32_t task_take_id(struct percpu *p)
+{
+    uint32_t id = p->next_task_id;
+    p->next_task_id = id + PLAT_MAX_CPUS;
+    return id;
+}
+
 /* A life's QoS and utilisation state, the first 64 bytes of its task_ext,
  * as eight words in four pairs of stores: sched_qos_init(&ext->qos, qos,
  * NULL, exempt) (own and eff qos, exempt, no app, nothing lent, waiting
@@ -278,7 +290,8 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   void *arg,
                                                                   const struct task_attr *attr,
                                                                   enum qos qos, const char *name,
-                                                                  bool hooks, uint32_t affinity)
+                                                                  bool hooks, uint32_t affinity,
+                                                                  uint32_t id)
 {
     /* The attributes first (qos, name, hooks and affinity are the
      * caller's): the stores below may alias them. (The hooks are read in
@@ -305,7 +318,6 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     frame->arg = (uint64_t)arg;
     t->sp = (uint64_t)frame | TASK_SP_MIN_TAG;
 
-    uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     t->affinity = affinity;   /* with id: one pair */
     t->id = id;
     task_set_name(t, name);
@@ -355,8 +367,11 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     bool hooks = attr->on_end || attr->deadline;
     t->life = (uint8_t)((attr->detached ? TASK_LIFE_DETACHED : 0) |
                         (stack_size != TASK_STACK_DEFAULT ? TASK_LIFE_OWN_STACK : 0));
+    uint64_t flags = arch_irq_save();
+    uint32_t id = task_take_id(this_cpu());
+    arch_irq_restore(flags);
     task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
-                    attr->affinity);
+                    attr->affinity, id);
     t->flags = 0;
     t->qos = task_ext(t)->qos.eff;   /* again once an app has its say */
     task_pin_note(t);
@@ -390,7 +405,7 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
                         (uint8_t)qos, life, (uint8_t)p->cpu);
     task_renew_tcb(t);
     task_tls_zero_fixed(t->tls);
-    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity);
+    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p));
     if (here)
         return sched_start_here(t, p->rq, flags);
     arch_irq_restore(flags);

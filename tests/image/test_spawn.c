@@ -348,3 +348,47 @@ TEST(spawn, the_fast_spawn_starts_qos_and_utilisation_as_sched_qos_init_does)
         EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
     }
 }
+
+/* Task ids come from per-core sequences (task_take_id: core c hands out
+ * c + 1, c + 1 + PLAT_MAX_CPUS, ...), on the fast way and the general one
+ * alike: tasks spawned at once on every core all get different ids. With
+ * a step of 1, cores hand out the same ids. */
+enum { IDS_PER_CORE = 40 };
+static uint32_t ids_seen[PLAT_MAX_CPUS][IDS_PER_CORE];
+
+static int64_t id_driver(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    for (int i = 0; i < IDS_PER_CORE; i++) {
+        /* Every fourth with its own stack size: task_spawn_general. */
+        struct task_attr a = {.name = "id", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id(),
+                              .stack_size = (i % 4 == 3) ? 2 * TASK_STACK_DEFAULT : 0};
+        struct task *t = task_spawn(idle_task, NULL, &a);
+        if (!t)
+            return -1;
+        ids_seen[c][i] = t->id;
+        task_join(t, NULL);
+    }
+    return 0;
+}
+
+TEST(spawn, task_ids_are_unique_across_cores)
+{
+    struct task *d[PLAT_MAX_CPUS] = {0};
+    int n = 0;
+    for (int c = 0; c < platform.ncpus; c++) {
+        if (!smp_cpu_online(c))
+            continue;
+        struct task_attr a = {.name = "id-driver", .qos = QOS_DEFAULT, .affinity = 1u << c};
+        d[n] = task_spawn(id_driver, (void *)(intptr_t)n, &a);
+        n++;
+    }
+    for (int i = 0; i < n; i++)
+        EXPECT_EQ(task_join(d[i], NULL), TASK_EXITED);
+    int dup = 0;
+    for (int a = 0; a < n * IDS_PER_CORE; a++)
+        for (int b = a + 1; b < n * IDS_PER_CORE; b++)
+            dup += ids_seen[a / IDS_PER_CORE][a % IDS_PER_CORE] ==
+                   ids_seen[b / IDS_PER_CORE][b % IDS_PER_CORE];
+    EXPECT_EQ(dup, 0);
+}

@@ -41,6 +41,8 @@ struct percpu {
     char line[CONSOLE_LINE_MAX];
     void *tls;                        /* TPIDR_EL0 of this core's boot (idle) context */
     uint32_t ntasks_cached;           /* task.c's cache: tasks_cached[0, n) */
+    uint32_t next_task_id;            /* task.c: this core's next task id (cpu + 1, then
+                                         steps of PLAT_MAX_CPUS), IRQs masked */
     struct task *tasks_cached[PERCPU_TASK_CACHE];
 } __attribute__((aligned(64)));
 
