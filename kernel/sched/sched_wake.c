@@ -427,11 +427,16 @@ static __attribute__((noinline)) struct task *sched_start_resched(struct task *t
 struct task *sched_start_here(struct task *t, struct runqueue *rq, uint64_t flags)
 {
     spin_lock(&rq->lock);
-    rq_append_ready(rq, t);
-    if (t->qos < rq->run_class)
-        rq->need_resched = true;
-    else
+    if (__builtin_expect(t->qos == rq->run_class, 1)) {
+        rq_append_ready(rq, t);   /* its class runs: no stamp (band_filled) */
         slice_for_waiters(rq);
+    } else {
+        rq_append_ready(rq, t);
+        if (t->qos < rq->run_class)
+            rq->need_resched = true;
+        else
+            slice_for_waiters(rq);
+    }
     bool resched = rq->need_resched;
     spin_unlock_irqrestore(&rq->lock, flags);
     if (__builtin_expect(resched && !(flags & ARCH_DAIF_I), 0))
