@@ -115,9 +115,7 @@ void sched_move_in(struct task *t, int to)
 {
     struct runqueue *rq = &runqueues[to];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    t->cpu = (int8_t)to;
-    t->pinned = t->affinity == 1u << to;   /* pinned again once on its one core (task_set_affinity) */
-    task_ext(t)->migrations++;
+    sched_task_arrive(t, to);
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
 }

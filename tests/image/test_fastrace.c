@@ -476,3 +476,60 @@ TEST(fastrace, a_blocked_task_pinned_to_another_core_wakes_there)
         EXPECT_EQ(ran_on, b);
     }
 }
+
+/* --- affinity changes of a queued task --------------------------------------------- */
+
+static _Atomic int stolen_cpu, stolen_pinned, hog_release;
+
+static int64_t stolen_task(void *arg)
+{
+    (void)arg;
+    atomic_store(&stolen_pinned, sched_current()->pinned);
+    atomic_store(&stolen_cpu, cpu_id());
+    return 0;
+}
+
+/* Keeps its core (a higher class than the queued task) until released, or
+ * for a bounded count if the steal never comes (the test then fails on
+ * where the queued task ran, instead of hanging). */
+static int64_t core_hog(void *arg)
+{
+    (void)arg;
+    for (uint32_t i = 0; i < 400000000u && !atomic_load(&hog_release); i++)
+        ;
+    return 0;
+}
+
+/* A task queued on core a behind a higher class is pinned to idle core b
+ * instead: task_set_affinity nudges b, b steals it, and it must arrive
+ * pinned there (a pinned task's wake-ups take the local fast path; the
+ * affinity change had unpinned it while it sat on a). */
+TEST(fastrace, a_queued_task_pinned_to_an_idle_core_arrives_there_pinned)
+{
+    if (smp_online_count() < 3)
+        return;
+    int here = cpu_id();
+    int a = core_after(here, 1), b = core_after(here, 2);
+    atomic_store(&hog_release, 0);
+    atomic_store(&stolen_cpu, -1);
+    atomic_store(&stolen_pinned, -1);
+    struct task_attr ha = {.name = "hog", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << a};
+    struct task *hog = task_spawn(core_hog, NULL, &ha);
+    EXPECT_TRUE(hog != NULL);
+    if (!hog)
+        return;
+    while (((volatile struct task *)hog)->state != TASK_RUNNING)
+        ;
+    struct task_attr qa = {.name = "queued", .qos = QOS_DEFAULT, .affinity = 1u << a};
+    struct task *t = task_spawn(stolen_task, NULL, &qa);
+    EXPECT_TRUE(t != NULL);
+    if (t) {
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);
+        task_set_affinity(t, 1u << b);
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    }
+    atomic_store(&hog_release, 1);
+    EXPECT_EQ(task_join(hog, NULL), TASK_EXITED);
+    EXPECT_EQ(atomic_load(&stolen_cpu), b);
+    EXPECT_EQ(atomic_load(&stolen_pinned), 1);
+}

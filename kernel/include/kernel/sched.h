@@ -73,8 +73,9 @@ struct task {
     _Atomic uint8_t on_cpu;      /* registers live on a core (first: the switch clears it) */
     uint8_t state;               /* enum task_state */
     union {
-        uint8_t pinned;          /* while alive: its affinity allows exactly one core
-                                    (task_pin_note keeps it with the affinity) */
+        uint8_t pinned;          /* while alive: its affinity allows exactly one core,
+                                    the one it is on (task_pin_note, task_set_affinity,
+                                    sched_task_arrive keep it so) */
         uint8_t status;          /* enum task_status once dead */
     };
     _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
