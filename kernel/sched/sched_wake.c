@@ -38,7 +38,31 @@ static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_fla
 
 void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
 
-void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
+void sched_affinity_changed(struct task *t)
+{
+    uint64_t flags;
+    struct runqueue *rq = sched_lock_task(t, &flags);
+    bool ready = t->state == TASK_READY;
+    /* Moved now: queued, not a deadline task (its reservation is per core),
+     * registers saved (a preempted task still switching out stays: no core
+     * may load them before they are stored), and a core it may use online. */
+    if (!ready || (t->flags & TASK_F_DL) || sched_affinity_allows(t->affinity, rq->cpu) ||
+        atomic_load_explicit(&t->on_cpu, memory_order_acquire) ||
+        !(t->affinity & smp_online_mask())) {
+        if (ready)
+            nudge_idle_core(t, rq_cpu(rq));   /* an idle core it now allows may steal it */
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    rq_remove(rq, t);
+    sched_util_refresh(t);
+    int to = sched_place(t, rq->cpu, cpu_id());
+    t->state = TASK_MOVING;   /* no waker or stealer touches it now */
+    spin_unlock(&rq->lock);
+    sched_move_in(t, to);
+    arch_irq_restore(flags);
+    preempt_point(flags);
+}
 
 /* Under rq->lock: queue t and tell whoever must act (rq's core if t should
  * run now, else an idle core that could steal it). */

@@ -479,7 +479,7 @@ TEST(fastrace, a_blocked_task_pinned_to_another_core_wakes_there)
 
 /* --- affinity changes of a queued task --------------------------------------------- */
 
-static _Atomic int stolen_cpu, stolen_pinned, hog_release;
+static _Atomic int stolen_cpu, stolen_pinned, hog_release, hog2_release;
 
 static int64_t stolen_task(void *arg)
 {
@@ -494,10 +494,23 @@ static int64_t stolen_task(void *arg)
  * where the queued task ran, instead of hanging). */
 static int64_t core_hog(void *arg)
 {
-    (void)arg;
-    for (uint32_t i = 0; i < 400000000u && !atomic_load(&hog_release); i++)
+    _Atomic int *release = arg;
+    for (uint32_t i = 0; i < 400000000u && !atomic_load(release); i++)
         ;
     return 0;
+}
+
+/* Spawns a core_hog of the user-interactive class on core cpu and waits
+ * until it runs there. */
+static struct task *hog_core(int cpu, _Atomic int *release)
+{
+    atomic_store(release, 0);
+    struct task_attr ha = {.name = "hog", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+    struct task *hog = task_spawn(core_hog, (void *)release, &ha);
+    if (hog)
+        while (((volatile struct task *)hog)->state != TASK_RUNNING)
+            ;
+    return hog;
 }
 
 /* A task queued on core a behind a higher class is pinned to idle core b
@@ -510,16 +523,12 @@ TEST(fastrace, a_queued_task_pinned_to_an_idle_core_arrives_there_pinned)
         return;
     int here = cpu_id();
     int a = core_after(here, 1), b = core_after(here, 2);
-    atomic_store(&hog_release, 0);
     atomic_store(&stolen_cpu, -1);
     atomic_store(&stolen_pinned, -1);
-    struct task_attr ha = {.name = "hog", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << a};
-    struct task *hog = task_spawn(core_hog, NULL, &ha);
+    struct task *hog = hog_core(a, &hog_release);
     EXPECT_TRUE(hog != NULL);
     if (!hog)
         return;
-    while (((volatile struct task *)hog)->state != TASK_RUNNING)
-        ;
     struct task_attr qa = {.name = "queued", .qos = QOS_DEFAULT, .affinity = 1u << a};
     struct task *t = task_spawn(stolen_task, NULL, &qa);
     EXPECT_TRUE(t != NULL);
@@ -532,4 +541,42 @@ TEST(fastrace, a_queued_task_pinned_to_an_idle_core_arrives_there_pinned)
     EXPECT_EQ(task_join(hog, NULL), TASK_EXITED);
     EXPECT_EQ(atomic_load(&stolen_cpu), b);
     EXPECT_EQ(atomic_load(&stolen_pinned), 1);
+}
+
+/* A task queued on core a behind a higher class is pinned to core b, busy
+ * too: it moves to b's queue at once (task_set_affinity), so when a frees
+ * up first it does not run there, and it runs on b once b frees up. */
+TEST(fastrace, a_queued_task_pinned_to_a_busy_core_moves_there_at_once)
+{
+    if (smp_online_count() < 3)
+        return;
+    int here = cpu_id();
+    int a = core_after(here, 1), b = core_after(here, 2);
+    atomic_store(&stolen_cpu, -1);
+    atomic_store(&stolen_pinned, -1);
+    struct task *hog_a = hog_core(a, &hog_release);
+    struct task *hog_b = hog_core(b, &hog2_release);
+    EXPECT_TRUE(hog_a && hog_b);
+    struct task_attr qa = {.name = "queued", .qos = QOS_DEFAULT, .affinity = 1u << a};
+    struct task *t = (hog_a && hog_b) ? task_spawn(stolen_task, NULL, &qa) : NULL;
+    if (t) {
+        task_set_affinity(t, 1u << b);
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);
+        EXPECT_EQ(task_cpu(t), b);
+    }
+    atomic_store(&hog_release, 1);
+    if (hog_a)
+        EXPECT_EQ(task_join(hog_a, NULL), TASK_EXITED);
+    if (t) {
+        /* a is idle now and may not take it (pinned to b). */
+        EXPECT_EQ(atomic_load(&stolen_cpu), -1);
+    }
+    atomic_store(&hog2_release, 1);
+    if (hog_b)
+        EXPECT_EQ(task_join(hog_b, NULL), TASK_EXITED);
+    if (t) {
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+        EXPECT_EQ(atomic_load(&stolen_cpu), b);
+        EXPECT_EQ(atomic_load(&stolen_pinned), 1);
+    }
 }

@@ -295,8 +295,10 @@ void sched_kill_current_no_room(struct arch_frame *f, uint64_t frame_bytes);
 
 /* IPI_WAKE arrived: reprogram this core's timer if another core asked. */
 void sched_ipi(void);
-/* t became stealable (e.g. its affinity widened): wake an idle core for it. */
-void sched_nudge(const struct task *t);
+/* t's affinity changed (task_set_affinity): a task queued on a core it may
+ * no longer use moves now to where placement puts it; one that may stay is
+ * left queued and an idle core it now allows is woken to steal it. */
+void sched_affinity_changed(struct task *t);
 
 /* Per-core time accounting. */
 struct sched_cpu_stats {
