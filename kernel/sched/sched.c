@@ -364,7 +364,9 @@ static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
 {
     cur->wait_seq++;
     cur->wait_result = WAIT_PENDING;
-    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    /* state and on_cpu as one halfword at the task pointer (STLRH takes no
+     * offset): on_cpu stays 1, cur runs here. */
+    __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_BLOCKED), __ATOMIC_RELEASE);
 }
 
 /* Running again after a wait: its timeout off the queue if it did not fire;

@@ -70,8 +70,14 @@ struct waitq;
 #define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
-    _Atomic uint8_t on_cpu;      /* registers live on a core (first: the switch clears it) */
-    uint8_t state;               /* enum task_state */
+    union {
+        struct {
+            _Atomic uint8_t on_cpu;  /* registers live on a core (first: the switch clears it) */
+            uint8_t state;           /* enum task_state */
+        };
+        uint16_t cpu_state;      /* on_cpu | state << 8: one store sets both where both
+                                    change (a switch to the task, TASK_CPU_STATE) */
+    };
     union {
         uint8_t pinned;          /* while alive: its affinity allows exactly one core
                                     (task_pin_note keeps it with the affinity) */
@@ -139,6 +145,10 @@ struct task_ext {
 };
 _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, sp) == ARCH_SWITCH_SP_OFFSET,
                "the switches (arch/arm64/switch.S, arch_switch_min) find them there");
+/* task->cpu_state for on_cpu and state s. */
+#define TASK_CPU_STATE(on_cpu, s) ((uint16_t)((on_cpu) | (s) << 8))
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(struct task, state) == 1,
+               "cpu_state: on_cpu its low byte, state its high one");
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 #define TASK_UTIL_STAMP_TICKS (1ull << 63)
 
