@@ -275,7 +275,8 @@ void sched_wake(struct task *t, int32_t result);
 void sched_wake_irq(struct task *t);
 /* sched_wake for a waker holding wq_lock with IRQs masked
  * (irq_flags: what spin_lock_irqsave returned), t taken off that wait
- * queue with its wait_result stored: releases wq_lock, wakes t as
+ * queue with its wait_result stored (none for a task blocked in
+ * sched_block_unlock or its begin): releases wq_lock, wakes t as
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
  * (t last: the register order that spares the wake-up two moves.) */
 void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
@@ -359,7 +360,8 @@ struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t 
 /* The same untimed block for a waiter that is on no wait queue
  * (a runtime wait list's, which learns its result from its waker): lock
  * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,
- * blocks until woken, restores irq_flags. No waiting_on, no result. */
+ * blocks until woken, restores irq_flags. No waiting_on, no result:
+ * wait_result is left as it was (its waker need not store one). */
 void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
 /* sched_block_unlock up to the switch, as sched_block_waitq_begin is
  * sched_block_waitq's (for a runtime wait list's waiter that switches
