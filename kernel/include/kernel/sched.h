@@ -278,8 +278,9 @@ void sched_wake_irq(struct task *t);
  * queue with its wait_result stored (none for a task blocked in
  * sched_block_unlock or its begin): releases wq_lock, wakes t as
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
- * (t last: the register order that spares the wake-up two moves.) */
-void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
+ * (t last: the register order that spares the wake-up two moves.)
+ * Returns 0: a caller that returns 0 after it ends in a tail call. */
+int sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
