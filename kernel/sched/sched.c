@@ -356,13 +356,14 @@ struct sched_exit_switch sched_exit_to(struct task *j)
     return (struct sched_exit_switch){prev, j->sp};
 }
 
-/* A wait of the current task begins: a new wait number first, then
- * BLOCKED with release (in_wait reads them in the other order), so a
- * timeout armed for an earlier wait can no longer match, however late it
- * runs. */
+/* A wait of the current task begins: BLOCKED with release, after the
+ * stores before it. The wait number is not bumped here: only sched_block's
+ * waits arm a timeout (with the number the wait runs under), and each
+ * bumps it as it ends (wait_end), before the task can block again; so
+ * when in_wait (state, then number) sees this wait BLOCKED, it sees a
+ * number no timeout armed for an earlier wait has, however late it runs. */
 static inline __attribute__((always_inline)) void wait_begin_(struct task *cur, bool pending)
 {
-    cur->wait_seq++;
     if (pending)
         cur->wait_result = WAIT_PENDING;
     /* state and on_cpu as one halfword at the task pointer (STLRH takes no
@@ -379,19 +380,22 @@ static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
 }
 
 /* The wait of sched_block_unlock and its begin: no result (its waiter
- * learns how it ended from its waker; no timeout or cancel ends it: the
- * wait_seq bump keeps an earlier wait's late timeout from matching), so
+ * learns how it ended from its waker; no timeout or cancel ends it), so
  * wait_result is left as it is. */
 static inline __attribute__((always_inline)) void wait_begin_unlock(struct task *cur)
 {
     wait_begin_(cur, false);
 }
 
-/* Running again after a wait: its timeout off the queue if it did not fire;
- * the wait's result. Nothing from before the switch is live here. */
+/* Running again after a wait of sched_block's (timed or not): a new wait
+ * number, so that its timeout, if one was armed and fires however late,
+ * matches no later wait (see wait_begin_); the timeout off the queue if it
+ * did not fire; the wait's result. Nothing from before the switch is live
+ * here. */
 static inline __attribute__((always_inline)) int32_t wait_end(void)
 {
     struct task *cur = sched_current_fresh();
+    cur->wait_seq++;
     if (__builtin_expect(timer_queued(&cur->timer), 0))
         sched_block_cancel_timeout(cur);
     return cur->wait_result;
@@ -537,6 +541,8 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
             return whole(lock, irq_flags);                                       \
         struct runqueue *rq_ = this_rq();                                        \
         struct task *cur_ = sched_current();                                     \
+        if (!cur_)                                                               \
+            __builtin_unreachable();   /* a task blocks: schedule_pick_on's cur */ \
         begin(cur_);                                                             \
         spin_unlock(lock);                                                       \
         struct sched_pick p_ = schedule_pick_on(rq_, true, true, cur_);          \

@@ -98,8 +98,9 @@ struct task {
     struct task *next, *prev;    /* run queue or wait queue links */
     uint32_t affinity;           /* allowed cores, 0 = any */
     uint32_t id;
-    uint32_t wait_seq;           /* number of the current or last wait (bumped as each
-                                    starts): a timeout armed for another is ignored */
+    uint32_t wait_seq;           /* wait number: bumped as each wait that may arm a
+                                    timeout (sched_block's) ends, so a timeout armed
+                                    for an earlier wait matches no later one */
     int32_t wait_result;
     struct waitq *waiting_on;    /* wait queue it is blocked on, set by every wait a timeout
                                     or a cancel may end (timed or interruptible; an untimed
