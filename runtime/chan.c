@@ -422,7 +422,12 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     uint64_t flags = spin_lock_irqsave(&c->lock);
     struct wait_node *n = c->recvq.head;
     struct wait_node *rec = &c->rx.node;
-    if (__builtin_expect(((n == rec) & (c->recvq.tail == rec)) && !is_closed(c), 1)) {
+    /* The record linked means the channel is open (no closed test): it
+     * parks only on equal ring words (no position claimed, so no close
+     * either), after which every push takes the lock (armed); a close
+     * under the lock then finds the ring drained and fails every receiver
+     * (settle), unlinking the record. */
+    if (__builtin_expect((n == rec) & (c->recvq.tail == rec), 1)) {
         /* The copy inline only where it calls no memcpy: nothing is kept
          * across a call here but the wake-up's. */
         uint32_t elem = c->ring.elem;
