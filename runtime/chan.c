@@ -570,9 +570,14 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
     return rx_record_park_begin(c, buf, flags);
 }
 
-int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
+int chan_send_(struct chan *c, const void *msg, uint64_t timeout_ns)
 {
     return send_op(c, msg, timeout_ns, false);
+}
+
+int chan_send_untimed_(struct chan *c, const void *msg)
+{
+    return send_op(c, msg, WAIT_FOREVER, false);
 }
 
 int chan_recv_(struct chan *c, void *buf, uint64_t timeout_ns)
