@@ -507,13 +507,21 @@ static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, ui
     return recv_op(c, buf, timeout_ns, interruptible);
 }
 
+/* The record's waker state under the lock, where it changes only (its
+ * receiver reads it without the lock, with acquire): plain accesses, which
+ * take an offset from the channel's address (GCC's relaxed atomics
+ * compute the address first). */
+static inline volatile uint32_t *rx_state_locked(struct chan *c)
+{
+    return (volatile uint32_t *)&c->rx.tw.w.state;
+}
+
 /* Under the lock, armed: the untimed receive may park in the channel's
  * record (nothing to receive, nobody to take it from, no other receiver
  * waiting, the record free). */
 static inline bool rx_record_may_park(struct chan *c)
 {
-    return recv_armed_must_wait(c) && !c->recvq.head &&
-           atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE;
+    return recv_armed_must_wait(c) && !c->recvq.head && *rx_state_locked(c) == WAKER_IDLE;
 }
 
 /* Park the current task in the channel's record (rx_record_may_park; the
@@ -529,7 +537,7 @@ rx_record_park_begin(struct chan *c, void *buf, uint64_t flags)
     rx->tw.task = cur;
     rx->tw.w.qos = cur->qos;
     rx->node.data = buf;
-    atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
+    *rx_state_locked(c) = WAKER_WAITING;
     c->recvq.head = c->recvq.tail = &rx->node;
     return sched_block_unlock_begin(&c->lock, flags);
 }
