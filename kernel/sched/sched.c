@@ -371,8 +371,7 @@ static inline __attribute__((always_inline)) void wait_begin_(struct task *cur, 
     __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_BLOCKED), __ATOMIC_RELEASE);
 }
 
-/* The wait of a task whose waker stores its result (or, for a
- * sched_block_unlock wait, which has none, nothing): WAIT_PENDING until
+/* The wait of a task whose waker stores its result: WAIT_PENDING until
  * then, which a timeout or cancel that would end it looks for. */
 static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
 {

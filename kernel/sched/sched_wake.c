@@ -279,9 +279,9 @@ enum wake_mode { WAKE_PLAIN, WAKE_STORED, WAKE_IRQ };
  * everything else (another core's queue, a deadline task, a placement the
  * policy must choose) takes wake_locked. Returns 0 (see sched_wake_unlock). */
 static inline __attribute__((always_inline)) int wake_here(struct percpu *p,
-                                                            struct runqueue *rq,
-                                                            struct task *t, int32_t result,
-                                                            uint64_t flags, enum wake_mode mode)
+                                                           struct runqueue *rq,
+                                                           struct task *t, int32_t result,
+                                                           uint64_t flags, enum wake_mode mode)
 {
     bool masked = mode == WAKE_IRQ;
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
