@@ -75,11 +75,10 @@ static inline __attribute__((always_inline)) void switch_plain(struct runqueue *
 static inline __attribute__((always_inline)) uint64_t
 switch_account_keep_resched(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
 {
-    next->state = TASK_RUNNING;
-    /* A relaxed store of on_cpu = 1 as one STRB with an offset (GCC's
-     * atomic store computes the address first), its constant shared with
-     * the stores around it. */
-    *(volatile uint8_t *)&next->on_cpu = 1;
+    /* on_cpu = 1 (relaxed) and state RUNNING as one STRH at the task
+     * pointer (GCC's atomic store would compute the address first), its
+     * constant 1 shared with the stores around it. */
+    *(volatile uint16_t *)&next->cpu_state = TASK_CPU_STATE(1, TASK_RUNNING);
     rq->current = next;
     /* rq->run_start and rq->switches as one pair (an LDP and an STP). */
     struct { uint64_t run_start, switches; } acct;

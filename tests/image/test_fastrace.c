@@ -565,3 +565,63 @@ TEST(fastrace, a_queued_task_pinned_to_a_busy_core_moves_there_at_once)
     if (smp_online_count() >= 3)
         check_queued_task_repinned(true);
 }
+
+/* --- a late timeout against the untimed wait after it (branch chan18) ---------------- */
+
+/* An untimed wait takes no new wait number (only sched_block's waits do,
+ * as they end): the number it runs under is the one the timed wait before
+ * it armed its timeout with, bumped as that wait ended. The timeout's
+ * callback is called here by hand, as a firing that lost the race to the
+ * post would run it late, with the timed wait's number, while the waiter
+ * is blocked in the untimed wait that follows: it must find no wait of
+ * that number (the waiter stays blocked, its wait ends with the post's
+ * unit, 0). Without the bump at the end of the timed wait the callback
+ * takes the untimed wait for the timed one and wakes it with a timeout
+ * (the untimed wait returns early, WAIT_TIMEOUT, its queue entry left
+ * behind). */
+static struct semaphore late_sem;
+static _Atomic int late_phase;
+static _Atomic int64_t late_untimed;
+
+static int64_t late_waiter(void *arg)
+{
+    (void)arg;
+    int timed = sem_wait(&late_sem, 1000000000);   /* posted well before its second */
+    atomic_store(&late_phase, 1);
+    atomic_store(&late_untimed, sem_wait(&late_sem, WAIT_FOREVER));
+    atomic_store(&late_phase, 2);
+    return timed;
+}
+
+TEST(fastrace, a_late_timeout_of_a_timed_wait_does_not_end_the_untimed_wait_after_it)
+{
+    int here = cpu_id(), there = core_after(here, 1);
+    for (int round = 0; round < 20; round++) {
+        sem_init(&late_sem, 0);
+        atomic_store(&late_phase, 0);
+        atomic_store(&late_untimed, -100);
+        struct task_attr a = {.name = "late", .qos = QOS_DEFAULT, .affinity = 1u << there};
+        struct task *t = task_spawn(late_waiter, NULL, &a);
+        EXPECT_TRUE(t != NULL);
+        if (!t)
+            return;
+        while (((volatile struct task *)t)->state != TASK_BLOCKED)
+            ;
+        sem_post(&late_sem);   /* ends the timed wait: its timer comes off */
+        while (atomic_load(&late_phase) != 1 || ((volatile struct task *)t)->state != TASK_BLOCKED)
+            ;
+        struct timer tm = t->timer;   /* as the timed wait armed it */
+        EXPECT_TRUE(tm.fn != NULL && tm.arg == t);
+        if (tm.fn)
+            tm.fn(tm.arg, tm.seq);
+        task_sleep_ns(200000);
+        EXPECT_EQ(atomic_load(&late_phase), 1);
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_BLOCKED);
+        sem_post(&late_sem);
+        int64_t v = -1;
+        EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(atomic_load(&late_untimed), 0);
+        EXPECT_EQ(late_sem.count, 0);
+    }
+}
