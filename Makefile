@@ -97,7 +97,7 @@ $(SR_NOFP_OBJS): SR_CFLAGS += $(SR_NOFP_CFLAGS)
 
 DTB := $(BUILD)/$(BOARD).dtb
 
-.PHONY: all image run test bench compare print-qemu host-tests host-tools deps clean sdcard flash stress-async
+.PHONY: all image run test bench compare print-qemu host-tests host-tools deps clean sdcard flash stress-async soak
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 all: image
@@ -223,6 +223,12 @@ run: deps
 
 test: deps
 	@$(PYTHON) scripts/run_tests.py
+
+# A soak (not part of `make test`): every in-image configuration SOAK_ROUNDS
+# times, each round logged apart, for races that show once in a while.
+SOAK_ROUNDS ?= 5
+soak: deps
+	@$(PYTHON) scripts/run_tests.py --no-host --repeat $(SOAK_ROUNDS)
 
 # Microbenchmarks in guest instructions (QEMU -icount shift=0,sleep=off).
 bench: deps

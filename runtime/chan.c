@@ -422,7 +422,12 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     uint64_t flags = spin_lock_irqsave(&c->lock);
     struct wait_node *n = c->recvq.head;
     struct wait_node *rec = &c->rx.node;
-    if (__builtin_expect(((n == rec) & (c->recvq.tail == rec)) && !is_closed(c), 1)) {
+    /* The record linked means the channel is open (no closed test): it
+     * parks only on equal ring words (no position claimed, so no close
+     * either), after which every push takes the lock (armed); a close
+     * under the lock then finds the ring drained and fails every receiver
+     * (settle), unlinking the record. */
+    if (__builtin_expect((n == rec) & (c->recvq.tail == rec), 1)) {
         /* The copy inline only where it calls no memcpy: nothing is kept
          * across a call here but the wake-up's. */
         uint32_t elem = c->ring.elem;
@@ -502,13 +507,21 @@ static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, ui
     return recv_op(c, buf, timeout_ns, interruptible);
 }
 
+/* The record's waker state under the lock, where it changes only (its
+ * receiver reads it without the lock, with acquire): plain accesses, which
+ * take an offset from the channel's address (GCC's relaxed atomics
+ * compute the address first). */
+static inline volatile uint32_t *rx_state_locked(struct chan *c)
+{
+    return (volatile uint32_t *)&c->rx.tw.w.state;
+}
+
 /* Under the lock, armed: the untimed receive may park in the channel's
  * record (nothing to receive, nobody to take it from, no other receiver
  * waiting, the record free). */
 static inline bool rx_record_may_park(struct chan *c)
 {
-    return recv_armed_must_wait(c) && !c->recvq.head &&
-           atomic_load_explicit(&c->rx.tw.w.state, memory_order_relaxed) == WAKER_IDLE;
+    return recv_armed_must_wait(c) && !c->recvq.head && *rx_state_locked(c) == WAKER_IDLE;
 }
 
 /* Park the current task in the channel's record (rx_record_may_park; the
@@ -524,7 +537,7 @@ rx_record_park_begin(struct chan *c, void *buf, uint64_t flags)
     rx->tw.task = cur;
     rx->tw.w.qos = cur->qos;
     rx->node.data = buf;
-    atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
+    *rx_state_locked(c) = WAKER_WAITING;
     c->recvq.head = c->recvq.tail = &rx->node;
     return sched_block_unlock_begin(&c->lock, flags);
 }
@@ -565,9 +578,14 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
     return rx_record_park_begin(c, buf, flags);
 }
 
-int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns)
+int chan_send_(struct chan *c, const void *msg, uint64_t timeout_ns)
 {
     return send_op(c, msg, timeout_ns, false);
+}
+
+int chan_send_untimed_(struct chan *c, const void *msg)
+{
+    return send_op(c, msg, WAIT_FOREVER, false);
 }
 
 int chan_recv_(struct chan *c, void *buf, uint64_t timeout_ns)

@@ -261,10 +261,10 @@ def run_config(cfg):
 def run_config_with(cfg, disk, io_disk=None, boot=1):
     cmd = qemu_cmd.command(cfg, disk=disk, io_disk=io_disk, boot=boot)
     expecting = "expect" in cfg
-    out = Outcome(cfg["name"], cmd=cmd,
-                  extra_name=f"{cfg['name']}." + ("expect" if expecting else "boot"),
-                  log=str(LOG_DIR / (f"{cfg['name']}.log" if boot == 1 else
-                                     f"{cfg['name']}.boot{boot}.log")))
+    name = cfg["name"] + (f".round{cfg['round']}" if "round" in cfg else "")
+    out = Outcome(name, cmd=cmd,
+                  extra_name=f"{name}." + ("expect" if expecting else "boot"),
+                  log=str(LOG_DIR / (f"{name}.log" if boot == 1 else f"{name}.boot{boot}.log")))
     problem = compile_test_dtb(cfg)
     if problem:
         out.problems.append(("build", problem))
@@ -321,6 +321,9 @@ def parse_args():
     ap.add_argument("--no-build", action="store_true", help="use build/ as it is; run no make")
     ap.add_argument("--list", action="store_true", help="list configurations and exit")
     ap.add_argument("--configs", help=f"configurations file (default {qemu_cmd.CONFIGS})")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run every configuration N times, each round with its own name and "
+                         "log (NAME.roundR): a soak for races that show once in a while")
     args = ap.parse_args()
     if args.jobs < 1:
         ap.error("-j must be at least 1")
@@ -387,6 +390,10 @@ def main():
         configs = [c for c in configs if any(s in c["name"] for s in args.only)]
         if not configs:
             sys.exit(f"run_tests: no configuration matches {args.only}")
+    if args.repeat < 1:
+        sys.exit("run_tests: --repeat needs N >= 1")
+    if args.repeat > 1:
+        configs = [dict(c, round=r) for r in range(1, args.repeat + 1) for c in configs]
     if args.list:
         for i, cfg in enumerate(configs, 1):
             print(f"[{i}] {cfg['name']}: {shlex.join(qemu_cmd.command(cfg))}")

@@ -419,22 +419,45 @@ struct sched_exit_switch sched_exit_to(struct task *j)
     return exit_handoff(rq, prev, j, true);
 }
 
-/* A wait of the current task begins: a new wait number first, then
- * BLOCKED with release (in_wait reads them in the other order), so a
- * timeout armed for an earlier wait can no longer match, however late it
- * runs. */
-static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
+/* A wait of the current task begins: BLOCKED with release, after the
+ * stores before it. The wait number is not bumped here: only sched_block's
+ * waits arm a timeout (with the number the wait runs under), and each
+ * bumps it as it ends (wait_end), before the task can block again; so
+ * when in_wait (state, then number) sees this wait BLOCKED, it sees a
+ * number no timeout armed for an earlier wait has, however late it runs. */
+static inline __attribute__((always_inline)) void wait_begin_(struct task *cur, bool pending)
 {
-    cur->wait_seq++;
-    cur->wait_result = WAIT_PENDING;
-    __atomic_store_n(&cur->state, TASK_BLOCKED, __ATOMIC_RELEASE);
+    if (pending)
+        cur->wait_result = WAIT_PENDING;
+    /* state and on_cpu as one halfword at the task pointer (STLRH takes no
+     * offset): on_cpu stays 1, cur runs here. */
+    __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_BLOCKED), __ATOMIC_RELEASE);
 }
 
-/* Running again after a wait: its timeout off the queue if it did not fire;
- * the wait's result. Nothing from before the switch is live here. */
+/* The wait of a task whose waker stores its result: WAIT_PENDING until
+ * then, which a timeout or cancel that would end it looks for. */
+static inline __attribute__((always_inline)) void wait_begin(struct task *cur)
+{
+    wait_begin_(cur, true);
+}
+
+/* The wait of sched_block_unlock and its begin: no result (its waiter
+ * learns how it ended from its waker; no timeout or cancel ends it), so
+ * wait_result is left as it is. */
+static inline __attribute__((always_inline)) void wait_begin_unlock(struct task *cur)
+{
+    wait_begin_(cur, false);
+}
+
+/* Running again after a wait of sched_block's (timed or not): a new wait
+ * number, so that its timeout, if one was armed and fires however late,
+ * matches no later wait (see wait_begin_); the timeout off the queue if it
+ * did not fire; the wait's result. Nothing from before the switch is live
+ * here. */
 static inline __attribute__((always_inline)) int32_t wait_end(void)
 {
     struct task *cur = sched_current_fresh();
+    cur->wait_seq++;
     if (__builtin_expect(timer_queued(&cur->timer), 0))
         sched_block_cancel_timeout(cur);
     return cur->wait_result;
@@ -531,10 +554,11 @@ int32_t sched_block(spinlock_t *wq_lock, uint64_t deadline_ns)
  * arm, and none to take off afterwards: every wait's end (wait_end, or the
  * timeout firing) leaves the task's timer unqueued, so an untimed wait
  * finds none. */
-static inline __attribute__((always_inline)) void block_untimed(spinlock_t *wq_lock)
+static inline __attribute__((always_inline)) void block_untimed(spinlock_t *wq_lock,
+                                                                bool pending)
 {
     struct runqueue *rq = this_rq();
-    wait_begin(rq->current);
+    wait_begin_(rq->current, pending);
     spin_unlock(wq_lock);
     schedule_on(rq, true);
 }
@@ -543,7 +567,7 @@ static inline __attribute__((always_inline)) void block_untimed(spinlock_t *wq_l
  * waiter's whole wait takes one frame. */
 int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
 {
-    block_untimed(wq_lock);
+    block_untimed(wq_lock, true);
     struct task *cur = sched_current_fresh();
     cur->waiting_on = NULL;
     arch_irq_restore(irq_flags);
@@ -553,7 +577,7 @@ int32_t sched_block_waitq(spinlock_t *wq_lock, uint64_t irq_flags)
 /* sched_block_waitq without the wait queue's tail (see sched.h). */
 void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags)
 {
-    block_untimed(lock);
+    block_untimed(lock, false);
     arch_irq_restore(irq_flags);
 }
 
@@ -600,18 +624,21 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
 
 /* The body of sched_block_waitq_begin and sched_block_unlock_begin:
  * block_untimed with schedule_pick_on in place of schedule_on, up to the
- * switch, which the caller makes with arch_switch_min. whole and general
- * are the rare ways (a masked caller; not a plain switch to another task),
+ * switch, which the caller makes with arch_switch_min. begin is the
+ * wait's begin (wait_begin, or wait_begin_unlock: no result). whole and
+ * general are the rare ways (a masked caller; not a plain switch to another task),
  * which do the whole wait out of line, so that the begin needs no frame.
  * A macro, not an inline function: GCC makes the rare ways tail calls only
  * from the function's own return statements. */
-#define BLOCK_UNTIMED_BEGIN(lock, irq_flags, whole, general)                     \
+#define BLOCK_UNTIMED_BEGIN(lock, irq_flags, begin, whole, general)              \
     do {                                                                         \
         if (__builtin_expect((irq_flags) & (1u << 7), 0))                        \
             return whole(lock, irq_flags);                                       \
         struct runqueue *rq_ = this_rq();                                        \
         struct task *cur_ = sched_current();                                     \
-        wait_begin(cur_);                                                        \
+        if (!cur_)                                                               \
+            __builtin_unreachable();   /* a task blocks: schedule_pick_on's cur */ \
+        begin(cur_);                                                             \
         spin_unlock(lock);                                                       \
         struct sched_pick p_ = schedule_pick_on(rq_, true, true, cur_);          \
         if (__builtin_expect(!p_.next, 0))                                       \
@@ -625,13 +652,14 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
  * ends the wait (waitq_wait_min_end). */
 struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t irq_flags)
 {
-    BLOCK_UNTIMED_BEGIN(wq_lock, irq_flags, block_waitq_whole, block_waitq_general);
+    BLOCK_UNTIMED_BEGIN(wq_lock, irq_flags, wait_begin, block_waitq_whole, block_waitq_general);
 }
 
 /* sched_block_unlock up to the switch (see kernel/sched.h). */
 struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags)
 {
-    BLOCK_UNTIMED_BEGIN(lock, irq_flags, block_unlock_whole, block_unlock_general);
+    BLOCK_UNTIMED_BEGIN(lock, irq_flags, wait_begin_unlock, block_unlock_whole,
+                        block_unlock_general);
 }
 
 /* sched_wake_block when it is not the hand-off: the two calls, rq->lock

@@ -73,8 +73,7 @@ static bool steal(struct runqueue *rq)
     if (!got)
         return false;
     spin_lock(&rq->lock);
-    got->cpu = (int8_t)me;
-    task_ext(got)->migrations++;
+    sched_task_arrive(got, me);   /* pinned again if it may run only here */
     rq_enqueue(rq, got);
     spin_unlock(&rq->lock);
     return true;

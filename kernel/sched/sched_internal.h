@@ -16,6 +16,16 @@ void sched_util_refresh_current(struct runqueue *rq, uint64_t now);
 /* t is TASK_MOVING with its registers saved: make it ready on core to
  * (counted as a migration). */
 void sched_move_in(struct task *t, int to);
+/* t (MOVING, off every queue) now belongs to core to, under to's lock: its
+ * core, whether it is pinned there (task_set_affinity unpins a task re-pinned
+ * away from the core it was on) and one more migration. Every move sets
+ * them here: sched_move_in and a steal. */
+static inline void sched_task_arrive(struct task *t, int to)
+{
+    t->cpu = (int8_t)to;
+    t->pinned = t->affinity == 1u << to;
+    task_ext(t)->migrations++;
+}
 
 /* --- state shared by the scheduler files (sched.c, sched_place.c, sched_timer.c) */
 

@@ -75,15 +75,10 @@ static inline __attribute__((always_inline)) void switch_plain(struct runqueue *
 static inline __attribute__((always_inline)) uint64_t
 switch_account_keep_resched(struct runqueue *rq, struct task *prev, struct task *next, uint64_t now)
 {
-    /* on_cpu = 1 and state = TASK_RUNNING (0), the task's first two bytes,
-     * as one halfword store (single-copy atomic, so each byte is written
-     * as a relaxed byte store would write it; GCC's atomic store would
-     * compute the address first), its constant shared with the stores
-     * around it. */
-    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
-                       TASK_RUNNING == 0 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-                   "on_cpu, then state");
-    *(volatile uint16_t *)next = 1;
+    /* on_cpu = 1 (relaxed) and state RUNNING as one STRH at the task
+     * pointer (GCC's atomic store would compute the address first), its
+     * constant 1 shared with the stores around it. */
+    *(volatile uint16_t *)&next->cpu_state = TASK_CPU_STATE(1, TASK_RUNNING);
     rq->current = next;
     /* rq->run_start and rq->switches as one pair (an LDP and an STP). */
     struct { uint64_t run_start, switches; } acct;

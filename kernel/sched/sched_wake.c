@@ -38,7 +38,31 @@ static inline __attribute__((always_inline)) void preempt_point(uint64_t irq_fla
 
 void sched_resched_now(void) { preempt_point(read_sysreg(daif)); }
 
-void sched_nudge(const struct task *t) { nudge_idle_core(t, t->cpu); }
+void sched_affinity_changed(struct task *t)
+{
+    uint64_t flags;
+    struct runqueue *rq = sched_lock_task(t, &flags);
+    bool ready = t->state == TASK_READY;
+    /* Moved now: queued, not a deadline task (its reservation is per core),
+     * registers saved (a preempted task still switching out stays: no core
+     * may load them before they are stored), and a core it may use online. */
+    if (!ready || (t->flags & TASK_F_DL) || sched_affinity_allows(t->affinity, rq->cpu) ||
+        atomic_load_explicit(&t->on_cpu, memory_order_acquire) ||
+        !(t->affinity & smp_online_mask())) {
+        if (ready)
+            nudge_idle_core(t, rq_cpu(rq));   /* an idle core it now allows may steal it */
+        spin_unlock_irqrestore(&rq->lock, flags);
+        return;
+    }
+    rq_remove(rq, t);
+    sched_util_refresh(t);
+    int to = sched_place(t, rq->cpu, cpu_id());
+    t->state = TASK_MOVING;   /* no waker or stealer touches it now */
+    spin_unlock(&rq->lock);
+    sched_move_in(t, to);
+    arch_irq_restore(flags);
+    preempt_point(flags);
+}
 
 /* Under rq->lock: queue t and tell whoever must act (rq's core if t should
  * run now, else an idle core that could steal it). */
@@ -115,9 +139,7 @@ void sched_move_in(struct task *t, int to)
 {
     struct runqueue *rq = &runqueues[to];
     uint64_t flags = spin_lock_irqsave(&rq->lock);
-    t->cpu = (int8_t)to;
-    t->pinned = t->affinity == 1u << to;   /* pinned again once on its one core (task_set_affinity) */
-    task_ext(t)->migrations++;
+    sched_task_arrive(t, to);
     make_ready(rq, t);
     spin_unlock_irqrestore(&rq->lock, flags);
 }
@@ -150,15 +172,22 @@ static inline __attribute__((always_inline)) void wake_locked(struct runqueue *r
     preempt_point(flags);
 }
 
-/* Under rq->lock (t->cpu's queue): the general wake-up. */
-__attribute__((noinline)) void sched_wake_locked(struct runqueue *rq, struct task *t,
-                                                   int32_t result, uint64_t flags)
+/* Under rq->lock (t->cpu's queue): the general wake-up. Returns 0 (so
+ * that sched_wake_unlock's ways end in tail calls). */
+static __attribute__((noinline)) int wake_general(struct runqueue *rq, struct task *t,
+                                                  int32_t result, uint64_t flags)
 {
     if (t->state != TASK_BLOCKED) {
         spin_unlock_irqrestore(&rq->lock, flags);
-        return;
+        return 0;
     }
     wake_locked(rq, t, result, flags);
+    return 0;
+}
+
+void sched_wake_locked(struct runqueue *rq, struct task *t, int32_t result, uint64_t flags)
+{
+    wake_general(rq, t, result, flags);
 }
 
 /* Under this core's rq->lock, a task now waiting behind the running one
@@ -193,32 +222,34 @@ static inline __attribute__((always_inline)) int ready_local(struct runqueue *rq
 }
 
 /* After a local wake-up, out of line: nudge an idle core (nudge >= 0) to
- * steal, then act on a reschedule this core owes. */
-static __attribute__((noinline)) void wake_finish(int nudge)
+ * steal, then act on a reschedule this core owes. Returns 0. */
+static __attribute__((noinline)) int wake_finish(int nudge)
 {
     if (nudge >= 0)
         ipi_send(IPI_WAKE, nudge);
     sched_resched_now();
+    return 0;
 }
 
 /* A local wake-up's end: release this core's rq->lock (restoring flags),
  * then nudge (nudge >= 0: ready_local's idle core) or reschedule if this
- * core owes it and the caller's IRQs were on. */
-static inline __attribute__((always_inline)) void ready_done(struct runqueue *rq, int nudge,
-                                                             uint64_t flags)
+ * core owes it and the caller's IRQs were on. Returns 0. */
+static inline __attribute__((always_inline)) int ready_done(struct runqueue *rq, int nudge,
+                                                            uint64_t flags)
 {
     bool resched = rq->need_resched;
     spin_unlock_irqrestore(&rq->lock, flags);
     if (__builtin_expect(nudge >= 0 || (resched && !(flags & ARCH_DAIF_I)), 0))
-        wake_finish(nudge);
+        return wake_finish(nudge);
+    return 0;
 }
 
 /* Under this core's rq->lock (taken with IRQ state flags): make t ready
  * here (ready_local), release, then nudge or reschedule if needed. */
-static inline __attribute__((always_inline)) void ready_here(struct runqueue *rq, struct task *t,
-                                                             bool pinned, uint64_t flags)
+static inline __attribute__((always_inline)) int ready_here(struct runqueue *rq, struct task *t,
+                                                            bool pinned, uint64_t flags)
 {
-    ready_done(rq, ready_local(rq, t, pinned), flags);
+    return ready_done(rq, ready_local(rq, t, pinned), flags);
 }
 
 /* The common local wake-up, tested first under this core's rq->lock: t
@@ -268,11 +299,11 @@ enum wake_mode { WAKE_PLAIN, WAKE_STORED, WAKE_IRQ };
  * here, or on uniform cores it runs at once). That path is decided under
  * the lock without calls, as make_ready and preempt_point would decide it;
  * everything else (another core's queue, a deadline task, a placement the
- * policy must choose) takes wake_locked. */
-static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
-                                                            struct runqueue *rq,
-                                                            struct task *t, int32_t result,
-                                                            uint64_t flags, enum wake_mode mode)
+ * policy must choose) takes wake_locked. Returns 0 (see sched_wake_unlock). */
+static inline __attribute__((always_inline)) int wake_here(struct percpu *p,
+                                                           struct runqueue *rq,
+                                                           struct task *t, int32_t result,
+                                                           uint64_t flags, enum wake_mode mode)
 {
     bool masked = mode == WAKE_IRQ;
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
@@ -284,8 +315,7 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
             ready_plain_local(rq, t);
             if (mode == WAKE_PLAIN)
                 t->wait_result = result;
-            ready_done(rq, -1, flags);
-            return;
+            return ready_done(rq, -1, flags);
         }
         elsewhere = diff & WAKE_DIFF_NOT_HERE;
     } else {
@@ -295,9 +325,8 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
         spin_unlock(&rq->lock);
         rq = &runqueues[t->cpu];
         spin_lock(&rq->lock);
-        sched_wake_locked(rq, t, mode == WAKE_PLAIN ? result : t->wait_result,
-                          masked ? read_sysreg(daif) : flags);
-        return;
+        return wake_general(rq, t, mode == WAKE_PLAIN ? result : t->wait_result,
+                            masked ? read_sysreg(daif) : flags);
     }
     struct task *cur = rq->current;
     bool pinned = t->pinned;
@@ -310,7 +339,7 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
          * loop, tested first (on_cpu is clear: idle runs here). */
         switch_from_idle(rq, cur, t, now_ticks(), 0);
         spin_unlock(&rq->lock);
-        return;
+        return 0;
     }
     bool stays = pinned || atomic_load_explicit(&t->on_cpu, memory_order_relaxed) ||
                  (sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu) &&
@@ -318,16 +347,15 @@ static inline __attribute__((always_inline)) void wake_here(struct percpu *p,
     if (masked)
         flags = read_sysreg(daif);
     if (__builtin_expect(!stays || (t->flags & TASK_F_DL), 0)) {
-        sched_wake_locked(rq, t, mode == WAKE_PLAIN ? result : t->wait_result, flags);
-        return;
+        return wake_general(rq, t, mode == WAKE_PLAIN ? result : t->wait_result, flags);
     }
     if (mode == WAKE_PLAIN)
         t->wait_result = result;
     if ((cur->flags & TASK_F_IDLE) && !rq->band_mask && p->in_irq) {
         wake_onto_idle(rq, cur, t, flags);   /* the idle loop's interrupt woke t */
-        return;
+        return 0;
     }
-    ready_here(rq, t, pinned, flags);
+    return ready_here(rq, t, pinned, flags);
 }
 
 void sched_wake(struct task *t, int32_t result)
@@ -343,13 +371,13 @@ void sched_wake(struct task *t, int32_t result)
  * second save; wq_lock is released before rq->lock is taken (t is off its
  * queue with its result: no other waker, timeout or cancel can end its
  * wait, see waitq_inline.h), so the two locks are never held together. */
-void sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
+int sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
 {
     struct percpu *p = this_cpu();
     struct runqueue *rq = p->rq;
     spin_unlock(wq_lock);
     spin_lock(&rq->lock);
-    wake_here(p, rq, t, 0, flags, WAKE_STORED);
+    return wake_here(p, rq, t, 0, flags, WAKE_STORED);
 }
 
 

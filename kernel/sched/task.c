@@ -727,8 +727,7 @@ void task_set_affinity(struct task *t, uint32_t affinity)
      * (sched_move_in). A stale clear only costs a wake the policy's way. */
     if (t->pinned && !(affinity & (1u << t->cpu)))
         t->pinned = 0;
-    if (t->state == TASK_READY)
-        sched_nudge(t);
+    sched_affinity_changed(t);
 }
 int task_set_qos(struct task *t, enum qos qos)
 {

@@ -994,3 +994,90 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
     }
     chan_destroy(shared);
 }
+
+/* --- the record's hand-off without a closed test (branch chan18) --------------------- */
+
+/* The hand-off to the record tests no closed flag: the record is linked
+ * only while the channel is open (a close fails it and unlinks it under
+ * the lock). First in order: a receiver parks in the record, the channel
+ * is closed, and a send that comes before the receiver has run must fail
+ * (-EPIPE) and the receiver get -EPIPE. Then a close and a send racing
+ * for a receiver parked in the record, from two other cores: either the
+ * send came first (it returns 0, the receiver 0 with its message) or the
+ * close did (the send and the receiver -EPIPE, nothing delivered). After
+ * each round a send and a receive on the closed channel fail at once and
+ * the record is free. With a close that leaves the record linked (settle
+ * skipping it), the send after the close hands its message over: 0 where
+ * -EPIPE is due, and the receiver returns 0. */
+static _Atomic int race_go;
+static _Atomic int64_t race_send_result;
+
+static int64_t send_on_go(void *arg)
+{
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    atomic_store(&race_send_result, chan_send(shared, arg, WAIT_FOREVER));
+    return 0;
+}
+
+static int64_t close_on_go(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    return chan_close(shared);
+}
+
+TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
+{
+    int online = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        online += smp_cpu_online(k);
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    struct msg32 first = {.seq = 0};
+    struct task *r0 = spawn_on(recv_one, &first, other_core(0), QOS_DEFAULT);
+    wait_for_waiters(&shared->recvq, 1);
+    EXPECT_TRUE(head_is_record());
+    EXPECT_EQ(chan_close(shared), 0);
+    struct msg32 late = {.seq = 77};
+    EXPECT_EQ(chan_send(shared, &late, WAIT_FOREVER), -EPIPE);
+    int64_t v0 = -1;
+    task_join(r0, &v0);
+    EXPECT_EQ(v0, -EPIPE);
+    EXPECT_EQ(first.seq, 0);
+    chan_destroy(shared);
+
+    for (int round = 0; round < 60; round++) {
+        shared = chan_create(sizeof(struct msg32), round % 3 == 2 ? 0 : 1);
+        struct msg32 out = {.seq = 0};
+        struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
+        wait_for_waiters(&shared->recvq, 1);   /* arms, then parks in the record */
+        EXPECT_TRUE(head_is_record());
+        atomic_store(&race_go, 0);
+        struct msg32 m = {.seq = 900 + (uint64_t)round};
+        struct task *s = spawn_on(send_on_go, &m, other_core(online >= 3 ? 1 : 0), QOS_DEFAULT);
+        struct task *c = spawn_on(close_on_go, NULL, other_core(online >= 4 ? 2 : 0), QOS_DEFAULT);
+        atomic_store(&race_go, 1);
+        int64_t vr = -1, vc = -1;
+        task_join(s, NULL);
+        task_join(c, &vc);
+        task_join(r, &vr);
+        int64_t vs = atomic_load(&race_send_result);
+        EXPECT_EQ(vc, 0);
+        if (vs == 0) {
+            EXPECT_EQ(vr, 0);
+            EXPECT_EQ(out.seq, 900 + (uint64_t)round);
+        } else {
+            EXPECT_EQ(vs, -EPIPE);
+            EXPECT_EQ(vr, -EPIPE);
+            EXPECT_EQ(out.seq, 0);
+        }
+        m.seq = 1;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);
+        EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);
+        EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);
+        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        chan_destroy(shared);
+    }
+}

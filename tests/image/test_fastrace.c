@@ -476,3 +476,152 @@ TEST(fastrace, a_blocked_task_pinned_to_another_core_wakes_there)
         EXPECT_EQ(ran_on, b);
     }
 }
+
+/* --- affinity changes of a queued task --------------------------------------------- */
+
+static _Atomic int stolen_cpu, stolen_pinned, hog_release, hog2_release;
+
+static int64_t stolen_task(void *arg)
+{
+    (void)arg;
+    atomic_store(&stolen_pinned, sched_current()->pinned);
+    atomic_store(&stolen_cpu, cpu_id());
+    return 0;
+}
+
+/* Keeps its core (a higher class than the queued task) until released, or
+ * for a bounded count if the steal never comes (the test then fails on
+ * where the queued task ran, instead of hanging). */
+static int64_t core_hog(void *arg)
+{
+    _Atomic int *release = arg;
+    for (uint32_t i = 0; i < 400000000u && !atomic_load(release); i++)
+        ;
+    return 0;
+}
+
+/* Spawns a core_hog of the user-interactive class on core cpu and waits
+ * until it runs there. */
+static struct task *hog_core(int cpu, _Atomic int *release)
+{
+    atomic_store(release, 0);
+    struct task_attr ha = {.name = "hog", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
+    struct task *hog = task_spawn(core_hog, (void *)release, &ha);
+    if (hog)
+        while (((volatile struct task *)hog)->state != TASK_RUNNING)
+            ;
+    return hog;
+}
+
+/* A task queued on core a behind a higher class is pinned to core b:
+ * task_set_affinity moves it to b's queue at once, so when a frees up it
+ * does not run there; it runs on b (at once if b is idle, else once b frees
+ * up), pinned there (its wake-ups then take the local fast path; the
+ * affinity change had unpinned it while it sat on a). */
+static void check_queued_task_repinned(bool b_busy)
+{
+    int here = cpu_id();
+    int a = core_after(here, 1), b = core_after(here, 2);
+    atomic_store(&stolen_cpu, -1);
+    atomic_store(&stolen_pinned, -1);
+    struct task *hog_a = hog_core(a, &hog_release);
+    struct task *hog_b = b_busy ? hog_core(b, &hog2_release) : NULL;
+    EXPECT_TRUE(hog_a && (hog_b || !b_busy));
+    struct task_attr qa = {.name = "queued", .qos = QOS_DEFAULT, .affinity = 1u << a};
+    struct task *t = hog_a ? task_spawn(stolen_task, NULL, &qa) : NULL;
+    if (t) {
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);
+        task_set_affinity(t, 1u << b);
+        EXPECT_EQ(task_cpu(t), b);
+    }
+    if (!b_busy && t)
+        EXPECT_EQ(task_join(t, NULL), TASK_EXITED);   /* with a still busy */
+    atomic_store(&hog_release, 1);
+    if (hog_a)
+        EXPECT_EQ(task_join(hog_a, NULL), TASK_EXITED);
+    if (b_busy) {
+        if (t)   /* a is idle now and may not take it */
+            EXPECT_EQ(atomic_load(&stolen_cpu), -1);
+        atomic_store(&hog2_release, 1);
+        if (hog_b)
+            EXPECT_EQ(task_join(hog_b, NULL), TASK_EXITED);
+        if (t)
+            EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    }
+    if (t) {
+        EXPECT_EQ(atomic_load(&stolen_cpu), b);
+        EXPECT_EQ(atomic_load(&stolen_pinned), 1);
+    }
+}
+
+TEST(fastrace, a_queued_task_pinned_to_an_idle_core_runs_there_pinned)
+{
+    if (smp_online_count() >= 3)
+        check_queued_task_repinned(false);
+}
+
+TEST(fastrace, a_queued_task_pinned_to_a_busy_core_moves_there_at_once)
+{
+    if (smp_online_count() >= 3)
+        check_queued_task_repinned(true);
+}
+
+/* --- a late timeout against the untimed wait after it (branch chan18) ---------------- */
+
+/* An untimed wait takes no new wait number (only sched_block's waits do,
+ * as they end): the number it runs under is the one the timed wait before
+ * it armed its timeout with, bumped as that wait ended. The timeout's
+ * callback is called here by hand, as a firing that lost the race to the
+ * post would run it late, with the timed wait's number, while the waiter
+ * is blocked in the untimed wait that follows: it must find no wait of
+ * that number (the waiter stays blocked, its wait ends with the post's
+ * unit, 0). Without the bump at the end of the timed wait the callback
+ * takes the untimed wait for the timed one and wakes it with a timeout
+ * (the untimed wait returns early, WAIT_TIMEOUT, its queue entry left
+ * behind). */
+static struct semaphore late_sem;
+static _Atomic int late_phase;
+static _Atomic int64_t late_untimed;
+
+static int64_t late_waiter(void *arg)
+{
+    (void)arg;
+    int timed = sem_wait(&late_sem, 1000000000);   /* posted well before its second */
+    atomic_store(&late_phase, 1);
+    atomic_store(&late_untimed, sem_wait(&late_sem, WAIT_FOREVER));
+    atomic_store(&late_phase, 2);
+    return timed;
+}
+
+TEST(fastrace, a_late_timeout_of_a_timed_wait_does_not_end_the_untimed_wait_after_it)
+{
+    int here = cpu_id(), there = core_after(here, 1);
+    for (int round = 0; round < 20; round++) {
+        sem_init(&late_sem, 0);
+        atomic_store(&late_phase, 0);
+        atomic_store(&late_untimed, -100);
+        struct task_attr a = {.name = "late", .qos = QOS_DEFAULT, .affinity = 1u << there};
+        struct task *t = task_spawn(late_waiter, NULL, &a);
+        EXPECT_TRUE(t != NULL);
+        if (!t)
+            return;
+        while (((volatile struct task *)t)->state != TASK_BLOCKED)
+            ;
+        sem_post(&late_sem);   /* ends the timed wait: its timer comes off */
+        while (atomic_load(&late_phase) != 1 || ((volatile struct task *)t)->state != TASK_BLOCKED)
+            ;
+        struct timer tm = t->timer;   /* as the timed wait armed it */
+        EXPECT_TRUE(tm.fn != NULL && tm.arg == t);
+        if (tm.fn)
+            tm.fn(tm.arg, tm.seq);
+        task_sleep_ns(200000);
+        EXPECT_EQ(atomic_load(&late_phase), 1);
+        EXPECT_EQ(((volatile struct task *)t)->state, TASK_BLOCKED);
+        sem_post(&late_sem);
+        int64_t v = -1;
+        EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(atomic_load(&late_untimed), 0);
+        EXPECT_EQ(late_sem.count, 0);
+    }
+}

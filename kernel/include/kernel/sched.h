@@ -71,11 +71,18 @@ struct waitq;
 #define WAIT_PENDING     INT32_MIN   /* still blocked: nobody has ended the wait */
 
 struct task {
-    _Atomic uint8_t on_cpu;      /* registers live on a core (first: the switch clears it) */
-    uint8_t state;               /* enum task_state */
     union {
-        uint8_t pinned;          /* while alive: its affinity allows exactly one core
-                                    (task_pin_note keeps it with the affinity) */
+        struct {
+            _Atomic uint8_t on_cpu;  /* registers live on a core (first: the switch clears it) */
+            uint8_t state;           /* enum task_state */
+        };
+        uint16_t cpu_state;      /* on_cpu | state << 8: one store sets both where both
+                                    change (a switch to the task, TASK_CPU_STATE) */
+    };
+    union {
+        uint8_t pinned;          /* while alive: its affinity allows exactly one core,
+                                    the one it is on (task_pin_note, task_set_affinity,
+                                    sched_task_arrive keep it so) */
         uint8_t status;          /* enum task_status once dead */
     };
     _Atomic uint8_t cancel;      /* TASK_CANCEL_* (task_cancel, interruptible waits) */
@@ -93,8 +100,9 @@ struct task {
     struct task *next, *prev;    /* run queue or wait queue links */
     uint32_t affinity;           /* allowed cores, 0 = any */
     uint32_t id;
-    uint32_t wait_seq;           /* number of the current or last wait (bumped as each
-                                    starts): a timeout armed for another is ignored */
+    uint32_t wait_seq;           /* wait number: bumped as each wait that may arm a
+                                    timeout (sched_block's) ends, so a timeout armed
+                                    for an earlier wait matches no later one */
     int32_t wait_result;
     struct waitq *waiting_on;    /* wait queue it is blocked on, set by every wait a timeout
                                     or a cancel may end (timed or interruptible; an untimed
@@ -140,6 +148,10 @@ struct task_ext {
 };
 _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, sp) == ARCH_SWITCH_SP_OFFSET,
                "the switches (arch/arm64/switch.S, arch_switch_min) find them there");
+/* task->cpu_state for on_cpu and state s. */
+#define TASK_CPU_STATE(on_cpu, s) ((uint16_t)((on_cpu) | (s) << 8))
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(struct task, state) == 1,
+               "cpu_state: on_cpu its low byte, state its high one");
 _Static_assert(offsetof(struct task_ext, qos) == 0, "a sched_qos_task is its task_ext");
 #define TASK_UTIL_STAMP_TICKS (1ull << 63)
 
@@ -266,10 +278,12 @@ void sched_wake(struct task *t, int32_t result);
 void sched_wake_irq(struct task *t);
 /* sched_wake for a waker holding wq_lock with IRQs masked
  * (irq_flags: what spin_lock_irqsave returned), t taken off that wait
- * queue with its wait_result stored: releases wq_lock, wakes t as
+ * queue with its wait_result stored (none for a task blocked in
+ * sched_block_unlock or its begin): releases wq_lock, wakes t as
  * sched_wake does, restores irq_flags and acts on a reschedule owed.
- * (t last: the register order that spares the wake-up two moves.) */
-void sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
+ * (t last: the register order that spares the wake-up two moves.)
+ * Returns 0: a caller that returns 0 after it ends in a tail call. */
+int sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
@@ -298,8 +312,10 @@ void sched_kill_current_no_room(struct arch_frame *f, uint64_t frame_bytes);
 
 /* IPI_WAKE arrived: reprogram this core's timer if another core asked. */
 void sched_ipi(void);
-/* t became stealable (e.g. its affinity widened): wake an idle core for it. */
-void sched_nudge(const struct task *t);
+/* t's affinity changed (task_set_affinity): a task queued on a core it may
+ * no longer use moves now to where placement puts it; one that may stay is
+ * left queued and an idle core it now allows is woken to steal it. */
+void sched_affinity_changed(struct task *t);
 
 /* Per-core time accounting. */
 struct sched_cpu_stats {
@@ -353,7 +369,8 @@ struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t 
 /* The same untimed block for a waiter that is on no wait queue
  * (a runtime wait list's, which learns its result from its waker): lock
  * held, IRQs masked (irq_flags from spin_lock_irqsave); releases lock,
- * blocks until woken, restores irq_flags. No waiting_on, no result. */
+ * blocks until woken, restores irq_flags. No waiting_on, no result:
+ * wait_result is left as it was (its waker need not store one). */
 void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
 /* sched_block_unlock up to the switch, as sched_block_waitq_begin is
  * sched_block_waitq's (for a runtime wait list's waiter that switches

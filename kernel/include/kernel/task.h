@@ -129,9 +129,12 @@ struct task *task_current(void);
 void task_cancel(struct task *t);
 bool task_cancelled(void);
 
-/* Change where t may run (0 = anywhere). Takes effect at its next placement
- * or steal (and for active migration, kernel/migrate.h, from its next
- * switch-in); a running task is not forced off a core it may no longer use. */
+/* Change where t may run (0 = anywhere). A task queued on a core it may no
+ * longer use moves at once; a blocked one goes where its wake-up places it
+ * (and for active migration, kernel/migrate.h, from its next switch-in). A
+ * running task is not forced off a core it may no longer use, and neither is
+ * one woken or preempted while it is still switching out there (its
+ * registers are live on that core): it runs there once more. */
 void task_set_affinity(struct task *t, uint32_t affinity);
 /* Change t's QoS class now, whatever it is doing: a waiting task requeues in
  * its new band (and preempts if it now outranks what runs), a running task

@@ -81,7 +81,18 @@ void chan_destroy(struct chan *c);
  * dropped). Like chan_destroy: nobody may use or wait on c meanwhile. */
 void chan_reopen(struct chan *c);
 
-int chan_send(struct chan *c, const void *msg, uint64_t timeout_ns);
+/* chan_send (below): chan_send_untimed_ when the send is untimed
+ * (timeout_ns WAIT_FOREVER, known at compile time: no timeout is kept
+ * for the slow ways), else this. */
+int chan_send_(struct chan *c, const void *msg, uint64_t timeout_ns);
+int chan_send_untimed_(struct chan *c, const void *msg);
+static inline __attribute__((always_inline)) int chan_send(struct chan *c, const void *msg,
+                                                           uint64_t timeout_ns)
+{
+    if (!__builtin_constant_p(timeout_ns) || timeout_ns != WAIT_FOREVER)
+        return chan_send_(c, msg, timeout_ns);
+    return chan_send_untimed_(c, msg);
+}
 /* chan_recv (below): inline when the receive is untimed (timeout_ns
  * WAIT_FOREVER, known at compile time), else this. */
 int chan_recv_(struct chan *c, void *buf, uint64_t timeout_ns);

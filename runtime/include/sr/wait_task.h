@@ -216,10 +216,10 @@ static inline __attribute__((always_inline)) int
 task_waker_wake_unlock_(struct waker *w, spinlock_t *lock, uint64_t flags)
 {
     struct task *t = container_of(w, struct task_waker, w)->task;   /* read before IDLE */
-    t->wait_result = WAIT_OK;   /* sched_wake_unlock's contract: stored by the taker */
+    /* No wait_result: the task blocked in sched_block_unlock (or its
+     * begin), which has none. */
     atomic_store_explicit(&w->state, WAKER_IDLE, memory_order_release);
-    sched_wake_unlock(lock, flags, t);
-    return 0;
+    return sched_wake_unlock(lock, flags, t);   /* 0 */
 }
 
 static inline __attribute__((always_inline)) int32_t
