@@ -464,17 +464,17 @@ static inline __attribute__((always_inline)) int32_t wait_end(void)
 }
 
 /* The joiner's wait in sched_join_begin, under this core's rq->lock
- * (the joiner's): wait_begin less two stores. A new wait number still
- * comes first, so a timeout armed for an earlier wait, however late it
- * runs, cannot match; BLOCKED is a plain store, as the one reader that
- * pairs them (in_wait) holds the blocked task's run-queue lock, this one.
- * wait_result is left as the last wait ended it (never WAIT_PENDING once
- * a task runs: whoever ends a wait stores its result): only a wait-queue
- * waiter's takers and a cancellation point's cancel look for
- * WAIT_PENDING, and neither may end a join; its exit stores WAIT_OK. */
+ * (the joiner's): BLOCKED, a plain store, no more. The one reader that
+ * pairs state and wait number, in_wait, holds the blocked task's run-queue
+ * lock, this one, so no release is needed; the wait number needs no bump
+ * (this wait arms no timeout, and every wait that armed one bumped it as
+ * it ended: see wait_begin_). wait_result is left as the last wait ended
+ * it (never WAIT_PENDING once a task runs: whoever ends a wait stores its
+ * result): only a wait-queue waiter's takers and a cancellation point's
+ * cancel look for WAIT_PENDING, and neither may end a join; its exit
+ * stores WAIT_OK. */
 static inline __attribute__((always_inline)) void join_wait_begin(struct task *cur)
 {
-    cur->wait_seq++;
     *(volatile uint8_t *)&cur->state = TASK_BLOCKED;
 }
 
