@@ -193,25 +193,27 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 
 /* --- RX and the interrupt --------------------------------------------------------- */
 
-/* A blocked reader's request (its task's wait_arg points here): the RX
- * interrupt fills buf and sets done (> 0), then wakes the task. first is
- * min(len, RX_BUDGET), what the interrupt's first step may put in buf
- * (worked out by the reader, off the interrupt's path). */
-struct rx_req {
-    uint8_t *buf;
-    uint32_t len;
-    uint32_t first;
-    long done;      /* uart_read's result: -ETIMEDOUT until completed */
-};
+/* A blocked reader's request is a struct uart_rx_req (kernel/uart.h) its
+ * task's wait_arg points at; whoever completes it takes the reader off
+ * rxq with the count of bytes put in its buffer (> 0) as its wait result. */
+static inline struct uart_rx_req *rx_req_of(const struct task *w)
+{
+    return (struct uart_rx_req *)(uintptr_t)w->wait_arg;
+}
+
+/* The request for n (> 0) bytes into buf; first: see struct uart_rx_req. */
+static void rx_req_set(struct uart_rx_req *r, uint8_t *buf, uint32_t n)
+{
+    *r = (struct uart_rx_req){buf, n, n < RX_BUDGET ? n : RX_BUDGET};
+}
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
  * there (each counted in rx_wakeups). */
 static void rx_complete(struct uart *u)
 {
     while (!uart_ring_empty(&u->rx) && !waitq_empty(&u->rxq)) {
-        struct rx_req *r = (struct rx_req *)(uintptr_t)u->rxq.head->wait_arg;
-        r->done = uart_ring_read(&u->rx, r->buf, r->len);
-        waitq_wake_one(&u->rxq, WAIT_OK);
+        struct uart_rx_req *r = rx_req_of(u->rxq.head);
+        waitq_wake_one(&u->rxq, (int32_t)uart_ring_read(&u->rx, r->buf, r->len));
         u->rx_wakeups++;
     }
 }
@@ -222,12 +224,11 @@ static void rx_complete(struct uart *u)
 static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task *w,
                                                      uint32_t raw)
 {
-    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    struct uart_rx_req *r = rx_req_of(w);
     uint32_t got = uart_service_irq_rest(u->drv, &u->rx, RX_BUDGET, &u->rx_errors, raw);
     u->rx_bytes += got;
-    r->done = got < r->len ? got : r->len;
     u->rx_wakeups++;
-    waitq_take(&u->rxq, w, WAIT_OK);
+    waitq_take(&u->rxq, w, (int32_t)(got < r->len ? got : r->len));
     rx_complete(u);
 }
 
@@ -238,7 +239,7 @@ static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task
  * rxq.head after it, the lock held.) */
 static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
 {
-    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
+    struct uart_rx_req *r = rx_req_of(w);
     uint32_t first = r->first;
     if (first > RX_BUDGET)
         __builtin_unreachable();   /* uart_read's min: uart_service_irq_first's is folded */
@@ -253,9 +254,7 @@ static inline __attribute__((always_inline)) void rx_direct(struct uart *u, stru
     /* raw <= r->first: every byte is in r's buffer. */
     u->rx_bytes += raw;
     u->rx_wakeups++;
-    r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    r->done = raw;
-    waitq_take_first_irq(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
+    waitq_take_first_irq(&u->rxq, w, (int32_t)raw);   /* w is rxq.head */
 }
 
 /* Under rxq.lock, no reader waiting: the interrupt's service into the
@@ -310,37 +309,58 @@ static void rx_report(uint64_t lost)
                (unsigned long long)lost);
 }
 
-/* uart_read's wait, the ring empty, under rxq.lock taken with IRQ state
+/* uart_read_'s wait, the ring empty, under rxq.lock taken with IRQ state
  * flags (released, flags restored): a request for n bytes into buf, done
  * by the interrupt. Out of line, with only what is live after the wait in
- * its frame (uart_read's own frame is gone by then: a tail call). */
+ * its frame (uart_read_'s own frame is gone by then: a tail call). */
 static __attribute__((noinline)) long rx_wait(struct uart *u, uint8_t *buf, uint32_t n,
                                               uint64_t flags, uint64_t deadline)
 {
-    struct rx_req req = {buf, n, n < RX_BUDGET ? n : RX_BUDGET, -ETIMEDOUT};
+    struct uart_rx_req req;
+    rx_req_set(&req, buf, n);
     sched_current()->wait_arg = (uintptr_t)&req;
-    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
-    /* Completed by the interrupt (done > 0), or timed out off the queue
-     * before any byte came (nobody touches req any more). */
-    return req.done;
+    /* Completed (the count, > 0), or timed out off the queue before any
+     * byte came (nobody touches req any more). */
+    int32_t r = waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock */
+    return r > 0 ? r : -ETIMEDOUT;
 }
 
 static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
 
-long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
+/* Under rxq.lock taken with IRQ state flags, the ring not empty: take up
+ * to len bytes (released, flags restored; drops reported). */
+static __attribute__((noinline)) long rx_from_ring(struct uart *u, void *buf, size_t len,
+                                                   uint64_t flags)
+{
+    long n = uart_ring_read(&u->rx, buf, clamp_len(len));
+    uint64_t lost = rx_unreported(u);
+    spin_unlock_irqrestore(&u->rxq.lock, flags);
+    rx_report(lost);
+    return n;
+}
+
+long uart_read_(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
 {
     if (len == 0)
         return -EINVAL;
     uint64_t deadline = waitq_deadline(timeout_ns);
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
-    if (!uart_ring_empty(&u->rx)) {
-        long n = uart_ring_read(&u->rx, buf, clamp_len(len));
-        uint64_t lost = rx_unreported(u);
-        spin_unlock_irqrestore(&u->rxq.lock, flags);
-        rx_report(lost);
-        return n;
-    }
+    if (!uart_ring_empty(&u->rx))
+        return rx_from_ring(u, buf, len, flags);
     return rx_wait(u, buf, clamp_len(len), flags, deadline);
+}
+
+struct sched_block_switch uart_read_begin_(struct uart *u, struct uart_rx_req *req, void *buf,
+                                           size_t len)
+{
+    if (len == 0)
+        return (struct sched_block_switch){NULL, {.result = -EINVAL}};
+    uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
+    if (!uart_ring_empty(&u->rx))
+        return (struct sched_block_switch){NULL, {.result = rx_from_ring(u, buf, len, flags)}};
+    rx_req_set(req, buf, clamp_len(len));
+    sched_current()->wait_arg = (uintptr_t)req;
+    return waitq_wait_min_begin(&u->rxq, flags);   /* a tail call: sched_block_waitq_begin */
 }
 
 long uart_try_read(struct uart *u, void *buf, size_t len)
