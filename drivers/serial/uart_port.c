@@ -23,33 +23,13 @@
 #include <kernel/waitq.h>
 #include <kernel/waitq_inline.h>
 
+#include "uart_port.h"
 #include "uart_ring.h"
 #include "uart_service.h"
 
-/* Bytes the RX interrupt takes at most per call (a babbling device cannot
- * hold the core; the level interrupt comes back for the rest). */
-#define RX_BUDGET       256
 /* A writer waiting for room waits at most this long for the TX interrupt,
  * then writes polled: a UART whose interrupt never comes loses no output. */
 #define TX_STALL_NS     (1000ull * 1000 * 1000)
-
-struct uart {
-    const struct console_driver *drv;
-    uint32_t irq;
-    int irq_cpu;
-    unsigned irq_mask;              /* UART_IRQ_* sources enabled; written under txq.lock */
-    struct waitq rxq, txq;
-    _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
-    struct uart_ring rx, tx;
-    uint64_t rx_bytes, rx_wakeups;  /* under rxq.lock (side by side: one LDP/STP) */
-    uint64_t rx_errors;             /* under rxq.lock */
-    uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
-    uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
-                                     * store, atomic loads (handler runs: irq_count(irq)) */
-    uint8_t rx_buf[UART_RX_RING];
-    uint8_t tx_buf[UART_TX_RING];
-};
 
 static struct uart console_uart;
 static struct uart *_Atomic console_port;
@@ -193,18 +173,12 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 
 /* --- RX and the interrupt --------------------------------------------------------- */
 
-/* A blocked reader's request is a struct uart_rx_req (kernel/uart.h) its
- * task's wait_arg points at; whoever completes it takes the reader off
- * rxq with the count of bytes put in its buffer (> 0) as its wait result. */
-static inline struct uart_rx_req *rx_req_of(const struct task *w)
-{
-    return (struct uart_rx_req *)(uintptr_t)w->wait_arg;
-}
-
-/* The request for n (> 0) bytes into buf; first: see struct uart_rx_req. */
+/* The request for n (> 0) bytes into buf (kernel/uart.h's struct
+ * uart_rx_req): whoever completes it takes the reader off rxq with the
+ * count of bytes put in its buffer (> 0) as its wait result. */
 static void rx_req_set(struct uart_rx_req *r, uint8_t *buf, uint32_t n)
 {
-    *r = (struct uart_rx_req){buf, n, n < RX_BUDGET ? n : RX_BUDGET};
+    *r = (struct uart_rx_req){buf, n, n < UART_RX_BUDGET ? n : UART_RX_BUDGET};
 }
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
@@ -212,85 +186,48 @@ static void rx_req_set(struct uart_rx_req *r, uint8_t *buf, uint32_t n)
 static void rx_complete(struct uart *u)
 {
     while (!uart_ring_empty(&u->rx) && !waitq_empty(&u->rxq)) {
-        struct uart_rx_req *r = rx_req_of(u->rxq.head);
+        struct uart_rx_req *r = uart_rx_req_of(u->rxq.head);
         waitq_wake_one(&u->rxq, (int32_t)uart_ring_read(&u->rx, r->buf, r->len));
         u->rx_wakeups++;
     }
 }
 
-/* rx_direct's end when the FIFO held more than r's buffer or the first
- * step's budget took (raw has UART_RX_MORE): the rest into the ring, r's
- * reader (w) woken, then the readers behind it from the ring. */
-static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task *w,
-                                                     uint32_t raw)
+/* The interrupt's TX service, rxq.lock not held: the ring into the FIFO. */
+static void irq_tx(struct uart *u)
 {
-    struct uart_rx_req *r = rx_req_of(w);
-    uint32_t got = uart_service_irq_rest(u->drv, &u->rx, RX_BUDGET, &u->rx_errors, raw);
-    u->rx_bytes += got;
-    u->rx_wakeups++;
-    waitq_take(&u->rxq, w, (int32_t)(got < r->len ? got : r->len));
-    rx_complete(u);
-}
-
-/* Under rxq.lock, w, the first reader, waiting (so the ring is empty): the
- * interrupt's service with the FIFO straight into w's buffer (the rest
- * into the ring, for the readers behind w), and w woken. (uart_service_irq
- * in two steps; only u stays live across the driver call: w is still
- * rxq.head after it, the lock held.) */
-static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
-{
-    struct uart_rx_req *r = rx_req_of(w);
-    uint32_t first = r->first;
-    if (first > RX_BUDGET)
-        __builtin_unreachable();   /* uart_read's min: uart_service_irq_first's is folded */
-    uint32_t raw = uart_service_irq_first(u->drv, r->buf, first, RX_BUDGET, &u->rx_errors);
-    w = u->rxq.head;
-    if (__builtin_expect(raw & UART_RX_MORE, 0)) {
-        rx_direct_more(u, w, raw);
-        return;
-    }
-    if (!raw)
-        return;   /* an error or timeout source with the FIFO empty */
-    /* raw <= r->first: every byte is in r's buffer. */
-    u->rx_bytes += raw;
-    u->rx_wakeups++;
-    waitq_take_first_irq(&u->rxq, w, (int32_t)raw);   /* w is rxq.head */
-}
-
-/* Under rxq.lock, no reader waiting: the interrupt's service into the
- * ring, for the next reader. */
-static __attribute__((noinline)) void rx_to_ring(struct uart *u)
-{
-    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
-}
-
-static void uart_irq(uint32_t intid, void *arg)
-{
-    (void)intid;
-    struct uart *u = arg;
-    /* The stamp is the raw counter (uart_stats converts it): the handler's
-     * first statement, at the cost of one register read. */
-    *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
-
-    spin_lock(&u->rxq.lock);
-    /* Readers wait only while the ring is empty: one finding bytes takes
-     * them, and every path that fills the ring then completes the waiting
-     * readers until either runs out (rx_complete). */
-    struct task *w = u->rxq.head;
-    if (__builtin_expect(w != NULL, 1))   /* a reader waits for this byte */
-        rx_direct(u, w);
-    else
-        rx_to_ring(u);
-    spin_unlock(&u->rxq.lock);
-
-    /* TX is on only while the ring holds bytes; a writer turning it on
-     * has already filled the FIFO itself, and the level interrupt returns. */
-    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* one LDR; set_irq_mask stores */
+    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* set_irq_mask stores */
         return;
     bool taken = tx_lock(u);
     if (taken)
         tx_pump(u);
     tx_unlock(u, taken);
+}
+
+void uart_port_irq_ring(struct uart *u)
+{
+    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, UART_RX_BUDGET, &u->rx_errors);
+    spin_unlock(&u->rxq.lock);
+    irq_tx(u);
+}
+
+void uart_port_irq_rest(struct uart *u, struct task *w, uint32_t raw)
+{
+    if (raw) {   /* UART_RX_MORE: w's buffer or the first step's budget is full */
+        struct uart_rx_req *r = uart_rx_req_of(w);
+        uint32_t got = uart_service_irq_rest(u->drv, &u->rx, UART_RX_BUDGET, &u->rx_errors, raw);
+        u->rx_bytes += got;
+        u->rx_wakeups++;
+        waitq_take(&u->rxq, w, (int32_t)(got < r->len ? got : r->len));
+        rx_complete(u);
+    }
+    spin_unlock(&u->rxq.lock);
+    irq_tx(u);
+}
+
+void uart_port_irq_tx_wake(struct uart *u, struct task *w)
+{
+    irq_tx(u);
+    sched_wake_irq(w);
 }
 
 /* Under rxq.lock: drops not reported yet (they are about to be). */
@@ -389,7 +326,7 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     out->tx_waits = u->tx_waits;
     tx_unlock(u, taken);
     arch_irq_restore(flags);
-    out->irqs = irq_count(u->irq);   /* each dispatch runs uart_irq once */
+    out->irqs = irq_count(u->irq);   /* each dispatch runs drv->irq once */
     out->last_irq_ns = arch_ticks_to_ns(__atomic_load_n(&u->last_irq_ticks, __ATOMIC_RELAXED));
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
@@ -404,7 +341,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
     if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
-        !drv->irq_rx || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
+        !drv->irq_rx || !drv->irq || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;
     u->irq = con->irq;
@@ -414,7 +351,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     atomic_store(&u->tx_holder, -1);
     if (uart_ring_init(&u->rx, u->rx_buf, sizeof(u->rx_buf)) != 0 ||
         uart_ring_init(&u->tx, u->tx_buf, sizeof(u->tx_buf)) != 0 ||
-        irq_register(u->irq, uart_irq, u) != 0)
+        irq_register(u->irq, drv->irq, u) != 0)
         return -1;
     irq_set_edge(u->irq, false);
     irq_route(u->irq, u->irq_cpu);
