@@ -86,14 +86,15 @@ static void pl011_drain(void)
 static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint8_t *dst,
                                                                uint32_t max, uint64_t *errors)
 {
-    if (mmio_read32(b + UART_FR) & FR_RXFE)
+    if (__builtin_expect(mmio_read32(b + UART_FR) & FR_RXFE, 0))
         return 0;
     /* FR was read before each DR: a byte is waiting on every read. The
-     * first byte is read before the loop (most interrupts bring one). */
+     * first byte is read before the loop (most interrupts bring one: the
+     * straight path). */
     uint32_t dr = mmio_read32(b + UART_DR);
     dst[0] = (uint8_t)dr;
-    if (mmio_read32(b + UART_FR) & FR_RXFE) {   /* the one byte */
-        if (dr & DR_ERRORS)
+    if (__builtin_expect(mmio_read32(b + UART_FR) & FR_RXFE, 1)) {   /* the one byte */
+        if (__builtin_expect(dr & DR_ERRORS, 0))
             (*errors)++;
         return 1;
     }
