@@ -27,11 +27,12 @@
 #define UART_RX_BUDGET  256
 
 struct uart {
+    struct waitq rxq;               /* first: its lock's address is the port's */
     const struct console_driver *drv;
     uint32_t irq;
     int irq_cpu;
     unsigned irq_mask;              /* UART_IRQ_* sources enabled; written under txq.lock */
-    struct waitq rxq, txq;
+    struct waitq txq;
     _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
     struct uart_ring rx, tx;
     uint64_t rx_bytes, rx_wakeups;  /* under rxq.lock (side by side: one LDP/STP) */
