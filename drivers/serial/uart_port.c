@@ -1,10 +1,13 @@
 /*
  * Interrupt-driven console UART (see kernel/uart.h): rings, the interrupt
- * handler, blocking reads, and the console's queued and polled writes.
+ * handler's uncommon ends (its common path, inline in each driver's
+ * handler: uart_port.h), blocking reads, and the console's queued and
+ * polled writes.
  *
  * Locking: rxq.lock guards the RX ring and RX counters; a reader finding
  * the ring empty sleeps on rxq with a request (buffer, length) that the RX
- * interrupt completes before waking it. txq.lock guards the TX ring, the TX
+ * interrupt completes (the count as the reader's wait result, the reader
+ * off rxq) before waking it. txq.lock guards the TX ring, the TX
  * FIFO, the interrupt mask and the TX counters; writers waiting for room
  * sleep on txq. Both are taken with IRQs masked and never nested; the
  * console lock, when held, comes first. tx_holder names the core inside
