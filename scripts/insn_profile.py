@@ -17,7 +17,7 @@ answered as the test runner does, scripts/serial_feed.py) and --until (the
 count stops at the first instruction of UNTIL, e.g. the reader's clock read):
 
     scripts/insn_profile.py --append "sr.bench sr.only=uart" --feed \\
-        --after sched_block --start uart_irq --until clock_ns --skip 5 --steps 800
+        --after sched_block_waitq_begin --start pl011_port_irq --until clock_ns --skip 5 --steps 800
 
 Extra QEMU arguments follow "--". Defaults boot qemu-virt-bl's Image on one
 Cortex-A76 with QEMU's own DTB, under -icount shift=0,sleep=off as make bench

@@ -9,6 +9,7 @@
 #include <arch/io.h>
 #include <arch/sysreg.h>
 #include <kernel/irq.h>
+#include <kernel/irq_inline.h>
 #include <kernel/percpu.h>
 #include "gic_regs.h"
 #include "gic_v3_layout.h"
@@ -23,7 +24,6 @@
 #define GICR_SGI_OFFSET     0x10000     /* SGI/PPI frame follows RD_base */
 
 #define ICC_IAR1_EL1        S3_0_C12_C12_0
-#define ICC_EOIR1_EL1       S3_0_C12_C12_1
 #define ICC_BPR1_EL1        S3_0_C12_C12_3
 #define ICC_CTLR_EL1        S3_0_C12_C12_4
 #define ICC_SRE_EL1         S3_0_C12_C12_5
@@ -107,11 +107,7 @@ static uint32_t gicv3_ack(uint32_t *raw)
     return *raw & 0xffffff;
 }
 
-static void gicv3_eoi(uint32_t raw)
-{
-    write_sysreg(ICC_EOIR1_EL1, raw);
-    isb();
-}
+static void gicv3_eoi(uint32_t raw) { irq_eoi_icc(raw); }
 
 /* SGIs/PPIs live in the calling core's redistributor, SPIs in the distributor. */
 static uintptr_t bank_base(uint32_t intid)
@@ -156,6 +152,7 @@ static const struct irqchip gicv3 = {
     .init_cpu = gicv3_init_cpu,
     .ack = gicv3_ack,
     .eoi = gicv3_eoi,
+    .eoi_icc = true,
     .enable = gicv3_enable,
     .disable = gicv3_disable,
     .set_priority = gicv3_set_priority,

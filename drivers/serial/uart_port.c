@@ -1,10 +1,13 @@
 /*
  * Interrupt-driven console UART (see kernel/uart.h): rings, the interrupt
- * handler, blocking reads, and the console's queued and polled writes.
+ * handler's uncommon ends (its common path, inline in each driver's
+ * handler: uart_port.h), blocking reads, and the console's queued and
+ * polled writes.
  *
  * Locking: rxq.lock guards the RX ring and RX counters; a reader finding
  * the ring empty sleeps on rxq with a request (buffer, length) that the RX
- * interrupt completes before waking it. txq.lock guards the TX ring, the TX
+ * interrupt completes (the count as the reader's wait result, the reader
+ * off rxq) before waking it. txq.lock guards the TX ring, the TX
  * FIFO, the interrupt mask and the TX counters; writers waiting for room
  * sleep on txq. Both are taken with IRQs masked and never nested; the
  * console lock, when held, comes first. tx_holder names the core inside
@@ -23,33 +26,13 @@
 #include <kernel/waitq.h>
 #include <kernel/waitq_inline.h>
 
+#include "uart_port.h"
 #include "uart_ring.h"
 #include "uart_service.h"
 
-/* Bytes the RX interrupt takes at most per call (a babbling device cannot
- * hold the core; the level interrupt comes back for the rest). */
-#define RX_BUDGET       256
 /* A writer waiting for room waits at most this long for the TX interrupt,
  * then writes polled: a UART whose interrupt never comes loses no output. */
 #define TX_STALL_NS     (1000ull * 1000 * 1000)
-
-struct uart {
-    const struct console_driver *drv;
-    uint32_t irq;
-    int irq_cpu;
-    unsigned irq_mask;              /* UART_IRQ_* sources enabled; written under txq.lock */
-    struct waitq rxq, txq;
-    _Atomic int tx_holder;          /* core inside txq.lock, -1: none */
-    struct uart_ring rx, tx;
-    uint64_t rx_bytes, rx_wakeups;  /* under rxq.lock (side by side: one LDP/STP) */
-    uint64_t rx_errors;             /* under rxq.lock */
-    uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
-    uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
-                                     * store, atomic loads (handler runs: irq_count(irq)) */
-    uint8_t rx_buf[UART_RX_RING];
-    uint8_t tx_buf[UART_TX_RING];
-};
 
 static struct uart console_uart;
 static struct uart *_Atomic console_port;
@@ -193,105 +176,61 @@ void uart_console_write_sync(const char *s, uint32_t n, bool drain)
 
 /* --- RX and the interrupt --------------------------------------------------------- */
 
-/* A blocked reader's request (its task's wait_arg points here): the RX
- * interrupt fills buf and sets done (> 0), then wakes the task. first is
- * min(len, RX_BUDGET), what the interrupt's first step may put in buf
- * (worked out by the reader, off the interrupt's path). */
-struct rx_req {
-    uint8_t *buf;
-    uint32_t len;
-    uint32_t first;
-    long done;      /* uart_read's result: -ETIMEDOUT until completed */
-};
+/* The request for n (> 0) bytes into buf (kernel/uart.h's struct
+ * uart_rx_req): whoever completes it takes the reader off rxq with the
+ * count of bytes put in its buffer (> 0) as its wait result. */
+static void rx_req_set(struct uart_rx_req *r, uint8_t *buf, uint32_t n)
+{
+    *r = (struct uart_rx_req){buf, n, n < UART_RX_BUDGET ? n : UART_RX_BUDGET};
+}
 
 /* Under rxq.lock: complete waiting readers, oldest first, while bytes are
  * there (each counted in rx_wakeups). */
 static void rx_complete(struct uart *u)
 {
     while (!uart_ring_empty(&u->rx) && !waitq_empty(&u->rxq)) {
-        struct rx_req *r = (struct rx_req *)(uintptr_t)u->rxq.head->wait_arg;
-        r->done = uart_ring_read(&u->rx, r->buf, r->len);
-        waitq_wake_one(&u->rxq, WAIT_OK);
+        struct uart_rx_req *r = uart_rx_req_of(u->rxq.head);
+        waitq_wake_one(&u->rxq, (int32_t)uart_ring_read(&u->rx, r->buf, r->len));
         u->rx_wakeups++;
     }
 }
 
-/* rx_direct's end when the FIFO held more than r's buffer or the first
- * step's budget took (raw has UART_RX_MORE): the rest into the ring, r's
- * reader (w) woken, then the readers behind it from the ring. */
-static __attribute__((noinline)) void rx_direct_more(struct uart *u, struct task *w,
-                                                     uint32_t raw)
+/* The interrupt's TX service, rxq.lock not held: the ring into the FIFO. */
+static void irq_tx(struct uart *u)
 {
-    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t got = uart_service_irq_rest(u->drv, &u->rx, RX_BUDGET, &u->rx_errors, raw);
-    u->rx_bytes += got;
-    r->done = got < r->len ? got : r->len;
-    u->rx_wakeups++;
-    waitq_take(&u->rxq, w, WAIT_OK);
-    rx_complete(u);
-}
-
-/* Under rxq.lock, w, the first reader, waiting (so the ring is empty): the
- * interrupt's service with the FIFO straight into w's buffer (the rest
- * into the ring, for the readers behind w), and w woken. (uart_service_irq
- * in two steps; only u stays live across the driver call: w is still
- * rxq.head after it, the lock held.) */
-static inline __attribute__((always_inline)) void rx_direct(struct uart *u, struct task *w)
-{
-    struct rx_req *r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    uint32_t first = r->first;
-    if (first > RX_BUDGET)
-        __builtin_unreachable();   /* uart_read's min: uart_service_irq_first's is folded */
-    uint32_t raw = uart_service_irq_first(u->drv, r->buf, first, RX_BUDGET, &u->rx_errors);
-    w = u->rxq.head;
-    if (__builtin_expect(raw & UART_RX_MORE, 0)) {
-        rx_direct_more(u, w, raw);
-        return;
-    }
-    if (!raw)
-        return;   /* an error or timeout source with the FIFO empty */
-    /* raw <= r->first: every byte is in r's buffer. */
-    u->rx_bytes += raw;
-    u->rx_wakeups++;
-    r = (struct rx_req *)(uintptr_t)w->wait_arg;
-    r->done = raw;
-    waitq_take_first_irq(&u->rxq, w, WAIT_OK);   /* w is rxq.head */
-}
-
-/* Under rxq.lock, no reader waiting: the interrupt's service into the
- * ring, for the next reader. */
-static __attribute__((noinline)) void rx_to_ring(struct uart *u)
-{
-    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, RX_BUDGET, &u->rx_errors);
-}
-
-static void uart_irq(uint32_t intid, void *arg)
-{
-    (void)intid;
-    struct uart *u = arg;
-    /* The stamp is the raw counter (uart_stats converts it): the handler's
-     * first statement, at the cost of one register read. */
-    *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
-
-    spin_lock(&u->rxq.lock);
-    /* Readers wait only while the ring is empty: one finding bytes takes
-     * them, and every path that fills the ring then completes the waiting
-     * readers until either runs out (rx_complete). */
-    struct task *w = u->rxq.head;
-    if (__builtin_expect(w != NULL, 1))   /* a reader waits for this byte */
-        rx_direct(u, w);
-    else
-        rx_to_ring(u);
-    spin_unlock(&u->rxq.lock);
-
-    /* TX is on only while the ring holds bytes; a writer turning it on
-     * has already filled the FIFO itself, and the level interrupt returns. */
-    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* one LDR; set_irq_mask stores */
+    if (!(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX))   /* set_irq_mask stores */
         return;
     bool taken = tx_lock(u);
     if (taken)
         tx_pump(u);
     tx_unlock(u, taken);
+}
+
+void uart_port_irq_ring(struct uart *u)
+{
+    u->rx_bytes += uart_service_irq(u->drv, NULL, 0, &u->rx, UART_RX_BUDGET, &u->rx_errors);
+    spin_unlock(&u->rxq.lock);
+    irq_tx(u);
+}
+
+void uart_port_irq_rest(struct uart *u, struct task *w, uint32_t raw)
+{
+    if (raw) {   /* UART_RX_MORE: w's buffer or the first step's budget is full */
+        struct uart_rx_req *r = uart_rx_req_of(w);
+        uint32_t got = uart_service_irq_rest(u->drv, &u->rx, UART_RX_BUDGET, &u->rx_errors, raw);
+        u->rx_bytes += got;
+        u->rx_wakeups++;
+        waitq_take(&u->rxq, w, (int32_t)(got < r->len ? got : r->len));
+        rx_complete(u);
+    }
+    spin_unlock(&u->rxq.lock);
+    irq_tx(u);
+}
+
+void uart_port_irq_tx_wake(struct uart *u, struct task *w)
+{
+    irq_tx(u);
+    sched_wake_irq(w);
 }
 
 /* Under rxq.lock: drops not reported yet (they are about to be). */
@@ -310,37 +249,58 @@ static void rx_report(uint64_t lost)
                (unsigned long long)lost);
 }
 
-/* uart_read's wait, the ring empty, under rxq.lock taken with IRQ state
+/* uart_read_'s wait, the ring empty, under rxq.lock taken with IRQ state
  * flags (released, flags restored): a request for n bytes into buf, done
  * by the interrupt. Out of line, with only what is live after the wait in
- * its frame (uart_read's own frame is gone by then: a tail call). */
+ * its frame (uart_read_'s own frame is gone by then: a tail call). */
 static __attribute__((noinline)) long rx_wait(struct uart *u, uint8_t *buf, uint32_t n,
                                               uint64_t flags, uint64_t deadline)
 {
-    struct rx_req req = {buf, n, n < RX_BUDGET ? n : RX_BUDGET, -ETIMEDOUT};
+    struct uart_rx_req req;
+    rx_req_set(&req, buf, n);
     sched_current()->wait_arg = (uintptr_t)&req;
-    waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock, restores IRQs */
-    /* Completed by the interrupt (done > 0), or timed out off the queue
-     * before any byte came (nobody touches req any more). */
-    return req.done;
+    /* Completed (the count, > 0), or timed out off the queue before any
+     * byte came (nobody touches req any more). */
+    int32_t r = waitq_wait_inline(&u->rxq, flags, deadline);   /* releases rxq.lock */
+    return r > 0 ? r : -ETIMEDOUT;
 }
 
 static uint32_t clamp_len(size_t len) { return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len; }
 
-long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
+/* Under rxq.lock taken with IRQ state flags, the ring not empty: take up
+ * to len bytes (released, flags restored; drops reported). */
+static __attribute__((noinline)) long rx_from_ring(struct uart *u, void *buf, size_t len,
+                                                   uint64_t flags)
+{
+    long n = uart_ring_read(&u->rx, buf, clamp_len(len));
+    uint64_t lost = rx_unreported(u);
+    spin_unlock_irqrestore(&u->rxq.lock, flags);
+    rx_report(lost);
+    return n;
+}
+
+long uart_read_(struct uart *u, void *buf, size_t len, uint64_t timeout_ns)
 {
     if (len == 0)
         return -EINVAL;
     uint64_t deadline = waitq_deadline(timeout_ns);
     uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
-    if (!uart_ring_empty(&u->rx)) {
-        long n = uart_ring_read(&u->rx, buf, clamp_len(len));
-        uint64_t lost = rx_unreported(u);
-        spin_unlock_irqrestore(&u->rxq.lock, flags);
-        rx_report(lost);
-        return n;
-    }
+    if (!uart_ring_empty(&u->rx))
+        return rx_from_ring(u, buf, len, flags);
     return rx_wait(u, buf, clamp_len(len), flags, deadline);
+}
+
+struct sched_block_switch uart_read_begin_(struct uart *u, struct uart_rx_req *req, void *buf,
+                                           size_t len)
+{
+    if (len == 0)
+        return (struct sched_block_switch){NULL, {.result = -EINVAL}};
+    uint64_t flags = spin_lock_irqsave(&u->rxq.lock);
+    if (!uart_ring_empty(&u->rx))
+        return (struct sched_block_switch){NULL, {.result = rx_from_ring(u, buf, len, flags)}};
+    rx_req_set(req, buf, clamp_len(len));
+    sched_current()->wait_arg = (uintptr_t)req;
+    return waitq_wait_min_begin(&u->rxq, flags);   /* a tail call: sched_block_waitq_begin */
 }
 
 long uart_try_read(struct uart *u, void *buf, size_t len)
@@ -369,7 +329,7 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     out->tx_waits = u->tx_waits;
     tx_unlock(u, taken);
     arch_irq_restore(flags);
-    out->irqs = irq_count(u->irq);   /* each dispatch runs uart_irq once */
+    out->irqs = irq_count(u->irq);   /* each dispatch runs drv->irq once */
     out->last_irq_ns = arch_ticks_to_ns(__atomic_load_n(&u->last_irq_ticks, __ATOMIC_RELAXED));
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
@@ -384,7 +344,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
     if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
-        !drv->irq_rx || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
+        !drv->irq_rx || !drv->irq || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;
     u->irq = con->irq;
@@ -394,7 +354,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     atomic_store(&u->tx_holder, -1);
     if (uart_ring_init(&u->rx, u->rx_buf, sizeof(u->rx_buf)) != 0 ||
         uart_ring_init(&u->tx, u->tx_buf, sizeof(u->tx_buf)) != 0 ||
-        irq_register(u->irq, uart_irq, u) != 0)
+        irq_register(u->irq, drv->irq, u) != 0)
         return -1;
     irq_set_edge(u->irq, false);
     irq_route(u->irq, u->irq_cpu);

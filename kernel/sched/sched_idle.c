@@ -130,7 +130,7 @@ static inline __attribute__((always_inline)) void idle_switch(struct runqueue *r
         }
         next = rq_pop_band(rq, b);
     }
-    switch_from_idle(rq, idle, next, now, rq->band_mask);
+    switch_from_idle(rq, idle, next, now, switch_from_idle_slice(rq, next, rq->band_mask));
     spin_unlock(&rq->lock);
     idle_leave(idle, next);
 }

@@ -200,15 +200,20 @@ static inline __attribute__((always_inline)) _Noreturn void switch_go_final(stru
  * task off the queue that is neither idle nor a deadline task (sched_switch_rare
  * does for it what switch_plain does): switch_account, then the idle hint,
  * the class charge and next's slice, without switch_plain's tests.
- * band_mask: rq->band_mask now (the caller's copy; its slice rule). */
+ * slice: start_plain_slice's rule, switch_from_idle_slice(rq, next,
+ * rq->band_mask), decided by the caller (before the stores below; a caller
+ * that knows next pinned and nothing queued passes false). */
+static inline bool switch_from_idle_slice(const struct runqueue *rq, const struct task *next,
+                                          uint32_t band_mask)
+{
+    return band_mask || migrate_watched(rq, next);
+}
+
 static inline __attribute__((always_inline)) void switch_from_idle(struct runqueue *rq,
                                                                    struct task *idle,
                                                                    struct task *next,
-                                                                   uint64_t now,
-                                                                   uint32_t band_mask)
+                                                                   uint64_t now, bool slice)
 {
-    /* start_plain_slice's rule, decided before the stores below. */
-    bool slice = band_mask || migrate_watched(rq, next);
     idle->state = TASK_READY;   /* never queued */
     switch_account(rq, idle, next, now);
     atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);

@@ -282,8 +282,21 @@ static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue
                                                                  struct task *idle,
                                                                  struct task *t, uint64_t flags)
 {
-    switch_from_idle(rq, idle, t, now_ticks(), 0);   /* nothing queued: sched_wake checked */
+    /* nothing queued: sched_wake checked */
+    switch_from_idle(rq, idle, t, now_ticks(), switch_from_idle_slice(rq, t, 0));
     spin_unlock_irqrestore(&rq->lock, flags);
+}
+
+/* wake_key_diff for the idle loop's hand-off (sched_wake_irq): 0 exactly
+ * when t is BLOCKED, pinned, not a deadline task and on rq's core, and rq
+ * runs its idle task (run_class, the key's class byte, is QOS_COUNT only
+ * then); t's own class is left out. One compare for every test the
+ * hand-off makes of t and of the running task. */
+static inline uint64_t wake_key_idle_diff(const struct runqueue *rq, const struct task *t)
+{
+    const unsigned cls_shift = 8 * offsetof(struct task, qos);
+    return (task_wake_word(t) & rq->wake_mask & ~(0xffull << cls_shift)) ^ rq->wake_key ^
+           ((uint64_t)QOS_COUNT << cls_shift);
 }
 
 /* How wake_here was called. WAKE_PLAIN: sched_wake (flags the IRQ state
@@ -309,7 +322,19 @@ static inline __attribute__((always_inline)) int wake_here(struct percpu *p,
     /* t->cpu of a BLOCKED task changes only under its queue's lock (MOVING
      * first): checked under this core's, it is this core's or another's. */
     bool elsewhere;
-    if (!masked) {
+    if (masked) {
+        /* The common case of an interrupt dispatched by the idle loop
+         * (idle current: IRQs reach it only there), tested first: t
+         * stays here (pinned), nothing is queued, so the idle loop's
+         * pick would choose t; it becomes current at once (on_cpu is
+         * clear: idle runs here). */
+        if (__builtin_expect(!wake_key_idle_diff(rq, t) && !rq->band_mask, 1)) {
+            switch_from_idle(rq, rq->idle, t, now_ticks(), false);   /* pinned, nothing queued */
+            spin_unlock(&rq->lock);
+            return 0;
+        }
+        elsewhere = t->cpu != rq->cpu || t->state != TASK_BLOCKED;
+    } else {
         uint64_t diff = wake_key_diff(rq, t);
         if (__builtin_expect(!diff && !rq->band_mask, 1)) {
             ready_plain_local(rq, t);
@@ -318,8 +343,6 @@ static inline __attribute__((always_inline)) int wake_here(struct percpu *p,
             return ready_done(rq, -1, flags);
         }
         elsewhere = diff & WAKE_DIFF_NOT_HERE;
-    } else {
-        elsewhere = t->cpu != rq->cpu || t->state != TASK_BLOCKED;
     }
     if (__builtin_expect(elsewhere, 0)) {
         spin_unlock(&rq->lock);
@@ -330,14 +353,10 @@ static inline __attribute__((always_inline)) int wake_here(struct percpu *p,
     }
     struct task *cur = rq->current;
     bool pinned = t->pinned;
-    if (masked && __builtin_expect((cur->flags & TASK_F_IDLE) && !rq->band_mask &&
-                                   !(t->flags & TASK_F_DL) &&
-                                   (pinned || (sched_model.nlevels <= 1 &&
-                                               sched_affinity_allows(t->affinity, rq->cpu))),
-                                   1)) {
-        /* The common case of an interrupt dispatched by the idle
-         * loop, tested first (on_cpu is clear: idle runs here). */
-        switch_from_idle(rq, cur, t, now_ticks(), 0);
+    if (masked && (cur->flags & TASK_F_IDLE) && !rq->band_mask && !(t->flags & TASK_F_DL) &&
+        sched_model.nlevels <= 1 && sched_affinity_allows(t->affinity, rq->cpu)) {
+        /* The hand-off for a task that is not pinned, on uniform cores. */
+        switch_from_idle(rq, cur, t, now_ticks(), switch_from_idle_slice(rq, t, 0));
         spin_unlock(&rq->lock);
         return 0;
     }

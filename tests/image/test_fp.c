@@ -7,6 +7,7 @@
  * the interrupted task's state first; preemption, migration and plain
  * interrupts keep every register too. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <arch/frame.h>
 #include <kernel/clock.h>
@@ -16,6 +17,7 @@
 #include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <kernel/uart.h>
 #include <sr/chan.h>
 #include <sr_test.h>
 
@@ -764,16 +766,16 @@ static int64_t wait_on_holder_core(void *arg)
 
 static void post_min_wait_sem(void) { sem_post(&min_wait_sem); }
 
-/* A holder spinning on another core with its values in every FP/SIMD
- * register and in x19-x28 (from salts xsalt, salt, fpcr); waiter, of a
- * higher band on that core, blocks in an untimed wait (peek_waits set
- * first), which end_wait ends: its wake-up preempts the holder. Checks
- * what the waiter recorded (note_min_wait_resume, min_wait_bad) and that
- * the holder kept all of its registers; returns the waiter's result. */
-static int64_t check_min_wait_preempted(task_fn waiter, void (*end_wait)(void), uint64_t xsalt,
-                                        uint32_t salt, uint64_t fpcr)
+/* A holder spinning on core cpu (not the caller's; < 0: none, nothing
+ * checked) with its values in every FP/SIMD register and in x19-x28 (from
+ * salts xsalt, salt, fpcr); waiter, of a higher band on that core, blocks
+ * in an untimed wait (peek_waits set first), which end_wait ends: its
+ * wake-up preempts the holder. Checks what the waiter recorded
+ * (note_min_wait_resume, min_wait_bad) and that the holder kept all of its
+ * registers; returns the waiter's result. */
+static int64_t check_min_wait_preempted_on(int cpu, task_fn waiter, void (*end_wait)(void),
+                                           uint64_t xsalt, uint32_t salt, uint64_t fpcr)
 {
-    int cpu = other_online_cpu(cpu_id(), -1);
     if (cpu < 0)
         return 0;   /* the holder would spin on the test's own core */
     atomic_store(&peek_waits, 0);
@@ -815,6 +817,14 @@ static int64_t check_min_wait_preempted(task_fn waiter, void (*end_wait)(void), 
     EXPECT_EQ(seen_regs[0].fpsr, 0);
     EXPECT_EQ(atomic_load(&seen_fp_on), 1);
     return r;
+}
+
+/* check_min_wait_preempted_on another core than the caller's. */
+static int64_t check_min_wait_preempted(task_fn waiter, void (*end_wait)(void), uint64_t xsalt,
+                                        uint32_t salt, uint64_t fpcr)
+{
+    return check_min_wait_preempted_on(other_online_cpu(cpu_id(), -1), waiter, end_wait, xsalt,
+                                       salt, fpcr);
 }
 
 /* An untimed semaphore wait (a min frame) ended by a post from another
@@ -1020,4 +1030,157 @@ TEST(fp, untimed_receives_keep_the_receivers_values_across_cooperative_switches)
     EXPECT_EQ(chan_len(keep_back_chan), 0);
     chan_destroy(keep_go_chan);
     chan_destroy(keep_back_chan);
+}
+
+/* --- an untimed uart_read's min frame (kernel/uart.h) ------------------------------ */
+
+/* The host feed's byte i for seed (scripts/serial_feed.py, test_uart.c). */
+static uint8_t uart_feed_byte(unsigned seed, unsigned i)
+{
+    return (uint8_t)(33 + (seed * 31 + i * 7 + i / 94) % 94);
+}
+
+static void uart_rx_discard(struct uart *u)
+{
+    char junk[64];
+    while (uart_try_read(u, junk, sizeof(junk)) > 0)
+        ;
+}
+
+#define MIN_READ_SEED 7
+static _Atomic int64_t min_read_got;
+
+/* wait_on_holder_core with an untimed uart_read of one byte (queued on the
+ * UART's RX queue, switched out with a min frame) in place of the
+ * semaphore wait; the byte (or the negative result) is recorded too. */
+static int64_t read_on_holder_core(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg;
+    LIVE_DECLARE(seed);
+    uint8_t b = 0;
+    atomic_store(&peek_waits, 1);
+    long n = uart_read(uart_console(), &b, 1, WAIT_FOREVER);
+    note_min_wait_resume();
+    atomic_store(&min_wait_bad, LIVE_WRONG(seed));
+    atomic_store(&min_read_got, n == 1 ? (int64_t)b : -1000 + n);
+    atomic_store(&released, 1);
+    return n == 1 ? 0 : -1;
+}
+
+static void feed_min_read(void) { printf("SR: uart rx ready 1 %d\n", MIN_READ_SEED); }
+
+/* On a core other than the UART interrupt's (arg): the check, with the
+ * holder on the interrupt's core. */
+static int64_t check_min_read_preempted(void *arg)
+{
+    return check_min_wait_preempted_on((int)(intptr_t)arg, read_on_holder_core, feed_min_read,
+                                       0x3c3c000000000000ull, 0x27, FPCR_RMODE_PLUS);
+}
+
+/* An untimed uart_read (a min frame) ended by the RX interrupt, taken on
+ * the reader's core while a holder spins there with its values in every
+ * FP/SIMD register and in x19-x28: the handler's wake-up makes the reader
+ * preempt the holder at the interrupt's exit, so it comes back through the
+ * exception's switch into its min frame. It gets the host's byte, its own
+ * live values intact, none of the holder's FP/SIMD values, FPCR/FPSR at
+ * zero; the holder keeps all of its registers. */
+TEST(fp, an_untimed_uart_read_resumed_by_a_preemption_keeps_its_values_and_finds_none_of_the_preempted)
+{
+    struct uart *u = uart_console();
+    if (!u) {
+        test_fail(__FILE__, __LINE__, "the console UART is not interrupt-driven");
+        return;
+    }
+    struct uart_stats s;
+    uart_stats(u, &s);
+    int runner = other_online_cpu(s.irq_cpu, -1);
+    if (runner < 0)
+        return;   /* one core: the holder would spin on the check's own core */
+    uart_rx_discard(u);
+    atomic_store(&min_read_got, -1);
+    struct task_attr a = {.name = "fp-minread", .qos = QOS_DEFAULT, .affinity = 1u << runner};
+    int64_t r = -1;
+    EXPECT_EQ(task_join(task_spawn(check_min_read_preempted, (void *)(intptr_t)s.irq_cpu, &a),
+                        &r),
+              TASK_EXITED);
+    EXPECT_EQ(r, 0);
+    EXPECT_EQ(atomic_load(&min_read_got), (int64_t)uart_feed_byte(MIN_READ_SEED, 0));
+}
+
+#define HANDOFF_READS 12
+#define HANDOFF_SEED 9
+
+static struct semaphore handoff_read_done;
+static struct {
+    _Atomic int wrong, bad;
+} handoff_read;
+
+/* On the UART interrupt's core: HANDOFF_READS untimed one-byte reads, each
+ * with values live across it; each read's byte and result checked. */
+static int64_t handoff_reader(void *arg)
+{
+    struct uart *u = arg;
+    for (volatile int i = 0; i < HANDOFF_READS; i++) {
+        uint64_t seed = 0x6100u + (uint64_t)i;
+        LIVE_DECLARE(seed);
+        uint8_t b = 0;
+        long n = uart_read(u, &b, 1, WAIT_FOREVER);
+        atomic_fetch_add(&handoff_read.wrong, LIVE_WRONG(seed));
+        atomic_fetch_add(&handoff_read.bad, n != 1 || b != uart_feed_byte(HANDOFF_SEED + i, 0));
+        sem_post(&handoff_read_done);
+    }
+    return 0;
+}
+
+/* Untimed reads on the UART interrupt's core, its only other task asleep,
+ * so the interrupt is dispatched by the idle loop and its wake-up hands
+ * the core to the reader (the benchmark's path): while it waits, the
+ * reader's saved sp is a min frame; each read returns the count the
+ * interrupt left (1) with the host's byte; its live values survive every
+ * read; each read is exactly one interrupt wake-up and one switch in. */
+TEST(fp, untimed_uart_reads_keep_their_values_across_the_idle_hand_off)
+{
+    struct uart *u = uart_console();
+    if (!u) {
+        test_fail(__FILE__, __LINE__, "the console UART is not interrupt-driven");
+        return;
+    }
+    struct uart_stats s0, s1;
+    uart_stats(u, &s0);   /* irq_cpu */
+    uart_rx_discard(u);
+    sem_init(&handoff_read_done, 0);
+    atomic_store(&handoff_read.wrong, 0);
+    atomic_store(&handoff_read.bad, 0);
+    struct task_attr a = {.name = "fp-handoff-read", .qos = QOS_DEFAULT,
+                          .affinity = 1u << s0.irq_cpu};
+    struct task *r = task_spawn(handoff_reader, u, &a);
+    EXPECT_TRUE(r != NULL);
+    if (!r)
+        return;
+    int min_frames = 0;
+    struct task_stats t0, t1;
+    for (int i = 0; i < HANDOFF_READS; i++) {
+        /* Until the reader waits, switched out (its sp published before
+         * on_cpu's release); a byte asked for earlier would not wake it. */
+        while (((volatile struct task *)r)->state != TASK_BLOCKED ||
+               atomic_load_explicit(&r->on_cpu, memory_order_acquire))
+            task_sleep_ns(100 * 1000);
+        if (i == 0) {
+            task_get_stats(r, &t0);
+            uart_stats(u, &s0);
+        }
+        uint64_t sp = __atomic_load_n(&r->sp, __ATOMIC_RELAXED);
+        min_frames += (sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG;
+        printf("SR: uart rx ready 1 %d\n", HANDOFF_SEED + i);
+        EXPECT_EQ(sem_wait(&handoff_read_done, 30000ull * 1000 * 1000), 0);
+    }
+    task_get_stats(r, &t1);
+    uart_stats(u, &s1);
+    EXPECT_EQ(task_join(r, NULL), TASK_EXITED);
+    EXPECT_EQ(min_frames, HANDOFF_READS);
+    EXPECT_EQ(atomic_load(&handoff_read.wrong), 0);
+    EXPECT_EQ(atomic_load(&handoff_read.bad), 0);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, HANDOFF_READS);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, HANDOFF_READS);
+    EXPECT_EQ(t1.switches - t0.switches, HANDOFF_READS);
 }

@@ -32,6 +32,10 @@ struct console_driver {
      * level, timeout, line errors: those that do not clear themselves as
      * the FIFOs are serviced), then exactly rx_read(dst, max, errors). */
     uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uint64_t *errors);
+    /* The port's interrupt handler with this driver's irq_rx inline
+     * (UART_PORT_IRQ_HANDLER, drivers/serial/uart_port.h); port is the
+     * struct uart. */
+    void (*irq)(uint32_t intid, void *port);
     uint32_t tx_fifo_depth;          /* bytes moved per TX interrupt at most */
 };
 

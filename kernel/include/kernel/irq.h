@@ -33,6 +33,7 @@ struct irqchip {
     int (*init_cpu)(int cpu);                          /* this core's interface */
     uint32_t (*ack)(uint32_t *raw);                    /* highest pending INTID; raw for eoi */
     void (*eoi)(uint32_t raw);
+    bool eoi_icc;   /* eoi is irq_eoi_icc (kernel/irq_inline.h): the dispatch inlines it */
     void (*enable)(uint32_t intid);                    /* SGI/PPI: this core's */
     void (*disable)(uint32_t intid);
     void (*set_priority)(uint32_t intid, uint8_t prio);

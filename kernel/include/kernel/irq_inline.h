@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <arch/sysreg.h>
 #include <kernel/irq.h>
 #include <kernel/percpu.h>
 
@@ -24,6 +25,27 @@ struct irq_slot {
 extern const struct irqchip *irq_chip;
 extern struct irq_slot irq_slots[IRQ_MAX];
 
+/* The GICv3 CPU interface's end of interrupt, group 1 (ICC_EOIR1_EL1, by
+ * its encoding): the priority drop and deactivation of raw, then an isb so
+ * that they take effect before the core unmasks IRQs or waits. The eoi of
+ * a chip with eoi_icc set (the GICv3 driver's). */
+static inline void irq_eoi_icc(uint32_t raw)
+{
+    write_sysreg(S3_0_C12_C12_1, raw);
+    isb();
+}
+
+/* The bound controller's end of interrupt: inline for a chip whose eoi is
+ * irq_eoi_icc, its call otherwise. */
+static inline __attribute__((always_inline)) void irq_chip_eoi(uint32_t raw)
+{
+    const struct irqchip *c = irq_chip;
+    if (__builtin_expect(c->eoi_icc, 1))
+        irq_eoi_icc(raw);
+    else
+        c->eoi(raw);
+}
+
 /* Take one pending interrupt and run its handler; false if none was pending.
  * In IRQ context (p->in_irq raised), IRQs masked. */
 static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu *p)
@@ -36,10 +58,13 @@ static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     p->irqs++;
     irq_handler_t fn = s->fn;
-    if (fn)
+    if (__builtin_expect(fn != NULL, 1)) {
         fn(intid, s->arg);
-    irq_chip->eoi(raw);
-    if (!fn && intid >= IRQ_PPI_BASE) {
+        irq_chip_eoi(raw);
+        return true;
+    }
+    irq_chip_eoi(raw);
+    if (intid >= IRQ_PPI_BASE) {
         /* Nobody wants it: silence it rather than storm. */
         irq_chip->disable(intid);
     }

@@ -53,9 +53,41 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
 struct uart *uart_console(void);
 
 /* Block until at least one byte is there, then take up to len (> 0) bytes.
- * timeout_ns 0 waits forever. Returns the bytes read, -ETIMEDOUT when none
- * came in time, -EINVAL for len 0. Task context only. */
-long uart_read(struct uart *u, void *buf, size_t len, uint64_t timeout_ns);
+ * timeout_ns 0 (WAIT_FOREVER) waits forever. Returns the bytes read,
+ * -ETIMEDOUT when none came in time, -EINVAL for len 0. Task context only.
+ * (uart_read below: inline when the wait is untimed.) */
+long uart_read_(struct uart *u, void *buf, size_t len, uint64_t timeout_ns);
+#ifndef SR_HOST   /* host builds use this header's types only */
+#include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
+/* A blocked reader's request, in the reader's frame (its task's wait_arg
+ * points here while it waits; filled by uart_read_begin_): the RX
+ * interrupt puts the bytes in buf and makes their count (> 0) the
+ * reader's wait_result before it wakes the reader. first is min(len, the
+ * interrupt's byte budget), worked out off the interrupt's path. */
+struct uart_rx_req {
+    uint8_t *buf;
+    uint32_t len;
+    uint32_t first;
+};
+/* uart_read's untimed begin (drivers/serial/uart_port.c): -EINVAL, or the
+ * bytes the ring held, as prev NULL and the result; else req filled, the
+ * reader queued and blocked up to the switch (sched_block_waitq_begin). */
+struct sched_block_switch uart_read_begin_(struct uart *u, struct uart_rx_req *req, void *buf,
+                                           size_t len);
+/* uart_read_; inline when timeout_ns is the constant WAIT_FOREVER: the
+ * wait switches with a min frame in the caller (waitq_wait_min_finish),
+ * which keeps across it only what it still needs, and returns the count
+ * the interrupt left in the reader's wait_result. */
+static inline __attribute__((always_inline)) long uart_read(struct uart *u, void *buf, size_t len,
+                                                            uint64_t timeout_ns)
+{
+    if (!__builtin_constant_p(timeout_ns) || timeout_ns != WAIT_FOREVER)
+        return uart_read_(u, buf, len, timeout_ns);
+    struct uart_rx_req req;
+    return waitq_wait_min_finish(uart_read_begin_(u, &req, buf, len));
+}
+#endif
 /* Take up to len bytes that are there now; 0 when none. Any context. */
 long uart_try_read(struct uart *u, void *buf, size_t len);
 /* u's counters now (RX and TX parts each read under their own lock). */

@@ -111,15 +111,16 @@ static inline __attribute__((always_inline)) int32_t waitq_wait_min_finish(struc
     return waitq_wait_min_end();
 }
 
-/* waitq_unlink for t = wq->head (no predecessor to unlink from). */
+/* waitq_unlink for t = wq->head (no predecessor to unlink from). Laid
+ * out for the lone waiter. */
 static inline void waitq_unlink_first(struct waitq *wq, struct task *t)
 {
     struct task *n = t->next;
     wq->head = n;
-    if (n)
-        n->prev = NULL;
-    else
+    if (__builtin_expect(!n, 1))
         wq->tail = NULL;
+    else
+        n->prev = NULL;
 }
 
 /* waitq_take_inline for t = wq->head. */
