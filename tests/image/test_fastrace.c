@@ -13,6 +13,7 @@
  * Counts are exact; each test is bounded by rounds, not by time.
  */
 #include <stdatomic.h>
+#include <arch/cpu.h>
 #include <kernel/clock.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
@@ -491,24 +492,34 @@ static int64_t stolen_task(void *arg)
 
 /* Keeps its core (a higher class than the queued task) until released, or
  * for a bounded count if the steal never comes (the test then fails on
- * where the queued task ran, instead of hanging). */
+ * where the queued task ran, instead of hanging). IRQs masked: no slice
+ * ends on its core, so a task queued there cannot get the core by its
+ * class's starvation bound, however long a host stall makes the test's
+ * steps look to the guest (20 ms for the default class). */
+static _Atomic int hogs_masked;   /* core_hogs running with IRQs masked */
+
 static int64_t core_hog(void *arg)
 {
     _Atomic int *release = arg;
+    uint64_t flags = arch_irq_save();
+    atomic_fetch_add(&hogs_masked, 1);
     for (uint32_t i = 0; i < 400000000u && !atomic_load(release); i++)
         ;
+    atomic_fetch_sub(&hogs_masked, 1);
+    arch_irq_restore(flags);
     return 0;
 }
 
 /* Spawns a core_hog of the user-interactive class on core cpu and waits
- * until it runs there. */
+ * until it runs there with IRQs masked. */
 static struct task *hog_core(int cpu, _Atomic int *release)
 {
     atomic_store(release, 0);
+    int masked = atomic_load(&hogs_masked);
     struct task_attr ha = {.name = "hog", .qos = QOS_USER_INTERACTIVE, .affinity = 1u << cpu};
     struct task *hog = task_spawn(core_hog, (void *)release, &ha);
     if (hog)
-        while (((volatile struct task *)hog)->state != TASK_RUNNING)
+        while (atomic_load(&hogs_masked) == masked)
             ;
     return hog;
 }
