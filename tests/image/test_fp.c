@@ -557,6 +557,20 @@ static struct task *start_holder(int cpu, uint64_t salt, uint64_t fpcr, task_fn 
     return h;
 }
 
+/* Until t (a higher band than the holder, on its core) has blocked and
+ * switched out, then until the holder has spun again (its registers back
+ * in place). The holder's spinning alone does not show that t blocked: a
+ * host stall past the holder's starvation bound (50 ms for utility) gives
+ * it a slice while t is still ready. */
+static void wait_blocked_then_holder_spins(struct task *t)
+{
+    while (((volatile struct task *)t)->state != TASK_BLOCKED || atomic_load(&t->on_cpu))
+        task_yield();
+    uint64_t spins = atomic_load(&holder_spins);
+    while (atomic_load(&holder_spins) == spins)
+        task_yield();
+}
+
 /* A task preempted with its values in every register (kept for it in its
  * frame): the task the interrupt switches to, new or woken, finds none of
  * them and FPCR/FPSR at zero; the holder gets all of its own back. */
@@ -574,13 +588,11 @@ TEST(fp, preempted_task_values_never_reach_the_task_switched_in)
     struct task *p = task_spawn(peek_after_preemption, NULL, &pa);
     EXPECT_TRUE(p != NULL);
     if (p) {
-        /* The peeker blocks (the holder spins again only then), then
-         * the wake-up preempts the holder. */
+        /* The peeker blocks and the holder runs again, then the wake-up
+         * preempts the holder. */
         while (!atomic_load(&peek_waits))
             task_yield();
-        uint64_t spins = atomic_load(&holder_spins);
-        while (atomic_load(&holder_spins) == spins)
-            task_yield();
+        wait_blocked_then_holder_spins(p);
         sem_post(&peek_sem);
         EXPECT_EQ(task_join(p, NULL), TASK_EXITED);
     } else {
@@ -795,12 +807,10 @@ static int64_t check_min_wait_preempted(task_fn waiter, void (*end_wait)(void), 
         task_join(h, NULL);
         return -1;
     }
-    /* The waiter blocks; the holder runs again only once it has switched out. */
+    /* The waiter blocks, then the holder runs again. */
     while (!atomic_load(&peek_waits))
         task_yield();
-    uint64_t spins = atomic_load(&holder_spins);
-    while (atomic_load(&holder_spins) == spins)
-        task_yield();
+    wait_blocked_then_holder_spins(w);
     EXPECT_EQ(((volatile struct task *)w)->state, TASK_BLOCKED);
     end_wait();
     int64_t r = -1;
