@@ -9,6 +9,8 @@
 #include <kernel/task.h>
 #include <kernel/sem.h>
 #include <errno.h>
+#include <stdio.h>
+#include <kernel/sched_policy.h>
 #include <sr_test.h>
 
 #define MS (1000ull * 1000)
@@ -142,30 +144,47 @@ static int64_t take_and_spin(void *arg)
     return 0;
 }
 
+/* The taker's run time at its first turn's end, -1 if it had more than one
+ * turn by then, or PREEMPTED_FIRST: the slice ended before the yielder
+ * masked IRQs (a host stall of a slice between two statements), so no
+ * late yield happened. The spin and the yield run with IRQs masked: a stall
+ * there cannot end the slice under the yielder (the yield's switch, masked,
+ * is the only one). */
+#define PREEMPTED_FIRST (-2)
 static int64_t spin_then_yield(void *arg)
 {
     (void)arg;
+    struct task_stats me0, me1;
+    task_get_stats(task_current(), &me0);
     struct task_attr attr = {.name = "taker", .affinity = 1u << cpu_id()};
     struct task *taker = task_spawn(take_and_spin, NULL, &attr);   /* a slice starts now */
     if (!taker)
         return -1;
+    uint64_t flags = arch_irq_save();
+    task_get_stats(task_current(), &me1);
     uint64_t until = clock_ns() + SCHED_SLICE_NS * 3 / 4;
     while (clock_ns() < until)
         ;
-    task_yield();
+    if (me1.switches == me0.switches)
+        task_yield();   /* IRQs stay masked */
+    arch_irq_restore(flags);
     struct task_stats st;
     task_get_stats(taker, &st);   /* switched out: its one turn so far */
     atomic_store(&stop_spinning, true);
     task_join(taker, NULL);
+    if (me1.switches != me0.switches)
+        return PREEMPTED_FIRST;
     return st.switches == 1 ? (int64_t)st.cpu_ns : -1;
 }
 
 TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
 {
-    atomic_store(&stop_spinning, false);
-    struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
-    int64_t ran = -1;
-    EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
+    int64_t ran = PREEMPTED_FIRST;
+    for (int tries = 0; tries < 5 && ran == PREEMPTED_FIRST; tries++) {
+        atomic_store(&stop_spinning, false);
+        struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
+        EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
+    }
     /* A whole slice, but for the rounding of ticks to ns. */
     EXPECT_GE(ran, (int64_t)SCHED_SLICE_NS - 1000);
 }
@@ -173,6 +192,7 @@ TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
 /* Spinners on cpu: a background one, and once it runs a user-initiated
  * one (counting into spins_low / spins_high until stop_spinning). */
 static volatile uint64_t spins_low, spins_high;
+static uint64_t high_spawned_ns;   /* before the high one was spawned */
 static void spin_low_then_high(int cpu, struct task **lt, struct task **ht)
 {
     spins_low = spins_high = 0;
@@ -182,13 +202,16 @@ static void spin_low_then_high(int cpu, struct task **lt, struct task **ht)
     *lt = task_spawn(spin_until_stopped, (void *)&spins_low, &low);
     while (spins_low == 0)
         task_sleep_ns(1 * MS);
+    high_spawned_ns = clock_ns();
     *ht = task_spawn(spin_until_stopped, (void *)&spins_high, &high);
     while (spins_high == 0)
         task_sleep_ns(1 * MS);
 }
 
 /* Strict priority within the starvation bound: over three slices (well
- * under background's 100 ms bound) the background task does not run. */
+ * under background's 100 ms bound) the background task does not run. A
+ * host stall that makes the window (from the high one's spawn, before the
+ * low one waits) reach the bound lets it run, rightly: then no verdict. */
 TEST(sched, higher_band_runs_first_and_starves_lower)
 {
     int cpu = test_cpu();
@@ -199,8 +222,13 @@ TEST(sched, higher_band_runs_first_and_starves_lower)
     uint64_t low_before = spins_low;
     task_sleep_ns(3 * SCHED_SLICE_NS);
     uint64_t low_after = spins_low;
+    uint64_t window_ns = clock_ns() - high_spawned_ns;
     EXPECT_GT(spins_high, 0);
-    EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
+    if (window_ns < sched_policy_starvation_bound(QOS_BACKGROUND))
+        EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
+    else
+        printf("# strict priority check skipped: the host stalled the test %llu ns\n",
+               (unsigned long long)window_ns);
     atomic_store(&stop_spinning, true);
     task_join(ht, NULL);
     task_join(lt, NULL);
