@@ -145,12 +145,12 @@ static int64_t take_and_spin(void *arg)
 }
 
 /* The taker's run time at its first turn's end, -1 if it had more than one
- * turn by then, or PREEMPTED_FIRST: the slice ended before the yielder
- * masked IRQs (a host stall of a slice between two statements), so no
- * late yield happened. The spin and the yield run with IRQs masked: a stall
- * there cannot end the slice under the yielder (the yield's switch, masked,
- * is the only one). */
-#define PREEMPTED_FIRST (-2)
+ * turn by then, or PREEMPTED: the yielder itself was switched out other
+ * than by its yield (a slice end while it spun, or after the yield before
+ * it looked: a host stall of a slice between two statements), so what the
+ * taker ran says nothing of a late yield. The yielder's own switch count
+ * tells: one switch in (the yield's) from before the spawn to its look. */
+#define PREEMPTED (-2)
 static int64_t spin_then_yield(void *arg)
 {
     (void)arg;
@@ -160,27 +160,24 @@ static int64_t spin_then_yield(void *arg)
     struct task *taker = task_spawn(take_and_spin, NULL, &attr);   /* a slice starts now */
     if (!taker)
         return -1;
-    uint64_t flags = arch_irq_save();
-    task_get_stats(task_current(), &me1);
     uint64_t until = clock_ns() + SCHED_SLICE_NS * 3 / 4;
     while (clock_ns() < until)
         ;
-    if (me1.switches == me0.switches)
-        task_yield();   /* IRQs stay masked */
-    arch_irq_restore(flags);
+    task_yield();
     struct task_stats st;
     task_get_stats(taker, &st);   /* switched out: its one turn so far */
+    task_get_stats(task_current(), &me1);
     atomic_store(&stop_spinning, true);
     task_join(taker, NULL);
-    if (me1.switches != me0.switches)
-        return PREEMPTED_FIRST;
+    if (me1.switches != me0.switches + 1)
+        return PREEMPTED;
     return st.switches == 1 ? (int64_t)st.cpu_ns : -1;
 }
 
 TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
 {
-    int64_t ran = PREEMPTED_FIRST;
-    for (int tries = 0; tries < 5 && ran == PREEMPTED_FIRST; tries++) {
+    int64_t ran = PREEMPTED;
+    for (int tries = 0; tries < 5 && ran == PREEMPTED; tries++) {
         atomic_store(&stop_spinning, false);
         struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
         EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
