@@ -40,6 +40,7 @@ static int core_after(int cpu, int n)
 
 static struct semaphore ping, pong;
 static _Atomic int class_bad, class_checks, pair_done;
+static _Atomic unsigned flips_done;   /* QoS flips of both tasks so far */
 
 /* Under this core's rq->lock: is the running class the class of the task
  * that runs (a plain task: flags 0)? */
@@ -65,6 +66,14 @@ static int64_t pinger(void *arg)
         if (sem_wait(&pong, WAIT_FOREVER) != 0)
             return -1;
         check_run_class();
+        /* Every 1000 rounds, a flip at least: the QoS changes race the
+         * hand-offs however the host shares its time between the cores
+         * (a stalled flipper once let the pair finish after two flips). */
+        if (i % 1000 == 999) {
+            unsigned f = atomic_load(&flips_done);
+            while (atomic_load(&flips_done) == f)
+                ;
+        }
     }
     atomic_fetch_add(&pair_done, 1);
     return rounds;
@@ -115,6 +124,7 @@ TEST(fastrace, the_running_class_follows_qos_changes_that_race_a_blocking_hand_o
     atomic_store(&class_bad, 0);
     atomic_store(&class_checks, 0);
     atomic_store(&pair_done, 0);
+    atomic_store(&flips_done, 0);
     struct task_attr a = {.name = "ponger", .qos = QOS_DEFAULT, .affinity = 1u << there};
     struct task *b = task_spawn(ponger, (void *)(intptr_t)ROUNDS, &a);
     a.name = "pinger";
@@ -131,6 +141,7 @@ TEST(fastrace, the_running_class_follows_qos_changes_that_race_a_blocking_hand_o
         enum qos q = (flips++ & 1) ? QOS_UTILITY : QOS_DEFAULT;
         task_set_qos(p, q);
         task_set_qos(b, q);
+        atomic_store(&flips_done, flips);
     }
     int64_t vp = 0, vb = 0;
     for (int i = 0; i < 1; i++)
@@ -143,7 +154,6 @@ TEST(fastrace, the_running_class_follows_qos_changes_that_race_a_blocking_hand_o
     int checks = atomic_load(&class_checks), bad = atomic_load(&class_bad);
     EXPECT_EQ(checks, 2 * ROUNDS);
     EXPECT_EQ(bad, 0);
-    EXPECT_GT(flips, 2u);
     task_set_affinity(me, affinity);
 }
 
