@@ -349,7 +349,7 @@ static int64_t preemptor(void *arg)
     load_spin_store(&got, 20000);
     if (!regs_equal(&got, &pre_want))
         atomic_fetch_add(&pre_bad, 1);
-    uint64_t deadline = clock_ns() + 1000ull * 1000 * 1000;
+    uint64_t deadline = clock_ns() + 10000ull * 1000 * 1000;   /* bounds a hang only */
     while (mw && task_cpu(mw->holder) != mw->to && clock_ns() < deadline) {
         ipi_send(IPI_WAKE, mw->to);   /* its idle loop steals the holder */
         for (volatile int i = 0; i < 1000; i++)
