@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <kernel/percpu.h>
+#include <kernel/sem.h>
 #include <kernel/waitq.h>
 #include <sr/actor.h>
 #include <sr/chan.h>
@@ -43,6 +44,11 @@ static int astate_init(void *state, void *arg)
     return 0;
 }
 
+/* K_SLOW's reply waits for a post here: the asker's 1 ms timeout has
+ * ended its ask by then, however the host delays either side (a 5 ms
+ * sleep here could end first on an asker's vCPU stalled that long). */
+static struct semaphore slow_go = SEM_INIT(0);
+
 static int ahandle(struct actor *self, void *state, const void *msg, void *reply)
 {
     (void)self;
@@ -77,8 +83,8 @@ static int ahandle(struct actor *self, void *state, const void *msg, void *reply
         chan_recv(gate, &b, WAIT_FOREVER);
         return 0;
     }
-    case K_SLOW:
-        task_sleep_ns(5 * MS);
+    case K_SLOW:   /* replies once the asker has timed out (slow_go), or after 5 s */
+        sem_wait(&slow_go, 5000 * MS);
         return 1;
     case K_ECHO:
         r->value = m->x + 1;
@@ -258,7 +264,7 @@ TEST(actor, request_returns_the_handlers_value_and_reply_at_its_qos)
         EXPECT_EQ(ask(a, K_ECHO, i, &r, WAIT_FOREVER), (int)i);
         EXPECT_EQ(r.value, i + 1);
     }
-    EXPECT_EQ(ask(a, K_GET, 0, &r, 100 * MS), 7);
+    EXPECT_EQ(ask(a, K_GET, 0, &r, 10000 * MS), 7);   /* timed, but no verdict on time */
     EXPECT_EQ(r.value, 40);                    /* init's value */
     EXPECT_EQ(r.qos, QOS_UTILITY);
     EXPECT_EQ(ask(a, K_ECHO, 5, NULL, WAIT_FOREVER), 5);   /* reply not wanted */
@@ -288,6 +294,7 @@ TEST(actor, full_mailbox_says_full_and_sends_and_requests_time_out)
         task_sleep_ns(50000);
     /* A request whose handler outlasts its timeout: the late reply is dropped. */
     EXPECT_EQ(ask(a, K_SLOW, 0, &r, 1 * MS), -ETIMEDOUT);
+    sem_post(&slow_go);
     EXPECT_EQ(ask(a, K_GET, 0, &r, WAIT_FOREVER), 7);
     EXPECT_EQ(r.value, 2);                     /* the two adds that fit, once each */
     EXPECT_EQ(actor_handled(a), 5);            /* gate, 2 adds, slow, get */
@@ -537,6 +544,7 @@ static void lifecycle_round(void)
     for (uint32_t i = 0; i < 50; i++)
         EXPECT_EQ(ask(b, K_ECHO, i, &r, WAIT_FOREVER), (int)i);
     EXPECT_EQ(ask(b, K_SLOW, 0, &r, 1 * MS), -ETIMEDOUT);   /* reply channel freed late */
+    sem_post(&slow_go);
     for (int i = 0; i < 3; i++)
         EXPECT_EQ(ask(a, K_POISON, 0, NULL, WAIT_FOREVER), -EFAULT);
     EXPECT_EQ(sup_wait(s), SUP_GAVE_UP);

@@ -227,8 +227,9 @@ static int chooser_poll(struct async_task *t)
     ASYNC_AWAIT(t, c->picks[2], sel_await(t, &c->s));
     /* Nothing left: the select times out. */
     ASYNC_AWAIT_TIMEOUT(t, 1 * MS, c->picks[3], sel_await(t, &c->s));
-    /* A value that arrives within the timeout is taken. */
-    ASYNC_AWAIT_TIMEOUT(t, 1000 * MS, c->late_r, chan_recv_await(t, c->b, &c->bb));
+    /* A value that arrives within the timeout is taken (10 s: room for a
+     * host stall between the test seeing picks[3] and its send). */
+    ASYNC_AWAIT_TIMEOUT(t, 10000 * MS, c->late_r, chan_recv_await(t, c->b, &c->bb));
     ASYNC_AWAIT(t, r, async_join_await(t, c->kid, NULL));
     ASYNC_END(t, r);
 }
@@ -946,6 +947,7 @@ TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
     if (!p)
         return;
     p->c = chan_create(sizeof(uint64_t), 1);
+    p->r[2] = 0;   /* -ETIMEDOUT once the third has timed out */
     async_start(&p->t);
     uint64_t x = 1;
     wait_one_waiter(p->c);                    /* parked, timer armed */
@@ -954,7 +956,9 @@ TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
     task_sleep_ns(220 * MS);                              /* past the first deadline */
     x = 2;
     EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
-    task_sleep_ns(15 * MS);                               /* the third times out */
+    /* The third times out (waited for, not slept on: a receiver stalled
+     * past a fixed sleep would take the next message in its third await). */
+    wait_nonzero(&p->r[2]);
     wait_one_waiter(p->c);                    /* the fourth */
     task_sleep_ns(10 * MS);                               /* past the third's deadline */
     x = 3;

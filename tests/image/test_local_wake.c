@@ -48,17 +48,26 @@ static struct task *start_waiter(int rounds, enum qos qos)
     return t;
 }
 
-/* Post go with IRQs masked: does the wake-up ask this core to switch?
- * *steps_at_post: the waiter's steps then. (Masked, so that a slice end on
- * a slow host cannot run the waiter between the post and the look.) */
-static bool post_asks_preemption(int *steps_at_post)
+/* What a post of go found, looked at with IRQs still masked: whether the
+ * wake-up asks this core to switch, the waiter's steps and its state. */
+struct post_look {
+    bool resched;
+    int steps;
+    int state;
+};
+
+/* Post go with IRQs masked and look at once at the waiter t. (Masked, so
+ * that a slice end on a slow host, or a lower class's starvation bound
+ * running out, cannot run the waiter between the post and the look.) */
+static struct post_look post_and_look(const struct task *t)
 {
     uint64_t f = arch_irq_save();
     sem_post(&go);
-    bool resched = this_rq()->need_resched;
-    *steps_at_post = steps_now();
+    struct post_look l = {.resched = this_rq()->need_resched,
+                          .steps = steps_now(),
+                          .state = ((const volatile struct task *)t)->state};
     arch_irq_restore(f);
-    return resched;
+    return l;
 }
 
 /* The running task leaves the waiter's class for a lower one just before
@@ -83,10 +92,10 @@ TEST(local_wake, a_waiter_of_the_class_the_poster_just_left_runs_before_the_post
         task_set_qos(me, QOS_DEFAULT);
         while (((volatile struct task *)t)->state != TASK_BLOCKED)
             task_yield();
-        int at_post;
-        EXPECT_TRUE(!post_asks_preemption(&at_post));   /* a band-mate */
-        EXPECT_EQ(at_post, 2 * i + 1);
-        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);
+        struct post_look l = post_and_look(t);
+        EXPECT_TRUE(!l.resched);   /* a band-mate */
+        EXPECT_EQ(l.steps, 2 * i + 1);
+        EXPECT_EQ(l.state, TASK_READY);
         while (((volatile struct task *)t)->state != TASK_BLOCKED &&
                ((volatile struct task *)t)->state != TASK_DEAD)
             task_yield();
@@ -126,11 +135,11 @@ TEST(local_wake, a_band_mate_woken_while_no_slice_runs_gets_the_core_at_the_slic
     struct task *t = start_waiter(ROUNDS, task_qos(me));
     for (int i = 0; i < ROUNDS; i++) {
         /* A slice that ends with nobody waiting is not renewed. */
-        EXPECT_TRUE(wait_for_no_slice(rq, 200 * MS));
-        int at_post;
-        EXPECT_TRUE(!post_asks_preemption(&at_post));   /* a band-mate */
-        EXPECT_EQ(at_post, i);
-        uint64_t give_up = clock_ns() + 1000 * MS;
+        EXPECT_TRUE(wait_for_no_slice(rq, 5000 * MS));
+        struct post_look l = post_and_look(t);
+        EXPECT_TRUE(!l.resched);   /* a band-mate */
+        EXPECT_EQ(l.steps, i);
+        uint64_t give_up = clock_ns() + 5000 * MS;
         while (steps_now() == i && clock_ns() < give_up)
             ;   /* spin: only the slice's end can switch to the waiter */
         EXPECT_EQ(steps_now(), i + 1);
@@ -186,8 +195,9 @@ TEST(local_wake, a_hand_off_to_a_task_of_another_class_charges_that_class)
     struct sched_cpu_stats s0, s1;
     sched_cpu_stats(cpu_id(), &s0);
     for (int i = 0; i < ROUNDS; i++) {
-        sem_post(&go);
-        EXPECT_EQ(((volatile struct task *)t)->state, TASK_READY);   /* lower class: no preemption */
+        struct post_look l = post_and_look(t);
+        EXPECT_TRUE(!l.resched);
+        EXPECT_EQ(l.state, TASK_READY);   /* lower class: no preemption */
         EXPECT_EQ(sem_wait(&back, WAIT_FOREVER), 0);   /* the hand-off to it */
         while (((volatile struct task *)t)->state != TASK_BLOCKED &&
                ((volatile struct task *)t)->state != TASK_DEAD)

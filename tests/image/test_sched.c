@@ -9,6 +9,8 @@
 #include <kernel/task.h>
 #include <kernel/sem.h>
 #include <errno.h>
+#include <stdio.h>
+#include <kernel/sched_policy.h>
 #include <sr_test.h>
 
 #define MS (1000ull * 1000)
@@ -142,9 +144,18 @@ static int64_t take_and_spin(void *arg)
     return 0;
 }
 
+/* The taker's run time at its first turn's end, -1 if it had more than one
+ * turn by then, or PREEMPTED: the yielder itself was switched out other
+ * than by its yield (a slice end while it spun, or after the yield before
+ * it looked: a host stall of a slice between two statements), so what the
+ * taker ran says nothing of a late yield. The yielder's own switch count
+ * tells: one switch in (the yield's) from before the spawn to its look. */
+#define PREEMPTED (-2)
 static int64_t spin_then_yield(void *arg)
 {
     (void)arg;
+    struct task_stats me0, me1;
+    task_get_stats(task_current(), &me0);
     struct task_attr attr = {.name = "taker", .affinity = 1u << cpu_id()};
     struct task *taker = task_spawn(take_and_spin, NULL, &attr);   /* a slice starts now */
     if (!taker)
@@ -155,17 +166,22 @@ static int64_t spin_then_yield(void *arg)
     task_yield();
     struct task_stats st;
     task_get_stats(taker, &st);   /* switched out: its one turn so far */
+    task_get_stats(task_current(), &me1);
     atomic_store(&stop_spinning, true);
     task_join(taker, NULL);
+    if (me1.switches != me0.switches + 1)
+        return PREEMPTED;
     return st.switches == 1 ? (int64_t)st.cpu_ns : -1;
 }
 
 TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
 {
-    atomic_store(&stop_spinning, false);
-    struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
-    int64_t ran = -1;
-    EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
+    int64_t ran = PREEMPTED;
+    for (int tries = 0; tries < 5 && ran == PREEMPTED; tries++) {
+        atomic_store(&stop_spinning, false);
+        struct task_attr attr = {.name = "yielder", .affinity = 1u << test_cpu()};
+        EXPECT_EQ(task_join(task_spawn(spin_then_yield, NULL, &attr), &ran), TASK_EXITED);
+    }
     /* A whole slice, but for the rounding of ticks to ns. */
     EXPECT_GE(ran, (int64_t)SCHED_SLICE_NS - 1000);
 }
@@ -173,6 +189,7 @@ TEST(sched, a_task_yielded_to_late_in_a_slice_still_runs_a_whole_slice)
 /* Spinners on cpu: a background one, and once it runs a user-initiated
  * one (counting into spins_low / spins_high until stop_spinning). */
 static volatile uint64_t spins_low, spins_high;
+static uint64_t high_spawned_ns;   /* before the high one was spawned */
 static void spin_low_then_high(int cpu, struct task **lt, struct task **ht)
 {
     spins_low = spins_high = 0;
@@ -182,13 +199,16 @@ static void spin_low_then_high(int cpu, struct task **lt, struct task **ht)
     *lt = task_spawn(spin_until_stopped, (void *)&spins_low, &low);
     while (spins_low == 0)
         task_sleep_ns(1 * MS);
+    high_spawned_ns = clock_ns();
     *ht = task_spawn(spin_until_stopped, (void *)&spins_high, &high);
     while (spins_high == 0)
         task_sleep_ns(1 * MS);
 }
 
 /* Strict priority within the starvation bound: over three slices (well
- * under background's 100 ms bound) the background task does not run. */
+ * under background's 100 ms bound) the background task does not run. A
+ * host stall that makes the window (from the high one's spawn, before the
+ * low one waits) reach the bound lets it run, rightly: then no verdict. */
 TEST(sched, higher_band_runs_first_and_starves_lower)
 {
     int cpu = test_cpu();
@@ -199,8 +219,13 @@ TEST(sched, higher_band_runs_first_and_starves_lower)
     uint64_t low_before = spins_low;
     task_sleep_ns(3 * SCHED_SLICE_NS);
     uint64_t low_after = spins_low;
+    uint64_t window_ns = clock_ns() - high_spawned_ns;
     EXPECT_GT(spins_high, 0);
-    EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
+    if (window_ns < sched_policy_starvation_bound(QOS_BACKGROUND))
+        EXPECT_EQ(low_after, low_before);   /* not a single spin while high was runnable */
+    else
+        printf("# strict priority check skipped: the host stalled the test %llu ns\n",
+               (unsigned long long)window_ns);
     atomic_store(&stop_spinning, true);
     task_join(ht, NULL);
     task_join(lt, NULL);
@@ -219,19 +244,22 @@ TEST(sched, starvation_bound_gives_a_waiting_class_its_slices)
     struct task_stats l0, h0, l1, h1;
     task_get_stats(lt, &l0);
     task_get_stats(ht, &h0);
-    uint64_t low_before = spins_low;
+    uint64_t low_before = spins_low, high_before = spins_high;
     task_sleep_ns(400 * MS);
-    uint64_t low_after = spins_low;
+    uint64_t low_after = spins_low, high_after = spins_high;
     task_get_stats(lt, &l1);
     task_get_stats(ht, &h1);
     atomic_store(&stop_spinning, true);
     task_join(ht, NULL);
     task_join(lt, NULL);
-    uint64_t low_ns = l1.cpu_ns - l0.cpu_ns, high_ns = h1.cpu_ns - h0.cpu_ns;
-    EXPECT_GT(low_after, low_before);          /* it ran: not starved for good */
+    /* The share in work done, not in run time: a host stall of the vCPU
+     * in the middle of one of the background task's slices counts as its
+     * run time (once 109 ms of 435), not as its spins. */
+    uint64_t low = low_after - low_before, high = high_after - high_before;
+    EXPECT_GT(low, 0);                         /* it ran: not starved for good */
     EXPECT_GT(l1.switches, l0.switches);
-    EXPECT_LT(low_ns * 4, low_ns + high_ns);   /* under a quarter of the core */
-    EXPECT_GT(high_ns, 0);
+    EXPECT_LT(low * 4, low + high);            /* under a quarter of the core */
+    EXPECT_GT(h1.cpu_ns - h0.cpu_ns, 0);
 }
 
 static _Atomic uint64_t spins_when_urgent_ran;

@@ -70,9 +70,14 @@ static int64_t server(void *arg)
         client_waiting = false;
         server_waiting = true;
         r = sched_wake_block(client_task, TO_CLIENT(i), &lk, 0);
+        /* Counted while IRQs are still masked: once STOP came the client
+         * may still be ready here (its last wake-up is a plain one), and a
+         * slice end after a host stall would switch the server out and in
+         * again before it ends. */
+        if (r == STOP)
+            server_switches_at_end = switches_of(task_current());
         arch_irq_restore(flags);
     }
-    server_switches_at_end = switches_of(task_current());
     return 0;
 }
 
