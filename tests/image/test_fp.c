@@ -1181,10 +1181,19 @@ TEST(fp, untimed_uart_reads_keep_their_values_across_the_idle_hand_off)
     atomic_store(&handoff_read.bad, 0);
     struct task_attr a = {.name = "fp-handoff-read", .qos = QOS_DEFAULT,
                           .affinity = 1u << s0.irq_cpu};
+    /* The test's own polling and wake-ups stay off the reader's core (when
+     * there is another), so that every switch of the reader is a read's. */
+    struct task *me = task_current();
+    uint32_t my_affinity = me->affinity;
+    bool shared_core = smp_online_count() < 2;
+    if (!shared_core)
+        task_set_affinity(me, smp_online_mask() & ~(1u << s0.irq_cpu));
     struct task *r = task_spawn(handoff_reader, u, &a);
     EXPECT_TRUE(r != NULL);
-    if (!r)
+    if (!r) {
+        task_set_affinity(me, my_affinity);
         return;
+    }
     int min_frames = 0;
     struct task_stats t0, t1;
     for (int i = 0; i < HANDOFF_READS; i++) {
@@ -1205,10 +1214,14 @@ TEST(fp, untimed_uart_reads_keep_their_values_across_the_idle_hand_off)
     task_get_stats(r, &t1);
     uart_stats(u, &s1);
     EXPECT_EQ(task_join(r, NULL), TASK_EXITED);
+    task_set_affinity(me, my_affinity);
     EXPECT_EQ(min_frames, HANDOFF_READS);
     EXPECT_EQ(atomic_load(&handoff_read.wrong), 0);
     EXPECT_EQ(atomic_load(&handoff_read.bad), 0);
     EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, HANDOFF_READS);
     EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, HANDOFF_READS);
-    EXPECT_EQ(t1.switches - t0.switches, HANDOFF_READS);
+    if (shared_core)   /* one core: the test's own wake-ups may switch it too */
+        EXPECT_GE(t1.switches - t0.switches, HANDOFF_READS);
+    else
+        EXPECT_EQ(t1.switches - t0.switches, HANDOFF_READS);
 }
