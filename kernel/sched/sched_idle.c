@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct ta
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_final(idle, next->sp);
+    arch_switch_final_min(idle, next->sp);   /* a min frame resumed inline */
 }
 
 /* idle_switch's general case (several bands, or a deadline or app task

@@ -46,4 +46,26 @@
                            "v29", "v30", "v31", "cc", "memory");                              \
     } while (0)
 
+/* arch_switch_final (arch/switch.S) with arch_switch_min's resume inline:
+ * IRQs masked, in EL1t; prev's record needs nothing written (the idle
+ * task's is fixed). Clear the byte at prev, its on-cpu flag (release: the
+ * last access to prev's stack), then resume next_sp: a min frame right
+ * here, any other record through arch_switch_resume_any. Never returns. */
+static inline __attribute__((always_inline)) _Noreturn void arch_switch_final_min(void *prev,
+                                                                                uint64_t next_sp)
+{
+    register uint64_t x0_ __asm__("x0") = (uint64_t)prev;
+    register uint64_t x1_ __asm__("x1") = next_sp;
+    __asm__ volatile("stlrb  wzr, [x0]\n\t"
+                     "tbnz   x1, #1, 1f\n\t"
+                     "b      arch_switch_resume_any\n"
+                     "1:\tand    sp, x1, #~3\n\t"
+                     "ldp    x29, x30, [sp], #16\n\t"
+                     "ret"
+                     :
+                     : "r"(x0_), "r"(x1_)
+                     : "memory");
+    __builtin_unreachable();
+}
+
 #endif
