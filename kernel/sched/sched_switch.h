@@ -219,8 +219,10 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
     atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
     /* charge_class from idle's class: run_class is QOS_COUNT while the idle
      * task is current (every other charge is for a current task that is
-     * not idle), and nothing reads band_since[QOS_COUNT]. */
-    rq->class_ticks[QOS_COUNT] += now - rq->class_since;
+     * not idle), and nothing reads band_since[QOS_COUNT] or
+     * class_ticks[QOS_COUNT]: idle's time is its cpu_ticks, charged above
+     * (switch_account) over the same stretch, so only the new class's
+     * start is stamped. */
     rq->class_since = now;
     rq->run_class = next->qos;
     if (slice) {   /* start_plain_slice */

@@ -179,7 +179,10 @@ struct runqueue {
                                             (starvation bounds); [QOS_COUNT]: idle */
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
-    uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
+    uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: charge_class's
+                                              slot for the idle task's stretches, not kept
+                                              up (switch_from_idle skips it) and never read:
+                                              idle time is the idle task's cpu_ticks */
     uint64_t class_since;        /* the running class (run_class, below) has run since then,
                                     not yet in class_ticks: charged when the class changes */
     uint64_t run_start;          /* counter when the current task began running here */
