@@ -834,6 +834,8 @@ void sched_init(void)
     }
     for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         runqueues[c].cpu = c;
+        runqueues[c].idle_mask = &sched_idle_mask;   /* uart18: the idle hint's copy */
+        runqueues[c].idle_bit = 1u << c;
         rq_local_wake_init(&runqueues[c]);
     }
     sched_place_init();

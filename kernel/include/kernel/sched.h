@@ -216,6 +216,11 @@ struct runqueue {
         };
     };
     uint64_t wake_mask;
+    /* The idle hint (sched_idle_mask) and this core's bit of it, set at
+     * boot (sched_init): leaving idle loads both instead of the core
+     * number, a shift and the global's address. */
+    _Atomic uint32_t *idle_mask;
+    uint32_t idle_bit;
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];
