@@ -54,16 +54,17 @@
 static inline __attribute__((always_inline)) _Noreturn void arch_switch_final_min(void *prev,
                                                                                 uint64_t next_sp)
 {
-    register uint64_t x0_ __asm__("x0") = (uint64_t)prev;
-    register uint64_t x1_ __asm__("x1") = next_sp;
-    __asm__ volatile("stlrb  wzr, [x0]\n\t"
-                     "tbnz   x1, #1, 1f\n\t"
+    /* Any registers: arch_switch_resume_any wants next_sp in x1, moved there
+     * only on its way. */
+    __asm__ volatile("stlrb  wzr, [%0]\n\t"
+                     "tbnz   %1, #1, 1f\n\t"
+                     "mov    x1, %1\n\t"
                      "b      arch_switch_resume_any\n"
-                     "1:\tand    sp, x1, #~3\n\t"
+                     "1:\tand    sp, %1, #~3\n\t"
                      "ldp    x29, x30, [sp], #16\n\t"
                      "ret"
                      :
-                     : "r"(x0_), "r"(x1_)
+                     : "r"(prev), "r"(next_sp)
                      : "memory");
     __builtin_unreachable();
 }
