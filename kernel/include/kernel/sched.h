@@ -201,6 +201,9 @@ struct runqueue {
      * and of the running class. The key is laid out as those bytes, its
      * class byte being run_class itself, so it follows the running class
      * with no store of its own. */
+    uint64_t wake_mask_idle;     /* wake_mask without the class byte (the idle hand-off's
+                                    test, wake_key_idle_diff); set at boot, just before
+                                    wake_key: one load pair */
     union {
         uint64_t wake_key;
         struct {
