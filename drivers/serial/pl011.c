@@ -86,14 +86,14 @@ static void pl011_drain(void)
 static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint8_t *dst,
                                                                uint32_t max, uint64_t *errors)
 {
-    if (__builtin_expect(mmio_read32(b + UART_FR) & FR_RXFE, 0))
+    if (__builtin_expect(mmio_read32_at(b, UART_FR) & FR_RXFE, 0))
         return 0;
     /* FR was read before each DR: a byte is waiting on every read. The
      * first byte is read before the loop (most interrupts bring one: the
      * straight path). */
-    uint32_t dr = mmio_read32(b + UART_DR);
+    uint32_t dr = mmio_read32_at(b, UART_DR);
     dst[0] = (uint8_t)dr;
-    if (__builtin_expect(mmio_read32(b + UART_FR) & FR_RXFE, 1)) {   /* the one byte */
+    if (__builtin_expect(mmio_read32_at(b, UART_FR) & FR_RXFE, 1)) {   /* the one byte */
         if (__builtin_expect(dr & DR_ERRORS, 0))
             (*errors)++;
         return 1;
@@ -104,10 +104,10 @@ static inline __attribute__((always_inline)) uint32_t rx_drain(uintptr_t b, uint
             more = UART_RX_MORE;
             break;
         }
-        dr = mmio_read32(b + UART_DR);
+        dr = mmio_read32_at(b, UART_DR);
         bad += (dr & DR_ERRORS) != 0;
         dst[n++] = (uint8_t)dr;
-    } while (!(mmio_read32(b + UART_FR) & FR_RXFE));
+    } while (!(mmio_read32_at(b, UART_FR) & FR_RXFE));
     if (bad)
         *errors += bad;
     return n | more;
@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) uint32_t pl011_irq_rx(uint8_t *dst,
                                                                    uint64_t *errors)
 {
     uintptr_t b = base;
-    mmio_write32(b + UART_ICR, INT_ALL & ~INT_RX);
+    mmio_write32_at(b, UART_ICR, INT_ALL & ~INT_RX);
     return rx_drain(b, dst, max, errors);
 }
 

@@ -213,6 +213,11 @@ void uart_port_irq_ring(struct uart *u)
     irq_tx(u);
 }
 
+void uart_port_irq_done_many(struct uart *u, struct task *w, uint32_t raw)
+{
+    uart_port_irq_done(u, w, raw);
+}
+
 void uart_port_irq_rest(struct uart *u, struct task *w, uint32_t raw)
 {
     if (raw) {   /* UART_RX_MORE: w's buffer or the first step's budget is full */

@@ -63,6 +63,31 @@ void uart_port_irq_rest(struct uart *u, struct task *w, uint32_t raw);
  * off rxq with its result). */
 void uart_port_irq_tx_wake(struct uart *u, struct task *w);
 
+/* Under rxq.lock, w (the first reader) having raw (1 <= raw <= its first
+ * step) bytes in its buffer: count them, take w off rxq with raw as its
+ * result, release the lock and wake it (through the TX service when TX is
+ * on). Inline in the handler for the lone byte (raw the constant 1), out
+ * of line for more (uart_port_irq_done_many). */
+static inline __attribute__((always_inline)) void uart_port_irq_done(struct uart *u,
+                                                                     struct task *w,
+                                                                     uint32_t raw)
+{
+    u->rx_bytes += raw;
+    u->rx_wakeups++;
+    waitq_unlink_first(&u->rxq, w);
+    w->wait_result = (int32_t)raw;
+    spin_unlock(&u->rxq.lock);
+    /* TX is on only while the ring holds bytes; a writer turning it on
+     * has already filled the FIFO itself, and the level interrupt returns. */
+    if (__builtin_expect(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX, 0)) {   /* one LDR */
+        uart_port_irq_tx_wake(u, w);
+        return;
+    }
+    sched_wake_irq(w);
+}
+/* uart_port_irq_done for 2 <= raw (uart_port.c). */
+void uart_port_irq_done_many(struct uart *u, struct task *w, uint32_t raw);
+
 /* The port's interrupt handler for a driver whose irq_rx (console.h's
  * contract) is irq_rx, inline: stamp, then under rxq.lock either the
  * uncommon ends above or the common one: w, the first reader, waits (so
@@ -93,19 +118,14 @@ uart_port_irq(struct uart *u, uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uin
         uart_port_irq_rest(u, w, raw);
         return;
     }
-    /* 1 <= raw <= first: every byte is in w's buffer. */
-    u->rx_bytes += raw;
-    u->rx_wakeups++;
-    waitq_unlink_first(&u->rxq, w);
-    w->wait_result = (int32_t)raw;
-    spin_unlock(&u->rxq.lock);
-    /* TX is on only while the ring holds bytes; a writer turning it on
-     * has already filled the FIFO itself, and the level interrupt returns. */
-    if (__builtin_expect(*(volatile unsigned *)&u->irq_mask & UART_IRQ_TX, 0)) {   /* one LDR */
-        uart_port_irq_tx_wake(u, w);
+    /* 1 <= raw <= first: every byte is in w's buffer. The lone byte's
+     * counts and result as constants (sharing one tail with longer drains
+     * kept 1 in registers). */
+    if (__builtin_expect(raw != 1, 0)) {
+        uart_port_irq_done_many(u, w, raw);
         return;
     }
-    sched_wake_irq(w);
+    uart_port_irq_done(u, w, 1);
 }
 
 /* Defines void name(uint32_t intid, void *port), the driver's handler

@@ -834,7 +834,11 @@ void sched_init(void)
     }
     for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         runqueues[c].cpu = c;
+        runqueues[c].idle_mask = &sched_idle_mask;   /* uart18: the idle hint's copy */
+        runqueues[c].idle_bit = 1u << c;
         rq_local_wake_init(&runqueues[c]);
+        runqueues[c].wake_mask_idle =   /* uart18: wake_key_idle_diff's mask */
+            runqueues[c].wake_mask & ~(0xffull << (8 * offsetof(struct task, qos)));
     }
     sched_place_init();
     migrate_init();

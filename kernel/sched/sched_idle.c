@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct ta
 {
     switch_tls(next);
     sched_set_current(next);
-    arch_switch_final(idle, next->sp);
+    arch_switch_final_min(idle, next->sp);   /* a min frame resumed inline */
 }
 
 /* idle_switch's general case (several bands, or a deadline or app task
@@ -169,6 +169,7 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
 {
     struct runqueue *rq = this_rq();
     struct task *idle = rq->idle;
+    const bool eoi_icc = irq_chip_eoi_is_icc();   /* the dispatch's EOI inline, no test */
     for (;;) {
         task_reap();
         if (!rq->nr_ready && !steal(rq)) {
@@ -183,7 +184,7 @@ static __attribute__((hot)) _Noreturn void idle_loop(void)
             if (arch_timer_fired()) {
                 irq_run_asserted(platform.timer.virt_irq);
             } else {
-                irq_dispatch_idle(this_cpu());
+                irq_dispatch_idle(this_cpu(), eoi_icc);
                 /* The hand-off's way out (wake_onto_idle), straight after
                  * the dispatch (no branch back to the test below). */
                 if (__builtin_expect(rq->current != idle && !rq->need_resched, 1))

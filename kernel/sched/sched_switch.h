@@ -39,11 +39,10 @@ static inline struct task *rq_pop_first(struct runqueue *rq, uint64_t now)
  * is the idle task's cpu_ticks; busy time is the rest.) */
 static inline void note_idle_change(struct runqueue *rq, struct task *next)
 {
-    uint32_t bit = 1u << rq_cpu(rq);
     if (next->flags & TASK_F_IDLE)
-        atomic_fetch_or_explicit(&sched_idle_mask, bit, memory_order_relaxed);
+        atomic_fetch_or_explicit(rq->idle_mask, rq->idle_bit, memory_order_relaxed);
     else
-        atomic_fetch_and_explicit(&sched_idle_mask, ~bit, memory_order_relaxed);
+        atomic_fetch_and_explicit(rq->idle_mask, ~rq->idle_bit, memory_order_relaxed);
 }
 
 /* The flags that take a switch off its common path: a deadline task
@@ -216,11 +215,13 @@ static inline __attribute__((always_inline)) void switch_from_idle(struct runque
 {
     idle->state = TASK_READY;   /* never queued */
     switch_account(rq, idle, next, now);
-    atomic_fetch_and_explicit(&sched_idle_mask, ~(1u << rq_cpu(rq)), memory_order_relaxed);
+    atomic_fetch_and_explicit(rq->idle_mask, ~rq->idle_bit, memory_order_relaxed);
     /* charge_class from idle's class: run_class is QOS_COUNT while the idle
      * task is current (every other charge is for a current task that is
-     * not idle), and nothing reads band_since[QOS_COUNT]. */
-    rq->class_ticks[QOS_COUNT] += now - rq->class_since;
+     * not idle), and nothing reads band_since[QOS_COUNT] or
+     * class_ticks[QOS_COUNT]: idle's time is its cpu_ticks, charged above
+     * (switch_account) over the same stretch, so only the new class's
+     * start is stamped. */
     rq->class_since = now;
     rq->run_class = next->qos;
     if (slice) {   /* start_plain_slice */

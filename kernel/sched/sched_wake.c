@@ -295,7 +295,7 @@ static inline __attribute__((always_inline)) void wake_onto_idle(struct runqueue
 static inline uint64_t wake_key_idle_diff(const struct runqueue *rq, const struct task *t)
 {
     const unsigned cls_shift = 8 * offsetof(struct task, qos);
-    return (task_wake_word(t) & rq->wake_mask & ~(0xffull << cls_shift)) ^ rq->wake_key ^
+    return (task_wake_word(t) & rq->wake_mask_idle) ^ rq->wake_key ^
            ((uint64_t)QOS_COUNT << cls_shift);
 }
 

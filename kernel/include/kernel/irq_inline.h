@@ -46,9 +46,15 @@ static inline __attribute__((always_inline)) void irq_chip_eoi(uint32_t raw)
         c->eoi(raw);
 }
 
-/* Take one pending interrupt and run its handler; false if none was pending.
- * In IRQ context (p->in_irq raised), IRQs masked. */
-static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu *p)
+/* The bound controller's eoi_icc, for a caller that reads it once and
+ * keeps it (the idle loop, at each entry: the controller is bound, irq_init,
+ * before any core's idle loop runs, and never changes). */
+static inline bool irq_chip_eoi_is_icc(void) { return irq_chip->eoi_icc; }
+
+/* irq_dispatch_one with the controller's eoi_icc already known true when
+ * icc is: its EOI then tests no flag of the chip (false: irq_chip_eoi's
+ * own test). */
+static inline __attribute__((always_inline)) bool irq_dispatch_one_icc(struct percpu *p, bool icc)
 {
     uint32_t raw;
     uint32_t intid = irq_chip->ack(&raw);
@@ -60,7 +66,10 @@ static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu
     irq_handler_t fn = s->fn;
     if (__builtin_expect(fn != NULL, 1)) {
         fn(intid, s->arg);
-        irq_chip_eoi(raw);
+        if (__builtin_expect(icc, 1))
+            irq_eoi_icc(raw);
+        else
+            irq_chip_eoi(raw);
         return true;
     }
     irq_chip_eoi(raw);
@@ -71,15 +80,22 @@ static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu
     return true;
 }
 
+/* Take one pending interrupt and run its handler; false if none was pending.
+ * In IRQ context (p->in_irq raised), IRQs masked. */
+static inline __attribute__((always_inline)) bool irq_dispatch_one(struct percpu *p)
+{
+    return irq_dispatch_one_icc(p, false);
+}
+
 /* The idle loop's dispatch after WFI (IRQs masked, not in IRQ context): one
  * pending interrupt, if any, acknowledged, handled and ended as irq_handle
  * does. One at a time: the idle loop's next WFI returns at once while
  * another is pending, which spares the ack that would only find nothing
- * more pending. */
-static inline __attribute__((always_inline)) void irq_dispatch_idle(struct percpu *p)
+ * more pending. icc: irq_chip_eoi_is_icc(), read once by the caller. */
+static inline __attribute__((always_inline)) void irq_dispatch_idle(struct percpu *p, bool icc)
 {
     p->in_irq = 1;
-    irq_dispatch_one(p);
+    irq_dispatch_one_icc(p, icc);
     p->in_irq = 0;
 }
 

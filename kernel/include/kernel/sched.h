@@ -179,7 +179,10 @@ struct runqueue {
                                             (starvation bounds); [QOS_COUNT]: idle */
     struct timerq timers;
     uint64_t started;            /* counter at sched_init_cpu; busy = elapsed - idle */
-    uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: idle */
+    uint64_t class_ticks[QOS_COUNT + 1];   /* time run per class; [QOS_COUNT]: charge_class's
+                                              slot for the idle task's stretches, not kept
+                                              up (switch_from_idle skips it) and never read:
+                                              idle time is the idle task's cpu_ticks */
     uint64_t class_since;        /* the running class (run_class, below) has run since then,
                                     not yet in class_ticks: charged when the class changes */
     uint64_t run_start;          /* counter when the current task began running here */
@@ -198,6 +201,9 @@ struct runqueue {
      * and of the running class. The key is laid out as those bytes, its
      * class byte being run_class itself, so it follows the running class
      * with no store of its own. */
+    uint64_t wake_mask_idle;     /* wake_mask without the class byte (the idle hand-off's
+                                    test, wake_key_idle_diff); set at boot, just before
+                                    wake_key: one load pair */
     union {
         uint64_t wake_key;
         struct {
@@ -213,6 +219,11 @@ struct runqueue {
         };
     };
     uint64_t wake_mask;
+    /* The idle hint (sched_idle_mask) and this core's bit of it, set at
+     * boot (sched_init): leaving idle loads both instead of the core
+     * number, a shift and the global's address. */
+    _Atomic uint32_t *idle_mask;
+    uint32_t idle_bit;
 } __attribute__((aligned(64)));
 
 extern struct runqueue runqueues[PLAT_MAX_CPUS];

@@ -46,4 +46,27 @@
                            "v29", "v30", "v31", "cc", "memory");                              \
     } while (0)
 
+/* arch_switch_final (arch/switch.S) with arch_switch_min's resume inline:
+ * IRQs masked, in EL1t; prev's record needs nothing written (the idle
+ * task's is fixed). Clear the byte at prev, its on-cpu flag (release: the
+ * last access to prev's stack), then resume next_sp: a min frame right
+ * here, any other record through arch_switch_resume_any. Never returns. */
+static inline __attribute__((always_inline)) _Noreturn void arch_switch_final_min(void *prev,
+                                                                                uint64_t next_sp)
+{
+    /* Any registers: arch_switch_resume_any wants next_sp in x1, moved there
+     * only on its way. */
+    __asm__ volatile("stlrb  wzr, [%0]\n\t"
+                     "tbnz   %1, #1, 1f\n\t"
+                     "mov    x1, %1\n\t"
+                     "b      arch_switch_resume_any\n"
+                     "1:\tand    sp, %1, #~3\n\t"
+                     "ldp    x29, x30, [sp], #16\n\t"
+                     "ret"
+                     :
+                     : "r"(prev), "r"(next_sp)
+                     : "memory");
+    __builtin_unreachable();
+}
+
 #endif

@@ -27,4 +27,8 @@ void mmio_write8(uintptr_t a, uint8_t v);
 void mmio_write32(uintptr_t a, uint32_t v);
 void mmio_write64(uintptr_t a, uint64_t v);
 
+/* The image's constant-offset forms: the same accesses at base + off. */
+static inline uint32_t mmio_read32_at(uintptr_t base, unsigned off) { return mmio_read32(base + off); }
+static inline void mmio_write32_at(uintptr_t base, unsigned off, uint32_t v) { mmio_write32(base + off, v); }
+
 #endif
