@@ -92,6 +92,24 @@ static int64_t ponger(void *arg)
     return rounds;
 }
 
+/* The two run_class races' common start: the test task pins itself to its
+ * core (*here; the pair goes to the next online one, *there), the pair's
+ * semaphores and the class counters start afresh. Returns the test task's
+ * affinity, to restore at the end. */
+static uint32_t start_class_race(int *here, int *there)
+{
+    struct task *me = task_current();
+    uint32_t affinity = me->affinity;
+    *here = cpu_id();
+    *there = core_after(*here, 1);
+    task_set_affinity(me, 1u << *here);
+    sem_init(&ping, 0);
+    sem_init(&pong, 0);
+    atomic_store(&class_bad, 0);
+    atomic_store(&class_checks, 0);
+    return affinity;
+}
+
 /* Keeps the pair's run-queue lock busy from a third core (the statistics
  * read takes it), so that the pair's blocks often wait for it, and the
  * QoS change that waits beside them takes it first as often as not. */
@@ -114,15 +132,9 @@ TEST(fastrace, the_running_class_follows_qos_changes_that_race_a_blocking_hand_o
     enum { ROUNDS = 12000 };
     if (smp_online_count() < 2)
         return;
-    int here = cpu_id();
-    int there = core_after(here, 1);
+    int here, there;
     struct task *me = task_current();
-    uint32_t affinity = me->affinity;
-    task_set_affinity(me, 1u << here);
-    sem_init(&ping, 0);
-    sem_init(&pong, 0);
-    atomic_store(&class_bad, 0);
-    atomic_store(&class_checks, 0);
+    uint32_t affinity = start_class_race(&here, &there);
     atomic_store(&pair_done, 0);
     atomic_store(&flips_done, 0);
     struct task_attr a = {.name = "ponger", .qos = QOS_DEFAULT, .affinity = 1u << there};
@@ -209,16 +221,10 @@ TEST(fastrace, a_band_change_while_a_task_blocks_keeps_the_running_class)
     enum { HITS = 1, MAX_ROUNDS = 300 };
     if (smp_online_count() < 2)
         return;
-    int here = cpu_id();
-    int there = core_after(here, 1);
-    struct runqueue *rq = &runqueues[there];
+    int here, there;
     struct task *me = task_current();
-    uint32_t affinity = me->affinity;
-    task_set_affinity(me, 1u << here);
-    sem_init(&ping, 0);
-    sem_init(&pong, 0);
-    atomic_store(&class_bad, 0);
-    atomic_store(&class_checks, 0);
+    uint32_t affinity = start_class_race(&here, &there);
+    struct runqueue *rq = &runqueues[there];
     atomic_store(&blocker_parked, 0);
     atomic_store(&partner_checks, 0);
     atomic_store(&block_round, 0);
