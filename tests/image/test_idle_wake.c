@@ -308,3 +308,83 @@ TEST(idle_wake, irq_wake_on_a_busy_core_preempts_for_a_better_task)
     EXPECT_EQ(atomic_load(&order[0]), 1);   /* the woken task first */
     EXPECT_EQ(atomic_load(&order[1]), 2);
 }
+
+/* --- the idle hand-off's core test: a waiter pinned to another core --- */
+
+static _Atomic int call_found_idle;
+
+/* take_first_irq, noting first whether the call interrupted this core's
+ * idle loop (the hand-off's path) rather than a task. */
+static void take_first_irq_noting_idle(void *arg)
+{
+    atomic_store(&call_found_idle, (sched_current()->flags & TASK_F_IDLE) != 0);
+    take_first_irq(arg);
+}
+
+/* One round: a waiter pinned to d, the handler run by c (c != d). Returns
+ * whether c's idle loop took the call; the waiter must have run on d. */
+static bool pinned_elsewhere_round(int c, int d)
+{
+    waitq_init(&irq_wq);
+    atomic_store(&order_n, 0);
+    atomic_store(&call_found_idle, 0);
+    struct irq_waiter w = {.id = 1, .cpu = -1, .result = -1};
+    struct task *t = spawn_irq_waiter(&w, d, QOS_UTILITY);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return false;
+    settle(d);
+    smp_call(c, take_first_irq_noting_idle, (void *)(intptr_t)(100 + c));
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    EXPECT_EQ(w.result, 100 + c);
+    EXPECT_EQ(w.cpu, d);            /* not c: its hand-off is for c's own tasks */
+    EXPECT_EQ(w.stats.switches, 2);
+    return atomic_load(&call_found_idle);
+}
+
+/* Every core but the driver's in turn runs the handler from its idle loop
+ * while the waiter is blocked and pinned to another core: the idle
+ * hand-off's single compare (wake_key_idle_diff) must see the waiter's
+ * core byte, on every core (core 0's key byte is 0, so a mask that left
+ * the byte out would match there). A round in which the call found c busy
+ * did not take the hand-off's path and is run again. Run by a task pinned
+ * to the last core, so that core 0, where the suite's task waits, is idle. */
+static int64_t pinned_elsewhere_driver(void *arg)
+{
+    int h = cpu_id();
+    int *idle_rounds = arg;
+    for (int c = 0; c < platform.ncpus; c++) {
+        if (c == h || !smp_cpu_online(c))
+            continue;
+        int d = -1;
+        for (int i = 0; i < platform.ncpus && d < 0; i++)
+            if (i != c && i != h && smp_cpu_online(i))
+                d = i;
+        for (int round = 0; round < 5 && d >= 0; round++)
+            if (pinned_elsewhere_round(c, d)) {
+                idle_rounds[c]++;
+                break;
+            }
+    }
+    return 0;
+}
+
+TEST(idle_wake, idle_handoff_leaves_a_task_pinned_to_another_core_to_its_core)
+{
+    int h = -1, n = 0;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (smp_cpu_online(c))
+            h = c, n++;
+    if (n < 3)
+        return;
+    int idle_rounds[PLAT_MAX_CPUS] = {0};
+    struct task_attr a = {.name = "handoff-driver", .qos = QOS_DEFAULT, .affinity = 1u << h};
+    struct task *t = task_spawn(pinned_elsewhere_driver, idle_rounds, &a);
+    EXPECT_TRUE(t != NULL);
+    if (!t)
+        return;
+    EXPECT_EQ(task_join(t, NULL), TASK_EXITED);
+    for (int c = 0; c < platform.ncpus; c++)
+        if (c != h && smp_cpu_online(c))
+            EXPECT_EQ(idle_rounds[c], 1);   /* each core's hand-off test was taken */
+}
