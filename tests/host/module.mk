@@ -44,18 +44,23 @@ HOST_TEST_SRCS += \
 	tools/sim/sim_policies.c \
 	tools/sim/sim_load.c
 
-# Drivers' pure parts against register models (MMIO through tools/host-arch).
+# Drivers against register models (MMIO through tools/host-arch). The serial
+# drivers are built with their port handlers (tests/host/port_*.c) and run
+# with the port (uart_port.c) in a model of the kernel around it
+# (tests/host/uart_port_model.c: one core, recorded wake-ups).
 HOST_INCLUDES += drivers/serial
 HOST_TEST_SRCS += \
 	tests/host/test_ns16550.c \
 	tests/host/test_uart_ring.c \
 	tests/host/test_pl011.c \
-	drivers/serial/pl011.c \
+	tests/host/port_pl011.c \
+	tests/host/port_ns16550.c \
+	tests/host/uart_port_model.c \
+	drivers/serial/uart_port.c \
 	drivers/serial/uart_ring.c \
 	drivers/serial/uart_service.c \
 	tests/host/test_gic_v3_layout.c \
 	drivers/irq/gic_v3_layout.c \
-	drivers/serial/ns16550.c \
 	kernel/console_bind.c \
 	tools/host-arch/mmio.c
 

@@ -16,6 +16,7 @@
 #include <kernel/console.h>
 
 #include "host_test.h"
+#include "uart_port_model.h"
 #include "uart_service.h"
 
 #define RK_UART2 0xff1a0000u
@@ -34,8 +35,8 @@ struct uart_model {
     char tx[256];
     int ntx;
     int lsr_reads_at_tx[256]; /* LSR reads seen when each byte was written */
-    uint8_t rx[512];         /* RX FIFO contents (a model: no depth limit) */
-    uint8_t rx_err[512];     /* LSR error bits that come with each byte */
+    uint8_t rx[1024];        /* RX FIFO contents (a model: no depth limit) */
+    uint8_t rx_err[1024];    /* LSR error bits that come with each byte */
     int rx_head, rx_len;
     bool rx_babbles;         /* a broken device: data ready forever */
     bool busy_irq;           /* DesignWare busy-detect interrupt pending */
@@ -429,5 +430,269 @@ TEST(ns16550, irq_rx_ack_clears_designware_busy_detect)
     EXPECT_EQ(d->irq_rx(out, sizeof(out), &errors), 0);   /* nothing pending: IIR only */
     EXPECT_EQ(model.iir_reads, 2);
     EXPECT_EQ(model.usr_reads, 1);
+    host_mmio_set_model(NULL);
+}
+
+/* --- the port's interrupt handler (UART_PORT_IRQ_HANDLER with ns16550_irq_rx,
+ * uart_port.c's ends) in the kernel model of uart_port_model.h ---------------- */
+
+#define RK_UART2_IRQ 132
+
+static struct uart *rk_port(void)
+{
+    const struct console_driver *d = rk_uart_ready();
+    if (!d)
+        return NULL;
+    struct uart *u = model_port_start(d, RK_UART2_IRQ);
+    if (u) {
+        EXPECT_EQ(model.ier, 0x05);   /* received data + line status */
+        EXPECT_TRUE(!port_model.edge);   /* a level interrupt */
+        EXPECT_EQ(port_model.routed_to, 0);
+    }
+    return u;
+}
+
+static struct uart_stats stats_of(struct uart *u)
+{
+    struct uart_stats s;
+    uart_stats(u, &s);
+    return s;
+}
+
+/* The common path: one byte, a reader waiting; it is handed the byte as its
+ * wait result, off rxq, woken by the handler's own wake-up once rxq.lock
+ * is free; every count moves by exactly one. */
+TEST(ns16550, port_irq_hands_a_lone_byte_to_the_waiting_reader)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    struct task t;
+    struct uart_rx_req req;
+    uint8_t buf[64];
+    memset(buf, 0, sizeof(buf));
+    model_reader_block(u, &t, &req, buf, sizeof(buf));
+    EXPECT_TRUE(u->rxq.head == &t);
+    model_receive("x", 1, 0xff, 0);
+    model_port_irq();
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(port_model.nwoken, 1);
+    EXPECT_TRUE(port_model.woken[0] == &t);
+    EXPECT_EQ(port_model.woken_result[0], 1);
+    EXPECT_TRUE(port_model.woken_by_irq[0]);
+    EXPECT_EQ(port_model.bad_wakes, 0);
+    EXPECT_EQ(buf[0], 'x');
+    EXPECT_EQ(buf[1], 0);
+    EXPECT_TRUE(waitq_empty(&u->rxq));
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 1);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 1);
+    EXPECT_EQ(s1.rx_errors - s0.rx_errors, 0);
+    EXPECT_EQ(s1.irqs - s0.irqs, 1);
+    EXPECT_EQ(s1.rx_pending, 0);
+    EXPECT_EQ(s1.last_irq_ns, host_counter);   /* stamped at the handler's start */
+    EXPECT_EQ(model.iir_reads, 1);
+    EXPECT_EQ(model.usr_reads, 0);          /* not busy-detect: no USR read */
+    EXPECT_EQ(model.bad_accesses, 0);
+    EXPECT_EQ(u->rxq.lock.locked, 0);
+    host_mmio_set_model(NULL);
+}
+
+/* Several bytes within the reader's length: all of them in its buffer,
+ * their count its result (uart_port_irq_done_many); nothing in the ring. */
+TEST(ns16550, port_irq_gives_a_burst_within_the_readers_length_to_it_whole)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    struct task t;
+    struct uart_rx_req req;
+    uint8_t buf[16];
+    model_reader_block(u, &t, &req, buf, sizeof(buf));
+    model_receive("hello", 5, 0xff, 0);
+    model_port_irq();
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(port_model.nwoken, 1);
+    EXPECT_EQ(port_model.woken_result[0], 5);
+    EXPECT_TRUE(port_model.woken_by_irq[0]);
+    EXPECT_TRUE(memcmp(buf, "hello", 5) == 0);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 5);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 1);
+    EXPECT_EQ(s1.rx_pending, 0);
+    EXPECT_EQ(port_model.bad_wakes, 0);
+    EXPECT_EQ(u->rxq.lock.locked, 0);
+    host_mmio_set_model(NULL);
+}
+
+/* More bytes than the first reader asked for: it gets exactly its length,
+ * the rest goes to the ring, from which the second reader is served; the
+ * FIFO is emptied in the same interrupt. */
+TEST(ns16550, port_irq_fills_the_first_reader_then_serves_the_next_from_the_ring)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    struct task a, b;
+    struct uart_rx_req ra, rb;
+    uint8_t bufa[4], bufb[16];
+    model_reader_block(u, &a, &ra, bufa, sizeof(bufa));
+    model_reader_block(u, &b, &rb, bufb, sizeof(bufb));
+    model_receive("0123456789", 10, 0xff, 0);
+    model_port_irq();
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(model.rx_head, 10);
+    EXPECT_EQ(port_model.nwoken, 2);
+    EXPECT_TRUE(port_model.woken[0] == &a);
+    EXPECT_EQ(port_model.woken_result[0], 4);
+    EXPECT_TRUE(port_model.woken[1] == &b);
+    EXPECT_EQ(port_model.woken_result[1], 6);
+    EXPECT_TRUE(memcmp(bufa, "0123", 4) == 0);
+    EXPECT_TRUE(memcmp(bufb, "456789", 6) == 0);
+    EXPECT_TRUE(waitq_empty(&u->rxq));
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 10);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 2);
+    EXPECT_EQ(s1.rx_pending, 0);
+    EXPECT_EQ(port_model.bad_wakes, 0);
+    EXPECT_EQ(u->rxq.lock.locked, 0);
+    host_mmio_set_model(NULL);
+}
+
+/* Line errors (overrun, framing) come with their bytes: each such byte is
+ * delivered and counted once in rx_errors. */
+TEST(ns16550, port_irq_counts_each_byte_with_a_line_error_once)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    struct task t;
+    struct uart_rx_req req;
+    uint8_t buf[16];
+    model_reader_block(u, &t, &req, buf, sizeof(buf));
+    model_receive("abcdef", 6, 1, 0x02);    /* 'b' after an overrun */
+    model.rx_err[4] = 0x08 | 0x04;          /* 'e' with a framing and a parity error */
+    model_port_irq();
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(port_model.nwoken, 1);
+    EXPECT_EQ(port_model.woken_result[0], 6);
+    EXPECT_TRUE(memcmp(buf, "abcdef", 6) == 0);
+    EXPECT_EQ(s1.rx_errors - s0.rx_errors, 2);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 6);
+    host_mmio_set_model(NULL);
+}
+
+/* IIR says no interrupt and the FIFO is empty (a spurious or already
+ * served interrupt): the waiting reader stays queued, unwoken, its
+ * request intact; nothing is counted but the interrupt. The next byte
+ * still reaches it. */
+TEST(ns16550, port_irq_with_nothing_pending_leaves_the_reader_waiting)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    model_port_irq();                       /* no reader either: the ring's way */
+    struct task t;
+    struct uart_rx_req req;
+    uint8_t buf[8];
+    model_reader_block(u, &t, &req, buf, sizeof(buf));
+    model_port_irq();
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(port_model.nwoken, 0);
+    EXPECT_EQ(port_model.bad_wakes, 0);
+    EXPECT_TRUE(u->rxq.head == &t);
+    EXPECT_EQ(t.state, TASK_BLOCKED);
+    EXPECT_EQ(s1.irqs - s0.irqs, 2);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 0);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 0);
+    EXPECT_EQ(s1.rx_pending, 0);
+    EXPECT_EQ(model.iir_reads, 2);
+    EXPECT_EQ(u->rxq.lock.locked, 0);
+    model_receive("z", 1, 0xff, 0);
+    model_port_irq();
+    EXPECT_EQ(port_model.nwoken, 1);
+    EXPECT_EQ(port_model.woken_result[0], 1);
+    EXPECT_EQ(buf[0], 'z');
+    host_mmio_set_model(NULL);
+}
+
+/* No reader, more bytes than the ring holds: each interrupt takes at most
+ * UART_RX_BUDGET from the FIFO; what the full ring cannot take is counted
+ * as dropped (rx_overflows), never lost silently; the ring keeps the
+ * oldest bytes in order. */
+TEST(ns16550, port_irq_with_the_ring_full_counts_every_dropped_byte)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    char line[600];
+    for (int i = 0; i < 600; i++)
+        line[i] = (char)(i * 7);
+    model_receive(line, 600, 0, 0);   /* no line errors */
+    model_port_irq();
+    EXPECT_EQ(model.rx_head, UART_RX_BUDGET);
+    model_port_irq();
+    EXPECT_EQ(model.rx_head, 2 * UART_RX_BUDGET);
+    model_port_irq();
+    EXPECT_EQ(model.rx_head, 600);
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 600);
+    EXPECT_EQ(s1.rx_pending, UART_RX_RING);
+    EXPECT_EQ(s1.rx_overflows - s0.rx_overflows, 600 - UART_RX_RING);
+    EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 0);
+    static uint8_t out[UART_RX_RING];
+    EXPECT_EQ(uart_try_read(u, out, sizeof(out)), UART_RX_RING);
+    EXPECT_TRUE(memcmp(out, line, UART_RX_RING) == 0);
+    EXPECT_EQ(port_model.nwoken, 0);
+    host_mmio_set_model(NULL);
+}
+
+/* TX from the interrupt: a line longer than the FIFO starts with one
+ * FIFO's worth and the THR-empty interrupt on; each interrupt sends the
+ * next FIFO's worth, and the last turns it off. With a reader woken in the
+ * same interrupt, the FIFO is refilled before the reader's wake-up. */
+TEST(ns16550, port_irq_sends_the_tx_ring_a_fifo_at_a_time_then_stops)
+{
+    struct uart *u = rk_port();
+    if (!u)
+        return;
+    struct uart_stats s0 = stats_of(u);
+    char line[40];
+    for (int i = 0; i < 40; i++)
+        line[i] = (char)('A' + i % 26);
+    EXPECT_TRUE(uart_console_put(line, 40));
+    EXPECT_EQ(model.ntx, 16);
+    EXPECT_EQ(model.ier, 0x07);             /* + THR empty */
+    model_port_irq();
+    EXPECT_EQ(model.ntx, 32);
+    EXPECT_EQ(model.ier, 0x07);
+    model_port_irq();
+    EXPECT_EQ(model.ntx, 40);
+    EXPECT_EQ(model.ier, 0x05);             /* ring empty: THR empty off */
+    EXPECT_TRUE(memcmp(model.tx, line, 40) == 0);
+    /* Again, with a reader and a byte in the same interrupt. */
+    EXPECT_TRUE(uart_console_put(line, 40));
+    EXPECT_EQ(model.ntx, 56);
+    struct task t;
+    struct uart_rx_req req;
+    uint8_t buf[4];
+    model_reader_block(u, &t, &req, buf, sizeof(buf));
+    model_receive("q", 1, 0xff, 0);
+    model_port_irq();
+    EXPECT_EQ(model.ntx, 72);
+    EXPECT_EQ(port_model.nwoken, 1);
+    EXPECT_EQ(port_model.woken_result[0], 1);
+    EXPECT_TRUE(port_model.woken_by_irq[0]);
+    EXPECT_EQ(port_model.bad_wakes, 0);
+    model_port_irq();
+    EXPECT_EQ(model.ntx, 80);
+    EXPECT_EQ(model.ier, 0x05);
+    struct uart_stats s1 = stats_of(u);
+    EXPECT_EQ(s1.tx_bytes - s0.tx_bytes, 80);
+    EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 1);
+    EXPECT_EQ(model.bad_accesses, 0);
     host_mmio_set_model(NULL);
 }

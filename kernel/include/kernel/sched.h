@@ -233,6 +233,9 @@ extern struct runqueue runqueues[PLAT_MAX_CPUS];
 static inline struct runqueue *this_rq(void) { return this_cpu()->rq; }
 /* The running task lives in TPIDRRO_EL0 (unused: SR has no EL0), written on
  * every switch, so finding it is one instruction. */
+#ifdef SR_HOST   /* host tests: the current task of their modelled core */
+struct task *sched_current(void);
+#else
 static inline struct task *sched_current(void)
 {
     struct task *t;
@@ -243,6 +246,7 @@ static inline void sched_set_current(struct task *t)
 {
     __asm__ volatile("msr tpidrro_el0, %0" : : "r"(t));
 }
+#endif
 
 /* Boot CPU: set up every run queue; then each core (boot CPU included)
  * turns its boot context into its idle task. */

@@ -57,9 +57,6 @@ struct uart *uart_console(void);
  * -ETIMEDOUT when none came in time, -EINVAL for len 0. Task context only.
  * (uart_read below: inline when the wait is untimed.) */
 long uart_read_(struct uart *u, void *buf, size_t len, uint64_t timeout_ns);
-#ifndef SR_HOST   /* host builds use this header's types only */
-#include <kernel/waitq.h>
-#include <kernel/waitq_inline.h>
 /* A blocked reader's request, in the reader's frame (its task's wait_arg
  * points here while it waits; filled by uart_read_begin_): the RX
  * interrupt puts the bytes in buf and makes their count (> 0) the
@@ -73,8 +70,12 @@ struct uart_rx_req {
 /* uart_read's untimed begin (drivers/serial/uart_port.c): -EINVAL, or the
  * bytes the ring held, as prev NULL and the result; else req filled, the
  * reader queued and blocked up to the switch (sched_block_waitq_begin). */
+struct sched_block_switch;
 struct sched_block_switch uart_read_begin_(struct uart *u, struct uart_rx_req *req, void *buf,
                                            size_t len);
+#ifndef SR_HOST   /* host builds: the rest needs the scheduler's inline waits */
+#include <kernel/waitq.h>
+#include <kernel/waitq_inline.h>
 /* uart_read_; inline when timeout_ns is the constant WAIT_FOREVER: the
  * wait switches with a min frame in the caller (waitq_wait_min_finish),
  * which keeps across it only what it still needs, and returns the count
