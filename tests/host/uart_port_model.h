@@ -48,8 +48,13 @@ struct uart *model_port_start(const struct console_driver *d, uint32_t intid);
 /* One dispatch of the port's interrupt, as the GIC's would (IRQs masked). */
 void model_port_irq(void);
 
-/* A reader t asking for len bytes into buf, queued on u's rxq by
- * uart_read_begin_ (the ring empty); req lives as long as the wait. */
+/* uart_read's begin (uart_read_begin_) for reader t, the model's current
+ * task meanwhile: true if t now waits on u's rxq for len bytes into buf
+ * (req must live as long as the wait), else false with *got the bytes the
+ * ring gave at once (or -EINVAL). */
+bool model_read_begin(struct uart *u, struct task *t, struct uart_rx_req *req, uint8_t *buf,
+                      uint32_t len, long *got);
+/* model_read_begin that must block (the ring empty): a test failure if not. */
 void model_reader_block(struct uart *u, struct task *t, struct uart_rx_req *req, uint8_t *buf,
                         uint32_t len);
 
