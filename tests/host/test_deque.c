@@ -2,9 +2,12 @@
  * semantics against a model, and a pthread stress where every pushed item
  * is taken exactly once. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <sr/deque.h>
 #include <sr_test.h>
@@ -136,6 +139,30 @@ static void *thief(void *arg)
     }
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Half-way through, the owner does not go on before some thief has stolen
+ * an item: on a loaded host the thieves may not have run yet, and the
+ * owner alone can take every item first (a run that raced nothing). It
+ * keeps an item queued while it waits; the wait only bounds a hang (10 s)
+ * and the check of stolen below still fails after it. Returns the next
+ * item to push. */
+static uintptr_t until_a_steal(struct stress *s, uintptr_t i)
+{
+    uint64_t give_up = mono_ns() + 10ull * 1000000000u;
+    while (atomic_load(&s->stolen) == 0 && mono_ns() < give_up) {
+        if (deque_size(&s->d) == 0 && deque_push(&s->d, (void *)i) == DEQUE_OK)
+            i++;
+        sched_yield();
+    }
+    return i;
+}
+
 TEST(deque, concurrent_owner_and_thieves_take_each_item_exactly_once)
 {
     struct stress *s = calloc(1, sizeof *s);
@@ -144,7 +171,13 @@ TEST(deque, concurrent_owner_and_thieves_take_each_item_exactly_once)
     for (int i = 0; i < STRESS_THIEVES; i++)
         pthread_create(&th[i], NULL, thief, s);
     unsigned rng = 12345;
+    bool waited = false;
     for (uintptr_t i = 1; i <= STRESS_ITEMS;) {
+        if (!waited && i == STRESS_ITEMS / 2) {
+            i = until_a_steal(s, i);
+            waited = true;
+            continue;
+        }
         rng = rng * 1103515245u + 12345u;
         if ((rng >> 16) % 3 != 0) {
             if (deque_push(&s->d, (void *)i) == DEQUE_OK)
