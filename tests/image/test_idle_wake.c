@@ -6,6 +6,7 @@
  * semaphores those tasks wait on.
  */
 #include <stdatomic.h>
+#include <kernel/clock.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
 #include <kernel/sem.h>
@@ -24,6 +25,7 @@ struct waiter {
     int id;
     int cpu;
     struct task_stats stats;
+    uint64_t noted_ns;       /* clock_ns() once all the above was noted */
 };
 
 static int64_t wait_and_note(void *arg)
@@ -33,6 +35,7 @@ static int64_t wait_and_note(void *arg)
     atomic_store(&order[atomic_fetch_add(&order_n, 1)], w->id);
     w->cpu = cpu_id();
     task_get_stats(task_current(), &w->stats);
+    w->noted_ns = clock_ns();
     return 0;
 }
 
@@ -42,9 +45,12 @@ static void post_low(void *arg)
     sem_post(&sem_low);
 }
 
+static uint64_t posted_ns;
+
 static void post_low_low2_high(void *arg)
 {
     (void)arg;
+    posted_ns = clock_ns();   /* before any of them can run */
     sem_post(&sem_low);    /* the idle core's handoff goes to this one first */
     sem_post(&sem_low2);   /* the same band: queued behind it */
     sem_post(&sem_high);   /* then a better task: it must run first */
@@ -105,12 +111,15 @@ TEST(idle_wake, woken_task_runs_next_with_exact_counts)
  * handed the core while idle still ran, the second queued behind it, and
  * the third asks for a reschedule. The better one runs first, then the
  * other two in the order they were woken; each is switched in only when
- * it really runs (the handoff uncounted). */
-TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
+ * it really runs (the handoff uncounted).
+ * The two lows share a band: a slice end (SCHED_SLICE_NS) while the first
+ * runs would rightly switch to the second, which a host stall of that
+ * length brings about. So a round counts only when the posts and the last
+ * waiter's notes were less than a slice apart (no slice could end in
+ * between); a round that took longer is run again (a real fault fails
+ * every round). Returns whether the round counted. */
+static bool better_task_round(int c)
 {
-    int c = idle_core();
-    if (c < 0)
-        return;
     sem_init(&sem_low, 0);
     sem_init(&sem_low2, 0);
     sem_init(&sem_high, 0);
@@ -142,9 +151,16 @@ TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
     if (lt2)
         EXPECT_EQ(task_join(lt2, NULL), TASK_EXITED);
     if (!lt || !lt2 || !ht)
-        return;
+        return true;
     settle(c);
     sched_cpu_stats(c, &s1);
+    uint64_t last = low.noted_ns;
+    if (low2.noted_ns > last)
+        last = low2.noted_ns;
+    if (high.noted_ns > last)
+        last = high.noted_ns;
+    if (last - posted_ns >= SCHED_SLICE_NS)
+        return false;
     EXPECT_EQ(atomic_load(&order_n), 3);
     EXPECT_EQ(atomic_load(&order[0]), 2);   /* high first */
     EXPECT_EQ(atomic_load(&order[1]), 1);   /* then the lows, as woken */
@@ -157,6 +173,18 @@ TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
     EXPECT_EQ(low2.stats.switches, 2);
     EXPECT_EQ(s1.switches - s0.switches, 4);   /* idle -> high -> low -> low2 -> idle */
     EXPECT_EQ(s1.nr_ready, 0);
+    return true;
+}
+
+TEST(idle_wake, better_task_woken_in_the_same_interrupt_runs_first)
+{
+    int c = idle_core();
+    if (c < 0)
+        return;
+    int round = 0;
+    while (round < 5 && !better_task_round(c))
+        round++;
+    EXPECT_LT(round, 5);   /* some round ran within a slice */
 }
 
 /* --- sched_wake_irq: the wake-up an interrupt handler uses, the waiter
