@@ -191,6 +191,7 @@ struct nest {
     uint64_t own_timeout;
     uint64_t deadline;             /* the nested scope's effective one */
     enum scope_reason kid_reason;
+    uint64_t opened_ns, done_ns;   /* clock_ns() after its scope_open, before its return */
 };
 
 static int64_t nested_owner(void *arg)
@@ -199,15 +200,24 @@ static int64_t nested_owner(void *arg)
     struct scope in;
     struct scope_attr a = {.timeout_ns = n->own_timeout};
     scope_open(&in, n->outer, &a);
+    n->opened_ns = clock_ns();
     n->deadline = in.deadline_ns;
     struct scope_child *k = scope_spawn(&in, blocker, NULL, NULL);
     int r = scope_wait(&in);
     n->kid_reason = reason(k);
     scope_close(&in);
+    n->done_ns = clock_ns();
     return r;
 }
 
-TEST(scope, nested_scope_inherits_the_earlier_deadline)
+/* Two nested scopes in a collect-all outer one (400 ms): the late one
+ * (10 s of its own) inherits the outer deadline, the early one (1 ms) keeps
+ * its own and fails before the outer deadline. What needs the early one
+ * to have opened and ended well inside the outer 400 ms is checked only
+ * when its own notes say it did: a host stall of that length (its start
+ * delayed past the outer deadline) makes the round run again, at most
+ * three times. Returns whether the round counted. */
+static bool nested_deadline_round(void)
 {
     struct scope s;
     static struct nest late, early;
@@ -221,18 +231,31 @@ TEST(scope, nested_scope_inherits_the_earlier_deadline)
     struct scope_child *ce = scope_spawn(&s, nested_owner, &early, NULL);
     EXPECT_EQ(scope_wait(&s), -ETIMEDOUT);
     EXPECT_EQ(late.deadline, s.deadline_ns);        /* the parent's, earlier than its own */
-    EXPECT_LT(early.deadline, s.deadline_ns);       /* its own, earlier than the parent's */
     EXPECT_EQ(late.kid_reason, SCOPE_TIMED_OUT);
-    EXPECT_EQ(early.kid_reason, SCOPE_TIMED_OUT);
-    /* Both nested owners returned -ETIMEDOUT: the early one before the outer
-     * deadline (an error of its own), the late one when it passed. */
-    EXPECT_EQ(scope_error_count(&s), 1);
     EXPECT_EQ(value(cl), -ETIMEDOUT);
-    EXPECT_EQ(value(ce), -ETIMEDOUT);
     EXPECT_EQ(reason(cl), SCOPE_TIMED_OUT);
-    EXPECT_EQ(reason(ce), SCOPE_TIMED_OUT);
+    bool in_time = early.opened_ns + early.own_timeout < s.deadline_ns &&
+                   early.done_ns < s.deadline_ns;
+    if (in_time) {
+        EXPECT_LT(early.deadline, s.deadline_ns);   /* its own, earlier than the parent's */
+        EXPECT_EQ(early.kid_reason, SCOPE_TIMED_OUT);
+        /* Both nested owners returned -ETIMEDOUT: the early one before the
+         * outer deadline (an error of its own), the late one when it passed. */
+        EXPECT_EQ(scope_error_count(&s), 1);
+        EXPECT_EQ(value(ce), -ETIMEDOUT);
+        EXPECT_EQ(reason(ce), SCOPE_TIMED_OUT);
+    }
     scope_close(&s);
     EXPECT_TRUE(s.nested == NULL);
+    return in_time;
+}
+
+TEST(scope, nested_scope_inherits_the_earlier_deadline)
+{
+    int round = 0;
+    while (round < 3 && !nested_deadline_round())
+        round++;
+    EXPECT_LT(round, 3);   /* some round had the early scope inside the outer deadline */
 }
 
 static int64_t nested_canceller(void *arg)
