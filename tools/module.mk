@@ -1,6 +1,8 @@
 # tools/: host programs built from the image's own pure code (make host-tools).
 # tools/host-arch supplies the host's arch/io.h: MMIO goes to a register model
-# a host test installs, and aborts in tools, which never touch devices.
+# a host test installs, and aborts in tools, which never touch devices. Its
+# cpu.h, timer.h, switch_min.h and frame.h stand in for the arm64 ones where a
+# host test builds kernel-side code (the serial port, tests/host/uart_port_model.c).
 HOST_INCLUDES += tools/host-arch/include
 
 # dtinfo FILE.dtb: the platform SR discovers, as JSON. It links the serial
