@@ -15,6 +15,7 @@
 #include <libfdt.h>
 #include <arch/boot.h>
 #include <arch/cpu.h>
+#include <arch/cycles.h>
 #include <arch/mmu.h>
 #include <arch/psci.h>
 #include <arch/semihost.h>
@@ -254,6 +255,9 @@ _Noreturn void kernel_main(void)
     if (clock_init(&platform) != 0)
         cannot_boot("timer interrupt registration failed");
     clock_init_cpu();
+    arch_cycles_init_cpu(true);
+    if (!arch_has_cycles)
+        printf("SR: the CPU has no PMUv3 cycle counter: interrupts are not cycle-stamped\n");
     printf("SR: interrupts %s, timer %llu Hz (virtual timer INTID %u), PSCI %s\n",
            irq_chip_name(), (unsigned long long)arch_counter_freq(),
            (unsigned)platform.timer.virt_irq,

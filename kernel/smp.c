@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <arch/boot.h>
 #include <arch/cpu.h>
+#include <arch/cycles.h>
 #include <arch/mmu.h>
 #include <arch/psci.h>
 #include <arch/timer.h>
@@ -150,6 +151,7 @@ void kernel_secondary_main(uint64_t cpu)
     if (irq_init_cpu() != 0)
         panic("cpu %d: interrupt controller interface init failed", (int)cpu);
     clock_init_cpu();
+    arch_cycles_init_cpu(false);
     mm_init_cpu();
     sched_init_cpu();
     irq_enable(IPI_CALL);

@@ -143,9 +143,15 @@ LOCAL_FUNCTION(el2_to_el1)
     mov     x0, #CPTR_EL2_RES1
     msr     cptr_el2, x0
     msr     hstr_el2, xzr
-    mrs     x0, pmcr_el0                // MDCR_EL2.HPMN = all counters to EL1
-    ubfx    x0, x0, #11, #5
-    msr     mdcr_el2, x0
+    mov     x1, xzr                     // MDCR_EL2.HPMN = all counters to EL1:
+    mrs     x0, id_aa64dfr0_el1         // PMCR_EL0.N, read only where there is a
+    ubfx    x0, x0, #8, #4              // PMUv3 (PMUVer not 0 or 0xf: without
+    cbz     x0, 1f                      // one PMCR_EL0 is undefined)
+    cmp     x0, #0xf
+    b.eq    1f
+    mrs     x0, pmcr_el0
+    ubfx    x1, x0, #11, #5
+1:  msr     mdcr_el2, x1
     mrs     x0, id_aa64pfr0_el1
     ubfx    x0, x0, #24, #4             // GIC system register interface?
     cbz     x0, 1f

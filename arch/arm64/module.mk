@@ -15,5 +15,6 @@ SR_SRCS += \
 	arch/arm64/semihost_call.S \
 	arch/arm64/backtrace.c \
 	arch/arm64/timer.c \
+	arch/arm64/cycles.c \
 	arch/arm64/stacks.c \
 	arch/arm64/switch.S

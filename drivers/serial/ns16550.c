@@ -194,10 +194,12 @@ static inline __attribute__((always_inline)) uint32_t ns16550_irq_rx(uint8_t *ds
 
 #if defined(SR_HOST) && !defined(SR_HOST_UART_PORT)   /* host tools: the FIFO operations alone */
 #define PORT_IRQ NULL
+#define PORT_IRQ_UNSTAMPED NULL
 #else   /* the port's handler with irq_rx inline */
 #include "uart_port.h"
 UART_PORT_IRQ_HANDLER(ns16550_port_irq, ns16550_irq_rx)
 #define PORT_IRQ ns16550_port_irq
+#define PORT_IRQ_UNSTAMPED ns16550_port_irq_unstamped
 #endif
 
 static const char *const ns16550_compatible[] = {"snps,dw-apb-uart", "ns16550a", "ns16550",
@@ -215,6 +217,7 @@ static const struct console_driver ns16550 = {
     .irq_mask = ns16550_irq_mask,
     .irq_rx = ns16550_irq_rx,
     .irq = PORT_IRQ,
+    .irq_unstamped = PORT_IRQ_UNSTAMPED,
     .tx_fifo_depth = FIFO_DEPTH,
 };
 CONSOLE_DRIVER(ns16550);

@@ -158,10 +158,12 @@ static inline __attribute__((always_inline)) uint32_t pl011_irq_rx(uint8_t *dst,
 
 #if defined(SR_HOST) && !defined(SR_HOST_UART_PORT)   /* host tools: the FIFO operations alone */
 #define PORT_IRQ NULL
+#define PORT_IRQ_UNSTAMPED NULL
 #else   /* the port's handler with irq_rx inline */
 #include "uart_port.h"
 UART_PORT_IRQ_HANDLER(pl011_port_irq, pl011_irq_rx)
 #define PORT_IRQ pl011_port_irq
+#define PORT_IRQ_UNSTAMPED pl011_port_irq_unstamped
 #endif
 
 static const char *const pl011_compatible[] = {"arm,pl011", NULL};
@@ -178,6 +180,7 @@ static const struct console_driver pl011 = {
     .irq_mask = pl011_irq_mask,
     .irq_rx = pl011_irq_rx,
     .irq = PORT_IRQ,
+    .irq_unstamped = PORT_IRQ_UNSTAMPED,
     .tx_fifo_depth = FIFO_DEPTH_MAX,
 };
 CONSOLE_DRIVER(pl011);

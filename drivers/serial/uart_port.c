@@ -335,7 +335,7 @@ void uart_stats(struct uart *u, struct uart_stats *out)
     tx_unlock(u, taken);
     arch_irq_restore(flags);
     out->irqs = irq_count(u->irq);   /* each dispatch runs drv->irq once */
-    out->last_irq_ns = arch_ticks_to_ns(__atomic_load_n(&u->last_irq_ticks, __ATOMIC_RELAXED));
+    out->last_irq_cycles = __atomic_load_n(&u->last_irq_cycles, __ATOMIC_RELAXED);
     out->rx_capacity = u->rx.size;
     out->tx_capacity = u->tx.size;
     out->irq = u->irq;
@@ -349,7 +349,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     const struct plat_console *con = &plat->console;
     struct uart *u = &console_uart;
     if (!drv || !drv->rx_read || !drv->tx_room || !drv->tx_byte || !drv->irq_mask ||
-        !drv->irq_rx || !drv->irq || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
+        !drv->irq_rx || !drv->irq || !drv->irq_unstamped || !drv->tx_fifo_depth || con->irq < IRQ_SPI_BASE || con->irq >= IRQ_MAX)
         return -1;
     u->drv = drv;
     u->irq = con->irq;
@@ -359,7 +359,7 @@ int uart_console_start(const struct platform *plat, const struct console_driver 
     atomic_store(&u->tx_holder, -1);
     if (uart_ring_init(&u->rx, u->rx_buf, sizeof(u->rx_buf)) != 0 ||
         uart_ring_init(&u->tx, u->tx_buf, sizeof(u->tx_buf)) != 0 ||
-        irq_register(u->irq, drv->irq, u) != 0)
+        irq_register(u->irq, arch_has_cycles ? drv->irq : drv->irq_unstamped, u) != 0)
         return -1;
     irq_set_edge(u->irq, false);
     irq_route(u->irq, u->irq_cpu);

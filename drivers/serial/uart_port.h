@@ -13,7 +13,7 @@
 #define UART_PORT_H
 
 #include <stdint.h>
-#include <arch/timer.h>
+#include <arch/cycles.h>
 #include <kernel/console.h>
 #include <kernel/sched.h>
 #include <kernel/uart.h>
@@ -39,8 +39,9 @@ struct uart {
     uint64_t rx_errors;             /* under rxq.lock */
     uint64_t rx_reported;           /* rx.dropped when last reported; under rxq.lock */
     uint64_t tx_bytes, tx_waits;    /* under txq.lock */
-    uint64_t last_irq_ticks;        /* raw counter at the handler's start; a volatile
-                                     * store, atomic loads (handler runs: irq_count(irq)) */
+    uint64_t last_irq_cycles;       /* arch_cycles() at the handler's start (0: the CPU
+                                     * has no cycle counter); a volatile store, atomic
+                                     * loads (handler runs: irq_count(irq)) */
     uint8_t rx_buf[UART_RX_RING];
     uint8_t tx_buf[UART_TX_RING];
 };
@@ -98,11 +99,13 @@ void uart_port_irq_done_many(struct uart *u, struct task *w, uint32_t raw);
  * taken off rxq, and, the lock released (off the queue with its result,
  * nobody else can end its wait: waitq_inline.h), woken. */
 static inline __attribute__((always_inline)) void
-uart_port_irq(struct uart *u, uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uint64_t *errors))
+uart_port_irq(struct uart *u, uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uint64_t *errors),
+              bool stamp)
 {
-    /* The stamp is the raw counter (uart_stats converts it): the handler's
-     * first statement, at the cost of one register read. */
-    *(volatile uint64_t *)&u->last_irq_ticks = arch_counter();   /* one aligned STR */
+    /* The stamp, with a stamping handler (the CPU has a cycle counter):
+     * the handler's first statement, at the cost of one register read. */
+    if (stamp)
+        *(volatile uint64_t *)&u->last_irq_cycles = arch_cycles();   /* one aligned STR */
     spin_lock(&u->rxq.lock);
     struct task *w = u->rxq.head;
     if (__builtin_expect(!w, 0)) {
@@ -128,13 +131,21 @@ uart_port_irq(struct uart *u, uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uin
     uart_port_irq_done(u, w, 1);
 }
 
-/* Defines void name(uint32_t intid, void *port), the driver's handler
- * (console_driver.irq) with irq_rx inline. */
-#define UART_PORT_IRQ_HANDLER(name, irq_rx)              \
-    static void name(uint32_t intid, void *port)         \
-    {                                                    \
-        (void)intid;                                     \
-        uart_port_irq((struct uart *)port, irq_rx);      \
+/* Defines the driver's two handlers with irq_rx inline, void name(uint32_t
+ * intid, void *port) (console_driver.irq, which stamps) and
+ * name##_unstamped (console_driver.irq_unstamped, for a CPU without a cycle
+ * counter); the port registers one of them once, so the choice costs the
+ * handler nothing. */
+#define UART_PORT_IRQ_HANDLER(name, irq_rx)                   \
+    static void name(uint32_t intid, void *port)              \
+    {                                                         \
+        (void)intid;                                          \
+        uart_port_irq((struct uart *)port, irq_rx, true);     \
+    }                                                         \
+    static void name##_unstamped(uint32_t intid, void *port)  \
+    {                                                         \
+        (void)intid;                                          \
+        uart_port_irq((struct uart *)port, irq_rx, false);    \
     }
 
 #endif

@@ -1,7 +1,11 @@
 /*
  * uart_rx_irq_to_task: guest instructions from the console UART's RX
- * interrupt handler (its first statement stamps last_irq_ns) to the reader
- * task running again after uart_read returns with the byte. The host feeds
+ * interrupt handler (its first statement stamps last_irq_cycles) to the
+ * reader task running again after uart_read returns with the byte, both
+ * read from the interrupt's core's cycle counter (arch/cycles.h: one per
+ * guest instruction under -icount shift=0, so every sample is exact; the
+ * generic counter's 16 ns ticks made the average depend on when the host's
+ * bytes arrived). The host feeds
  * one byte per request line (scripts/serial_feed.py, run by run_bench.py);
  * booted by hand, type a key per "SR: uart rx ready" line.
  *
@@ -10,7 +14,7 @@
  * woke this reader (the byte was not already there).
  */
 #include <stdio.h>
-#include <kernel/clock.h>
+#include <arch/cycles.h>
 #include <kernel/task.h>
 #include <kernel/uart.h>
 #include <kernel/waitq.h>
@@ -35,12 +39,12 @@ static int64_t rx_latency(void *arg)
         /* No timeout: under -icount sleep=off an idle guest jumps to its next
          * deadline at once, long before the host answers. */
         long n = uart_read(u, &b, 1, WAIT_FOREVER);
-        uint64_t t1 = clock_ns();
+        uint64_t t1 = arch_cycles();
         uart_stats(u, &s1);
         if (n != 1 || b != (uint8_t)(33 + (seed * 31) % 94))
             return -1;
         if (s1.irqs - s0.irqs == 1 && s1.rx_wakeups - s0.rx_wakeups == 1) {
-            total += t1 - s1.last_irq_ns;
+            total += t1 - s1.last_irq_cycles;
             samples++;
         }
     }
@@ -52,6 +56,8 @@ BENCH(uart_rx_irq_to_task, "insn", 100, BENCH_AT_MOST)
     struct uart *u = uart_console();
     if (!u)
         return bench_invalid("uart_rx_irq_to_task", "the console UART is not interrupt-driven");
+    if (!arch_has_cycles)
+        return bench_invalid("uart_rx_irq_to_task", "the CPU has no cycle counter (PMUv3)");
     struct uart_stats s;
     uart_stats(u, &s);
     /* The reader on the interrupt's core: the wake-up needs no IPI. */

@@ -39,3 +39,20 @@ SR_SRCS += tests/image/test_io.c tests/image/test_io_paths.c tests/image/test_pe
 SR_SRCS += tests/image/test_handover.c
 # review16: the stop-16 fast paths against QoS changes, cancels, timeouts and joins on other cores.
 SR_SRCS += tests/image/test_fastrace.c
+# README.md's complete examples (each marked <!-- example NAME returns VALUE -->),
+# generated into C files and run as the readme suite: the README's code builds
+# and does what it says (scripts/readme_examples.py).
+# (Before `make deps` has installed python3 there are no examples: only deps
+# can run then, and every build after it has them.)
+ifneq ($(shell command -v $(PYTHON)),)
+README_EXAMPLES := $(shell $(PYTHON) scripts/readme_examples.py --list README.md || echo README_ERROR)
+ifneq ($(filter README_ERROR,$(README_EXAMPLES)),)
+$(error README.md's examples: see the readme_examples line above)
+endif
+endif
+SR_SRCS += $(patsubst %,$(BUILD)/gen/readme/%.c,$(README_EXAMPLES))
+
+$(BUILD)/gen/readme/%.c: README.md scripts/readme_examples.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN     $@)
+	$(Q)$(PYTHON) scripts/readme_examples.py README.md $* -o $@

@@ -453,7 +453,8 @@ TEST(scope, stress_all_cores_every_child_joined_or_cancelled_no_leak)
     EXPECT_EQ(free_pages_settled(), before);
 }
 
-/* --- the README example, as written there ---------------------------------------- */
+/* --- README's scope example in detail: which fetcher took the reply ------------------
+ * (README's own text is compiled and run as readme.scope_fetchers.) */
 
 static struct semaphore reply = SEM_INIT(0);
 
@@ -477,7 +478,7 @@ static int watchdog_poll(struct async_task *t)
     ASYNC_END(t, r < 0 ? r : 0);
 }
 
-TEST(scope, readme_example)
+TEST(scope, one_reply_two_fetchers_and_a_watchdog_under_a_timeout)
 {
     struct scope s;
     struct scope_attr a = {.timeout_ns = 20 * 1000000};

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arch/cycles.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/irq.h>
@@ -471,4 +472,43 @@ TEST(uart, a_reader_woken_while_tx_is_on_gets_its_byte)
     EXPECT_EQ(job.b, feed_byte(TXON_SEED, 0));
     EXPECT_EQ(s1.rx_bytes - s0.rx_bytes, 1);
     EXPECT_EQ(s1.rx_wakeups - s0.rx_wakeups, 1);
+}
+
+/* The RX interrupt stamps its core's cycle counter as its handler begins
+ * (uart_rx_irq_to_task measures from it); a CPU without one gets the
+ * handler that does not stamp (reading the counter there would be an
+ * undefined instruction) and its reads work the same. */
+static int64_t stamp_reader(void *arg)
+{
+    struct uart *u = arg;
+    uint64_t c0 = arch_has_cycles ? arch_cycles() : 0;
+    printf("SR: uart rx ready 1 9\n");
+    uint8_t b = 0;
+    long n = uart_read(u, &b, 1, FEED_TIMEOUT_NS);
+    /* IRQs masked: no later interrupt on this core moves the stamp. */
+    uint64_t flags = arch_irq_save();
+    uint64_t c1 = arch_has_cycles ? arch_cycles() : 0;
+    struct uart_stats s;
+    uart_stats(u, &s);
+    arch_irq_restore(flags);
+    if (n != 1 || b != feed_byte(9, 0))
+        return -1;
+    if (!arch_has_cycles)
+        return s.last_irq_cycles == 0 ? 0 : -2;
+    return c0 < s.last_irq_cycles && s.last_irq_cycles <= c1 ? 0 : -3;
+}
+
+TEST(uart, the_rx_interrupt_stamps_its_cores_cycle_counter)
+{
+    struct uart *u = console_uart_or_fail();
+    if (!u)
+        return;
+    rx_discard(u);
+    struct uart_stats s0;
+    uart_stats(u, &s0);
+    struct task_attr attr = {.name = "uart-stamp", .qos = QOS_DEFAULT,
+                             .affinity = 1u << s0.irq_cpu};
+    int64_t rc = 1;
+    task_join(task_spawn(stamp_reader, u, &attr), &rc);
+    EXPECT_EQ(rc, 0);
 }

@@ -34,8 +34,10 @@ struct console_driver {
     uint32_t (*irq_rx)(uint8_t *dst, uint32_t max, uint64_t *errors);
     /* The port's interrupt handler with this driver's irq_rx inline
      * (UART_PORT_IRQ_HANDLER, drivers/serial/uart_port.h); port is the
-     * struct uart. */
+     * struct uart. irq stamps the interrupt with the cycle counter,
+     * irq_unstamped is the same for a CPU without one. */
     void (*irq)(uint32_t intid, void *port);
+    void (*irq_unstamped)(uint32_t intid, void *port);
     uint32_t tx_fifo_depth;          /* bytes moved per TX interrupt at most */
 };
 

@@ -37,7 +37,9 @@ struct uart_stats {
     uint64_t irqs;              /* interrupts handled */
     uint64_t rx_wakeups;        /* readers the RX interrupt woke */
     uint64_t tx_waits;          /* times a console writer slept for TX ring room */
-    uint64_t last_irq_ns;       /* clock_ns() when the last interrupt's handler began */
+    uint64_t last_irq_cycles;   /* arch_cycles() on irq_cpu when the last interrupt's
+                                   handler began; 0 where the CPU has no cycle
+                                   counter (arch/cycles.h) */
     uint32_t rx_pending;        /* bytes in the RX ring now */
     uint32_t rx_capacity, tx_capacity;
     uint32_t irq;               /* INTID */
