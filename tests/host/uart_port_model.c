@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <arch/cpu.h>
+#include <arch/cycles.h>
 #include <arch/timer.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
@@ -19,6 +20,8 @@ static struct percpu cpu0 = {.cpu = 0};
 uint64_t host_daif;
 void *host_percpu = &cpu0;
 uint64_t host_counter;
+bool arch_has_cycles = true;   /* the stamping handler (console_driver.irq) */
+uint64_t host_cycles;
 
 struct port_model port_model;
 static struct task *current;
@@ -143,7 +146,7 @@ void model_port_irq(void)
 {
     uint64_t flags = arch_irq_save();
     port_model.dispatches++;
-    host_counter += 100;
+    host_cycles += 100;
     port_model.handler(port_model.intid, port_model.handler_arg);
     arch_irq_restore(flags);
 }

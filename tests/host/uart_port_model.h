@@ -45,7 +45,8 @@ extern struct port_model port_model;
  * first. Returns the port, or NULL (a test failure recorded). */
 struct uart *model_port_start(const struct console_driver *d, uint32_t intid);
 
-/* One dispatch of the port's interrupt, as the GIC's would (IRQs masked). */
+/* One dispatch of the port's interrupt, as the GIC's would (IRQs masked),
+ * the cycle counter 100 on. */
 void model_port_irq(void);
 
 /* uart_read's begin (uart_read_begin_) for reader t, the model's current
