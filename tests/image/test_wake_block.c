@@ -168,11 +168,14 @@ static int64_t better(void *arg)
     return 0;
 }
 
+static uint64_t waker_deadline, woken_noted_ns;
+
 static int64_t woken(void *arg)
 {
     (void)arg;
     uint64_t flags = spin_lock_irqsave(&lk);
     int32_t r = block_here(flags, &server_waiting);
+    woken_noted_ns = clock_ns();
     note('S');
     return r;
 }
@@ -189,7 +192,8 @@ static int64_t waker_with_a_better_task_ready(void *arg)
     spin_lock(&lk);
     server_waiting = false;
     client_waiting = true;
-    int32_t r = sched_wake_block(*w, 55, &lk, clock_ns() + 1000 * 1000);
+    waker_deadline = clock_ns() + 1000 * 1000;
+    int32_t r = sched_wake_block(*w, 55, &lk, waker_deadline);
     arch_irq_restore(flags);
     note('C');
     task_join(h, NULL);
@@ -211,16 +215,34 @@ static void woken_then_waker(int x, task_fn waker, int64_t *rc, int64_t *rw)
     EXPECT_EQ(task_join(w, rw), TASK_EXITED);
 }
 
-TEST(wake_block, a_better_task_ready_here_runs_before_the_woken_one)
+/* The woken task runs before the waker only if it gets the core before the
+ * waker's 1 ms runs out: a host stall of that length lets the waker's
+ * timeout come first. So the woken-before-waker order is judged only in a
+ * round where the woken task noted itself before that deadline; a later
+ * one is run again (at most 5: a waker that blocked before waking, say,
+ * puts the woken task after its deadline in every round). Returns whether
+ * the round counted. */
+static bool better_task_ready_round(void)
 {
     int64_t rc = 0, rw = 0;
     woken_then_waker(core_other_than(cpu_id(), -1), waker_with_a_better_task_ready, &rc, &rw);
     EXPECT_EQ(rw, 55);             /* the woken task got the result passed */
     EXPECT_EQ(rc, WAIT_TIMEOUT);   /* nobody woke the waker: its 1 ms ran out */
     EXPECT_EQ(atomic_load(&order_n), 3);
-    EXPECT_EQ(order[0], 'H');
+    EXPECT_EQ(order[0], 'H');      /* the better task first, whatever the timing */
+    if (woken_noted_ns >= waker_deadline)
+        return false;
     EXPECT_EQ(order[1], 'S');
     EXPECT_EQ(order[2], 'C');
+    return true;
+}
+
+TEST(wake_block, a_better_task_ready_here_runs_before_the_woken_one)
+{
+    int round = 0;
+    while (round < 5 && !better_task_ready_round())
+        round++;
+    EXPECT_LT(round, 5);   /* some round ran the woken task within the waker's 1 ms */
 }
 
 /* A timed wait through the hand-off itself: the woken task never answers. */
