@@ -448,6 +448,14 @@ static inline void async_list_push_(struct async_list *l, struct async_task *t)
  * e, runnable (fired: publish the waker's DONE too, before t can run): t
  * cannot be polled meanwhile (we are its poller), so a few plain stores
  * onto the local list do. */
+/* The usual case of async_make_ready_local_: t parked (IDLE), fired. */
+static inline __attribute__((always_inline)) void async_queue_parked_local_(struct async_exec *e, struct async_task *t)
+{
+    waker_set_done(&t->waker);
+    atomic_store_explicit(&t->sched, ASYNC_S_QUEUED, memory_order_relaxed);
+    async_list_push_(&e->local, t);
+}
+
 static inline __attribute__((always_inline)) void async_make_ready_local_(struct async_exec *e, struct async_task *t, bool fired)
 {
     if (fired)
