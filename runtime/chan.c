@@ -713,14 +713,17 @@ int chan_send_await_start_(struct async_task *self, struct chan *c, const void *
      * lost claim, and anything else, goes the general way. */
     struct wait_node *n = c->recvq.head;
     uint32_t elem = c->ring.elem;
-    if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) || elem < 4 ||
-                         elem > 64, 0))
+    if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) ||
+                         (elem != 32 && (elem < 4 || elem > 64)), 0))
         return send_await_locked(self, c, (void *)msg, flags);
     struct waker *w = n->waker;
     wait_list_unlink_head(&c->recvq, n);
     if (__builtin_expect(!waker_claim(w, n->index, 0), 0))
         return send_await_locked(self, c, (void *)msg, flags);
-    ring_copy(n->data, msg, elem);
+    if (__builtin_expect(elem == 32, 1))
+        memcpy(n->data, msg, 32);
+    else
+        ring_copy(n->data, msg, elem);
     struct async_task *t = container_of(w, struct async_task, waker);
     /* A parked task of self's executor: self's poll runs on that
      * executor's task, so a few plain stores queue it on the local list
