@@ -622,13 +622,16 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-/* Queue self's node on list and park (the lock held, IRQ state flags). */
+/* Queue self's node on list and park (the lock held, IRQ state flags).
+ * The waker's QoS and the node's waker and index are set for good
+ * (async_task_init_): waker_arm's state and the node's data only. */
 static inline __attribute__((always_inline)) int await_park(struct async_task *self, struct chan *c,
                                                            struct wait_list *list, void *data,
                                                            uint64_t flags)
 {
-    waker_arm(&self->waker, self->qos);
-    wait_list_add_new(list, &self->node, &self->waker, 0, data);
+    atomic_store(&self->waker.state, WAKER_WAITING);   /* seq_cst, as waker_arm's */
+    self->node.data = data;
+    wait_list_add(list, &self->node);
     spin_unlock_irqrestore(&c->lock, flags);
     return async_wait_park(self);
 }
@@ -689,49 +692,43 @@ static __attribute__((noinline)) int await_unflagged(struct async_task *self, st
     return send ? send_await_locked(self, c, data, flags) : recv_await_locked(self, c, data, flags);
 }
 
-/* The inline hand-off's fire when the claimed receiver t is not a parked
- * task of self's executor (lock held, flags): as fire_waiter, then the
- * unlock, and the reschedule check unless it was only queued locally. */
-static __attribute__((noinline)) int handoff_fire_unlock(struct async_task *self, struct chan *c,
-                                                         struct waker *w, uint64_t flags)
-{
-    bool local = fire_waiter(self, w);
-    spin_unlock_irqrestore(&c->lock, flags);
-    if (!local)
-        sched_resched_if_needed();
-    return 0;
-}
-
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
     if (async_cancelled(self) || !mpmc_tail_flagged(&c->ring))
         return await_unflagged(self, c, (void *)msg, true);
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    /* Inline: a stackless receiver at the head of an open channel, a
-     * message whose copy calls no memcpy. The claim is the general one
-     * (wait_list_claim's step: its timer or a cancel may race for it); a
-     * lost claim, and anything else, goes the general way. */
+    /* Inline: a parked stackless receiver of self's executor at the head
+     * of an open channel, a message whose copy calls no memcpy; anything
+     * else, a lost claim included, goes the general way (send_handoff). */
     struct wait_node *n = c->recvq.head;
     uint32_t elem = c->ring.elem;
     if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) ||
                          (elem != 32 && (elem < 4 || elem > 64)), 0))
         return send_await_locked(self, c, (void *)msg, flags);
     struct waker *w = n->waker;
-    wait_list_unlink_head(&c->recvq, n);
-    if (__builtin_expect(!waker_claim(w, n->index, 0), 0))
+    struct async_task *t = container_of(w, struct async_task, waker);
+    if (__builtin_expect(t->exec != self->exec ||
+                         atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
         return send_await_locked(self, c, (void *)msg, flags);
+    /* The claim (its timer or a cancel may race for it) makes the waker
+     * DONE at once, its which and result stored after: only t reads
+     * those, and t is polled by self's executor task, which is running
+     * self's poll now (nobody else acts on DONE but fails a claim). */
+    wait_list_unlink_head(&c->recvq, n);
+    uint32_t waiting = WAKER_WAITING;
+    if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&w->state, &waiting, WAKER_DONE,
+                                                                  memory_order_acq_rel,
+                                                                  memory_order_relaxed), 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    w->which = n->index;
+    w->result = 0;
     if (__builtin_expect(elem == 32, 1))
         memcpy(n->data, msg, 32);
     else
         ring_copy(n->data, msg, elem);
-    struct async_task *t = container_of(w, struct async_task, waker);
-    /* A parked task of self's executor: self's poll runs on that
-     * executor's task, so a few plain stores queue it on the local list
-     * (async_make_ready_local_), and no reschedule is owed for it. */
-    if (__builtin_expect(t->exec != self->exec ||
-                         atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
-        return handoff_fire_unlock(self, c, w, flags);
-    async_queue_parked_local_(async_exec_of_(self), t);
+    /* Queued on the local list with a few plain stores (only its
+     * claimer, this, moves a parked task), and no reschedule is owed. */
+    async_queue_claimed_local_(async_exec_of_(self), t);
     spin_unlock_irqrestore(&c->lock, flags);
     return 0;
 }

@@ -1064,3 +1064,89 @@ TEST(async, a_hand_off_past_a_selects_claimed_node_loses_nothing)
         chan_destroy(b);
     }
 }
+
+/* --- QoS order of stackless receivers, spawned from the heap and from a cache ----------- */
+
+struct one_recv {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf;
+};
+
+static int one_recv_poll(struct async_task *t)
+{
+    struct one_recv *o = (struct one_recv *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, r, chan_recv_await(t, o->c, &o->buf));
+    ASYNC_END(t, r == 0 ? (int64_t)o->buf : r);
+}
+
+/* Spawns a receiver of its own class on its own executor (from the
+ * executor's cache once one of its blocks was freed there), lets it park
+ * (its first poll runs inline) and joins it. */
+struct kid_parker {
+    struct async_task t;
+    struct chan *c;
+    struct one_recv *kid;
+    int64_t v;
+};
+
+static int kid_parker_poll(struct async_task *t)
+{
+    struct kid_parker *k = (struct kid_parker *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    k->kid = ASYNC_NEW(struct one_recv, one_recv_poll,
+                       &((struct async_attr){.qos = k->t.qos, .cpu = -1}));
+    if (!k->kid)
+        ASYNC_RETURN(t, -ENOMEM);
+    k->kid->c = k->c;
+    async_start(&k->kid->t);
+    ASYNC_AWAIT(t, r, async_join_await(t, &k->kid->t, &k->v));
+    ASYNC_END(t, r == ASYNC_COMPLETED ? k->v : -1);
+}
+
+/* A utility-class receiver parks first (spawned by a stackless parent: its
+ * block from the executor's cache after the first round), a default-class
+ * one after it (from the heap): the first message goes to the
+ * default-class one, the second to the other, every round. */
+TEST(async, stackless_receivers_are_served_highest_qos_first_also_from_the_cache)
+{
+    enum { ROUNDS = 4 };
+    int cpu = other_core(0);
+    struct chan *c = chan_create(sizeof(uint64_t), 1);
+    struct one_recv *prev = NULL;
+    int cached = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        struct kid_parker *k = ASYNC_NEW(struct kid_parker, kid_parker_poll,
+                                         &((struct async_attr){.qos = QOS_UTILITY, .cpu = cpu}));
+        struct one_recv *d = ASYNC_NEW(struct one_recv, one_recv_poll,
+                                       &((struct async_attr){.qos = QOS_DEFAULT, .cpu = cpu}));
+        EXPECT_TRUE(k && d);
+        if (!k || !d)
+            return;
+        k->c = d->c = c;
+        async_start(&k->t);
+        wait_one_waiter(c);
+        struct one_recv *kid = k->kid;   /* set before the kid parked (seen under c's lock) */
+        async_start(&d->t);
+        uint64_t end = clock_ns() + 2000 * MS;
+        while (list_waiters(&c->recvq) < 2 && clock_ns() < end)
+            task_sleep_ns(50000);
+        uint64_t x = 100 + (uint64_t)i;
+        EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
+        x = 200 + (uint64_t)i;
+        EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
+        int64_t vd = -1, vk = -1;
+        EXPECT_EQ(async_join(&d->t, &vd), ASYNC_COMPLETED);
+        EXPECT_EQ(async_join(&k->t, &vk), ASYNC_COMPLETED);
+        EXPECT_EQ(vd, 100 + i);
+        EXPECT_EQ(vk, 200 + i);
+        cached += kid == prev;   /* the block the last round's kid freed */
+        prev = kid;
+    }
+    EXPECT_EQ(cached, ROUNDS - 1);
+    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    chan_destroy(c);
+}
