@@ -692,14 +692,26 @@ static __attribute__((noinline)) int await_unflagged(struct async_task *self, st
     return send ? send_await_locked(self, c, data, flags) : recv_await_locked(self, c, data, flags);
 }
 
+/* The inline hand-off's end for a receiver of self's executor that is
+ * not parked (lock held, flags): its waker is DONE already; queue it, or
+ * have it polled again if it is running (a wait it began in its poll,
+ * which has not returned: make_ready's NOTIFIED). No reschedule is owed. */
+static __attribute__((noinline)) int handoff_ready_unlock(struct async_task *self, struct chan *c,
+                                                          struct async_task *t, uint64_t flags)
+{
+    async_make_ready_local_(async_exec_of_(self), t, false);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return 0;
+}
+
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
     if (async_cancelled(self) || !mpmc_tail_flagged(&c->ring))
         return await_unflagged(self, c, (void *)msg, true);
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    /* Inline: a parked stackless receiver of self's executor at the head
-     * of an open channel, a message whose copy calls no memcpy; anything
-     * else, a lost claim included, goes the general way (send_handoff). */
+    /* Inline: a stackless receiver of self's executor at the head of an
+     * open channel, a message whose copy calls no memcpy; anything else,
+     * a lost claim included, goes the general way (send_handoff). */
     struct wait_node *n = c->recvq.head;
     uint32_t elem = c->ring.elem;
     if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) ||
@@ -707,8 +719,7 @@ int chan_send_await_start_(struct async_task *self, struct chan *c, const void *
         return send_await_locked(self, c, (void *)msg, flags);
     struct waker *w = n->waker;
     struct async_task *t = container_of(w, struct async_task, waker);
-    if (__builtin_expect(t->exec != self->exec ||
-                         atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
+    if (__builtin_expect(t->exec != self->exec, 0))
         return send_await_locked(self, c, (void *)msg, flags);
     /* The claim (its timer or a cancel may race for it) makes the waker
      * DONE at once, its which and result stored after: only t reads
@@ -726,8 +737,11 @@ int chan_send_await_start_(struct async_task *self, struct chan *c, const void *
         memcpy(n->data, msg, 32);
     else
         ring_copy(n->data, msg, elem);
-    /* Queued on the local list with a few plain stores (only its
-     * claimer, this, moves a parked task), and no reschedule is owed. */
+    /* Parked (its poll has returned, and only its claimer, this, queues
+     * it): onto the local list with a few plain stores, and no reschedule
+     * is owed. */
+    if (__builtin_expect(atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
+        return handoff_ready_unlock(self, c, t, flags);
     async_queue_claimed_local_(async_exec_of_(self), t);
     spin_unlock_irqrestore(&c->lock, flags);
     return 0;
