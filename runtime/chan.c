@@ -622,24 +622,39 @@ uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
 /* --- stackless ------------------------------------------------------------------ */
 
-/* Queue self's node on list and park (the lock held, IRQ state flags). */
+/* Queue self's node on list and park (the lock held, IRQ state flags).
+ * The waker's QoS and the node's waker and index are set for good
+ * (async_task_init_): waker_arm's state and the node's data only. */
 static inline __attribute__((always_inline)) int await_park(struct async_task *self, struct chan *c,
                                                            struct wait_list *list, void *data,
                                                            uint64_t flags)
 {
-    waker_arm(&self->waker, self->qos);
-    wait_list_add_new(list, &self->node, &self->waker, 0, data);
+    atomic_store(&self->waker.state, WAKER_WAITING);   /* seq_cst, as waker_arm's */
+    self->node.data = data;
+    wait_list_add(list, &self->node);
     spin_unlock_irqrestore(&c->lock, flags);
     return async_wait_park(self);
 }
 
-/* The rest of an await's first call, out of line, with the lock held (IRQ
- * state flags): a send that neither handed off nor failed (arm, the
- * ring, or park); a receive that is not a plain park (arm, the ring or a
- * waiting sender, or park). */
+/* An await's first call: complete it at once if it can, else queue self's
+ * node and park. chan_send_await_start_ / chan_recv_await_start_ inline
+ * only their common ways (the hand-off to a stackless receiver, the park
+ * on an empty armed channel) and reach every other way by a tail call
+ * into the functions below, so that they keep no frame. */
+
+/* A send that is not the inline hand-off, with the lock held (IRQ state
+ * flags): hand off or fail (send_handoff), else arm, and the ring or park. */
 static __attribute__((noinline)) int send_await_locked(struct async_task *self, struct chan *c,
                                                        void *data, uint64_t flags)
 {
+    int32_t r;
+    int done = send_handoff(c, data, &r, self);
+    if (done != SEND_LATER) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        if (done != SEND_DONE_LOCAL)
+            sched_resched_if_needed();
+        return r;
+    }
     mpmc_set_waiters(&c->ring);
     if (send_ring(c, data, true)) {
         unlock_synced(c, flags);
@@ -648,6 +663,8 @@ static __attribute__((noinline)) int send_await_locked(struct async_task *self, 
     return await_park(self, c, &c->sendq, data, flags);
 }
 
+/* A receive that is not a plain park, likewise: arm, then the ring or a
+ * waiting sender, or park. */
 static __attribute__((noinline)) int recv_await_locked(struct async_task *self, struct chan *c,
                                                        void *data, uint64_t flags)
 {
@@ -660,12 +677,10 @@ static __attribute__((noinline)) int recv_await_locked(struct async_task *self, 
     return await_park(self, c, &c->recvq, data, flags);
 }
 
-/* An await's first call: complete it at once if it can, else queue self's
- * node and park. Inline only the common ways (the fast operation, the
- * hand-off to a waiting receiver, the park of a receiver on an empty armed
- * channel), as chan_send / chan_recv do, so the frame stays small. */
-static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
-                                                            void *data, bool send)
+/* A cancelled task's await, or one on a channel whose word on its side has
+ * no flag: -ECANCELED, the fast operation, else the locked way. */
+static __attribute__((noinline)) int await_unflagged(struct async_task *self, struct chan *c,
+                                                     void *data, bool send)
 {
     int32_t r = async_cancelled(self);
     if (r)
@@ -674,28 +689,72 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
     uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (send) {
-        int done = send_handoff(c, data, &r, self);
-        if (__builtin_expect(done == SEND_LATER, 0))
-            return send_await_locked(self, c, data, flags);
-        spin_unlock_irqrestore(&c->lock, flags);
-        if (done != SEND_DONE_LOCAL)
-            sched_resched_if_needed();
-        return r;
-    }
-    if (__builtin_expect(!recv_armed_must_wait(c), 0))
-        return recv_await_locked(self, c, data, flags);
-    return await_park(self, c, &c->recvq, data, flags);
+    return send ? send_await_locked(self, c, data, flags) : recv_await_locked(self, c, data, flags);
+}
+
+/* The inline hand-off's end for a receiver of self's executor that is
+ * not parked (lock held, flags): its waker is DONE already; queue it, or
+ * have it polled again if it is running (a wait it began in its poll,
+ * which has not returned: make_ready's NOTIFIED). No reschedule is owed. */
+static __attribute__((noinline)) int handoff_ready_unlock(struct async_task *self, struct chan *c,
+                                                          struct async_task *t, uint64_t flags)
+{
+    async_make_ready_local_(async_exec_of_(self), t, false);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return 0;
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
-    return await_start(self, c, (void *)msg, true);
+    if (async_cancelled(self) || !mpmc_tail_flagged(&c->ring))
+        return await_unflagged(self, c, (void *)msg, true);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    /* Inline: a stackless receiver of self's executor at the head of an
+     * open channel, a message whose copy calls no memcpy; anything else,
+     * a lost claim included, goes the general way (send_handoff). */
+    struct wait_node *n = c->recvq.head;
+    uint32_t elem = c->ring.elem;
+    if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) ||
+                         (elem != 32 && (elem < 4 || elem > 64)), 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    struct waker *w = n->waker;
+    struct async_task *t = container_of(w, struct async_task, waker);
+    if (__builtin_expect(t->exec != self->exec, 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    /* The claim (its timer or a cancel may race for it) makes the waker
+     * DONE at once, its which and result stored after: only t reads
+     * those, and t is polled by self's executor task, which is running
+     * self's poll now (nobody else acts on DONE but fails a claim). */
+    wait_list_unlink_head(&c->recvq, n);
+    uint32_t waiting = WAKER_WAITING;
+    if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&w->state, &waiting, WAKER_DONE,
+                                                                  memory_order_acq_rel,
+                                                                  memory_order_relaxed), 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    w->which = n->index;
+    w->result = 0;
+    if (__builtin_expect(elem == 32, 1))
+        memcpy(n->data, msg, 32);
+    else
+        ring_copy(n->data, msg, elem);
+    /* Parked (its poll has returned, and only its claimer, this, queues
+     * it): onto the local list with a few plain stores, and no reschedule
+     * is owed. */
+    if (__builtin_expect(atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
+        return handoff_ready_unlock(self, c, t, flags);
+    async_queue_claimed_local_(async_exec_of_(self), t);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return 0;
 }
 
 int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
 {
-    return await_start(self, c, buf, false);
+    if (async_cancelled(self) || !mpmc_head_flagged(&c->ring))
+        return await_unflagged(self, c, buf, false);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(!recv_armed_must_wait(c), 0))
+        return recv_await_locked(self, c, buf, flags);
+    return await_park(self, c, &c->recvq, buf, flags);
 }
 
 int chan_await_resume_slow_(struct async_task *self)

@@ -189,11 +189,20 @@ int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
     __attribute__((nonnull(1)));
 int chan_await_resume_slow_(struct async_task *self);
 
-/* A resumed channel await: a claimer that moved the message (which >= 0)
- * unlinked self's node, so the wait just ends; a pending wait, a timeout
- * or a cancel (whose node is withdrawn) go out of line. */
+/* A resumed channel await: a claimer that moved the message unlinked
+ * self's node, so the wait just ends; a pending wait, a timeout or a
+ * cancel (whose node is withdrawn) go out of line. Result 0 says the
+ * message moved: a channel's claimers that fail a wait (a close) and the
+ * timer's and a cancel's claims store a negative errno. A wait without a
+ * deadline armed no timer (async_wait_park arms one only for a deadline,
+ * which stays set until the await ends), so it ends with its waker IDLE
+ * and nothing else (async_wait_end looks at the timer). */
 static inline int chan_await_resume_(struct async_task *self, uint32_t state)
 {
+    if (state == WAKER_DONE && !self->deadline_ns && self->waker.result == 0) {
+        atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
+        return 0;
+    }
     if (state == WAKER_DONE && self->waker.which >= 0)
         return async_wait_end(self);
     return chan_await_resume_slow_(self);
