@@ -503,20 +503,11 @@ static __attribute__((noinline)) int send_unflagged(struct chan *c, const void *
  * waker and kind need no loads; out of line for any other). Anything
  * else, a stackless, select, timed or interruptible waiter at the head
  * included, goes to send_locked_or_wait with the lock held. */
-static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+/* send_op's way through the lock, out of line (so that the lock-free take
+ * keeps nothing across a call). */
+static __attribute__((noinline)) int send_flagged_locked(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
-    if (!mpmc_tail_flagged(&c->ring))
-        return send_unflagged(c, msg, timeout_ns, interruptible);
-    uintptr_t pw = atomic_load_explicit(&c->rx.word, memory_order_relaxed);
-    if (__builtin_expect(rx_parked_unlocked(pw), 1)) {
-        uint64_t flags = arch_irq_save();
-        if (__builtin_expect(atomic_compare_exchange_strong_explicit(&c->rx.word, &pw, RX_FREE,
-                                                                    memory_order_acquire,
-                                                                    memory_order_relaxed), 1))
-            return rx_take(c, (struct task *)pw, msg, flags);
-        arch_irq_restore(flags);
-    }
     uint64_t flags = chan_lock(c);
     struct wait_node *n = c->recvq.head;
     struct wait_node *rec = &c->rx.node;
@@ -540,6 +531,26 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     if (n && !is_closed(c) && n->waker->kind == WAKER_KIND_TASK_UNTIMED)
         return handoff_listed(c, n, msg, flags);
     return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
+}
+
+static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_tail_flagged(&c->ring))
+        return send_unflagged(c, msg, timeout_ns, interruptible);
+    /* A receiver parked in the record without the lock: take it (its
+     * word back to RX_FREE), else the lock. A plain load first, at an
+     * offset (the compare-and-swap decides). */
+    uintptr_t pw = *(volatile uintptr_t *)&c->rx.word;
+    if (__builtin_expect(rx_parked_unlocked(pw), 1)) {
+        uint64_t flags = arch_irq_save();
+        if (__builtin_expect(atomic_compare_exchange_strong_explicit(&c->rx.word, &pw, RX_FREE,
+                                                                    memory_order_acquire,
+                                                                    memory_order_relaxed), 1))
+            return rx_take(c, (struct task *)pw, msg, flags);
+        arch_irq_restore(flags);
+    }
+    return send_flagged_locked(c, msg, timeout_ns, interruptible);
 }
 
 /* Under the lock: armed already, and nothing to receive and nobody to
@@ -679,25 +690,26 @@ static inline bool rx_park_holds(struct chan *c)
 {
     if (atomic_load_explicit(&c->lock.locked, memory_order_seq_cst))
         return false;
-    uint64_t h = atomic_load_explicit(&c->ring.head, memory_order_acquire);
-    return (h & MPMC_WAITERS) &&
-           !((h ^ atomic_load_explicit(&c->ring.tail, memory_order_relaxed)) &
-             ~(uint64_t)MPMC_GATED) &&
-           !__atomic_load_n(&c->sendq.head, __ATOMIC_RELAXED) &&
-           !__atomic_load_n(&c->recvq.head, __ATOMIC_RELAXED);
+    /* Plain loads at an offset, ordered after the acquire above. */
+    uint64_t h = *(volatile uint64_t *)&c->ring.head;
+    uint64_t t = *(volatile uint64_t *)&c->ring.tail;
+    uintptr_t q = (uintptr_t)*(struct wait_node *volatile *)&c->sendq.head |
+                  (uintptr_t)*(struct wait_node *volatile *)&c->recvq.head;
+    return (h & MPMC_WAITERS) && !((h ^ t) & ~(uint64_t)MPMC_GATED) && !q;
 }
 
 /* The park without the lock did not hold (or never began: the record
- * busy): cur BLOCKED, IRQs masked (flags). If cur's word is still in the
+ * busy): cur BLOCKED, its buffer in its wait_arg, IRQs masked (flags).
+ * If cur's word is still in the
  * record, take it back: nobody can wake cur now, so it runs on and takes
  * the way through the lock. If not, a sender took it (its wake-up comes)
  * or a lock holder adopted it (cur is a listed waiter now): block. */
 static __attribute__((noinline)) struct sched_block_switch rx_park_withdraw(struct chan *c,
-                                                                            void *buf,
                                                                             uint64_t flags,
                                                                             bool published)
 {
     struct task *cur = sched_current();
+    void *buf = (void *)(uintptr_t)cur->wait_arg;
     uintptr_t w = (uintptr_t)cur;
     if (published && !atomic_compare_exchange_strong_explicit(&c->rx.word, &w, RX_FREE,
                                                               memory_order_relaxed,
@@ -715,7 +727,7 @@ static __attribute__((noinline)) struct sched_block_switch rx_park_withdraw(stru
  * the park holds (rx_park_holds; else rx_park_withdraw). */
 struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
 {
-    if (!mpmc_head_flagged(&c->ring))
+    if (!(*(volatile uint64_t *)&c->ring.head & MPMC_FLAGS))   /* mpmc_head_flagged, at an offset */
         return recv_unflagged_begin(c, buf);
     uint64_t flags = arch_irq_save();
     struct task *cur = sched_current();
@@ -726,9 +738,9 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
                                                                  memory_order_seq_cst,
                                                                  memory_order_relaxed),
                          0))
-        return rx_park_withdraw(c, buf, flags, false);
+        return rx_park_withdraw(c, flags, false);
     if (__builtin_expect(!rx_park_holds(c), 0))
-        return rx_park_withdraw(c, buf, flags, true);
+        return rx_park_withdraw(c, flags, true);
     return sched_block_prepared_begin(flags);
 }
 
