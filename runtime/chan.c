@@ -43,19 +43,14 @@
 #include <kernel/waitq.h>
 #include <sr/async.h>
 #include <sr/chan.h>
+#include <sr/chan_rx.h>
 #include <sr/wait_task.h>
-
-/* The record's word (struct chan_rx_record): free, a task parked without
- * the lock (the pointer), or the record linked on recvq (| RX_LINKED). */
-enum { RX_FREE = 0, RX_LINKED = 1 };
-
-static inline bool rx_parked_unlocked(uintptr_t w) { return w && !(w & RX_LINKED); }
 
 /* The record's constant fields (see struct chan_rx_record); free. */
 static void rx_record_init(struct chan *c)
 {
     struct chan_rx_record *rx = &c->rx;
-    atomic_init(&rx->word, RX_FREE);
+    atomic_init(&rx->word, CHAN_RX_FREE);
     rx->tw.w = (struct waker){.state = WAKER_IDLE, .which = 0, .kind = WAKER_KIND_TASK_UNTIMED,
                               .fire = task_waker_fire_listed_};
     rx->node = (struct wait_node){.waker = &rx->tw.w, .list = &c->recvq, .index = 0};
@@ -95,7 +90,7 @@ void chan_reopen(struct chan *c)
 /* --- the lock and the record ---------------------------------------------------- */
 
 /* Link the record for task t, which parked without the lock and whose word
- * this lock holder just made t | RX_LINKED: from here on it is a listed
+ * this lock holder just made t | CHAN_RX_LINKED: from here on it is a listed
  * waiter like any other (its waker WAITING, its data t's buffer). */
 static __attribute__((noinline)) void rx_link(struct chan *c, struct task *t)
 {
@@ -107,24 +102,17 @@ static __attribute__((noinline)) void rx_link(struct chan *c, struct task *t)
     wait_list_add(&c->recvq, &rx->node);
 }
 
-/* Right after taking the lock: adopt a receiver parked without it. The
- * fence pairs with the parker's (a seq_cst compare-and-swap of the word,
- * then a seq_cst load of the lock word): either this sees its word, or it
- * sees the lock held and withdraws (chan_recv_begin_). So while the lock
- * is held, nobody stays parked without it, and every lock holder sees the
- * record's receiver on recvq as before. A sender's lock-free take may win
- * the word first: then there is nothing to adopt. */
+/* Right after taking the lock: adopt a receiver parked without it
+ * (chan_rx_adopt: either this sees its word, or it sees the lock held and
+ * withdraws, chan_recv_begin_). So while the lock is held, nobody stays
+ * parked without it, and every lock holder sees the record's receiver on
+ * recvq as before. A sender's lock-free take may win the word first: then
+ * there is nothing to adopt. */
 static inline void rx_adopt(struct chan *c)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    uintptr_t w = atomic_load_explicit(&c->rx.word, memory_order_relaxed);
-    while (__builtin_expect(rx_parked_unlocked(w), 0)) {
-        if (atomic_compare_exchange_weak_explicit(&c->rx.word, &w, w | RX_LINKED,
-                                                  memory_order_acquire, memory_order_relaxed)) {
-            rx_link(c, (struct task *)w);
-            return;
-        }
-    }
+    uintptr_t t = chan_rx_adopt(&c->rx.word);
+    if (__builtin_expect(t != 0, 0))
+        rx_link(c, (struct task *)t);
 }
 
 /* The channel's lock, taken as every path here takes it (IRQs masked; the
@@ -429,7 +417,7 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
 static inline __attribute__((always_inline)) void rx_handed_locked(struct chan *c)
 {
     c->rx.tw.task->wait_arg = 0;
-    atomic_store_explicit(&c->rx.word, RX_FREE, memory_order_relaxed);
+    chan_rx_free_locked(&c->rx.word);
 }
 
 static inline __attribute__((always_inline)) int handoff_untimed(struct chan *c, struct wait_node *n,
@@ -457,7 +445,7 @@ static __attribute__((noinline)) int handoff_listed(struct chan *c, struct wait_
 }
 
 /* The hand-over to a receiver parked in the record without the lock, whose
- * word this sender has just taken (task t, back to RX_FREE: another
+ * word this sender has just taken (task t, back to CHAN_RX_FREE: another
  * receiver may park at once; t stays blocked until woken here, so its
  * buffer, its task's wait_arg, stays valid). IRQs masked (flags) from the
  * take on, so that t, should it run early (a spurious wake-up), waits only
@@ -539,14 +527,12 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     if (!mpmc_tail_flagged(&c->ring))
         return send_unflagged(c, msg, timeout_ns, interruptible);
     /* A receiver parked in the record without the lock: take it (its
-     * word back to RX_FREE), else the lock. A plain load first, at an
+     * word back to CHAN_RX_FREE), else the lock. A plain load first, at an
      * offset (the compare-and-swap decides). */
     uintptr_t pw = *(volatile uintptr_t *)&c->rx.word;
-    if (__builtin_expect(rx_parked_unlocked(pw), 1)) {
+    if (__builtin_expect(chan_rx_parked(pw), 1)) {
         uint64_t flags = arch_irq_save();
-        if (__builtin_expect(atomic_compare_exchange_strong_explicit(&c->rx.word, &pw, RX_FREE,
-                                                                    memory_order_acquire,
-                                                                    memory_order_relaxed), 1))
+        if (__builtin_expect(chan_rx_take(&c->rx.word, pw), 1))
             return rx_take(c, (struct task *)pw, msg, flags);
         arch_irq_restore(flags);
     }
@@ -582,7 +568,8 @@ int chan_recv_end_(struct chan *c)
     int32_t r = 0;
     uint64_t flags = chan_lock(c);
     while (__atomic_load_n(&cur->wait_arg, __ATOMIC_ACQUIRE)) {
-        if (atomic_load_explicit(&rx->word, memory_order_relaxed) != ((uintptr_t)cur | RX_LINKED)) {
+        if (atomic_load_explicit(&rx->word, memory_order_relaxed) !=
+            ((uintptr_t)cur | CHAN_RX_LINKED)) {
             while (__atomic_load_n(&cur->wait_arg, __ATOMIC_ACQUIRE))
                 arch_cpu_relax();
             break;
@@ -591,7 +578,7 @@ int chan_recv_end_(struct chan *c)
             r = rx->tw.w.result;
             atomic_store_explicit(&rx->tw.w.state, WAKER_IDLE, memory_order_relaxed);
             cur->wait_arg = 0;
-            atomic_store_explicit(&rx->word, RX_FREE, memory_order_relaxed);
+            chan_rx_free_locked(&rx->word);
             break;
         }
         sched_block_unlock(&c->lock, flags);
@@ -627,7 +614,7 @@ static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, ui
 static inline bool rx_record_may_park(struct chan *c)
 {
     return recv_armed_must_wait(c) && !c->recvq.head &&
-           atomic_load_explicit(&c->rx.word, memory_order_relaxed) == RX_FREE;
+           atomic_load_explicit(&c->rx.word, memory_order_relaxed) == CHAN_RX_FREE;
 }
 
 /* Park the current task in the channel's record under the lock
@@ -642,9 +629,7 @@ rx_record_park_locked(struct chan *c, void *buf, uint64_t flags)
 {
     struct chan_rx_record *rx = &c->rx;
     struct task *cur = sched_current();
-    uintptr_t w = RX_FREE;
-    if (!atomic_compare_exchange_strong_explicit(&rx->word, &w, (uintptr_t)cur | RX_LINKED,
-                                                 memory_order_relaxed, memory_order_relaxed))
+    if (!chan_rx_link_locked(&rx->word, (uintptr_t)cur))
         return (struct sched_block_switch){
             NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
     cur->wait_arg = (uintptr_t)buf;
@@ -710,10 +695,7 @@ static __attribute__((noinline)) struct sched_block_switch rx_park_withdraw(stru
 {
     struct task *cur = sched_current();
     void *buf = (void *)(uintptr_t)cur->wait_arg;
-    uintptr_t w = (uintptr_t)cur;
-    if (published && !atomic_compare_exchange_strong_explicit(&c->rx.word, &w, RX_FREE,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed))
+    if (published && !chan_rx_withdraw(&c->rx.word, (uintptr_t)cur))
         return sched_block_prepared_begin(flags);
     sched_block_withdraw(cur);
     spin_lock(&c->lock);
@@ -723,7 +705,7 @@ static __attribute__((noinline)) struct sched_block_switch rx_park_withdraw(stru
 
 /* The untimed receive up to its switch (sr/chan.h): on an armed channel,
  * the park in the record without the lock, inline: cur BLOCKED, its buffer
- * in its wait_arg, then the word from RX_FREE to cur, then the test that
+ * in its wait_arg, then the word from CHAN_RX_FREE to cur, then the test that
  * the park holds (rx_park_holds; else rx_park_withdraw). */
 struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
 {
@@ -733,11 +715,7 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
     struct task *cur = sched_current();
     cur->wait_arg = (uintptr_t)buf;
     sched_block_prepare(cur);
-    uintptr_t w = RX_FREE;
-    if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&c->rx.word, &w, (uintptr_t)cur,
-                                                                 memory_order_seq_cst,
-                                                                 memory_order_relaxed),
-                         0))
+    if (__builtin_expect(!chan_rx_publish(&c->rx.word, (uintptr_t)cur), 0))
         return rx_park_withdraw(c, flags, false);
     if (__builtin_expect(!rx_park_holds(c), 0))
         return rx_park_withdraw(c, flags, true);

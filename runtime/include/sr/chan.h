@@ -49,16 +49,16 @@ struct async_task;
 /* The channel's own wait record, for the common park: a stackful receiver
  * in an untimed, uninterruptible chan_recv on an empty channel that no
  * other receiver waits on. Its state is one word (word, runtime/chan.c):
- * RX_FREE; a task pointer, the task parked without the lock (it published
+ * CHAN_RX_FREE; a task pointer, the task parked without the lock (it published
  * itself with a compare-and-swap; its buffer is its task's wait_arg), which
- * a sender takes with a compare-and-swap back to RX_FREE and no lock, or
+ * a sender takes with a compare-and-swap back to CHAN_RX_FREE and no lock, or
  * which anyone who takes the channel's lock adopts first (rx_adopt: the
- * pointer | RX_LINKED, the record linked on recvq, its waker WAITING);
- * or a task pointer | RX_LINKED, the record on recvq (adopted, or parked
+ * pointer | CHAN_RX_LINKED, the record linked on recvq, its waker WAITING);
+ * or a task pointer | CHAN_RX_LINKED, the record on recvq (adopted, or parked
  * under the lock), which only lock holders change. Linked, the record
  * works as chan16's did: chan_create sets its constant fields (the node's
  * waker, list and index, the waker's kind WAKER_KIND_TASK_UNTIMED and
- * fire); a taker makes its waker IDLE and the word RX_FREE as it hands the
+ * fire); a taker makes its waker IDLE and the word CHAN_RX_FREE as it hands the
  * message over (task_waker_wake_unlock_), so it is free before its
  * receiver runs; a claim leaves it DONE, and its receiver frees it under
  * the lock. Every hand-over of a message into it sets its task's wait_arg
@@ -68,7 +68,7 @@ struct async_task;
  * never through wait_list_remove (has_live removes only heads that are not
  * WAITING, and the record is WAITING while linked). */
 struct chan_rx_record {
-    _Atomic uintptr_t word;
+    _Atomic uintptr_t word;         /* sr/chan_rx.h */
     struct wait_node node;
     struct task_waker tw;
 };
