@@ -9,6 +9,7 @@
 #include <kernel/sem.h>
 #include <kernel/waitq.h>
 #include <sr/chan.h>
+#include <sr/chan_rx.h>
 #include <sr/select.h>
 #include <sr_test.h>
 #include "rt_test.h"
@@ -1080,4 +1081,235 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
         EXPECT_EQ(chan_receivers(shared), 0);
         chan_destroy(shared);
     }
+}
+
+/* --- the park in the record without the lock (branch chan20) ----------------------- */
+
+/* Wait (without the channel's lock, which would adopt it) until t is
+ * parked in c's record without the lock: its word is t. False after 2 s. */
+static bool wait_parked_unlocked(struct chan *c, struct task *t)
+{
+    uint64_t end = clock_ns() + 2000 * MS;
+    while (atomic_load(&c->rx.word) != (uintptr_t)t)
+        if (clock_ns() > end)
+            return false;
+        else
+            task_sleep_ns(20000);
+    return true;
+}
+
+static _Atomic int race_go;
+static _Atomic int64_t race_send_r;
+
+static int64_t race_send(void *arg)
+{
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    atomic_store(&race_send_r, chan_send(shared, arg, WAIT_FOREVER));
+    return 0;
+}
+
+static int64_t race_close(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    return chan_close(shared);
+}
+
+/* A receiver parked without the lock, then a send (which takes it without
+ * the lock, or through the lock once the close adopted it) and a close
+ * racing from two other cores: either the send returns 0 and the receiver
+ * its message, or both -EPIPE; never a send that returns 0 for a message
+ * nobody got. The record is free afterwards, nobody is queued, and later
+ * operations fail at once. Capacity 1 and 0. */
+TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_decide_once)
+{
+    int delivered = 0, failed = 0;
+    for (int round = 0; round < 60; round++) {
+        shared = chan_create(sizeof(struct msg32), round & 1);
+        arm_shared();
+        struct msg32 out = {.seq = 0}, m = {.seq = 300 + (uint64_t)round};
+        struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        atomic_store(&race_go, 0);
+        struct task *s = spawn_on(race_send, &m, other_core(1), QOS_DEFAULT);
+        struct task *c = spawn_on(race_close, NULL, other_core(2), QOS_DEFAULT);
+        task_sleep_ns(100000);
+        atomic_store(&race_go, 1);
+        int64_t vr = 1, vc = 1;
+        task_join(s, NULL);
+        task_join(c, &vc);
+        task_join(r, &vr);
+        int64_t vs = atomic_load(&race_send_r);
+        EXPECT_EQ(vc, 0);
+        if (vs == 0) {
+            delivered++;
+            EXPECT_EQ(vr, 0);
+            EXPECT_EQ(out.seq, m.seq);
+        } else {
+            failed++;
+            EXPECT_EQ(vs, -EPIPE);
+            EXPECT_EQ(vr, -EPIPE);
+        }
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);
+        EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);
+        chan_destroy(shared);
+    }
+    EXPECT_EQ(delivered + failed, 60);
+}
+
+static _Atomic int64_t behind_r;
+static struct msg32 behind_out;
+
+static int64_t recv_behind(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    atomic_store(&behind_r, chan_recv(shared, &behind_out, WAIT_FOREVER));
+    return 0;
+}
+
+/* A receiver R1 parked without the lock; a send and a second receiver R2
+ * (which takes the lock and so adopts R1 first, queueing behind it) start
+ * together from two other cores. R1, first in line, gets the first message
+ * whichever way it is taken (without the lock, or by the hand-off to
+ * recvq's head, the record then not alone), R2 the second; the record is
+ * free and nobody queued afterwards. */
+TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    for (int round = 0; round < 40; round++) {
+        struct msg32 out1 = {.seq = 0};
+        struct msg32 m1 = {.seq = 1000 + 2 * (uint64_t)round}, m2 = {.seq = m1.seq + 1};
+        atomic_store(&race_go, 0);
+        atomic_store(&behind_r, 1);
+        struct task *r1 = spawn_on(recv_one, &out1, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r1));
+        struct task *r2 = spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT);
+        struct task *s = spawn_on(race_send, &m1, other_core(2), QOS_DEFAULT);
+        task_sleep_ns(100000);
+        atomic_store(&race_go, 1);
+        int64_t v1 = 1;
+        task_join(r1, &v1);
+        task_join(s, NULL);
+        EXPECT_EQ(atomic_load(&race_send_r), 0);
+        EXPECT_EQ(v1, 0);
+        EXPECT_EQ(out1.seq, m1.seq);
+        uint64_t end = clock_ns() + 2000 * MS;
+        while (chan_receivers(shared) < 1 && atomic_load(&behind_r) == 1 && clock_ns() < end)
+            task_sleep_ns(20000);
+        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);
+        task_join(r2, NULL);
+        EXPECT_EQ(atomic_load(&behind_r), 0);
+        EXPECT_EQ(behind_out.seq, m2.seq);
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+    }
+    chan_destroy(shared);
+}
+
+/* A sender's take without the lock frees the record before its receiver
+ * runs: receiver A's core is kept by a higher-class spinner after the send
+ * took A, and receiver B parks in the record without the lock meanwhile
+ * (its word B while A has not returned). A, once it runs, returns 0 with
+ * its own message; B gets the next. */
+TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_record_is_reused)
+{
+    int online = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        online += smp_cpu_online(k);
+    if (online < 3)
+        return;
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    int reused = 0;
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&spin_release, 0);
+        atomic_store(&spinning, 0);
+        atomic_store(&rec_a_done, 0);
+        struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, a));
+        struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
+        while (!atomic_load(&spinning))
+            task_sleep_ns(20000);
+        struct msg32 m = {.seq = 700 + 2 * (uint64_t)round};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* takes A without the lock */
+        struct msg32 out_b = {.seq = 0};
+        struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, b));
+        reused += !atomic_load(&rec_a_done);
+        atomic_store(&spin_release, 1);
+        int64_t v;
+        task_join(spin, &v);
+        task_join(a, &v);
+        EXPECT_EQ(atomic_load(&rec_a_result), 0);
+        EXPECT_EQ(rec_a_out.seq, 700 + 2 * (uint64_t)round);
+        m.seq++;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        v = -1;
+        task_join(b, &v);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(out_b.seq, 701 + 2 * (uint64_t)round);
+    }
+    EXPECT_GE(reused, 1);
+    EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+    chan_destroy(shared);
+}
+
+struct await_sender {
+    struct async_task t;
+    struct msg32 msg;
+    int r;
+};
+
+static int await_sender_poll(struct async_task *t)
+{
+    struct await_sender *s = (struct await_sender *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, s->r, chan_send_await(t, shared, &s->msg));
+    ASYNC_END(t, s->r);
+}
+
+/* A receiver parked without the lock is a receiver to a select's send
+ * case (its arm adopts it: the case is ready and its perform hands over)
+ * and to a stackless sender's await (its lock adopts it, then the
+ * hand-off to the waiting receiver): each returns at once with the message
+ * delivered, and the record is free after each. */
+TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    for (int round = 0; round < 6; round++) {
+        struct msg32 out = {.seq = 0}, m = {.seq = 900 + (uint64_t)round};
+        struct task *r = spawn_on(recv_one, &out, other_core(round), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        if (round & 1) {
+            struct sel_case cs[1];
+            chan_case_send(&cs[0], shared, &m);
+            struct sel s;
+            sel_init(&s, cs, 1);
+            EXPECT_EQ(sel_try(&s), 0);
+        } else {
+            struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(round + 1)};
+            struct await_sender *as = ASYNC_NEW(struct await_sender, await_sender_poll, &attr);
+            EXPECT_TRUE(as != NULL);
+            as->msg = m;
+            async_start(&as->t);
+            int64_t v = 1;
+            EXPECT_EQ(async_join(&as->t, &v), ASYNC_COMPLETED);
+            EXPECT_EQ(v, 0);
+        }
+        int64_t vr = 1;
+        task_join(r, &vr);
+        EXPECT_EQ(vr, 0);
+        EXPECT_EQ(out.seq, m.seq);
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+    }
+    chan_destroy(shared);
 }
