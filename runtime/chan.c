@@ -711,9 +711,9 @@ struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
 {
     if (!(*(volatile uint64_t *)&c->ring.head & MPMC_FLAGS))   /* mpmc_head_flagged, at an offset */
         return recv_unflagged_begin(c, buf);
-    uint64_t flags = arch_irq_save();
     struct task *cur = sched_current();
-    cur->wait_arg = (uintptr_t)buf;
+    cur->wait_arg = (uintptr_t)buf;   /* its own field: IRQs may still come */
+    uint64_t flags = arch_irq_save();
     sched_block_prepare(cur);
     if (__builtin_expect(!chan_rx_publish(&c->rx.word, (uintptr_t)cur), 0))
         return rx_park_withdraw(c, flags, false);
