@@ -32,9 +32,14 @@
  * the hand-off to a parked receiver, the park on an empty armed channel)
  * and leave the rest, with the lock held, to out-of-line functions: small
  * frames on the paths a ping-pong takes. A lone untimed stackful receiver
- * parks in the channel's own record (struct chan_rx_record), whose
- * constant fields are set once; a sender that finds it alone at the head
- * hands over to it without loading its waker, and leaves it IDLE.
+ * on an armed, empty channel parks in the channel's own record (struct
+ * chan_rx_record) without the lock, publishing itself in the record's word
+ * (sr/chan_rx.h); a sender takes it from the word without the lock. Every
+ * lock holder here adopts such a receiver first (chan_lock, and a select's
+ * arm), so that under the lock it is an ordinary waiter on recvq and the
+ * invariants above hold as they did: while it stays parked without the
+ * lock, the ring is armed and empty, nothing is claimed, the channel is
+ * open and no other waiter is queued.
  */
 #include <errno.h>
 #include <stdlib.h>
