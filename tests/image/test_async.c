@@ -271,7 +271,7 @@ TEST(async, select_first_of_and_timeout_combinator)
     EXPECT_EQ(c->picks[3], -ETIMEDOUT);
     EXPECT_EQ(c->late_r, 0);
     EXPECT_EQ(c->bb, 33);
-    EXPECT_EQ(list_waiters(&c->a->recvq) + list_waiters(&c->b->recvq), 0);
+    EXPECT_EQ(chan_receivers(c->a) + chan_receivers(c->b), 0);
     chan_destroy(c->a);
     chan_destroy(c->b);
 }
@@ -306,7 +306,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
     w->c = c;
     atomic_store(&cancel_seen, 0);
     async_start(&w->t);
-    wait_for_waiters(&c->recvq, 1);
+    wait_for_receivers(c, 1);
     async_cancel(&w->t);
     int64_t v = 0;
     int r1, r2;
@@ -319,7 +319,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
     EXPECT_EQ(r1, -ECANCELED);
     EXPECT_EQ(r2, -ECANCELED);
     EXPECT_EQ(atomic_load(&cancel_seen), 1);
-    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_receivers(c), 0);
     /* Nothing was consumed: a message sent now stays. */
     uint64_t x = 5;
     EXPECT_EQ(chan_try_send(c, &x), 0);
@@ -868,14 +868,14 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     struct task *st = spawn_on(sink_main, &s, cpu, QOS_DEFAULT);
     while (atomic_load(&f[TIMED]->timeouts) == 0)
         task_sleep_ns(50000);
-    wait_for_waiters(&c->recvq, FANS + 1);
+    wait_for_receivers(c, FANS + 1);
 
     async_cancel(&f[CANCELLED]->t);
     int64_t v = -1;
     EXPECT_EQ(async_join(&f[CANCELLED]->t, &v), ASYNC_CANCELLED);
     EXPECT_EQ(f[CANCELLED]->end, -ECANCELED);
     EXPECT_EQ(f[CANCELLED]->count, 0);
-    EXPECT_EQ(list_waiters(&c->recvq), FANS);
+    EXPECT_EQ(chan_receivers(c), FANS);
 
     struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = cpu};
     struct feeder *fd = ASYNC_NEW(struct feeder, feeder_poll, &attr);
@@ -902,7 +902,7 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     sum += s.sum;
     EXPECT_EQ(count, N);
     EXPECT_EQ(sum, (uint64_t)N * (N + 1) / 2);
-    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_receivers(c), 0);
     chan_destroy(c);
 }
 
@@ -927,12 +927,12 @@ static int timed_then_plain_poll(struct async_task *t)
     ASYNC_END(t, 0);
 }
 
-/* wait_for_waiters(&c->recvq, 1), but giving up after 2 s (a receiver that
+/* wait_for_receivers(c, 1), but giving up after 2 s (a receiver that
  * ended its awaits early leaves none: the test then fails, not hangs). */
 static void wait_one_waiter(struct chan *c)
 {
     uint64_t end = clock_ns() + 2000 * MS;
-    while (list_waiters(&c->recvq) < 1 && clock_ns() < end)
+    while (chan_receivers(c) < 1 && clock_ns() < end)
         task_sleep_ns(50000);
 }
 
