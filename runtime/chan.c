@@ -32,9 +32,14 @@
  * the hand-off to a parked receiver, the park on an empty armed channel)
  * and leave the rest, with the lock held, to out-of-line functions: small
  * frames on the paths a ping-pong takes. A lone untimed stackful receiver
- * parks in the channel's own record (struct chan_rx_record), whose
- * constant fields are set once; a sender that finds it alone at the head
- * hands over to it without loading its waker, and leaves it IDLE.
+ * on an armed, empty channel parks in the channel's own record (struct
+ * chan_rx_record) without the lock, publishing itself in the record's word
+ * (sr/chan_rx.h); a sender takes it from the word without the lock. Every
+ * lock holder here adopts such a receiver first (chan_lock, and a select's
+ * arm), so that under the lock it is an ordinary waiter on recvq and the
+ * invariants above hold as they did: while it stays parked without the
+ * lock, the ring is armed and empty, nothing is claimed, the channel is
+ * open and no other waiter is queued.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,12 +48,14 @@
 #include <kernel/waitq.h>
 #include <sr/async.h>
 #include <sr/chan.h>
+#include <sr/chan_rx.h>
 #include <sr/wait_task.h>
 
 /* The record's constant fields (see struct chan_rx_record); free. */
 static void rx_record_init(struct chan *c)
 {
     struct chan_rx_record *rx = &c->rx;
+    atomic_init(&rx->word, CHAN_RX_FREE);
     rx->tw.w = (struct waker){.state = WAKER_IDLE, .which = 0, .kind = WAKER_KIND_TASK_UNTIMED,
                               .fire = task_waker_fire_listed_};
     rx->node = (struct wait_node){.waker = &rx->tw.w, .list = &c->recvq, .index = 0};
@@ -83,6 +90,43 @@ void chan_reopen(struct chan *c)
     c->recvq.head = c->recvq.tail = NULL;
     c->sendq.head = c->sendq.tail = NULL;
     rx_record_init(c);
+}
+
+/* --- the lock and the record ---------------------------------------------------- */
+
+/* Link the record for task t, which parked without the lock and whose word
+ * this lock holder just made t | CHAN_RX_LINKED: from here on it is a listed
+ * waiter like any other (its waker WAITING, its data t's buffer). */
+static __attribute__((noinline)) void rx_link(struct chan *c, struct task *t)
+{
+    struct chan_rx_record *rx = &c->rx;
+    rx->tw.task = t;
+    rx->tw.w.qos = t->qos;
+    rx->node.data = (void *)(uintptr_t)t->wait_arg;
+    atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
+    wait_list_add(&c->recvq, &rx->node);
+}
+
+/* Right after taking the lock: adopt a receiver parked without it
+ * (chan_rx_adopt: either this sees its word, or it sees the lock held and
+ * withdraws, chan_recv_begin_). So while the lock is held, nobody stays
+ * parked without it, and every lock holder sees the record's receiver on
+ * recvq as before. A sender's lock-free take may win the word first: then
+ * there is nothing to adopt. */
+static inline void rx_adopt(struct chan *c)
+{
+    uintptr_t t = chan_rx_adopt(&c->rx.word);
+    if (__builtin_expect(t != 0, 0))
+        rx_link(c, (struct task *)t);
+}
+
+/* The channel's lock, taken as every path here takes it (IRQs masked; the
+ * state before returned): the record adopted. */
+static inline uint64_t chan_lock(struct chan *c)
+{
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    rx_adopt(c);
+    return flags;
 }
 
 /* --- under the lock ------------------------------------------------------------- */
@@ -278,7 +322,7 @@ static inline __attribute__((always_inline)) bool send_handoff_or_arm(struct cha
 
 void chan_settle_(struct chan *c)
 {
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     settle(c);
     unlock_synced(c, flags);
 }
@@ -286,7 +330,7 @@ void chan_settle_(struct chan *c)
 int chan_try_send_slow_(struct chan *c, const void *msg)
 {
     int32_t r = -EAGAIN;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     send_locked(c, msg, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
@@ -301,7 +345,7 @@ int chan_try_recv_slow_(struct chan *c, void *buf)
     if (atomic_load(&c->ring.tail) == h)
         return -EAGAIN;
     int32_t r = -EAGAIN;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     recv_locked(c, buf, &r, NULL, false);
     unlock_synced(c, flags);
     return r;
@@ -373,15 +417,25 @@ static __attribute__((noinline)) int recv_locked_or_wait(struct chan *c, void *b
  * (task_wait_take_listed_), then task_waker_wake_unlock_ (its waker IDLE;
  * the scheduler releases the lock and wakes it). rec: n is the channel's
  * record and the only receiver, so the take clears head and tail, and its
- * waker is known. */
+ * waker is known. A take of the record (alone or not) also sets its
+ * task's wait_arg to 0 (what its receiver tests) and frees its word. */
+static inline __attribute__((always_inline)) void rx_handed_locked(struct chan *c)
+{
+    c->rx.tw.task->wait_arg = 0;
+    chan_rx_free_locked(&c->rx.word);
+}
+
 static inline __attribute__((always_inline)) int handoff_untimed(struct chan *c, struct wait_node *n,
                                                                  uint64_t flags, bool rec)
 {
     struct waker *w = rec ? &c->rx.tw.w : n->waker;
     if (rec) {
         c->recvq.head = c->recvq.tail = NULL;   /* its own links are NULL, its linked is not kept */
+        rx_handed_locked(c);
     } else {
         task_wait_take_listed_(&c->recvq, n);
+        if (n == &c->rx.node)   /* the record, behind or ahead of others */
+            rx_handed_locked(c);
     }
     return task_waker_wake_unlock_(w, &c->lock, flags);   /* 0 */
 }
@@ -395,6 +449,34 @@ static __attribute__((noinline)) int handoff_listed(struct chan *c, struct wait_
     return handoff_untimed(c, n, flags, false);
 }
 
+/* The hand-over to a receiver parked in the record without the lock, whose
+ * word this sender has just taken (task t, back to CHAN_RX_FREE: another
+ * receiver may park at once; t stays blocked until woken here, so its
+ * buffer, its task's wait_arg, stays valid). IRQs masked (flags) from the
+ * take on, so that t, should it run early (a spurious wake-up), waits only
+ * for these few instructions (chan_recv_end_). The channel is open: the
+ * receiver parked only on an open channel, and a close adopts it first.
+ * Nothing of the channel is touched after wait_arg is 0 (the receiver may
+ * return and destroy it). */
+static __attribute__((noinline)) int rx_take_copy(struct task *t, const void *msg, uint32_t elem,
+                                                  uint64_t flags)
+{
+    ring_copy((void *)(uintptr_t)t->wait_arg, msg, elem);
+    __atomic_store_n(&t->wait_arg, 0, __ATOMIC_RELEASE);
+    return sched_wake_masked(flags, t);
+}
+
+static inline __attribute__((always_inline)) int rx_take(struct chan *c, struct task *t,
+                                                         const void *msg, uint64_t flags)
+{
+    uint32_t elem = c->ring.elem;
+    if (__builtin_expect(elem != 32, 0))
+        return rx_take_copy(t, msg, elem, flags);
+    memcpy((void *)(uintptr_t)t->wait_arg, msg, 32);
+    __atomic_store_n(&t->wait_arg, 0, __ATOMIC_RELEASE);
+    return sched_wake_masked(flags, t);
+}
+
 /* A blocking send on a channel whose tail word has no flag: the fast push
  * (whose copy may call memcpy and whose publish may settle), and if it is
  * refused the general way. Out of line, so that chan_send keeps nothing
@@ -404,7 +486,7 @@ static __attribute__((noinline)) int send_unflagged(struct chan *c, const void *
 {
     if (fast_done(c, mpmc_try_push(&c->ring, msg)))
         return 0;
-    return send_locked_or_wait(c, msg, spin_lock_irqsave(&c->lock), timeout_ns, interruptible);
+    return send_locked_or_wait(c, msg, chan_lock(c), timeout_ns, interruptible);
 }
 
 /* A blocking send. Inline only the common way of a flagged channel: the
@@ -414,12 +496,12 @@ static __attribute__((noinline)) int send_unflagged(struct chan *c, const void *
  * waker and kind need no loads; out of line for any other). Anything
  * else, a stackless, select, timed or interruptible waiter at the head
  * included, goes to send_locked_or_wait with the lock held. */
-static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+/* send_op's way through the lock, out of line (so that the lock-free take
+ * keeps nothing across a call). */
+static __attribute__((noinline)) int send_flagged_locked(struct chan *c, const void *msg,
                                                          uint64_t timeout_ns, bool interruptible)
 {
-    if (!mpmc_tail_flagged(&c->ring))
-        return send_unflagged(c, msg, timeout_ns, interruptible);
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     struct wait_node *n = c->recvq.head;
     struct wait_node *rec = &c->rx.node;
     /* The record linked means the channel is open (no closed test): it
@@ -444,6 +526,24 @@ static inline __attribute__((always_inline)) int send_op(struct chan *c, const v
     return send_locked_or_wait(c, msg, flags, timeout_ns, interruptible);
 }
 
+static inline __attribute__((always_inline)) int send_op(struct chan *c, const void *msg,
+                                                         uint64_t timeout_ns, bool interruptible)
+{
+    if (!mpmc_tail_flagged(&c->ring))
+        return send_unflagged(c, msg, timeout_ns, interruptible);
+    /* A receiver parked in the record without the lock: take it (its
+     * word back to CHAN_RX_FREE), else the lock. A plain load first, at an
+     * offset (the compare-and-swap decides). */
+    uintptr_t pw = *(volatile uintptr_t *)&c->rx.word;
+    if (__builtin_expect(chan_rx_parked(pw), 1)) {
+        uint64_t flags = arch_irq_save();
+        if (__builtin_expect(chan_rx_take(&c->rx.word, pw), 1))
+            return rx_take(c, (struct task *)pw, msg, flags);
+        arch_irq_restore(flags);
+    }
+    return send_flagged_locked(c, msg, timeout_ns, interruptible);
+}
+
 /* Under the lock: armed already, and nothing to receive and nobody to
  * take it from. Armed: MPMC_WAITERS in head (so in tail too, see top), and
  * then head cannot move (no fast pop starts, locked ones wait for the
@@ -459,29 +559,35 @@ static inline bool recv_armed_must_wait(struct chan *c)
            !c->sendq.head;
 }
 
-/* The end of a park in the channel's record whose waker its receiver did
- * not find IDLE (a taker's hand-over) on waking: under the lock, the
- * record holding another task means a taker freed it (result 0) and
- * another receiver parked in it since; DONE, a claim's result, and the
- * record is freed here; still WAITING, a spurious wake-up: block again. */
+/* The end of a park in the channel's record whose receiver, woken, did not
+ * find its task's wait_arg 0 (a taker's hand-over): under the lock (which
+ * adopts the record if cur is still parked without it: a spurious
+ * wake-up), the record linked for cur and DONE is a claim's result, and
+ * the record is freed here; linked and still WAITING, a spurious wake-up:
+ * block again. Not linked for cur and wait_arg not 0: a lock-free taker
+ * has taken the word and not yet copied (IRQs masked there): wait for it. */
 int chan_recv_end_(struct chan *c)
 {
     struct chan_rx_record *rx = &c->rx;
     struct task *cur = sched_current();
     int32_t r = 0;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    for (;;) {
-        if (rx->tw.task != cur)
+    uint64_t flags = chan_lock(c);
+    while (__atomic_load_n(&cur->wait_arg, __ATOMIC_ACQUIRE)) {
+        if (atomic_load_explicit(&rx->word, memory_order_relaxed) !=
+            ((uintptr_t)cur | CHAN_RX_LINKED)) {
+            while (__atomic_load_n(&cur->wait_arg, __ATOMIC_ACQUIRE))
+                arch_cpu_relax();
             break;
-        uint32_t s = waker_state(&rx->tw.w);
-        if (s == WAKER_DONE) {
+        }
+        if (waker_state(&rx->tw.w) == WAKER_DONE) {
             r = rx->tw.w.result;
             atomic_store_explicit(&rx->tw.w.state, WAKER_IDLE, memory_order_relaxed);
-        }
-        if (s != WAKER_WAITING)
+            cur->wait_arg = 0;
+            chan_rx_free_locked(&rx->word);
             break;
+        }
         sched_block_unlock(&c->lock, flags);
-        flags = spin_lock_irqsave(&c->lock);
+        flags = chan_lock(c);
     }
     spin_unlock_irqrestore(&c->lock, flags);
     return r;
@@ -495,7 +601,7 @@ static inline __attribute__((always_inline)) int recv_op(struct chan *c, void *b
 {
     if (!mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return 0;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     mpmc_set_waiters(&c->ring);
     return recv_locked_or_wait(c, buf, flags, timeout_ns, interruptible);
 }
@@ -507,50 +613,48 @@ static __attribute__((noinline)) int recv_op_timed(struct chan *c, void *buf, ui
     return recv_op(c, buf, timeout_ns, interruptible);
 }
 
-/* The record's waker state under the lock, where it changes only (its
- * receiver reads it without the lock, with acquire): plain accesses, which
- * take an offset from the channel's address (GCC's relaxed atomics
- * compute the address first). */
-static inline volatile uint32_t *rx_state_locked(struct chan *c)
-{
-    return (volatile uint32_t *)&c->rx.tw.w.state;
-}
-
 /* Under the lock, armed: the untimed receive may park in the channel's
  * record (nothing to receive, nobody to take it from, no other receiver
  * waiting, the record free). */
 static inline bool rx_record_may_park(struct chan *c)
 {
-    return recv_armed_must_wait(c) && !c->recvq.head && *rx_state_locked(c) == WAKER_IDLE;
+    return recv_armed_must_wait(c) && !c->recvq.head &&
+           atomic_load_explicit(&c->rx.word, memory_order_relaxed) == CHAN_RX_FREE;
 }
 
-/* Park the current task in the channel's record (rx_record_may_park; the
- * lock held, IRQ state flags) and block up to the switch
- * (sched_block_unlock_begin). Only the fields chan_create did not set are
- * stored; the list is empty and the record's links NULL, so linking is
- * the list's head and tail. */
-static inline __attribute__((always_inline)) struct sched_block_switch
-rx_record_park_begin(struct chan *c, void *buf, uint64_t flags)
+/* Park the current task in the channel's record under the lock
+ * (rx_record_may_park; IRQ state flags) and block up to the switch
+ * (sched_block_unlock_begin). The word is taken with a compare-and-swap
+ * (a receiver parking without the lock may race for it, and then sees the
+ * lock held and withdraws); if that fails, the general way. Only the
+ * fields chan_create did not set are stored; the list is empty and the
+ * record's links NULL, so linking is the list's head and tail. */
+static __attribute__((noinline)) struct sched_block_switch
+rx_record_park_locked(struct chan *c, void *buf, uint64_t flags)
 {
     struct chan_rx_record *rx = &c->rx;
     struct task *cur = sched_current();
+    if (!chan_rx_link_locked(&rx->word, (uintptr_t)cur))
+        return (struct sched_block_switch){
+            NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
+    cur->wait_arg = (uintptr_t)buf;
     rx->tw.task = cur;
     rx->tw.w.qos = cur->qos;
     rx->node.data = buf;
-    *rx_state_locked(c) = WAKER_WAITING;
+    atomic_store_explicit(&rx->tw.w.state, WAKER_WAITING, memory_order_relaxed);
     c->recvq.head = c->recvq.tail = &rx->node;
     return sched_block_unlock_begin(&c->lock, flags);
 }
 
-/* chan_recv_begin_'s way on a channel not armed when it looked (lock held,
- * flags), out of line: arm, then park in the record if it may, else the
- * general way, which ends the receive here. */
+/* The untimed receive's way through the lock (held, IRQ state flags):
+ * arm, then park in the record if it may, else the general way, which
+ * ends the receive here. */
 static __attribute__((noinline)) struct sched_block_switch
 recv_general_begin(struct chan *c, void *buf, uint64_t flags)
 {
     mpmc_set_waiters(&c->ring);
     if (rx_record_may_park(c))
-        return rx_record_park_begin(c, buf, flags);
+        return rx_record_park_locked(c, buf, flags);
     return (struct sched_block_switch){
         NULL, {.result = recv_locked_or_wait(c, buf, flags, WAIT_FOREVER, false)}};
 }
@@ -563,19 +667,64 @@ static __attribute__((noinline)) struct sched_block_switch recv_unflagged_begin(
 {
     if (fast_done(c, mpmc_try_pop(&c->ring, buf)))
         return (struct sched_block_switch){NULL, {.result = 0}};
-    return recv_general_begin(c, buf, spin_lock_irqsave(&c->lock));
+    return recv_general_begin(c, buf, chan_lock(c));
 }
 
-/* The untimed receive up to its switch (sr/chan.h): the common way, an
- * armed channel on which it may park in the record, inline. */
+/* After publishing cur in the word: may it stay parked without the lock?
+ * The lock free (a seq_cst load after the seq_cst compare-and-swap: see
+ * rx_adopt; the acquire also shows this side everything the last holder
+ * did), and then, as a lock holder would find it: armed, nothing claimed,
+ * open, no sender and no receiver queued. From then on every lock holder
+ * adopts it first, and no push can start without the lock (armed). */
+static inline bool rx_park_holds(struct chan *c)
+{
+    if (atomic_load_explicit(&c->lock.locked, memory_order_seq_cst))
+        return false;
+    /* Plain loads at an offset, ordered after the acquire above. */
+    uint64_t h = *(volatile uint64_t *)&c->ring.head;
+    uint64_t t = *(volatile uint64_t *)&c->ring.tail;
+    uintptr_t q = (uintptr_t)*(struct wait_node *volatile *)&c->sendq.head |
+                  (uintptr_t)*(struct wait_node *volatile *)&c->recvq.head;
+    return (h & MPMC_WAITERS) && !((h ^ t) & ~(uint64_t)MPMC_GATED) && !q;
+}
+
+/* The park without the lock did not hold (or never began: the record
+ * busy): cur BLOCKED, its buffer in its wait_arg, IRQs masked (flags).
+ * If cur's word is still in the
+ * record, take it back: nobody can wake cur now, so it runs on and takes
+ * the way through the lock. If not, a sender took it (its wake-up comes)
+ * or a lock holder adopted it (cur is a listed waiter now): block. */
+static __attribute__((noinline)) struct sched_block_switch rx_park_withdraw(struct chan *c,
+                                                                            uint64_t flags,
+                                                                            bool published)
+{
+    struct task *cur = sched_current();
+    void *buf = (void *)(uintptr_t)cur->wait_arg;
+    if (published && !chan_rx_withdraw(&c->rx.word, (uintptr_t)cur))
+        return sched_block_prepared_begin(flags);
+    sched_block_withdraw(cur);
+    spin_lock(&c->lock);
+    rx_adopt(c);
+    return recv_general_begin(c, buf, flags);
+}
+
+/* The untimed receive up to its switch (sr/chan.h): on an armed channel,
+ * the park in the record without the lock, inline: cur BLOCKED, its buffer
+ * in its wait_arg, then the word from CHAN_RX_FREE to cur, then the test that
+ * the park holds (rx_park_holds; else rx_park_withdraw). */
 struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf)
 {
-    if (!mpmc_head_flagged(&c->ring))
+    if (!(*(volatile uint64_t *)&c->ring.head & MPMC_FLAGS))   /* mpmc_head_flagged, at an offset */
         return recv_unflagged_begin(c, buf);
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (__builtin_expect(!rx_record_may_park(c), 0))
-        return recv_general_begin(c, buf, flags);
-    return rx_record_park_begin(c, buf, flags);
+    struct task *cur = sched_current();
+    cur->wait_arg = (uintptr_t)buf;   /* its own field: IRQs may still come */
+    uint64_t flags = arch_irq_save();
+    sched_block_prepare(cur);
+    if (__builtin_expect(!chan_rx_publish(&c->rx.word, (uintptr_t)cur), 0))
+        return rx_park_withdraw(c, flags, false);
+    if (__builtin_expect(!rx_park_holds(c), 0))
+        return rx_park_withdraw(c, flags, true);
+    return sched_block_prepared_begin(flags);
 }
 
 int chan_send_(struct chan *c, const void *msg, uint64_t timeout_ns)
@@ -607,7 +756,7 @@ int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns)
 
 int chan_close(struct chan *c)
 {
-    uint64_t flags = spin_lock_irqsave(&c->lock);
+    uint64_t flags = chan_lock(c);
     bool was = is_closed(c);
     if (!was) {
         mpmc_close(&c->ring);
@@ -620,26 +769,43 @@ int chan_close(struct chan *c)
 
 uint32_t chan_len(struct chan *c) { return mpmc_count(&c->ring); }
 
+uint64_t chan_lock_lists(struct chan *c) { return chan_lock(c); }
+
 /* --- stackless ------------------------------------------------------------------ */
 
-/* Queue self's node on list and park (the lock held, IRQ state flags). */
+/* Queue self's node on list and park (the lock held, IRQ state flags).
+ * The waker's QoS and the node's waker and index are set for good
+ * (async_task_init_): waker_arm's state and the node's data only. */
 static inline __attribute__((always_inline)) int await_park(struct async_task *self, struct chan *c,
                                                            struct wait_list *list, void *data,
                                                            uint64_t flags)
 {
-    waker_arm(&self->waker, self->qos);
-    wait_list_add_new(list, &self->node, &self->waker, 0, data);
+    atomic_store(&self->waker.state, WAKER_WAITING);   /* seq_cst, as waker_arm's */
+    self->node.data = data;
+    wait_list_add(list, &self->node);
     spin_unlock_irqrestore(&c->lock, flags);
     return async_wait_park(self);
 }
 
-/* The rest of an await's first call, out of line, with the lock held (IRQ
- * state flags): a send that neither handed off nor failed (arm, the
- * ring, or park); a receive that is not a plain park (arm, the ring or a
- * waiting sender, or park). */
+/* An await's first call: complete it at once if it can, else queue self's
+ * node and park. chan_send_await_start_ / chan_recv_await_start_ inline
+ * only their common ways (the hand-off to a stackless receiver, the park
+ * on an empty armed channel) and reach every other way by a tail call
+ * into the functions below, so that they keep no frame. */
+
+/* A send that is not the inline hand-off, with the lock held (IRQ state
+ * flags): hand off or fail (send_handoff), else arm, and the ring or park. */
 static __attribute__((noinline)) int send_await_locked(struct async_task *self, struct chan *c,
                                                        void *data, uint64_t flags)
 {
+    int32_t r;
+    int done = send_handoff(c, data, &r, self);
+    if (done != SEND_LATER) {
+        spin_unlock_irqrestore(&c->lock, flags);
+        if (done != SEND_DONE_LOCAL)
+            sched_resched_if_needed();
+        return r;
+    }
     mpmc_set_waiters(&c->ring);
     if (send_ring(c, data, true)) {
         unlock_synced(c, flags);
@@ -648,6 +814,8 @@ static __attribute__((noinline)) int send_await_locked(struct async_task *self, 
     return await_park(self, c, &c->sendq, data, flags);
 }
 
+/* A receive that is not a plain park, likewise: arm, then the ring or a
+ * waiting sender, or park. */
 static __attribute__((noinline)) int recv_await_locked(struct async_task *self, struct chan *c,
                                                        void *data, uint64_t flags)
 {
@@ -660,12 +828,29 @@ static __attribute__((noinline)) int recv_await_locked(struct async_task *self, 
     return await_park(self, c, &c->recvq, data, flags);
 }
 
-/* An await's first call: complete it at once if it can, else queue self's
- * node and park. Inline only the common ways (the fast operation, the
- * hand-off to a waiting receiver, the park of a receiver on an empty armed
- * channel), as chan_send / chan_recv do, so the frame stays small. */
-static inline __attribute__((always_inline)) int await_start(struct async_task *self, struct chan *c,
-                                                            void *data, bool send)
+/* The two above for a start that found a receiver parked in the record
+ * (without the lock) when it took the lock: adopted first, as chan_lock
+ * does; out of line, so the starts test the word and keep no frame. */
+static __attribute__((noinline)) int send_await_adopt_locked(struct async_task *self,
+                                                             struct chan *c, void *data,
+                                                             uint64_t flags)
+{
+    rx_adopt(c);
+    return send_await_locked(self, c, data, flags);
+}
+
+static __attribute__((noinline)) int recv_await_adopt_locked(struct async_task *self,
+                                                             struct chan *c, void *data,
+                                                             uint64_t flags)
+{
+    rx_adopt(c);
+    return recv_await_locked(self, c, data, flags);
+}
+
+/* A cancelled task's await, or one on a channel whose word on its side has
+ * no flag: -ECANCELED, the fast operation, else the locked way. */
+static __attribute__((noinline)) int await_unflagged(struct async_task *self, struct chan *c,
+                                                     void *data, bool send)
 {
     int32_t r = async_cancelled(self);
     if (r)
@@ -673,29 +858,77 @@ static inline __attribute__((always_inline)) int await_start(struct async_task *
     if (send ? !mpmc_tail_flagged(&c->ring) && fast_done(c, mpmc_try_push(&c->ring, data))
              : !mpmc_head_flagged(&c->ring) && fast_done(c, mpmc_try_pop(&c->ring, data)))
         return 0;
-    uint64_t flags = spin_lock_irqsave(&c->lock);
-    if (send) {
-        int done = send_handoff(c, data, &r, self);
-        if (__builtin_expect(done == SEND_LATER, 0))
-            return send_await_locked(self, c, data, flags);
-        spin_unlock_irqrestore(&c->lock, flags);
-        if (done != SEND_DONE_LOCAL)
-            sched_resched_if_needed();
-        return r;
-    }
-    if (__builtin_expect(!recv_armed_must_wait(c), 0))
-        return recv_await_locked(self, c, data, flags);
-    return await_park(self, c, &c->recvq, data, flags);
+    uint64_t flags = chan_lock(c);
+    return send ? send_await_locked(self, c, data, flags) : recv_await_locked(self, c, data, flags);
+}
+
+/* The inline hand-off's end for a receiver of self's executor that is
+ * not parked (lock held, flags): its waker is DONE already; queue it, or
+ * have it polled again if it is running (a wait it began in its poll,
+ * which has not returned: make_ready's NOTIFIED). No reschedule is owed. */
+static __attribute__((noinline)) int handoff_ready_unlock(struct async_task *self, struct chan *c,
+                                                          struct async_task *t, uint64_t flags)
+{
+    async_make_ready_local_(async_exec_of_(self), t, false);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return 0;
 }
 
 int chan_send_await_start_(struct async_task *self, struct chan *c, const void *msg)
 {
-    return await_start(self, c, (void *)msg, true);
+    if (async_cancelled(self) || !mpmc_tail_flagged(&c->ring))
+        return await_unflagged(self, c, (void *)msg, true);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(chan_rx_parked(chan_rx_peek(&c->rx.word)), 0))
+        return send_await_adopt_locked(self, c, (void *)msg, flags);
+    /* Inline: a stackless receiver of self's executor at the head of an
+     * open channel, a message whose copy calls no memcpy; anything else,
+     * a lost claim included, goes the general way (send_handoff). */
+    struct wait_node *n = c->recvq.head;
+    uint32_t elem = c->ring.elem;
+    if (__builtin_expect(!n || is_closed(c) || !(n->waker->kind & WAKER_KIND_ASYNC) ||
+                         (elem != 32 && (elem < 4 || elem > 64)), 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    struct waker *w = n->waker;
+    struct async_task *t = container_of(w, struct async_task, waker);
+    if (__builtin_expect(t->exec != self->exec, 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    /* The claim (its timer or a cancel may race for it) makes the waker
+     * DONE at once, its which and result stored after: only t reads
+     * those, and t is polled by self's executor task, which is running
+     * self's poll now (nobody else acts on DONE but fails a claim). */
+    wait_list_unlink_head(&c->recvq, n);
+    uint32_t waiting = WAKER_WAITING;
+    if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&w->state, &waiting, WAKER_DONE,
+                                                                  memory_order_acq_rel,
+                                                                  memory_order_relaxed), 0))
+        return send_await_locked(self, c, (void *)msg, flags);
+    w->which = n->index;
+    w->result = 0;
+    if (__builtin_expect(elem == 32, 1))
+        memcpy(n->data, msg, 32);
+    else
+        ring_copy(n->data, msg, elem);
+    /* Parked (its poll has returned, and only its claimer, this, queues
+     * it): onto the local list with a few plain stores, and no reschedule
+     * is owed. */
+    if (__builtin_expect(atomic_load_explicit(&t->sched, memory_order_relaxed) != ASYNC_S_IDLE, 0))
+        return handoff_ready_unlock(self, c, t, flags);
+    async_queue_claimed_local_(async_exec_of_(self), t);
+    spin_unlock_irqrestore(&c->lock, flags);
+    return 0;
 }
 
 int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
 {
-    return await_start(self, c, buf, false);
+    if (async_cancelled(self) || !mpmc_head_flagged(&c->ring))
+        return await_unflagged(self, c, buf, false);
+    uint64_t flags = spin_lock_irqsave(&c->lock);
+    if (__builtin_expect(chan_rx_parked(chan_rx_peek(&c->rx.word)), 0))
+        return recv_await_adopt_locked(self, c, buf, flags);
+    if (__builtin_expect(!recv_armed_must_wait(c), 0))
+        return recv_await_locked(self, c, buf, flags);
+    return await_park(self, c, &c->recvq, buf, flags);
 }
 
 int chan_await_resume_slow_(struct async_task *self)
@@ -740,7 +973,14 @@ static bool send_perform(struct sel_case *sc, int32_t *res)
 }
 static struct wait_list *send_list(struct sel_case *sc) { return &((struct chan *)sc->obj)->sendq; }
 
-static void case_arm(struct sel_case *sc) { mpmc_set_waiters(&((struct chan *)sc->obj)->ring); }
+/* The first call with the select's locks held (select.c: lock_all, then
+ * arm_all): the record adopted there, as chan_lock does. */
+static void case_arm(struct sel_case *sc)
+{
+    struct chan *c = sc->obj;
+    rx_adopt(c);
+    mpmc_set_waiters(&c->ring);
+}
 static void case_disarm(struct sel_case *sc) { sync_flags(sc->obj); }
 
 static const struct sel_kind recv_kind = {case_lock, recv_ready, recv_perform, recv_list,

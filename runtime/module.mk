@@ -24,6 +24,7 @@ HOST_TEST_SRCS += \
 	tests/host/test_ring.c \
 	tests/host/test_mpmc_ring.c \
 	tests/host/test_mpmc_watch.c \
+	tests/host/test_chan_rx.c \
 	tests/host/test_mpsc_ring.c \
 	runtime/wait_list.c \
 	tests/host/test_deque.c \

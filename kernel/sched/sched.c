@@ -429,9 +429,7 @@ static inline __attribute__((always_inline)) void wait_begin_(struct task *cur, 
 {
     if (pending)
         cur->wait_result = WAIT_PENDING;
-    /* state and on_cpu as one halfword at the task pointer (STLRH takes no
-     * offset): on_cpu stays 1, cur runs here. */
-    __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_BLOCKED), __ATOMIC_RELEASE);
+    sched_block_prepare(cur);
 }
 
 /* The wait of a task whose waker stores its result: WAIT_PENDING until
@@ -625,7 +623,8 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
 /* The body of sched_block_waitq_begin and sched_block_unlock_begin:
  * block_untimed with schedule_pick_on in place of schedule_on, up to the
  * switch, which the caller makes with arch_switch_min. begin is the
- * wait's begin (wait_begin, or wait_begin_unlock: no result). whole and
+ * wait's begin (wait_begin, or wait_begin_unlock: no result; wait_begun
+ * with lock the constant NULL for a prepared wait, which releases none). whole and
  * general are the rare ways (a masked caller; not a plain switch to another task),
  * which do the whole wait out of line, so that the begin needs no frame.
  * A macro, not an inline function: GCC makes the rare ways tail calls only
@@ -639,7 +638,8 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
         if (!cur_)                                                               \
             __builtin_unreachable();   /* a task blocks: schedule_pick_on's cur */ \
         begin(cur_);                                                             \
-        spin_unlock(lock);                                                       \
+        if (!__builtin_constant_p(lock) || (lock))   /* NULL: prepared, no lock */ \
+            spin_unlock(lock);                                                   \
         struct sched_pick p_ = schedule_pick_on(rq_, true, true, cur_);          \
         if (__builtin_expect(!p_.next, 0))                                       \
             return general(rq_, p_.prev, p_.now);                                \
@@ -659,6 +659,27 @@ struct sched_block_switch sched_block_waitq_begin(spinlock_t *wq_lock, uint64_t 
 struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags)
 {
     BLOCK_UNTIMED_BEGIN(lock, irq_flags, wait_begin_unlock, block_unlock_whole,
+                        block_unlock_general);
+}
+
+/* block_unlock_whole for sched_block_prepared_begin: cur BLOCKED already,
+ * no lock. */
+static __attribute__((noinline)) struct sched_block_switch block_prepared_whole(void *none,
+                                                                                uint64_t irq_flags)
+{
+    (void)none;
+    schedule_on(this_rq(), true);
+    arch_irq_restore(irq_flags);
+    return (struct sched_block_switch){NULL, {.result = SCHED_BLOCK_WOKEN}};
+}
+
+/* A prepared wait's begin stores nothing: the task is BLOCKED already. */
+static inline __attribute__((always_inline)) void wait_begun(struct task *cur) { (void)cur; }
+
+/* sched_block_unlock_begin for a task BLOCKED already, no lock (sched.h). */
+struct sched_block_switch sched_block_prepared_begin(uint64_t irq_flags)
+{
+    BLOCK_UNTIMED_BEGIN((spinlock_t *)NULL, irq_flags, wait_begun, block_prepared_whole,
                         block_unlock_general);
 }
 

@@ -399,6 +399,15 @@ int sched_wake_unlock(spinlock_t *wq_lock, uint64_t flags, struct task *t)
     return wake_here(p, rq, t, 0, flags, WAKE_STORED);
 }
 
+/* The same wake, for a waker that holds no lock (sched.h). */
+int sched_wake_masked(uint64_t flags, struct task *t)
+{
+    struct percpu *p = this_cpu();
+    struct runqueue *rq = p->rq;
+    spin_lock(&rq->lock);
+    return wake_here(p, rq, t, 0, flags, WAKE_STORED);
+}
+
 
 void sched_wake_irq(struct task *t)
 {

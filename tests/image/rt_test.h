@@ -6,6 +6,7 @@
 #include <kernel/sched.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <sr/chan.h>
 #include <sr/wait.h>
 
 #define MS (1000ull * 1000)
@@ -33,6 +34,25 @@ static inline int list_waiters(struct wait_list *l)
 static inline void wait_for_waiters(struct wait_list *l, int n)
 {
     while (list_waiters(l) < n)
+        task_sleep_ns(50000);
+}
+
+/* Receivers waiting on c right now, one parked in its record without the
+ * lock included (chan_lock_lists adopts it onto recvq). */
+static inline int chan_receivers(struct chan *c)
+{
+    uint64_t flags = chan_lock_lists(c);
+    int n = 0;
+    for (struct wait_node *w = c->recvq.head; w; w = w->next)
+        n++;
+    spin_unlock_irqrestore(&c->lock, flags);
+    return n;
+}
+
+/* Wait until c has n receivers waiting (as wait_for_waiters). */
+static inline void wait_for_receivers(struct chan *c, int n)
+{
+    while (chan_receivers(c) < n)
         task_sleep_ns(50000);
 }
 

@@ -145,7 +145,7 @@ static void gate_close(struct actor *a)
 {
     gate = chan_create(1, 1);
     send_kind(a, K_GATE, 0);
-    wait_for_waiters(&gate->recvq, 1);
+    wait_for_receivers(gate, 1);
 }
 
 static void gate_open(void)

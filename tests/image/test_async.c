@@ -271,7 +271,7 @@ TEST(async, select_first_of_and_timeout_combinator)
     EXPECT_EQ(c->picks[3], -ETIMEDOUT);
     EXPECT_EQ(c->late_r, 0);
     EXPECT_EQ(c->bb, 33);
-    EXPECT_EQ(list_waiters(&c->a->recvq) + list_waiters(&c->b->recvq), 0);
+    EXPECT_EQ(chan_receivers(c->a) + chan_receivers(c->b), 0);
     chan_destroy(c->a);
     chan_destroy(c->b);
 }
@@ -306,7 +306,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
     w->c = c;
     atomic_store(&cancel_seen, 0);
     async_start(&w->t);
-    wait_for_waiters(&c->recvq, 1);
+    wait_for_receivers(c, 1);
     async_cancel(&w->t);
     int64_t v = 0;
     int r1, r2;
@@ -319,7 +319,7 @@ TEST(async, cancel_ends_the_pending_and_every_later_await)
     EXPECT_EQ(r1, -ECANCELED);
     EXPECT_EQ(r2, -ECANCELED);
     EXPECT_EQ(atomic_load(&cancel_seen), 1);
-    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_receivers(c), 0);
     /* Nothing was consumed: a message sent now stays. */
     uint64_t x = 5;
     EXPECT_EQ(chan_try_send(c, &x), 0);
@@ -868,14 +868,14 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     struct task *st = spawn_on(sink_main, &s, cpu, QOS_DEFAULT);
     while (atomic_load(&f[TIMED]->timeouts) == 0)
         task_sleep_ns(50000);
-    wait_for_waiters(&c->recvq, FANS + 1);
+    wait_for_receivers(c, FANS + 1);
 
     async_cancel(&f[CANCELLED]->t);
     int64_t v = -1;
     EXPECT_EQ(async_join(&f[CANCELLED]->t, &v), ASYNC_CANCELLED);
     EXPECT_EQ(f[CANCELLED]->end, -ECANCELED);
     EXPECT_EQ(f[CANCELLED]->count, 0);
-    EXPECT_EQ(list_waiters(&c->recvq), FANS);
+    EXPECT_EQ(chan_receivers(c), FANS);
 
     struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = cpu};
     struct feeder *fd = ASYNC_NEW(struct feeder, feeder_poll, &attr);
@@ -902,7 +902,7 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     sum += s.sum;
     EXPECT_EQ(count, N);
     EXPECT_EQ(sum, (uint64_t)N * (N + 1) / 2);
-    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_receivers(c), 0);
     chan_destroy(c);
 }
 
@@ -927,12 +927,12 @@ static int timed_then_plain_poll(struct async_task *t)
     ASYNC_END(t, 0);
 }
 
-/* wait_for_waiters(&c->recvq, 1), but giving up after 2 s (a receiver that
+/* wait_for_receivers(c, 1), but giving up after 2 s (a receiver that
  * ended its awaits early leaves none: the test then fails, not hangs). */
 static void wait_one_waiter(struct chan *c)
 {
     uint64_t end = clock_ns() + 2000 * MS;
-    while (list_waiters(&c->recvq) < 1 && clock_ns() < end)
+    while (chan_receivers(c) < 1 && clock_ns() < end)
         task_sleep_ns(50000);
 }
 
@@ -971,4 +971,182 @@ TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
     EXPECT_EQ(p->r[3], 0);
     EXPECT_EQ(p->buf, 3);
     chan_destroy(p->c);
+}
+
+/* --- a hand-off past a select's claimed node ---------------------------------------- */
+
+struct picker {
+    struct async_task t;
+    struct chan *a, *b;
+    struct sel_case cs[2];
+    struct sel s;
+    uint64_t ba[4], bb[4], late[4];
+    int pick, late_r;
+};
+
+/* Selects over receives on a and b, then receives once more on the channel
+ * it did not pick (bounded: a lost message fails the test, not hangs it). */
+static int picker_poll(struct async_task *t)
+{
+    struct picker *p = (struct picker *)t;
+    ASYNC_BEGIN(t);
+    chan_case_recv(&p->cs[0], p->a, p->ba);
+    chan_case_recv(&p->cs[1], p->b, p->bb);
+    sel_init(&p->s, p->cs, 2);
+    ASYNC_AWAIT(t, p->pick, sel_await(t, &p->s));
+    ASYNC_AWAIT_TIMEOUT(t, 200 * MS, p->late_r,
+                        chan_recv_await(t, p->pick == 0 ? p->b : p->a, p->late));
+    ASYNC_END(t, 0);
+}
+
+struct pair_sender {
+    struct async_task t;
+    struct chan *first, *second;
+    uint64_t m1[4], m2[4];
+    int r1, r2;
+};
+
+static int pair_sender_poll(struct async_task *t)
+{
+    struct pair_sender *s = (struct pair_sender *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, s->r1, chan_send_await(t, s->first, s->m1));
+    ASYNC_AWAIT(t, s->r2, chan_send_await(t, s->second, s->m2));
+    ASYNC_END(t, 0);
+}
+
+/* A stackless select waits on two channels; a stackless sender of the same
+ * executor sends on one (the hand-off claims the select and queues it
+ * locally, with the case's index), then on the other in the same poll,
+ * where the select's node, claimed already, is still at the head: that
+ * send must go past it into the ring, and the select's next receive takes
+ * it. Both orders, 8- and 32-byte messages; every message exactly once. */
+TEST(async, a_hand_off_past_a_selects_claimed_node_loses_nothing)
+{
+    enum { ROUNDS = 20 };
+    struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(0)};
+    for (int i = 0; i < ROUNDS; i++) {
+        size_t elem = i % 2 ? 32 : 8;
+        bool a_first = i % 4 < 2;
+        struct chan *a = chan_create(elem, 1), *b = chan_create(elem, 1);
+        struct picker *p = ASYNC_NEW(struct picker, picker_poll, &attr);
+        struct pair_sender *s = ASYNC_NEW(struct pair_sender, pair_sender_poll, &attr);
+        EXPECT_TRUE(a && b && p && s);
+        if (!a || !b || !p || !s)
+            return;
+        p->a = a;
+        p->b = b;
+        async_start(&p->t);
+        wait_one_waiter(a);
+        wait_one_waiter(b);
+        s->first = a_first ? a : b;
+        s->second = a_first ? b : a;
+        s->m1[0] = 100 + (uint64_t)i;
+        s->m2[0] = 200 + (uint64_t)i;
+        s->m1[3] = s->m2[3] = 7;
+        async_start(&s->t);
+        int64_t v = -1;
+        EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
+        EXPECT_EQ(s->r1, 0);
+        EXPECT_EQ(s->r2, 0);
+        EXPECT_EQ(async_join(&p->t, &v), ASYNC_COMPLETED);
+        EXPECT_EQ(p->pick, a_first ? 0 : 1);
+        EXPECT_EQ((a_first ? p->ba : p->bb)[0], 100 + (uint64_t)i);
+        EXPECT_EQ(p->late_r, 0);
+        EXPECT_EQ(p->late[0], 200 + (uint64_t)i);
+        if (elem == 32) {
+            EXPECT_EQ((a_first ? p->ba : p->bb)[3], 7);
+            EXPECT_EQ(p->late[3], 7);
+        }
+        EXPECT_EQ(list_waiters(&a->recvq) + list_waiters(&b->recvq), 0);
+        EXPECT_EQ(chan_len(a) + chan_len(b), 0);
+        chan_destroy(a);
+        chan_destroy(b);
+    }
+}
+
+/* --- QoS order of stackless receivers, spawned from the heap and from a cache ----------- */
+
+struct one_recv {
+    struct async_task t;
+    struct chan *c;
+    uint64_t buf;
+};
+
+static int one_recv_poll(struct async_task *t)
+{
+    struct one_recv *o = (struct one_recv *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, r, chan_recv_await(t, o->c, &o->buf));
+    ASYNC_END(t, r == 0 ? (int64_t)o->buf : r);
+}
+
+/* Spawns a receiver of its own class on its own executor (from the
+ * executor's cache once one of its blocks was freed there), lets it park
+ * (its first poll runs inline) and joins it. */
+struct kid_parker {
+    struct async_task t;
+    struct chan *c;
+    struct one_recv *kid;
+    int64_t v;
+};
+
+static int kid_parker_poll(struct async_task *t)
+{
+    struct kid_parker *k = (struct kid_parker *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    k->kid = ASYNC_NEW(struct one_recv, one_recv_poll,
+                       &((struct async_attr){.qos = k->t.qos, .cpu = -1}));
+    if (!k->kid)
+        ASYNC_RETURN(t, -ENOMEM);
+    k->kid->c = k->c;
+    async_start(&k->kid->t);
+    ASYNC_AWAIT(t, r, async_join_await(t, &k->kid->t, &k->v));
+    ASYNC_END(t, r == ASYNC_COMPLETED ? k->v : -1);
+}
+
+/* A utility-class receiver parks first (spawned by a stackless parent: its
+ * block from the executor's cache after the first round), a default-class
+ * one after it (from the heap): the first message goes to the
+ * default-class one, the second to the other, every round. */
+TEST(async, stackless_receivers_are_served_highest_qos_first_also_from_the_cache)
+{
+    enum { ROUNDS = 4 };
+    int cpu = other_core(0);
+    struct chan *c = chan_create(sizeof(uint64_t), 1);
+    struct one_recv *prev = NULL;
+    int cached = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        struct kid_parker *k = ASYNC_NEW(struct kid_parker, kid_parker_poll,
+                                         &((struct async_attr){.qos = QOS_UTILITY, .cpu = cpu}));
+        struct one_recv *d = ASYNC_NEW(struct one_recv, one_recv_poll,
+                                       &((struct async_attr){.qos = QOS_DEFAULT, .cpu = cpu}));
+        EXPECT_TRUE(k && d);
+        if (!k || !d)
+            return;
+        k->c = d->c = c;
+        async_start(&k->t);
+        wait_one_waiter(c);
+        struct one_recv *kid = k->kid;   /* set before the kid parked (seen under c's lock) */
+        async_start(&d->t);
+        uint64_t end = clock_ns() + 2000 * MS;
+        while (list_waiters(&c->recvq) < 2 && clock_ns() < end)
+            task_sleep_ns(50000);
+        uint64_t x = 100 + (uint64_t)i;
+        EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
+        x = 200 + (uint64_t)i;
+        EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
+        int64_t vd = -1, vk = -1;
+        EXPECT_EQ(async_join(&d->t, &vd), ASYNC_COMPLETED);
+        EXPECT_EQ(async_join(&k->t, &vk), ASYNC_COMPLETED);
+        EXPECT_EQ(vd, 100 + i);
+        EXPECT_EQ(vk, 200 + i);
+        cached += kid == prev;   /* the block the last round's kid freed */
+        prev = kid;
+    }
+    EXPECT_EQ(cached, ROUNDS - 1);
+    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    chan_destroy(c);
 }

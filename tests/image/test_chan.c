@@ -9,6 +9,7 @@
 #include <kernel/sem.h>
 #include <kernel/waitq.h>
 #include <sr/chan.h>
+#include <sr/chan_rx.h>
 #include <sr/select.h>
 #include <sr_test.h>
 #include "rt_test.h"
@@ -102,7 +103,7 @@ TEST(chan, close_lets_receivers_drain_then_fails_everyone)
     struct msg32 r1, r2;
     struct task *a = spawn_on(recv_one, &r1, other_core(0), QOS_DEFAULT);
     struct task *b = spawn_on(recv_one, &r2, other_core(1), QOS_DEFAULT);
-    wait_for_waiters(&shared->recvq, 2);
+    wait_for_receivers(shared, 2);
     EXPECT_EQ(chan_close(shared), 0);
     int64_t va = 0, vb = 0;
     task_join(a, &va);
@@ -133,7 +134,7 @@ TEST(chan, timeouts_leave_nothing_behind)
     uint64_t t0 = clock_ns();
     EXPECT_EQ(chan_recv(c, &out, 2 * MS), -ETIMEDOUT);
     EXPECT_GE(clock_ns() - t0, 2 * MS);
-    EXPECT_EQ(list_waiters(&c->recvq), 0);
+    EXPECT_EQ(chan_receivers(c), 0);
     EXPECT_EQ(chan_send(c, &m, 2 * MS), 0);
     m.seq = 6;
     t0 = clock_ns();
@@ -173,13 +174,13 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
     int64_t v;
     for (uint64_t round = 0; round < 20; round++) {
         struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
+        wait_for_receivers(shared, 1);
         m = (struct msg32){.seq = 100 + round};
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);     /* straight to the receiver */
         task_join(t, &v);
         EXPECT_EQ(v, (int64_t)(100 + round));
         EXPECT_EQ(chan_len(shared), 0);
-        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        EXPECT_EQ(chan_receivers(shared), 0);
         EXPECT_TRUE(mpmc_head_flagged(&shared->ring));        /* left set by the hand-off */
         m.seq = 2 * round;
         EXPECT_EQ(chan_try_send(shared, &m), 0);               /* the slow way, clears them */
@@ -195,7 +196,7 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
         EXPECT_EQ(chan_try_recv(shared, &out), -EAGAIN);
     }
     struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&shared->recvq, 1);
+    wait_for_receivers(shared, 1);
     EXPECT_EQ(chan_close(shared), 0);
     task_join(t, &v);
     EXPECT_EQ(v, -EPIPE);
@@ -233,8 +234,8 @@ TEST(chan, a_woken_receiver_returns_only_after_its_claimer_leaves)
     for (int round = 0; round < 10; round++) {
         atomic_store(&claimer_left, 0);
         struct task *t = spawn_on(recv_then_look, NULL, other_core(round), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
-        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        wait_for_receivers(shared, 1);
+        uint64_t flags = chan_lock_lists(shared);
         struct wait_node *n = wait_list_claim(&shared->recvq, 0);
         EXPECT_TRUE(n != NULL);
         if (n) {
@@ -280,7 +281,7 @@ static int64_t recv_at_once(int i)
         task_sleep_ns(100000);
     bool parked = !atomic_load(&recv_done);
     if (parked) {
-        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        uint64_t flags = chan_lock_lists(shared);
         wait_list_claim_all(&shared->recvq, -ECANCELED);
         wait_list_claim_all(&shared->sendq, -ECANCELED);
         spin_unlock_irqrestore(&shared->lock, flags);
@@ -301,7 +302,7 @@ TEST(chan, a_receive_on_an_armed_channel_parks_only_when_it_must)
     int64_t v;
     shared = chan_create(sizeof(struct msg32), 1);
     struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&shared->recvq, 1);                  /* parked inline: empty */
+    wait_for_receivers(shared, 1);                  /* parked inline: empty */
     m = (struct msg32){.seq = 1};
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* the hand-off, flags left set */
     task_join(t, &v);
@@ -347,7 +348,7 @@ TEST(chan, a_waiter_blocked_on_a_claimed_slot_is_woken_by_its_publish)
         if (!claimed)
             return;
         struct task *t = spawn_on(recv_seq, NULL, other_core(round), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
+        wait_for_receivers(shared, 1);
         struct msg32 m = {.seq = 100 + (uint64_t)round}, out;
         memcpy(cl.slot + MPMC_SEQ_BYTES, &m, sizeof(m));
         int res = mpmc_push_publish(cl);
@@ -406,7 +407,7 @@ TEST(chan, waiters_are_served_highest_qos_first)
     struct task *t[3];
     for (int i = 0; i < 3; i++) {
         t[i] = spawn_on(recv_rank, NULL, other_core(i), order[i]);
-        wait_for_waiters(&shared->recvq, i + 1);   /* queued in this order */
+        wait_for_receivers(shared, i + 1);   /* queued in this order */
     }
     for (uint64_t s = 0; s < 3; s++) {
         struct msg32 m = {.seq = s};
@@ -515,8 +516,8 @@ TEST(chan, select_waits_for_the_first_ready_and_withdraws_the_rest)
     EXPECT_EQ(sel_wait(&s, WAIT_FOREVER), 1);
     EXPECT_EQ(s.result, 0);
     EXPECT_EQ(b1.seq, 77);
-    EXPECT_EQ(list_waiters(&sel_chans[0]->recvq), 0);
-    EXPECT_EQ(list_waiters(&sel_chans[1]->recvq), 0);
+    EXPECT_EQ(chan_receivers(sel_chans[0]), 0);
+    EXPECT_EQ(chan_receivers(sel_chans[1]), 0);
     int64_t v;
     task_join(t, &v);
     EXPECT_EQ(v, 0);
@@ -525,8 +526,8 @@ TEST(chan, select_waits_for_the_first_ready_and_withdraws_the_rest)
     uint64_t t0 = clock_ns();
     EXPECT_EQ(sel_wait(&s, 2 * MS), -ETIMEDOUT);
     EXPECT_GE(clock_ns() - t0, 2 * MS);
-    EXPECT_EQ(list_waiters(&sel_chans[0]->recvq), 0);
-    EXPECT_EQ(list_waiters(&sel_chans[1]->recvq), 0);
+    EXPECT_EQ(chan_receivers(sel_chans[0]), 0);
+    EXPECT_EQ(chan_receivers(sel_chans[1]), 0);
 
     /* A send case and a receive case: the send completes (room). */
     struct msg32 out_msg = {.seq = 9};
@@ -669,7 +670,7 @@ static void st_run(void)
         for (int j = 0; j < ST_PER_PRODUCER; j++)
             dup_or_lost += atomic_load(&st_seen[i][j]) != 1;
     EXPECT_EQ(dup_or_lost, 0);
-    EXPECT_EQ(list_waiters(&st_chan->recvq) + list_waiters(&st_chan->sendq), 0);
+    EXPECT_EQ(chan_receivers(st_chan) + list_waiters(&st_chan->sendq), 0);
     chan_destroy(st_chan);
 }
 
@@ -716,11 +717,11 @@ TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
         atomic_store(&gate_posted, 0);
         struct task *timed = spawn_on(recv_then_gate, (void *)(uintptr_t)(60000 * MS),
                                       other_core(round), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
+        wait_for_receivers(shared, 1);
         struct task *untimed = spawn_on(recv_then_gate, (void *)(uintptr_t)WAIT_FOREVER,
                                         other_core(round + 1), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 2);
-        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        wait_for_receivers(shared, 2);
+        uint64_t flags = chan_lock_lists(shared);
         int head_kind = shared->recvq.head->waker->kind;
         int next_kind = shared->recvq.head->next->waker->kind;
         spin_unlock_irqrestore(&shared->lock, flags);
@@ -741,7 +742,7 @@ TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
         task_join(untimed, &v);
         EXPECT_EQ(v, 1001 + 2 * round);
     }
-    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    EXPECT_EQ(chan_receivers(shared), 0);
     chan_destroy(shared);
 }
 
@@ -753,7 +754,7 @@ static void arm_shared(void)
 {
     struct msg32 out, m = {.seq = 7};
     struct task *t = spawn_on(recv_one, &out, other_core(0), QOS_USER_INITIATED);
-    wait_for_waiters(&shared->recvq, 1);
+    wait_for_receivers(shared, 1);
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
     int64_t v = -1;
     task_join(t, &v);
@@ -763,7 +764,7 @@ static void arm_shared(void)
 
 static bool head_is_record(void)
 {
-    uint64_t flags = spin_lock_irqsave(&shared->lock);
+    uint64_t flags = chan_lock_lists(shared);
     bool rec = shared->recvq.head == &shared->rx.node;
     spin_unlock_irqrestore(&shared->lock, flags);
     return rec;
@@ -783,7 +784,7 @@ TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
     struct task *t[3];
     for (int i = 0; i < 3; i++) {
         t[i] = spawn_on(recv_rank, NULL, other_core(i), order[i]);
-        wait_for_waiters(&shared->recvq, i + 1);
+        wait_for_receivers(shared, i + 1);
         if (i == 0)
             EXPECT_TRUE(head_is_record());
     }
@@ -800,14 +801,14 @@ TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
 
     struct msg32 out;
     struct task *a = spawn_on(recv_one, &out, other_core(1), QOS_DEFAULT);
-    wait_for_waiters(&shared->recvq, 1);
+    wait_for_receivers(shared, 1);
     EXPECT_TRUE(head_is_record());
     EXPECT_EQ(chan_close(shared), 0);
     int64_t va = 0;
     task_join(a, &va);
     EXPECT_EQ(va, -EPIPE);
     EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);   /* freed by its receiver */
-    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    EXPECT_EQ(chan_receivers(shared), 0);
     chan_destroy(shared);
 }
 
@@ -855,7 +856,7 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         atomic_store(&spinning, 0);
         atomic_store(&rec_a_done, 0);
         struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
+        wait_for_receivers(shared, 1);
         EXPECT_TRUE(head_is_record());
         struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
         while (!atomic_load(&spinning))
@@ -864,8 +865,8 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
         struct msg32 out_b;
         struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);
-        uint64_t flags = spin_lock_irqsave(&shared->lock);
+        wait_for_receivers(shared, 1);
+        uint64_t flags = chan_lock_lists(shared);
         reused += shared->rx.tw.task == b && !atomic_load(&rec_a_done);
         spin_unlock_irqrestore(&shared->lock, flags);
         atomic_store(&spin_release, 1);
@@ -882,7 +883,7 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         EXPECT_EQ(out_b.seq, 101 + 2 * (uint64_t)round);
     }
     EXPECT_GE(reused, 1);
-    EXPECT_EQ(list_waiters(&shared->recvq), 0);
+    EXPECT_EQ(chan_receivers(shared), 0);
     chan_destroy(shared);
 }
 
@@ -904,7 +905,7 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
         uint32_t n = sizes[k];
         shared = chan_create(n, 1);
         struct task *w = spawn_on(recv_bytes, &(struct msg100){{0}}, other_core(0), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);   /* arms */
+        wait_for_receivers(shared, 1);   /* arms */
         struct msg100 m;
         memset(&m, 0x5a, sizeof(m));
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
@@ -915,7 +916,7 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
             struct msg100 out;
             memset(&out, 0, sizeof(out));
             w = spawn_on(recv_bytes, &out, other_core(round), QOS_DEFAULT);
-            wait_for_waiters(&shared->recvq, 1);
+            wait_for_receivers(shared, 1);
             EXPECT_TRUE(head_is_record());
             for (uint32_t i = 0; i < n; i++)
                 m.b[i] = (uint8_t)(i * 7 + round + n);
@@ -970,7 +971,7 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
             s2 = spawn_on(spin_until_released, NULL, other_core(0), QOS_BACKGROUND);
             r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
         }
-        wait_for_waiters(&shared->recvq, 1);
+        wait_for_receivers(shared, 1);
         EXPECT_TRUE(head_is_record());
         struct msg32 m = {.seq = 500 + (uint64_t)round};
         if (close)
@@ -988,7 +989,7 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
         if (!close)
             EXPECT_EQ(out.seq, 500 + (uint64_t)round);
         EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);
-        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        EXPECT_EQ(chan_receivers(shared), 0);
         if (close)
             chan_reopen(shared);
     }
@@ -1037,7 +1038,7 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
     arm_shared();
     struct msg32 first = {.seq = 0};
     struct task *r0 = spawn_on(recv_one, &first, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&shared->recvq, 1);
+    wait_for_receivers(shared, 1);
     EXPECT_TRUE(head_is_record());
     EXPECT_EQ(chan_close(shared), 0);
     struct msg32 late = {.seq = 77};
@@ -1052,7 +1053,7 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
         shared = chan_create(sizeof(struct msg32), round % 3 == 2 ? 0 : 1);
         struct msg32 out = {.seq = 0};
         struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
-        wait_for_waiters(&shared->recvq, 1);   /* arms, then parks in the record */
+        wait_for_receivers(shared, 1);   /* arms, then parks in the record */
         EXPECT_TRUE(head_is_record());
         atomic_store(&race_go, 0);
         struct msg32 m = {.seq = 900 + (uint64_t)round};
@@ -1077,7 +1078,238 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);
         EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);
         EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);
-        EXPECT_EQ(list_waiters(&shared->recvq), 0);
+        EXPECT_EQ(chan_receivers(shared), 0);
         chan_destroy(shared);
     }
+}
+
+/* --- the park in the record without the lock (branch chan20) ----------------------- */
+
+/* Wait (without the channel's lock, which would adopt it) until t is
+ * parked in c's record without the lock: its word is t. False after 2 s. */
+static bool wait_parked_unlocked(struct chan *c, struct task *t)
+{
+    uint64_t end = clock_ns() + 2000 * MS;
+    while (atomic_load(&c->rx.word) != (uintptr_t)t)
+        if (clock_ns() > end)
+            return false;
+        else
+            task_sleep_ns(20000);
+    return true;
+}
+
+static _Atomic int race_go;
+static _Atomic int64_t race_send_r;
+
+static int64_t race_send(void *arg)
+{
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    atomic_store(&race_send_r, chan_send(shared, arg, WAIT_FOREVER));
+    return 0;
+}
+
+static int64_t race_close(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    return chan_close(shared);
+}
+
+/* A receiver parked without the lock, then a send (which takes it without
+ * the lock, or through the lock once the close adopted it) and a close
+ * racing from two other cores: either the send returns 0 and the receiver
+ * its message, or both -EPIPE; never a send that returns 0 for a message
+ * nobody got. The record is free afterwards, nobody is queued, and later
+ * operations fail at once. Capacity 1 and 0. */
+TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_decide_once)
+{
+    int delivered = 0, failed = 0;
+    for (int round = 0; round < 60; round++) {
+        shared = chan_create(sizeof(struct msg32), round & 1);
+        arm_shared();
+        struct msg32 out = {.seq = 0}, m = {.seq = 300 + (uint64_t)round};
+        struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        atomic_store(&race_go, 0);
+        struct task *s = spawn_on(race_send, &m, other_core(1), QOS_DEFAULT);
+        struct task *c = spawn_on(race_close, NULL, other_core(2), QOS_DEFAULT);
+        task_sleep_ns(100000);
+        atomic_store(&race_go, 1);
+        int64_t vr = 1, vc = 1;
+        task_join(s, NULL);
+        task_join(c, &vc);
+        task_join(r, &vr);
+        int64_t vs = atomic_load(&race_send_r);
+        EXPECT_EQ(vc, 0);
+        if (vs == 0) {
+            delivered++;
+            EXPECT_EQ(vr, 0);
+            EXPECT_EQ(out.seq, m.seq);
+        } else {
+            failed++;
+            EXPECT_EQ(vs, -EPIPE);
+            EXPECT_EQ(vr, -EPIPE);
+        }
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);
+        EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), -EPIPE);
+        chan_destroy(shared);
+    }
+    EXPECT_EQ(delivered + failed, 60);
+}
+
+static _Atomic int64_t behind_r;
+static struct msg32 behind_out;
+
+static int64_t recv_behind(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_go))
+        arch_cpu_relax();
+    atomic_store(&behind_r, chan_recv(shared, &behind_out, WAIT_FOREVER));
+    return 0;
+}
+
+/* A receiver R1 parked without the lock; a send and a second receiver R2
+ * (which takes the lock and so adopts R1 first, queueing behind it) start
+ * together from two other cores. R1, first in line, gets the first message
+ * whichever way it is taken (without the lock, or by the hand-off to
+ * recvq's head, the record then not alone), R2 the second; the record is
+ * free and nobody queued afterwards. */
+TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    for (int round = 0; round < 40; round++) {
+        struct msg32 out1 = {.seq = 0};
+        struct msg32 m1 = {.seq = 1000 + 2 * (uint64_t)round}, m2 = {.seq = m1.seq + 1};
+        atomic_store(&race_go, 0);
+        atomic_store(&behind_r, 1);
+        struct task *r1 = spawn_on(recv_one, &out1, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r1));
+        struct task *r2 = spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT);
+        struct task *s = spawn_on(race_send, &m1, other_core(2), QOS_DEFAULT);
+        task_sleep_ns(100000);
+        atomic_store(&race_go, 1);
+        int64_t v1 = 1;
+        task_join(r1, &v1);
+        task_join(s, NULL);
+        EXPECT_EQ(atomic_load(&race_send_r), 0);
+        EXPECT_EQ(v1, 0);
+        EXPECT_EQ(out1.seq, m1.seq);
+        uint64_t end = clock_ns() + 2000 * MS;
+        while (chan_receivers(shared) < 1 && atomic_load(&behind_r) == 1 && clock_ns() < end)
+            task_sleep_ns(20000);
+        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);
+        task_join(r2, NULL);
+        EXPECT_EQ(atomic_load(&behind_r), 0);
+        EXPECT_EQ(behind_out.seq, m2.seq);
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+    }
+    chan_destroy(shared);
+}
+
+/* A sender's take without the lock frees the record before its receiver
+ * runs: receiver A's core is kept by a higher-class spinner after the send
+ * took A, and receiver B parks in the record without the lock meanwhile
+ * (its word B while A has not returned). A, once it runs, returns 0 with
+ * its own message; B gets the next. */
+TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_record_is_reused)
+{
+    int online = 0;
+    for (int k = 0; k < platform.ncpus; k++)
+        online += smp_cpu_online(k);
+    if (online < 3)
+        return;
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    int reused = 0;
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&spin_release, 0);
+        atomic_store(&spinning, 0);
+        atomic_store(&rec_a_done, 0);
+        struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, a));
+        struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
+        while (!atomic_load(&spinning))
+            task_sleep_ns(20000);
+        struct msg32 m = {.seq = 700 + 2 * (uint64_t)round};
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* takes A without the lock */
+        struct msg32 out_b = {.seq = 0};
+        struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, b));
+        reused += !atomic_load(&rec_a_done);
+        atomic_store(&spin_release, 1);
+        int64_t v;
+        task_join(spin, &v);
+        task_join(a, &v);
+        EXPECT_EQ(atomic_load(&rec_a_result), 0);
+        EXPECT_EQ(rec_a_out.seq, 700 + 2 * (uint64_t)round);
+        m.seq++;
+        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        v = -1;
+        task_join(b, &v);
+        EXPECT_EQ(v, 0);
+        EXPECT_EQ(out_b.seq, 701 + 2 * (uint64_t)round);
+    }
+    EXPECT_GE(reused, 1);
+    EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+    chan_destroy(shared);
+}
+
+struct await_sender {
+    struct async_task t;
+    struct msg32 msg;
+    int r;
+};
+
+static int await_sender_poll(struct async_task *t)
+{
+    struct await_sender *s = (struct await_sender *)t;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, s->r, chan_send_await(t, shared, &s->msg));
+    ASYNC_END(t, s->r);
+}
+
+/* A receiver parked without the lock is a receiver to a select's send
+ * case (its arm adopts it: the case is ready and its perform hands over)
+ * and to a stackless sender's await (its lock adopts it, then the
+ * hand-off to the waiting receiver): each returns at once with the message
+ * delivered, and the record is free after each. */
+TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
+{
+    shared = chan_create(sizeof(struct msg32), 1);
+    arm_shared();
+    for (int round = 0; round < 6; round++) {
+        struct msg32 out = {.seq = 0}, m = {.seq = 900 + (uint64_t)round};
+        struct task *r = spawn_on(recv_one, &out, other_core(round), QOS_DEFAULT);
+        EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        if (round & 1) {
+            struct sel_case cs[1];
+            chan_case_send(&cs[0], shared, &m);
+            struct sel s;
+            sel_init(&s, cs, 1);
+            EXPECT_EQ(sel_try(&s), 0);
+        } else {
+            struct async_attr attr = {.qos = QOS_DEFAULT, .cpu = other_core(round + 1)};
+            struct await_sender *as = ASYNC_NEW(struct await_sender, await_sender_poll, &attr);
+            EXPECT_TRUE(as != NULL);
+            as->msg = m;
+            async_start(&as->t);
+            int64_t v = 1;
+            EXPECT_EQ(async_join(&as->t, &v), ASYNC_COMPLETED);
+            EXPECT_EQ(v, 0);
+        }
+        int64_t vr = 1;
+        task_join(r, &vr);
+        EXPECT_EQ(vr, 0);
+        EXPECT_EQ(out.seq, m.seq);
+        EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
+        EXPECT_EQ(chan_receivers(shared), 0);
+    }
+    chan_destroy(shared);
 }

@@ -41,12 +41,12 @@ TEST(chancancel, cancel_ends_a_blocked_receive_and_takes_nothing)
 {
     cc = chan_create(sizeof(uint64_t), 4);
     struct task *t = spawn_on(recv_interruptible, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&cc->recvq, 1);
+    wait_for_receivers(cc, 1);
     task_cancel(t);
     int64_t v = 0;
     EXPECT_EQ(task_join(t, &v), TASK_EXITED);
     EXPECT_EQ(v, -ECANCELED);
-    EXPECT_EQ(list_waiters(&cc->recvq), 0);   /* its node was withdrawn */
+    EXPECT_EQ(chan_receivers(cc), 0);   /* its node was withdrawn */
     uint64_t m = 7, out = 0;
     EXPECT_EQ(chan_send(cc, &m, WAIT_FOREVER), 0);
     EXPECT_EQ(chan_len(cc), 1);               /* nobody took it */
@@ -94,7 +94,7 @@ TEST(chancancel, a_cancelled_task_fails_only_waits_it_would_have_to_make)
     int64_t v = -1;
     EXPECT_EQ(task_join(spawn_on(cancelled_self, NULL, -1, QOS_DEFAULT), &v), TASK_EXITED);
     EXPECT_EQ(v, 0);
-    EXPECT_EQ(list_waiters(&cc->recvq), 0);
+    EXPECT_EQ(chan_receivers(cc), 0);
     chan_destroy(cc);
 }
 
@@ -102,10 +102,10 @@ TEST(chancancel, plain_waits_are_not_interrupted)
 {
     cc = chan_create(sizeof(uint64_t), 4);
     struct task *t = spawn_on(recv_plain, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&cc->recvq, 1);
+    wait_for_receivers(cc, 1);
     task_cancel(t);
     task_sleep_ns(2 * MS);
-    EXPECT_EQ(list_waiters(&cc->recvq), 1);   /* still waiting */
+    EXPECT_EQ(chan_receivers(cc), 1);   /* still waiting */
     uint64_t m = 42;
     EXPECT_EQ(chan_send(cc, &m, WAIT_FOREVER), 0);
     int64_t v = 0;
@@ -127,7 +127,7 @@ TEST(chancancel, scope_cancel_reaches_children_blocked_on_channels)
         c[i] = scope_spawn(&s, recv_interruptible, NULL, &a);
         EXPECT_TRUE(c[i] != NULL);
     }
-    wait_for_waiters(&cc->recvq, N);
+    wait_for_receivers(cc, N);
     scope_cancel(&s);
     EXPECT_EQ(scope_wait(&s), -ECANCELED);
     for (int i = 0; i < N; i++) {
@@ -135,7 +135,7 @@ TEST(chancancel, scope_cancel_reaches_children_blocked_on_channels)
         EXPECT_EQ(scope_child_result(c[i]).value, -ECANCELED);
     }
     EXPECT_EQ(scope_close(&s), -ECANCELED);
-    EXPECT_EQ(list_waiters(&cc->recvq), 0);
+    EXPECT_EQ(chan_receivers(cc), 0);
     chan_destroy(cc);
 }
 
@@ -227,6 +227,6 @@ TEST(chancancel, cancels_racing_a_stream_lose_and_duplicate_nothing)
         }
     EXPECT_EQ(wrong, 0);
     EXPECT_EQ(marked, sent);
-    EXPECT_EQ(list_waiters(&cc->recvq) + list_waiters(&cc->sendq), 0);
+    EXPECT_EQ(chan_receivers(cc) + list_waiters(&cc->sendq), 0);
     chan_destroy(cc);
 }

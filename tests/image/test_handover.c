@@ -656,7 +656,7 @@ TEST(handover, cancel_never_ends_an_untimed_request_and_a_fault_fails_it_only_af
         static struct gated_arg g;
         g = (struct gated_arg){.a = a};
         struct task *t = spawn_on(gated_requester, &g, other_core(fault), QOS_DEFAULT);
-        wait_for_waiters(&hgate->recvq, 1);   /* the handler reads the requester's message */
+        wait_for_receivers(hgate, 1);   /* the handler reads the requester's message */
         task_cancel(t);
         task_sleep_ns(1 * MS);
         EXPECT_EQ(atomic_load(&g.done), 0);

@@ -50,15 +50,15 @@ TEST(waitcancel, cancel_ends_a_blocked_select_and_moves_nothing)
     uint64_t first = 1, m = 7, out = 0;
     EXPECT_EQ(chan_send(wb, &first, WAIT_FOREVER), 0);   /* wb full: its send case waits */
     struct task *x = spawn_on(select_two, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&wa->recvq, 1);
+    wait_for_receivers(wa, 1);
     wait_for_waiters(&wb->sendq, 1);
     struct task *y = spawn_on(select_recv, INTERRUPTIBLE, other_core(1), QOS_DEFAULT);
-    wait_for_waiters(&wa->recvq, 2);
+    wait_for_receivers(wa, 2);
     task_cancel(x);
     int64_t vx = 0, vy = 0;
     EXPECT_EQ(task_join(x, &vx), TASK_EXITED);
     EXPECT_EQ(vx, -ECANCELED);
-    EXPECT_EQ(list_waiters(&wa->recvq), 1);   /* y's node only */
+    EXPECT_EQ(chan_receivers(wa), 1);   /* y's node only */
     EXPECT_EQ(list_waiters(&wb->sendq), 0);   /* x's nodes withdrawn */
     EXPECT_EQ(chan_len(wb), 1);               /* x's 9 was not delivered */
     EXPECT_EQ(chan_send(wa, &m, WAIT_FOREVER), 0);
@@ -96,7 +96,7 @@ TEST(waitcancel, a_cancelled_select_fails_only_if_it_has_to_wait)
     int64_t v = -1;
     EXPECT_EQ(task_join(spawn_on(cancelled_select, NULL, -1, QOS_DEFAULT), &v), TASK_EXITED);
     EXPECT_EQ(v, 0);
-    EXPECT_EQ(list_waiters(&wa->recvq) + list_waiters(&wb->sendq), 0);
+    EXPECT_EQ(chan_receivers(wa) + list_waiters(&wb->sendq), 0);
     EXPECT_EQ(chan_len(wa), 0);
     EXPECT_EQ(chan_len(wb), 1);
     chan_destroy(wa);
@@ -108,10 +108,10 @@ TEST(waitcancel, plain_select_is_not_interrupted)
 {
     wa = chan_create(sizeof(uint64_t), 2);
     struct task *t = spawn_on(select_recv, NULL, other_core(0), QOS_DEFAULT);
-    wait_for_waiters(&wa->recvq, 1);
+    wait_for_receivers(wa, 1);
     task_cancel(t);
     task_sleep_ns(2 * MS);
-    EXPECT_EQ(list_waiters(&wa->recvq), 1);   /* still waiting */
+    EXPECT_EQ(chan_receivers(wa), 1);   /* still waiting */
     uint64_t m = 42;
     EXPECT_EQ(chan_send(wa, &m, WAIT_FOREVER), 0);
     int64_t v = 0;

@@ -299,6 +299,10 @@ void sched_wake_irq(struct task *t);
  * (t last: the register order that spares the wake-up two moves.)
  * Returns 0: a caller that returns 0 after it ends in a tail call. */
 int sched_wake_unlock(spinlock_t *wq_lock, uint64_t irq_flags, struct task *t);
+/* sched_wake_unlock for a waker that holds no lock (IRQs masked, irq_flags
+ * their state before): t claimed from a record without a lock, with the
+ * same contract (no result stored; nobody else wakes it). Returns 0. */
+int sched_wake_masked(uint64_t irq_flags, struct task *t);
 /* Change t's QoS band (any state, any core, IRQs any): a queued task moves
  * to the new band's tail, a running one keeps running unless a better band
  * now waits, and whoever must act is told at once. */
@@ -396,6 +400,27 @@ void sched_block_unlock(spinlock_t *lock, uint64_t irq_flags);
  * (IRQs restored as irq_flags had them) and returns prev NULL, result
  * SCHED_BLOCK_WOKEN: the caller learns its result from its waker too. */
 struct sched_block_switch sched_block_unlock_begin(spinlock_t *lock, uint64_t irq_flags);
+/* A wait published without a lock (a record that a waker claims with a
+ * compare-and-swap): the current task cur becomes BLOCKED (with release)
+ * before it publishes itself, so that a waker that finds it at once finds
+ * it blocked, as one that takes the lock after sched_block_unlock's
+ * release does. Then either sched_block_prepared_begin, or, while no
+ * waker can find it yet (never published, or withdrawn before any claimed
+ * it), sched_block_withdraw: cur runs on as if it had not begun. IRQs
+ * masked throughout. */
+static inline __attribute__((always_inline)) void sched_block_prepare(struct task *cur)
+{
+    /* state and on_cpu as one halfword at the task pointer (STLRH takes no
+     * offset): on_cpu stays 1, cur runs here. */
+    __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_BLOCKED), __ATOMIC_RELEASE);
+}
+static inline void sched_block_withdraw(struct task *cur)
+{
+    __atomic_store_n(&cur->cpu_state, TASK_CPU_STATE(1, TASK_RUNNING), __ATOMIC_RELAXED);
+}
+/* sched_block_unlock_begin for a task already BLOCKED (sched_block_prepare)
+ * and holding no lock: the same switch or whole block and results. */
+struct sched_block_switch sched_block_prepared_begin(uint64_t irq_flags);
 /* sched_block_unlock_begin's result when it blocked and was woken itself
  * (positive: no wait result, which is 0 or negative, is mistaken for it). */
 #define SCHED_BLOCK_WOKEN 1

@@ -302,17 +302,24 @@ async_task_reinit_(struct async_task *t, async_poll_fn poll, size_t size, uint64
     memcpy(&t->resume, &word, sizeof(word));
     t->value = 0;
     t->deadline_ns = 0;
-    atomic_init(&t->waker.state, WAKER_IDLE);   /* which, qos, result: set by waker_arm */
+    atomic_init(&t->waker.state, WAKER_IDLE);   /* which, result: set by the claim */
     t->joiners.head = t->joiners.tail = NULL;
     if (size > sizeof(*t))
         memset(t + 1, 0, size - sizeof(*t));   /* the caller's state starts zeroed */
 }
 
-/* Set up a block from the heap. */
+/* Set up a block from the heap. Its waker's QoS is its class, and its
+ * node's waker and index are its own waker and 0, for good: every wait
+ * stores the same (a cached block is reused only on its own executor, so
+ * by a task of the same class), and a channel's park stores neither
+ * (await_park, runtime/chan.c). */
 static inline __attribute__((always_inline)) void
 async_task_init_(struct async_task *t, async_poll_fn poll, size_t size, uint64_t word)
 {
-    t->waker = (struct waker){.which = -1, .kind = WAKER_KIND_ASYNC, .fire = async_fire_};
+    t->waker = (struct waker){.which = -1, .qos = (uint8_t)(word >> 24), .kind = WAKER_KIND_ASYNC,
+                              .fire = async_fire_};
+    t->node.waker = &t->waker;
+    t->node.index = 0;
     t->lock = (spinlock_t)SPINLOCK_INIT;
     t->joiners.lock = &t->lock;
     t->timer.index = -1;
@@ -448,6 +455,14 @@ static inline void async_list_push_(struct async_list *l, struct async_task *t)
  * e, runnable (fired: publish the waker's DONE too, before t can run): t
  * cannot be polled meanwhile (we are its poller), so a few plain stores
  * onto the local list do. */
+/* async_make_ready_local_'s usual case, for a claimer that made t's waker
+ * DONE itself: t parked (IDLE). */
+static inline __attribute__((always_inline)) void async_queue_claimed_local_(struct async_exec *e, struct async_task *t)
+{
+    atomic_store_explicit(&t->sched, ASYNC_S_QUEUED, memory_order_relaxed);
+    async_list_push_(&e->local, t);
+}
+
 static inline __attribute__((always_inline)) void async_make_ready_local_(struct async_exec *e, struct async_task *t, bool fired)
 {
     if (fired)

@@ -48,19 +48,27 @@ struct async_task;
 
 /* The channel's own wait record, for the common park: a stackful receiver
  * in an untimed, uninterruptible chan_recv on an empty channel that no
- * other receiver waits on. chan_create sets its constant fields (the
- * node's waker, list and index, the waker's kind WAKER_KIND_TASK_UNTIMED
- * and fire), so a park stores only the task, its QoS, the buffer, the
- * state and the links. In use from the park until its waker is IDLE
- * again: a taker makes it IDLE as it hands the message over
- * (task_waker_wake_unlock_), so it is free before its receiver runs; a
- * claim leaves it DONE, and its receiver frees it under the lock.
- * Unlinked, its node's links are NULL (every unlink leaves them so). Its
- * node's linked flag is not kept: the record leaves its list only as the
- * head, by a take or a claim, never through wait_list_remove (has_live
- * removes only heads that are not WAITING, and the record is WAITING
- * while linked). */
+ * other receiver waits on. Its state is one word (word, runtime/chan.c):
+ * CHAN_RX_FREE; a task pointer, the task parked without the lock (it published
+ * itself with a compare-and-swap; its buffer is its task's wait_arg), which
+ * a sender takes with a compare-and-swap back to CHAN_RX_FREE and no lock, or
+ * which anyone who takes the channel's lock adopts first (rx_adopt: the
+ * pointer | CHAN_RX_LINKED, the record linked on recvq, its waker WAITING);
+ * or a task pointer | CHAN_RX_LINKED, the record on recvq (adopted, or parked
+ * under the lock), which only lock holders change. Linked, the record
+ * works as chan16's did: chan_create sets its constant fields (the node's
+ * waker, list and index, the waker's kind WAKER_KIND_TASK_UNTIMED and
+ * fire); a taker makes its waker IDLE and the word CHAN_RX_FREE as it hands the
+ * message over (task_waker_wake_unlock_), so it is free before its
+ * receiver runs; a claim leaves it DONE, and its receiver frees it under
+ * the lock. Every hand-over of a message into it sets its task's wait_arg
+ * to 0, which is what the woken receiver tests. Unlinked, its node's links
+ * are NULL (every unlink leaves them so). Its node's linked flag is not
+ * kept: the record leaves its list only as the head, by a take or a claim,
+ * never through wait_list_remove (has_live removes only heads that are not
+ * WAITING, and the record is WAITING while linked). */
 struct chan_rx_record {
+    _Atomic uintptr_t word;         /* sr/chan_rx.h */
     struct wait_node node;
     struct task_waker tw;
 };
@@ -70,7 +78,7 @@ struct chan {
     spinlock_t lock;                /* the wait lists and every slow path */
     struct wait_list recvq, sendq;  /* live receivers only while no message is
                                        published, live senders only while full */
-    struct chan_rx_record rx;       /* guarded by lock */
+    struct chan_rx_record rx;       /* word: see there; the rest guarded by lock */
 };
 
 /* A channel of cap messages of elem_size bytes (1..65536); NULL (errno
@@ -112,6 +120,11 @@ int chan_recv_interruptible(struct chan *c, void *buf, uint64_t timeout_ns);
 int chan_close(struct chan *c);
 /* Messages queued now (a snapshot). */
 uint32_t chan_len(struct chan *c);
+/* Take c's lock as chan.c takes it: IRQs masked (their state returned),
+ * and a receiver parked in c's record without the lock adopted onto recvq
+ * (struct chan_rx_record). For whoever looks at c's wait lists from
+ * outside (tests); release with spin_unlock_irqrestore(&c->lock, ...). */
+uint64_t chan_lock_lists(struct chan *c);
 
 #ifndef SR_HOST   /* host builds use this header's types only */
 /* The untimed receive in two parts around a switch inline in its caller
@@ -119,12 +132,13 @@ uint32_t chan_len(struct chan *c);
  * caller's compiler keeps across the switch only what it still needs.
  * chan_recv_begin_ (out of line) ends the receive itself (prev NULL,
  * result its result: 0 for a message, -EPIPE) or parks the task in the
- * channel's record and blocks (sched_block_unlock_begin): it returns the
+ * channel's record and blocks (sched_block_prepared_begin, or
+ * sched_block_unlock_begin when it parked under the lock): it returns the
  * switch, or prev NULL and SCHED_BLOCK_WOKEN when it blocked some other
  * way (IRQs masked, the general pick) and was woken. Woken, the receiver
- * finds the record's waker IDLE when a taker handed it its message (the
- * result is 0); anything else is chan_recv_end_'s (a claim's result, the
- * record reused since, a spurious wake-up). */
+ * finds its task's wait_arg 0 when a taker handed it its message (the
+ * result is 0); anything else is chan_recv_end_'s (a claim's result, a
+ * spurious wake-up). */
 struct sched_block_switch chan_recv_begin_(struct chan *c, void *buf);
 int chan_recv_end_(struct chan *c);
 static inline __attribute__((always_inline)) int chan_recv(struct chan *c, void *buf,
@@ -139,7 +153,7 @@ static inline __attribute__((always_inline)) int chan_recv(struct chan *c, void 
     } else if (b.result != SCHED_BLOCK_WOKEN) {
         return (int)b.result;
     }
-    if (__builtin_expect(waker_state(&c->rx.tw.w) == WAKER_IDLE, 1))
+    if (__builtin_expect(!sched_current()->wait_arg, 1))
         return 0;
     return chan_recv_end_(c);
 }
@@ -189,11 +203,20 @@ int chan_recv_await_start_(struct async_task *self, struct chan *c, void *buf)
     __attribute__((nonnull(1)));
 int chan_await_resume_slow_(struct async_task *self);
 
-/* A resumed channel await: a claimer that moved the message (which >= 0)
- * unlinked self's node, so the wait just ends; a pending wait, a timeout
- * or a cancel (whose node is withdrawn) go out of line. */
+/* A resumed channel await: a claimer that moved the message unlinked
+ * self's node, so the wait just ends; a pending wait, a timeout or a
+ * cancel (whose node is withdrawn) go out of line. Result 0 says the
+ * message moved: a channel's claimers that fail a wait (a close) and the
+ * timer's and a cancel's claims store a negative errno. A wait without a
+ * deadline armed no timer (async_wait_park arms one only for a deadline,
+ * which stays set until the await ends), so it ends with its waker IDLE
+ * and nothing else (async_wait_end looks at the timer). */
 static inline int chan_await_resume_(struct async_task *self, uint32_t state)
 {
+    if (state == WAKER_DONE && !self->deadline_ns && self->waker.result == 0) {
+        atomic_store_explicit(&self->waker.state, WAKER_IDLE, memory_order_relaxed);
+        return 0;
+    }
     if (state == WAKER_DONE && self->waker.which >= 0)
         return async_wait_end(self);
     return chan_await_resume_slow_(self);
