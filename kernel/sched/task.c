@@ -57,13 +57,33 @@ static struct task *zombies[PLAT_MAX_CPUS];
 
 _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 bytes");
 
+/* A task's first word (on_cpu to cpu, kernel/sched.h) as one value:
+ * on_cpu 0, cancel 0, flags 0, and state, pinned, qos, life and cpu as
+ * given. */
+static inline __attribute__((always_inline)) uint64_t task_first_word(uint8_t state, uint8_t pinned,
+                                                                      uint8_t qos, uint8_t life,
+                                                                      uint8_t cpu)
+{
+    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
+                       offsetof(struct task, pinned) == 2 && offsetof(struct task, cancel) == 3 &&
+                       offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
+                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
+                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "a task's first word, byte by byte");
+    return (uint64_t)state << 8 | (uint64_t)pinned << 16 | (uint64_t)qos << 32 |
+           (uint64_t)life << 48 | (uint64_t)cpu << 56;
+}
+
 void task_system_init(void)
 {
     /* Task ids per core, no shared counter: core c hands out c + 1, then
      * steps of PLAT_MAX_CPUS (unique until one core has spawned 2^32 /
      * PLAT_MAX_CPUS tasks). Before the other cores start. */
-    for (int c = 0; c < PLAT_MAX_CPUS; c++)
+    for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         percpu[c].next_task_id = (uint32_t)c + 1;
+        percpu[c].cpu_bit = 1u << c;
+        percpu[c].spawn_word = task_first_word(TASK_READY, 1, 0, 0, (uint8_t)c);
+    }
     tls_size = libc_tls_size();
     libc_tls_layout_get(&tls_layout);
     tls_zero_fixed = !tls_layout.tdata_size && tls_layout.zero_size <= TLS_SLACK;
@@ -323,23 +343,16 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     task_set_name(t, name);
 }
 
-/* The fast spawn's first word of t (on_cpu to cpu, kernel/sched.h) in one
- * store: on_cpu 0 (it is, as the task was freed), cancel 0 (task_renew's
- * reset), flags 0 (a task of the fast way is neither app nor deadline
- * task), and state, pinned, qos, life and cpu as given. t is in no queue
- * yet: nobody else reads it. */
-static inline __attribute__((always_inline)) void task_set_first_word(struct task *t, uint8_t state,
-                                                                      uint8_t pinned, uint8_t qos,
-                                                                      uint8_t life, uint8_t cpu)
+/* The fast spawn's first word of t in one store: base, a
+ * task_first_word with qos and life 0 (this core's spawn_word for a task
+ * pinned here), with qos and life added. on_cpu 0 (it is, as the task
+ * was freed), cancel 0 (task_renew's reset), flags 0 (a task of the fast
+ * way is neither app nor deadline task). t is in no queue yet: nobody
+ * else reads it. */
+static inline __attribute__((always_inline)) void task_set_first_word(struct task *t, uint64_t base,
+                                                                      uint8_t qos, uint8_t life)
 {
-    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
-                       offsetof(struct task, pinned) == 2 && offsetof(struct task, cancel) == 3 &&
-                       offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
-                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
-                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-                   "a task's first word, byte by byte");
-    uint64_t w = (uint64_t)state << 8 | (uint64_t)pinned << 16 | (uint64_t)qos << 32 |
-                 (uint64_t)life << 48 | (uint64_t)cpu << 56;
+    uint64_t w = base | task_first_word(0, 0, qos, life, 0);
     __builtin_memcpy(t, &w, sizeof(w));
 }
 
@@ -401,8 +414,10 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
                   uint32_t affinity, bool here)
 {
     uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
-    task_set_first_word(t, TASK_READY, here || (affinity && !(affinity & (affinity - 1))),
-                        (uint8_t)qos, life, (uint8_t)p->cpu);
+    uint64_t base = p->spawn_word;   /* READY, pinned, this cpu */
+    if (!here && (!affinity || (affinity & (affinity - 1))))
+        base &= ~task_first_word(0, 1, 0, 0, 0);   /* not pinned */
+    task_set_first_word(t, base, (uint8_t)qos, life);
     task_renew_tcb(t);
     task_tls_zero_fixed(t->tls);
     task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p));
@@ -430,9 +445,10 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         uint64_t flags = arch_irq_save();
         uint32_t n = p->ntasks_cached;
         if (qos < QOS_COUNT && n) {
-            struct task *t = p->tasks_cached[--n];
-            p->ntasks_cached = n;
-            if (affinity == 1u << p->cpu)
+            /* (size_t)n - 1: one index, no 32-bit wrap to keep. */
+            struct task *t = p->tasks_cached[(size_t)n - 1];
+            p->ntasks_cached = n - 1;
+            if (affinity == p->cpu_bit)
                 return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
                                          affinity, true);
             return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks, affinity,
