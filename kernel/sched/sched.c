@@ -368,9 +368,12 @@ static inline __attribute__((always_inline)) void handoff_account(struct runqueu
 static inline __attribute__((always_inline)) struct sched_exit_switch
 exit_handoff(struct runqueue *rq, struct task *prev, struct task *j, bool same)
 {
-    /* Neither task is idle (prev is dying, j blocked). (A joiner blocked
-     * in sched_block, task_join_wait's, finds its wait's result.) */
-    j->wait_result = WAIT_OK;
+    /* Neither task is idle (prev is dying, j blocked). j's wait_result is
+     * not stored: a joiner of the runnext way left it as its last wait
+     * ended it, and one blocked in task_join_wait's sched_block (whose
+     * WAIT_PENDING only waitq takers and a cancel of a BLOCKED task in a
+     * cancellation point look for: none can see j, it runs from here on)
+     * stores WAIT_OK itself as it returns. */
     handoff_account(rq, prev, j, same);
     spin_unlock(&rq->lock);
     switch_tls(j);
@@ -407,11 +410,10 @@ static inline __attribute__((always_inline)) bool same_plain_class_here(const st
     return !(((wj ^ wp) & 0xff00ffffu) | (wp & 0xff00u));   /* life left out */
 }
 
-struct sched_exit_switch sched_exit_to(struct task *j)
+struct sched_exit_switch sched_exit_to(struct task *prev, struct task *j)
 {
     struct runqueue *rq = this_rq();
-    spin_lock(&rq->lock);
-    struct task *prev = rq->current;
+    spin_lock(&rq->lock);   /* prev is rq->current: it runs here */
     /* The one-class way: nothing ready here (so nothing outranks j), both
      * plain tasks of one class, j on this core. */
     if (__builtin_expect(rq->band_mask || !same_plain_class_here(prev, j), 0))

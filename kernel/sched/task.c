@@ -534,7 +534,7 @@ static __attribute__((noinline)) struct sched_exit_switch exit_general(struct ta
 {
     struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
     if (joiner)
-        return sched_exit_to(joiner);
+        return sched_exit_to(cur, joiner);
     return exit_schedule();
 }
 
@@ -560,13 +560,13 @@ __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
         cur->value = value;
         cur->status = TASK_EXITED;
         *(volatile uint8_t *)&cur->state = TASK_DEAD;
-        return sched_exit_to(joiner);
+        return sched_exit_to(cur, joiner);
     }
     mark_dead_locked(cur, TASK_EXITED, value);
     joiner = cur->joiner;
     spin_unlock(&cur->exit_lock);
     if (joiner)
-        return sched_exit_to(joiner);
+        return sched_exit_to(cur, joiner);
     return exit_schedule();
 }
 
@@ -606,6 +606,10 @@ void task_join_wait(struct task *t)
         /* Read by an exit that does not take the lock (task_exit_begin). */
         __atomic_store_n(&t->joiner, sched_current(), __ATOMIC_RELAXED);
         sched_block(&t->exit_lock, 0);
+        /* t has ended. Its exit's hand-off (sched_exit_to) leaves this
+         * wait's result WAIT_PENDING (a wake stored WAIT_OK): a task that
+         * runs has no wait pending. */
+        sched_current()->wait_result = WAIT_OK;
     } else {
         spin_unlock(&t->exit_lock);
     }
