@@ -434,27 +434,44 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
  * Anything else takes task_spawn_general. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
-    if (attr && fn && attr->name && !attr->stack_size && !attr->app && !attr->deadline &&
-        tls_zero_fixed) {
-        enum qos qos = attr->qos;
-        const char *name = attr->name;
-        uint32_t affinity = attr->affinity;
-        bool hooks = attr->on_end != NULL;
-        /* IRQs stay masked from the cache pop to the queueing. */
-        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
-        uint64_t flags = arch_irq_save();
-        uint32_t n = p->ntasks_cached;
-        if (qos < QOS_COUNT && n) {
-            /* (size_t)n - 1: one index, no 32-bit wrap to keep. */
-            struct task *t = p->tasks_cached[(size_t)n - 1];
-            p->ntasks_cached = n - 1;
-            if (affinity == p->cpu_bit)
+    if (attr && fn) {
+        /* The attributes as the four pairs of words they lie in (load
+         * pairs); padding bytes are never read as values. */
+        _Static_assert(offsetof(struct task_attr, name) == 0 &&
+                           offsetof(struct task_attr, qos) == 8 &&
+                           offsetof(struct task_attr, stack_size) == 16 &&
+                           offsetof(struct task_attr, affinity) == 24 &&
+                           offsetof(struct task_attr, detached) == 28 &&
+                           offsetof(struct task_attr, app) == 32 &&
+                           offsetof(struct task_attr, qos_exempt) == 40 &&
+                           offsetof(struct task_attr, deadline) == 48 &&
+                           offsetof(struct task_attr, on_end) == 56 &&
+                           __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                       "struct task_attr's first 64 bytes, word by word");
+        typedef uint64_t __attribute__((may_alias)) word;
+        const word *w = (const word *)attr;
+        uint64_t a[8] = {w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]};
+        const char *name = (const char *)a[0];
+        enum qos qos = (enum qos)(uint32_t)a[1];
+        uint32_t affinity = (uint32_t)a[3];
+        if (name && !(a[2] | a[4] | a[6]) && tls_zero_fixed) {   /* stack_size, app, deadline */
+            bool hooks = a[7] != 0;                                /* on_end */
+            /* IRQs stay masked from the cache pop to the queueing. */
+            struct percpu *p = this_cpu();   /* set: sched_start needs it too */
+            uint64_t flags = arch_irq_save();
+            uint32_t n = p->ntasks_cached;
+            if (qos < QOS_COUNT && n) {
+                /* (size_t)n - 1: one index, no 32-bit wrap to keep. */
+                struct task *t = p->tasks_cached[(size_t)n - 1];
+                p->ntasks_cached = n - 1;
+                if (affinity == p->cpu_bit)
+                    return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
+                                             affinity, true);
                 return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                         affinity, true);
-            return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks, affinity,
-                                     false);
+                                         affinity, false);
+            }
+            arch_irq_restore(flags);
         }
-        arch_irq_restore(flags);
     }
     return task_spawn_general(fn, arg, attr);
 }
