@@ -92,6 +92,12 @@ void task_system_init(void)
     uint64_t top = ((uint64_t)PAGE_SIZE * 256 - sizeof(struct task_ext)) & ~15ull;
     uint64_t tp = ((top - tls_size - TLS_SLACK) & ~63ull) - tls_layout.tdata_off;
     spawn_layout.ext_off = (uint32_t)(top - tp);
+    /* The fast spawn reads its layout at its percpu pointer (no address
+     * of its own to form): ext_off 0 there turns it off. */
+    for (int c = 0; c < PLAT_MAX_CPUS; c++) {
+        percpu[c].spawn_tls_zero_off = spawn_layout.tls_zero_off;
+        percpu[c].spawn_ext_off = tls_zero_fixed ? spawn_layout.ext_off : 0;
+    }
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
@@ -224,12 +230,13 @@ static void task_new_ext(struct task *t)
     *task_ext(t) = (struct task_ext){.task = t};
 }
 
-/* With tls_zero_fixed: reset the TLS block at tp (zero_off .. its end)
+/* With tls_zero_fixed: reset the TLS block at tp (zero_off, spawn_layout's
+ * tls_zero_off, .. its end)
  * with TLS_SLACK bytes of zeroes, a fixed run of stores instead of a loop
  * (the part past the block's end is task_new's slack, unused). */
-static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
+static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp, uint32_t zero_off)
 {
-    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + spawn_layout.tls_zero_off);
+    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + zero_off);
     _Static_assert(TLS_SLACK == 4 * sizeof(__uint128_t), "four 16-byte stores");
     z[0] = 0;
     z[1] = 0;
@@ -311,7 +318,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   const struct task_attr *attr,
                                                                   enum qos qos, const char *name,
                                                                   bool hooks, uint32_t affinity,
-                                                                  uint32_t id)
+                                                                  uint32_t id, uint32_t ext_off)
 {
     /* The attributes first (qos, name, hooks and affinity are the
      * caller's): the stores below may alias them. (The hooks are read in
@@ -322,7 +329,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     /* task_ext first: the attributes are dead after it (fewer live
      * registers: the fast spawn keeps no frame). */
     char *tp = t->tls;
-    struct task_ext *ext = (struct task_ext *)(tp + spawn_layout.ext_off);   /* task_ext(t) */
+    struct task_ext *ext = (struct task_ext *)(tp + ext_off);   /* task_ext(t) */
     task_ext_begin(ext, qos, exempt);
     ext->migrations = 0;
     if (__builtin_expect(hooks, 0)) {
@@ -384,7 +391,7 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     uint32_t id = task_take_id(this_cpu());
     arch_irq_restore(flags);
     task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
-                    attr->affinity, id);
+                    attr->affinity, id, spawn_layout.ext_off);
     t->flags = 0;
     t->qos = task_ext(t)->qos.eff;   /* again once an app has its say */
     task_pin_note(t);
@@ -411,7 +418,7 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
 static inline __attribute__((always_inline)) struct task *
 task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, void *arg,
                   const struct task_attr *attr, enum qos qos, const char *name, bool hooks,
-                  uint32_t affinity, bool here)
+                  uint32_t affinity, uint32_t zero_off, uint32_t ext_off, bool here)
 {
     uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
     uint64_t base = p->spawn_word;   /* READY, pinned, this cpu */
@@ -419,8 +426,8 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
         base &= ~task_first_word(0, 1, 0, 0, 0);   /* not pinned */
     task_set_first_word(t, base, (uint8_t)qos, life);
     task_renew_tcb(t);
-    task_tls_zero_fixed(t->tls);
-    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p));
+    task_tls_zero_fixed(t->tls, zero_off);
+    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p), ext_off);
     if (here)
         return sched_start_here(t, p->rq, flags);
     arch_irq_restore(flags);
@@ -454,21 +461,25 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         const char *name = (const char *)a[0];
         enum qos qos = (enum qos)(uint32_t)a[1];
         uint32_t affinity = (uint32_t)a[3];
-        if (name && !(a[2] | a[4] | a[6]) && tls_zero_fixed) {   /* stack_size, app, deadline */
-            bool hooks = a[7] != 0;                                /* on_end */
+        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
+        uint64_t layout;   /* both offsets in one load */
+        __builtin_memcpy(&layout, &p->spawn_tls_zero_off, sizeof(layout));
+        uint32_t zero_off = (uint32_t)layout, ext_off = (uint32_t)(layout >> 32);
+        /* stack_size, app, deadline; ext_off 0: no fixed TLS reset */
+        if (name && !(a[2] | a[4] | a[6]) && ext_off) {
+            bool hooks = a[7] != 0;   /* on_end */
             /* IRQs stay masked from the cache pop to the queueing. */
-            struct percpu *p = this_cpu();   /* set: sched_start needs it too */
             uint64_t flags = arch_irq_save();
             uint32_t n = p->ntasks_cached;
             if (qos < QOS_COUNT && n) {
-                /* (size_t)n - 1: one index, no 32-bit wrap to keep. */
-                struct task *t = p->tasks_cached[(size_t)n - 1];
+                /* The slot past the last, then back one: one index. */
+                struct task *t = (&p->tasks_cached[n])[-1];
                 p->ntasks_cached = n - 1;
                 if (affinity == p->cpu_bit)
                     return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                             affinity, true);
+                                             affinity, zero_off, ext_off, true);
                 return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                         affinity, false);
+                                         affinity, zero_off, ext_off, false);
             }
             arch_irq_restore(flags);
         }
