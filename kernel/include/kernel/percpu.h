@@ -41,14 +41,14 @@ struct percpu {
     char line[CONSOLE_LINE_MAX];
     void *tls;                        /* TPIDR_EL0 of this core's boot (idle) context */
     uint32_t ntasks_cached;           /* task.c's cache: tasks_cached[0, n) */
+    uint32_t next_task_id;            /* task.c: this core's next task id (cpu + 1, then
+                                         steps of PLAT_MAX_CPUS), IRQs masked */
+    struct task *tasks_cached[PERCPU_TASK_CACHE];
     uint32_t cpu_bit;                 /* 1 << cpu (task.c: "pinned here" in one compare) */
     uint64_t spawn_word;              /* task.c: the first word of a task spawned pinned
                                          here (READY, pinned, this cpu), set at boot */
     uint32_t spawn_tls_zero_off;      /* task.c: its spawn_layout, at this base pointer; */
     uint32_t spawn_ext_off;           /* ext_off 0 when the fast spawn is off */
-    uint32_t next_task_id;            /* task.c: this core's next task id (cpu + 1, then
-                                         steps of PLAT_MAX_CPUS), IRQs masked */
-    struct task *tasks_cached[PERCPU_TASK_CACHE];
 } __attribute__((aligned(64)));
 
 extern struct percpu percpu[PLAT_MAX_CPUS];
