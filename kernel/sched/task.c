@@ -28,6 +28,7 @@
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
 #include "deadline.h"
+#include "sched_switch.h"
 
 
 static struct slab_cache *task_cache;
@@ -566,7 +567,23 @@ static __attribute__((noinline)) struct sched_exit_switch exit_general(struct ta
     return exit_schedule();
 }
 
-/* A leaf: every call on the way is a tail call. */
+/* task_exit_begin's way when no joiner had registered as it looked: DEAD
+ * under the exit lock, then the joiner that registered meanwhile, if any,
+ * or the reaper (detached) or nobody. Out of line: task_exit_begin stays
+ * a leaf. */
+static __attribute__((noinline)) struct sched_exit_switch exit_unjoined(struct task *cur,
+                                                                        int64_t value)
+{
+    mark_dead_locked(cur, TASK_EXITED, value);
+    struct task *joiner = cur->joiner;
+    spin_unlock(&cur->exit_lock);
+    if (joiner)
+        return sched_exit_to(cur, joiner);
+    return exit_schedule();
+}
+
+/* A leaf: every call on the way is a tail call; the hand-off to a
+ * registered joiner inline (sched_exit_to_inline). */
 __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
 {
     arch_irq_disable();
@@ -584,18 +601,12 @@ __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
      * joiner, a relaxed one in effect: an aligned pointer load; GCC's
      * relaxed atomic load computes the address first.) */
     struct task *joiner = *(struct task *volatile *)&cur->joiner;
-    if (joiner) {
-        cur->value = value;
-        cur->status = TASK_EXITED;
-        *(volatile uint8_t *)&cur->state = TASK_DEAD;
-        return sched_exit_to(cur, joiner);
-    }
-    mark_dead_locked(cur, TASK_EXITED, value);
-    joiner = cur->joiner;
-    spin_unlock(&cur->exit_lock);
-    if (joiner)
-        return sched_exit_to(cur, joiner);
-    return exit_schedule();
+    if (__builtin_expect(!joiner, 0))
+        return exit_unjoined(cur, value);
+    cur->value = value;
+    cur->status = TASK_EXITED;
+    *(volatile uint8_t *)&cur->state = TASK_DEAD;
+    return sched_exit_to_inline(cur, joiner);
 }
 
 _Noreturn void task_exit(int64_t value)
