@@ -37,7 +37,9 @@ static struct libc_tls_layout tls_layout;
 /* Bytes past a TLS block's end that task_new leaves free below task_ext:
  * task_tls_zero_fixed may write zeroes there. */
 #define TLS_SLACK 64
-/* What the fast spawn reads of the layout, in one place. tls_zero_fixed:
+/* The layout the fast spawn relies on (it reads per-core copies of the
+ * two offsets, struct percpu's spawn_tls_zero_off and spawn_ext_off, set
+ * in task_system_init; ext_off 0 there when not tls_zero_fixed). tls_zero_fixed:
  * its TLS reset is TLS_SLACK bytes of zeroes at tls_zero_off (=
  * tls_layout.zero_off), set at boot when nothing is copied (.tdata empty)
  * and the zeroed part is at most TLS_SLACK bytes, so the stores end within
