@@ -153,8 +153,8 @@ static void task_free(struct task *t)
 /* A cached task of the default stack size, or NULL. */
 static inline __attribute__((always_inline)) struct task *task_cached(void)
 {
-    struct percpu *p = this_cpu();   /* set: sched_start needs it too */
     uint64_t flags = arch_irq_save();
+    struct percpu *p = this_cpu();   /* after masking: this task stays on this core */
     uint32_t n = p->ntasks_cached;
     if (!n) {
         arch_irq_restore(flags);
@@ -464,15 +464,20 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         const char *name = (const char *)a[0];
         enum qos qos = (enum qos)(uint32_t)a[1];
         uint32_t affinity = (uint32_t)a[3];
-        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
-        uint64_t layout;   /* both offsets in one load */
-        __builtin_memcpy(&layout, &p->spawn_tls_zero_off, sizeof(layout));
+        /* Both layout offsets in one load, from whichever core's copy
+         * (they are the same on every core: this task may move before
+         * IRQs are masked). */
+        uint64_t layout;
+        __builtin_memcpy(&layout, &this_cpu()->spawn_tls_zero_off, sizeof(layout));
         uint32_t zero_off = (uint32_t)layout, ext_off = (uint32_t)(layout >> 32);
         /* stack_size, app, deadline; ext_off 0: no fixed TLS reset */
         if (name && !(a[2] | a[4] | a[6]) && ext_off) {
             bool hooks = a[7] != 0;   /* on_end */
-            /* IRQs stay masked from the cache pop to the queueing. */
+            /* IRQs stay masked from the cache pop to the queueing; the
+             * core's state is read after they are (the task stays on
+             * this core from here on). */
             uint64_t flags = arch_irq_save();
+            struct percpu *p = this_cpu();
             uint32_t n = p->ntasks_cached;
             if (qos < QOS_COUNT && n) {
                 /* The slot past the last, then back one: one index. */
