@@ -332,57 +332,11 @@ static __attribute__((noinline)) _Noreturn void exit_to_locked(struct runqueue *
     panic("sched_exit_to: dead task %s was scheduled again", prev->name);
 }
 
-/* Two plain tasks of one class (equal switch keys, flags 0: no rare
- * flag, and run_class, prev's class, is next's too), tested in one go as
- * schedule_pick_on's runnext hand-off does. */
-static inline __attribute__((always_inline)) bool same_plain_class(const struct task *prev,
-                                                                   const struct task *next)
-{
-    uint32_t key = prev->switch_key;
-    return !(((uint32_t)next->switch_key ^ key) | (key >> 8));
-}
-
-/* The join's and the exit's hand-off of this core from prev (not idle) to
- * next, under rq->lock: switch_account without clearing need_resched (a
- * request made before stays for the interrupt exit or preemption point
- * that acts on it: leaving it is always safe, see switch_account), then
- * switch_handoff, whose class charge two tasks of one class (same) skip. */
-static inline __attribute__((always_inline)) void handoff_account(struct runqueue *rq,
-                                                                  struct task *prev,
-                                                                  struct task *next, bool same)
-{
-    uint64_t now = now_ticks();
-    switch_account_keep_resched(rq, prev, next, now);
-    if (__builtin_expect(same, 1)) {
-        if (!rq->slice_end)
-            start_plain_slice(rq, next, now);
-    } else {
-        switch_handoff(rq, 0, next, now);
-    }
-}
-
-/* The plain hand-off, a leaf: handoff_would_pick without its state test.
- * A joiner whose cpu is this core's while the exiting task runs here is
- * switched out; registered as the joiner, it is blocked in task_join, and
- * only this exit wakes it: BLOCKED. */
-static inline __attribute__((always_inline)) struct sched_exit_switch
-exit_handoff(struct runqueue *rq, struct task *prev, struct task *j, bool same)
-{
-    /* Neither task is idle (prev is dying, j blocked). (A joiner blocked
-     * in sched_block, task_join_wait's, finds its wait's result.) */
-    j->wait_result = WAIT_OK;
-    handoff_account(rq, prev, j, same);
-    spin_unlock(&rq->lock);
-    switch_tls(j);
-    sched_set_current(j);
-    return (struct sched_exit_switch){prev, j->sp};
-}
-
 /* The plain hand-off when it is not the one-class way: the joiner on
  * another core, or outranked here, or a deadline or app task on either
  * side (exit_to_locked); else between tasks of two classes, or with lower
  * bands ready here. Out of line, so that the one-class way tests little. */
-static __attribute__((noinline)) struct sched_exit_switch
+__attribute__((noinline)) struct sched_exit_switch
 exit_handoff_other(struct runqueue *rq, struct task *prev, struct task *j)
 {
     uint32_t ready = rq->band_mask;
@@ -392,31 +346,9 @@ exit_handoff_other(struct runqueue *rq, struct task *prev, struct task *j)
     return exit_handoff(rq, prev, j, same_plain_class(prev, j));
 }
 
-/* Bytes 4 to 7 of both tasks (qos, flags, life, cpu) compared at once:
- * same_plain_class, and j's core is prev's (this one: prev runs here). */
-static inline __attribute__((always_inline)) bool same_plain_class_here(const struct task *prev,
-                                                                        const struct task *j)
+struct sched_exit_switch sched_exit_to(struct task *prev, struct task *j)
 {
-    _Static_assert(offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
-                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
-                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-                   "qos, flags, life, cpu");
-    uint32_t wp, wj;
-    __builtin_memcpy(&wp, &prev->qos, sizeof(wp));
-    __builtin_memcpy(&wj, &j->qos, sizeof(wj));
-    return !(((wj ^ wp) & 0xff00ffffu) | (wp & 0xff00u));   /* life left out */
-}
-
-struct sched_exit_switch sched_exit_to(struct task *j)
-{
-    struct runqueue *rq = this_rq();
-    spin_lock(&rq->lock);
-    struct task *prev = rq->current;
-    /* The one-class way: nothing ready here (so nothing outranks j), both
-     * plain tasks of one class, j on this core. */
-    if (__builtin_expect(rq->band_mask || !same_plain_class_here(prev, j), 0))
-        return exit_handoff_other(rq, prev, j);
-    return exit_handoff(rq, prev, j, true);
+    return sched_exit_to_inline(prev, j);
 }
 
 /* A wait of the current task begins: BLOCKED with release, after the

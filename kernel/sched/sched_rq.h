@@ -149,9 +149,13 @@ static inline __attribute__((always_inline)) void rq_append_ready(struct runqueu
     unsigned b = t->qos;
     band_filled(rq, b);
     if (__builtin_expect(!rq->band_mask, 1)) {
-        rq->runnext = t;
-        rq->band_mask = 1u << b;
-        rq->nr_ready = 1;
+        /* runnext, band_mask 1 << b and nr_ready 1 in one pair of stores. */
+        _Static_assert(offsetof(struct runqueue, band_mask) == offsetof(struct runqueue, runnext) + 8 &&
+                           offsetof(struct runqueue, nr_ready) == offsetof(struct runqueue, band_mask) + 4 &&
+                           __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                       "runnext, band_mask, nr_ready adjacent");
+        struct { struct task *runnext; uint64_t mask_ready; } v = {t, (uint64_t)(1u << b) | 1ull << 32};
+        __builtin_memcpy(&rq->runnext, &v, sizeof(v));
         return;
     }
     rq_link_tail(rq, t, b);

@@ -28,6 +28,7 @@
 #include <kernel/sched.h>
 #include <kernel/waitq.h>
 #include "deadline.h"
+#include "sched_switch.h"
 
 
 static struct slab_cache *task_cache;
@@ -36,7 +37,9 @@ static struct libc_tls_layout tls_layout;
 /* Bytes past a TLS block's end that task_new leaves free below task_ext:
  * task_tls_zero_fixed may write zeroes there. */
 #define TLS_SLACK 64
-/* What the fast spawn reads of the layout, in one place. tls_zero_fixed:
+/* The layout the fast spawn relies on (it reads per-core copies of the
+ * two offsets, struct percpu's spawn_tls_zero_off and spawn_ext_off, set
+ * in task_system_init; ext_off 0 there when not tls_zero_fixed). tls_zero_fixed:
  * its TLS reset is TLS_SLACK bytes of zeroes at tls_zero_off (=
  * tls_layout.zero_off), set at boot when nothing is copied (.tdata empty)
  * and the zeroed part is at most TLS_SLACK bytes, so the stores end within
@@ -57,13 +60,33 @@ static struct task *zombies[PLAT_MAX_CPUS];
 
 _Static_assert(sizeof(struct task) <= 192, "task control block stays within 192 bytes");
 
+/* A task's first word (on_cpu to cpu, kernel/sched.h) as one value:
+ * on_cpu 0, cancel 0, flags 0, and state, pinned, qos, life and cpu as
+ * given. */
+static inline __attribute__((always_inline)) uint64_t task_first_word(uint8_t state, uint8_t pinned,
+                                                                      uint8_t qos, uint8_t life,
+                                                                      uint8_t cpu)
+{
+    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
+                       offsetof(struct task, pinned) == 2 && offsetof(struct task, cancel) == 3 &&
+                       offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
+                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
+                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "a task's first word, byte by byte");
+    return (uint64_t)state << 8 | (uint64_t)pinned << 16 | (uint64_t)qos << 32 |
+           (uint64_t)life << 48 | (uint64_t)cpu << 56;
+}
+
 void task_system_init(void)
 {
     /* Task ids per core, no shared counter: core c hands out c + 1, then
      * steps of PLAT_MAX_CPUS (unique until one core has spawned 2^32 /
      * PLAT_MAX_CPUS tasks). Before the other cores start. */
-    for (int c = 0; c < PLAT_MAX_CPUS; c++)
+    for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         percpu[c].next_task_id = (uint32_t)c + 1;
+        percpu[c].cpu_bit = 1u << c;
+        percpu[c].spawn_word = task_first_word(TASK_READY, 1, 0, 0, (uint8_t)c);
+    }
     tls_size = libc_tls_size();
     libc_tls_layout_get(&tls_layout);
     tls_zero_fixed = !tls_layout.tdata_size && tls_layout.zero_size <= TLS_SLACK;
@@ -72,6 +95,12 @@ void task_system_init(void)
     uint64_t top = ((uint64_t)PAGE_SIZE * 256 - sizeof(struct task_ext)) & ~15ull;
     uint64_t tp = ((top - tls_size - TLS_SLACK) & ~63ull) - tls_layout.tdata_off;
     spawn_layout.ext_off = (uint32_t)(top - tp);
+    /* The fast spawn reads its layout at its percpu pointer (no address
+     * of its own to form): ext_off 0 there turns it off. */
+    for (int c = 0; c < PLAT_MAX_CPUS; c++) {
+        percpu[c].spawn_tls_zero_off = spawn_layout.tls_zero_off;
+        percpu[c].spawn_ext_off = tls_zero_fixed ? spawn_layout.ext_off : 0;
+    }
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
         panic("task: cannot create the task cache");
@@ -124,8 +153,8 @@ static void task_free(struct task *t)
 /* A cached task of the default stack size, or NULL. */
 static inline __attribute__((always_inline)) struct task *task_cached(void)
 {
-    struct percpu *p = this_cpu();   /* set: sched_start needs it too */
     uint64_t flags = arch_irq_save();
+    struct percpu *p = this_cpu();   /* after masking: this task stays on this core */
     uint32_t n = p->ntasks_cached;
     if (!n) {
         arch_irq_restore(flags);
@@ -204,12 +233,13 @@ static void task_new_ext(struct task *t)
     *task_ext(t) = (struct task_ext){.task = t};
 }
 
-/* With tls_zero_fixed: reset the TLS block at tp (zero_off .. its end)
+/* With tls_zero_fixed: reset the TLS block at tp (zero_off, spawn_layout's
+ * tls_zero_off, .. its end)
  * with TLS_SLACK bytes of zeroes, a fixed run of stores instead of a loop
  * (the part past the block's end is task_new's slack, unused). */
-static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp)
+static inline __attribute__((always_inline)) void task_tls_zero_fixed(void *tp, uint32_t zero_off)
 {
-    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + spawn_layout.tls_zero_off);
+    volatile __uint128_t *z = (volatile __uint128_t *)((char *)tp + zero_off);
     _Static_assert(TLS_SLACK == 4 * sizeof(__uint128_t), "four 16-byte stores");
     z[0] = 0;
     z[1] = 0;
@@ -291,7 +321,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   const struct task_attr *attr,
                                                                   enum qos qos, const char *name,
                                                                   bool hooks, uint32_t affinity,
-                                                                  uint32_t id)
+                                                                  uint32_t id, uint32_t ext_off)
 {
     /* The attributes first (qos, name, hooks and affinity are the
      * caller's): the stores below may alias them. (The hooks are read in
@@ -302,7 +332,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     /* task_ext first: the attributes are dead after it (fewer live
      * registers: the fast spawn keeps no frame). */
     char *tp = t->tls;
-    struct task_ext *ext = (struct task_ext *)(tp + spawn_layout.ext_off);   /* task_ext(t) */
+    struct task_ext *ext = (struct task_ext *)(tp + ext_off);   /* task_ext(t) */
     task_ext_begin(ext, qos, exempt);
     ext->migrations = 0;
     if (__builtin_expect(hooks, 0)) {
@@ -323,23 +353,16 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
     task_set_name(t, name);
 }
 
-/* The fast spawn's first word of t (on_cpu to cpu, kernel/sched.h) in one
- * store: on_cpu 0 (it is, as the task was freed), cancel 0 (task_renew's
- * reset), flags 0 (a task of the fast way is neither app nor deadline
- * task), and state, pinned, qos, life and cpu as given. t is in no queue
- * yet: nobody else reads it. */
-static inline __attribute__((always_inline)) void task_set_first_word(struct task *t, uint8_t state,
-                                                                      uint8_t pinned, uint8_t qos,
-                                                                      uint8_t life, uint8_t cpu)
+/* The fast spawn's first word of t in one store: base, a
+ * task_first_word with qos and life 0 (this core's spawn_word for a task
+ * pinned here), with qos and life added. on_cpu 0 (it is, as the task
+ * was freed), cancel 0 (task_renew's reset), flags 0 (a task of the fast
+ * way is neither app nor deadline task). t is in no queue yet: nobody
+ * else reads it. */
+static inline __attribute__((always_inline)) void task_set_first_word(struct task *t, uint64_t base,
+                                                                      uint8_t qos, uint8_t life)
 {
-    _Static_assert(offsetof(struct task, on_cpu) == 0 && offsetof(struct task, state) == 1 &&
-                       offsetof(struct task, pinned) == 2 && offsetof(struct task, cancel) == 3 &&
-                       offsetof(struct task, qos) == 4 && offsetof(struct task, flags) == 5 &&
-                       offsetof(struct task, life) == 6 && offsetof(struct task, cpu) == 7 &&
-                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-                   "a task's first word, byte by byte");
-    uint64_t w = (uint64_t)state << 8 | (uint64_t)pinned << 16 | (uint64_t)qos << 32 |
-                 (uint64_t)life << 48 | (uint64_t)cpu << 56;
+    uint64_t w = base | task_first_word(0, 0, qos, life, 0);
     __builtin_memcpy(t, &w, sizeof(w));
 }
 
@@ -371,7 +394,7 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     uint32_t id = task_take_id(this_cpu());
     arch_irq_restore(flags);
     task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
-                    attr->affinity, id);
+                    attr->affinity, id, spawn_layout.ext_off);
     t->flags = 0;
     t->qos = task_ext(t)->qos.eff;   /* again once an app has its say */
     task_pin_note(t);
@@ -398,14 +421,16 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
 static inline __attribute__((always_inline)) struct task *
 task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, void *arg,
                   const struct task_attr *attr, enum qos qos, const char *name, bool hooks,
-                  uint32_t affinity, bool here)
+                  uint32_t affinity, uint32_t zero_off, uint32_t ext_off, bool here)
 {
     uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
-    task_set_first_word(t, TASK_READY, here || (affinity && !(affinity & (affinity - 1))),
-                        (uint8_t)qos, life, (uint8_t)p->cpu);
+    uint64_t base = p->spawn_word;   /* READY, pinned, this cpu */
+    if (!here && (!affinity || (affinity & (affinity - 1))))
+        base &= ~task_first_word(0, 1, 0, 0, 0);   /* not pinned */
+    task_set_first_word(t, base, (uint8_t)qos, life);
     task_renew_tcb(t);
-    task_tls_zero_fixed(t->tls);
-    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p));
+    task_tls_zero_fixed(t->tls, zero_off);
+    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p), ext_off);
     if (here)
         return sched_start_here(t, p->rq, flags);
     arch_irq_restore(flags);
@@ -419,26 +444,53 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
  * Anything else takes task_spawn_general. */
 struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
 {
-    if (attr && fn && attr->name && !attr->stack_size && !attr->app && !attr->deadline &&
-        tls_zero_fixed) {
-        enum qos qos = attr->qos;
-        const char *name = attr->name;
-        uint32_t affinity = attr->affinity;
-        bool hooks = attr->on_end != NULL;
-        /* IRQs stay masked from the cache pop to the queueing. */
-        struct percpu *p = this_cpu();   /* set: sched_start needs it too */
-        uint64_t flags = arch_irq_save();
-        uint32_t n = p->ntasks_cached;
-        if (qos < QOS_COUNT && n) {
-            struct task *t = p->tasks_cached[--n];
-            p->ntasks_cached = n;
-            if (affinity == 1u << p->cpu)
+    if (attr && fn) {
+        /* The attributes as the four pairs of words they lie in (load
+         * pairs); padding bytes are never read as values. */
+        _Static_assert(offsetof(struct task_attr, name) == 0 &&
+                           offsetof(struct task_attr, qos) == 8 &&
+                           offsetof(struct task_attr, stack_size) == 16 &&
+                           offsetof(struct task_attr, affinity) == 24 &&
+                           offsetof(struct task_attr, detached) == 28 &&
+                           offsetof(struct task_attr, app) == 32 &&
+                           offsetof(struct task_attr, qos_exempt) == 40 &&
+                           offsetof(struct task_attr, deadline) == 48 &&
+                           offsetof(struct task_attr, on_end) == 56 &&
+                           __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                       "struct task_attr's first 64 bytes, word by word");
+        typedef uint64_t __attribute__((may_alias)) word;
+        const word *w = (const word *)attr;
+        uint64_t a[8] = {w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]};
+        const char *name = (const char *)a[0];
+        enum qos qos = (enum qos)(uint32_t)a[1];
+        uint32_t affinity = (uint32_t)a[3];
+        /* Both layout offsets in one load, from whichever core's copy
+         * (they are the same on every core: this task may move before
+         * IRQs are masked). */
+        uint64_t layout;
+        __builtin_memcpy(&layout, &this_cpu()->spawn_tls_zero_off, sizeof(layout));
+        uint32_t zero_off = (uint32_t)layout, ext_off = (uint32_t)(layout >> 32);
+        /* stack_size, app, deadline; ext_off 0: no fixed TLS reset */
+        if (name && !(a[2] | a[4] | a[6]) && ext_off) {
+            bool hooks = a[7] != 0;   /* on_end */
+            /* IRQs stay masked from the cache pop to the queueing; the
+             * core's state is read after they are (the task stays on
+             * this core from here on). */
+            uint64_t flags = arch_irq_save();
+            struct percpu *p = this_cpu();
+            uint32_t n = p->ntasks_cached;
+            if (qos < QOS_COUNT && n) {
+                /* The slot past the last, then back one: one index. */
+                struct task *t = (&p->tasks_cached[n])[-1];
+                p->ntasks_cached = n - 1;
+                if (affinity == p->cpu_bit)
+                    return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
+                                             affinity, zero_off, ext_off, true);
                 return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                         affinity, true);
-            return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks, affinity,
-                                     false);
+                                         affinity, zero_off, ext_off, false);
+            }
+            arch_irq_restore(flags);
         }
-        arch_irq_restore(flags);
     }
     return task_spawn_general(fn, arg, attr);
 }
@@ -518,11 +570,27 @@ static __attribute__((noinline)) struct sched_exit_switch exit_general(struct ta
 {
     struct task *joiner = mark_dead(cur, TASK_EXITED, value, false);
     if (joiner)
-        return sched_exit_to(joiner);
+        return sched_exit_to(cur, joiner);
     return exit_schedule();
 }
 
-/* A leaf: every call on the way is a tail call. */
+/* task_exit_begin's way when no joiner had registered as it looked: DEAD
+ * under the exit lock, then the joiner that registered meanwhile, if any,
+ * or the reaper (detached) or nobody. Out of line: task_exit_begin stays
+ * a leaf. */
+static __attribute__((noinline)) struct sched_exit_switch exit_unjoined(struct task *cur,
+                                                                        int64_t value)
+{
+    mark_dead_locked(cur, TASK_EXITED, value);
+    struct task *joiner = cur->joiner;
+    spin_unlock(&cur->exit_lock);
+    if (joiner)
+        return sched_exit_to(cur, joiner);
+    return exit_schedule();
+}
+
+/* A leaf: every call on the way is a tail call; the hand-off to a
+ * registered joiner inline (sched_exit_to_inline). */
 __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
 {
     arch_irq_disable();
@@ -540,18 +608,12 @@ __attribute__((flatten)) struct sched_exit_switch task_exit_begin(int64_t value)
      * joiner, a relaxed one in effect: an aligned pointer load; GCC's
      * relaxed atomic load computes the address first.) */
     struct task *joiner = *(struct task *volatile *)&cur->joiner;
-    if (joiner) {
-        cur->value = value;
-        cur->status = TASK_EXITED;
-        *(volatile uint8_t *)&cur->state = TASK_DEAD;
-        return sched_exit_to(joiner);
-    }
-    mark_dead_locked(cur, TASK_EXITED, value);
-    joiner = cur->joiner;
-    spin_unlock(&cur->exit_lock);
-    if (joiner)
-        return sched_exit_to(joiner);
-    return exit_schedule();
+    if (__builtin_expect(!joiner, 0))
+        return exit_unjoined(cur, value);
+    cur->value = value;
+    cur->status = TASK_EXITED;
+    *(volatile uint8_t *)&cur->state = TASK_DEAD;
+    return sched_exit_to_inline(cur, joiner);
 }
 
 _Noreturn void task_exit(int64_t value)
@@ -590,6 +652,10 @@ void task_join_wait(struct task *t)
         /* Read by an exit that does not take the lock (task_exit_begin). */
         __atomic_store_n(&t->joiner, sched_current(), __ATOMIC_RELAXED);
         sched_block(&t->exit_lock, 0);
+        /* t has ended. Its exit's hand-off (sched_exit_to) leaves this
+         * wait's result WAIT_PENDING (a wake stored WAIT_OK): a task that
+         * runs has no wait pending. */
+        sched_current()->wait_result = WAIT_OK;
     } else {
         spin_unlock(&t->exit_lock);
     }

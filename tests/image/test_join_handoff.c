@@ -394,3 +394,54 @@ TEST(sched, an_exit_wakes_a_joiner_of_its_class_on_the_joiners_own_core)
     EXPECT_EQ(r.values_ok, 20);
     EXPECT_EQ(r.on_own_core, 20);
 }
+
+/* --- the joiner's wait result after the exit's hand-off (branch spawn20) ------------- */
+
+struct wait_after {
+    bool waited;                 /* the join blocked (task_join_wait) and was handed back */
+    int64_t value;
+    int32_t result_after;        /* the joiner's wait_result once task_join returned */
+    int32_t result_after_dead;   /* ... after joining a child that had ended */
+};
+
+/* On its own (pinned) core: two children of a lower class (no preemption
+ * of the joiner by them), the second never in the slot, so its join blocks
+ * in task_join_wait's sched_block (WAIT_PENDING); the first runs and ends,
+ * then the second, whose exit hands the core back to the joiner here. */
+static int64_t pending_joiner(void *arg)
+{
+    struct wait_after *r = arg;
+    struct task *self = task_current();
+    struct task_attr at = {.name = "child", .qos = QOS_BACKGROUND, .affinity = 1u << cpu_id()};
+    struct task *a = task_spawn(note_and_return, (void *)(uintptr_t)'a', &at);
+    struct task *b = task_spawn(note_and_return, (void *)(uintptr_t)'b', &at);
+    uint64_t before = switches_of(self);
+    task_join(b, &r->value);
+    r->waited = !in_slot_here(b) && switches_of(self) - before == 1;
+    r->result_after = self->wait_result;
+    task_join(a, NULL);   /* ended already */
+    r->result_after_dead = self->wait_result;
+    return 0;
+}
+
+/* The exit's hand-off leaves the joiner's wait result as it finds it
+ * (WAIT_PENDING for a joiner blocked in task_join_wait): task_join_wait
+ * stores WAIT_OK as it returns, so a running task never has a wait
+ * pending (what a cancel or a waker looks for). Without that store the
+ * result after the join is WAIT_PENDING. */
+TEST(sched, a_joiner_handed_the_core_by_the_exit_has_no_wait_pending)
+{
+    atomic_store(&ran_n, 0);
+    struct wait_after r = {.result_after = 12345, .result_after_dead = 12345};
+    struct task_attr ja = {.name = "pending-joiner", .qos = QOS_DEFAULT,
+                           .affinity = 1u << another_core()};
+    struct task *j = task_spawn(pending_joiner, &r, &ja);
+    EXPECT_EQ(task_join(j, NULL), TASK_EXITED);
+    EXPECT_TRUE(r.waited);
+    EXPECT_EQ(r.value, 4200 + 'b');
+    EXPECT_EQ(r.result_after, WAIT_OK);
+    EXPECT_EQ(r.result_after_dead, WAIT_OK);
+    EXPECT_EQ(atomic_load(&ran_n), 2);
+    EXPECT_EQ(ran[0], 'a');
+    EXPECT_EQ(ran[1], 'b');
+}

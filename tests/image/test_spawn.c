@@ -392,3 +392,79 @@ TEST(spawn, task_ids_are_unique_across_cores)
                    ids_seen[b / IDS_PER_CORE][b % IDS_PER_CORE];
     EXPECT_EQ(dup, 0);
 }
+
+/* --- the fast spawn's pinned byte (branch spawn20: a per-core first word) ------------ */
+
+static _Atomic int pin_child_up;
+static _Atomic bool pin_child_go;
+
+static int64_t wait_for_go(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&pin_child_up, 1);
+    while (!atomic_load(&pin_child_go))
+        task_sleep_ns(100000);
+    return 0;
+}
+
+struct pin_seen {
+    uint8_t pinned[4];   /* affinity: here, one other core, two cores, any */
+    bool from_cache[4];  /* the record was this core's cached one */
+};
+
+/* On its own core: spawn from this core's cache (a join refills it) with
+ * four affinities, reading each child's pinned byte while it is alive. */
+static int64_t pin_driver(void *arg)
+{
+    struct pin_seen *r = arg;
+    int here = cpu_id();
+    int other = -1;
+    for (int c = 0; c < platform.ncpus; c++)
+        if (c != here && smp_cpu_online(c))
+            other = c;
+    uint32_t aff[4] = {1u << here, 1u << other, (1u << here) | (1u << other), 0};
+    for (int i = 0; i < 4; i++) {
+        struct task_attr warm = {.name = "warm", .qos = QOS_DEFAULT, .affinity = 1u << here};
+        task_join(task_spawn(wait_for_go, NULL, &warm), NULL);   /* go is set: ends */
+        struct percpu *p = this_cpu();
+        struct task *cached = p->ntasks_cached ? p->tasks_cached[p->ntasks_cached - 1] : NULL;
+        atomic_store(&pin_child_go, false);
+        atomic_store(&pin_child_up, 0);
+        struct task_attr a = {.name = "pin", .qos = QOS_DEFAULT, .affinity = aff[i]};
+        struct task *t = task_spawn(wait_for_go, NULL, &a);
+        r->from_cache[i] = t == cached;
+        while (!atomic_load(&pin_child_up))
+            task_sleep_ns(100000);
+        r->pinned[i] = t->pinned;   /* alive: its pinned byte (not yet its status) */
+        atomic_store(&pin_child_go, true);
+        task_join(t, NULL);
+    }
+    return 0;
+}
+
+/* The fast spawn takes pinned from this core's first word (pinned here)
+ * and clears it for any affinity of more than one core: a task that may
+ * run elsewhere is not pinned (wake-ups would keep it here, active
+ * migration would skip it). With the clear left out, the two-core and
+ * any-core children read pinned 1. */
+TEST(spawn, the_fast_spawn_pins_exactly_the_one_core_affinities)
+{
+    int here = cpu_id();
+    bool another = false;
+    for (int c = 0; c < platform.ncpus; c++)
+        another |= c != here && smp_cpu_online(c);
+    if (!another) {
+        EXPECT_TRUE(platform.ncpus == 1);
+        return;
+    }
+    atomic_store(&pin_child_go, true);
+    struct pin_seen r = {0};
+    struct task_attr da = {.name = "pin-driver", .qos = QOS_DEFAULT, .affinity = 1u << here};
+    EXPECT_EQ(task_join(task_spawn(pin_driver, &r, &da), NULL), TASK_EXITED);
+    for (int i = 0; i < 4; i++)
+        EXPECT_TRUE(r.from_cache[i]);
+    EXPECT_EQ(r.pinned[0], 1);
+    EXPECT_EQ(r.pinned[1], 1);
+    EXPECT_EQ(r.pinned[2], 0);
+    EXPECT_EQ(r.pinned[3], 0);
+}

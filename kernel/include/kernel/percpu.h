@@ -44,6 +44,11 @@ struct percpu {
     uint32_t next_task_id;            /* task.c: this core's next task id (cpu + 1, then
                                          steps of PLAT_MAX_CPUS), IRQs masked */
     struct task *tasks_cached[PERCPU_TASK_CACHE];
+    uint32_t cpu_bit;                 /* 1 << cpu (task.c: "pinned here" in one compare) */
+    uint64_t spawn_word;              /* task.c: the first word of a task spawned pinned
+                                         here (READY, pinned, this cpu), set at boot */
+    uint32_t spawn_tls_zero_off;      /* task.c: its spawn_layout, at this base pointer; */
+    uint32_t spawn_ext_off;           /* ext_off 0 when the fast spawn is off */
 } __attribute__((aligned(64)));
 
 extern struct percpu percpu[PLAT_MAX_CPUS];

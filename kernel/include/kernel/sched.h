@@ -264,13 +264,13 @@ struct sched_exit_switch {
     struct task *prev;   /* arch_switch_final's arguments */
     uint64_t next_sp;
 };
-/* The current task is dead (IRQs masked, its exit lock released) and j,
+/* The current task, cur, is dead (IRQs masked, its exit lock released) and j,
  * blocked in task_join and woken by nobody else, waits for it: wake j and
  * give up the CPU. j runs next on this core at once when nothing of its
  * band or above waits here (what the wake-up and schedule() would do, in
  * one step, as Linux's sync wake-up does): j is made current and the
  * switch to it returned; else a plain wake and switch, never returning. */
-struct sched_exit_switch sched_exit_to(struct task *j);
+struct sched_exit_switch sched_exit_to(struct task *cur, struct task *j);
 /* task_exit up to its last switch, which it returns (or does all of it
  * and never returns); arch_task_entry calls it as a task's function
  * returns, then switches (task.c). */
