@@ -1098,25 +1098,6 @@ static bool wait_parked_unlocked(struct chan *c, struct task *t)
     return true;
 }
 
-static _Atomic int race_go;
-static _Atomic int64_t race_send_r;
-
-static int64_t race_send(void *arg)
-{
-    while (!atomic_load(&race_go))
-        arch_cpu_relax();
-    atomic_store(&race_send_r, chan_send(shared, arg, WAIT_FOREVER));
-    return 0;
-}
-
-static int64_t race_close(void *arg)
-{
-    (void)arg;
-    while (!atomic_load(&race_go))
-        arch_cpu_relax();
-    return chan_close(shared);
-}
-
 /* A receiver parked without the lock, then a send (which takes it without
  * the lock, or through the lock once the close adopted it) and a close
  * racing from two other cores: either the send returns 0 and the receiver
@@ -1133,15 +1114,15 @@ TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_deci
         struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r));
         atomic_store(&race_go, 0);
-        struct task *s = spawn_on(race_send, &m, other_core(1), QOS_DEFAULT);
-        struct task *c = spawn_on(race_close, NULL, other_core(2), QOS_DEFAULT);
+        struct task *s = spawn_on(send_on_go, &m, other_core(1), QOS_DEFAULT);
+        struct task *c = spawn_on(close_on_go, NULL, other_core(2), QOS_DEFAULT);
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t vr = 1, vc = 1;
         task_join(s, NULL);
         task_join(c, &vc);
         task_join(r, &vr);
-        int64_t vs = atomic_load(&race_send_r);
+        int64_t vs = atomic_load(&race_send_result);
         EXPECT_EQ(vc, 0);
         if (vs == 0) {
             delivered++;
@@ -1191,13 +1172,13 @@ TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
         struct task *r1 = spawn_on(recv_one, &out1, other_core(0), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r1));
         struct task *r2 = spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT);
-        struct task *s = spawn_on(race_send, &m1, other_core(2), QOS_DEFAULT);
+        struct task *s = spawn_on(send_on_go, &m1, other_core(2), QOS_DEFAULT);
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t v1 = 1;
         task_join(r1, &v1);
         task_join(s, NULL);
-        EXPECT_EQ(atomic_load(&race_send_r), 0);
+        EXPECT_EQ(atomic_load(&race_send_result), 0);
         EXPECT_EQ(v1, 0);
         EXPECT_EQ(out1.seq, m1.seq);
         uint64_t end = clock_ns() + 2000 * MS;
