@@ -834,6 +834,26 @@ static int64_t recv_and_mark(void *arg)
     return 0;
 }
 
+/* The end of a reuse round: the spinner released, receiver A joined with
+ * message seq (what it was handed), then seq + 1 sent and taken by
+ * receiver B (into *out_b). */
+static void finish_reuse_round(struct task *spin, struct task *a, struct task *b,
+                               struct msg32 *out_b, uint64_t seq)
+{
+    atomic_store(&spin_release, 1);
+    int64_t v;
+    task_join(spin, &v);
+    task_join(a, &v);
+    EXPECT_EQ(atomic_load(&rec_a_result), 0);
+    EXPECT_EQ(rec_a_out.seq, seq);
+    struct msg32 m = {.seq = seq + 1};
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    v = -1;
+    task_join(b, &v);
+    EXPECT_EQ(v, 0);
+    EXPECT_EQ(out_b->seq, seq + 1);
+}
+
 /* A hand-off frees the record before its receiver runs: here receiver A's
  * core is kept by a higher-class spinner after A was handed its message,
  * and receiver B parks in the record meanwhile. A, once it runs, finds
@@ -869,18 +889,7 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         uint64_t flags = chan_lock_lists(shared);
         reused += shared->rx.tw.task == b && !atomic_load(&rec_a_done);
         spin_unlock_irqrestore(&shared->lock, flags);
-        atomic_store(&spin_release, 1);
-        int64_t v;
-        task_join(spin, &v);
-        task_join(a, &v);
-        EXPECT_EQ(atomic_load(&rec_a_result), 0);
-        EXPECT_EQ(rec_a_out.seq, 100 + 2 * (uint64_t)round);
-        m.seq++;
-        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
-        v = -1;
-        task_join(b, &v);
-        EXPECT_EQ(v, 0);
-        EXPECT_EQ(out_b.seq, 101 + 2 * (uint64_t)round);
+        finish_reuse_round(spin, a, b, &out_b, m.seq);
     }
     EXPECT_GE(reused, 1);
     EXPECT_EQ(chan_receivers(shared), 0);
@@ -1224,18 +1233,7 @@ TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_recor
         struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, b));
         reused += !atomic_load(&rec_a_done);
-        atomic_store(&spin_release, 1);
-        int64_t v;
-        task_join(spin, &v);
-        task_join(a, &v);
-        EXPECT_EQ(atomic_load(&rec_a_result), 0);
-        EXPECT_EQ(rec_a_out.seq, 700 + 2 * (uint64_t)round);
-        m.seq++;
-        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
-        v = -1;
-        task_join(b, &v);
-        EXPECT_EQ(v, 0);
-        EXPECT_EQ(out_b.seq, 701 + 2 * (uint64_t)round);
+        finish_reuse_round(spin, a, b, &out_b, m.seq);
     }
     EXPECT_GE(reused, 1);
     EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
