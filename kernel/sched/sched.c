@@ -787,10 +787,10 @@ void sched_init(void)
     }
     for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         runqueues[c].cpu = c;
-        runqueues[c].idle_mask = &sched_idle_mask;   /* uart18: the idle hint's copy */
+        runqueues[c].idle_mask = &sched_idle_mask;   /* note_idle_change: one load pair */
         runqueues[c].idle_bit = 1u << c;
         rq_local_wake_init(&runqueues[c]);
-        runqueues[c].wake_mask_idle =   /* uart18: wake_key_idle_diff's mask */
+        runqueues[c].wake_mask_idle =   /* wake_key_idle_diff: the key less its class byte */
             runqueues[c].wake_mask & ~(0xffull << (8 * offsetof(struct task, qos)));
     }
     sched_place_init();
