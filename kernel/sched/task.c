@@ -100,6 +100,7 @@ void task_system_init(void)
     for (int c = 0; c < PLAT_MAX_CPUS; c++) {
         percpu[c].spawn_tls_zero_off = spawn_layout.tls_zero_off;
         percpu[c].spawn_ext_off = tls_zero_fixed ? spawn_layout.ext_off : 0;
+        percpu[c].spawn_entry = (uint64_t)arch_task_entry;
     }
     task_cache = slab_cache_create("task", sizeof(struct task), 64);
     if (!task_cache || mm_register_drain_hook(task_cache_drain_cpu) != 0)
@@ -321,7 +322,8 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
                                                                   const struct task_attr *attr,
                                                                   enum qos qos, const char *name,
                                                                   bool hooks, uint32_t affinity,
-                                                                  uint32_t id, uint32_t ext_off)
+                                                                  uint32_t id, uint32_t ext_off,
+                                                                  uint64_t entry)
 {
     /* The attributes first (qos, name, hooks and affinity are the
      * caller's): the stores below may alias them. (The hooks are read in
@@ -343,7 +345,7 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
 
     struct arch_first_frame *frame = (struct arch_first_frame *)(tp - sizeof(*frame));
     frame->min.fp = 0;
-    frame->min.lr = (uint64_t)arch_task_entry;
+    frame->min.lr = entry;   /* arch_task_entry */
     frame->fn = (uint64_t)fn;
     frame->arg = (uint64_t)arg;
     t->sp = (uint64_t)frame | TASK_SP_MIN_TAG;
@@ -394,7 +396,7 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
     uint32_t id = task_take_id(this_cpu());
     arch_irq_restore(flags);
     task_begin_life(t, fn, arg, attr, qos, attr->name ? attr->name : "task", hooks,
-                    attr->affinity, id, spawn_layout.ext_off);
+                    attr->affinity, id, spawn_layout.ext_off, (uint64_t)arch_task_entry);
     t->flags = 0;
     t->qos = task_ext(t)->qos.eff;   /* again once an app has its say */
     task_pin_note(t);
@@ -421,7 +423,8 @@ static __attribute__((noinline)) struct task *task_spawn_general(task_fn fn, voi
 static inline __attribute__((always_inline)) struct task *
 task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, void *arg,
                   const struct task_attr *attr, enum qos qos, const char *name, bool hooks,
-                  uint32_t affinity, uint32_t zero_off, uint32_t ext_off, bool here)
+                  uint32_t affinity, uint32_t zero_off, uint32_t ext_off, uint64_t entry,
+                  bool here)
 {
     uint8_t life = attr->detached ? TASK_LIFE_DETACHED : 0;   /* begin_life adds HOOKS */
     uint64_t base = p->spawn_word;   /* READY, pinned, this cpu */
@@ -430,7 +433,8 @@ task_spawn_cached(struct task *t, struct percpu *p, uint64_t flags, task_fn fn, 
     task_set_first_word(t, base, (uint8_t)qos, life);
     task_renew_tcb(t);
     task_tls_zero_fixed(t->tls, zero_off);
-    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p), ext_off);
+    task_begin_life(t, fn, arg, attr, qos, name, hooks, affinity, task_take_id(p), ext_off,
+                    entry);
     if (here)
         return sched_start_here(t, p->rq, flags);
     arch_irq_restore(flags);
@@ -464,12 +468,18 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
         const char *name = (const char *)a[0];
         enum qos qos = (enum qos)(uint32_t)a[1];
         uint32_t affinity = (uint32_t)a[3];
-        /* Both layout offsets in one load, from whichever core's copy
-         * (they are the same on every core: this task may move before
-         * IRQs are masked). */
-        uint64_t layout;
-        __builtin_memcpy(&layout, &this_cpu()->spawn_tls_zero_off, sizeof(layout));
-        uint32_t zero_off = (uint32_t)layout, ext_off = (uint32_t)(layout >> 32);
+        /* Both layout offsets and the first frame's lr in one load
+         * pair, from whichever core's copy (they are the same on every
+         * core: this task may move before IRQs are masked). */
+        _Static_assert(offsetof(struct percpu, spawn_ext_off) ==
+                               offsetof(struct percpu, spawn_tls_zero_off) + 4 &&
+                           offsetof(struct percpu, spawn_entry) ==
+                               offsetof(struct percpu, spawn_tls_zero_off) + 8,
+                       "the spawn layout and entry adjacent");
+        struct { uint64_t layout, entry; } l;
+        __builtin_memcpy(&l, &this_cpu()->spawn_tls_zero_off, sizeof(l));
+        uint32_t zero_off = (uint32_t)l.layout, ext_off = (uint32_t)(l.layout >> 32);
+        uint64_t entry = l.entry;
         /* stack_size, app, deadline; ext_off 0: no fixed TLS reset */
         if (name && !(a[2] | a[4] | a[6]) && ext_off) {
             bool hooks = a[7] != 0;   /* on_end */
@@ -485,9 +495,9 @@ struct task *task_spawn(task_fn fn, void *arg, const struct task_attr *attr)
                 p->ntasks_cached = n - 1;
                 if (affinity == p->cpu_bit)
                     return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                             affinity, zero_off, ext_off, true);
+                                             affinity, zero_off, ext_off, entry, true);
                 return task_spawn_cached(t, p, flags, fn, arg, attr, qos, name, hooks,
-                                         affinity, zero_off, ext_off, false);
+                                         affinity, zero_off, ext_off, entry, false);
             }
             arch_irq_restore(flags);
         }

@@ -49,6 +49,8 @@ struct percpu {
                                          here (READY, pinned, this cpu), set at boot */
     uint32_t spawn_tls_zero_off;      /* task.c: its spawn_layout, at this base pointer; */
     uint32_t spawn_ext_off;           /* ext_off 0 when the fast spawn is off */
+    uint64_t spawn_entry;             /* task.c: a first frame's lr (arch_task_entry),
+                                         read with the two offsets as one pair */
 } __attribute__((aligned(64)));
 
 extern struct percpu percpu[PLAT_MAX_CPUS];
