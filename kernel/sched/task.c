@@ -298,12 +298,15 @@ static inline __attribute__((always_inline)) void task_ext_begin(struct task_ext
                    "task_ext's first 64 bytes, word by word");
     typedef uint64_t __attribute__((may_alias)) word;
     word *w = (word *)ext;
+    /* The counter first: its read is not between the stores, which GCC
+     * then pairs (w[4], w[5]) like the others. */
+    uint64_t stamp = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
     w[0] = (uint64_t)qos | (uint64_t)exempt << 8;
     w[1] = 0;
     w[2] = (uint64_t)qos;
     w[3] = 0;
     w[4] = 0;
-    w[5] = arch_counter_relaxed() | TASK_UTIL_STAMP_TICKS;
+    w[5] = stamp;
     w[6] = 0;
     w[7] = 0;
 }
@@ -335,6 +338,9 @@ static inline __attribute__((always_inline)) void task_begin_life(struct task *t
      * registers: the fast spawn keeps no frame). */
     char *tp = t->tls;
     struct task_ext *ext = (struct task_ext *)(tp + ext_off);   /* task_ext(t) */
+    /* ext in a register (no register + offset addressing): every store
+     * below at ext plus a constant, which GCC pairs. */
+    __asm__("" : "+r"(ext));
     task_ext_begin(ext, qos, exempt);
     ext->migrations = 0;
     if (__builtin_expect(hooks, 0)) {
