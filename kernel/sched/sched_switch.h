@@ -296,7 +296,9 @@ static inline __attribute__((always_inline)) bool same_plain_class_here(const st
     uint32_t wp, wj;
     __builtin_memcpy(&wp, &prev->qos, sizeof(wp));
     __builtin_memcpy(&wj, &j->qos, sizeof(wj));
-    return !(((wj ^ wp) & 0xff00ffffu) | (wp & 0xff00u));   /* life left out */
+    /* prev's flags (byte 1) shifted onto byte 3, whose difference (cpu)
+     * must be 0 as well; byte 2 (life, and prev's qos shifted) left out. */
+    return !(((wj ^ wp) | (wp << 16)) & 0xff00ffffu);
 }
 
 /* exit_handoff_other (sched.c): the exit's hand-off when it is not the

@@ -8,6 +8,7 @@
  * migration.
  */
 #include <stdatomic.h>
+#include <kernel/app.h>
 #include <kernel/clock.h>
 #include <kernel/percpu.h>
 #include <kernel/sched.h>
@@ -444,4 +445,62 @@ TEST(sched, a_joiner_handed_the_core_by_the_exit_has_no_wait_pending)
     EXPECT_EQ(atomic_load(&ran_n), 2);
     EXPECT_EQ(ran[0], 'a');
     EXPECT_EQ(ran[1], 'b');
+}
+
+/* --- an exit between two members of one app (branch spawn21) --------------------------- */
+
+struct app_join {
+    struct app *app;
+    uint64_t joiner_switches; /* the joiner's, over the join */
+    int64_t value;
+    enum task_status st;
+    uint64_t busy_join;       /* the app's busy time added over the join */
+};
+
+/* On its own (pinned) core, a member of r->app: spawn a member of the same
+ * app and class pinned here that spins 2 ms, join it. Members are never
+ * put in the slot's hand-off (rare flags), so the join blocks and the
+ * child's exit hands the core back to this joiner: both tasks have the
+ * same class, flags and core, and only the flags tell the exit that the
+ * app must be charged. */
+static int64_t app_joiner(void *arg)
+{
+    struct app_join *r = arg;
+    struct task *self = task_current();
+    struct task_attr at = {.name = "member", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id(),
+                           .app = r->app};
+    struct task *c = task_spawn(spin_then_return, (void *)(uintptr_t)78, &at);
+    struct sched_energy e0, e1;
+    app_energy(r->app, &e0);
+    uint64_t sw = switches_of(self);
+    r->st = task_join(c, &r->value);
+    r->joiner_switches = switches_of(self) - sw;
+    app_energy(r->app, &e1);
+    r->busy_join = e1.busy_ns - e0.busy_ns;
+    return 0;
+}
+
+/* The exit's one-class test (same_plain_class_here) requires the exiting
+ * task's flags to be 0, not only equal to the joiner's: an app member
+ * handing the core to another member takes the general way, which charges
+ * the member's run time to the app (qos_account). With prev's flags left
+ * out of the test, the child's 2 ms are never charged (busy_join is the
+ * joiner's few microseconds). */
+TEST(sched, an_exit_between_two_members_of_one_app_charges_the_app)
+{
+    struct app_join r = {.app = app_create("pair", true)};
+    EXPECT_TRUE(r.app != NULL);
+    if (!r.app)
+        return;
+    struct task_attr ja = {.name = "app-joiner", .qos = QOS_DEFAULT,
+                           .affinity = 1u << another_core(), .app = r.app};
+    struct task *j = task_spawn(app_joiner, &r, &ja);
+    EXPECT_TRUE(j != NULL);
+    if (j)
+        EXPECT_EQ(task_join(j, NULL), TASK_EXITED);
+    EXPECT_EQ(r.st, TASK_EXITED);
+    EXPECT_EQ(r.value, 78);
+    EXPECT_EQ(r.joiner_switches, 1);
+    EXPECT_GE(r.busy_join, 2 * MS);
+    EXPECT_EQ(app_destroy(r.app), 0);
 }
