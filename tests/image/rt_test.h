@@ -2,12 +2,16 @@
 #ifndef RT_TEST_H
 #define RT_TEST_H
 
+#include <stdlib.h>
 #include <kernel/mm.h>
 #include <kernel/sched.h>
+#include <kernel/sem.h>
 #include <kernel/smp.h>
 #include <kernel/task.h>
+#include <sr/async.h>
 #include <sr/chan.h>
 #include <sr/wait.h>
+#include <sr_test.h>
 
 #define MS (1000ull * 1000)
 
@@ -16,6 +20,115 @@ static inline struct task *spawn_on(task_fn fn, void *arg, int cpu, enum qos qos
     struct task_attr attr = {.name = "rt-test", .qos = qos,
                              .affinity = cpu >= 0 ? 1u << cpu : 0};
     return task_spawn(fn, arg, &attr);
+}
+
+/* How long a test waits for a wake-up it is there to check before it calls
+ * it lost: far above what a correct run needs (microseconds) on a loaded,
+ * shared 2-core host, and far below the harness's watchdog. */
+#define LOST_WAKE_NS (2000 * MS)
+
+/* A join with a bound, for tests whose point is that a wait ends: a lost
+ * wake-up then fails the test by name instead of hanging the run. A joiner
+ * task on the caller's core does the untimed join (task_join or
+ * async_join) and posts `ended`; join_within waits for that post at most
+ * ns. The block is the heap's and freed only with a join that happened: a
+ * watch that missed its bound keeps its joiner, blocked on the watched task
+ * and nothing else, and the block, for good. */
+struct join_watch {
+    struct semaphore ended;
+    struct task *task;              /* stackful, or NULL */
+    struct async_task *atask;       /* stackless, or NULL */
+    struct task *joiner;
+    int status;                     /* enum task_status or enum async_status */
+    int64_t value;
+};
+
+static inline int64_t join_watch_main(void *arg)
+{
+    struct join_watch *j = arg;
+    if (j->task)
+        j->status = (int)task_join(j->task, &j->value);
+    else
+        j->status = (int)async_join(j->atask, &j->value);
+    sem_post(&j->ended);
+    return 0;
+}
+
+/* Watch the end of stackful t or (t NULL) stackless at. NULL, with a
+ * failure recorded, if the watch cannot be had (the task is then left
+ * unjoined). */
+static inline struct join_watch *join_watch_start(struct task *t, struct async_task *at)
+{
+    struct join_watch *j = calloc(1, sizeof(*j));
+    if (!j) {
+        test_fail(__FILE__, __LINE__, "no memory for a join watch");
+        return NULL;
+    }
+    sem_init(&j->ended, 0);
+    j->task = t;
+    j->atask = at;
+    struct task_attr attr = {.name = "join-watch", .qos = QOS_DEFAULT, .affinity = 1u << cpu_id()};
+    j->joiner = task_spawn(join_watch_main, j, &attr);
+    if (!j->joiner) {
+        test_fail(__FILE__, __LINE__, "cannot spawn a join watch");
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Wait at most ns for the watched task's end (j NULL: false). true: it
+ * ended and was joined (*status and *value set if not NULL), the watch
+ * freed. false: it has not ended; the watch stays (wait again, e.g. after
+ * a close that should end its wait). */
+static inline bool join_within(struct join_watch *j, uint64_t ns, int *status, int64_t *value)
+{
+    if (!j || sem_wait(&j->ended, ns) != 0)
+        return false;
+    task_join(j->joiner, NULL);
+    if (status)
+        *status = j->status;
+    if (value)
+        *value = j->value;
+    free(j);
+    return true;
+}
+
+/* Join w's task within LOST_WAKE_NS: true (w set NULL, *value set if not
+ * NULL; a task that faulted or was cancelled is a failure too), else false
+ * with "<what> never returned: lost wake-up" recorded at the caller's line and
+ * w kept, for close_and_reap. */
+#define JOINED_OR_LOST(w, value, what) joined_or_lost_(&(w), (value), (what), __FILE__, __LINE__)
+static inline bool joined_or_lost_(struct join_watch **w, int64_t *value, const char *what,
+                                   const char *file, int line)
+{
+    int status = -1;
+    if (!join_within(*w, LOST_WAKE_NS, &status, value)) {
+        test_fail(file, line, "%s never returned: lost wake-up", what);
+        return false;
+    }
+    *w = NULL;
+    if (status != 0)
+        test_fail(file, line, "%s ended with status %d", what, status);
+    return true;
+}
+
+/* The cleanup after a lost wake-up on c: close c (every wait still listed
+ * on it ends with -EPIPE), then give each task still watched in w[0..n)
+ * (NULL: joined already) the bound again. c is destroyed only if they all
+ * ended: a task still blocked keeps c (leaked), so that nothing it may
+ * touch later is freed under it. */
+static inline void close_and_reap(struct chan *c, struct join_watch **w, int n)
+{
+    chan_close(c);
+    bool all = true;
+    for (int i = 0; i < n; i++)
+        if (w[i] && !join_within(w[i], LOST_WAKE_NS, NULL, NULL)) {
+            test_fail(__FILE__, __LINE__, "a task stayed blocked after the close (its channel kept)");
+            all = false;
+        }
+    if (all)
+        chan_destroy(c);
 }
 
 /* Waiters queued on l right now (l guarded by the spinlock it names). */

@@ -1180,21 +1180,28 @@ TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
         atomic_store(&behind_r, 1);
         struct task *r1 = spawn_on(recv_one, &out1, other_core(0), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r1));
-        struct task *r2 = spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT);
-        struct task *s = spawn_on(send_on_go, &m1, other_core(2), QOS_DEFAULT);
+        struct join_watch *w[3] = {join_watch_start(r1, NULL)};
+        w[1] = join_watch_start(spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT), NULL);
+        w[2] = join_watch_start(spawn_on(send_on_go, &m1, other_core(2), QOS_DEFAULT), NULL);
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t v1 = 1;
-        task_join(r1, &v1);
-        task_join(s, NULL);
+        if (!JOINED_OR_LOST(w[0], &v1, "R1 (first in line)") ||
+            !JOINED_OR_LOST(w[2], NULL, "the sender")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         EXPECT_EQ(atomic_load(&race_send_result), 0);
         EXPECT_EQ(v1, 0);
         EXPECT_EQ(out1.seq, m1.seq);
         uint64_t end = clock_ns() + 2000 * MS;
         while (chan_receivers(shared) < 1 && atomic_load(&behind_r) == 1 && clock_ns() < end)
             task_sleep_ns(20000);
-        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);
-        task_join(r2, NULL);
+        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);   /* capacity 1, empty: never waits */
+        if (!JOINED_OR_LOST(w[1], NULL, "R2 (second in line)")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         EXPECT_EQ(atomic_load(&behind_r), 0);
         EXPECT_EQ(behind_out.seq, m2.seq);
         EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
@@ -1267,6 +1274,7 @@ TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
         struct msg32 out = {.seq = 0}, m = {.seq = 900 + (uint64_t)round};
         struct task *r = spawn_on(recv_one, &out, other_core(round), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        struct join_watch *w[2] = {join_watch_start(r, NULL)};
         if (round & 1) {
             struct sel_case cs[1];
             chan_case_send(&cs[0], shared, &m);
@@ -1279,12 +1287,19 @@ TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
             EXPECT_TRUE(as != NULL);
             as->msg = m;
             async_start(&as->t);
+            w[1] = join_watch_start(NULL, &as->t);
             int64_t v = 1;
-            EXPECT_EQ(async_join(&as->t, &v), ASYNC_COMPLETED);
+            if (!JOINED_OR_LOST(w[1], &v, "the stackless sender")) {
+                close_and_reap(shared, w, 2);
+                return;
+            }
             EXPECT_EQ(v, 0);
         }
         int64_t vr = 1;
-        task_join(r, &vr);
+        if (!JOINED_OR_LOST(w[0], &vr, "the receiver parked without the lock")) {
+            close_and_reap(shared, w, 2);
+            return;
+        }
         EXPECT_EQ(vr, 0);
         EXPECT_EQ(out.seq, m.seq);
         EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
