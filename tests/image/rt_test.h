@@ -22,10 +22,12 @@ static inline struct task *spawn_on(task_fn fn, void *arg, int cpu, enum qos qos
     return task_spawn(fn, arg, &attr);
 }
 
-/* How long a test waits for a wake-up it is there to check before it calls
- * it lost: far above what a correct run needs (microseconds) on a loaded,
- * shared 2-core host, and far below the harness's watchdog. */
-#define LOST_WAKE_NS (2000 * MS)
+/* How long a test waits for a task whose end a wake-up it checks decides,
+ * before it calls the wake-up lost: far above what a correct run needs on
+ * a loaded, shared 2-core host (microseconds for one wake-up, well under a
+ * second for the longest watched run, the all-core stress), and far below
+ * the harness's 60 s watchdog. */
+#define LOST_WAKE_NS (5000 * MS)
 
 /* A join with a bound, for tests whose point is that a wait ends: a lost
  * wake-up then fails the test by name instead of hanging the run. A joiner
@@ -129,6 +131,22 @@ static inline void close_and_reap(struct chan *c, struct join_watch **w, int n)
         }
     if (all)
         chan_destroy(c);
+}
+
+/* Join stackful t, the only task of the test left waiting on c, within
+ * LOST_WAKE_NS: true (*value set if not NULL), else the lost wake-up
+ * recorded at the caller's line, c closed and reaped (close_and_reap) and
+ * false: the caller must then return without touching c. */
+#define JOINED_OR_REAPED(c, t, value, what)                                       \
+    joined_or_reaped_((c), (t), (value), (what), __FILE__, __LINE__)
+static inline bool joined_or_reaped_(struct chan *c, struct task *t, int64_t *value,
+                                     const char *what, const char *file, int line)
+{
+    struct join_watch *w = join_watch_start(t, NULL);
+    if (joined_or_lost_(&w, value, what, file, line))
+        return true;
+    close_and_reap(c, &w, 1);
+    return false;
 }
 
 /* Waiters queued on l right now (l guarded by the spinlock it names). */
