@@ -900,21 +900,36 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     fd->c = c;
     fd->n = N;
     async_start(&fd->t);
-    EXPECT_EQ(async_join(&fd->t, &v), ASYNC_COMPLETED);
+    /* Watched joins (w: the feeder, the fans, the stackful sink): a lost
+     * wake-up fails the test by name. */
+    struct join_watch *w[FANS + 2] = {join_watch_start(NULL, &fd->t)};
+    for (int i = 0; i < FANS; i++)
+        w[1 + i] = i == CANCELLED ? NULL : join_watch_start(NULL, &f[i]->t);
+    w[FANS + 1] = join_watch_start(st, NULL);
+    if (!JOINED_OR_LOST(w[0], &v, "the feeder")) {
+        close_and_reap(c, w, FANS + 2);
+        return;
+    }
     EXPECT_EQ(v, 0);
 
     uint64_t count = 0, sum = 0;
     for (int i = 0; i < FANS; i++) {
         if (i == CANCELLED)
             continue;
-        EXPECT_EQ(async_join(&f[i]->t, &v), ASYNC_COMPLETED);
+        if (!JOINED_OR_LOST(w[1 + i], &v, "a stackless receiver")) {
+            close_and_reap(c, w, FANS + 2);
+            return;
+        }
         EXPECT_EQ(f[i]->end, -EPIPE);
         EXPECT_EQ(f[i]->foreign_polls, 0);
         count += f[i]->count;
         sum += f[i]->sum;
     }
     EXPECT_EQ(atomic_load(&f[TIMED]->timeouts), 1);
-    EXPECT_EQ(task_join(st, &v), TASK_EXITED);
+    if (!JOINED_OR_LOST(w[FANS + 1], &v, "the stackful receiver")) {
+        close_and_reap(c, w, FANS + 2);
+        return;
+    }
     EXPECT_EQ(v, -EPIPE);
     count += s.count;
     sum += s.sum;
@@ -1157,8 +1172,12 @@ TEST(async, stackless_receivers_are_served_highest_qos_first_also_from_the_cache
         x = 200 + (uint64_t)i;
         EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
         int64_t vd = -1, vk = -1;
-        EXPECT_EQ(async_join(&d->t, &vd), ASYNC_COMPLETED);
-        EXPECT_EQ(async_join(&k->t, &vk), ASYNC_COMPLETED);
+        struct join_watch *w[2] = {join_watch_start(NULL, &d->t), join_watch_start(NULL, &k->t)};
+        if (!JOINED_OR_LOST(w[0], &vd, "the default-class receiver") ||
+            !JOINED_OR_LOST(w[1], &vk, "the utility-class receiver")) {
+            close_and_reap(c, w, 2);
+            return;
+        }
         EXPECT_EQ(vd, 100 + i);
         EXPECT_EQ(vk, 200 + i);
         cached += kid == prev;   /* the block the last round's kid freed */
