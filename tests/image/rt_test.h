@@ -180,11 +180,19 @@ static inline int list_waiters(struct wait_list *l)
     return n;
 }
 
-/* Wait until l has n waiters (sleeping, so tasks of any class get to run). */
+/* Wait until l has n waiters (sleeping, so tasks of any class get to run);
+ * a failure if they are not there within LOST_WAKE_NS. */
 static inline void wait_for_waiters(struct wait_list *l, int n)
 {
+    uint64_t end = clock_ns() + LOST_WAKE_NS;
     while (list_waiters(l) < n)
-        task_sleep_ns(50000);
+        if (clock_ns() > end) {   /* a wait that never queued: fail, do not hang */
+            test_fail(__FILE__, __LINE__, "%d waiters queued, not %d, after the bound",
+                      list_waiters(l), n);
+            return;
+        } else {
+            task_sleep_ns(50000);
+        }
 }
 
 /* Receivers waiting on c right now, one parked in its record without the
@@ -202,8 +210,15 @@ static inline int chan_receivers(struct chan *c)
 /* Wait until c has n receivers waiting (as wait_for_waiters). */
 static inline void wait_for_receivers(struct chan *c, int n)
 {
+    uint64_t end = clock_ns() + LOST_WAKE_NS;
     while (chan_receivers(c) < n)
-        task_sleep_ns(50000);
+        if (clock_ns() > end) {
+            test_fail(__FILE__, __LINE__, "%d receivers waiting, not %d, after the bound",
+                      chan_receivers(c), n);
+            return;
+        } else {
+            task_sleep_ns(50000);
+        }
 }
 
 /* The i-th online core other than the caller's, cyclically (the caller's
