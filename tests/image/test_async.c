@@ -110,6 +110,19 @@ static struct pump *pump_new(struct chan *in, struct chan *out, uint64_t n, int 
     return p;
 }
 
+/* A stackful receiver of n numbers from shared_c: their sum. */
+static struct chan *recv_sum_c;
+static int64_t recv_sum(void *arg)
+{
+    uint64_t sum = 0, x;
+    for (uintptr_t i = 0; i < (uintptr_t)arg; i++) {
+        if (chan_recv(recv_sum_c, &x, WAIT_FOREVER) != 0)
+            return -1;
+        sum += x;
+    }
+    return (int64_t)sum;
+}
+
 TEST(async, await_channels_between_cores_and_with_stackful_tasks)
 {
     enum { N = 1000 };
@@ -118,28 +131,33 @@ TEST(async, await_channels_between_cores_and_with_stackful_tasks)
     struct pump *cons = pump_new(c, NULL, N, other_core(1), QOS_UTILITY);
     async_start(&cons->t);
     async_start(&prod->t);
+    struct join_watch *w[2] = {join_watch_start(NULL, &prod->t), join_watch_start(NULL, &cons->t)};
     int64_t v = -1;
-    EXPECT_EQ(async_join(&prod->t, &v), ASYNC_COMPLETED);
-    EXPECT_EQ(v, 0);
-    EXPECT_EQ(async_join(&cons->t, &v), ASYNC_COMPLETED);
+    if (!JOINED_OR_LOST(w[0], &v, "the stackless producer") ||
+        !JOINED_OR_LOST(w[1], &v, "the stackless consumer")) {
+        close_and_reap(c, w, 2);
+        return;
+    }
     uint64_t want = 0;
     for (uint64_t i = 0; i < N; i++)
         want += i * i;
     EXPECT_EQ((uint64_t)v, want);
 
     /* A stackful receiver of a stackless sender, on the same core. */
+    recv_sum_c = c;
+    w[1] = join_watch_start(spawn_on(recv_sum, (void *)(uintptr_t)100, cpu_id(), QOS_DEFAULT), NULL);
     prod = pump_new(NULL, c, 100, -1, QOS_DEFAULT);
     async_start(&prod->t);
-    uint64_t got = 0, x;
-    for (int i = 0; i < 100; i++) {
-        EXPECT_EQ(chan_recv(c, &x, WAIT_FOREVER), 0);
-        got += x;
+    w[0] = join_watch_start(NULL, &prod->t);
+    if (!JOINED_OR_LOST(w[0], &v, "the stackless sender") ||
+        !JOINED_OR_LOST(w[1], &v, "the stackful receiver")) {
+        close_and_reap(c, w, 2);
+        return;
     }
-    EXPECT_EQ(async_join(&prod->t, &v), ASYNC_COMPLETED);
     want = 0;
     for (uint64_t i = 0; i < 100; i++)
         want += i * i;
-    EXPECT_EQ(got, want);
+    EXPECT_EQ((uint64_t)v, want);
     chan_destroy(c);
 }
 
@@ -882,21 +900,36 @@ TEST(async, a_sender_wakes_waiters_of_its_executor_of_others_and_stackful_exactl
     fd->c = c;
     fd->n = N;
     async_start(&fd->t);
-    EXPECT_EQ(async_join(&fd->t, &v), ASYNC_COMPLETED);
+    /* Watched joins (w: the feeder, the fans, the stackful sink): a lost
+     * wake-up fails the test by name. */
+    struct join_watch *w[FANS + 2] = {join_watch_start(NULL, &fd->t)};
+    for (int i = 0; i < FANS; i++)
+        w[1 + i] = i == CANCELLED ? NULL : join_watch_start(NULL, &f[i]->t);
+    w[FANS + 1] = join_watch_start(st, NULL);
+    if (!JOINED_OR_LOST(w[0], &v, "the feeder")) {
+        close_and_reap(c, w, FANS + 2);
+        return;
+    }
     EXPECT_EQ(v, 0);
 
     uint64_t count = 0, sum = 0;
     for (int i = 0; i < FANS; i++) {
         if (i == CANCELLED)
             continue;
-        EXPECT_EQ(async_join(&f[i]->t, &v), ASYNC_COMPLETED);
+        if (!JOINED_OR_LOST(w[1 + i], &v, "a stackless receiver")) {
+            close_and_reap(c, w, FANS + 2);
+            return;
+        }
         EXPECT_EQ(f[i]->end, -EPIPE);
         EXPECT_EQ(f[i]->foreign_polls, 0);
         count += f[i]->count;
         sum += f[i]->sum;
     }
     EXPECT_EQ(atomic_load(&f[TIMED]->timeouts), 1);
-    EXPECT_EQ(task_join(st, &v), TASK_EXITED);
+    if (!JOINED_OR_LOST(w[FANS + 1], &v, "the stackful receiver")) {
+        close_and_reap(c, w, FANS + 2);
+        return;
+    }
     EXPECT_EQ(v, -EPIPE);
     count += s.count;
     sum += s.sum;
@@ -1139,8 +1172,12 @@ TEST(async, stackless_receivers_are_served_highest_qos_first_also_from_the_cache
         x = 200 + (uint64_t)i;
         EXPECT_EQ(chan_send(c, &x, 1000 * MS), 0);
         int64_t vd = -1, vk = -1;
-        EXPECT_EQ(async_join(&d->t, &vd), ASYNC_COMPLETED);
-        EXPECT_EQ(async_join(&k->t, &vk), ASYNC_COMPLETED);
+        struct join_watch *w[2] = {join_watch_start(NULL, &d->t), join_watch_start(NULL, &k->t)};
+        if (!JOINED_OR_LOST(w[0], &vd, "the default-class receiver") ||
+            !JOINED_OR_LOST(w[1], &vk, "the utility-class receiver")) {
+            close_and_reap(c, w, 2);
+            return;
+        }
         EXPECT_EQ(vd, 100 + i);
         EXPECT_EQ(vk, 200 + i);
         cached += kid == prev;   /* the block the last round's kid freed */
@@ -1149,4 +1186,133 @@ TEST(async, stackless_receivers_are_served_highest_qos_first_also_from_the_cache
     EXPECT_EQ(cached, ROUNDS - 1);
     EXPECT_EQ(list_waiters(&c->recvq), 0);
     chan_destroy(c);
+}
+
+/* --- a hand-written poll that keeps going after a pending await --------------- */
+
+/* The poll function may be written by hand (the macros are optional), and
+ * such a poll may keep going after an await returned ASYNC_PENDING. Here it
+ * starts a sender of its own executor then; the sender's first poll runs at
+ * once, inside async_start, and hands its message to the still-running
+ * receiver's pending await. The hand-off must not queue the receiver then
+ * (its executor queues it when the poll returns pending); queueing it too
+ * would list it twice and poll it again after it ended. */
+static _Atomic int self_recv_polls;   /* every poll of the receiver, this round */
+static int self_sender_result, self_sender_done, self_sent_inline;   /* this round's */
+
+struct inline_sender {
+    struct async_task t;
+    struct chan *c;
+    uint8_t msg[32];
+    /* detached: what it did goes to self_sender_result and _done */
+};
+
+static int inline_sender_poll(struct async_task *t)
+{
+    struct inline_sender *s = (struct inline_sender *)t;
+    int r;
+    ASYNC_BEGIN(t);
+    ASYNC_AWAIT(t, r, chan_send_await(t, s->c, s->msg));
+    self_sender_result = r;
+    self_sender_done = 1;
+    ASYNC_END(t, r);
+}
+
+struct self_recv {
+    struct async_task t;
+    struct chan *c;
+    uint8_t buf[32];
+    uint64_t seq;
+};
+
+static int self_recv_poll(struct async_task *t)
+{
+    struct self_recv *k = (struct self_recv *)t;
+    if (atomic_fetch_add(&self_recv_polls, 1) >= 2)
+        return ASYNC_DONE;   /* a third poll: the test fails on the count */
+    int r;
+    switch (t->resume) {
+    case 0:
+        r = chan_recv_await(t, k->c, k->buf);   /* nothing sent yet: pending */
+        if (r != ASYNC_PENDING) {
+            t->value = r == 0 ? -1000 : r;
+            return ASYNC_DONE;
+        }
+        t->resume = 1;
+        struct inline_sender *s = ASYNC_NEW(struct inline_sender, inline_sender_poll,
+                                            &((struct async_attr){.qos = t->qos, .cpu = -1,
+                                                                  .detached = true}));
+        if (!s) {
+            t->value = -ENOMEM;
+            return ASYNC_DONE;
+        }
+        s->c = k->c;
+        memcpy(s->msg, &k->seq, sizeof(k->seq));
+        async_start(&s->t);   /* its first poll runs here, and sends */
+        self_sent_inline = self_sender_done;
+        return ASYNC_PENDING;
+    default:
+        r = chan_recv_await(t, k->c, k->buf);
+        if (r == ASYNC_PENDING)
+            return ASYNC_PENDING;
+        uint64_t got;
+        memcpy(&got, k->buf, sizeof(got));
+        t->value = r == 0 ? (int64_t)got : r;
+        return ASYNC_DONE;
+    }
+}
+
+static int noop_poll(struct async_task *t)
+{
+    (void)t;
+    return ASYNC_DONE;
+}
+
+/* 8 rounds, 8- and 32-byte messages: the message arrives exactly once, the
+ * receiver is polled exactly twice (the pending start, the resume after
+ * the hand-off), the sender completed inside its start, and a task started
+ * on that executor afterwards runs (nothing left looping there); the
+ * channel is empty and nobody is left queued. */
+TEST(async, a_hand_written_poll_that_starts_a_sender_after_a_pending_receive_is_polled_twice)
+{
+    int cpu = other_core(0);
+    for (int round = 0; round < 8; round++) {
+        struct chan *c = chan_create(round & 1 ? 32 : sizeof(uint64_t), 1);
+        struct self_recv *k = ASYNC_NEW(struct self_recv, self_recv_poll,
+                                        &((struct async_attr){.qos = QOS_DEFAULT, .cpu = cpu}));
+        EXPECT_TRUE(c && k);
+        if (!c || !k)
+            return;
+        k->c = c;
+        k->seq = 500 + (uint64_t)round;
+        atomic_store(&self_recv_polls, 0);
+        self_sender_result = 1;
+        self_sender_done = self_sent_inline = 0;
+        async_start(&k->t);
+        struct join_watch *w[1] = {join_watch_start(NULL, &k->t)};
+        int64_t v = -1;
+        if (!JOINED_OR_LOST(w[0], &v, "the receiver")) {
+            close_and_reap(c, w, 1);
+            return;
+        }
+        EXPECT_EQ(v, 500 + round);
+        EXPECT_EQ(self_sent_inline, 1);
+        EXPECT_EQ(self_sender_result, 0);
+        struct async_task *n = async_new(noop_poll, sizeof(struct async_task),
+                                         &((struct async_attr){.qos = QOS_DEFAULT, .cpu = cpu}));
+        EXPECT_TRUE(n != NULL);
+        if (n) {
+            async_start(n);
+            w[0] = join_watch_start(NULL, n);
+            if (!JOINED_OR_LOST(w[0], NULL, "a task after it on its executor")) {
+                close_and_reap(c, w, 1);
+                return;
+            }
+        }
+        int polls = atomic_load(&self_recv_polls);
+        EXPECT_EQ(polls, 2);
+        EXPECT_EQ(chan_len(c), 0);
+        EXPECT_EQ(list_waiters(&c->recvq), 0);
+        chan_destroy(c);
+    }
 }

@@ -106,8 +106,12 @@ TEST(chan, close_lets_receivers_drain_then_fails_everyone)
     wait_for_receivers(shared, 2);
     EXPECT_EQ(chan_close(shared), 0);
     int64_t va = 0, vb = 0;
-    task_join(a, &va);
-    task_join(b, &vb);
+    struct join_watch *w[2] = {join_watch_start(a, NULL), join_watch_start(b, NULL)};
+    if (!JOINED_OR_LOST(w[0], &va, "a receiver failed by the close") ||
+        !JOINED_OR_LOST(w[1], &vb, "a receiver failed by the close")) {
+        close_and_reap(shared, w, 2);
+        return;
+    }
     EXPECT_EQ(va, -EPIPE);
     EXPECT_EQ(vb, -EPIPE);
     chan_destroy(shared);
@@ -119,7 +123,8 @@ TEST(chan, close_lets_receivers_drain_then_fails_everyone)
     a = spawn_on(send_one, &blocked, other_core(0), QOS_DEFAULT);
     wait_for_waiters(&shared->sendq, 1);
     EXPECT_EQ(chan_close(shared), 0);
-    task_join(a, &va);
+    if (!JOINED_OR_REAPED(shared, a, &va, "the sender failed by the close"))
+        return;
     EXPECT_EQ(va, -EPIPE);
     EXPECT_EQ(chan_recv(shared, &out, WAIT_FOREVER), 0);   /* sent before close: kept */
     EXPECT_EQ(out.seq, 100);
@@ -177,7 +182,8 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
         wait_for_receivers(shared, 1);
         m = (struct msg32){.seq = 100 + round};
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);     /* straight to the receiver */
-        task_join(t, &v);
+        if (!JOINED_OR_REAPED(shared, t, &v, "the receiver handed a message"))
+            return;
         EXPECT_EQ(v, (int64_t)(100 + round));
         EXPECT_EQ(chan_len(shared), 0);
         EXPECT_EQ(chan_receivers(shared), 0);
@@ -198,7 +204,8 @@ TEST(chan, a_send_handed_to_a_waiting_receiver_leaves_the_ring_exact)
     struct task *t = spawn_on(recv_seq, NULL, other_core(0), QOS_DEFAULT);
     wait_for_receivers(shared, 1);
     EXPECT_EQ(chan_close(shared), 0);
-    task_join(t, &v);
+    if (!JOINED_OR_REAPED(shared, t, &v, "the receiver failed by the close"))
+        return;
     EXPECT_EQ(v, -EPIPE);
     m.seq = 7;
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), -EPIPE);   /* closed, before any arming */
@@ -252,7 +259,8 @@ TEST(chan, a_woken_receiver_returns_only_after_its_claimer_leaves)
         atomic_store(&claimer_left, 1);
         spin_unlock_irqrestore(&shared->lock, flags);
         int64_t v;
-        task_join(t, &v);
+        if (!JOINED_OR_REAPED(shared, t, &v, "the receiver fired by its claimer"))
+            return;
         EXPECT_EQ(v, 100 + round);
     }
     EXPECT_EQ(chan_len(shared), 0);
@@ -305,7 +313,8 @@ TEST(chan, a_receive_on_an_armed_channel_parks_only_when_it_must)
     wait_for_receivers(shared, 1);                  /* parked inline: empty */
     m = (struct msg32){.seq = 1};
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* the hand-off, flags left set */
-    task_join(t, &v);
+    if (!JOINED_OR_REAPED(shared, t, &v, "the receiver handed a message"))
+        return;
     EXPECT_EQ(v, 1);
     EXPECT_TRUE(mpmc_head_flagged(&shared->ring));
     m.seq = 2;
@@ -336,8 +345,8 @@ TEST(chan, a_receive_on_an_armed_channel_parks_only_when_it_must)
  * published after it queued reports, and its settle (as chan_try_send's)
  * hands the receiver the message; a pop claimed before a sender blocks on
  * the full channel and freed after reports, and the sender's message goes
- * in. Without the report the waiter would sleep for good (the watchdog
- * fails the test). */
+ * in. Without the report the waiter would sleep for good: a lost wake-up,
+ * which the bounded join reports. */
 TEST(chan, a_waiter_blocked_on_a_claimed_slot_is_woken_by_its_publish)
 {
     for (int round = 0; round < 10; round++) {
@@ -356,7 +365,8 @@ TEST(chan, a_waiter_blocked_on_a_claimed_slot_is_woken_by_its_publish)
         if (res == MPMC_DONE_MARKED)
             chan_settle_(shared);
         int64_t v;
-        task_join(t, &v);
+        if (!JOINED_OR_REAPED(shared, t, &v, "the receiver behind the claimed push"))
+            return;
         EXPECT_EQ(v, 100 + round);
         chan_destroy(shared);
 
@@ -376,7 +386,8 @@ TEST(chan, a_waiter_blocked_on_a_claimed_slot_is_woken_by_its_publish)
         EXPECT_EQ(res, MPMC_DONE_MARKED);
         if (res == MPMC_DONE_MARKED)
             chan_settle_(shared);
-        task_join(t, &v);
+        if (!JOINED_OR_REAPED(shared, t, &v, "the sender behind the claimed pop"))
+            return;
         EXPECT_EQ(v, 0);
         EXPECT_EQ(out.seq, 1);
         for (uint64_t i = 2; i <= 3; i++) {
@@ -414,8 +425,14 @@ TEST(chan, waiters_are_served_highest_qos_first)
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
     }
     int64_t v[3];
+    struct join_watch *w[3];
     for (int i = 0; i < 3; i++)
-        task_join(t[i], &v[i]);
+        w[i] = join_watch_start(t[i], NULL);
+    for (int i = 0; i < 3; i++)
+        if (!JOINED_OR_LOST(w[i], &v[i], "a receiver sent to")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
     EXPECT_EQ(v[2], 0);   /* user-initiated first */
     EXPECT_EQ(v[1], 1);
     EXPECT_EQ(v[0], 2);   /* background last, though it queued first */
@@ -651,16 +668,29 @@ static void st_run(void)
     for (int i = 0; i < ST_PRODUCERS; i++)
         p[i] = spawn_on(st_produce, (void *)(intptr_t)i, online[(i + 3) % n],
                         i % 3 ? QOS_DEFAULT : QOS_USER_INITIATED);
+    /* Watched joins: a lost wake-up fails the run by name (w: producers,
+     * then consumers). */
+    struct join_watch *w[ST_PRODUCERS + ST_CONSUMERS];
+    for (int i = 0; i < ST_PRODUCERS; i++)
+        w[i] = join_watch_start(p[i], NULL);
+    for (int i = 0; i < ST_CONSUMERS; i++)
+        w[ST_PRODUCERS + i] = join_watch_start(c[i], NULL);
     for (int i = 0; i < ST_PRODUCERS; i++) {
         int64_t v = 1;
-        task_join(p[i], &v);
+        if (!JOINED_OR_LOST(w[i], &v, "a producer")) {
+            close_and_reap(st_chan, w, ST_PRODUCERS + ST_CONSUMERS);
+            return;
+        }
         EXPECT_EQ(v, 0);
     }
     EXPECT_EQ(chan_close(st_chan), 0);
     int64_t total = 0;
     for (int i = 0; i < ST_CONSUMERS; i++) {
         int64_t v = -1;
-        task_join(c[i], &v);
+        if (!JOINED_OR_LOST(w[ST_PRODUCERS + i], &v, "a consumer")) {
+            close_and_reap(st_chan, w, ST_PRODUCERS + ST_CONSUMERS);
+            return;
+        }
         EXPECT_GE(v, 0);
         total += v;
     }
@@ -737,9 +767,16 @@ TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
         sem_post(&hand_gate);
         sem_post(&hand_gate);
         int64_t v;
-        task_join(timed, &v);
+        struct join_watch *w[2] = {join_watch_start(timed, NULL), join_watch_start(untimed, NULL)};
+        if (!JOINED_OR_LOST(w[0], &v, "the timed receiver")) {
+            close_and_reap(shared, w, 2);
+            return;
+        }
         EXPECT_EQ(v, 1000 + 2 * round);
-        task_join(untimed, &v);
+        if (!JOINED_OR_LOST(w[1], &v, "the untimed receiver")) {
+            close_and_reap(shared, w, 2);
+            return;
+        }
         EXPECT_EQ(v, 1001 + 2 * round);
     }
     EXPECT_EQ(chan_receivers(shared), 0);
@@ -749,17 +786,21 @@ TEST(chan, a_hand_off_wakes_a_timed_or_untimed_receiver_once)
 /* --- the channel's own receiver record (chan16) --------------------------------- */
 
 /* Leave shared armed and empty, as a hand-off does: a receiver on another
- * core waits (the general way, which arms), one send hands it a message. */
-static void arm_shared(void)
+ * core waits (the general way, which arms), one send hands it a message.
+ * False if that receiver never returned (shared then reaped: the caller
+ * returns). */
+static bool arm_shared(void)
 {
     struct msg32 out, m = {.seq = 7};
     struct task *t = spawn_on(recv_one, &out, other_core(0), QOS_USER_INITIATED);
     wait_for_receivers(shared, 1);
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
     int64_t v = -1;
-    task_join(t, &v);
+    if (!JOINED_OR_REAPED(shared, t, &v, "the receiver that arms the channel"))
+        return false;
     EXPECT_EQ(v, 0);
     EXPECT_EQ(out.seq, 7);
+    return true;
 }
 
 static bool head_is_record(void)
@@ -779,7 +820,8 @@ static bool head_is_record(void)
 TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
 {
     shared = chan_create(sizeof(struct msg32), 4);
-    arm_shared();
+    if (!arm_shared())
+        return;
     static const enum qos order[3] = {QOS_BACKGROUND, QOS_DEFAULT, QOS_USER_INITIATED};
     struct task *t[3];
     for (int i = 0; i < 3; i++) {
@@ -793,8 +835,14 @@ TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
     }
     int64_t v[3];
+    struct join_watch *w[3];
     for (int i = 0; i < 3; i++)
-        task_join(t[i], &v[i]);
+        w[i] = join_watch_start(t[i], NULL);
+    for (int i = 0; i < 3; i++)
+        if (!JOINED_OR_LOST(w[i], &v[i], "a receiver sent to")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
     EXPECT_EQ(v[2], 0);
     EXPECT_EQ(v[1], 1);
     EXPECT_EQ(v[0], 2);
@@ -805,7 +853,8 @@ TEST(chan, the_record_keeps_its_receivers_qos_and_a_claim_frees_it)
     EXPECT_TRUE(head_is_record());
     EXPECT_EQ(chan_close(shared), 0);
     int64_t va = 0;
-    task_join(a, &va);
+    if (!JOINED_OR_REAPED(shared, a, &va, "the record's receiver failed by the close"))
+        return;
     EXPECT_EQ(va, -EPIPE);
     EXPECT_EQ(atomic_load(&shared->rx.tw.w.state), WAKER_IDLE);   /* freed by its receiver */
     EXPECT_EQ(chan_receivers(shared), 0);
@@ -836,22 +885,31 @@ static int64_t recv_and_mark(void *arg)
 
 /* The end of a reuse round: the spinner released, receiver A joined with
  * message seq (what it was handed), then seq + 1 sent and taken by
- * receiver B (into *out_b). */
-static void finish_reuse_round(struct task *spin, struct task *a, struct task *b,
+ * receiver B (into *out_b). False if A or B never returned (shared then
+ * reaped: the caller returns). */
+static bool finish_reuse_round(struct task *spin, struct task *a, struct task *b,
                                struct msg32 *out_b, uint64_t seq)
 {
     atomic_store(&spin_release, 1);
     int64_t v;
     task_join(spin, &v);
-    task_join(a, &v);
+    struct join_watch *w[2] = {join_watch_start(a, NULL), join_watch_start(b, NULL)};
+    if (!JOINED_OR_LOST(w[0], NULL, "receiver A (handed its message first)")) {
+        close_and_reap(shared, w, 2);
+        return false;
+    }
     EXPECT_EQ(atomic_load(&rec_a_result), 0);
     EXPECT_EQ(rec_a_out.seq, seq);
     struct msg32 m = {.seq = seq + 1};
     EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
     v = -1;
-    task_join(b, &v);
+    if (!JOINED_OR_LOST(w[1], &v, "receiver B (in the reused record)")) {
+        close_and_reap(shared, w, 2);
+        return false;
+    }
     EXPECT_EQ(v, 0);
     EXPECT_EQ(out_b->seq, seq + 1);
+    return true;
 }
 
 /* A hand-off frees the record before its receiver runs: here receiver A's
@@ -869,7 +927,8 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
     if (online < 3)
         return;   /* needs the caller's core and two others */
     shared = chan_create(sizeof(struct msg32), 1);
-    arm_shared();
+    if (!arm_shared())
+        return;
     int reused = 0;
     for (int round = 0; round < 10; round++) {
         atomic_store(&spin_release, 0);
@@ -889,7 +948,8 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         uint64_t flags = chan_lock_lists(shared);
         reused += shared->rx.tw.task == b && !atomic_load(&rec_a_done);
         spin_unlock_irqrestore(&shared->lock, flags);
-        finish_reuse_round(spin, a, b, &out_b, m.seq);
+        if (!finish_reuse_round(spin, a, b, &out_b, m.seq))
+            return;
     }
     EXPECT_GE(reused, 1);
     EXPECT_EQ(chan_receivers(shared), 0);
@@ -919,7 +979,8 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
         memset(&m, 0x5a, sizeof(m));
         EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
         int64_t v = -1;
-        task_join(w, &v);
+        if (!JOINED_OR_REAPED(shared, w, &v, "the receiver handed a message"))
+            return;
         EXPECT_EQ(v, 0);
         for (int round = 0; round < 3; round++) {
             struct msg100 out;
@@ -931,7 +992,8 @@ TEST(chan, the_record_takes_messages_of_every_size_whole)
                 m.b[i] = (uint8_t)(i * 7 + round + n);
             EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
             v = -1;
-            task_join(w, &v);
+            if (!JOINED_OR_REAPED(shared, w, &v, "the record's receiver"))
+                return;
             EXPECT_EQ(v, 0);
             EXPECT_EQ(memcmp(out.b, m.b, n), 0);
             EXPECT_EQ(out.b[n < 100 ? n : 99], n < 100 ? 0 : m.b[99]);   /* nothing past it */
@@ -988,12 +1050,17 @@ TEST(chan, an_untimed_receive_that_blocks_the_rare_way_learns_its_result_from_th
         else
             EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
         int64_t v = -1;
-        task_join(r, &v);
+        struct join_watch *w[1] = {join_watch_start(r, NULL)};
+        bool lost = !JOINED_OR_LOST(w[0], &v, "the receiver blocked the rare way");
         atomic_store(&spin_release, 1);
         if (s1)
             task_join(s1, NULL);
         if (s2)
             task_join(s2, NULL);
+        if (lost) {
+            close_and_reap(shared, w, 1);
+            return;
+        }
         EXPECT_EQ(v, close ? -EPIPE : 0);
         if (!close)
             EXPECT_EQ(out.seq, 500 + (uint64_t)round);
@@ -1044,7 +1111,8 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
     for (int k = 0; k < platform.ncpus; k++)
         online += smp_cpu_online(k);
     shared = chan_create(sizeof(struct msg32), 1);
-    arm_shared();
+    if (!arm_shared())
+        return;
     struct msg32 first = {.seq = 0};
     struct task *r0 = spawn_on(recv_one, &first, other_core(0), QOS_DEFAULT);
     wait_for_receivers(shared, 1);
@@ -1053,7 +1121,8 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
     struct msg32 late = {.seq = 77};
     EXPECT_EQ(chan_send(shared, &late, WAIT_FOREVER), -EPIPE);
     int64_t v0 = -1;
-    task_join(r0, &v0);
+    if (!JOINED_OR_REAPED(shared, r0, &v0, "the record's receiver failed by the close"))
+        return;
     EXPECT_EQ(v0, -EPIPE);
     EXPECT_EQ(first.seq, 0);
     chan_destroy(shared);
@@ -1070,9 +1139,13 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
         struct task *c = spawn_on(close_on_go, NULL, other_core(online >= 4 ? 2 : 0), QOS_DEFAULT);
         atomic_store(&race_go, 1);
         int64_t vr = -1, vc = -1;
-        task_join(s, NULL);
-        task_join(c, &vc);
-        task_join(r, &vr);
+        struct join_watch *w[3] = {join_watch_start(s, NULL), join_watch_start(c, NULL),
+                                   join_watch_start(r, NULL)};
+        if (!JOINED_OR_LOST(w[0], NULL, "the sender") || !JOINED_OR_LOST(w[1], &vc, "the closer") ||
+            !JOINED_OR_LOST(w[2], &vr, "the record's receiver")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         int64_t vs = atomic_load(&race_send_result);
         EXPECT_EQ(vc, 0);
         if (vs == 0) {
@@ -1118,7 +1191,8 @@ TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_deci
     int delivered = 0, failed = 0;
     for (int round = 0; round < 60; round++) {
         shared = chan_create(sizeof(struct msg32), round & 1);
-        arm_shared();
+        if (!arm_shared())
+        return;
         struct msg32 out = {.seq = 0}, m = {.seq = 300 + (uint64_t)round};
         struct task *r = spawn_on(recv_one, &out, other_core(0), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r));
@@ -1128,9 +1202,13 @@ TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_deci
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t vr = 1, vc = 1;
-        task_join(s, NULL);
-        task_join(c, &vc);
-        task_join(r, &vr);
+        struct join_watch *w[3] = {join_watch_start(s, NULL), join_watch_start(c, NULL),
+                                   join_watch_start(r, NULL)};
+        if (!JOINED_OR_LOST(w[0], NULL, "the sender") || !JOINED_OR_LOST(w[1], &vc, "the closer") ||
+            !JOINED_OR_LOST(w[2], &vr, "the receiver parked without the lock")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         int64_t vs = atomic_load(&race_send_result);
         EXPECT_EQ(vc, 0);
         if (vs == 0) {
@@ -1172,7 +1250,8 @@ static int64_t recv_behind(void *arg)
 TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
 {
     shared = chan_create(sizeof(struct msg32), 1);
-    arm_shared();
+    if (!arm_shared())
+        return;
     for (int round = 0; round < 40; round++) {
         struct msg32 out1 = {.seq = 0};
         struct msg32 m1 = {.seq = 1000 + 2 * (uint64_t)round}, m2 = {.seq = m1.seq + 1};
@@ -1180,21 +1259,28 @@ TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
         atomic_store(&behind_r, 1);
         struct task *r1 = spawn_on(recv_one, &out1, other_core(0), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r1));
-        struct task *r2 = spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT);
-        struct task *s = spawn_on(send_on_go, &m1, other_core(2), QOS_DEFAULT);
+        struct join_watch *w[3] = {join_watch_start(r1, NULL)};
+        w[1] = join_watch_start(spawn_on(recv_behind, NULL, other_core(1), QOS_DEFAULT), NULL);
+        w[2] = join_watch_start(spawn_on(send_on_go, &m1, other_core(2), QOS_DEFAULT), NULL);
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t v1 = 1;
-        task_join(r1, &v1);
-        task_join(s, NULL);
+        if (!JOINED_OR_LOST(w[0], &v1, "R1 (first in line)") ||
+            !JOINED_OR_LOST(w[2], NULL, "the sender")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         EXPECT_EQ(atomic_load(&race_send_result), 0);
         EXPECT_EQ(v1, 0);
         EXPECT_EQ(out1.seq, m1.seq);
         uint64_t end = clock_ns() + 2000 * MS;
         while (chan_receivers(shared) < 1 && atomic_load(&behind_r) == 1 && clock_ns() < end)
             task_sleep_ns(20000);
-        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);
-        task_join(r2, NULL);
+        EXPECT_EQ(chan_send(shared, &m2, WAIT_FOREVER), 0);   /* capacity 1, empty: never waits */
+        if (!JOINED_OR_LOST(w[1], NULL, "R2 (second in line)")) {
+            close_and_reap(shared, w, 3);
+            return;
+        }
         EXPECT_EQ(atomic_load(&behind_r), 0);
         EXPECT_EQ(behind_out.seq, m2.seq);
         EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
@@ -1216,7 +1302,8 @@ TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_recor
     if (online < 3)
         return;
     shared = chan_create(sizeof(struct msg32), 1);
-    arm_shared();
+    if (!arm_shared())
+        return;
     int reused = 0;
     for (int round = 0; round < 10; round++) {
         atomic_store(&spin_release, 0);
@@ -1233,7 +1320,8 @@ TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_recor
         struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, b));
         reused += !atomic_load(&rec_a_done);
-        finish_reuse_round(spin, a, b, &out_b, m.seq);
+        if (!finish_reuse_round(spin, a, b, &out_b, m.seq))
+            return;
     }
     EXPECT_GE(reused, 1);
     EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);
@@ -1262,11 +1350,13 @@ static int await_sender_poll(struct async_task *t)
 TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
 {
     shared = chan_create(sizeof(struct msg32), 1);
-    arm_shared();
+    if (!arm_shared())
+        return;
     for (int round = 0; round < 6; round++) {
         struct msg32 out = {.seq = 0}, m = {.seq = 900 + (uint64_t)round};
         struct task *r = spawn_on(recv_one, &out, other_core(round), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, r));
+        struct join_watch *w[2] = {join_watch_start(r, NULL)};
         if (round & 1) {
             struct sel_case cs[1];
             chan_case_send(&cs[0], shared, &m);
@@ -1279,12 +1369,19 @@ TEST(chan, select_and_await_senders_find_a_receiver_parked_without_the_lock)
             EXPECT_TRUE(as != NULL);
             as->msg = m;
             async_start(&as->t);
+            w[1] = join_watch_start(NULL, &as->t);
             int64_t v = 1;
-            EXPECT_EQ(async_join(&as->t, &v), ASYNC_COMPLETED);
+            if (!JOINED_OR_LOST(w[1], &v, "the stackless sender")) {
+                close_and_reap(shared, w, 2);
+                return;
+            }
             EXPECT_EQ(v, 0);
         }
         int64_t vr = 1;
-        task_join(r, &vr);
+        if (!JOINED_OR_LOST(w[0], &vr, "the receiver parked without the lock")) {
+            close_and_reap(shared, w, 2);
+            return;
+        }
         EXPECT_EQ(vr, 0);
         EXPECT_EQ(out.seq, m.seq);
         EXPECT_EQ(atomic_load(&shared->rx.word), CHAN_RX_FREE);

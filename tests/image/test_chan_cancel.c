@@ -43,8 +43,12 @@ TEST(chancancel, cancel_ends_a_blocked_receive_and_takes_nothing)
     struct task *t = spawn_on(recv_interruptible, NULL, other_core(0), QOS_DEFAULT);
     wait_for_receivers(cc, 1);
     task_cancel(t);
+    struct join_watch *w[1] = {join_watch_start(t, NULL)};
     int64_t v = 0;
-    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    if (!JOINED_OR_LOST(w[0], &v, "the cancelled receiver")) {
+        close_and_reap(cc, w, 1);
+        return;
+    }
     EXPECT_EQ(v, -ECANCELED);
     EXPECT_EQ(chan_receivers(cc), 0);   /* its node was withdrawn */
     uint64_t m = 7, out = 0;
@@ -63,8 +67,12 @@ TEST(chancancel, cancel_ends_a_blocked_send_and_delivers_nothing)
     struct task *t = spawn_on(send_interruptible, (void *)2, other_core(0), QOS_DEFAULT);
     wait_for_waiters(&cc->sendq, 1);
     task_cancel(t);
+    struct join_watch *w[1] = {join_watch_start(t, NULL)};
     int64_t v = 0;
-    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    if (!JOINED_OR_LOST(w[0], &v, "the cancelled sender")) {
+        close_and_reap(cc, w, 1);
+        return;
+    }
     EXPECT_EQ(v, -ECANCELED);
     EXPECT_EQ(chan_try_recv(cc, &out), 0);
     EXPECT_EQ(out, 1);
@@ -107,9 +115,13 @@ TEST(chancancel, plain_waits_are_not_interrupted)
     task_sleep_ns(2 * MS);
     EXPECT_EQ(chan_receivers(cc), 1);   /* still waiting */
     uint64_t m = 42;
+    struct join_watch *w[1] = {join_watch_start(t, NULL)};
     EXPECT_EQ(chan_send(cc, &m, WAIT_FOREVER), 0);
     int64_t v = 0;
-    EXPECT_EQ(task_join(t, &v), TASK_EXITED);
+    if (!JOINED_OR_LOST(w[0], &v, "the receiver sent to")) {
+        close_and_reap(cc, w, 1);
+        return;
+    }
     EXPECT_EQ(v, 42);
     chan_destroy(cc);
 }
@@ -178,17 +190,20 @@ static int64_t race_recv(void *arg)
     }
 }
 
-/* Joins n tasks that return a count (>= 0); their sum. */
-static int64_t join_counts(struct task **t, int n)
+/* Joins the n watched tasks w[] (each returns a count >= 0): true with
+ * their sum in *sum; false once one of them never returns (a lost
+ * wake-up, recorded; the rest of w still watched, for close_and_reap). */
+static bool join_counts(struct join_watch **w, int n, int64_t *sum)
 {
-    int64_t sum = 0;
+    *sum = 0;
     for (int i = 0; i < n; i++) {
         int64_t v = -1;
-        task_join(t[i], &v);
+        if (!JOINED_OR_LOST(w[i], &v, "a sender or receiver of the stream"))
+            return false;
         EXPECT_GE(v, 0);
-        sum += v;
+        *sum += v;
     }
-    return sum;
+    return true;
 }
 
 /* Senders and receivers on every core; half the senders and half the
@@ -210,9 +225,21 @@ TEST(chancancel, cancels_racing_a_stream_lose_and_duplicate_nothing)
         task_cancel(s[i]);
     for (int i = 0; i < RACE_RECEIVERS; i += 2)
         task_cancel(r[i]);
-    int64_t sent = join_counts(s, RACE_SENDERS);
+    struct join_watch *w[RACE_SENDERS + RACE_RECEIVERS];   /* senders, then receivers */
+    for (int i = 0; i < RACE_SENDERS; i++)
+        w[i] = join_watch_start(s[i], NULL);
+    for (int i = 0; i < RACE_RECEIVERS; i++)
+        w[RACE_SENDERS + i] = join_watch_start(r[i], NULL);
+    int64_t sent, received;
+    if (!join_counts(w, RACE_SENDERS, &sent)) {
+        close_and_reap(cc, w, RACE_SENDERS + RACE_RECEIVERS);
+        return;
+    }
     EXPECT_EQ(chan_close(cc), 0);
-    int64_t received = join_counts(r, RACE_RECEIVERS);
+    if (!join_counts(w + RACE_SENDERS, RACE_RECEIVERS, &received)) {
+        close_and_reap(cc, w, RACE_SENDERS + RACE_RECEIVERS);
+        return;
+    }
     uint64_t m;
     while (chan_try_recv(cc, &m) == 0) {   /* left behind by cancelled receivers */
         atomic_fetch_add(&race_seen[m >> 32][m & 0xffffffff], 1);

@@ -757,17 +757,34 @@ TEST(handover, channel_waits_racing_timeouts_take_every_message_once)
         sa[i] = (struct ch_arg){.id = (uint32_t)i};
         st[i] = spawn_on(ch_sender, &sa[i], cpus[(2 * i + 1) % n], QOS_DEFAULT);
     }
+    /* Watched joins (senders, then receivers): a lost wake-up fails the
+     * test by name; so does an end marker nobody takes in time. */
+    struct join_watch *w[CH_SENDERS + CH_RECEIVERS];
+    for (int i = 0; i < CH_SENDERS; i++)
+        w[i] = join_watch_start(st[i], NULL);
+    for (int i = 0; i < CH_RECEIVERS; i++)
+        w[CH_SENDERS + i] = join_watch_start(rt[i], NULL);
     for (int i = 0; i < CH_SENDERS; i++) {
-        EXPECT_EQ(task_join(st[i], NULL), TASK_EXITED);
+        if (!JOINED_OR_LOST(w[i], NULL, "a sender")) {
+            close_and_reap(hchan, w, CH_SENDERS + CH_RECEIVERS);
+            return;
+        }
         EXPECT_EQ(sa[i].wrong, 0);
         EXPECT_EQ(sa[i].corrupt, 0);
     }
     uint32_t end = UINT32_MAX;
     for (int i = 0; i < CH_RECEIVERS; i++)
-        EXPECT_EQ(chan_send(hchan, &end, WAIT_FOREVER), 0);
+        if (chan_send(hchan, &end, LOST_WAKE_NS) != 0) {
+            test_fail(__FILE__, __LINE__, "end marker %d never taken: lost wake-up", i);
+            close_and_reap(hchan, w, CH_SENDERS + CH_RECEIVERS);
+            return;
+        }
     uint32_t got = 0, timeouts = 0;
     for (int i = 0; i < CH_RECEIVERS; i++) {
-        EXPECT_EQ(task_join(rt[i], NULL), TASK_EXITED);
+        if (!JOINED_OR_LOST(w[CH_SENDERS + i], NULL, "a receiver")) {
+            close_and_reap(hchan, w, CH_SENDERS + CH_RECEIVERS);
+            return;
+        }
         EXPECT_EQ(ra[i].wrong, 0);
         EXPECT_EQ(ra[i].corrupt, 0);
         EXPECT_EQ(ra[i].timers, 0);

@@ -39,6 +39,15 @@
  * - Never block (no mutex_lock, task_sleep_ns, chan_recv): await instead.
  * - Await results: >= 0 success (a value or a case index), negative errno:
  *   -ETIMEDOUT (timeout), -ECANCELED (cancelled), -EPIPE (channel closed).
+ * - The macros are optional: a poll written by hand keeps its own resume
+ *   state and follows the same rules. An await op that returned
+ *   ASYNC_PENDING is the task's one wait until it completes: the next
+ *   await op the task calls must be that same op again (an op called while
+ *   a wait is on resumes that wait). Before returning ASYNC_PENDING such a
+ *   poll may keep going (no other await), e.g. start a task of its own
+ *   executor, whose first poll runs inside async_start and may complete
+ *   the pending wait at once: the task is then polled again after its
+ *   poll returns, exactly once.
  *
  * Scheduling: every core has one executor per QoS class, itself a stackful
  * task of that class pinned to the core (created on first use). A stackless
