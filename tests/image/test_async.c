@@ -260,6 +260,21 @@ static void wait_nonzero(volatile int *p)
         task_sleep_ns(100000);
 }
 
+/* async_join for a test that reads its task's struct afterwards: async_join
+ * frees the task, so once it has ended (async_done, acquire; waited for
+ * with short sleeps, at most LOST_WAKE_NS) its size bytes are copied to
+ * copy and then it is joined. The caller reads the copy. */
+static enum async_status join_keeping_copy(struct async_task *t, void *copy, size_t size,
+                                           int64_t *value)
+{
+    uint64_t end = clock_ns() + LOST_WAKE_NS;
+    while (!async_done(t) && clock_ns() < end)
+        task_sleep_ns(100000);
+    EXPECT_TRUE(async_done(t));   /* else a lost wake-up: the join below hangs */
+    memcpy(copy, t, size);
+    return async_join(t, value);
+}
+
 TEST(async, select_first_of_and_timeout_combinator)
 {
     struct chooser *c = ASYNC_NEW(struct chooser, chooser_poll, NULL);
@@ -278,7 +293,9 @@ TEST(async, select_first_of_and_timeout_combinator)
     x = 33;
     EXPECT_EQ(chan_send(c->b, &x, WAIT_FOREVER), 0);
     int64_t v = -1;
-    EXPECT_EQ(async_join(&c->t, &v), ASYNC_COMPLETED);
+    struct chooser ended;
+    EXPECT_EQ(join_keeping_copy(&c->t, &ended, sizeof(ended), &v), ASYNC_COMPLETED);
+    c = &ended;
     EXPECT_EQ(v, ASYNC_COMPLETED);
     EXPECT_EQ(c->timeout_r, -ETIMEDOUT);
     EXPECT_EQ(c->picks[0], 2);
@@ -674,7 +691,9 @@ TEST(async, children_started_on_their_executor_run_their_first_poll_inline)
     atomic_store(&grandchild_done_at_start, -1);
     async_start(&s->t);
     int64_t v = -1;
-    EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
+    struct starter ended;
+    EXPECT_EQ(join_keeping_copy(&s->t, &ended, sizeof(ended), &v), ASYNC_COMPLETED);
+    s = &ended;
     EXPECT_EQ(v, 0);
     EXPECT_TRUE(s->a_done_at_start);
     EXPECT_TRUE(!s->b_done_at_start);
@@ -773,7 +792,9 @@ TEST(async, blocks_reused_on_an_executor_start_like_new_tasks)
     s->c = chan_create(sizeof(uint64_t), 1);
     async_start(&s->t);
     int64_t v = -1;
-    EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
+    struct reuser ended;
+    EXPECT_EQ(join_keeping_copy(&s->t, &ended, sizeof(ended), &v), ASYNC_COMPLETED);
+    s = &ended;
     EXPECT_EQ(v, 0);
     EXPECT_EQ(s->sevens, REUSE_N / 2);
     EXPECT_EQ(s->cancelled, REUSE_N / 2);
@@ -997,7 +1018,9 @@ TEST(async, a_timed_await_leaves_no_timeout_to_the_untimed_ones_after_it)
     x = 3;
     EXPECT_EQ(chan_send(p->c, &x, 1000 * MS), 0);
     int64_t v = -1;
-    EXPECT_EQ(async_join(&p->t, &v), ASYNC_COMPLETED);
+    struct timed_then_plain ended;
+    EXPECT_EQ(join_keeping_copy(&p->t, &ended, sizeof(ended), &v), ASYNC_COMPLETED);
+    p = &ended;
     EXPECT_EQ(p->r[0], 0);
     EXPECT_EQ(p->r[1], 0);
     EXPECT_EQ(p->r[2], -ETIMEDOUT);
@@ -1079,10 +1102,13 @@ TEST(async, a_hand_off_past_a_selects_claimed_node_loses_nothing)
         s->m1[3] = s->m2[3] = 7;
         async_start(&s->t);
         int64_t v = -1;
-        EXPECT_EQ(async_join(&s->t, &v), ASYNC_COMPLETED);
-        EXPECT_EQ(s->r1, 0);
-        EXPECT_EQ(s->r2, 0);
-        EXPECT_EQ(async_join(&p->t, &v), ASYNC_COMPLETED);
+        struct pair_sender s_ended;
+        EXPECT_EQ(join_keeping_copy(&s->t, &s_ended, sizeof(s_ended), &v), ASYNC_COMPLETED);
+        EXPECT_EQ(s_ended.r1, 0);
+        EXPECT_EQ(s_ended.r2, 0);
+        struct picker p_ended;
+        EXPECT_EQ(join_keeping_copy(&p->t, &p_ended, sizeof(p_ended), &v), ASYNC_COMPLETED);
+        p = &p_ended;
         EXPECT_EQ(p->pick, a_first ? 0 : 1);
         EXPECT_EQ((a_first ? p->ba : p->bb)[0], 100 + (uint64_t)i);
         EXPECT_EQ(p->late_r, 0);
