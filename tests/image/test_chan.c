@@ -1105,6 +1105,22 @@ static int64_t close_on_go(void *arg)
     return chan_close(shared);
 }
 
+/* Join the sender, the closer and the receiver r of a send/close race on
+ * shared, each within LOST_WAKE_NS: true with the closer's and r's values,
+ * or false with the lost one named and shared closed and reaped. */
+static bool joined_send_close_race(struct task *s, struct task *c, struct task *r,
+                                   const char *r_what, int64_t *vc, int64_t *vr)
+{
+    struct join_watch *w[3] = {join_watch_start(s, NULL), join_watch_start(c, NULL),
+                               join_watch_start(r, NULL)};
+    if (!JOINED_OR_LOST(w[0], NULL, "the sender") || !JOINED_OR_LOST(w[1], vc, "the closer") ||
+        !JOINED_OR_LOST(w[2], vr, r_what)) {
+        close_and_reap(shared, w, 3);
+        return false;
+    }
+    return true;
+}
+
 TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
 {
     int online = 0;
@@ -1139,13 +1155,8 @@ TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
         struct task *c = spawn_on(close_on_go, NULL, other_core(online >= 4 ? 2 : 0), QOS_DEFAULT);
         atomic_store(&race_go, 1);
         int64_t vr = -1, vc = -1;
-        struct join_watch *w[3] = {join_watch_start(s, NULL), join_watch_start(c, NULL),
-                                   join_watch_start(r, NULL)};
-        if (!JOINED_OR_LOST(w[0], NULL, "the sender") || !JOINED_OR_LOST(w[1], &vc, "the closer") ||
-            !JOINED_OR_LOST(w[2], &vr, "the record's receiver")) {
-            close_and_reap(shared, w, 3);
+        if (!joined_send_close_race(s, c, r, "the record's receiver", &vc, &vr))
             return;
-        }
         int64_t vs = atomic_load(&race_send_result);
         EXPECT_EQ(vc, 0);
         if (vs == 0) {
@@ -1202,13 +1213,8 @@ TEST(chan, a_send_and_a_close_racing_for_a_receiver_parked_without_the_lock_deci
         task_sleep_ns(100000);
         atomic_store(&race_go, 1);
         int64_t vr = 1, vc = 1;
-        struct join_watch *w[3] = {join_watch_start(s, NULL), join_watch_start(c, NULL),
-                                   join_watch_start(r, NULL)};
-        if (!JOINED_OR_LOST(w[0], NULL, "the sender") || !JOINED_OR_LOST(w[1], &vc, "the closer") ||
-            !JOINED_OR_LOST(w[2], &vr, "the receiver parked without the lock")) {
-            close_and_reap(shared, w, 3);
+        if (!joined_send_close_race(s, c, r, "the receiver parked without the lock", &vc, &vr))
             return;
-        }
         int64_t vs = atomic_load(&race_send_result);
         EXPECT_EQ(vc, 0);
         if (vs == 0) {
