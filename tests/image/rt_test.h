@@ -182,18 +182,20 @@ static inline int list_waiters(struct wait_list *l)
 
 /* Wait until l has n waiters (sleeping, so tasks of any class get to run);
  * a failure if they are not there within LOST_WAKE_NS. */
-static inline void wait_for_waiters(struct wait_list *l, int n)
+static inline void wait_for_waiters_(struct wait_list *l, int n, const char *file, int line)
 {
     uint64_t end = clock_ns() + LOST_WAKE_NS;
     while (list_waiters(l) < n)
         if (clock_ns() > end) {   /* a wait that never queued: fail, do not hang */
-            test_fail(__FILE__, __LINE__, "%d waiters queued, not %d, after the bound",
+            test_fail(file, line, "%d waiters queued, not %d, after the bound",
                       list_waiters(l), n);
             return;
         } else {
             task_sleep_ns(50000);
         }
 }
+/* As macros: a failure is recorded at the caller's line. */
+#define wait_for_waiters(l, n) wait_for_waiters_((l), (n), __FILE__, __LINE__)
 
 /* Receivers waiting on c right now, one parked in its record without the
  * lock included (chan_lock_lists adopts it onto recvq). */
@@ -208,18 +210,19 @@ static inline int chan_receivers(struct chan *c)
 }
 
 /* Wait until c has n receivers waiting (as wait_for_waiters). */
-static inline void wait_for_receivers(struct chan *c, int n)
+static inline void wait_for_receivers_(struct chan *c, int n, const char *file, int line)
 {
     uint64_t end = clock_ns() + LOST_WAKE_NS;
     while (chan_receivers(c) < n)
         if (clock_ns() > end) {
-            test_fail(__FILE__, __LINE__, "%d receivers waiting, not %d, after the bound",
+            test_fail(file, line, "%d receivers waiting, not %d, after the bound",
                       chan_receivers(c), n);
             return;
         } else {
             task_sleep_ns(50000);
         }
 }
+#define wait_for_receivers(c, n) wait_for_receivers_((c), (n), __FILE__, __LINE__)
 
 /* The i-th online core other than the caller's, cyclically (the caller's
  * own core on a 1-CPU machine). */
