@@ -180,22 +180,19 @@ static inline int list_waiters(struct wait_list *l)
     return n;
 }
 
-/* Wait until l has n waiters (sleeping, so tasks of any class get to run);
- * a failure if they are not there within LOST_WAKE_NS. */
-static inline void wait_for_waiters_(struct wait_list *l, int n, const char *file, int line)
+/* Wait until count(obj) is at least n, sleeping (so tasks of any class get
+ * to run); a failure at the caller's file and line if it is not within
+ * LOST_WAKE_NS (a wait that never queued: fail, do not hang). */
+static inline void wait_for_count_(int (*count)(void *), void *obj, int n, const char *what,
+                                   const char *file, int line)
 {
     uint64_t end = clock_ns() + LOST_WAKE_NS;
-    while (list_waiters(l) < n)
-        if (clock_ns() > end) {   /* a wait that never queued: fail, do not hang */
-            test_fail(file, line, "%d waiters queued, not %d, after the bound",
-                      list_waiters(l), n);
+    for (int have; (have = count(obj)) < n; task_sleep_ns(50000))
+        if (clock_ns() > end) {
+            test_fail(file, line, "%d %s, not %d, after the bound", have, what, n);
             return;
-        } else {
-            task_sleep_ns(50000);
         }
 }
-/* As macros: a failure is recorded at the caller's line. */
-#define wait_for_waiters(l, n) wait_for_waiters_((l), (n), __FILE__, __LINE__)
 
 /* Receivers waiting on c right now, one parked in its record without the
  * lock included (chan_lock_lists adopts it onto recvq). */
@@ -209,20 +206,13 @@ static inline int chan_receivers(struct chan *c)
     return n;
 }
 
-/* Wait until c has n receivers waiting (as wait_for_waiters). */
-static inline void wait_for_receivers_(struct chan *c, int n, const char *file, int line)
-{
-    uint64_t end = clock_ns() + LOST_WAKE_NS;
-    while (chan_receivers(c) < n)
-        if (clock_ns() > end) {
-            test_fail(file, line, "%d receivers waiting, not %d, after the bound",
-                      chan_receivers(c), n);
-            return;
-        } else {
-            task_sleep_ns(50000);
-        }
-}
-#define wait_for_receivers(c, n) wait_for_receivers_((c), (n), __FILE__, __LINE__)
+static inline int list_waiters_of_(void *l) { return list_waiters(l); }
+static inline int chan_receivers_of_(void *c) { return chan_receivers(c); }
+/* Wait until wait list l has n waiters / channel c has n receivers waiting. */
+#define wait_for_waiters(l, n) \
+    wait_for_count_(list_waiters_of_, (l), (n), "waiters queued", __FILE__, __LINE__)
+#define wait_for_receivers(c, n) \
+    wait_for_count_(chan_receivers_of_, (c), (n), "receivers waiting", __FILE__, __LINE__)
 
 /* The i-th online core other than the caller's, cyclically (the caller's
  * own core on a 1-CPU machine). */
