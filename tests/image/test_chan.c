@@ -887,6 +887,28 @@ static int64_t recv_and_mark(void *arg)
  * message seq (what it was handed), then seq + 1 sent and taken by
  * receiver B (into *out_b). False if A or B never returned (shared then
  * reaped: the caller returns). */
+/* A reuse round's start: receiver A spawned on other_core(0) (the caller
+ * waits for it to park, in the record or without the lock). */
+static struct task *start_reuse_round(void)
+{
+    atomic_store(&spin_release, 0);
+    atomic_store(&spinning, 0);
+    atomic_store(&rec_a_done, 0);
+    return spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+}
+
+/* Then a better task keeps A's core while A is handed message seq: the
+ * spinner, for finish_reuse_round to release. */
+static struct task *hand_a_its_message_under_a_spinner(uint64_t seq)
+{
+    struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
+    while (!atomic_load(&spinning))
+        task_sleep_ns(20000);
+    struct msg32 m = {.seq = seq};
+    EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+    return spin;
+}
+
 static bool finish_reuse_round(struct task *spin, struct task *a, struct task *b,
                                struct msg32 *out_b, uint64_t seq)
 {
@@ -921,9 +943,7 @@ static bool finish_reuse_round(struct task *spin, struct task *a, struct task *b
  * round in which A ran before B parked checks the messages only. */
 TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
 {
-    int online = 0;
-    for (int k = 0; k < platform.ncpus; k++)
-        online += smp_cpu_online(k);
+    int online = smp_online_count();
     if (online < 3)
         return;   /* needs the caller's core and two others */
     shared = chan_create(sizeof(struct msg32), 1);
@@ -931,24 +951,18 @@ TEST(chan, a_receiver_whose_record_was_reused_before_it_ran_returns_its_message)
         return;
     int reused = 0;
     for (int round = 0; round < 10; round++) {
-        atomic_store(&spin_release, 0);
-        atomic_store(&spinning, 0);
-        atomic_store(&rec_a_done, 0);
-        struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+        struct task *a = start_reuse_round();
         wait_for_receivers(shared, 1);
         EXPECT_TRUE(head_is_record());
-        struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
-        while (!atomic_load(&spinning))
-            task_sleep_ns(20000);
-        struct msg32 m = {.seq = 100 + 2 * (uint64_t)round};
-        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);
+        uint64_t seq = 100 + 2 * (uint64_t)round;
+        struct task *spin = hand_a_its_message_under_a_spinner(seq);
         struct msg32 out_b;
         struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
         wait_for_receivers(shared, 1);
         uint64_t flags = chan_lock_lists(shared);
         reused += shared->rx.tw.task == b && !atomic_load(&rec_a_done);
         spin_unlock_irqrestore(&shared->lock, flags);
-        if (!finish_reuse_round(spin, a, b, &out_b, m.seq))
+        if (!finish_reuse_round(spin, a, b, &out_b, seq))
             return;
     }
     EXPECT_GE(reused, 1);
@@ -1123,9 +1137,7 @@ static bool joined_send_close_race(struct task *s, struct task *c, struct task *
 
 TEST(chan, a_close_and_a_send_racing_for_the_record_decide_once)
 {
-    int online = 0;
-    for (int k = 0; k < platform.ncpus; k++)
-        online += smp_cpu_online(k);
+    int online = smp_online_count();
     shared = chan_create(sizeof(struct msg32), 1);
     if (!arm_shared())
         return;
@@ -1302,9 +1314,7 @@ TEST(chan, a_send_and_a_receiver_queueing_behind_a_parked_one_keep_its_turn)
  * its own message; B gets the next. */
 TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_record_is_reused)
 {
-    int online = 0;
-    for (int k = 0; k < platform.ncpus; k++)
-        online += smp_cpu_online(k);
+    int online = smp_online_count();
     if (online < 3)
         return;
     shared = chan_create(sizeof(struct msg32), 1);
@@ -1312,21 +1322,15 @@ TEST(chan, a_receiver_taken_without_the_lock_returns_its_message_after_the_recor
         return;
     int reused = 0;
     for (int round = 0; round < 10; round++) {
-        atomic_store(&spin_release, 0);
-        atomic_store(&spinning, 0);
-        atomic_store(&rec_a_done, 0);
-        struct task *a = spawn_on(recv_and_mark, NULL, other_core(0), QOS_DEFAULT);
+        struct task *a = start_reuse_round();
         EXPECT_TRUE(wait_parked_unlocked(shared, a));
-        struct task *spin = spawn_on(spin_until_released, NULL, other_core(0), QOS_USER_INITIATED);
-        while (!atomic_load(&spinning))
-            task_sleep_ns(20000);
-        struct msg32 m = {.seq = 700 + 2 * (uint64_t)round};
-        EXPECT_EQ(chan_send(shared, &m, WAIT_FOREVER), 0);   /* takes A without the lock */
+        uint64_t seq = 700 + 2 * (uint64_t)round;
+        struct task *spin = hand_a_its_message_under_a_spinner(seq);   /* takes A without the lock */
         struct msg32 out_b = {.seq = 0};
         struct task *b = spawn_on(recv_one, &out_b, other_core(1), QOS_DEFAULT);
         EXPECT_TRUE(wait_parked_unlocked(shared, b));
         reused += !atomic_load(&rec_a_done);
-        if (!finish_reuse_round(spin, a, b, &out_b, m.seq))
+        if (!finish_reuse_round(spin, a, b, &out_b, seq))
             return;
     }
     EXPECT_GE(reused, 1);
