@@ -284,8 +284,7 @@ struct sched_yield_switch sched_yield_begin(void)
     }
     spin_unlock(&rq->lock);
 
-    switch_tls(next);
-    sched_set_current(next);
+    switch_current(next);
     return (struct sched_yield_switch){prev, next->sp};
 }
 
@@ -428,8 +427,7 @@ join_handoff(struct runqueue *rq, struct task *prev, struct task *t, bool same)
     rq_take_runnext(rq);
     handoff_account(rq, prev, t, same);
     spin_unlock(&rq->lock);
-    switch_tls(t);
-    sched_set_current(t);
+    switch_current(t);
     return (struct sched_yield_switch){prev, t->sp};
 }
 
@@ -575,8 +573,7 @@ block_unlock_general(struct runqueue *rq, struct task *prev, uint64_t now)
         struct sched_pick p_ = schedule_pick_on(rq_, true, true, cur_);          \
         if (__builtin_expect(!p_.next, 0))                                       \
             return general(rq_, p_.prev, p_.now);                                \
-        switch_tls(p_.next);                                                     \
-        sched_set_current(p_.next);                                              \
+        switch_current(p_.next);                                                 \
         return (struct sched_block_switch){p_.prev, {.next_sp = p_.next->sp}};   \
     } while (0)
 
@@ -706,8 +703,7 @@ int32_t sched_wake_block_ok_(struct task *t, spinlock_t *wq_lock)
 static void resume_from_exception(struct arch_frame *f, struct task *prev, struct task *next)
 {
     atomic_store_explicit(&prev->on_cpu, 0, memory_order_release);
-    switch_tls(next);
-    sched_set_current(next);
+    switch_current(next);
     if ((next->sp & TASK_SP_MIN_TAG) == TASK_SP_MIN_TAG) {
         /* A min frame (arch_switch_min): eret into its pop, which clears
          * all of the FP/SIMD state first. */

@@ -87,8 +87,7 @@ static _Noreturn void idle_loop(void);
 static inline __attribute__((always_inline)) _Noreturn void idle_leave(struct task *idle,
                                                                       struct task *next)
 {
-    switch_tls(next);
-    sched_set_current(next);
+    switch_current(next);
     arch_switch_final_min(idle, next->sp);   /* a min frame resumed inline */
 }
 

@@ -166,9 +166,12 @@ pick_and_set(struct runqueue *rq, struct task *prev, uint64_t now)
     return next;
 }
 
-static inline void switch_tls(struct task *next)
+/* next becomes this core's running task: its TLS block (TPIDR_EL0, for
+ * picolibc's errno and __thread) and the current-task register. */
+static inline void switch_current(struct task *next)
 {
     __asm__ volatile("msr tpidr_el0, %0" : : "r"(next->tls));
+    sched_set_current(next);
 }
 
 /* The running task, read afresh (sched_current() may be reused from before
@@ -181,8 +184,7 @@ static inline struct task *sched_current_fresh(void)
 /* Out of the lock: run next in place of prev (this core's current task). */
 static inline __attribute__((always_inline)) void switch_go(struct task *prev, struct task *next)
 {
-    switch_tls(next);
-    sched_set_current(next);
+    switch_current(next);
     arch_switch(prev, next->sp);
 }
 
@@ -191,8 +193,7 @@ static inline __attribute__((always_inline)) void switch_go(struct task *prev, s
 static inline __attribute__((always_inline)) _Noreturn void switch_go_final(struct task *prev,
                                                                             struct task *next)
 {
-    switch_tls(next);
-    sched_set_current(next);
+    switch_current(next);
     arch_switch_final(prev, next->sp);
 }
 
@@ -279,8 +280,7 @@ exit_handoff(struct runqueue *rq, struct task *prev, struct task *j, bool same)
      * stores WAIT_OK itself as it returns. */
     handoff_account(rq, prev, j, same);
     spin_unlock(&rq->lock);
-    switch_tls(j);
-    sched_set_current(j);
+    switch_current(j);
     return (struct sched_exit_switch){prev, j->sp};
 }
 
